@@ -1,0 +1,673 @@
+//! The FFI layer: abi_stable root modules and trait objects. Plugin authors never touch this;
+//! the export macros build it from their plain Rust impls, and the host talks to it through
+//! the typed handles at the bottom of this file.
+//!
+//! Hot-path calls (strategy evaluation) pass `repr(C)` slices; everything else passes JSON
+//! (`serde`) so operations and results can grow without breaking the layout.
+
+use abi_stable::library::RootModule;
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RString, RVec, Tuple2};
+use abi_stable::{declare_root_module_statics, package_version_strings, sabi_trait, StableAbi};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use crate::book::Level;
+use crate::error::{ErrorKind, PluginError, PluginResult};
+use crate::http::HttpResponse;
+use crate::info::PluginInfo;
+use crate::log::{with_instance, LogSink};
+use crate::pair::PairSpec;
+use crate::risk::{RiskDecision, RiskPolicy, RiskProposal, RiskSnapshot};
+use crate::secret::{Secret, Secrets};
+use crate::strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
+use crate::venue::{CallCtx, OpResult, Step, Venue, VenueConfig, VenueEvent, VenueInfo, VenueOp};
+
+/// An error as it crosses the boundary.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug)]
+pub struct FfiError {
+    /// [`ErrorKind::code`].
+    pub code: u32,
+    /// The venue code of a `Rejected` error, empty otherwise.
+    pub reject_code: RString,
+    /// Message.
+    pub message: RString,
+}
+
+impl From<PluginError> for FfiError {
+    fn from(e: PluginError) -> Self {
+        let reject_code = match &e.kind {
+            ErrorKind::Rejected { code } => code.clone(),
+            _ => String::new(),
+        };
+        FfiError {
+            code: e.kind.code(),
+            reject_code: reject_code.into(),
+            message: e.message.into(),
+        }
+    }
+}
+
+impl From<FfiError> for PluginError {
+    fn from(e: FfiError) -> Self {
+        PluginError::new(
+            ErrorKind::from_code(e.code, e.reject_code.as_str()),
+            e.message.into_string(),
+        )
+    }
+}
+
+/// Runs `f`, turning a panic into a [`ErrorKind::Panic`] error so it never unwinds into the
+/// host (abi_stable would `exit(1)` the whole process).
+pub fn guard<T>(what: &str, f: impl FnOnce() -> PluginResult<T>) -> PluginResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_string());
+            Err(PluginError::new(
+                ErrorKind::Panic,
+                format!("plugin panicked in {what}: {msg}"),
+            ))
+        }
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> PluginResult<RString> {
+    serde_json::to_string(v)
+        .map(RString::from)
+        .map_err(|e| PluginError::new(ErrorKind::Internal, format!("encode: {e}")))
+}
+
+fn from_json<T: DeserializeOwned>(what: &str, s: &str) -> PluginResult<T> {
+    serde_json::from_str(s).map_err(|e| {
+        // An unknown operation from a newer host is "unsupported", not a parse failure.
+        if e.to_string().contains("unknown variant") {
+            PluginError::new(ErrorKind::Unsupported, format!("{what}: {e}"))
+        } else {
+            PluginError::new(ErrorKind::Parse, format!("{what}: {e}"))
+        }
+    })
+}
+
+fn rresult<T>(r: PluginResult<T>) -> RResult<T, FfiError> {
+    match r {
+        Ok(v) => RResult::ROk(v),
+        Err(e) => RResult::RErr(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Venue
+
+/// Venue trait object across the boundary. Methods are dispatched by name with JSON payloads.
+#[sabi_trait]
+pub trait FfiVenue: Send + Sync {
+    /// `method` is `info`, `begin`, `resume` or `poll_events`.
+    fn call(&self, method: RStr<'_>, input: RStr<'_>) -> RResult<RString, FfiError>;
+
+    /// Next scheduled event time, if any.
+    #[sabi(last_prefix_field)]
+    fn next_event_ms(&self) -> ROption<i64>;
+}
+
+/// Owned venue trait object.
+pub type FfiVenueBox = FfiVenue_TO<'static, RBox<()>>;
+
+/// Root module of a venue plugin.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = VenueModuleRef)))]
+pub struct VenueModule {
+    /// Hands the plugin the host's log sink.
+    pub set_log_sink: extern "C" fn(LogSink),
+    /// Creates an instance: name, settings JSON, secrets.
+    #[sabi(last_prefix_field)]
+    pub create: extern "C" fn(
+        RStr<'_>,
+        RStr<'_>,
+        RVec<Tuple2<RString, RString>>,
+    ) -> RResult<FfiVenueBox, FfiError>,
+}
+
+impl RootModule for VenueModuleRef {
+    declare_root_module_statics! {VenueModuleRef}
+    const BASE_NAME: &'static str = "polymix_venue";
+    const NAME: &'static str = "polymix-venue";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+#[derive(Serialize, Deserialize)]
+struct BeginArgs {
+    op: VenueOp,
+    ctx: CallCtx,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ResumeArgs {
+    state: String,
+    response: HttpResponse,
+    ctx: CallCtx,
+}
+
+struct VenueShim<T> {
+    inner: T,
+    instance: Arc<str>,
+}
+
+impl<T: Venue> VenueShim<T> {
+    fn dispatch(&self, method: &str, input: &str) -> PluginResult<RString> {
+        match method {
+            "info" => to_json(&self.inner.info()),
+            "begin" => {
+                let a: BeginArgs = from_json("begin", input)?;
+                to_json(&self.inner.begin(a.op, a.ctx)?)
+            }
+            "resume" => {
+                let a: ResumeArgs = from_json("resume", input)?;
+                to_json(&self.inner.resume(a.state, a.response, a.ctx)?)
+            }
+            "poll_events" => {
+                let ctx: CallCtx = from_json("poll_events", input)?;
+                to_json(&self.inner.poll_events(ctx)?)
+            }
+            other => Err(PluginError::unsupported(other)),
+        }
+    }
+}
+
+impl<T: Venue> FfiVenue for VenueShim<T> {
+    fn call(&self, method: RStr<'_>, input: RStr<'_>) -> RResult<RString, FfiError> {
+        let r = with_instance(&self.instance, || {
+            guard(method.as_str(), || {
+                self.dispatch(method.as_str(), input.as_str())
+            })
+        });
+        rresult(r)
+    }
+
+    fn next_event_ms(&self) -> ROption<i64> {
+        let r = with_instance(&self.instance, || {
+            guard("next_event_ms", || Ok(self.inner.next_event_ms()))
+        });
+        match r {
+            Ok(v) => v.into(),
+            Err(_) => ROption::RNone,
+        }
+    }
+}
+
+fn secrets_from(v: RVec<Tuple2<RString, RString>>) -> Secrets {
+    let mut s = Secrets::new();
+    for Tuple2(k, val) in v {
+        s.insert(k.into_string(), Secret::new(val.into_string()));
+    }
+    s
+}
+
+/// Builds a venue instance from FFI arguments. Used by [`crate::export_venue!`].
+#[doc(hidden)]
+pub fn create_venue<T: Venue>(
+    instance: RStr<'_>,
+    settings: RStr<'_>,
+    secrets: RVec<Tuple2<RString, RString>>,
+) -> RResult<FfiVenueBox, FfiError> {
+    let name: Arc<str> = Arc::from(instance.as_str());
+    let r = with_instance(&name, || {
+        guard("create", || {
+            let settings = from_json("settings", settings.as_str())?;
+            let inner = T::create(VenueConfig {
+                instance: name.to_string(),
+                settings,
+                secrets: secrets_from(secrets),
+            })?;
+            Ok(FfiVenue_TO::from_value(
+                VenueShim {
+                    inner,
+                    instance: name.clone(),
+                },
+                TD_Opaque,
+            ))
+        })
+    });
+    rresult(r)
+}
+
+/// Typed host-side handle to a venue instance (FFI or in-process, same path).
+pub struct VenueHandle {
+    obj: FfiVenueBox,
+}
+
+impl VenueHandle {
+    /// Creates an instance through a loaded root module.
+    pub fn create(
+        module: VenueModuleRef,
+        instance: &str,
+        settings: &serde_json::Value,
+        secrets: &Secrets,
+    ) -> PluginResult<VenueHandle> {
+        let settings = to_json(settings)?;
+        let secrets: RVec<Tuple2<RString, RString>> = secrets
+            .iter()
+            .map(|(k, v)| Tuple2(RString::from(k), RString::from(v.expose())))
+            .collect();
+        let obj = (module.create())(RStr::from_str(instance), settings.as_rstr(), secrets)
+            .into_result()
+            .map_err(PluginError::from)?;
+        Ok(VenueHandle { obj })
+    }
+
+    /// Creates an in-process instance of `T` through the same FFI shim (tests, benches).
+    pub fn in_process<T: Venue>(
+        instance: &str,
+        settings: &serde_json::Value,
+        secrets: &Secrets,
+    ) -> PluginResult<VenueHandle> {
+        let settings = to_json(settings)?;
+        let secrets: RVec<Tuple2<RString, RString>> = secrets
+            .iter()
+            .map(|(k, v)| Tuple2(RString::from(k), RString::from(v.expose())))
+            .collect();
+        let obj = create_venue::<T>(RStr::from_str(instance), settings.as_rstr(), secrets)
+            .into_result()
+            .map_err(PluginError::from)?;
+        Ok(VenueHandle { obj })
+    }
+
+    fn call<T: DeserializeOwned>(&self, method: &str, input: &str) -> PluginResult<T> {
+        let out = self
+            .obj
+            .call(RStr::from_str(method), RStr::from_str(input))
+            .into_result()
+            .map_err(PluginError::from)?;
+        from_json(method, out.as_str())
+    }
+
+    /// Plugin metadata.
+    pub fn info(&self) -> PluginResult<VenueInfo> {
+        self.call("info", "null")
+    }
+
+    /// Starts an operation.
+    pub fn begin(&self, op: &VenueOp, ctx: CallCtx) -> PluginResult<Step> {
+        let args = serde_json::json!({ "op": op, "ctx": ctx });
+        self.call("begin", &args.to_string())
+    }
+
+    /// Continues an operation with a response.
+    pub fn resume(&self, state: String, response: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
+        let args = to_json(&ResumeArgs {
+            state,
+            response,
+            ctx,
+        })?;
+        self.call("resume", args.as_str())
+    }
+
+    /// Events due by `ctx.now_ms`.
+    pub fn poll_events(&self, ctx: CallCtx) -> PluginResult<Vec<VenueEvent>> {
+        let args = to_json(&ctx)?;
+        self.call("poll_events", args.as_str())
+    }
+
+    /// When the next scheduled event is due.
+    pub fn next_event_ms(&self) -> Option<i64> {
+        self.obj.next_event_ms().into_option()
+    }
+
+    /// Runs an operation that needs no I/O to completion (simulators), refusing HTTP steps.
+    pub fn run_local(&self, op: &VenueOp, ctx: CallCtx) -> PluginResult<OpResult> {
+        let mut step = self.begin(op, ctx)?;
+        loop {
+            match step {
+                Step::Done { result } => return Ok(result),
+                Step::Wait { state, .. } => {
+                    step = self.resume(
+                        state,
+                        HttpResponse {
+                            status: 0,
+                            headers: vec![],
+                            body: vec![],
+                        },
+                        ctx,
+                    )?;
+                }
+                Step::Http { .. } => {
+                    return Err(PluginError::new(
+                        ErrorKind::Internal,
+                        "run_local: the venue asked for network I/O",
+                    ))
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strategy
+
+/// One pair's books and context in a strategy batch.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy)]
+pub struct FfiPairBooks<'a> {
+    /// Pair index.
+    pub pair: u32,
+    /// Context for this pair.
+    pub ctx: EvalCtx,
+    /// Asks for P on A.
+    pub a_yes: RSlice<'a, Level>,
+    /// Asks for not-P on A.
+    pub a_no: RSlice<'a, Level>,
+    /// Asks for P on B.
+    pub b_yes: RSlice<'a, Level>,
+    /// Asks for not-P on B.
+    pub b_no: RSlice<'a, Level>,
+}
+
+/// Strategy trait object across the boundary.
+#[sabi_trait]
+pub trait FfiStrategy: Send + Sync {
+    /// JSON [`PluginInfo`].
+    fn info(&self) -> RResult<RString, FfiError>;
+
+    /// Evaluates a batch of pairs, appending proposals to `out`.
+    #[sabi(last_prefix_field)]
+    fn evaluate(
+        &self,
+        batch: RSlice<'_, FfiPairBooks<'_>>,
+        out: &mut RVec<Proposal>,
+    ) -> RResult<(), FfiError>;
+}
+
+/// Owned strategy trait object.
+pub type FfiStrategyBox = FfiStrategy_TO<'static, RBox<()>>;
+
+/// Root module of a strategy plugin.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = StrategyModuleRef)))]
+pub struct StrategyModule {
+    /// Hands the plugin the host's log sink.
+    pub set_log_sink: extern "C" fn(LogSink),
+    /// Creates an instance: name, settings JSON, pairs JSON.
+    #[sabi(last_prefix_field)]
+    pub create: extern "C" fn(RStr<'_>, RStr<'_>, RStr<'_>) -> RResult<FfiStrategyBox, FfiError>,
+}
+
+impl RootModule for StrategyModuleRef {
+    declare_root_module_statics! {StrategyModuleRef}
+    const BASE_NAME: &'static str = "polymix_strategy";
+    const NAME: &'static str = "polymix-strategy";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+struct StrategyShim<T> {
+    inner: T,
+    instance: Arc<str>,
+    // Reused across calls so evaluation allocates nothing when nothing is proposed.
+    scratch: std::sync::Mutex<Vec<Proposal>>,
+}
+
+impl<T: Strategy> FfiStrategy for StrategyShim<T> {
+    fn info(&self) -> RResult<RString, FfiError> {
+        rresult(with_instance(&self.instance, || {
+            guard("info", || to_json(&self.inner.info()))
+        }))
+    }
+
+    fn evaluate(
+        &self,
+        batch: RSlice<'_, FfiPairBooks<'_>>,
+        out: &mut RVec<Proposal>,
+    ) -> RResult<(), FfiError> {
+        rresult(with_instance(&self.instance, || {
+            guard("evaluate", || {
+                let mut scratch = self
+                    .scratch
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                scratch.clear();
+                for item in batch.iter() {
+                    let books = PairBooks {
+                        a_yes: item.a_yes.as_slice(),
+                        a_no: item.a_no.as_slice(),
+                        b_yes: item.b_yes.as_slice(),
+                        b_no: item.b_no.as_slice(),
+                    };
+                    self.inner.evaluate(item.pair, &books, &item.ctx, &mut scratch);
+                }
+                out.extend(scratch.iter().copied());
+                Ok(())
+            })
+        }))
+    }
+}
+
+/// Builds a strategy instance from FFI arguments. Used by [`crate::export_strategy!`].
+#[doc(hidden)]
+pub fn create_strategy<T: Strategy>(
+    instance: RStr<'_>,
+    settings: RStr<'_>,
+    pairs: RStr<'_>,
+) -> RResult<FfiStrategyBox, FfiError> {
+    let name: Arc<str> = Arc::from(instance.as_str());
+    rresult(with_instance(&name, || {
+        guard("create", || {
+            let settings = from_json("settings", settings.as_str())?;
+            let pairs: Vec<PairSpec> = from_json("pairs", pairs.as_str())?;
+            let inner = T::create(StrategyConfig {
+                instance: name.to_string(),
+                settings,
+                pairs,
+            })?;
+            Ok(FfiStrategy_TO::from_value(
+                StrategyShim {
+                    inner,
+                    instance: name.clone(),
+                    scratch: std::sync::Mutex::new(Vec::new()),
+                },
+                TD_Opaque,
+            ))
+        })
+    }))
+}
+
+/// Typed host-side handle to a strategy instance.
+pub struct StrategyHandle {
+    obj: FfiStrategyBox,
+}
+
+impl StrategyHandle {
+    /// Creates an instance through a loaded root module.
+    pub fn create(
+        module: StrategyModuleRef,
+        instance: &str,
+        settings: &serde_json::Value,
+        pairs: &[PairSpec],
+    ) -> PluginResult<StrategyHandle> {
+        let s = to_json(settings)?;
+        let p = to_json(&pairs)?;
+        let obj = (module.create())(RStr::from_str(instance), s.as_rstr(), p.as_rstr())
+            .into_result()
+            .map_err(PluginError::from)?;
+        Ok(StrategyHandle { obj })
+    }
+
+    /// Creates an in-process instance of `T` through the same shim.
+    pub fn in_process<T: Strategy>(
+        instance: &str,
+        settings: &serde_json::Value,
+        pairs: &[PairSpec],
+    ) -> PluginResult<StrategyHandle> {
+        let s = to_json(settings)?;
+        let p = to_json(&pairs)?;
+        let obj = create_strategy::<T>(RStr::from_str(instance), s.as_rstr(), p.as_rstr())
+            .into_result()
+            .map_err(PluginError::from)?;
+        Ok(StrategyHandle { obj })
+    }
+
+    /// Plugin metadata.
+    pub fn info(&self) -> PluginResult<PluginInfo> {
+        let s = self.obj.info().into_result().map_err(PluginError::from)?;
+        from_json("info", s.as_str())
+    }
+
+    /// Evaluates a batch, appending proposals to `out`.
+    pub fn evaluate(
+        &self,
+        batch: &[FfiPairBooks<'_>],
+        out: &mut RVec<Proposal>,
+    ) -> PluginResult<()> {
+        self.obj
+            .evaluate(RSlice::from_slice(batch), out)
+            .into_result()
+            .map_err(PluginError::from)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Risk
+
+/// Risk policy trait object across the boundary.
+#[sabi_trait]
+pub trait FfiRisk: Send + Sync {
+    /// JSON [`PluginInfo`].
+    fn info(&self) -> RResult<RString, FfiError>;
+
+    /// JSON `{snapshot, proposal}` in, JSON [`RiskDecision`] out.
+    #[sabi(last_prefix_field)]
+    fn check(&self, input: RStr<'_>) -> RResult<RString, FfiError>;
+}
+
+/// Owned risk trait object.
+pub type FfiRiskBox = FfiRisk_TO<'static, RBox<()>>;
+
+/// Root module of a risk plugin.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = RiskModuleRef)))]
+pub struct RiskModule {
+    /// Hands the plugin the host's log sink.
+    pub set_log_sink: extern "C" fn(LogSink),
+    /// Creates an instance: name, settings JSON.
+    #[sabi(last_prefix_field)]
+    pub create: extern "C" fn(RStr<'_>, RStr<'_>) -> RResult<FfiRiskBox, FfiError>,
+}
+
+impl RootModule for RiskModuleRef {
+    declare_root_module_statics! {RiskModuleRef}
+    const BASE_NAME: &'static str = "polymix_risk";
+    const NAME: &'static str = "polymix-risk";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+#[derive(Serialize, Deserialize)]
+struct CheckArgs {
+    snapshot: RiskSnapshot,
+    proposal: RiskProposal,
+}
+
+struct RiskShim<T> {
+    inner: T,
+    instance: Arc<str>,
+}
+
+impl<T: RiskPolicy> FfiRisk for RiskShim<T> {
+    fn info(&self) -> RResult<RString, FfiError> {
+        rresult(with_instance(&self.instance, || {
+            guard("info", || to_json(&self.inner.info()))
+        }))
+    }
+
+    fn check(&self, input: RStr<'_>) -> RResult<RString, FfiError> {
+        rresult(with_instance(&self.instance, || {
+            guard("check", || {
+                let a: CheckArgs = from_json("check", input.as_str())?;
+                to_json(&self.inner.check(&a.snapshot, &a.proposal))
+            })
+        }))
+    }
+}
+
+/// Builds a risk instance from FFI arguments. Used by [`crate::export_risk!`].
+#[doc(hidden)]
+pub fn create_risk<T: RiskPolicy>(
+    instance: RStr<'_>,
+    settings: RStr<'_>,
+) -> RResult<FfiRiskBox, FfiError> {
+    let name: Arc<str> = Arc::from(instance.as_str());
+    rresult(with_instance(&name, || {
+        guard("create", || {
+            let settings = from_json("settings", settings.as_str())?;
+            let inner = T::create(&name, settings)?;
+            Ok(FfiRisk_TO::from_value(
+                RiskShim {
+                    inner,
+                    instance: name.clone(),
+                },
+                TD_Opaque,
+            ))
+        })
+    }))
+}
+
+/// Typed host-side handle to a risk instance.
+pub struct RiskHandle {
+    obj: FfiRiskBox,
+}
+
+impl RiskHandle {
+    /// Creates an instance through a loaded root module.
+    pub fn create(
+        module: RiskModuleRef,
+        instance: &str,
+        settings: &serde_json::Value,
+    ) -> PluginResult<RiskHandle> {
+        let s = to_json(settings)?;
+        let obj = (module.create())(RStr::from_str(instance), s.as_rstr())
+            .into_result()
+            .map_err(PluginError::from)?;
+        Ok(RiskHandle { obj })
+    }
+
+    /// Creates an in-process instance of `T` through the same shim.
+    pub fn in_process<T: RiskPolicy>(
+        instance: &str,
+        settings: &serde_json::Value,
+    ) -> PluginResult<RiskHandle> {
+        let s = to_json(settings)?;
+        let obj = create_risk::<T>(RStr::from_str(instance), s.as_rstr())
+            .into_result()
+            .map_err(PluginError::from)?;
+        Ok(RiskHandle { obj })
+    }
+
+    /// Plugin metadata.
+    pub fn info(&self) -> PluginResult<PluginInfo> {
+        let s = self.obj.info().into_result().map_err(PluginError::from)?;
+        from_json("info", s.as_str())
+    }
+
+    /// Judges one proposal.
+    pub fn check(
+        &self,
+        snapshot: &RiskSnapshot,
+        proposal: &RiskProposal,
+    ) -> PluginResult<RiskDecision> {
+        let args = serde_json::json!({ "snapshot": snapshot, "proposal": proposal });
+        let out = self
+            .obj
+            .check(RStr::from_str(&args.to_string()))
+            .into_result()
+            .map_err(PluginError::from)?;
+        from_json("check", out.as_str())
+    }
+}

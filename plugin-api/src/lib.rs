@@ -1,0 +1,71 @@
+//! # PolyMix plugin API
+//!
+//! The one crate a third party needs to write a PolyMix plugin. There are three kinds:
+//!
+//! * **Venue adapters** ([`Venue`]) are *sans-IO*: they turn operations ([`VenueOp`]) into fully
+//!   signed HTTP requests ([`Step::Http`]) and responses into typed results ([`OpResult`]). The
+//!   host does all networking, timeouts, rate limits and retries, and passes the clock and
+//!   randomness in ([`CallCtx`]).
+//! * **Risk policies** ([`RiskPolicy`]) approve, reject or shrink a proposed trade.
+//! * **Strategies** ([`Strategy`]) look at a pair's books and propose trades.
+//!
+//! Implement the plain Rust trait, then export it with [`export_venue!`], [`export_risk!`] or
+//! [`export_strategy!`]. The macros build an `abi_stable` root module and catch every panic
+//! inside the plugin, so a bug becomes [`ErrorKind::Panic`] instead of killing the host.
+//!
+//! ```toml
+//! [lib]
+//! crate-type = ["cdylib", "rlib"]
+//! name = "polymix_venue_myvenue"   # polymix_<kind>_<name>
+//! [dependencies]
+//! polymix-plugin-api = "0.1"
+//! abi_stable = "=0.11.3"           # the export macro expands to ::abi_stable paths
+//! ```
+//!
+//! Money never uses floats: see [`Price`], [`Qty`] and [`Usd`].
+//!
+//! Compatibility: the host accepts a plugin built against the same `major.minor` of this crate
+//! (while on 0.y), checked with `semver` before abi_stable's layout check.
+#![warn(missing_docs)]
+// abi_stable's derives emit impls that rustc ≥ 1.80 flags as non-local.
+#![allow(non_local_definitions)]
+
+pub mod book;
+pub mod error;
+pub mod export;
+pub mod fees;
+pub mod ffi;
+pub mod http;
+pub mod info;
+pub mod log;
+pub mod money;
+pub mod order;
+pub mod pair;
+pub mod risk;
+pub mod secret;
+pub mod strategy;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod venue;
+
+pub use book::{Book, Level};
+pub use error::{ErrorKind, PluginError, PluginResult};
+pub use fees::{FeeFormula, FeeModel};
+pub use http::{HttpRequest, HttpResponse};
+pub use info::{PluginInfo, PluginKind};
+pub use money::{Price, Qty, Rounding, Usd};
+pub use order::{
+    client_order_id, Balance, Fill, FillStatus, InstrumentRules, MarketInfo, OrderRequest,
+    OrderState, OrderStatus, Position, Resolution, Side, TimeInForce,
+};
+pub use pair::{Direction, PairLeg, PairSpec};
+pub use risk::{Mode, RiskDecision, RiskPolicy, RiskProposal, RiskReason, RiskSnapshot, VenueCash};
+pub use secret::{Secret, Secrets};
+pub use strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
+pub use venue::{
+    CallCtx, MarketFilter, OpResult, Step, Venue, VenueConfig, VenueEvent, VenueInfo, VenueOp,
+    VenueRules,
+};
+
+/// The version of this crate, which is the plugin API version.
+pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");

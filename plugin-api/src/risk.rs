@@ -1,0 +1,118 @@
+//! Risk policies: approve, reject or shrink a proposed trade given the engine's state.
+//! The host runs every policy under one lock, with the proposal's cash already reserved
+//! against the snapshot, so the snapshot is exact.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::PluginResult;
+use crate::info::PluginInfo;
+use crate::money::{Qty, Usd};
+
+/// Trading mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Simulated venues only.
+    Paper,
+    /// Real money.
+    Live,
+}
+
+/// Cash at one venue as the risk gate sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueCash {
+    /// Venue instance name.
+    pub venue: String,
+    /// Cash not yet reserved by other in-flight trades.
+    pub available: Usd,
+}
+
+/// The engine's state when a proposal is checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskSnapshot {
+    /// Paper or live.
+    pub mode: Mode,
+    /// UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Trades started today, including in-flight ones.
+    pub trades_today: u32,
+    /// Realized loss today as a positive amount (unwind losses included); zero when up.
+    pub loss_today: Usd,
+    /// Cost of all open (unsettled) positions, in-flight reservations included.
+    pub open_exposure: Usd,
+    /// Cost of legs currently not hedged by an opposite leg (partial fills, naked legs).
+    pub unhedged_exposure: Usd,
+    /// Cash per venue.
+    pub cash: Vec<VenueCash>,
+}
+
+/// A trade as the risk gate sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskProposal {
+    /// Pair id.
+    pub pair: String,
+    /// Venue of leg A.
+    pub venue_a: String,
+    /// Venue of leg B.
+    pub venue_b: String,
+    /// Shares per leg.
+    pub qty: Qty,
+    /// Cost of leg A including its fees.
+    pub cost_a: Usd,
+    /// Cost of leg B including its fees.
+    pub cost_b: Usd,
+    /// Expected profit after fees.
+    pub profit: Usd,
+    /// Expected return on cost, parts per million.
+    pub roi_ppm: i64,
+}
+
+impl RiskProposal {
+    /// Total outlay.
+    pub fn total_cost(&self) -> Usd {
+        self.cost_a + self.cost_b
+    }
+}
+
+/// Why a policy objected. `code` is stable (for metrics), `message` is for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskReason {
+    /// Stable code, e.g. `max_daily_trades`.
+    pub code: String,
+    /// Human explanation with the numbers.
+    pub message: String,
+}
+
+/// A policy's verdict.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum RiskDecision {
+    /// Go ahead.
+    Approve,
+    /// Do not trade, for these reasons.
+    Reject {
+        /// All reasons found.
+        reasons: Vec<RiskReason>,
+    },
+    /// Trade at most `qty` shares per leg.
+    Resize {
+        /// New size.
+        qty: Qty,
+        /// Why.
+        reason: RiskReason,
+    },
+}
+
+/// A risk policy. Implement this, then export it with [`crate::export_risk!`].
+pub trait RiskPolicy: Send + Sync + 'static {
+    /// Creates an instance from its `[[risk]].settings` table (as JSON).
+    fn create(instance: &str, settings: serde_json::Value) -> PluginResult<Self>
+    where
+        Self: Sized;
+
+    /// What this plugin is.
+    fn info(&self) -> PluginInfo;
+
+    /// Judges one proposal.
+    fn check(&self, snapshot: &RiskSnapshot, proposal: &RiskProposal) -> RiskDecision;
+}

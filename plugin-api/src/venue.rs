@@ -1,0 +1,300 @@
+//! Venue adapters: the trait a venue plugin implements, and the operations it serves.
+//!
+//! A venue plugin never opens a socket. For each [`VenueOp`] it returns a [`Step`]: either a
+//! request for the host to send ([`Step::Http`]), after which the host calls
+//! [`Venue::resume`] with the response, or the final [`OpResult`]. Multi-step flows (derive
+//! credentials, then sign) keep their progress in the opaque `state` string they hand back.
+
+use serde::{Deserialize, Serialize};
+
+use crate::book::Book;
+use crate::error::PluginResult;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::order::{
+    Balance, Fill, InstrumentRules, MarketInfo, OrderRequest, OrderStatus, Position, Resolution,
+};
+use crate::secret::Secrets;
+
+/// What the host passes into every call: the clock and randomness, so signing is deterministic
+/// under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallCtx {
+    /// Current time, ms since the Unix epoch (simulated time in paper replays).
+    pub now_ms: i64,
+    /// Fresh random bytes (salts, nonces).
+    pub random: [u8; 32],
+}
+
+/// Which venue's rules a plugin follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VenueRules {
+    /// Polymarket CLOB.
+    Polymarket,
+    /// Kalshi Trade API v2.
+    Kalshi,
+    /// Something else.
+    Other,
+}
+
+/// What a venue plugin is and can do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueInfo {
+    /// Plugin name, e.g. `kalshi`.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// Whose rules it follows (for paper-sim: the venue it imitates).
+    pub rules: VenueRules,
+    /// True for simulators. The host only routes orders to a non-simulated venue in live mode.
+    pub simulated: bool,
+    /// Operation names it supports, e.g. `["book", "place_order", ...]`.
+    pub capabilities: Vec<String>,
+}
+
+/// Everything a venue instance is created with.
+#[derive(Clone, Debug)]
+pub struct VenueConfig {
+    /// The instance name from config (one plugin can serve several instances).
+    pub instance: String,
+    /// The instance's `settings` table from config, as JSON.
+    pub settings: serde_json::Value,
+    /// Secrets the config named for this instance.
+    pub secrets: Secrets,
+}
+
+/// Market listing filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarketFilter {
+    /// Venue series or category, e.g. `KXNBAGAME` or `nba`.
+    pub series: Option<String>,
+    /// Venue status filter, e.g. `open`.
+    pub status: Option<String>,
+    /// Pagination cursor from a previous page.
+    pub cursor: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+/// An operation the host asks a venue plugin to perform. New variants may be added; a plugin
+/// that does not know one answers [`crate::ErrorKind::Unsupported`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VenueOp {
+    /// List markets (one page).
+    Markets {
+        /// Filter.
+        filter: MarketFilter,
+    },
+    /// Order book of one instrument.
+    Book {
+        /// Instrument id.
+        instrument: String,
+    },
+    /// Tick, size and fee rules of one instrument.
+    Rules {
+        /// Instrument id.
+        instrument: String,
+    },
+    /// Place an order.
+    PlaceOrder {
+        /// The order.
+        order: OrderRequest,
+    },
+    /// Cancel an order.
+    CancelOrder {
+        /// Venue order id.
+        order_id: String,
+        /// Instrument id (some venues need it).
+        instrument: String,
+    },
+    /// Look an order up by venue id or by client order id.
+    GetOrder {
+        /// Venue order id, if known.
+        order_id: Option<String>,
+        /// Client order id, if the venue id is unknown (e.g. after a timed-out submit).
+        client_order_id: Option<String>,
+        /// Instrument id.
+        instrument: String,
+    },
+    /// Resting orders.
+    OpenOrders {
+        /// Only this instrument.
+        instrument: Option<String>,
+    },
+    /// Fills since a time.
+    Fills {
+        /// Only this instrument.
+        instrument: Option<String>,
+        /// Only fills at or after this time (ms).
+        since_ms: Option<i64>,
+    },
+    /// Cash balance.
+    Balance,
+    /// Positions held.
+    Positions,
+    /// Whether an instrument has resolved, and its payout.
+    Resolution {
+        /// Instrument id.
+        instrument: String,
+    },
+}
+
+impl VenueOp {
+    /// Short name for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            VenueOp::Markets { .. } => "markets",
+            VenueOp::Book { .. } => "book",
+            VenueOp::Rules { .. } => "rules",
+            VenueOp::PlaceOrder { .. } => "place_order",
+            VenueOp::CancelOrder { .. } => "cancel_order",
+            VenueOp::GetOrder { .. } => "get_order",
+            VenueOp::OpenOrders { .. } => "open_orders",
+            VenueOp::Fills { .. } => "fills",
+            VenueOp::Balance => "balance",
+            VenueOp::Positions => "positions",
+            VenueOp::Resolution { .. } => "resolution",
+        }
+    }
+}
+
+/// The result of a finished operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OpResult {
+    /// One page of markets.
+    Markets {
+        /// The markets.
+        markets: Vec<MarketInfo>,
+        /// Cursor for the next page, if any.
+        next_cursor: Option<String>,
+    },
+    /// An order book.
+    Book {
+        /// The book.
+        book: Book,
+    },
+    /// Instrument rules.
+    Rules {
+        /// The rules.
+        rules: InstrumentRules,
+    },
+    /// One order (place, cancel and get all answer with the order's state).
+    Order {
+        /// The order.
+        order: OrderStatus,
+    },
+    /// Several orders.
+    Orders {
+        /// The orders.
+        orders: Vec<OrderStatus>,
+    },
+    /// Fills.
+    Fills {
+        /// The fills.
+        fills: Vec<Fill>,
+    },
+    /// Cash.
+    Balance {
+        /// The balance.
+        balance: Balance,
+    },
+    /// Positions.
+    Positions {
+        /// The positions.
+        positions: Vec<Position>,
+    },
+    /// Resolution state.
+    Resolution {
+        /// The resolution.
+        resolution: Resolution,
+    },
+}
+
+/// The next step of an operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Send this request, then call [`Venue::resume`] with the response and `state`.
+    Http {
+        /// The request.
+        request: HttpRequest,
+        /// Opaque continuation, handed back unchanged.
+        state: String,
+    },
+    /// Wait `ms` milliseconds (of the host's clock), then call [`Venue::resume`] with an empty
+    /// response (status 0) and `state`. Simulators use it to inject latency.
+    Wait {
+        /// How long.
+        ms: u64,
+        /// Opaque continuation.
+        state: String,
+    },
+    /// Finished.
+    Done {
+        /// The result.
+        result: OpResult,
+    },
+}
+
+/// Something that happened at a venue without being asked: a book update, a resolution, an
+/// outage. Simulators produce these from their scenario; live adapters from websocket frames.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VenueEvent {
+    /// A new full book.
+    Book {
+        /// The book.
+        book: Book,
+    },
+    /// An instrument resolved.
+    Resolved {
+        /// The resolution.
+        resolution: Resolution,
+    },
+    /// The venue stopped or resumed trading.
+    Status {
+        /// Whether trading is possible.
+        trading: bool,
+    },
+}
+
+/// A venue adapter. Implement this, then export it with [`crate::export_venue!`].
+///
+/// Every method takes `&self` and may be called from several host threads; keep mutable state
+/// behind a lock. Methods must not block on I/O: return a [`Step::Http`] instead.
+pub trait Venue: Send + Sync + 'static {
+    /// Creates an instance, validating its settings and secrets. A bad setting or a malformed
+    /// key is an [`crate::ErrorKind::InvalidInput`] or [`crate::ErrorKind::Auth`] error naming it.
+    fn create(config: VenueConfig) -> PluginResult<Self>
+    where
+        Self: Sized;
+
+    /// What this plugin is.
+    fn info(&self) -> VenueInfo;
+
+    /// Starts an operation.
+    fn begin(&self, op: VenueOp, ctx: CallCtx) -> PluginResult<Step>;
+
+    /// Continues an operation after the host performed the request of a [`Step::Http`].
+    fn resume(&self, state: String, response: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
+        let _ = (state, response, ctx);
+        Err(crate::PluginError::unsupported("resume"))
+    }
+
+    /// Events that happened up to `now_ms` (simulators: scenario events due by then).
+    fn poll_events(&self, ctx: CallCtx) -> PluginResult<Vec<VenueEvent>> {
+        let _ = ctx;
+        Ok(Vec::new())
+    }
+
+    /// When the next scheduled event is due (simulators), so a replay can jump its clock.
+    fn next_event_ms(&self) -> Option<i64> {
+        None
+    }
+}

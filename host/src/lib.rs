@@ -1,1 +1,10 @@
-//! host
+//! PolyMix host runtime: config, plugin loading, venue I/O, the trading engine, the ledger and
+//! the control surfaces. The `polymix` binary is a thin CLI over this library.
+#![allow(non_local_definitions)]
+
+pub mod config;
+pub mod plugins;
+pub mod metrics;
+pub mod store;
+pub mod venue_io;
+pub mod engine;

@@ -1,0 +1,11 @@
+//! Configuration: TOML with `deny_unknown_fields` everywhere, secrets only by reference, and
+//! the seed's environment variables as overrides. Every error names the file and key path.
+
+mod env_overrides;
+mod load;
+mod model;
+mod secrets;
+
+pub use load::{load, ConfigError};
+pub use model::*;
+pub use secrets::{resolve_secret, SecretRef};

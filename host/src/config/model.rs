@@ -1,0 +1,333 @@
+//! The configuration schema.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::secrets::SecretRef;
+
+/// Paper (simulated venues only) or live (real money).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Simulated venues only; the default.
+    #[default]
+    Paper,
+    /// Real venues; needs confirmation (`--live` or `LIVE_TRADING=true`).
+    Live,
+}
+
+impl Mode {
+    /// `paper` or `live`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Paper => "paper",
+            Mode::Live => "live",
+        }
+    }
+}
+
+/// The whole file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Paper or live.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Where the ledgers live (`paper.sqlite`, `live.sqlite`); relative to the config file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Plugin search settings.
+    #[serde(default)]
+    pub plugins: PluginsSection,
+    /// Venue instances.
+    #[serde(default, rename = "venue")]
+    pub venues: Vec<VenueEntry>,
+    /// Risk policy instances.
+    #[serde(default, rename = "risk")]
+    pub risks: Vec<PluginEntry>,
+    /// The strategy.
+    pub strategy: Option<PluginEntry>,
+    /// Engine behaviour.
+    #[serde(default)]
+    pub engine: EngineSection,
+    /// Pairs to watch.
+    #[serde(default, rename = "pair")]
+    pub pairs: Vec<PairEntry>,
+    /// Control API.
+    #[serde(default)]
+    pub api: ApiSection,
+    /// Notifications.
+    #[serde(default)]
+    pub notify: NotifySection,
+    /// Directory of the config file (set by the loader, never read from TOML).
+    #[serde(skip)]
+    pub config_dir: PathBuf,
+    /// Path of the config file (set by the loader).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// `[plugins]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Directories searched after an explicit `path`, relative to the config file.
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
+    /// Host-side timeout for one plugin call, ms.
+    #[serde(default = "default_call_timeout")]
+    pub call_timeout_ms: u64,
+}
+
+impl Default for PluginsSection {
+    fn default() -> Self {
+        PluginsSection {
+            dirs: Vec::new(),
+            call_timeout_ms: default_call_timeout(),
+        }
+    }
+}
+
+fn default_call_timeout() -> u64 {
+    2_000
+}
+
+/// A `[[venue]]` entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenueEntry {
+    /// Instance name, used by pairs.
+    pub name: String,
+    /// Plugin name: file `polymix_venue_<plugin>`.
+    pub plugin: String,
+    /// Explicit plugin file, wins over the search path.
+    pub path: Option<PathBuf>,
+    /// Handed to the plugin as JSON.
+    #[serde(default)]
+    pub settings: toml::Table,
+    /// Secrets by reference: `{ env = "NAME" }` or `{ file = "path" }`.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretRef>,
+    /// Request timeout, ms (the seed's 10 s).
+    #[serde(default = "default_request_timeout")]
+    pub timeout_ms: u64,
+    /// Retries for idempotent requests and rate-limited operations.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Client-side rate limits, requests per second per class.
+    #[serde(default)]
+    pub rate_limit: RateLimitSection,
+}
+
+fn default_request_timeout() -> u64 {
+    10_000
+}
+
+fn default_retries() -> u32 {
+    3
+}
+
+/// Requests per second per class.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSection {
+    /// Reads per second.
+    #[serde(default = "default_read_rate")]
+    pub read: u32,
+    /// Writes per second.
+    #[serde(default = "default_write_rate")]
+    pub write: u32,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        RateLimitSection {
+            read: default_read_rate(),
+            write: default_write_rate(),
+        }
+    }
+}
+
+fn default_read_rate() -> u32 {
+    20
+}
+
+fn default_write_rate() -> u32 {
+    10
+}
+
+/// A `[[risk]]` or `[strategy]` entry.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    /// Instance name.
+    pub name: String,
+    /// Plugin name: file `polymix_<kind>_<plugin>`.
+    pub plugin: String,
+    /// Explicit plugin file.
+    pub path: Option<PathBuf>,
+    /// Handed to the plugin as JSON.
+    #[serde(default)]
+    pub settings: toml::Table,
+}
+
+/// `[engine]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// Time in force of entry legs: `ioc` or `fok`.
+    #[serde(default = "default_leg_tif")]
+    pub leg_tif: String,
+    /// How many ticks below the best bid the last unwind attempt may sell.
+    #[serde(default = "default_unwind_ticks")]
+    pub unwind_max_ticks: u32,
+    /// Give up unwinding (and mark NAKED) after this long, ms.
+    #[serde(default = "default_unwind_time_cap")]
+    pub unwind_time_cap_ms: u64,
+    /// Live mode: poll books every this many ms.
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+    /// Live mode: check resolutions and fills every this many ms.
+    #[serde(default = "default_settle_poll_ms")]
+    pub settle_poll_ms: u64,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            leg_tif: default_leg_tif(),
+            unwind_max_ticks: default_unwind_ticks(),
+            unwind_time_cap_ms: default_unwind_time_cap(),
+            poll_ms: default_poll_ms(),
+            settle_poll_ms: default_settle_poll_ms(),
+        }
+    }
+}
+
+fn default_leg_tif() -> String {
+    "ioc".into()
+}
+fn default_unwind_ticks() -> u32 {
+    10
+}
+fn default_unwind_time_cap() -> u64 {
+    30_000
+}
+fn default_poll_ms() -> u64 {
+    1_000
+}
+fn default_settle_poll_ms() -> u64 {
+    10_000
+}
+
+/// A `[[pair]]`: one proposition on two venues.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairEntry {
+    /// Stable id.
+    pub id: String,
+    /// Human description of the proposition P.
+    #[serde(default)]
+    pub title: String,
+    /// Venue A's instruments.
+    pub a: PairSideEntry,
+    /// Venue B's instruments.
+    pub b: PairSideEntry,
+}
+
+/// One venue's instruments of a pair.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairSideEntry {
+    /// Venue instance name.
+    pub venue: String,
+    /// Instrument paying if P.
+    pub yes: String,
+    /// Instrument paying if not P.
+    pub no: String,
+}
+
+/// `[api]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Serve the control API during `run`.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Bind address; non-loopback needs `api_key`.
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// Key for mutating endpoints.
+    pub api_key: Option<SecretRef>,
+    /// Key for reset (seed: `LIVE_TRADING_RESET_KEY`).
+    pub reset_key: Option<SecretRef>,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            enabled: true,
+            bind: default_bind(),
+            api_key: None,
+            reset_key: None,
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_bind() -> String {
+    "127.0.0.1:5001".into()
+}
+
+/// `[notify]`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    /// Webhook targets.
+    #[serde(default)]
+    pub webhooks: Vec<WebhookEntry>,
+}
+
+/// One webhook.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEntry {
+    /// Target URL, by reference if it embeds a token.
+    pub url: SecretRef,
+    /// `json`, `slack` or `discord`.
+    #[serde(default = "default_format")]
+    pub format: String,
+}
+
+fn default_format() -> String {
+    "json".into()
+}
+
+impl Config {
+    /// Resolves a path from the config relative to the config file's directory.
+    pub fn resolve_path(&self, p: &std::path::Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.config_dir.join(p)
+        }
+    }
+
+    /// The ledger file for the configured mode.
+    pub fn ledger_path(&self) -> PathBuf {
+        self.resolve_path(&self.data_dir)
+            .join(format!("{}.sqlite", self.mode.as_str()))
+    }
+
+    /// A venue entry by instance name.
+    pub fn venue(&self, name: &str) -> Option<&VenueEntry> {
+        self.venues.iter().find(|v| v.name == name)
+    }
+}

@@ -1,0 +1,41 @@
+//! The trading engine: books in, strategy proposals, risk gate, two-leg execution, unwinds,
+//! settlement. Paper and live share all of it; only the venue plugins and the clock differ.
+
+pub mod books;
+mod executor;
+pub mod replay;
+pub mod risk_gate;
+mod settlement;
+mod setup;
+pub mod summary;
+mod trade_plan;
+
+pub use setup::{Engine, EngineError, EngineOptions};
+pub use summary::Summary;
+
+/// UTC day `YYYY-MM-DD` of a ms timestamp (civil-from-days, no time zone database needed).
+pub fn utc_day(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_day_matches_known_dates() {
+        assert_eq!(super::utc_day(0), "1970-01-01");
+        assert_eq!(super::utc_day(1_764_028_800_000), "2025-11-25");
+        assert_eq!(super::utc_day(1_764_028_799_999), "2025-11-24");
+        assert_eq!(super::utc_day(951_782_400_000), "2000-02-29");
+    }
+}

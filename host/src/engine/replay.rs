@@ -1,0 +1,166 @@
+//! Drivers: the paper replay on a simulated clock, and the live polling loop.
+
+use plugin_api::{CallCtx, OpResult, VenueEvent, VenueOp};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::setup::{Engine, EngineError};
+use crate::store::state;
+use crate::venue_io::{Clock, SimClock};
+
+/// Progress callback: (sim time reached, last event time).
+pub type Progress<'a> = &'a (dyn Fn(i64, i64) + Sync);
+
+impl Engine {
+    /// Applies venue events; returns the pairs whose books changed.
+    fn apply_events(&self, vi: usize, events: Vec<VenueEvent>, dirty: &mut BTreeSet<u32>) {
+        for e in events {
+            match e {
+                VenueEvent::Book { book } => {
+                    self.stat(|s| s.book_updates += 1);
+                    let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
+                    dirty.extend(books.update(vi, book).iter().copied());
+                }
+                VenueEvent::Resolved { resolution } => self.on_resolution(vi, resolution),
+                VenueEvent::Status { trading } => {
+                    tracing::warn!(venue = self.venues[vi].name(), trading, "venue trading status changed");
+                    self.trading.lock().unwrap_or_else(|p| p.into_inner())[vi] = trading;
+                    if !trading {
+                        self.books.lock().unwrap_or_else(|p| p.into_inner()).clear_venue(vi);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Replays the simulated venues' scenario to its end as fast as possible (or at `speed`×
+    /// real time), trading as it goes, then settles.
+    pub async fn replay(
+        &self,
+        clock: &SimClock,
+        speed: Option<f64>,
+        progress: Progress<'_>,
+    ) -> Result<(), EngineError> {
+        self.reconcile().await?;
+        let last = self
+            .venues
+            .iter()
+            .filter_map(|v| v.handle().call("next_event_ms", |h| Ok(h.next_event_ms())).ok().flatten())
+            .max()
+            .unwrap_or(0);
+        let mut last_fill_check = i64::MIN;
+        loop {
+            let next = self
+                .venues
+                .iter()
+                .filter_map(|v| {
+                    v.handle()
+                        .call("next_event_ms", |h| Ok(h.next_event_ms()))
+                        .ok()
+                        .flatten()
+                })
+                .min();
+            let Some(t) = next else { break };
+            if let Some(sp) = speed.filter(|s| *s > 0.0) {
+                let gap = (t - clock.now_ms()).max(0) as f64 / sp;
+                tokio::time::sleep(Duration::from_secs_f64(gap / 1000.0)).await;
+            }
+            clock.advance_to(t);
+            let mut dirty = BTreeSet::new();
+            for (vi, v) in self.venues.iter().enumerate() {
+                let ctx = CallCtx { now_ms: t, random: [0; 32] };
+                match v.handle().call_async("poll_events", move |h| h.poll_events(ctx)).await {
+                    Ok(events) => self.apply_events(vi, events, &mut dirty),
+                    Err(e) => self.error(None, v.name(), &format!("poll_events: {e}")),
+                }
+            }
+            self.trade_on(&dirty).await?;
+            if t - last_fill_check >= 5_000 {
+                self.check_fills().await?;
+                last_fill_check = t;
+            }
+            self.settle_ready().await?;
+            progress(t, last);
+        }
+        self.check_fills().await?;
+        self.settle_ready().await?;
+        self.refresh_balances().await?;
+        Ok(())
+    }
+
+    /// Evaluates dirty pairs and handles their proposals.
+    pub async fn trade_on(&self, dirty: &BTreeSet<u32>) -> Result<(), EngineError> {
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let pairs: Vec<u32> = dirty.iter().copied().collect();
+        for p in self.evaluate(&pairs).await {
+            self.handle_proposal(p).await?;
+        }
+        Ok(())
+    }
+
+    /// Live loop: polls books of every pair instrument, trades, checks fills and resolutions,
+    /// until `stop` resolves.
+    pub async fn run_live(&self, stop: tokio::sync::watch::Receiver<bool>) -> Result<(), EngineError> {
+        self.reconcile().await?;
+        let poll = Duration::from_millis(self.cfg.engine.poll_ms);
+        let settle_every = Duration::from_millis(self.cfg.engine.settle_poll_ms);
+        let mut last_settle = std::time::Instant::now();
+        while !*stop.borrow() {
+            let mut dirty = BTreeSet::new();
+            let mut seen = BTreeSet::new();
+            for p in &self.pairs {
+                for leg in [&p.a, &p.b] {
+                    let Some(vi) = self.vidx(&leg.venue) else { continue };
+                    for inst in [&leg.yes, &leg.no] {
+                        if !seen.insert((vi, inst.clone())) {
+                            continue;
+                        }
+                        match self.venues[vi].run(&VenueOp::Book { instrument: inst.clone() }).await {
+                            Ok(OpResult::Book { book }) => {
+                                self.apply_events(vi, vec![VenueEvent::Book { book }], &mut dirty)
+                            }
+                            Ok(_) => {}
+                            Err(e) => self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}")),
+                        }
+                    }
+                }
+            }
+            self.trade_on(&dirty).await?;
+            if last_settle.elapsed() >= settle_every {
+                self.check_fills().await?;
+                self.poll_resolutions().await?;
+                self.settle_ready().await?;
+                last_settle = std::time::Instant::now();
+            }
+            tokio::time::sleep(poll).await;
+        }
+        Ok(())
+    }
+
+    /// Restart: brings every in-flight trade to a known state from the venues' records
+    /// (looked up by client order id, never re-sent) before any new trade.
+    pub async fn reconcile(&self) -> Result<(), EngineError> {
+        let open = self.ledger.trades_in(state::IN_FLIGHT)?;
+        for t in open {
+            tracing::warn!(trade_id = %t.id, state = %t.state, "reconciling trade left in flight");
+            let mut orders = self.ledger.orders_of(&t.id)?;
+            for o in orders.iter_mut() {
+                if matches!(o.state.as_str(), "planned" | "sent" | "unknown") {
+                    let Some(vi) = self.vidx(&o.venue) else { continue };
+                    self.lookup(o, vi).await?;
+                    if o.state == "not_found" {
+                        o.filled_qty = plugin_api::Qty::ZERO;
+                    }
+                    self.ledger.update_order(o)?;
+                }
+            }
+            self.ledger.transition(&t.id, &t.state, "reconciled after restart", self.clock.now_ms())?;
+            self.gate.release(&t.venue_a, &t.venue_b, (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO), (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO));
+            self.resolve_legs(&t, &orders).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,206 @@
+//! The risk gate: every risk plugin runs under one lock with cash reservation, and an approved
+//! trade is journaled before the lock is released, so concurrent proposals can never exceed a
+//! limit or spend one dollar twice.
+
+use plugin_api::ffi::RiskHandle;
+use plugin_api::{Mode, Qty, RiskDecision, RiskProposal, RiskReason, RiskSnapshot, Usd, VenueCash};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::plugins::Guarded;
+use crate::store::{Ledger, LedgerError, OrderRow, TradeRow};
+
+/// The gate's running totals.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct GateState {
+    /// UTC day the counters belong to.
+    pub day: String,
+    /// Trades started today.
+    pub trades_today: u32,
+    /// Realized loss today (positive).
+    pub loss_today: Usd,
+    /// Last known cash per venue.
+    pub cash: HashMap<String, Usd>,
+    /// Cash reserved by in-flight trades per venue.
+    pub reserved: HashMap<String, Usd>,
+    /// Cost of open positions.
+    pub open_exposure: Usd,
+    /// Cost of unhedged legs.
+    pub unhedged: Usd,
+}
+
+/// What the gate decided.
+pub enum Admission {
+    /// Approved and journaled; the (possibly resized) trade is returned.
+    Approved(Box<TradeRow>, Vec<OrderRow>),
+    /// Refused with every reason.
+    Rejected(Vec<RiskReason>),
+}
+
+/// A trade the strategy wants, before the gate sees it.
+pub struct Candidate {
+    /// The risk view.
+    pub proposal: RiskProposal,
+    /// Builds the journal rows for a given share count (after a resize).
+    pub build: Box<dyn Fn(Qty) -> (TradeRow, Vec<OrderRow>) + Send>,
+}
+
+/// The gate.
+pub struct RiskGate {
+    state: Mutex<GateState>,
+    policies: Vec<Arc<Guarded<RiskHandle>>>,
+    ledger: Arc<Ledger>,
+    mode: Mode,
+}
+
+impl RiskGate {
+    /// A gate over `policies`, starting from the ledger's counters for `day`.
+    pub fn new(
+        policies: Vec<Arc<Guarded<RiskHandle>>>,
+        ledger: Arc<Ledger>,
+        mode: Mode,
+        day: &str,
+    ) -> Result<RiskGate, LedgerError> {
+        let d = ledger.daily(day)?;
+        Ok(RiskGate {
+            state: Mutex::new(GateState {
+                day: day.to_string(),
+                trades_today: d.trades,
+                loss_today: d.loss,
+                ..GateState::default()
+            }),
+            policies,
+            ledger,
+            mode,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A copy of the totals.
+    pub fn state(&self) -> GateState {
+        self.lock().clone()
+    }
+
+    /// Sets a venue's cash from a balance query.
+    pub fn set_cash(&self, venue: &str, cash: Usd) {
+        self.lock().cash.insert(venue.to_string(), cash);
+    }
+
+    /// Rolls the counters over at a new UTC day.
+    pub fn roll_day(&self, day: &str) -> Result<(), LedgerError> {
+        let mut s = self.lock();
+        if s.day != day {
+            let d = self.ledger.daily(day)?;
+            s.day = day.to_string();
+            s.trades_today = d.trades;
+            s.loss_today = d.loss;
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self, s: &GateState) -> RiskSnapshot {
+        let mut cash: Vec<VenueCash> = s
+            .cash
+            .iter()
+            .map(|(v, c)| VenueCash {
+                venue: v.clone(),
+                available: *c - s.reserved.get(v).copied().unwrap_or_default(),
+            })
+            .collect();
+        cash.sort_by(|a, b| a.venue.cmp(&b.venue));
+        RiskSnapshot {
+            mode: self.mode,
+            day: s.day.clone(),
+            trades_today: s.trades_today,
+            loss_today: s.loss_today,
+            open_exposure: s.open_exposure,
+            unhedged_exposure: s.unhedged,
+            cash,
+        }
+    }
+
+    /// Runs every policy; on approval reserves cash, counts the trade and journals it before
+    /// returning. A policy that cannot be called rejects (fail closed).
+    pub fn admit(&self, c: Candidate) -> Result<Admission, LedgerError> {
+        let mut s = self.lock();
+        let snapshot = self.snapshot(&s);
+        let mut proposal = c.proposal;
+        let mut reasons = Vec::new();
+        let mut resize: Option<Qty> = None;
+        for p in &self.policies {
+            let (snap, prop) = (snapshot.clone(), proposal.clone());
+            match p.call("check", move |h| h.check(&snap, &prop)) {
+                Ok(RiskDecision::Approve) => {}
+                Ok(RiskDecision::Reject { reasons: r }) => reasons.extend(r),
+                Ok(RiskDecision::Resize { qty, reason }) => {
+                    tracing::info!(policy = p.instance(), qty = %qty, reason = %reason.message, "risk resize");
+                    resize = Some(resize.map_or(qty, |q| q.min(qty)));
+                }
+                Err(e) => reasons.push(RiskReason {
+                    code: "risk_plugin_error".into(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+        if let Some(q) = resize {
+            if q.0 <= 0 {
+                reasons.push(RiskReason {
+                    code: "resized_to_zero".into(),
+                    message: "a policy resized the trade to nothing".into(),
+                });
+            } else if q < proposal.qty {
+                let scale = |v: Usd| Usd(((v.0 as i128 * q.0 as i128 + proposal.qty.0 as i128 - 1) / proposal.qty.0 as i128) as i64);
+                proposal.cost_a = scale(proposal.cost_a);
+                proposal.cost_b = scale(proposal.cost_b);
+                proposal.profit = Usd((proposal.profit.0 as i128 * q.0 as i128 / proposal.qty.0 as i128) as i64);
+                proposal.qty = q;
+            }
+        }
+        if !reasons.is_empty() {
+            return Ok(Admission::Rejected(reasons));
+        }
+        let (trade, orders) = (c.build)(proposal.qty);
+        // Journal first: if this fails nothing is reserved and nothing will be sent.
+        self.ledger.insert_planned(&trade, &orders)?;
+        *s.reserved.entry(proposal.venue_a.clone()).or_default() += trade.reserved_a;
+        *s.reserved.entry(proposal.venue_b.clone()).or_default() += trade.reserved_b;
+        s.trades_today += 1;
+        s.open_exposure += trade.reserved_a + trade.reserved_b;
+        Ok(Admission::Approved(Box::new(trade), orders))
+    }
+
+    /// Replaces a trade's reservation by what it actually spent.
+    pub fn release(&self, venue_a: &str, venue_b: &str, reserved: (Usd, Usd), spent: (Usd, Usd)) {
+        let mut s = self.lock();
+        for (v, r, sp) in [(venue_a, reserved.0, spent.0), (venue_b, reserved.1, spent.1)] {
+            *s.reserved.entry(v.to_string()).or_default() -= r;
+            *s.cash.entry(v.to_string()).or_default() -= sp;
+        }
+        s.open_exposure -= reserved.0 + reserved.1;
+        s.open_exposure += spent.0 + spent.1;
+    }
+
+    /// Books a realized loss (unwind, settlement) against today's limit.
+    pub fn add_loss(&self, loss: Usd) {
+        if loss.0 > 0 {
+            self.lock().loss_today += loss;
+        }
+    }
+
+    /// Adjusts the unhedged exposure.
+    pub fn add_unhedged(&self, delta: Usd) {
+        self.lock().unhedged += delta;
+    }
+
+    /// Adjusts the open exposure (settlement removes it) and credits cash.
+    pub fn settle(&self, exposure: Usd, credits: &[(String, Usd)]) {
+        let mut s = self.lock();
+        s.open_exposure -= exposure;
+        for (v, c) in credits {
+            *s.cash.entry(v.clone()).or_default() += *c;
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Settlement and fill confirmation: resolutions pay out held shares; fills that later fail
+//! (Polymarket ghost fills) turn a hedged trade into a partial one, which is then unwound.
+
+use plugin_api::{FillStatus, OpResult, Qty, Resolution, Usd, VenueOp};
+
+use super::books::VenueIdx;
+use super::setup::{Engine, EngineError};
+use crate::store::{state, OrderRow, TradeRow};
+
+/// Shares a leg holds now: bought − failed − sold.
+pub(super) fn held(orders: &[OrderRow], leg: &str) -> Qty {
+    orders
+        .iter()
+        .filter(|o| o.leg == leg)
+        .map(|o| {
+            let q = o.filled_qty - o.failed_qty;
+            if o.side == "sell" {
+                -q
+            } else {
+                q
+            }
+        })
+        .sum()
+}
+
+/// Cash that left (negative) or came back for a trade's orders, failed fills refunded.
+fn net_cash(orders: &[OrderRow]) -> Usd {
+    orders
+        .iter()
+        .map(|o| {
+            if o.filled_qty.0 == 0 {
+                return -o.fees;
+            }
+            let ok = o.filled_qty - o.failed_qty;
+            let scale = |v: Usd| Usd((v.0 as i128 * ok.0 as i128 / o.filled_qty.0 as i128) as i64);
+            if o.side == "sell" {
+                scale(o.filled_notional) - scale(o.fees)
+            } else {
+                -(scale(o.filled_notional) + scale(o.fees))
+            }
+        })
+        .sum()
+}
+
+impl Engine {
+    /// Remembers a resolution.
+    pub(super) fn on_resolution(&self, venue: VenueIdx, r: Resolution) {
+        if r.resolved {
+            self.resolutions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((venue, r.instrument.clone()), r);
+        }
+    }
+
+    fn resolution(&self, venue: VenueIdx, instrument: &str) -> Option<Resolution> {
+        self.resolutions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(venue, instrument.to_string()))
+            .cloned()
+    }
+
+    /// Live mode: asks venues whether the instruments of open trades resolved.
+    pub async fn poll_resolutions(&self) -> Result<(), EngineError> {
+        for t in self.ledger.trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])? {
+            if t.settled_ms.is_some() {
+                continue;
+            }
+            for (v, inst) in [(&t.venue_a, &t.instrument_a), (&t.venue_b, &t.instrument_b)] {
+                let Some(vi) = self.vidx(v) else { continue };
+                if self.resolution(vi, inst).is_some() {
+                    continue;
+                }
+                if let Ok(OpResult::Resolution { resolution }) = self.venues[vi]
+                    .run(&VenueOp::Resolution {
+                        instrument: inst.clone(),
+                    })
+                    .await
+                {
+                    self.on_resolution(vi, resolution);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Settles every open trade whose held instruments have resolved.
+    pub async fn settle_ready(&self) -> Result<u32, EngineError> {
+        let mut n = 0;
+        for t in self.ledger.trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])? {
+            if t.settled_ms.is_some() {
+                continue;
+            }
+            let orders = self.ledger.orders_of(&t.id)?;
+            if self.settle_one(&t, &orders)? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn settle_one(&self, t: &TradeRow, orders: &[OrderRow]) -> Result<bool, EngineError> {
+        let mut payout = Usd::ZERO;
+        let mut credits = Vec::new();
+        for (leg, v, inst) in [("a", &t.venue_a, &t.instrument_a), ("b", &t.venue_b, &t.instrument_b)] {
+            let q = held(orders, leg);
+            if q.0 == 0 {
+                continue;
+            }
+            let Some(vi) = self.vidx(v) else { return Ok(false) };
+            let Some(r) = self.resolution(vi, inst) else {
+                return Ok(false);
+            };
+            let p = q.payout(r.payout);
+            payout += p;
+            credits.push((v.clone(), p));
+        }
+        let total = net_cash(orders) + payout;
+        // Unwind losses were booked when they happened; the rest is booked now.
+        let settle_part = total + t.unwind_loss;
+        let now = self.clock.now_ms();
+        self.ledger.settle(&t.id, &t.day, payout, total, settle_part, now)?;
+        self.gate.add_loss(-settle_part);
+        let exposure: Usd = -net_cash(orders);
+        self.gate.settle(exposure.max(Usd::ZERO), &credits);
+        self.stat(|s| {
+            s.settled += 1;
+            s.realized_pnl += total;
+        });
+        crate::metrics::inc("polymix_settlements_total", &[]);
+        tracing::info!(trade_id = %t.id, payout = %payout, pnl = %total, "trade settled");
+        Ok(true)
+    }
+
+    /// Checks the fills of unconfirmed hedged trades; a failed fill is booked and unwound.
+    pub async fn check_fills(&self) -> Result<(), EngineError> {
+        for t in self.ledger.trades_in(&[state::HEDGED])? {
+            if t.settled_ms.is_some() {
+                continue;
+            }
+            let mut orders = self.ledger.orders_of(&t.id)?;
+            let mut changed = false;
+            for o in orders.iter_mut().filter(|o| o.purpose == "entry" && o.filled_qty.0 > 0) {
+                let Some(oid) = o.order_id.clone() else { continue };
+                let Some(vi) = self.vidx(&o.venue) else { continue };
+                let fills = match self.venues[vi]
+                    .run(&VenueOp::Fills {
+                        instrument: Some(o.instrument.clone()),
+                        since_ms: Some(o.created_ms),
+                    })
+                    .await
+                {
+                    Ok(OpResult::Fills { fills }) => fills,
+                    _ => continue,
+                };
+                let failed: Qty = fills
+                    .iter()
+                    .filter(|f| f.order_id == oid && f.status == FillStatus::Failed)
+                    .map(|f| f.qty)
+                    .sum();
+                if failed > o.failed_qty {
+                    let newly = failed - o.failed_qty;
+                    o.failed_qty = failed;
+                    o.updated_ms = self.clock.now_ms();
+                    self.ledger.update_order(o)?;
+                    self.stat(|s| s.ghost_fills += 1);
+                    crate::metrics::inc("polymix_ghost_fills_total", &[]);
+                    self.error(
+                        Some(&t.id),
+                        "settlement",
+                        &format!("ghost fill: {newly} shares of {} on {} matched then failed", o.instrument, o.venue),
+                    );
+                    changed = true;
+                }
+            }
+            if changed {
+                let gone: Usd = orders
+                    .iter()
+                    .filter(|o| o.failed_qty.0 > 0 && o.filled_qty.0 > 0)
+                    .map(|o| Usd(((o.filled_notional + o.fees).0 as i128 * o.failed_qty.0 as i128 / o.filled_qty.0 as i128) as i64))
+                    .sum();
+                // The venue refunded the failed fill's cash.
+                self.gate.settle(gone, &[]);
+                self.resolve_legs(&t, &orders).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,318 @@
+//! Building an engine from a loaded registry.
+
+use plugin_api::ffi::StrategyHandle;
+use plugin_api::{
+    Balance, InstrumentRules, OpResult, PairLeg, PairSpec, Resolution, RiskReason, Usd, VenueOp,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::books::{Books, VenueIdx};
+use super::risk_gate::RiskGate;
+use crate::config::{Config, Mode};
+use crate::plugins::{Guarded, Registry};
+use crate::store::{Ledger, LedgerError};
+use crate::venue_io::{Clock, VenueError, VenueIo, VenueIoSettings};
+
+/// Why the engine could not start or went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Refused for safety (e.g. a live venue in paper mode).
+    #[error("{0}")]
+    Safety(String),
+    /// A venue call failed during setup.
+    #[error("{0}")]
+    Venue(#[from] VenueError),
+    /// The ledger failed.
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    /// Config and plugins disagree.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Run options from the CLI.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOptions {
+    /// Live trading confirmed (`--live` or `LIVE_TRADING=true`).
+    pub live_confirmed: bool,
+}
+
+/// Counters for the end-of-run summary and the API.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Stats {
+    /// Book updates processed.
+    pub book_updates: u64,
+    /// Proposals from the strategy.
+    pub opportunities: u64,
+    /// Trades approved.
+    pub trades: u64,
+    /// Rejections by reason code.
+    pub rejections: BTreeMap<String, u64>,
+    /// Legs filled in full.
+    pub legs_filled: u64,
+    /// Legs that filled partly or not at all.
+    pub legs_short: u64,
+    /// Trades that needed an unwind.
+    pub unwinds: u64,
+    /// Trades left naked.
+    pub naked: u64,
+    /// Ghost fills detected.
+    pub ghost_fills: u64,
+    /// Fees paid.
+    pub fees: Usd,
+    /// Realized P&L of settled trades.
+    pub realized_pnl: Usd,
+    /// Trades settled.
+    pub settled: u64,
+}
+
+/// The engine.
+pub struct Engine {
+    pub(super) cfg: Arc<Config>,
+    pub(super) venues: Vec<Arc<VenueIo>>,
+    pub(super) simulated: Vec<bool>,
+    pub(super) venue_idx: HashMap<String, VenueIdx>,
+    pub(super) rules: HashMap<(VenueIdx, String), InstrumentRules>,
+    pub(super) pairs: Vec<PairSpec>,
+    pub(super) strategy: Arc<Guarded<StrategyHandle>>,
+    pub(super) gate: RiskGate,
+    pub(super) ledger: Arc<Ledger>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) books: Mutex<Books>,
+    pub(super) resolutions: Mutex<HashMap<(VenueIdx, String), Resolution>>,
+    pub(super) trading: Mutex<Vec<bool>>,
+    pub(super) stats: Mutex<Stats>,
+    pub(super) ledger_id: String,
+    pub(super) live_ok: bool,
+}
+
+impl Engine {
+    /// Builds the engine: safety checks, venue I/O, pair rules, strategy, ledger, risk gate.
+    pub async fn new(
+        cfg: Arc<Config>,
+        registry: &Registry,
+        clock: Arc<dyn Clock>,
+        opts: EngineOptions,
+    ) -> Result<Engine, EngineError> {
+        let live_ok = cfg.mode == Mode::Live && opts.live_confirmed;
+        for v in &registry.venues {
+            if !v.info.simulated && !live_ok {
+                return Err(EngineError::Safety(format!(
+                    "venue `{}` (plugin {}) is a live venue, but {}; refusing to start. Use paper-sim venues, or set mode = \"live\" and confirm with --live or LIVE_TRADING=true",
+                    v.name,
+                    v.plugin,
+                    if cfg.mode == Mode::Live { "live trading was not confirmed" } else { "mode is paper" }
+                )));
+            }
+        }
+        let mut venues = Vec::new();
+        let mut venue_idx = HashMap::new();
+        let mut simulated = Vec::new();
+        for (i, v) in registry.venues.iter().enumerate() {
+            let entry = cfg
+                .venue(&v.name)
+                .ok_or_else(|| EngineError::Setup(format!("venue {} not in config", v.name)))?;
+            let rates = [
+                ("read".to_string(), entry.rate_limit.read),
+                ("write".to_string(), entry.rate_limit.write),
+            ]
+            .into_iter()
+            .collect();
+            venues.push(Arc::new(VenueIo::new(
+                &v.name,
+                v.handle.clone(),
+                VenueIoSettings {
+                    timeout: Duration::from_millis(entry.timeout_ms),
+                    retries: entry.retries,
+                    rates,
+                    backoff: Duration::from_millis(200),
+                },
+                clock.clone(),
+            )));
+            venue_idx.insert(v.name.clone(), i);
+            simulated.push(v.info.simulated);
+        }
+
+        // Instrument rules for every pair leg, from the venue itself.
+        let mut rules = HashMap::new();
+        let mut pairs = Vec::new();
+        for (i, p) in cfg.pairs.iter().enumerate() {
+            let mut legs = Vec::new();
+            for side in [&p.a, &p.b] {
+                let vi = venue_idx[&side.venue];
+                let mut r = Vec::new();
+                for inst in [&side.yes, &side.no] {
+                    let key = (vi, inst.clone());
+                    if !rules.contains_key(&key) {
+                        let res = venues[vi]
+                            .run(&VenueOp::Rules {
+                                instrument: inst.clone(),
+                            })
+                            .await
+                            .map_err(|e| {
+                                EngineError::Setup(format!(
+                                    "pair `{}`: rules of {} on {}: {e}",
+                                    p.id, inst, side.venue
+                                ))
+                            })?;
+                        let OpResult::Rules { rules: ir } = res else {
+                            return Err(EngineError::Setup(format!(
+                                "pair `{}`: venue {} answered rules with another result",
+                                p.id, side.venue
+                            )));
+                        };
+                        rules.insert(key.clone(), ir);
+                    }
+                    r.push(rules[&key]);
+                }
+                legs.push(PairLeg {
+                    venue: side.venue.clone(),
+                    yes: side.yes.clone(),
+                    no: side.no.clone(),
+                    yes_rules: r[0],
+                    no_rules: r[1],
+                });
+            }
+            let b = legs.pop().expect("two legs");
+            let a = legs.pop().expect("two legs");
+            pairs.push(PairSpec {
+                index: i as u32,
+                id: p.id.clone(),
+                a,
+                b,
+            });
+        }
+
+        let (module, name) = registry
+            .strategy
+            .clone()
+            .ok_or_else(|| EngineError::Setup("config has no [strategy]".into()))?;
+        let settings = crate::plugins::registry::settings_json(
+            &cfg.strategy.as_ref().map(|s| s.settings.clone()).unwrap_or_default(),
+        );
+        let pairs_for = pairs.clone();
+        let name2 = name.clone();
+        let handle = tokio::task::spawn_blocking(move || {
+            StrategyHandle::create(module, &name2, &settings, &pairs_for)
+        })
+        .await
+        .map_err(|e| EngineError::Setup(format!("strategy create: {e}")))?
+        .map_err(|e| EngineError::Setup(format!("strategy `{name}`: {e}")))?;
+        let strategy = Arc::new(Guarded::new(&name, handle, registry.timeout()));
+
+        let ledger = Arc::new(Ledger::open(&cfg.ledger_path())?);
+        let ledger_id = match ledger.get_kv("ledger_id")? {
+            Some(id) => id,
+            None => {
+                let id = format!("{:08x}", rand::random::<u32>());
+                ledger.set_kv("ledger_id", &id)?;
+                id
+            }
+        };
+        let day = super::utc_day(clock.now_ms());
+        let policies = registry.risks.iter().map(|r| r.handle.clone()).collect();
+        let mode = match cfg.mode {
+            Mode::Paper => plugin_api::Mode::Paper,
+            Mode::Live => plugin_api::Mode::Live,
+        };
+        let gate = RiskGate::new(policies, ledger.clone(), mode, &day)?;
+        let books = Books::new(&pairs, |n| venue_idx.get(n).copied());
+        let n = venues.len();
+        let engine = Engine {
+            cfg,
+            venues,
+            simulated,
+            venue_idx,
+            rules,
+            pairs,
+            strategy,
+            gate,
+            ledger,
+            clock,
+            books: Mutex::new(books),
+            resolutions: Mutex::new(HashMap::new()),
+            trading: Mutex::new(vec![true; n]),
+            stats: Mutex::new(Stats::default()),
+            ledger_id,
+            live_ok,
+        };
+        engine.refresh_balances().await?;
+        Ok(engine)
+    }
+
+    /// Asks every venue for its cash and hands it to the risk gate.
+    pub async fn refresh_balances(&self) -> Result<Vec<(String, Balance)>, EngineError> {
+        let mut out = Vec::new();
+        for v in &self.venues {
+            match v.run(&VenueOp::Balance).await? {
+                OpResult::Balance { balance } => {
+                    self.gate.set_cash(v.name(), balance.available);
+                    out.push((v.name().to_string(), balance));
+                }
+                _ => {
+                    return Err(EngineError::Setup(format!(
+                        "venue {} answered balance with another result",
+                        v.name()
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// A copy of the counters.
+    pub fn stats(&self) -> Stats {
+        self.stats.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(super) fn stat(&self, f: impl FnOnce(&mut Stats)) {
+        f(&mut self.stats.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub(super) fn count_rejections(&self, reasons: &[RiskReason]) {
+        self.stat(|s| {
+            for r in reasons {
+                *s.rejections.entry(r.code.clone()).or_default() += 1;
+                crate::metrics::inc("polymix_rejections_total", &[("reason", &r.code)]);
+            }
+        });
+    }
+
+    /// Records an error in the ledger's error log and the log.
+    pub(super) fn error(&self, trade_id: Option<&str>, source: &str, message: &str) {
+        tracing::error!(trade_id, source, message, "engine error");
+        if let Err(e) = self
+            .ledger
+            .record_error(trade_id, source, message, self.clock.now_ms())
+        {
+            tracing::error!(error = %e, "could not record error in ledger");
+        }
+    }
+
+    /// Venue index by name.
+    pub(super) fn vidx(&self, name: &str) -> Option<VenueIdx> {
+        self.venue_idx.get(name).copied()
+    }
+
+    /// Pairs watched.
+    pub fn pairs(&self) -> &[PairSpec] {
+        &self.pairs
+    }
+
+    /// The risk gate.
+    pub fn gate(&self) -> &RiskGate {
+        &self.gate
+    }
+
+    /// Venue I/O handles.
+    pub fn venues(&self) -> &[Arc<VenueIo>] {
+        &self.venues
+    }
+}

@@ -1,0 +1,12 @@
+//! Plugin discovery, loading, version checks, call guarding and the instance registry.
+
+pub mod compat;
+pub mod discover;
+pub mod guard;
+pub mod load;
+pub mod log_sink;
+pub mod registry;
+
+pub use guard::{CallError, Guarded};
+pub use load::{LoadError, LoadedModule, ModuleRef};
+pub use registry::{Registry, RegistryError};

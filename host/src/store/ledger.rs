@@ -1,0 +1,615 @@
+//! Ledger operations. Each public method is one transaction.
+
+use plugin_api::{Price, Qty, Usd};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::schema::MIGRATIONS;
+
+/// How many errors the ledger keeps.
+pub const ERROR_LOG_CAP: i64 = 100;
+
+/// A ledger failure.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// SQLite refused.
+    #[error("ledger {path}: {source}")]
+    Sql {
+        /// Database file.
+        path: PathBuf,
+        /// Cause.
+        source: rusqlite::Error,
+    },
+    /// The data directory could not be created or archived.
+    #[error("ledger {path}: {message}")]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// Trade states (design §4).
+pub mod state {
+    /// Approved and journaled; nothing sent.
+    pub const PLANNED: &str = "PLANNED";
+    /// Orders on the wire.
+    pub const SUBMITTING: &str = "SUBMITTING";
+    /// Both legs filled equally.
+    pub const HEDGED: &str = "HEDGED";
+    /// Legs filled unequally; excess to unwind.
+    pub const PARTIAL: &str = "PARTIAL";
+    /// Selling the excess back.
+    pub const UNWINDING: &str = "UNWINDING";
+    /// Excess sold; nothing hedged remains.
+    pub const UNWOUND: &str = "UNWOUND";
+    /// Excess could not be flattened.
+    pub const NAKED: &str = "NAKED";
+    /// Resolved and paid out.
+    pub const SETTLED: &str = "SETTLED";
+    /// Refused before anything was sent.
+    pub const REJECTED: &str = "REJECTED";
+    /// Sent, nothing filled.
+    pub const FAILED: &str = "FAILED";
+
+    /// States in which the trade may still hold or be acquiring positions.
+    pub const OPEN: &[&str] = &[PLANNED, SUBMITTING, HEDGED, PARTIAL, UNWINDING, NAKED];
+    /// States whose orders may still be in flight (reconciled at restart).
+    pub const IN_FLIGHT: &[&str] = &[PLANNED, SUBMITTING, PARTIAL, UNWINDING];
+}
+
+/// One trade.
+#[derive(Clone, Debug, Serialize)]
+pub struct TradeRow {
+    /// Trade id.
+    pub id: String,
+    /// Pair id.
+    pub pair_id: String,
+    /// `yes_a_no_b` or `no_a_yes_b`.
+    pub direction: String,
+    /// Shares per leg as planned.
+    pub qty: Qty,
+    /// State.
+    pub state: String,
+    /// Venue of leg A.
+    pub venue_a: String,
+    /// Venue of leg B.
+    pub venue_b: String,
+    /// Instrument bought on A.
+    pub instrument_a: String,
+    /// Instrument bought on B.
+    pub instrument_b: String,
+    /// Limit on A.
+    pub limit_a: Price,
+    /// Limit on B.
+    pub limit_b: Price,
+    /// Expected outlay with fees.
+    pub expected_cost: Usd,
+    /// Expected profit.
+    pub expected_profit: Usd,
+    /// Cash reserved on A.
+    pub reserved_a: Usd,
+    /// Cash reserved on B.
+    pub reserved_b: Usd,
+    /// Realized loss of unwinds (positive = loss).
+    pub unwind_loss: Usd,
+    /// Realized P&L once settled.
+    pub realized_pnl: Option<Usd>,
+    /// Free text: what happened.
+    pub note: String,
+    /// UTC day of creation.
+    pub day: String,
+    /// Created, ms.
+    pub created_ms: i64,
+    /// Last change, ms.
+    pub updated_ms: i64,
+    /// Settled, ms.
+    pub settled_ms: Option<i64>,
+}
+
+/// One order (entry or unwind).
+#[derive(Clone, Debug, Serialize)]
+pub struct OrderRow {
+    /// Idempotency key derived from the trade id.
+    pub client_order_id: String,
+    /// Trade.
+    pub trade_id: String,
+    /// `a` or `b`.
+    pub leg: String,
+    /// `entry` or `unwind`.
+    pub purpose: String,
+    /// Venue instance.
+    pub venue: String,
+    /// Instrument.
+    pub instrument: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Limit.
+    pub price: Price,
+    /// Shares.
+    pub qty: Qty,
+    /// `ioc`, `fok`, ...
+    pub tif: String,
+    /// `planned`, `sent`, `unknown`, or the venue's final state (`filled`, `cancelled`, ...).
+    pub state: String,
+    /// Venue order id once known.
+    pub order_id: Option<String>,
+    /// Shares filled.
+    pub filled_qty: Qty,
+    /// Money paid/received for them.
+    pub filled_notional: Usd,
+    /// Fees.
+    pub fees: Usd,
+    /// Shares whose fills later failed (ghost fills).
+    pub failed_qty: Qty,
+    /// Venue reason.
+    pub reason: Option<String>,
+    /// Created, ms.
+    pub created_ms: i64,
+    /// Last change, ms.
+    pub updated_ms: i64,
+}
+
+/// Per-UTC-day counters.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Daily {
+    /// Trades started.
+    pub trades: u32,
+    /// Realized loss (positive), unwind losses included.
+    pub loss: Usd,
+    /// Realized P&L.
+    pub pnl: Usd,
+}
+
+/// One logged error.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorRow {
+    /// Sequence.
+    pub seq: i64,
+    /// When, ms.
+    pub ts_ms: i64,
+    /// Related trade.
+    pub trade_id: Option<String>,
+    /// Component.
+    pub source: String,
+    /// Message (never contains secrets).
+    pub message: String,
+}
+
+/// The ledger.
+pub struct Ledger {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+fn trade_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TradeRow> {
+    Ok(TradeRow {
+        id: r.get("id")?,
+        pair_id: r.get("pair_id")?,
+        direction: r.get("direction")?,
+        qty: Qty(r.get("qty")?),
+        state: r.get("state")?,
+        venue_a: r.get("venue_a")?,
+        venue_b: r.get("venue_b")?,
+        instrument_a: r.get("instrument_a")?,
+        instrument_b: r.get("instrument_b")?,
+        limit_a: Price(r.get("limit_a")?),
+        limit_b: Price(r.get("limit_b")?),
+        expected_cost: Usd(r.get("expected_cost")?),
+        expected_profit: Usd(r.get("expected_profit")?),
+        reserved_a: Usd(r.get("reserved_a")?),
+        reserved_b: Usd(r.get("reserved_b")?),
+        unwind_loss: Usd(r.get("unwind_loss")?),
+        realized_pnl: r.get::<_, Option<i64>>("realized_pnl")?.map(Usd),
+        note: r.get("note")?,
+        day: r.get("day")?,
+        created_ms: r.get("created_ms")?,
+        updated_ms: r.get("updated_ms")?,
+        settled_ms: r.get("settled_ms")?,
+    })
+}
+
+fn order_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
+    Ok(OrderRow {
+        client_order_id: r.get("client_order_id")?,
+        trade_id: r.get("trade_id")?,
+        leg: r.get("leg")?,
+        purpose: r.get("purpose")?,
+        venue: r.get("venue")?,
+        instrument: r.get("instrument")?,
+        side: r.get("side")?,
+        price: Price(r.get("price")?),
+        qty: Qty(r.get("qty")?),
+        tif: r.get("tif")?,
+        state: r.get("state")?,
+        order_id: r.get("order_id")?,
+        filled_qty: Qty(r.get("filled_qty")?),
+        filled_notional: Usd(r.get("filled_notional")?),
+        fees: Usd(r.get("fees")?),
+        failed_qty: Qty(r.get("failed_qty")?),
+        reason: r.get("reason")?,
+        created_ms: r.get("created_ms")?,
+        updated_ms: r.get("updated_ms")?,
+    })
+}
+
+const INSERT_ORDER: &str = "INSERT INTO orders (client_order_id, trade_id, leg, purpose, venue, instrument, side, price, qty, tif, state, order_id, filled_qty, filled_notional, fees, failed_qty, reason, created_ms, updated_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)";
+
+fn insert_order(tx: &Connection, o: &OrderRow) -> rusqlite::Result<()> {
+    tx.execute(
+        INSERT_ORDER,
+        params![
+            o.client_order_id,
+            o.trade_id,
+            o.leg,
+            o.purpose,
+            o.venue,
+            o.instrument,
+            o.side,
+            o.price.0,
+            o.qty.0,
+            o.tif,
+            o.state,
+            o.order_id,
+            o.filled_qty.0,
+            o.filled_notional.0,
+            o.fees.0,
+            o.failed_qty.0,
+            o.reason,
+            o.created_ms,
+            o.updated_ms
+        ],
+    )?;
+    Ok(())
+}
+
+impl Ledger {
+    /// Opens (creating and migrating) the ledger at `path`.
+    pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| LedgerError::Io {
+                path: dir.to_path_buf(),
+                message: format!("cannot create data directory: {e}"),
+            })?;
+        }
+        let sql = |source| LedgerError::Sql {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+        )
+        .map_err(sql)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            conn.execute_batch(&format!(
+                "BEGIN; {m}; PRAGMA user_version = {}; COMMIT;",
+                i + 1
+            ))
+            .map_err(sql)?;
+        }
+        Ok(Ledger {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
+    ) -> Result<R, LedgerError> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut c).map_err(|source| LedgerError::Sql {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Journals a new trade with its two entry orders and counts it for the day, atomically.
+    pub fn insert_planned(&self, t: &TradeRow, orders: &[OrderRow]) -> Result<(), LedgerError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO trades (id, pair_id, direction, qty, state, venue_a, venue_b, instrument_a, instrument_b, limit_a, limit_b, expected_cost, expected_profit, reserved_a, reserved_b, unwind_loss, realized_pnl, note, day, created_ms, updated_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,NULL,?17,?18,?19,?20)",
+                params![t.id, t.pair_id, t.direction, t.qty.0, t.state, t.venue_a, t.venue_b, t.instrument_a, t.instrument_b, t.limit_a.0, t.limit_b.0, t.expected_cost.0, t.expected_profit.0, t.reserved_a.0, t.reserved_b.0, t.unwind_loss.0, t.note, t.day, t.created_ms, t.updated_ms],
+            )?;
+            for o in orders {
+                insert_order(&tx, o)?;
+            }
+            tx.execute(
+                "INSERT INTO daily (day, trades) VALUES (?1, 1) ON CONFLICT(day) DO UPDATE SET trades = trades + 1",
+                params![t.day],
+            )?;
+            tx.execute(
+                "INSERT INTO transitions (trade_id, from_state, to_state, detail, ts_ms) VALUES (?1, NULL, ?2, 'planned', ?3)",
+                params![t.id, t.state, t.created_ms],
+            )?;
+            tx.commit()
+        })
+    }
+
+    /// Moves a trade to `to` with a note of why.
+    pub fn transition(
+        &self,
+        trade_id: &str,
+        to: &str,
+        detail: &str,
+        now_ms: i64,
+    ) -> Result<(), LedgerError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let from: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM trades WHERE id = ?1",
+                    params![trade_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute(
+                "UPDATE trades SET state = ?2, updated_ms = ?3, note = CASE WHEN note = '' THEN ?4 ELSE note || '; ' || ?4 END WHERE id = ?1",
+                params![trade_id, to, now_ms, detail],
+            )?;
+            tx.execute(
+                "INSERT INTO transitions (trade_id, from_state, to_state, detail, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![trade_id, from, to, detail, now_ms],
+            )?;
+            tx.commit()
+        })
+    }
+
+    /// Journals a new (unwind) order before it is sent.
+    pub fn insert_order(&self, o: &OrderRow) -> Result<(), LedgerError> {
+        self.with(|c| insert_order(c, o))
+    }
+
+    /// Records what the venue said about an order.
+    pub fn update_order(&self, o: &OrderRow) -> Result<(), LedgerError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE orders SET state=?2, order_id=?3, filled_qty=?4, filled_notional=?5, fees=?6, failed_qty=?7, reason=?8, updated_ms=?9 WHERE client_order_id=?1",
+                params![o.client_order_id, o.state, o.order_id, o.filled_qty.0, o.filled_notional.0, o.fees.0, o.failed_qty.0, o.reason, o.updated_ms],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Books an unwind loss against the trade and the day's loss.
+    pub fn add_unwind_loss(&self, trade_id: &str, day: &str, loss: Usd) -> Result<(), LedgerError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE trades SET unwind_loss = unwind_loss + ?2 WHERE id = ?1",
+                params![trade_id, loss.0],
+            )?;
+            tx.execute(
+                "INSERT INTO daily (day, loss, pnl) VALUES (?1, ?2, ?3) ON CONFLICT(day) DO UPDATE SET loss = loss + ?2, pnl = pnl + ?3",
+                params![day, loss.0.max(0), -loss.0],
+            )?;
+            tx.commit()
+        })
+    }
+
+    /// Settles a trade: payout received, total P&L, and the day's counters. `settle_pnl` is the
+    /// part of P&L not already booked as unwind loss.
+    pub fn settle(
+        &self,
+        trade_id: &str,
+        day: &str,
+        payout: Usd,
+        total_pnl: Usd,
+        settle_pnl: Usd,
+        now_ms: i64,
+    ) -> Result<(), LedgerError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let from: Option<String> = tx
+                .query_row("SELECT state FROM trades WHERE id = ?1", params![trade_id], |r| r.get(0))
+                .optional()?;
+            // A naked trade stays NAKED (shown until cleared) but records its P&L.
+            let to = if from.as_deref() == Some(state::NAKED) { state::NAKED } else { state::SETTLED };
+            tx.execute(
+                "UPDATE trades SET state = ?2, realized_pnl = ?3, settled_ms = ?4, updated_ms = ?4 WHERE id = ?1",
+                params![trade_id, to, total_pnl.0, now_ms],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO settlements (trade_id, payout, pnl, ts_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![trade_id, payout.0, total_pnl.0, now_ms],
+            )?;
+            tx.execute(
+                "INSERT INTO daily (day, loss, pnl) VALUES (?1, ?2, ?3) ON CONFLICT(day) DO UPDATE SET loss = loss + ?2, pnl = pnl + ?3",
+                params![day, (-settle_pnl.0).max(0), settle_pnl.0],
+            )?;
+            tx.execute(
+                "INSERT INTO transitions (trade_id, from_state, to_state, detail, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![trade_id, from, to, format!("settled: payout {payout}, pnl {total_pnl}"), now_ms],
+            )?;
+            tx.commit()
+        })
+    }
+
+    /// Appends an error and keeps only the last [`ERROR_LOG_CAP`].
+    pub fn record_error(
+        &self,
+        trade_id: Option<&str>,
+        source: &str,
+        message: &str,
+        now_ms: i64,
+    ) -> Result<(), LedgerError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO errors (ts_ms, trade_id, source, message) VALUES (?1, ?2, ?3, ?4)",
+                params![now_ms, trade_id, source, message],
+            )?;
+            tx.execute(
+                "DELETE FROM errors WHERE seq <= (SELECT MAX(seq) FROM errors) - ?1",
+                params![ERROR_LOG_CAP],
+            )?;
+            tx.commit()
+        })
+    }
+
+    /// The last errors, newest first.
+    pub fn errors(&self) -> Result<Vec<ErrorRow>, LedgerError> {
+        self.with(|c| {
+            let mut s = c.prepare("SELECT seq, ts_ms, trade_id, source, message FROM errors ORDER BY seq DESC")?;
+            let rows = s.query_map([], |r| {
+                Ok(ErrorRow {
+                    seq: r.get(0)?,
+                    ts_ms: r.get(1)?,
+                    trade_id: r.get(2)?,
+                    source: r.get(3)?,
+                    message: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// One trade.
+    pub fn trade(&self, id: &str) -> Result<Option<TradeRow>, LedgerError> {
+        self.with(|c| {
+            c.query_row("SELECT * FROM trades WHERE id = ?1", params![id], trade_from_row)
+                .optional()
+        })
+    }
+
+    /// Trades in any of `states` (all trades when empty), oldest first.
+    pub fn trades_in(&self, states: &[&str]) -> Result<Vec<TradeRow>, LedgerError> {
+        self.with(|c| {
+            let mut s = c.prepare("SELECT * FROM trades ORDER BY created_ms, id")?;
+            let rows = s.query_map([], trade_from_row)?;
+            let all: Vec<TradeRow> = rows.collect::<rusqlite::Result<_>>()?;
+            Ok(all
+                .into_iter()
+                .filter(|t| states.is_empty() || states.contains(&t.state.as_str()))
+                .collect())
+        })
+    }
+
+    /// Orders of a trade in creation order.
+    pub fn orders_of(&self, trade_id: &str) -> Result<Vec<OrderRow>, LedgerError> {
+        self.with(|c| {
+            let mut s = c.prepare("SELECT * FROM orders WHERE trade_id = ?1 ORDER BY created_ms, rowid")?;
+            let rows = s.query_map(params![trade_id], order_from_row)?;
+            rows.collect()
+        })
+    }
+
+    /// Counters of a UTC day.
+    pub fn daily(&self, day: &str) -> Result<Daily, LedgerError> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT trades, loss, pnl FROM daily WHERE day = ?1",
+                params![day],
+                |r| {
+                    Ok(Daily {
+                        trades: r.get::<_, i64>(0)? as u32,
+                        loss: Usd(r.get(1)?),
+                        pnl: Usd(r.get(2)?),
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+        })
+    }
+
+    /// A stored value.
+    pub fn get_kv(&self, key: &str) -> Result<Option<String>, LedgerError> {
+        self.with(|c| {
+            c.query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    /// Stores a value.
+    pub fn set_kv(&self, key: &str, value: &str) -> Result<(), LedgerError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO kv (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![key, value],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Number of trades ever journaled (used to number new ones).
+    pub fn trade_count(&self) -> Result<i64, LedgerError> {
+        self.with(|c| c.query_row("SELECT COUNT(*) FROM trades", [], |r| r.get(0)))
+    }
+}
+
+/// Moves a ledger file (and its WAL files) aside to `<name>.<stamp>.archived`; never deletes.
+pub fn archive(path: &Path, stamp: &str) -> Result<Option<PathBuf>, LedgerError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let target = path.with_extension(format!("sqlite.{stamp}.archived"));
+    // Fold the WAL into the main file first so the archive is one self-contained file.
+    if let Ok(c) = Connection::open(path) {
+        let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    }
+    std::fs::rename(path, &target).map_err(|e| LedgerError::Io {
+        path: path.to_path_buf(),
+        message: format!("cannot archive: {e}"),
+    })?;
+    for ext in ["sqlite-wal", "sqlite-shm"] {
+        let side = path.with_extension(ext);
+        if side.exists() {
+            let _ = std::fs::rename(&side, target.with_extension(format!("archived-{ext}")));
+        }
+    }
+    Ok(Some(target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "polymix-ledger-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        d.join("paper.sqlite")
+    }
+
+    #[test]
+    fn error_log_keeps_exactly_the_last_hundred() {
+        let l = Ledger::open(&tmp()).unwrap();
+        for i in 0..250 {
+            l.record_error(None, "test", &format!("e{i}"), i).unwrap();
+        }
+        let e = l.errors().unwrap();
+        assert_eq!(e.len(), 100);
+        assert_eq!(e[0].message, "e249");
+        assert_eq!(e[99].message, "e150");
+    }
+
+    #[test]
+    fn archive_moves_the_file_aside() {
+        let p = tmp();
+        {
+            let l = Ledger::open(&p).unwrap();
+            l.set_kv("x", "1").unwrap();
+        }
+        let a = archive(&p, "20261125T000000").unwrap().unwrap();
+        assert!(a.exists());
+        assert!(!p.exists());
+        let l = Ledger::open(&a).unwrap();
+        assert_eq!(l.get_kv("x").unwrap().as_deref(), Some("1"));
+    }
+}

@@ -1,0 +1,86 @@
+//! Versioned schema. Migrations only ever append.
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    // v1
+    r#"
+CREATE TABLE trades (
+    id TEXT PRIMARY KEY,
+    pair_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    qty INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    venue_a TEXT NOT NULL,
+    venue_b TEXT NOT NULL,
+    instrument_a TEXT NOT NULL,
+    instrument_b TEXT NOT NULL,
+    limit_a INTEGER NOT NULL,
+    limit_b INTEGER NOT NULL,
+    expected_cost INTEGER NOT NULL,
+    expected_profit INTEGER NOT NULL,
+    reserved_a INTEGER NOT NULL,
+    reserved_b INTEGER NOT NULL,
+    unwind_loss INTEGER NOT NULL DEFAULT 0,
+    realized_pnl INTEGER,
+    note TEXT NOT NULL DEFAULT '',
+    day TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    settled_ms INTEGER,
+    naked_cleared INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX trades_state ON trades(state);
+CREATE TABLE orders (
+    client_order_id TEXT PRIMARY KEY,
+    trade_id TEXT NOT NULL REFERENCES trades(id),
+    leg TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    venue TEXT NOT NULL,
+    instrument TEXT NOT NULL,
+    side TEXT NOT NULL,
+    price INTEGER NOT NULL,
+    qty INTEGER NOT NULL,
+    tif TEXT NOT NULL,
+    state TEXT NOT NULL,
+    order_id TEXT,
+    filled_qty INTEGER NOT NULL DEFAULT 0,
+    filled_notional INTEGER NOT NULL DEFAULT 0,
+    fees INTEGER NOT NULL DEFAULT 0,
+    failed_qty INTEGER NOT NULL DEFAULT 0,
+    reason TEXT,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE INDEX orders_trade ON orders(trade_id);
+CREATE TABLE transitions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    trade_id TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL
+);
+CREATE TABLE daily (
+    day TEXT PRIMARY KEY,
+    trades INTEGER NOT NULL DEFAULT 0,
+    loss INTEGER NOT NULL DEFAULT 0,
+    pnl INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE settlements (
+    trade_id TEXT PRIMARY KEY REFERENCES trades(id),
+    payout INTEGER NOT NULL,
+    pnl INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL
+);
+CREATE TABLE errors (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts_ms INTEGER NOT NULL,
+    trade_id TEXT,
+    source TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
+];

@@ -1,0 +1,10 @@
+//! Venue I/O: runs a sans-IO venue plugin's steps with one reqwest client per venue, a
+//! per-venue timeout and rate limiter, and retries only where a retry cannot double an order.
+
+mod clock;
+mod executor;
+mod rate_limit;
+
+pub use clock::{Clock, SimClock, SystemClock};
+pub use executor::{VenueError, VenueIo, VenueIoSettings};
+pub use rate_limit::RateLimiter;

@@ -127,17 +127,28 @@ impl<'a> Cursor<'a> {
     fn at(&self, l: Level, q: i64) -> (i64, i64) {
         let part = Qty(q - self.before);
         (
-            self.cost_before + part.notional(l.price, Rounding::Up).0,
+            self.cost_before + notional_up(l.price, part),
             self.fee_before + self.fee.taker_fee(l.price, part).0,
         )
     }
 
     fn advance(&mut self, l: Level) {
         let q = Qty(l.qty.0.max(0));
-        self.cost_before += q.notional(l.price, Rounding::Up).0;
+        self.cost_before += notional_up(l.price, q);
         self.fee_before += self.fee.taker_fee(l.price, q).0;
         self.before += q.0;
         self.idx += 1;
+    }
+}
+
+/// `price × qty` in µ$, rounded up, as the API's [`Qty::notional`] computes it, but in `i64`
+/// when the product fits: the walk calls this per level and per candidate, and the API's
+/// `i128` division costs several times more.
+#[inline]
+fn notional_up(price: Price, qty: Qty) -> i64 {
+    match price.0.checked_mul(qty.0) {
+        Some(x) => x.div_euclid(100) + i64::from(x.rem_euclid(100) != 0),
+        None => qty.notional(price, Rounding::Up).0,
     }
 }
 
@@ -200,7 +211,9 @@ pub fn size(
                 // Profit is linear inside a segment before fees, but after fees the marginal
                 // share can cost more than $1, and the first step-aligned size may include a
                 // cheaper sliver of the previous level: so both ends are candidates.
-                if lo < hi {
+                // `lo` only differs from the previous candidate when the segment starts off
+                // the step grid or the minimum size pushed it up.
+                if lo < hi && (start % step != 0 || lo != start + step) {
                     let first = eval(lo);
                     if first.meets_roi(lim) {
                         consider(&mut best, first.sized, ra, rb);
@@ -274,16 +287,27 @@ fn evaluate(a: &Cursor<'_>, la: Level, b: &Cursor<'_>, lb: Level, q: i64, lim: &
     let (cost_b, fee_b) = b.at(lb, q);
     let outlay = cost_a + cost_b + fee_a + fee_b;
     // Rounded up: the buffer is a safety margin, so err on the side of less profit.
-    let buffer = plugin_api::money::div_round(
-        (cost_a + cost_b) as i128 * lim.slippage_bps as i128,
-        10_000,
-        Rounding::Up,
-    ) as i64;
+    let buffer = if lim.slippage_bps == 0 {
+        0
+    } else {
+        plugin_api::money::div_round(
+            (cost_a + cost_b) as i128 * lim.slippage_bps as i128,
+            10_000,
+            Rounding::Up,
+        ) as i64
+    };
     let profit = q * PAYOUT_PER_UNIT - outlay - buffer;
     // Rounded down so a trade just under the floor never rounds up to it.
     let roi_ppm = if outlay > 0 {
-        plugin_api::money::div_round(profit as i128 * 1_000_000, outlay as i128, Rounding::Down)
-            as i64
+        // Floor division (`div_euclid` with a positive divisor), in i64 when it fits.
+        match profit.checked_mul(1_000_000) {
+            Some(x) => x.div_euclid(outlay),
+            None => plugin_api::money::div_round(
+                profit as i128 * 1_000_000,
+                outlay as i128,
+                Rounding::Down,
+            ) as i64,
+        }
     } else {
         0
     };
@@ -302,5 +326,29 @@ fn evaluate(a: &Cursor<'_>, la: Level, b: &Cursor<'_>, lb: Level, q: i64, lim: &
         },
         cash_a: Usd(cost_a + fee_a),
         cash_b: Usd(cost_b + fee_b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_notional_matches_the_api() {
+        for (p, q) in [
+            (333_333, 333),
+            (1, 1),
+            (999_999, 99),
+            (0, 5),
+            (550_000, 1_000),
+            (7, i64::MAX / 3),
+        ] {
+            let (p, q) = (Price(p), Qty(q));
+            assert_eq!(
+                notional_up(p, q),
+                q.notional(p, Rounding::Up).0,
+                "{p:?} {q:?}"
+            );
+        }
     }
 }

@@ -1,0 +1,97 @@
+//! `polymix check` and `polymix plugins`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use polymix_host::config::SecretRef;
+use polymix_host::plugins::Registry;
+
+fn secret_line(name: &str, r: &SecretRef) -> String {
+    format!("    {name} = *** (from {})", r.describe())
+}
+
+/// Validates and prints the resolved setup.
+pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let cfg = super::load_config(path)?;
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2)).await??;
+    println!("config: {}", path.display());
+    println!("mode: {}", cfg.mode.as_str());
+    println!("ledger: {}", cfg.ledger_path().display());
+    println!("venues:");
+    for v in &cfg.venues {
+        let inst = reg.venue(&v.name);
+        println!(
+            "  {} (plugin {}, {}, timeout {} ms, rate {}/{} per s)",
+            v.name,
+            v.plugin,
+            inst.map(|i| if i.info.simulated { "simulated" } else { "LIVE" })
+                .unwrap_or("?"),
+            v.timeout_ms,
+            v.rate_limit.read,
+            v.rate_limit.write
+        );
+        for (k, val) in &v.settings {
+            println!("    {k} = {val}");
+        }
+        for (k, r) in &v.secrets {
+            println!("{}", secret_line(k, r));
+        }
+    }
+    println!("risk:");
+    for r in &cfg.risks {
+        println!("  {} (plugin {})", r.name, r.plugin);
+        for (k, val) in &r.settings {
+            println!("    {k} = {val}");
+        }
+    }
+    if let Some(s) = &cfg.strategy {
+        println!("strategy: {} (plugin {})", s.name, s.plugin);
+        for (k, val) in &s.settings {
+            println!("    {k} = {val}");
+        }
+    }
+    println!("pairs: {}", cfg.pairs.len());
+    println!(
+        "api: {} (api key {}, reset key {})",
+        cfg.api.bind,
+        if cfg.api.api_key.is_some() { "set" } else { "not set" },
+        if cfg.api.reset_key.is_some() { "set" } else { "not set" }
+    );
+    println!("plugins:");
+    for row in &reg.rows {
+        println!(
+            "  {:<8} {:<10} {} {} (plugin-api {}) {}",
+            row.kind,
+            row.instance,
+            row.name,
+            row.version,
+            row.api_version,
+            row.path.display()
+        );
+    }
+    println!("ok");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lists loaded plugins.
+pub async fn plugins(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let cfg = super::load_config(path)?;
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&cfg)).await??;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reg.rows)?);
+    } else {
+        for row in &reg.rows {
+            println!(
+                "{:<8} {:<10} {:<12} {:<8} plugin-api {:<8} {}",
+                row.kind,
+                row.instance,
+                row.name,
+                row.version,
+                row.api_version,
+                row.path.display()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,93 @@
+//! `polymix run`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use polymix_host::config::Mode;
+use polymix_host::engine::{Engine, EngineOptions};
+use polymix_host::plugins::Registry;
+use polymix_host::venue_io::{Clock, SimClock, SystemClock};
+
+fn live_confirmed(flag: bool) -> bool {
+    flag || std::env::var("LIVE_TRADING")
+        .map(|v| v.eq_ignore_ascii_case("true") || v == "1")
+        .unwrap_or(false)
+}
+
+/// Runs the engine.
+pub async fn run(
+    path: &Path,
+    exit_on_completion: bool,
+    speed: Option<f64>,
+    live: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let cfg = Arc::new(super::load_config(path)?);
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2)).await??;
+    let all_simulated = reg.venues.iter().all(|v| v.info.simulated);
+    let opts = EngineOptions {
+        live_confirmed: live_confirmed(live),
+    };
+    if all_simulated {
+        let first = reg
+            .venues
+            .iter()
+            .filter_map(|v| v.handle.call("next_event_ms", |h| Ok(h.next_event_ms())).ok().flatten())
+            .min()
+            .unwrap_or(0);
+        let clock = SimClock::new(first);
+        let engine = Engine::new(cfg.clone(), &reg, Arc::new(clock.clone()), opts).await?;
+        let last = reg
+            .venues
+            .iter()
+            .filter_map(|v| v.handle.call("next_event_ms", |h| Ok(h.next_event_ms())).ok().flatten())
+            .max()
+            .unwrap_or(first);
+        let bar = indicatif::ProgressBar::new(((last - first).max(1) / 1000) as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} replay [{bar:40}] {pos}/{len} sim-s {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let b2 = bar.clone();
+        let progress = move |t: i64, _last: i64| b2.set_position(((t - first).max(0) / 1000) as u64);
+        engine.replay(&clock, speed, &progress).await?;
+        bar.finish_and_clear();
+        let balances = engine.refresh_balances().await?;
+        let summary = engine.summary(balances)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        } else {
+            println!("PolyMix {} run: {}", cfg.mode.as_str().to_uppercase(), path.display());
+            print!("{}", summary.table());
+            if !summary.all_settled() {
+                println!("note: some trades are still open (markets not resolved in the scenario)");
+            }
+        }
+        if !exit_on_completion {
+            eprintln!("replay finished; press Ctrl-C to exit");
+            tokio::signal::ctrl_c().await?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if cfg.mode != Mode::Live {
+        anyhow::bail!(
+            "{}: mode is paper but some venues are live plugins; use paper-sim venues or set mode = \"live\"",
+            path.display()
+        );
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let engine = Engine::new(cfg.clone(), &reg, clock, opts).await?;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = tx.send(true);
+    });
+    engine.run_live(rx).await?;
+    let balances = engine.refresh_balances().await?;
+    print!("{}", engine.summary(balances)?.table());
+    Ok(ExitCode::SUCCESS)
+}

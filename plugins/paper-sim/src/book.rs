@@ -87,14 +87,25 @@ impl MarketState {
 
     /// Walks the book for up to `max` shares at prices no worse than `limit`, appending each
     /// `(price, qty)` taken (in the instrument's own prices) to `out`. Nothing is consumed.
-    pub fn plan(&mut self, outcome: Outcome, side: Side, limit: Price, max: Qty, out: &mut Vec<Level>) -> Qty {
+    pub fn plan(
+        &mut self,
+        outcome: Outcome,
+        side: Side,
+        limit: Price,
+        max: Qty,
+        out: &mut Vec<Level>,
+    ) -> Qty {
         let (ladder, mirrored) = self.ladder(outcome, side);
         let mut left = max;
         for l in ladder.iter() {
             if left.0 <= 0 {
                 break;
             }
-            let p = if mirrored { l.price.complement() } else { l.price };
+            let p = if mirrored {
+                l.price.complement()
+            } else {
+                l.price
+            };
             let ok = match side {
                 Side::Buy => p <= limit,
                 Side::Sell => p >= limit,
@@ -103,7 +114,10 @@ impl MarketState {
                 break;
             }
             let take = l.qty.min(left);
-            out.push(Level { price: p, qty: take });
+            out.push(Level {
+                price: p,
+                qty: take,
+            });
             left -= take;
         }
         max - left
@@ -142,7 +156,10 @@ mod tests {
     use super::*;
 
     fn lv(p: i64, q: i64) -> Level {
-        Level { price: Price(p), qty: Qty(q) }
+        Level {
+            price: Price(p),
+            qty: Qty(q),
+        }
     }
 
     fn market() -> MarketState {
@@ -160,7 +177,11 @@ mod tests {
             outcomes: ["Yes".into(), "No".into()],
         };
         let mut m = MarketState::new(def);
-        m.set_book(&[lv(550_000, 1000), lv(540_000, 2000)], &[lv(570_000, 500), lv(580_000, 700)], 1);
+        m.set_book(
+            &[lv(550_000, 1000), lv(540_000, 2000)],
+            &[lv(570_000, 500), lv(580_000, 700)],
+            1,
+        );
         m
     }
 

@@ -55,11 +55,15 @@ impl PaperSim {
     /// is then only a label). For tests and tools.
     pub fn from_scenario_text(settings: &serde_json::Value, text: &str) -> PluginResult<PaperSim> {
         let settings = Settings::parse(settings)?;
-        let reader = ScenarioReader::new(text.as_bytes()).map_err(|e| PluginError::invalid(e.to_string()))?;
+        let reader = ScenarioReader::new(text.as_bytes())
+            .map_err(|e| PluginError::invalid(e.to_string()))?;
         Self::build(settings, reader)
     }
 
-    fn build<R: std::io::BufRead>(settings: Settings, reader: ScenarioReader<R>) -> PluginResult<PaperSim> {
+    fn build<R: std::io::BufRead>(
+        settings: Settings,
+        reader: ScenarioReader<R>,
+    ) -> PluginResult<PaperSim> {
         let rules = settings.rules;
         Ok(PaperSim {
             sim: Mutex::new(Sim::load(settings, reader)?),
@@ -68,29 +72,60 @@ impl PaperSim {
     }
 
     fn lock(&self) -> PluginResult<MutexGuard<'_, Sim>> {
-        self.sim
-            .lock()
-            .map_err(|_| PluginError::new(plugin_api::ErrorKind::Internal, "paper-sim state poisoned by an earlier panic"))
+        self.sim.lock().map_err(|_| {
+            PluginError::new(
+                plugin_api::ErrorKind::Internal,
+                "paper-sim state poisoned by an earlier panic",
+            )
+        })
     }
 
     fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
         Ok(match op {
             VenueOp::Markets { filter } => {
                 let (markets, next_cursor) = sim.markets(&filter);
-                OpResult::Markets { markets, next_cursor }
+                OpResult::Markets {
+                    markets,
+                    next_cursor,
+                }
             }
-            VenueOp::Book { instrument } => OpResult::Book { book: sim.book(&instrument)? },
-            VenueOp::Rules { instrument } => OpResult::Rules { rules: sim.rules(&instrument)? },
-            VenueOp::PlaceOrder { order } => OpResult::Order { order: sim.place(order, faults)? },
-            VenueOp::CancelOrder { order_id, .. } => OpResult::Order { order: sim.cancel(&order_id)? },
-            VenueOp::GetOrder { order_id, client_order_id, .. } => OpResult::Order {
+            VenueOp::Book { instrument } => OpResult::Book {
+                book: sim.book(&instrument)?,
+            },
+            VenueOp::Rules { instrument } => OpResult::Rules {
+                rules: sim.rules(&instrument)?,
+            },
+            VenueOp::PlaceOrder { order } => OpResult::Order {
+                order: sim.place(order, faults)?,
+            },
+            VenueOp::CancelOrder { order_id, .. } => OpResult::Order {
+                order: sim.cancel(&order_id)?,
+            },
+            VenueOp::GetOrder {
+                order_id,
+                client_order_id,
+                ..
+            } => OpResult::Order {
                 order: sim.get_order(order_id.as_deref(), client_order_id.as_deref())?,
             },
-            VenueOp::OpenOrders { instrument } => OpResult::Orders { orders: sim.open_orders(instrument.as_deref()) },
-            VenueOp::Fills { instrument, since_ms } => OpResult::Fills { fills: sim.fills(instrument.as_deref(), since_ms) },
-            VenueOp::Balance => OpResult::Balance { balance: sim.balance() },
-            VenueOp::Positions => OpResult::Positions { positions: sim.positions() },
-            VenueOp::Resolution { instrument } => OpResult::Resolution { resolution: sim.resolution(&instrument)? },
+            VenueOp::OpenOrders { instrument } => OpResult::Orders {
+                orders: sim.open_orders(instrument.as_deref()),
+            },
+            VenueOp::Fills {
+                instrument,
+                since_ms,
+            } => OpResult::Fills {
+                fills: sim.fills(instrument.as_deref(), since_ms),
+            },
+            VenueOp::Balance => OpResult::Balance {
+                balance: sim.balance(),
+            },
+            VenueOp::Positions => OpResult::Positions {
+                positions: sim.positions(),
+            },
+            VenueOp::Resolution { instrument } => OpResult::Resolution {
+                resolution: sim.resolution(&instrument)?,
+            },
             other => return Err(PluginError::unsupported(other.name())),
         })
     }
@@ -99,9 +134,8 @@ impl PaperSim {
 impl Venue for PaperSim {
     fn create(config: VenueConfig) -> PluginResult<Self> {
         let settings = Settings::parse(&config.settings)?;
-        let reader = scenario::open(&settings.scenario).map_err(|e| {
-            PluginError::invalid(format!("paper-sim setting `scenario`: {e}"))
-        })?;
+        let reader = scenario::open(&settings.scenario)
+            .map_err(|e| PluginError::invalid(format!("paper-sim setting `scenario`: {e}")))?;
         Self::build(settings, reader)
     }
 
@@ -115,8 +149,18 @@ impl Venue for PaperSim {
             },
             simulated: true,
             capabilities: [
-                "markets", "book", "rules", "place_order", "cancel_order", "get_order",
-                "open_orders", "fills", "balance", "positions", "resolution", "events",
+                "markets",
+                "book",
+                "rules",
+                "place_order",
+                "cancel_order",
+                "get_order",
+                "open_orders",
+                "fills",
+                "balance",
+                "positions",
+                "resolution",
+                "events",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -137,7 +181,13 @@ impl Venue for PaperSim {
                 latency = sim.settings.latency_ms
                     + faults
                         .iter()
-                        .map(|f| if let FaultKind::Latency { ms } = f { *ms } else { 0 })
+                        .map(|f| {
+                            if let FaultKind::Latency { ms } = f {
+                                *ms
+                            } else {
+                                0
+                            }
+                        })
                         .sum::<u64>();
             }
             VenueOp::CancelOrder { .. } => latency = sim.settings.latency_ms,

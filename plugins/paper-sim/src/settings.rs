@@ -63,7 +63,10 @@ impl Settings {
         };
         for k in obj.keys() {
             if !k.starts_with('_') && !KEYS.contains(&k.as_str()) {
-                return Err(bad(k, format!("unknown key (expected one of {})", KEYS.join(", "))));
+                return Err(bad(
+                    k,
+                    format!("unknown key (expected one of {})", KEYS.join(", ")),
+                ));
             }
         }
         let s = |key: &str| -> PluginResult<Option<&str>> {
@@ -85,7 +88,8 @@ impl Settings {
         let rules_s = s("rules")?.ok_or_else(|| bad("rules", "missing (polymarket or kalshi)"))?;
         let rules = RulesKind::parse(rules_s)
             .ok_or_else(|| bad("rules", format!("{rules_s:?} is not polymarket or kalshi")))?;
-        let scen = s("scenario")?.ok_or_else(|| bad("scenario", "missing (path to a scenario file)"))?;
+        let scen =
+            s("scenario")?.ok_or_else(|| bad("scenario", "missing (path to a scenario file)"))?;
         let mut scenario = PathBuf::from(scen);
         if scenario.is_relative() {
             if let Some(dir) = s("_config_dir")? {
@@ -97,7 +101,12 @@ impl Settings {
             None | Some(Value::Null) => Usd::dollars(10_000),
             Some(Value::String(b)) => Usd::parse(b).map_err(|e| bad("balance", e.message))?,
             Some(Value::Number(n)) if n.is_u64() => Usd::dollars(n.as_u64().unwrap_or(0) as i64),
-            Some(_) => return Err(bad("balance", "expected a decimal string such as \"10000\"")),
+            Some(_) => {
+                return Err(bad(
+                    "balance",
+                    "expected a decimal string such as \"10000\"",
+                ))
+            }
         };
         if balance.0 < 0 {
             return Err(bad("balance", "must not be negative"));
@@ -139,7 +148,10 @@ mod tests {
 
     #[test]
     fn defaults_and_relative_path() {
-        let s = Settings::parse(&json!({"rules":"kalshi","scenario":"scenarios/x.jsonl","_config_dir":"/etc/pmx"})).unwrap();
+        let s = Settings::parse(
+            &json!({"rules":"kalshi","scenario":"scenarios/x.jsonl","_config_dir":"/etc/pmx"}),
+        )
+        .unwrap();
         assert_eq!(s.scenario, PathBuf::from("/etc/pmx/scenarios/x.jsonl"));
         assert_eq!(s.venue_key, "kalshi");
         assert_eq!(s.balance, Usd::dollars(10_000));
@@ -148,10 +160,17 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let e = Settings::parse(&json!({"rules":"kalshi","scenario":"x","ballance":"5"})).unwrap_err();
+        let e =
+            Settings::parse(&json!({"rules":"kalshi","scenario":"x","ballance":"5"})).unwrap_err();
         assert!(e.message.contains("`ballance`"), "{}", e.message);
-        let e = Settings::parse(&json!({"rules":"kalshi","scenario":"x","faults":[{"fault":"ghost"}]})).unwrap_err();
-        assert!(e.message.contains("faults[0].fail_after_ms"), "{}", e.message);
+        let e =
+            Settings::parse(&json!({"rules":"kalshi","scenario":"x","faults":[{"fault":"ghost"}]}))
+                .unwrap_err();
+        assert!(
+            e.message.contains("faults[0].fail_after_ms"),
+            "{}",
+            e.message
+        );
         let e = Settings::parse(&json!({"rules":"x","scenario":"x"})).unwrap_err();
         assert!(e.message.contains("`rules`"));
     }

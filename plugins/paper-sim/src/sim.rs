@@ -22,9 +22,18 @@ use crate::settings::Settings;
 /// shared arena so a million updates do not mean two million small allocations.
 #[derive(Debug)]
 enum SimEvent {
-    Book { market: u32, bids: (u32, u32), asks: (u32, u32) },
-    Resolve { market: u32, yes_won: bool },
-    Status { trading: bool },
+    Book {
+        market: u32,
+        bids: (u32, u32),
+        asks: (u32, u32),
+    },
+    Resolve {
+        market: u32,
+        yes_won: bool,
+    },
+    Status {
+        trading: bool,
+    },
     Fault(Box<FaultSpec>),
 }
 
@@ -93,21 +102,25 @@ fn reject(code: &str, msg: impl Into<String>) -> PluginError {
 
 impl Sim {
     /// Loads this instance's venue from a scenario.
-    pub fn load<R: BufRead>(settings: Settings, mut reader: ScenarioReader<R>) -> PluginResult<Sim> {
+    pub fn load<R: BufRead>(
+        settings: Settings,
+        mut reader: ScenarioReader<R>,
+    ) -> PluginResult<Sim> {
         let se = |e: crate::scenario::ScenarioError| PluginError::invalid(e.to_string());
         let header = reader.header().clone();
-        let venue = header
-            .venues
-            .iter()
-            .position(|v| v.key == settings.venue_key)
-            .ok_or_else(|| {
-                PluginError::invalid(format!(
+        let venue =
+            header
+                .venues
+                .iter()
+                .position(|v| v.key == settings.venue_key)
+                .ok_or_else(|| {
+                    PluginError::invalid(format!(
                     "paper-sim setting `venue_key`: {:?} is not a venue of scenario {} (it has {})",
                     settings.venue_key,
                     settings.scenario.display(),
                     header.venues.iter().map(|v| v.key.as_str()).collect::<Vec<_>>().join(", ")
                 ))
-            })?;
+                })?;
         if header.venues[venue].rules != settings.rules {
             return Err(PluginError::invalid(format!(
                 "paper-sim setting `rules`: {} but scenario venue {:?} follows {} rules",
@@ -137,7 +150,9 @@ impl Sim {
                 Item::Event(e) => {
                     let ev = match e.kind {
                         EventKind::Book { market, bids, asks } => {
-                            let Some(&m) = local.get(&market) else { continue };
+                            let Some(&m) = local.get(&market) else {
+                                continue;
+                            };
                             let b0 = levels.len() as u32;
                             levels.extend_from_slice(&bids);
                             let a0 = levels.len() as u32;
@@ -149,11 +164,17 @@ impl Sim {
                             }
                         }
                         EventKind::Resolve { market, yes_won } => {
-                            let Some(&m) = local.get(&market) else { continue };
+                            let Some(&m) = local.get(&market) else {
+                                continue;
+                            };
                             SimEvent::Resolve { market: m, yes_won }
                         }
-                        EventKind::Status { venue: v, trading } if v == venue => SimEvent::Status { trading },
-                        EventKind::Fault { venue: v, fault } if v == venue => SimEvent::Fault(Box::new(fault)),
+                        EventKind::Status { venue: v, trading } if v == venue => {
+                            SimEvent::Status { trading }
+                        }
+                        EventKind::Fault { venue: v, fault } if v == venue => {
+                            SimEvent::Fault(Box::new(fault))
+                        }
                         _ => continue,
                     };
                     events.push(Timed { ts: e.ts_ms, ev });
@@ -243,8 +264,12 @@ impl Sim {
                     self.match_resting(m, ts);
                 }
                 let market = &self.markets[m];
-                self.out.push(VenueEvent::Book { book: market.book(0) });
-                self.out.push(VenueEvent::Book { book: market.book(1) });
+                self.out.push(VenueEvent::Book {
+                    book: market.book(0),
+                });
+                self.out.push(VenueEvent::Book {
+                    book: market.book(1),
+                });
             }
             SimEvent::Resolve { market, yes_won } => {
                 let (m, y) = (*market as usize, *yes_won);
@@ -288,7 +313,12 @@ impl Sim {
         self.instruments
             .get(instrument)
             .map(|&(m, o)| (m as usize, o))
-            .ok_or_else(|| reject("unknown_instrument", format!("unknown instrument {instrument:?}")))
+            .ok_or_else(|| {
+                reject(
+                    "unknown_instrument",
+                    format!("unknown instrument {instrument:?}"),
+                )
+            })
     }
 
     fn closed(&self, m: usize) -> bool {
@@ -300,11 +330,17 @@ impl Sim {
     /// (so a refused order does not eat a fault) and again when the order executes.
     pub fn validate(&mut self, o: &OrderRequest) -> PluginResult<(usize, Outcome)> {
         if !self.trading {
-            return Err(reject("trading_halted", "the venue is not trading (outage)"));
+            return Err(reject(
+                "trading_halted",
+                "the venue is not trading (outage)",
+            ));
         }
         let (m, outcome) = self.lookup(&o.instrument)?;
         if self.closed(m) {
-            return Err(reject("market_closed", format!("market {} is closed", self.markets[m].def.id)));
+            return Err(reject(
+                "market_closed",
+                format!("market {} is closed", self.markets[m].def.id),
+            ));
         }
         match o.tif {
             TimeInForce::Fok | TimeInForce::Ioc | TimeInForce::Gtc => {}
@@ -335,30 +371,51 @@ impl Sim {
         let def = &self.markets[m].def;
         let tick = def.tick;
         if o.price < tick || o.price > Price::ONE - tick {
-            return Err(reject("invalid_price", format!("price {} outside [{}, {}]", o.price, tick, Price::ONE - tick)));
+            return Err(reject(
+                "invalid_price",
+                format!(
+                    "price {} outside [{}, {}]",
+                    o.price,
+                    tick,
+                    Price::ONE - tick
+                ),
+            ));
         }
         if !o.price.is_on_tick(tick) {
-            return Err(reject("invalid_tick", format!("price {} is not a multiple of the tick {}", o.price, tick)));
+            return Err(reject(
+                "invalid_tick",
+                format!("price {} is not a multiple of the tick {}", o.price, tick),
+            ));
         }
         if o.qty.0 <= 0 {
             return Err(reject("invalid_size", "size must be positive"));
         }
         if o.qty < def.min_size {
-            return Err(reject("below_min_size", format!("size {} is below the minimum {}", o.qty, def.min_size)));
+            return Err(reject(
+                "below_min_size",
+                format!("size {} is below the minimum {}", o.qty, def.min_size),
+            ));
         }
         let marketable = self.markets[m].crosses(outcome, o.side, o.price);
         if o.post_only && marketable {
-            return Err(reject("post_only_would_cross", "post-only order would take liquidity"));
+            return Err(reject(
+                "post_only_would_cross",
+                "post-only order would take liquidity",
+            ));
         }
         if self.settings.rules == RulesKind::Polymarket && marketable {
             let value = o.qty.notional(o.price, Rounding::Down);
             if value < Usd::dollars(1) {
-                return Err(reject("below_min_notional", format!("marketable order value {value} is below $1")));
+                return Err(reject(
+                    "below_min_notional",
+                    format!("marketable order value {value} is below $1"),
+                ));
             }
         }
         match o.side {
             Side::Buy => {
-                let need = o.qty.notional(o.price, Rounding::Up) + self.fee_model(m).taker_fee(o.price, o.qty);
+                let need = o.qty.notional(o.price, Rounding::Up)
+                    + self.fee_model(m).taker_fee(o.price, o.qty);
                 if need > self.account.available() {
                     return Err(reject(
                         "insufficient_balance",
@@ -395,7 +452,12 @@ impl Sim {
                 FaultKind::Latency { .. } => {}
             }
         }
-        let timed_out = || PluginError::new(ErrorKind::Timeout, "no answer from the venue (paper-sim fault)");
+        let timed_out = || {
+            PluginError::new(
+                ErrorKind::Timeout,
+                "no answer from the venue (paper-sim fault)",
+            )
+        };
         if timeout == Some(false) {
             return Err(timed_out());
         }
@@ -424,28 +486,53 @@ impl Sim {
         };
         let fok_killed = partial.is_none() && o.tif == TimeInForce::Fok && got < o.qty;
         if !fok_killed && got.0 > 0 {
-            let notional: Usd = plan.iter().map(|l| l.qty.notional(l.price, Rounding::HalfUp)).sum();
-            let fees: Usd = plan.iter().map(|l| fee_model.taker_fee(l.price, l.qty)).sum();
+            let notional: Usd = plan
+                .iter()
+                .map(|l| l.qty.notional(l.price, Rounding::HalfUp))
+                .sum();
+            let fees: Usd = plan
+                .iter()
+                .map(|l| fee_model.taker_fee(l.price, l.qty))
+                .sum();
             if o.side == Side::Buy && notional + fees > self.account.available() {
-                return Err(reject("insufficient_balance", "fills plus fees exceed the available balance"));
+                return Err(reject(
+                    "insufficient_balance",
+                    "fills plus fees exceed the available balance",
+                ));
             }
             self.markets[m].consume(outcome, o.side, got);
             for l in &plan {
                 let n = l.qty.notional(l.price, Rounding::HalfUp);
                 let fee = fee_model.taker_fee(l.price, l.qty);
-                self.record_fill(oi, m, &o.instrument, o.side, l.price, l.qty, n, fee, ghost, Some(&o.client_order_id));
+                self.record_fill(
+                    oi,
+                    m,
+                    &o.instrument,
+                    o.side,
+                    l.price,
+                    l.qty,
+                    n,
+                    fee,
+                    ghost,
+                    Some(&o.client_order_id),
+                );
                 status.filled_qty += l.qty;
                 status.filled_notional += n;
                 status.fees += fee;
             }
         }
         let remaining = o.qty - status.filled_qty;
-        let rests = matches!(o.tif, TimeInForce::Gtc | TimeInForce::Gtd { .. }) && partial.is_none();
+        let rests =
+            matches!(o.tif, TimeInForce::Gtc | TimeInForce::Gtd { .. }) && partial.is_none();
         let mut reserved = Usd::ZERO;
         if remaining.0 == 0 {
             status.state = OrderState::Filled;
         } else if rests {
-            status.state = if status.filled_qty.0 > 0 { OrderState::PartiallyFilled } else { OrderState::Open };
+            status.state = if status.filled_qty.0 > 0 {
+                OrderState::PartiallyFilled
+            } else {
+                OrderState::Open
+            };
             match o.side {
                 Side::Buy => {
                     reserved = remaining.notional(o.price, Rounding::Up);
@@ -550,7 +637,8 @@ impl Sim {
         let mut plan = Vec::new();
         for oi in resting {
             let o = &self.orders[oi as usize];
-            let (outcome, side, price, left) = (o.outcome, o.status.side, o.status.price, o.remaining());
+            let (outcome, side, price, left) =
+                (o.outcome, o.status.side, o.status.price, o.remaining());
             plan.clear();
             let got = self.markets[m].plan(outcome, side, price, left, &mut plan);
             if got.0 == 0 {
@@ -575,7 +663,18 @@ impl Sim {
             }
             let saved = self.now;
             self.now = self.now.max(ts);
-            self.record_fill(oi, m, &instrument, side, price, got, notional, Usd::ZERO, None, coid.as_deref());
+            self.record_fill(
+                oi,
+                m,
+                &instrument,
+                side,
+                price,
+                got,
+                notional,
+                Usd::ZERO,
+                None,
+                coid.as_deref(),
+            );
             self.now = saved;
             let o = &mut self.orders[oi as usize];
             o.status.filled_qty += got;
@@ -618,7 +717,13 @@ impl Sim {
         }
         f.failed = true;
         f.fill.status = FillStatus::Failed;
-        let (qty, notional, fee, cost, side) = (f.fill.qty, f.notional, f.fill.fee, f.cost_delta, f.fill.side);
+        let (qty, notional, fee, cost, side) = (
+            f.fill.qty,
+            f.notional,
+            f.fill.fee,
+            f.cost_delta,
+            f.fill.side,
+        );
         let instrument = f.fill.instrument.clone();
         let oi = f.order as usize;
         match side {
@@ -669,12 +774,20 @@ impl Sim {
         self.markets[m].resolved = Some(yes_won);
         for k in 0..2 {
             let instrument = self.markets[m].def.instruments[k].clone();
-            let payout = if (k == 0) == yes_won { Price::ONE } else { Price::ZERO };
+            let payout = if (k == 0) == yes_won {
+                Price::ONE
+            } else {
+                Price::ZERO
+            };
             if let Some(h) = self.account.holdings.remove(&instrument) {
                 self.account.cash += h.qty.payout(payout);
             }
             self.out.push(VenueEvent::Resolved {
-                resolution: Resolution { instrument, resolved: true, payout },
+                resolution: Resolution {
+                    instrument,
+                    resolved: true,
+                    payout,
+                },
             });
         }
     }
@@ -707,16 +820,21 @@ impl Sim {
             .collect()
     }
 
-    pub fn get_order(&self, order_id: Option<&str>, client_order_id: Option<&str>) -> PluginResult<OrderStatus> {
+    pub fn get_order(
+        &self,
+        order_id: Option<&str>,
+        client_order_id: Option<&str>,
+    ) -> PluginResult<OrderStatus> {
         let idx = order_id
             .and_then(|id| self.order_ids.get(id))
             .or_else(|| client_order_id.and_then(|c| self.client_ids.get(c)));
-        idx.map(|&i| self.orders[i as usize].status.clone()).ok_or_else(|| {
-            reject(
-                "order_not_found",
-                format!("no order with id {order_id:?} or client id {client_order_id:?}"),
-            )
-        })
+        idx.map(|&i| self.orders[i as usize].status.clone())
+            .ok_or_else(|| {
+                reject(
+                    "order_not_found",
+                    format!("no order with id {order_id:?} or client id {client_order_id:?}"),
+                )
+            })
     }
 
     pub fn cancel(&mut self, order_id: &str) -> PluginResult<OrderStatus> {
@@ -780,7 +898,11 @@ impl Sim {
     }
 
     pub fn markets(&self, filter: &MarketFilter) -> (Vec<MarketInfo>, Option<String>) {
-        let start: usize = filter.cursor.as_deref().and_then(|c| c.parse().ok()).unwrap_or(0);
+        let start: usize = filter
+            .cursor
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let limit = filter.limit.unwrap_or(1000).max(1) as usize;
         let mut all = self.markets.iter().enumerate().flat_map(|(i, ms)| {
             let status = if ms.resolved.is_some() {
@@ -797,7 +919,10 @@ impl Sim {
         let mut seen = 0usize;
         let mut more = false;
         for (ms, k, status) in all.by_ref() {
-            if series.as_deref().is_some_and(|s| ms.def.series.to_ascii_lowercase() != s) {
+            if series
+                .as_deref()
+                .is_some_and(|s| ms.def.series.to_ascii_lowercase() != s)
+            {
                 continue;
             }
             if filter.status.as_deref().is_some_and(|s| s != status) {

@@ -141,49 +141,103 @@ const NBA: League = League {
     pm: "nba",
     ks: "KXNBAGAME",
     teams: &[
-        ("LAL", "Lakers"), ("BOS", "Celtics"), ("GSW", "Warriors"), ("NYK", "Knicks"),
-        ("MIA", "Heat"), ("CHI", "Bulls"), ("PHX", "Suns"), ("DEN", "Nuggets"),
-        ("MIL", "Bucks"), ("DAL", "Mavericks"), ("CLE", "Cavaliers"), ("OKC", "Thunder"),
-        ("PHI", "76ers"), ("MIN", "Timberwolves"), ("SAC", "Kings"), ("ATL", "Hawks"),
+        ("LAL", "Lakers"),
+        ("BOS", "Celtics"),
+        ("GSW", "Warriors"),
+        ("NYK", "Knicks"),
+        ("MIA", "Heat"),
+        ("CHI", "Bulls"),
+        ("PHX", "Suns"),
+        ("DEN", "Nuggets"),
+        ("MIL", "Bucks"),
+        ("DAL", "Mavericks"),
+        ("CLE", "Cavaliers"),
+        ("OKC", "Thunder"),
+        ("PHI", "76ers"),
+        ("MIN", "Timberwolves"),
+        ("SAC", "Kings"),
+        ("ATL", "Hawks"),
     ],
 };
 const NFL: League = League {
     pm: "nfl",
     ks: "KXNFLGAME",
     teams: &[
-        ("KC", "Chiefs"), ("BUF", "Bills"), ("PHI", "Eagles"), ("WAS", "Commanders"),
-        ("SF", "49ers"), ("DAL", "Cowboys"), ("BAL", "Ravens"), ("DET", "Lions"),
-        ("GB", "Packers"), ("MIA", "Dolphins"), ("CIN", "Bengals"), ("LAR", "Rams"),
-        ("PIT", "Steelers"), ("HOU", "Texans"), ("SEA", "Seahawks"), ("MIN", "Vikings"),
+        ("KC", "Chiefs"),
+        ("BUF", "Bills"),
+        ("PHI", "Eagles"),
+        ("WAS", "Commanders"),
+        ("SF", "49ers"),
+        ("DAL", "Cowboys"),
+        ("BAL", "Ravens"),
+        ("DET", "Lions"),
+        ("GB", "Packers"),
+        ("MIA", "Dolphins"),
+        ("CIN", "Bengals"),
+        ("LAR", "Rams"),
+        ("PIT", "Steelers"),
+        ("HOU", "Texans"),
+        ("SEA", "Seahawks"),
+        ("MIN", "Vikings"),
     ],
 };
 const NHL: League = League {
     pm: "nhl",
     ks: "KXNHLGAME",
     teams: &[
-        ("BOS", "Bruins"), ("TOR", "Maple Leafs"), ("NYR", "Rangers"), ("EDM", "Oilers"),
-        ("COL", "Avalanche"), ("VGK", "Golden Knights"), ("FLA", "Panthers"), ("DAL", "Stars"),
-        ("CAR", "Hurricanes"), ("WPG", "Jets"), ("TBL", "Lightning"), ("MTL", "Canadiens"),
-        ("VAN", "Canucks"), ("NJD", "Devils"), ("LAK", "Kings"), ("MIN", "Wild"),
+        ("BOS", "Bruins"),
+        ("TOR", "Maple Leafs"),
+        ("NYR", "Rangers"),
+        ("EDM", "Oilers"),
+        ("COL", "Avalanche"),
+        ("VGK", "Golden Knights"),
+        ("FLA", "Panthers"),
+        ("DAL", "Stars"),
+        ("CAR", "Hurricanes"),
+        ("WPG", "Jets"),
+        ("TBL", "Lightning"),
+        ("MTL", "Canadiens"),
+        ("VAN", "Canucks"),
+        ("NJD", "Devils"),
+        ("LAK", "Kings"),
+        ("MIN", "Wild"),
     ],
 };
 const EPL: League = League {
     pm: "epl",
     ks: "KXEPLGAME",
     teams: &[
-        ("ARS", "Arsenal"), ("CFC", "Chelsea"), ("LIV", "Liverpool"), ("MCI", "Manchester City"),
-        ("MUN", "Manchester United"), ("TOT", "Tottenham"), ("NEW", "Newcastle"), ("AVL", "Aston Villa"),
-        ("BHA", "Brighton"), ("WHU", "West Ham"), ("EVE", "Everton"), ("FUL", "Fulham"),
-        ("BRE", "Brentford"), ("CRY", "Crystal Palace"), ("WOL", "Wolves"), ("NFO", "Nottingham Forest"),
+        ("ARS", "Arsenal"),
+        ("CFC", "Chelsea"),
+        ("LIV", "Liverpool"),
+        ("MCI", "Manchester City"),
+        ("MUN", "Manchester United"),
+        ("TOT", "Tottenham"),
+        ("NEW", "Newcastle"),
+        ("AVL", "Aston Villa"),
+        ("BHA", "Brighton"),
+        ("WHU", "West Ham"),
+        ("EVE", "Everton"),
+        ("FUL", "Fulham"),
+        ("BRE", "Brentford"),
+        ("CRY", "Crystal Palace"),
+        ("WOL", "Wolves"),
+        ("NFO", "Nottingham Forest"),
     ],
 };
 
 /// Round-robin scheduling (circle method): in round `r`, slot `s` pairs two distinct teams, and
 /// no team plays twice in a round, so (date, slot) ids never collide.
 fn matchup(n: usize, round: usize, slot: usize) -> (usize, usize) {
-    let rot = |i: usize| if i == 0 { 0 } else { 1 + (i - 1 + round) % (n - 1) };
+    let rot = |i: usize| {
+        if i == 0 {
+            0
+        } else {
+            1 + (i - 1 + round) % (n - 1)
+        }
+    };
     let (a, b) = (rot(slot), rot(n - 1 - slot));
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         (a, b)
     } else {
         (b, a)
@@ -204,7 +258,9 @@ fn civil(days: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTHS: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
 
 /// Which kind of arbitrage episode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -276,18 +332,30 @@ impl Generator {
     pub fn new(params: &GenParams) -> Result<Generator, GenError> {
         let p = params.clone();
         if p.games == 0 && p.soccer == 0 {
-            return Err(GenError { field: "games", message: "need at least one game or soccer match".into() });
+            return Err(GenError {
+                field: "games",
+                message: "need at least one game or soccer match".into(),
+            });
         }
         if p.duration_ms < 60_000 {
-            return Err(GenError { field: "duration_ms", message: "must be at least 60000".into() });
+            return Err(GenError {
+                field: "duration_ms",
+                message: "must be at least 60000".into(),
+            });
         }
         if p.depth == 0 || p.depth > 50 {
-            return Err(GenError { field: "depth", message: "must be 1..=50".into() });
+            return Err(GenError {
+                field: "depth",
+                message: "must be 1..=50".into(),
+            });
         }
         if p.pm_key.is_empty() || p.ks_key.is_empty() || p.pm_key == p.ks_key {
-            return Err(GenError { field: "pm_key", message: "venue keys must be non-empty and distinct".into() });
+            return Err(GenError {
+                field: "pm_key",
+                message: "venue keys must be non-empty and distinct".into(),
+            });
         }
-        let mut rng = Rng(p.seed ^ 0x5EED_0F_9A9E_12);
+        let mut rng = Rng(p.seed ^ 0x5EED_0F9A_9E12);
         let mut markets = Vec::new();
         let mut pairs = Vec::new();
         let mut games = Vec::new();
@@ -337,13 +405,22 @@ impl Generator {
             let lc = |s: &str| s.to_ascii_lowercase();
             let gid = gi as u32;
             // Every fifth two-way Polymarket market uses the fine 0.001 tick.
-            let pm_tick: i64 = if !soccer && gi % 5 == 4 { 1_000 } else { 10_000 };
+            let pm_tick: i64 = if !soccer && gi % 5 == 4 {
+                1_000
+            } else {
+                10_000
+            };
             let venue_pm = 0usize;
             let venue_ks = 1usize;
             let ks_event = format!("{}-{}{}{}", league.ks, kdate, away.0, home.0);
             let pm_event = format!("{}-{}-{}-{}", league.pm, lc(away.0), lc(home.0), date);
             let pid = format!("{}-{}-{}-{}", league.pm, date, lc(away.0), lc(home.0));
-            let mk = |markets: &mut Vec<MarketDef>, vms: &mut Vec<VenueMarket>, rng: &mut Rng, def: MarketDef, outcome: u8, kalshi: bool| {
+            let mk = |markets: &mut Vec<MarketDef>,
+                      vms: &mut Vec<VenueMarket>,
+                      rng: &mut Rng,
+                      def: MarketDef,
+                      outcome: u8,
+                      kalshi: bool| {
                 let idx = markets.len() as u32;
                 let tick = def.tick.0;
                 let spread_ticks = if kalshi {
@@ -361,25 +438,26 @@ impl Generator {
                     kalshi,
                     tick,
                     spread_ticks,
-                    bias: rng.range(-8_000, 8_000),
+                    bias: rng.range(-5_000, 5_000),
                     thin: rng.chance(150_000),
                     episode: None,
                 });
                 idx
             };
-            let pm_def = |id: String, title: String, tokens: [String; 2], outcomes: [String; 2]| MarketDef {
-                venue: venue_pm,
-                id,
-                event: pm_event.clone(),
-                series: league.pm.to_string(),
-                title,
-                close_ms: Some(close),
-                tick: Price(pm_tick),
-                min_size: RulesKind::Polymarket.default_min_size(),
-                fee_rate_ppm: RulesKind::Polymarket.default_fee_rate_ppm(),
-                instruments: tokens,
-                outcomes,
-            };
+            let pm_def =
+                |id: String, title: String, tokens: [String; 2], outcomes: [String; 2]| MarketDef {
+                    venue: venue_pm,
+                    id,
+                    event: pm_event.clone(),
+                    series: league.pm.to_string(),
+                    title,
+                    close_ms: Some(close),
+                    tick: Price(pm_tick),
+                    min_size: RulesKind::Polymarket.default_min_size(),
+                    fee_rate_ppm: RulesKind::Polymarket.default_fee_rate_ppm(),
+                    instruments: tokens,
+                    outcomes,
+                };
             let ks_def = |code: &str, title: String| {
                 let id = format!("{ks_event}-{code}");
                 MarketDef {
@@ -399,16 +477,46 @@ impl Generator {
             if !soccer {
                 let p_away = rng.range(200_000, 800_000);
                 let probs = [p_away, 1_000_000 - p_away, 0];
-                let winner = usize::from(!(rng.range(0, 999_999) < p_away));
-                games.push(Game { probs, outcomes: 2, winner, pm_top: [(0, 0); 3], frozen: (0, 0) });
+                let winner = usize::from(rng.range(0, 999_999) >= p_away);
+                games.push(Game {
+                    probs,
+                    outcomes: 2,
+                    winner,
+                    pm_top: [(0, 0); 3],
+                    frozen: (0, 0),
+                });
                 let (ta, tb) = (token(&mut rng), token(&mut rng));
                 let cid = condition(&mut rng);
-                mk(&mut markets, &mut vms, &mut rng,
-                    pm_def(cid, format!("{} vs. {}", away.1, home.1), [ta.clone(), tb.clone()], [away.1.into(), home.1.into()]),
-                    0, false);
+                mk(
+                    &mut markets,
+                    &mut vms,
+                    &mut rng,
+                    pm_def(
+                        cid,
+                        format!("{} vs. {}", away.1, home.1),
+                        [ta.clone(), tb.clone()],
+                        [away.1.into(), home.1.into()],
+                    ),
+                    0,
+                    false,
+                );
                 let title = format!("{} at {}", away.1, home.1);
-                let ka = mk(&mut markets, &mut vms, &mut rng, ks_def(away.0, format!("{title}: {} win", away.1)), 0, true);
-                let kb = mk(&mut markets, &mut vms, &mut rng, ks_def(home.0, format!("{title}: {} win", home.1)), 1, true);
+                let ka = mk(
+                    &mut markets,
+                    &mut vms,
+                    &mut rng,
+                    ks_def(away.0, format!("{title}: {} win", away.1)),
+                    0,
+                    true,
+                );
+                let kb = mk(
+                    &mut markets,
+                    &mut vms,
+                    &mut rng,
+                    ks_def(home.0, format!("{title}: {} win", home.1)),
+                    1,
+                    true,
+                );
                 for (code, name, other, yes, no, km) in [
                     (away.0, away.1, home.1, &ta, &tb, ka),
                     (home.0, home.1, away.1, &tb, &ta, kb),
@@ -417,8 +525,16 @@ impl Generator {
                     pairs.push(PairDef {
                         id: format!("{pid}-{}", lc(code)),
                         title: format!("{name} beat {other} ({date})"),
-                        a: PairSide { venue: p.pm_key.clone(), yes: yes.clone(), no: no.clone() },
-                        b: PairSide { venue: p.ks_key.clone(), yes: km.instruments[0].clone(), no: km.instruments[1].clone() },
+                        a: PairSide {
+                            venue: p.pm_key.clone(),
+                            yes: yes.clone(),
+                            no: no.clone(),
+                        },
+                        b: PairSide {
+                            venue: p.ks_key.clone(),
+                            yes: km.instruments[0].clone(),
+                            no: km.instruments[1].clone(),
+                        },
                     });
                 }
             } else {
@@ -426,24 +542,78 @@ impl Generator {
                 let d = rng.range(220_000, 300_000);
                 let probs = [h, d, 1_000_000 - h - d];
                 let r = rng.range(0, 999_999);
-                let winner = if r < h { 0 } else if r < h + d { 1 } else { 2 };
-                games.push(Game { probs, outcomes: 3, winner, pm_top: [(0, 0); 3], frozen: (0, 0) });
+                let winner = if r < h {
+                    0
+                } else if r < h + d {
+                    1
+                } else {
+                    2
+                };
+                games.push(Game {
+                    probs,
+                    outcomes: 3,
+                    winner,
+                    pm_top: [(0, 0); 3],
+                    frozen: (0, 0),
+                });
                 let outcomes = [
-                    (home.0, format!("Will {} win on {date}?", home.1), format!("{} beat {} ({date})", home.1, away.1), format!("{} win", home.1)),
-                    ("TIE", format!("Will {} vs. {} end in a draw?", home.1, away.1), format!("{} and {} draw ({date})", home.1, away.1), "Tie".to_string()),
-                    (away.0, format!("Will {} win on {date}?", away.1), format!("{} beat {} ({date})", away.1, home.1), format!("{} win", away.1)),
+                    (
+                        home.0,
+                        format!("Will {} win on {date}?", home.1),
+                        format!("{} beat {} ({date})", home.1, away.1),
+                        format!("{} win", home.1),
+                    ),
+                    (
+                        "TIE",
+                        format!("Will {} vs. {} end in a draw?", home.1, away.1),
+                        format!("{} and {} draw ({date})", home.1, away.1),
+                        "Tie".to_string(),
+                    ),
+                    (
+                        away.0,
+                        format!("Will {} win on {date}?", away.1),
+                        format!("{} beat {} ({date})", away.1, home.1),
+                        format!("{} win", away.1),
+                    ),
                 ];
                 for (k, (code, pm_title, pair_title, ks_sub)) in outcomes.into_iter().enumerate() {
                     let (ty, tn) = (token(&mut rng), token(&mut rng));
                     let cid = condition(&mut rng);
-                    mk(&mut markets, &mut vms, &mut rng, pm_def(cid, pm_title, [ty.clone(), tn.clone()], ["Yes".into(), "No".into()]), k as u8, false);
-                    let km = mk(&mut markets, &mut vms, &mut rng, ks_def(code, format!("{} vs {}: {ks_sub}", home.1, away.1)), k as u8, true);
+                    mk(
+                        &mut markets,
+                        &mut vms,
+                        &mut rng,
+                        pm_def(
+                            cid,
+                            pm_title,
+                            [ty.clone(), tn.clone()],
+                            ["Yes".into(), "No".into()],
+                        ),
+                        k as u8,
+                        false,
+                    );
+                    let km = mk(
+                        &mut markets,
+                        &mut vms,
+                        &mut rng,
+                        ks_def(code, format!("{} vs {}: {ks_sub}", home.1, away.1)),
+                        k as u8,
+                        true,
+                    );
                     let km = &markets[km as usize];
                     pairs.push(PairDef {
                         id: format!("{pid}-{}", lc(code)),
                         title: pair_title,
-                        a: PairSide { venue: p.pm_key.clone(), yes: ty, no: tn },
-                        b: PairSide { venue: p.ks_key.clone(), yes: km.instruments[0].clone(), no: km.instruments[1].clone() },
+                        a: PairSide {
+                            venue: p.pm_key.clone(),
+                            yes: ty,
+                            no: tn,
+                        },
+                        b: PairSide {
+                            venue: p.ks_key.clone(),
+                            yes: km.instruments[0].clone(),
+                            no: km.instruments[1].clone(),
+                        },
                     });
                 }
             }
@@ -454,11 +624,18 @@ impl Generator {
             Updates::PerMarket(n) => n as u64 * m,
             Updates::Total(n) => n,
         };
-        let interval = if total == 0 { p.duration_ms } else { (p.duration_ms as i128 * m as i128 / total as i128).max(1) as i64 };
+        let interval = if total == 0 {
+            p.duration_ms
+        } else {
+            (p.duration_ms as i128 * m as i128 / total as i128).max(1) as i64
+        };
 
         // Arbitrage episodes, evenly spread over 8%..78% of the session, away from the outage.
         let outage = if p.faults {
-            Some((p.start_ms + p.duration_ms * 45 / 100, p.start_ms + p.duration_ms * 50 / 100))
+            Some((
+                p.start_ms + p.duration_ms * 45 / 100,
+                p.start_ms + p.duration_ms * 50 / 100,
+            ))
         } else {
             None
         };
@@ -505,10 +682,15 @@ impl Generator {
                 break;
             };
             let edge = match kind {
-                EpisodeKind::True => rng.range(12, 35) * 1_000,
+                EpisodeKind::True => rng.range(12, 30) * 1_000,
                 EpisodeKind::FeeTrap => rng.range(1, 2) * 10_000,
             };
-            vms[pick].episode = Some(Episode { kind: *kind, start, end: start + len, edge });
+            vms[pick].episode = Some(Episode {
+                kind: *kind,
+                start,
+                end: start + len,
+                edge,
+            });
             vms[pick].thin = false;
             let g = vms[pick].game as usize;
             // The other venue markets of the game stop walking so the edge holds.
@@ -521,14 +703,41 @@ impl Generator {
 
         let mut specials = Vec::new();
         if let Some((a, b)) = outage {
-            specials.push(Event { ts_ms: a, kind: EventKind::Status { venue: 1, trading: false } });
-            specials.push(Event { ts_ms: b, kind: EventKind::Status { venue: 1, trading: true } });
+            specials.push(Event {
+                ts_ms: a,
+                kind: EventKind::Status {
+                    venue: 1,
+                    trading: false,
+                },
+            });
+            specials.push(Event {
+                ts_ms: b,
+                kind: EventKind::Status {
+                    venue: 1,
+                    trading: true,
+                },
+            });
         }
         if p.faults {
             let faults = [
-                (0, FaultKind::Ghost { fail_after_ms: 90_000 }),
-                (1, FaultKind::Reject { code: "internal_error".into() }),
-                (0, FaultKind::Partial { fraction: Price(500_000) }),
+                (
+                    0,
+                    FaultKind::Ghost {
+                        fail_after_ms: 90_000,
+                    },
+                ),
+                (
+                    1,
+                    FaultKind::Reject {
+                        code: "internal_error".into(),
+                    },
+                ),
+                (
+                    0,
+                    FaultKind::Partial {
+                        fraction: Price(500_000),
+                    },
+                ),
                 (1, FaultKind::Timeout { placed: true }),
                 (0, FaultKind::Latency { ms: 2_000 }),
             ];
@@ -544,7 +753,14 @@ impl Generator {
                 };
                 specials.push(Event {
                     ts_ms: ts,
-                    kind: EventKind::Fault { venue, fault: FaultSpec { target: FaultTarget::NextOrder, kind, count: 1 } },
+                    kind: EventKind::Fault {
+                        venue,
+                        fault: FaultSpec {
+                            target: FaultTarget::NextOrder,
+                            kind,
+                            count: 1,
+                        },
+                    },
                 });
             }
         }
@@ -559,8 +775,14 @@ impl Generator {
             start_ms: p.start_ms,
             end_ms,
             venues: vec![
-                VenueDef { key: p.pm_key.clone(), rules: RulesKind::Polymarket },
-                VenueDef { key: p.ks_key.clone(), rules: RulesKind::Kalshi },
+                VenueDef {
+                    key: p.pm_key.clone(),
+                    rules: RulesKind::Polymarket,
+                },
+                VenueDef {
+                    key: p.ks_key.clone(),
+                    rules: RulesKind::Kalshi,
+                },
             ],
         };
         let mut g = Generator {
@@ -621,7 +843,8 @@ impl Generator {
     }
 
     fn book_ts(&self, k: u64) -> i64 {
-        self.params.start_ms + (self.params.duration_ms as i128 * k as i128 / self.total.max(1) as i128) as i64
+        self.params.start_ms
+            + (self.params.duration_ms as i128 * k as i128 / self.total.max(1) as i128) as i64
     }
 
     fn next_book(&mut self) -> Option<Event> {
@@ -658,7 +881,7 @@ impl Generator {
         }
         if !frozen {
             let b = &mut self.vms[vi].bias;
-            *b = *b * 7 / 8 + self.rng.range(-2_500, 2_500);
+            *b = *b * 3 / 4 + self.rng.range(-2_000, 2_000);
         }
         let tick = v.tick;
         let fair = self.games[g].probs[v.outcome as usize];
@@ -666,7 +889,11 @@ impl Generator {
         let (mut bid, mut ask);
         let mut arb_top: Option<i64> = None;
         match (&v.episode, v.kalshi) {
-            (Some(ep), true) if ts >= ep.start && ts < ep.end && self.games[g].pm_top[v.outcome as usize].1 > 0 => {
+            (Some(ep), true)
+                if ts >= ep.start
+                    && ts < ep.end
+                    && self.games[g].pm_top[v.outcome as usize].1 > 0 =>
+            {
                 let (pb, pa) = self.games[g].pm_top[v.outcome as usize];
                 let (b, a) = self.episode_top(ep, pb, pa, spread);
                 bid = b;
@@ -688,7 +915,11 @@ impl Generator {
                 self.games[g].pm_top[1] = (1_000_000 - ask, 1_000_000 - bid);
             }
         }
-        let depth = if v.thin { 2.min(self.params.depth) } else { self.params.depth };
+        let depth = if v.thin {
+            2.min(self.params.depth)
+        } else {
+            self.params.depth
+        };
         let (qlo, qhi) = if v.thin { (5, 40) } else { (50, 900) };
         let mut bids = Vec::with_capacity(depth as usize);
         let mut asks = Vec::with_capacity(depth as usize);
@@ -701,7 +932,10 @@ impl Generator {
                 (0, Some(q)) => q,
                 _ => self.rng.range(qlo, qhi * (1 + lvl)) * 100,
             };
-            bids.push(Level { price: Price(p), qty: Qty(q) });
+            bids.push(Level {
+                price: Price(p),
+                qty: Qty(q),
+            });
             p -= tick * self.rng.range(1, 2);
         }
         let mut p = ask;
@@ -713,10 +947,20 @@ impl Generator {
                 (0, Some(q)) => q,
                 _ => self.rng.range(qlo, qhi * (1 + lvl)) * 100,
             };
-            asks.push(Level { price: Price(p), qty: Qty(q) });
+            asks.push(Level {
+                price: Price(p),
+                qty: Qty(q),
+            });
             p += tick * self.rng.range(1, 2);
         }
-        Event { ts_ms: ts, kind: EventKind::Book { market: v.market, bids, asks } }
+        Event {
+            ts_ms: ts,
+            kind: EventKind::Book {
+                market: v.market,
+                bids,
+                asks,
+            },
+        }
     }
 
     /// Top of a Kalshi book during an episode, from the Polymarket top (`pb`, `pa`) of the same
@@ -726,12 +970,16 @@ impl Generator {
         let pm = FeeModel::polymarket(RulesKind::Polymarket.default_fee_rate_ppm());
         let ks = FeeModel::KALSHI_TAKER;
         // Per-share fees, measured on 100 shares so the cent rounding is representative.
-        let fee = |m: FeeModel, p: i64| m.taker_fee(Price(p.clamp(1, 999_999)), Qty::shares(100)).0 / 100;
+        let fee =
+            |m: FeeModel, p: i64| m.taker_fee(Price(p.clamp(1, 999_999)), Qty::shares(100)).0 / 100;
         let cent_up = |x: i64| (x + 9_999).div_euclid(10_000) * 10_000;
         let up = pa < 600_000; // room above the Polymarket ask
         let gross = |ks_no_or_yes: i64, pm_price: i64| match ep.kind {
             EpisodeKind::True => cent_up(ep.edge + fee(pm, pm_price) + fee(ks, ks_no_or_yes)),
-            EpisodeKind::FeeTrap => ep.edge.min(cent_up(fee(pm, pm_price) + fee(ks, ks_no_or_yes)) - 10_000).max(10_000),
+            EpisodeKind::FeeTrap => ep
+                .edge
+                .min(cent_up(fee(pm, pm_price) + fee(ks, ks_no_or_yes)) - 10_000)
+                .max(10_000),
         };
         if up {
             // Kalshi yes bid above the Polymarket ask.
@@ -753,20 +1001,29 @@ impl Generator {
         let w = game.winner;
         if game.outcomes == 2 {
             let mut p = game.probs[0];
-            p += rng.range(-12_000, 12_000);
+            p += rng.range(-6_000, 6_000);
             if late {
-                p += if w == 0 { 25_000 } else { -25_000 };
+                p += if w == 0 { 9_000 } else { -9_000 };
             }
             p = p.clamp(40_000, 960_000);
             game.probs = [p, 1_000_000 - p, 0];
         } else {
-            let mut h = game.probs[0] + rng.range(-10_000, 10_000);
-            let mut a = game.probs[2] + rng.range(-10_000, 10_000);
+            let mut h = game.probs[0] + rng.range(-5_000, 5_000);
+            let mut a = game.probs[2] + rng.range(-5_000, 5_000);
             if late {
                 match w {
-                    0 => { h += 30_000; a -= 15_000 }
-                    2 => { a += 30_000; h -= 15_000 }
-                    _ => { h -= 15_000; a -= 15_000 }
+                    0 => {
+                        h += 10_000;
+                        a -= 5_000
+                    }
+                    2 => {
+                        a += 10_000;
+                        h -= 5_000
+                    }
+                    _ => {
+                        h -= 5_000;
+                        a -= 5_000
+                    }
                 }
             }
             h = h.clamp(40_000, 900_000);
@@ -785,7 +1042,13 @@ impl Generator {
         for vm in &self.vms {
             let game = &self.games[vm.game as usize];
             let yes_won = game.winner == vm.outcome as usize;
-            self.tail.push_back(Event { ts_ms: ts, kind: EventKind::Resolve { market: vm.market, yes_won } });
+            self.tail.push_back(Event {
+                ts_ms: ts,
+                kind: EventKind::Resolve {
+                    market: vm.market,
+                    yes_won,
+                },
+            });
             ts += 10;
         }
     }
@@ -798,7 +1061,11 @@ impl Iterator for Generator {
         if let Some(e) = self.tail.pop_front() {
             return Some(e);
         }
-        let next_book_ts = if self.k < self.total { Some(self.book_ts(self.k)) } else { None };
+        let next_book_ts = if self.k < self.total {
+            Some(self.book_ts(self.k))
+        } else {
+            None
+        };
         if let Some(s) = self.specials.get(self.special_next) {
             if next_book_ts.is_none_or(|t| s.ts_ms <= t) {
                 self.special_next += 1;
@@ -835,7 +1102,8 @@ pub fn generate(params: &GenParams) -> Result<Scenario, GenError> {
 
 /// Streams a generated scenario to `out` as JSON Lines; returns the number of events.
 pub fn generate_to<W: Write>(params: &GenParams, out: W) -> std::io::Result<(u64, W)> {
-    let mut g = Generator::new(params).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let mut g = Generator::new(params)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let mut w = ScenarioWriter::new(out, &g.header)?;
     for m in &g.markets {
         w.market(m)?;

@@ -139,13 +139,18 @@ impl FaultFields {
             .fault
             .as_deref()
             .ok_or_else(|| err("fault", "missing".into()))?;
-        let need = |v: Option<u64>, f: &str| v.ok_or_else(|| err(f, format!("required for a {kind_name} fault")));
+        let need = |v: Option<u64>, f: &str| {
+            v.ok_or_else(|| err(f, format!("required for a {kind_name} fault")))
+        };
         let kind = match kind_name {
             "latency" => FaultKind::Latency {
                 ms: need(self.ms, "ms")?,
             },
             "reject" => FaultKind::Reject {
-                code: self.code.clone().unwrap_or_else(|| "injected_reject".into()),
+                code: self
+                    .code
+                    .clone()
+                    .unwrap_or_else(|| "injected_reject".into()),
             },
             "partial" => {
                 let s = self
@@ -154,7 +159,10 @@ impl FaultFields {
                     .ok_or_else(|| err("fraction", "required for a partial fault".into()))?;
                 let f = Price::parse(s).map_err(|e| err("fraction", e.message))?;
                 if f.0 <= 0 || f >= Price::ONE {
-                    return Err(err("fraction", format!("{s} must be strictly between 0 and 1")));
+                    return Err(err(
+                        "fraction",
+                        format!("{s} must be strictly between 0 and 1"),
+                    ));
                 }
                 FaultKind::Partial { fraction: f }
             }
@@ -167,7 +175,9 @@ impl FaultFields {
             other => {
                 return Err(err(
                     "fault",
-                    format!("unknown fault {other:?} (expected latency, reject, partial, timeout or ghost)"),
+                    format!(
+                    "unknown fault {other:?} (expected latency, reject, partial, timeout or ghost)"
+                ),
                 ))
             }
         };
@@ -348,7 +358,13 @@ impl<R: BufRead> ScenarioReader<R> {
             .venues
             .iter()
             .position(|v| v.key == key)
-            .ok_or_else(|| ScenarioError::at(line, "venue", format!("{key:?} is not declared in the header")))
+            .ok_or_else(|| {
+                ScenarioError::at(
+                    line,
+                    "venue",
+                    format!("{key:?} is not declared in the header"),
+                )
+            })
     }
 
     fn market(&mut self, line: usize, raw: &RawLine<'_>) -> Result<u32, ScenarioError> {
@@ -370,7 +386,8 @@ impl<R: BufRead> ScenarioReader<R> {
         };
         let min_size = match &raw.min_size {
             Some(s) => {
-                let q = Qty::parse(s).map_err(|e| ScenarioError::at(line, "min_size", e.message))?;
+                let q =
+                    Qty::parse(s).map_err(|e| ScenarioError::at(line, "min_size", e.message))?;
                 if q.0 <= 0 {
                     return Err(ScenarioError::at(line, "min_size", "must be positive"));
                 }
@@ -378,24 +395,26 @@ impl<R: BufRead> ScenarioReader<R> {
             }
             None => rules.default_min_size(),
         };
-        let two = |f: &str, v: &Option<Vec<String>>| -> Result<Option<[String; 2]>, ScenarioError> {
-            match v {
-                None => Ok(None),
-                Some(v) if v.len() == 2 && v.iter().all(|s| !s.is_empty()) => {
-                    Ok(Some([v[0].clone(), v[1].clone()]))
+        let two =
+            |f: &str, v: &Option<Vec<String>>| -> Result<Option<[String; 2]>, ScenarioError> {
+                match v {
+                    None => Ok(None),
+                    Some(v) if v.len() == 2 && v.iter().all(|s| !s.is_empty()) => {
+                        Ok(Some([v[0].clone(), v[1].clone()]))
+                    }
+                    Some(v) => Err(ScenarioError::at(
+                        line,
+                        f,
+                        format!("expected exactly two non-empty strings, got {}", v.len()),
+                    )),
                 }
-                Some(v) => Err(ScenarioError::at(
-                    line,
-                    f,
-                    format!("expected exactly two non-empty strings, got {}", v.len()),
-                )),
-            }
-        };
+            };
         let outcomes = two("outcomes", &raw.outcomes)?
             .unwrap_or_else(|| ["Yes".to_string(), "No".to_string()]);
         let instruments = match rules {
-            RulesKind::Polymarket => two("tokens", &raw.tokens)?
-                .ok_or_else(|| ScenarioError::at(line, "tokens", "missing (two outcome token ids)"))?,
+            RulesKind::Polymarket => two("tokens", &raw.tokens)?.ok_or_else(|| {
+                ScenarioError::at(line, "tokens", "missing (two outcome token ids)")
+            })?,
             RulesKind::Kalshi => {
                 if raw.tokens.is_some() {
                     return Err(ScenarioError::at(
@@ -408,15 +427,30 @@ impl<R: BufRead> ScenarioReader<R> {
             }
         };
         if instruments[0] == instruments[1] {
-            return Err(ScenarioError::at(line, "tokens", "the two instruments must differ"));
+            return Err(ScenarioError::at(
+                line,
+                "tokens",
+                "the two instruments must differ",
+            ));
         }
         let idx = self.markets.len() as u32;
-        if self.market_index[venue].insert(id.to_string(), idx).is_some() {
-            return Err(ScenarioError::at(line, "id", format!("market {id:?} defined twice")));
+        if self.market_index[venue]
+            .insert(id.to_string(), idx)
+            .is_some()
+        {
+            return Err(ScenarioError::at(
+                line,
+                "id",
+                format!("market {id:?} defined twice"),
+            ));
         }
         for ins in &instruments {
             if self.instruments[venue].insert(ins.clone(), idx).is_some() {
-                return Err(ScenarioError::at(line, "tokens", format!("instrument {ins:?} defined twice")));
+                return Err(ScenarioError::at(
+                    line,
+                    "tokens",
+                    format!("instrument {ins:?} defined twice"),
+                ));
             }
         }
         self.markets.push(MarketDef {
@@ -443,11 +477,18 @@ impl<R: BufRead> ScenarioReader<R> {
             return Err(ScenarioError::at(
                 line,
                 "ts",
-                format!("{ts} is earlier than the previous event ({}): events must be in time order", self.last_ts),
+                format!(
+                    "{ts} is earlier than the previous event ({}): events must be in time order",
+                    self.last_ts
+                ),
             ));
         }
         if ts > self.header.end_ms {
-            return Err(ScenarioError::at(line, "ts", format!("{ts} is after the header's end_ms {}", self.header.end_ms)));
+            return Err(ScenarioError::at(
+                line,
+                "ts",
+                format!("{ts} is after the header's end_ms {}", self.header.end_ms),
+            ));
         }
         self.last_ts = ts;
         let venue = self.venue(line, raw)?;
@@ -459,7 +500,11 @@ impl<R: BufRead> ScenarioReader<R> {
                 let (bids, asks) = match self.header.venues[venue].rules {
                     RulesKind::Polymarket => {
                         if raw.yes.is_some() || raw.no.is_some() {
-                            return Err(ScenarioError::at(line, "yes", "Polymarket books have bids and asks, not yes/no"));
+                            return Err(ScenarioError::at(
+                                line,
+                                "yes",
+                                "Polymarket books have bids and asks, not yes/no",
+                            ));
                         }
                         (
                             levels(line, "bids", raw.bids.as_deref(), tick, true)?,
@@ -468,7 +513,11 @@ impl<R: BufRead> ScenarioReader<R> {
                     }
                     RulesKind::Kalshi => {
                         if raw.bids.is_some() || raw.asks.is_some() {
-                            return Err(ScenarioError::at(line, "bids", "Kalshi books are bids only: give yes and no"));
+                            return Err(ScenarioError::at(
+                                line,
+                                "bids",
+                                "Kalshi books are bids only: give yes and no",
+                            ));
                         }
                         let yes = levels(line, "yes", raw.yes.as_deref(), tick, true)?;
                         let no = levels(line, "no", raw.no.as_deref(), tick, true)?;
@@ -476,7 +525,10 @@ impl<R: BufRead> ScenarioReader<R> {
                         // become YES asks best (lowest) first.
                         let asks = no
                             .iter()
-                            .map(|l| Level { price: l.price.complement(), qty: l.qty })
+                            .map(|l| Level {
+                                price: l.price.complement(),
+                                qty: l.qty,
+                            })
                             .collect();
                         (yes, asks)
                     }
@@ -490,7 +542,11 @@ impl<R: BufRead> ScenarioReader<R> {
                         ));
                     }
                 }
-                EventKind::Book { market: m, bids, asks }
+                EventKind::Book {
+                    market: m,
+                    bids,
+                    asks,
+                }
             }
             "resolve" => {
                 let m = self.market_ref(line, venue, raw)?;
@@ -504,7 +560,10 @@ impl<R: BufRead> ScenarioReader<R> {
                     return Err(ScenarioError::at(
                         line,
                         "winner",
-                        format!("{w:?} is neither {:?} nor {:?}", def.instruments[0], def.instruments[1]),
+                        format!(
+                            "{w:?} is neither {:?} nor {:?}",
+                            def.instruments[0], def.instruments[1]
+                        ),
                     ));
                 };
                 EventKind::Resolve { market: m, yes_won }
@@ -531,7 +590,11 @@ impl<R: BufRead> ScenarioReader<R> {
                     .map_err(|(f, m)| ScenarioError::at(line, f, m))?;
                 if let FaultTarget::Instrument(i) = &fault.target {
                     if !self.instruments[venue].contains_key(i.as_str()) {
-                        return Err(ScenarioError::at(line, "target", format!("unknown instrument {i:?}")));
+                        return Err(ScenarioError::at(
+                            line,
+                            "target",
+                            format!("unknown instrument {i:?}"),
+                        ));
                     }
                 }
                 EventKind::Fault { venue, fault }
@@ -540,16 +603,28 @@ impl<R: BufRead> ScenarioReader<R> {
         Ok(Event { ts_ms: ts, kind })
     }
 
-    fn market_ref(&self, line: usize, venue: usize, raw: &RawLine<'_>) -> Result<u32, ScenarioError> {
+    fn market_ref(
+        &self,
+        line: usize,
+        venue: usize,
+        raw: &RawLine<'_>,
+    ) -> Result<u32, ScenarioError> {
         let id = req_str(line, "market", &raw.market)?;
-        self.market_index[venue]
-            .get(id)
-            .copied()
-            .ok_or_else(|| ScenarioError::at(line, "market", format!("{id:?} is not defined (market lines must come first)")))
+        self.market_index[venue].get(id).copied().ok_or_else(|| {
+            ScenarioError::at(
+                line,
+                "market",
+                format!("{id:?} is not defined (market lines must come first)"),
+            )
+        })
     }
 }
 
-fn req_str<'b>(line: usize, field: &str, v: &'b Option<Cow<'_, str>>) -> Result<&'b str, ScenarioError> {
+fn req_str<'b>(
+    line: usize,
+    field: &str,
+    v: &'b Option<Cow<'_, str>>,
+) -> Result<&'b str, ScenarioError> {
     v.as_deref()
         .ok_or_else(|| ScenarioError::at(line, field, "missing"))
 }
@@ -561,7 +636,11 @@ fn parse_header(line: usize, text: &str) -> Result<Header, ScenarioError> {
         message: format!("invalid JSON: {e}"),
     })?;
     if raw.ty.as_deref() != Some("header") {
-        return Err(ScenarioError::at(line, "type", "the first line must be the header (\"type\":\"header\")"));
+        return Err(ScenarioError::at(
+            line,
+            "type",
+            "the first line must be the header (\"type\":\"header\")",
+        ));
     }
     let version = raw
         .version
@@ -590,7 +669,11 @@ fn parse_header(line: usize, text: &str) -> Result<Header, ScenarioError> {
     }
     for (i, v) in venues.iter().enumerate() {
         if venues[..i].iter().any(|w| w.key == v.key) {
-            return Err(ScenarioError::at(line, "venues", format!("venue {:?} declared twice", v.key)));
+            return Err(ScenarioError::at(
+                line,
+                "venues",
+                format!("venue {:?} declared twice", v.key),
+            ));
         }
     }
     Ok(Header {
@@ -607,8 +690,12 @@ fn pair(line: usize, raw: RawLine<'_>) -> Result<PairDef, ScenarioError> {
     Ok(PairDef {
         id: req_str(line, "id", &raw.id)?.to_string(),
         title: raw.title.as_deref().unwrap_or_default().to_string(),
-        a: raw.a.ok_or_else(|| ScenarioError::at(line, "a", "missing"))?,
-        b: raw.b.ok_or_else(|| ScenarioError::at(line, "b", "missing"))?,
+        a: raw
+            .a
+            .ok_or_else(|| ScenarioError::at(line, "a", "missing"))?,
+        b: raw
+            .b
+            .ok_or_else(|| ScenarioError::at(line, "b", "missing"))?,
     })
 }
 
@@ -627,23 +714,46 @@ fn levels(
         let f = |k: usize| format!("{field}[{i}][{k}]");
         let price = Price::parse(p).map_err(|e| ScenarioError::at(line, f(0), e.message))?;
         if price.0 <= 0 || price >= Price::ONE {
-            return Err(ScenarioError::at(line, f(0), format!("price {p} must be strictly between 0 and 1")));
+            return Err(ScenarioError::at(
+                line,
+                f(0),
+                format!("price {p} must be strictly between 0 and 1"),
+            ));
         }
         if !price.is_on_tick(tick) {
-            return Err(ScenarioError::at(line, f(0), format!("price {p} is off the market's tick {tick}")));
+            return Err(ScenarioError::at(
+                line,
+                f(0),
+                format!("price {p} is off the market's tick {tick}"),
+            ));
         }
         let qty = Qty::parse(q).map_err(|e| ScenarioError::at(line, f(1), e.message))?;
         if qty.0 <= 0 {
-            return Err(ScenarioError::at(line, f(1), format!("size {q} must be positive")));
+            return Err(ScenarioError::at(
+                line,
+                f(1),
+                format!("size {q} must be positive"),
+            ));
         }
         if let Some(prev) = out.last() {
             let prev: &Level = prev;
-            let ok = if descending { price < prev.price } else { price > prev.price };
+            let ok = if descending {
+                price < prev.price
+            } else {
+                price > prev.price
+            };
             if !ok {
                 return Err(ScenarioError::at(
                     line,
                     f(0),
-                    format!("levels must be best first ({}) without repeats", if descending { "descending" } else { "ascending" }),
+                    format!(
+                        "levels must be best first ({}) without repeats",
+                        if descending {
+                            "descending"
+                        } else {
+                            "ascending"
+                        }
+                    ),
                 ));
             }
         }

@@ -35,7 +35,11 @@ impl<W: Write> ScenarioWriter<W> {
         if let Some(seed) = header.seed {
             let _ = write!(b, r#","seed":{seed}"#);
         }
-        let _ = write!(b, r#","start_ms":{},"end_ms":{},"venues":["#, header.start_ms, header.end_ms);
+        let _ = write!(
+            b,
+            r#","start_ms":{},"end_ms":{},"venues":["#,
+            header.start_ms, header.end_ms
+        );
         for (i, v) in header.venues.iter().enumerate() {
             if i > 0 {
                 b.push(',');
@@ -138,7 +142,10 @@ impl<W: Write> ScenarioWriter<W> {
                         b.push_str(r#","no":"#);
                         push_levels(
                             b,
-                            asks.iter().map(|l| Level { price: l.price.complement(), qty: l.qty }),
+                            asks.iter().map(|l| Level {
+                                price: l.price.complement(),
+                                qty: l.qty,
+                            }),
                             dec,
                         );
                     }

@@ -1,1 +1,231 @@
-//! placeholder
+//! # paper-sim
+//!
+//! A simulated venue for PolyMix. It imitates Polymarket's or Kalshi's trading rules (ticks,
+//! minimum sizes, fees, book shapes), replays a deterministic scenario of order books,
+//! outages, faults and resolutions, and fills orders against the replayed books. It never
+//! does I/O after `create` (which reads the scenario file): every operation finishes with
+//! [`Step::Done`], or [`Step::Wait`] when latency is injected.
+//!
+//! * Settings: [`settings`].
+//! * Scenario format, parser, writer and generator: [`scenario`] and
+//!   `config/scenarios/README.md`.
+//!
+//! Reject codes (`ErrorKind::Rejected { code }`): `trading_halted`, `unknown_instrument`,
+//! `market_closed`, `invalid_order`, `invalid_expiration`, `invalid_post_only`,
+//! `post_only_would_cross`, `duplicate_client_order_id`, `invalid_price`, `invalid_tick`,
+//! `invalid_size`, `below_min_size`, `below_min_notional`, `insufficient_balance`,
+//! `insufficient_position`, `order_not_found`, plus whatever code a scenario `reject` fault
+//! names. An injected timeout is `ErrorKind::Timeout`.
+#![warn(missing_docs)]
+
+mod account;
+mod book;
+mod faults;
+pub mod scenario;
+pub mod settings;
+mod sim;
+
+use std::sync::{Mutex, MutexGuard};
+
+use plugin_api::{
+    CallCtx, HttpResponse, OpResult, PluginError, PluginResult, Step, Venue, VenueConfig,
+    VenueEvent, VenueInfo, VenueOp, VenueRules,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::scenario::{FaultKind, RulesKind, ScenarioReader};
+use crate::settings::Settings;
+use crate::sim::Sim;
+
+/// The paper-sim venue plugin.
+pub struct PaperSim {
+    sim: Mutex<Sim>,
+    rules: RulesKind,
+}
+
+/// What a latency [`Step::Wait`] carries to [`Venue::resume`].
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    op: VenueOp,
+    faults: Vec<FaultKind>,
+}
+
+impl PaperSim {
+    /// Creates an instance from settings and a scenario given as text (the `scenario` setting
+    /// is then only a label). For tests and tools.
+    pub fn from_scenario_text(settings: &serde_json::Value, text: &str) -> PluginResult<PaperSim> {
+        let settings = Settings::parse(settings)?;
+        let reader = ScenarioReader::new(text.as_bytes())
+            .map_err(|e| PluginError::invalid(e.to_string()))?;
+        Self::build(settings, reader)
+    }
+
+    fn build<R: std::io::BufRead>(
+        settings: Settings,
+        reader: ScenarioReader<R>,
+    ) -> PluginResult<PaperSim> {
+        let rules = settings.rules;
+        Ok(PaperSim {
+            sim: Mutex::new(Sim::load(settings, reader)?),
+            rules,
+        })
+    }
+
+    fn lock(&self) -> PluginResult<MutexGuard<'_, Sim>> {
+        self.sim.lock().map_err(|_| {
+            PluginError::new(
+                plugin_api::ErrorKind::Internal,
+                "paper-sim state poisoned by an earlier panic",
+            )
+        })
+    }
+
+    fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
+        Ok(match op {
+            VenueOp::Markets { filter } => {
+                let (markets, next_cursor) = sim.markets(&filter);
+                OpResult::Markets {
+                    markets,
+                    next_cursor,
+                }
+            }
+            VenueOp::Book { instrument } => OpResult::Book {
+                book: sim.book(&instrument)?,
+            },
+            VenueOp::Rules { instrument } => OpResult::Rules {
+                rules: sim.rules(&instrument)?,
+            },
+            VenueOp::PlaceOrder { order } => OpResult::Order {
+                order: sim.place(order, faults)?,
+            },
+            VenueOp::CancelOrder { order_id, .. } => OpResult::Order {
+                order: sim.cancel(&order_id)?,
+            },
+            VenueOp::GetOrder {
+                order_id,
+                client_order_id,
+                ..
+            } => OpResult::Order {
+                order: sim.get_order(order_id.as_deref(), client_order_id.as_deref())?,
+            },
+            VenueOp::OpenOrders { instrument } => OpResult::Orders {
+                orders: sim.open_orders(instrument.as_deref()),
+            },
+            VenueOp::Fills {
+                instrument,
+                since_ms,
+            } => OpResult::Fills {
+                fills: sim.fills(instrument.as_deref(), since_ms),
+            },
+            VenueOp::Balance => OpResult::Balance {
+                balance: sim.balance(),
+            },
+            VenueOp::Positions => OpResult::Positions {
+                positions: sim.positions(),
+            },
+            VenueOp::Resolution { instrument } => OpResult::Resolution {
+                resolution: sim.resolution(&instrument)?,
+            },
+            other => return Err(PluginError::unsupported(other.name())),
+        })
+    }
+}
+
+impl Venue for PaperSim {
+    fn create(config: VenueConfig) -> PluginResult<Self> {
+        let settings = Settings::parse(&config.settings)?;
+        let reader = scenario::open(&settings.scenario)
+            .map_err(|e| PluginError::invalid(format!("paper-sim setting `scenario`: {e}")))?;
+        Self::build(settings, reader)
+    }
+
+    fn info(&self) -> VenueInfo {
+        VenueInfo {
+            name: "paper-sim".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            rules: match self.rules {
+                RulesKind::Polymarket => VenueRules::Polymarket,
+                RulesKind::Kalshi => VenueRules::Kalshi,
+            },
+            simulated: true,
+            capabilities: [
+                "markets",
+                "book",
+                "rules",
+                "place_order",
+                "cancel_order",
+                "get_order",
+                "open_orders",
+                "fills",
+                "balance",
+                "positions",
+                "resolution",
+                "events",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        }
+    }
+
+    fn begin(&self, op: VenueOp, ctx: CallCtx) -> PluginResult<Step> {
+        let mut sim = self.lock()?;
+        sim.advance(ctx.now_ms);
+        let mut latency = 0u64;
+        let mut faults = Vec::new();
+        match &op {
+            VenueOp::PlaceOrder { order } => {
+                // Refuse a bad order before it takes a fault meant for a real one.
+                sim.validate(order)?;
+                faults = sim.faults.take_for(&order.instrument);
+                latency = sim.settings.latency_ms
+                    + faults
+                        .iter()
+                        .map(|f| {
+                            if let FaultKind::Latency { ms } = f {
+                                *ms
+                            } else {
+                                0
+                            }
+                        })
+                        .sum::<u64>();
+            }
+            VenueOp::CancelOrder { .. } => latency = sim.settings.latency_ms,
+            _ => {}
+        }
+        if latency > 0 {
+            let state = serde_json::to_string(&Pending { op, faults })
+                .map_err(|e| PluginError::new(plugin_api::ErrorKind::Internal, e.to_string()))?;
+            return Ok(Step::Wait { ms: latency, state });
+        }
+        Self::run(&mut sim, op, &faults).map(|result| Step::Done { result })
+    }
+
+    fn resume(&self, state: String, _response: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
+        let pending: Pending = serde_json::from_str(&state)
+            .map_err(|e| PluginError::invalid(format!("paper-sim: bad continuation state: {e}")))?;
+        let mut sim = self.lock()?;
+        sim.advance(ctx.now_ms);
+        Self::run(&mut sim, pending.op, &pending.faults).map(|result| Step::Done { result })
+    }
+
+    fn poll_events(&self, ctx: CallCtx) -> PluginResult<Vec<VenueEvent>> {
+        let mut sim = self.lock()?;
+        sim.advance(ctx.now_ms);
+        Ok(sim.take_output())
+    }
+
+    fn next_event_ms(&self) -> Option<i64> {
+        self.lock().ok().and_then(|s| s.next_event_ms())
+    }
+}
+
+/// The cdylib's root module (generated by the export macro).
+mod export {
+    #![allow(missing_docs)]
+    use super::PaperSim;
+    plugin_api::export_venue!(PaperSim);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,4 @@
-//! integration tests
+//! Integration tests: one binary, one module per area.
+
+mod plugin_loading;
+mod support;

@@ -76,7 +76,7 @@ impl Engine {
                 }
             }
             self.trade_on(&dirty).await?;
-            if t - last_fill_check >= 5_000 {
+            if t.saturating_sub(last_fill_check) >= 5_000 {
                 self.check_fills().await?;
                 last_fill_check = t;
             }

@@ -4,15 +4,32 @@
 use plugin_api::PluginKind;
 use std::path::{Path, PathBuf};
 
-/// `{DLL_PREFIX}polymix_<kind>_<name>{DLL_SUFFIX}`, with `-` in the name turned into `_`.
+/// `{DLL_PREFIX}polymix_<kind>_<name>{DLL_SUFFIX}`, with `-` in the name turned into `_` and a
+/// leading `<kind>-` dropped (plugin `risk-limits` is file `polymix_risk_limits`).
 pub fn file_name(kind: PluginKind, name: &str) -> String {
+    let name = name.replace('-', "_");
+    let prefix = format!("{}_", kind.as_str());
+    let name = name.strip_prefix(&prefix).unwrap_or(&name);
     format!(
         "{}polymix_{}_{}{}",
         std::env::consts::DLL_PREFIX,
         kind.as_str(),
-        name.replace('-', "_"),
+        name,
         std::env::consts::DLL_SUFFIX
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_the_kind_prefix_rule() {
+        let f = |k, n| file_name(k, n);
+        assert!(f(PluginKind::Venue, "paper-sim").contains("polymix_venue_paper_sim"));
+        assert!(f(PluginKind::Risk, "risk-limits").contains("polymix_risk_limits"));
+        assert!(f(PluginKind::Strategy, "arb").contains("polymix_strategy_arb"));
+    }
 }
 
 /// Search order: explicit path, `[plugins].dirs`, `$POLYMIX_PLUGIN_DIR`, the executable's

@@ -1,0 +1,180 @@
+//! Plugin foundation: loading, version refusal, panics, hangs, logging, instances.
+
+use plugin_api::{CallCtx, ErrorKind, VenueOp};
+use polymix_host::plugins::{CallError, Registry};
+
+use crate::support::{load, logs, plugin_dirs_toml, write_config};
+
+const PAPER_SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/scenarios/bundled.jsonl");
+
+fn base() -> String {
+    format!(
+        r#"mode = "paper"
+{}
+[[venue]]
+name = "pm"
+plugin = "paper-sim"
+[venue.settings]
+rules = "polymarket"
+scenario = "{PAPER_SCENARIO}"
+venue_key = "polymarket"
+balance = "1000"
+
+[[venue]]
+name = "ks"
+plugin = "paper-sim"
+[venue.settings]
+rules = "kalshi"
+scenario = "{PAPER_SCENARIO}"
+venue_key = "kalshi"
+balance = "2500"
+
+[[risk]]
+name = "limits"
+plugin = "risk-limits"
+
+[strategy]
+name = "arb"
+plugin = "arb"
+"#,
+        plugin_dirs_toml()
+    )
+}
+
+fn ctx() -> CallCtx {
+    CallCtx {
+        now_ms: 0,
+        random: [0; 32],
+    }
+}
+
+#[test]
+fn bundled_plugins_load_together_and_two_paper_instances_keep_their_settings() {
+    let cfg = load(&write_config("load", &base()));
+    let reg = Registry::build(&cfg).expect("registry builds");
+    let kinds: Vec<(&str, &str)> = reg.rows.iter().map(|r| (r.kind, r.name.as_str())).collect();
+    assert!(kinds.contains(&("venue", "paper-sim")), "{kinds:?}");
+    assert!(kinds.contains(&("risk", "risk-limits")), "{kinds:?}");
+    assert!(kinds.contains(&("strategy", "arb")), "{kinds:?}");
+    for r in &reg.rows {
+        assert_eq!(r.api_version, plugin_api::API_VERSION);
+        assert!(r.path.exists());
+    }
+    // Same file, two instances, different balances.
+    let bal = |name: &str| {
+        let v = reg.venue(name).unwrap();
+        match v.handle.call("balance", |h| h.run_local(&VenueOp::Balance, ctx())).unwrap() {
+            plugin_api::OpResult::Balance { balance } => balance.available,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(bal("pm"), plugin_api::Usd::dollars(1000));
+    assert_eq!(bal("ks"), plugin_api::Usd::dollars(2500));
+    assert_eq!(reg.rows[0].path, reg.rows[1].path);
+}
+
+#[test]
+fn an_incompatible_plugin_is_refused_in_one_line_naming_file_and_versions() {
+    let body = base().replace(
+        "[[risk]]",
+        "[[venue]]\nname = \"old\"\nplugin = \"old_api\"\n\n[[risk]]",
+    );
+    let cfg = load(&write_config("old", &body));
+    let err = Registry::build(&cfg).err().expect("refused").to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("polymix_venue_old_api"), "{err}");
+    assert!(err.contains("0.0.9"), "{err}");
+    assert!(err.contains(plugin_api::API_VERSION), "{err}");
+    // The others still load once it is removed.
+    let cfg = load(&write_config("old-ok", &base()));
+    assert!(Registry::build(&cfg).is_ok());
+}
+
+#[test]
+fn a_library_without_root_module_is_refused_naming_the_symbol() {
+    let body = base().replace(
+        "[[risk]]",
+        "[[venue]]\nname = \"nr\"\nplugin = \"no_root\"\n\n[[risk]]",
+    );
+    let cfg = load(&write_config("noroot", &body));
+    let err = Registry::build(&cfg).err().expect("refused").to_string();
+    assert!(err.contains("polymix_venue_no_root"), "{err}");
+    assert!(err.contains("missing symbol"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn a_missing_plugin_names_every_searched_path() {
+    let body = base().replace("plugin = \"arb\"", "plugin = \"nonexistent\"");
+    let cfg = load(&write_config("missing", &body));
+    let err = Registry::build(&cfg).err().expect("refused").to_string();
+    assert!(err.contains("nonexistent"), "{err}");
+    assert!(err.contains("searched"), "{err}");
+    assert!(err.contains("polymix_strategy_nonexistent"), "{err}");
+}
+
+fn misbehaving() -> Registry {
+    let body = base().replace(
+        "[[risk]]",
+        "[[venue]]\nname = \"bad\"\nplugin = \"misbehaving\"\n\n[[risk]]",
+    );
+    let cfg = load(&write_config("bad", &body));
+    Registry::build(&cfg).expect("registry builds")
+}
+
+#[test]
+fn a_panic_becomes_an_error_and_disables_only_that_instance() {
+    let reg = misbehaving();
+    let bad = reg.venue("bad").unwrap();
+    let op = VenueOp::Book {
+        instrument: "panic".into(),
+    };
+    let e = bad.handle.call("book", move |h| h.begin(&op, ctx())).unwrap_err();
+    match &e {
+        CallError::Plugin { error, .. } => {
+            assert_eq!(error.kind, ErrorKind::Panic);
+            assert!(error.message.contains("deliberate panic"), "{e}");
+        }
+        other => panic!("expected a plugin panic error, got {other}"),
+    }
+    assert!(bad.handle.failure().is_some());
+    assert!(matches!(
+        bad.handle.call("info", |h| h.info()).unwrap_err(),
+        CallError::Disabled { .. }
+    ));
+    // The host and the other plugins carry on.
+    let pm = reg.venue("pm").unwrap();
+    assert!(pm.handle.call("info", |h| h.info()).is_ok());
+}
+
+#[test]
+fn a_call_that_never_returns_is_cut_off_at_the_timeout() {
+    let reg = misbehaving();
+    let bad = reg.venue("bad").unwrap();
+    let op = VenueOp::Book {
+        instrument: "hang".into(),
+    };
+    let t0 = std::time::Instant::now();
+    let e = bad.handle.call("book", move |h| h.begin(&op, ctx())).unwrap_err();
+    assert!(matches!(e, CallError::Timeout { .. }), "{e}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+    assert!(bad.handle.failure().is_some());
+}
+
+#[test]
+fn plugin_log_events_reach_the_host_subscriber_tagged_with_the_instance() {
+    let logs = logs();
+    let reg = misbehaving();
+    let bad = reg.venue("bad").unwrap();
+    let op = VenueOp::Book {
+        instrument: "log".into(),
+    };
+    bad.handle.call("book", move |h| h.begin(&op, ctx())).unwrap();
+    let lines = logs.lock().unwrap().clone();
+    let hit = lines
+        .iter()
+        .find(|l| l.contains("misbehaving-log"))
+        .unwrap_or_else(|| panic!("no plugin event in {lines:#?}"));
+    assert!(hit.contains("plugin=bad"), "{hit}");
+    assert!(hit.starts_with("WARN"), "{hit}");
+}

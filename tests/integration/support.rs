@@ -1,0 +1,91 @@
+//! Shared helpers: where the built plugins are, temporary configs, a log capture.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// `target/<profile>` of this test binary.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let deps = exe.parent().expect("deps dir");
+    deps.parent().expect("profile dir").to_path_buf()
+}
+
+/// Directories holding the workspace plugins (deps/) and the test-only plugins (examples/).
+pub fn plugin_dirs_toml() -> String {
+    let p = profile_dir();
+    format!(
+        "[plugins]\ndirs = [{:?}, {:?}]\ncall_timeout_ms = 500\n",
+        p.join("deps").display().to_string(),
+        p.join("examples").display().to_string()
+    )
+}
+
+/// A fresh temporary directory.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "polymix-it-{tag}-{}-{:x}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Writes `body` as a config file in a fresh directory and returns its path.
+pub fn write_config(tag: &str, body: &str) -> PathBuf {
+    let d = temp_dir(tag);
+    let p = d.join("polymix.toml");
+    std::fs::write(&p, body).expect("write config");
+    p
+}
+
+/// Loads a config file.
+pub fn load(p: &Path) -> polymix_host::config::Config {
+    polymix_host::config::load(p).expect("config loads")
+}
+
+/// Every log line the process emitted (installed once, globally, so plugin events forwarded
+/// from worker threads are seen too).
+pub fn captured_logs() -> &'static Mutex<Vec<String>> {
+    static LOGS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    static INIT: OnceLock<()> = OnceLock::new();
+    let logs = LOGS.get_or_init(|| Mutex::new(Vec::new()));
+    INIT.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt;
+        let sub = tracing_subscriber::registry().with(Capture);
+        let _ = tracing::subscriber::set_global_default(sub);
+    });
+    logs
+}
+
+struct Capture;
+
+struct Text(String);
+
+impl tracing::field::Visit for Text {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push_str(&format!(" {}={}", field.name(), value));
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, e: &tracing::Event<'_>, _c: tracing_subscriber::layer::Context<'_, S>) {
+        let mut t = Text(format!("{} {}", e.metadata().level(), e.metadata().target()));
+        e.record(&mut t);
+        if let Some(l) = LOGS_REF.get() {
+            l.lock().unwrap_or_else(|p| p.into_inner()).push(t.0);
+        }
+    }
+}
+
+static LOGS_REF: OnceLock<&'static Mutex<Vec<String>>> = OnceLock::new();
+
+/// Installs the capture and returns the log.
+pub fn logs() -> &'static Mutex<Vec<String>> {
+    let l = captured_logs();
+    let _ = LOGS_REF.set(l);
+    l
+}

@@ -61,4 +61,40 @@ fn main() {
         g.pairs().len(),
         dt
     );
+    if args.first().map(String::as_str) == Some("big") {
+        replay(&path);
+    }
+}
+
+/// Loads the file into one paper-sim instance per venue and replays it, timing both.
+fn replay(path: &str) {
+    use plugin_api::{CallCtx, Venue, VenueConfig};
+    use polymix_venue_paper_sim::PaperSim;
+    for key in ["polymarket", "kalshi"] {
+        let t = Instant::now();
+        let settings = serde_json::json!({"rules": key, "scenario": path, "venue_key": key});
+        let v = PaperSim::create(VenueConfig {
+            instance: key.into(),
+            settings,
+            secrets: Default::default(),
+        })
+        .expect("load");
+        let load = t.elapsed();
+        let t = Instant::now();
+        let (mut polls, mut events) = (0u64, 0u64);
+        while let Some(now) = v.next_event_ms() {
+            events += v
+                .poll_events(CallCtx {
+                    now_ms: now,
+                    random: [0; 32],
+                })
+                .expect("poll")
+                .len() as u64;
+            polls += 1;
+        }
+        eprintln!(
+            "{key}: load {load:.2?}, replay {:.2?} ({polls} polls, {events} venue events)",
+            t.elapsed()
+        );
+    }
 }

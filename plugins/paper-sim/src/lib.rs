@@ -134,8 +134,9 @@ impl PaperSim {
 impl Venue for PaperSim {
     fn create(config: VenueConfig) -> PluginResult<Self> {
         let settings = Settings::parse(&config.settings)?;
-        let reader = scenario::open(&settings.scenario)
+        let mut reader = scenario::open(&settings.scenario)
             .map_err(|e| PluginError::invalid(format!("paper-sim setting `scenario`: {e}")))?;
+        reader.only_books_of(&settings.venue_key);
         Self::build(settings, reader)
     }
 

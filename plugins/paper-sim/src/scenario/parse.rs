@@ -88,13 +88,13 @@ struct RawLine<'a> {
     #[serde(borrow)]
     market: Option<Cow<'a, str>>,
     #[serde(borrow)]
-    bids: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    bids: Option<Vec<(&'a str, &'a str)>>,
     #[serde(borrow)]
-    asks: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    asks: Option<Vec<(&'a str, &'a str)>>,
     #[serde(borrow)]
-    yes: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    yes: Option<Vec<(&'a str, &'a str)>>,
     #[serde(borrow)]
-    no: Option<Vec<(Cow<'a, str>, Cow<'a, str>)>>,
+    no: Option<Vec<(&'a str, &'a str)>>,
     #[serde(borrow)]
     winner: Option<Cow<'a, str>>,
     trading: Option<bool>,
@@ -222,9 +222,23 @@ pub struct ScenarioReader<R> {
     /// Per venue: instrument id → market index.
     instruments: Vec<HashMap<String, u32>>,
     last_ts: i64,
+    /// `"venue":"<key>"`: book lines of other venues are skipped unparsed (see
+    /// [`ScenarioReader::only_books_of`]).
+    only_venue: Option<String>,
 }
 
 impl<R: BufRead> ScenarioReader<R> {
+    /// Skips, without parsing or validating them, book lines written in the canonical layout
+    /// (`{"type":"book","ts":…,"venue":"…"`) whose venue is not `key`. Several paper-sim
+    /// instances load the same file, each for one venue; this halves their load time. Other
+    /// lines are still fully checked; validate a whole file with [`parse_file`].
+    pub fn only_books_of(&mut self, key: &str) {
+        self.only_venue = Some(format!(
+            "\"venue\":{}",
+            serde_json::to_string(key).unwrap_or_default()
+        ));
+    }
+
     /// Reads the header line.
     pub fn new(mut input: R) -> Result<Self, ScenarioError> {
         let mut buf = String::new();
@@ -259,6 +273,7 @@ impl<R: BufRead> ScenarioReader<R> {
             markets: Vec::new(),
             market_index: vec![HashMap::new(); n],
             instruments: vec![HashMap::new(); n],
+            only_venue: None,
         })
     }
 
@@ -322,6 +337,17 @@ impl<R: BufRead> ScenarioReader<R> {
     fn parse_line(&mut self, text: &str) -> Result<Option<Item>, ScenarioError> {
         if text.is_empty() {
             return Ok(None);
+        }
+        if let Some(pat) = &self.only_venue {
+            if let Some(rest) = text.strip_prefix(r#"{"type":"book","ts":"#) {
+                // `rest` is `<ts>,"venue":"<key>",…`; skip if the venue is another one.
+                if let Some(comma) = rest.find(',') {
+                    let after = &rest[comma + 1..];
+                    if after.starts_with(r#""venue":"#) && !after.starts_with(pat.as_str()) {
+                        return Ok(None);
+                    }
+                }
+            }
         }
         let line = self.line_no;
         let raw: RawLine<'_> = serde_json::from_str(text).map_err(|e| ScenarioError::Line {
@@ -704,7 +730,7 @@ fn pair(line: usize, raw: RawLine<'_>) -> Result<PairDef, ScenarioError> {
 fn levels(
     line: usize,
     field: &str,
-    raw: Option<&[(Cow<'_, str>, Cow<'_, str>)]>,
+    raw: Option<&[(&str, &str)]>,
     tick: Price,
     descending: bool,
 ) -> Result<Vec<Level>, ScenarioError> {

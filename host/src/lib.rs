@@ -3,8 +3,8 @@
 #![allow(non_local_definitions)]
 
 pub mod config;
-pub mod plugins;
+pub mod engine;
 pub mod metrics;
+pub mod plugins;
 pub mod store;
 pub mod venue_io;
-pub mod engine;

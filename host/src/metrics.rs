@@ -40,7 +40,10 @@ pub fn record_venue_call(venue: &str, op: &str, took: Duration, ok: bool) {
         e.1 += took.as_secs_f64();
     });
     if !ok {
-        inc("polymix_venue_errors_total", &[("venue", venue), ("op", op)]);
+        inc(
+            "polymix_venue_errors_total",
+            &[("venue", venue), ("op", op)],
+        );
     }
 }
 

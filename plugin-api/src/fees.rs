@@ -87,18 +87,27 @@ mod tests {
         assert_eq!(f.taker_fee(Price(500_000), Qty::shares(10)), Usd(180_000));
         assert_eq!(f.taker_fee(Price(500_000), Qty::shares(1)), Usd(20_000));
         // 100 @ $0.40: 0.07·100·0.4·0.6 = 1.68 exactly.
-        assert_eq!(f.taker_fee(Price(400_000), Qty::shares(100)), Usd(1_680_000));
+        assert_eq!(
+            f.taker_fee(Price(400_000), Qty::shares(100)),
+            Usd(1_680_000)
+        );
     }
 
     #[test]
     fn polymarket_rounds_to_five_decimals() {
         let f = FeeModel::polymarket(50_000);
         // 100 · 0.05 · 0.5 · 0.5 = 1.25
-        assert_eq!(f.taker_fee(Price(500_000), Qty::shares(100)), Usd(1_250_000));
+        assert_eq!(
+            f.taker_fee(Price(500_000), Qty::shares(100)),
+            Usd(1_250_000)
+        );
         // 1 · 0.05 · 0.01 · 0.99 = 0.000495 → 0.00050
         assert_eq!(f.taker_fee(Price(10_000), Qty::shares(1)), Usd(500));
         // 0.01 shares · 0.05 · 0.001 · 0.999 ≈ 5e-7 → minimum 0.00001
         assert_eq!(f.taker_fee(Price(1_000), Qty(1)), Usd(10));
-        assert_eq!(FeeModel::FREE.taker_fee(Price(500_000), Qty::shares(100)), Usd::ZERO);
+        assert_eq!(
+            FeeModel::FREE.taker_fee(Price(500_000), Qty::shares(100)),
+            Usd::ZERO
+        );
     }
 }

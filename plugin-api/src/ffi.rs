@@ -302,7 +302,12 @@ impl VenueHandle {
     }
 
     /// Continues an operation with a response.
-    pub fn resume(&self, state: String, response: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
+    pub fn resume(
+        &self,
+        state: String,
+        response: HttpResponse,
+        ctx: CallCtx,
+    ) -> PluginResult<Step> {
         let args = to_json(&ResumeArgs {
             state,
             response,
@@ -441,7 +446,8 @@ impl<T: Strategy> FfiStrategy for StrategyShim<T> {
                         b_yes: item.b_yes.as_slice(),
                         b_no: item.b_no.as_slice(),
                     };
-                    self.inner.evaluate(item.pair, &books, &item.ctx, &mut scratch);
+                    self.inner
+                        .evaluate(item.pair, &books, &item.ctx, &mut scratch);
                 }
                 out.extend(scratch.iter().copied());
                 Ok(())

@@ -19,7 +19,18 @@ pub const CENTI: i64 = 100;
 /// A price per share, in micro-dollars (`Price(550_000)` is $0.55).
 #[repr(transparent)]
 #[derive(
-    StableAbi, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    StableAbi,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
 )]
 #[serde(transparent)]
 pub struct Price(pub i64);
@@ -27,7 +38,18 @@ pub struct Price(pub i64);
 /// A quantity of shares (contracts), in hundredths (`Qty(500)` is 5 shares).
 #[repr(transparent)]
 #[derive(
-    StableAbi, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    StableAbi,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
 )]
 #[serde(transparent)]
 pub struct Qty(pub i64);
@@ -35,7 +57,18 @@ pub struct Qty(pub i64);
 /// An amount of money, in micro-dollars (`Usd(1_000_000)` is $1).
 #[repr(transparent)]
 #[derive(
-    StableAbi, Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    StableAbi,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
 )]
 #[serde(transparent)]
 pub struct Usd(pub i64);
@@ -294,7 +327,10 @@ fn parse_fixed(s: &str, scale: u32) -> Result<i64, PluginError> {
     }
     let mut f: i128 = 0;
     for i in 0..scale as usize {
-        let d = frac_trimmed.as_bytes().get(i).map_or(0, |b| (b - b'0') as i128);
+        let d = frac_trimmed
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| (b - b'0') as i128);
         f = f * 10 + d;
     }
     let total = v * 10i128.pow(scale) + f;
@@ -358,14 +394,23 @@ mod tests {
         let p = Price(333_333);
         assert_eq!(q.notional(p, Rounding::Down), Usd(1_109_998));
         assert_eq!(q.notional(p, Rounding::Up), Usd(1_109_999));
-        assert_eq!(Qty::shares(10).notional(Price(550_000), Rounding::Down), Usd::dollars(5) + Usd(500_000));
+        assert_eq!(
+            Qty::shares(10).notional(Price(550_000), Rounding::Down),
+            Usd::dollars(5) + Usd(500_000)
+        );
     }
 
     #[test]
     fn tick_rounding() {
         let tick = Price(10_000);
-        assert_eq!(Price(555_000).round_to_tick(tick, Rounding::Down), Price(550_000));
-        assert_eq!(Price(555_000).round_to_tick(tick, Rounding::Up), Price(560_000));
+        assert_eq!(
+            Price(555_000).round_to_tick(tick, Rounding::Down),
+            Price(550_000)
+        );
+        assert_eq!(
+            Price(555_000).round_to_tick(tick, Rounding::Up),
+            Price(560_000)
+        );
         assert!(Price(550_000).is_on_tick(tick));
         assert!(!Price(555_000).is_on_tick(tick));
     }

@@ -223,9 +223,18 @@ mod tests {
 
     #[test]
     fn client_order_ids_are_deterministic_and_distinct() {
-        assert_eq!(client_order_id("t42", 'a', 0), client_order_id("t42", 'a', 0));
-        assert_ne!(client_order_id("t42", 'a', 0), client_order_id("t42", 'b', 0));
-        assert_ne!(client_order_id("t42", 'a', 0), client_order_id("t42", 'a', 1));
+        assert_eq!(
+            client_order_id("t42", 'a', 0),
+            client_order_id("t42", 'a', 0)
+        );
+        assert_ne!(
+            client_order_id("t42", 'a', 0),
+            client_order_id("t42", 'b', 0)
+        );
+        assert_ne!(
+            client_order_id("t42", 'a', 0),
+            client_order_id("t42", 'a', 1)
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ pub fn check_venue<T: Venue>(settings: &serde_json::Value, secrets: &Secrets) ->
     match v.begin(&VenueOp::Balance, fixed_ctx()) {
         Ok(Step::Http { request, .. }) => {
             if !(request.url.starts_with("http://") || request.url.starts_with("https://")) {
-                return Err(fail(format!("balance request URL is not absolute: {}", request.url)));
+                return Err(fail(format!(
+                    "balance request URL is not absolute: {}",
+                    request.url
+                )));
             }
             if request.method.is_empty() || request.rate_class.is_empty() {
                 return Err(fail("request needs a method and a rate class".into()));

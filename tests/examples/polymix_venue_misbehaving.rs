@@ -11,7 +11,10 @@ pub struct Misbehaving {
 
 impl Venue for Misbehaving {
     fn create(config: VenueConfig) -> PluginResult<Self> {
-        tracing::info!(marker = "misbehaving-created", "hello from inside the plugin");
+        tracing::info!(
+            marker = "misbehaving-created",
+            "hello from inside the plugin"
+        );
         Ok(Misbehaving {
             instance: config.instance,
         })

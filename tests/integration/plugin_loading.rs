@@ -5,7 +5,10 @@ use polymix_host::plugins::{CallError, Registry};
 
 use crate::support::{load, logs, plugin_dirs_toml, write_config};
 
-const PAPER_SCENARIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/scenarios/bundled.jsonl");
+const PAPER_SCENARIO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../config/scenarios/bundled.jsonl"
+);
 
 fn base() -> String {
     format!(
@@ -63,7 +66,11 @@ fn bundled_plugins_load_together_and_two_paper_instances_keep_their_settings() {
     // Same file, two instances, different balances.
     let bal = |name: &str| {
         let v = reg.venue(name).unwrap();
-        match v.handle.call("balance", |h| h.run_local(&VenueOp::Balance, ctx())).unwrap() {
+        match v
+            .handle
+            .call("balance", |h| h.run_local(&VenueOp::Balance, ctx()))
+            .unwrap()
+        {
             plugin_api::OpResult::Balance { balance } => balance.available,
             other => panic!("unexpected {other:?}"),
         }
@@ -129,7 +136,10 @@ fn a_panic_becomes_an_error_and_disables_only_that_instance() {
     let op = VenueOp::Book {
         instrument: "panic".into(),
     };
-    let e = bad.handle.call("book", move |h| h.begin(&op, ctx())).unwrap_err();
+    let e = bad
+        .handle
+        .call("book", move |h| h.begin(&op, ctx()))
+        .unwrap_err();
     match &e {
         CallError::Plugin { error, .. } => {
             assert_eq!(error.kind, ErrorKind::Panic);
@@ -155,7 +165,10 @@ fn a_call_that_never_returns_is_cut_off_at_the_timeout() {
         instrument: "hang".into(),
     };
     let t0 = std::time::Instant::now();
-    let e = bad.handle.call("book", move |h| h.begin(&op, ctx())).unwrap_err();
+    let e = bad
+        .handle
+        .call("book", move |h| h.begin(&op, ctx()))
+        .unwrap_err();
     assert!(matches!(e, CallError::Timeout { .. }), "{e}");
     assert!(t0.elapsed() < std::time::Duration::from_secs(5));
     assert!(bad.handle.failure().is_some());
@@ -169,7 +182,9 @@ fn plugin_log_events_reach_the_host_subscriber_tagged_with_the_instance() {
     let op = VenueOp::Book {
         instrument: "log".into(),
     };
-    bad.handle.call("book", move |h| h.begin(&op, ctx())).unwrap();
+    bad.handle
+        .call("book", move |h| h.begin(&op, ctx()))
+        .unwrap();
     let lines = logs.lock().unwrap().clone();
     let hit = lines
         .iter()

@@ -73,7 +73,11 @@ impl tracing::field::Visit for Text {
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
     fn on_event(&self, e: &tracing::Event<'_>, _c: tracing_subscriber::layer::Context<'_, S>) {
-        let mut t = Text(format!("{} {}", e.metadata().level(), e.metadata().target()));
+        let mut t = Text(format!(
+            "{} {}",
+            e.metadata().level(),
+            e.metadata().target()
+        ));
         e.record(&mut t);
         if let Some(l) = LOGS_REF.get() {
             l.lock().unwrap_or_else(|p| p.into_inner()).push(t.0);

@@ -25,8 +25,12 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             "  {} (plugin {}, {}, timeout {} ms, rate {}/{} per s)",
             v.name,
             v.plugin,
-            inst.map(|i| if i.info.simulated { "simulated" } else { "LIVE" })
-                .unwrap_or("?"),
+            inst.map(|i| if i.info.simulated {
+                "simulated"
+            } else {
+                "LIVE"
+            })
+            .unwrap_or("?"),
             v.timeout_ms,
             v.rate_limit.read,
             v.rate_limit.write
@@ -55,8 +59,16 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     println!(
         "api: {} (api key {}, reset key {})",
         cfg.api.bind,
-        if cfg.api.api_key.is_some() { "set" } else { "not set" },
-        if cfg.api.reset_key.is_some() { "set" } else { "not set" }
+        if cfg.api.api_key.is_some() {
+            "set"
+        } else {
+            "not set"
+        },
+        if cfg.api.reset_key.is_some() {
+            "set"
+        } else {
+            "not set"
+        }
     );
     println!("plugins:");
     for row in &reg.rows {

@@ -34,7 +34,12 @@ pub async fn run(
         let first = reg
             .venues
             .iter()
-            .filter_map(|v| v.handle.call("next_event_ms", |h| Ok(h.next_event_ms())).ok().flatten())
+            .filter_map(|v| {
+                v.handle
+                    .call("next_event_ms", |h| Ok(h.next_event_ms()))
+                    .ok()
+                    .flatten()
+            })
             .min()
             .unwrap_or(0);
         let clock = SimClock::new(first);
@@ -42,7 +47,12 @@ pub async fn run(
         let last = reg
             .venues
             .iter()
-            .filter_map(|v| v.handle.call("next_event_ms", |h| Ok(h.next_event_ms())).ok().flatten())
+            .filter_map(|v| {
+                v.handle
+                    .call("next_event_ms", |h| Ok(h.next_event_ms()))
+                    .ok()
+                    .flatten()
+            })
             .max()
             .unwrap_or(first);
         let bar = indicatif::ProgressBar::new(((last - first).max(1) / 1000) as u64);
@@ -53,7 +63,8 @@ pub async fn run(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let b2 = bar.clone();
-        let progress = move |t: i64, _last: i64| b2.set_position(((t - first).max(0) / 1000) as u64);
+        let progress =
+            move |t: i64, _last: i64| b2.set_position(((t - first).max(0) / 1000) as u64);
         engine.replay(&clock, speed, &progress).await?;
         bar.finish_and_clear();
         let balances = engine.refresh_balances().await?;
@@ -61,7 +72,11 @@ pub async fn run(
         if json {
             println!("{}", serde_json::to_string_pretty(&summary)?);
         } else {
-            println!("PolyMix {} run: {}", cfg.mode.as_str().to_uppercase(), path.display());
+            println!(
+                "PolyMix {} run: {}",
+                cfg.mode.as_str().to_uppercase(),
+                path.display()
+            );
             print!("{}", summary.table());
             if !summary.all_settled() {
                 println!("note: some trades are still open (markets not resolved in the scenario)");

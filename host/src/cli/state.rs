@@ -29,7 +29,10 @@ pub async fn state(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     if json {
         let mut legs = serde_json::Map::new();
         for t in &open {
-            legs.insert(t.id.clone(), serde_json::to_value(ledger.orders_of(&t.id)?)?);
+            legs.insert(
+                t.id.clone(),
+                serde_json::to_value(ledger.orders_of(&t.id)?)?,
+            );
         }
         println!(
             "{}",
@@ -46,8 +49,16 @@ pub async fn state(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             }))?
         );
     } else {
-        println!("mode: {}  ledger: {}", cfg.mode.as_str(), cfg.ledger_path().display());
-        println!("trades: {}  realized P&L: ${}", all.len(), plugin_api::Usd(pnl).to_decimal(2));
+        println!(
+            "mode: {}  ledger: {}",
+            cfg.mode.as_str(),
+            cfg.ledger_path().display()
+        );
+        println!(
+            "trades: {}  realized P&L: ${}",
+            all.len(),
+            plugin_api::Usd(pnl).to_decimal(2)
+        );
         println!(
             "{day}: {} trades, loss ${}, P&L ${}",
             daily.trades,
@@ -56,11 +67,19 @@ pub async fn state(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         );
         println!("open trades: {}", open.len());
         for t in &open {
-            println!("  {} {} {} qty {} ({})", t.id, t.pair_id, t.state, t.qty, t.note);
+            println!(
+                "  {} {} {} qty {} ({})",
+                t.id, t.pair_id, t.state, t.qty, t.note
+            );
         }
         println!("errors: {}", errors.len());
         for e in errors.iter().take(10) {
-            println!("  [{}] {}: {}", e.source, e.trade_id.as_deref().unwrap_or("-"), e.message);
+            println!(
+                "  [{}] {}: {}",
+                e.source,
+                e.trade_id.as_deref().unwrap_or("-"),
+                e.message
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -84,7 +103,10 @@ pub async fn reset(path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     let stamp = format!("{}", SystemClock.now_ms());
     match archive(&cfg.ledger_path(), &stamp)? {
         Some(p) => println!("ledger archived to {}", p.display()),
-        None => println!("no ledger at {}; nothing to archive", cfg.ledger_path().display()),
+        None => println!(
+            "no ledger at {}; nothing to archive",
+            cfg.ledger_path().display()
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

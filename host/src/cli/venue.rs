@@ -128,22 +128,51 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         Arc::new(SystemClock),
     );
     let op = match a.cmd {
-        VenueCmd::Markets { series, status, cursor, limit } => VenueOp::Markets {
-            filter: MarketFilter { series, status, cursor, limit },
+        VenueCmd::Markets {
+            series,
+            status,
+            cursor,
+            limit,
+        } => VenueOp::Markets {
+            filter: MarketFilter {
+                series,
+                status,
+                cursor,
+                limit,
+            },
         },
         VenueCmd::Book { instrument } => VenueOp::Book { instrument },
         VenueCmd::Rules { instrument } => VenueOp::Rules { instrument },
         VenueCmd::Balance => VenueOp::Balance,
         VenueCmd::Orders { instrument } => VenueOp::OpenOrders { instrument },
-        VenueCmd::Order { instrument, id, client_order_id } => {
+        VenueCmd::Order {
+            instrument,
+            id,
+            client_order_id,
+        } => {
             if id.is_none() && client_order_id.is_none() {
                 anyhow::bail!("order: give --id or --client-order-id");
             }
-            VenueOp::GetOrder { order_id: id, client_order_id, instrument }
+            VenueOp::GetOrder {
+                order_id: id,
+                client_order_id,
+                instrument,
+            }
         }
-        VenueCmd::Place { instrument, side, price, qty, tif, client_order_id, confirm } => {
+        VenueCmd::Place {
+            instrument,
+            side,
+            price,
+            qty,
+            tif,
+            client_order_id,
+            confirm,
+        } => {
             if !inst.info.simulated && !confirm {
-                anyhow::bail!("venue {} is live: add --confirm to place a real order", a.name);
+                anyhow::bail!(
+                    "venue {} is live: add --confirm to place a real order",
+                    a.name
+                );
             }
             let side = match side.as_str() {
                 "buy" => Side::Buy,
@@ -156,16 +185,34 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
                 "gtc" => TimeInForce::Gtc,
                 other => anyhow::bail!("--tif: expected fok, ioc or gtc, found {other:?}"),
             };
-            let price = Price::parse(&price).map_err(|e| anyhow::anyhow!("--price: {}", e.message))?;
+            let price =
+                Price::parse(&price).map_err(|e| anyhow::anyhow!("--price: {}", e.message))?;
             let qty = Qty::parse(&qty).map_err(|e| anyhow::anyhow!("--qty: {}", e.message))?;
-            let client_order_id = client_order_id
-                .unwrap_or_else(|| format!("pmx-op-{:016x}", rand::random::<u64>()));
+            let client_order_id =
+                client_order_id.unwrap_or_else(|| format!("pmx-op-{:016x}", rand::random::<u64>()));
             VenueOp::PlaceOrder {
-                order: OrderRequest { client_order_id, instrument, side, price, qty, tif, post_only: false },
+                order: OrderRequest {
+                    client_order_id,
+                    instrument,
+                    side,
+                    price,
+                    qty,
+                    tif,
+                    post_only: false,
+                },
             }
         }
-        VenueCmd::Cancel { id, instrument } => VenueOp::CancelOrder { order_id: id, instrument },
-        VenueCmd::Fills { instrument, since_ms } => VenueOp::Fills { instrument, since_ms },
+        VenueCmd::Cancel { id, instrument } => VenueOp::CancelOrder {
+            order_id: id,
+            instrument,
+        },
+        VenueCmd::Fills {
+            instrument,
+            since_ms,
+        } => VenueOp::Fills {
+            instrument,
+            since_ms,
+        },
         VenueCmd::Positions => VenueOp::Positions,
         VenueCmd::Resolution { instrument } => VenueOp::Resolution { instrument },
     };

@@ -106,7 +106,10 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
     let mut names = BTreeSet::new();
     for (i, v) in cfg.venues.iter().enumerate() {
         if v.name.is_empty() {
-            return Err(invalid(format!("venue[{i}].name"), "must not be empty".into()));
+            return Err(invalid(
+                format!("venue[{i}].name"),
+                "must not be empty".into(),
+            ));
         }
         if !names.insert(v.name.as_str()) {
             return Err(invalid(
@@ -115,7 +118,10 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             ));
         }
         if v.timeout_ms == 0 {
-            return Err(invalid(format!("venue[{i}].timeout_ms"), "must be > 0".into()));
+            return Err(invalid(
+                format!("venue[{i}].timeout_ms"),
+                "must be > 0".into(),
+            ));
         }
         for (k, r) in &v.secrets {
             resolve_secret(r, &cfg.config_dir)
@@ -134,7 +140,10 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
     if !matches!(cfg.engine.leg_tif.as_str(), "ioc" | "fok") {
         return Err(invalid(
             "engine.leg_tif".into(),
-            format!("expected \"ioc\" or \"fok\", found {:?}", cfg.engine.leg_tif),
+            format!(
+                "expected \"ioc\" or \"fok\", found {:?}",
+                cfg.engine.leg_tif
+            ),
         ));
     }
     let mut pair_ids = BTreeSet::new();
@@ -166,7 +175,10 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
-    for (k, r) in [("api.api_key", &cfg.api.api_key), ("api.reset_key", &cfg.api.reset_key)] {
+    for (k, r) in [
+        ("api.api_key", &cfg.api.api_key),
+        ("api.reset_key", &cfg.api.reset_key),
+    ] {
         if let Some(r) = r {
             resolve_secret(r, &cfg.config_dir).map_err(|m| invalid(k.into(), m))?;
         }
@@ -207,7 +219,8 @@ mod tests {
 
     #[test]
     fn inline_secret_is_refused() {
-        let e = err("[[venue]]\nname = \"a\"\nplugin = \"x\"\n[venue.secrets]\nkey = \"hunter2\"\n");
+        let e =
+            err("[[venue]]\nname = \"a\"\nplugin = \"x\"\n[venue.secrets]\nkey = \"hunter2\"\n");
         assert!(e.contains("venue[0].secrets.key"), "{e}");
         assert!(e.contains("inline secrets are not allowed"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");

@@ -6,7 +6,10 @@ use std::path::Path;
 
 /// `{ env = "NAME" }` or `{ file = "path" }`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged, expecting = "a secret reference: { env = \"NAME\" } or { file = \"path\" } (inline secrets are not allowed)")]
+#[serde(
+    untagged,
+    expecting = "a secret reference: { env = \"NAME\" } or { file = \"path\" } (inline secrets are not allowed)"
+)]
 pub enum SecretRef {
     /// From an environment variable.
     Env {

@@ -49,6 +49,23 @@ impl Books {
             .unwrap_or(&[])
     }
 
+    /// Removes `qty` bought from the cached asks (our own fill took that liquidity until the
+    /// venue's next book says otherwise), so the same depth is not traded twice.
+    pub fn consume(&mut self, venue: VenueIdx, instrument: &str, mut qty: plugin_api::Qty) {
+        let Some(b) = self.books.get_mut(&(venue, instrument.to_string())) else {
+            return;
+        };
+        let b = Arc::make_mut(b);
+        while qty.0 > 0 && !b.asks.is_empty() {
+            let take = b.asks[0].qty.min(qty);
+            b.asks[0].qty -= take;
+            qty -= take;
+            if b.asks[0].qty.0 == 0 {
+                b.asks.remove(0);
+            }
+        }
+    }
+
     /// Drops a venue's books (outage: stale books must not be traded on).
     pub fn clear_venue(&mut self, venue: VenueIdx) {
         self.books.retain(|(v, _), _| *v != venue);

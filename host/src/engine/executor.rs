@@ -3,8 +3,8 @@
 use abi_stable::std_types::RVec;
 use plugin_api::ffi::FfiPairBooks;
 use plugin_api::{
-    client_order_id, Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus,
-    Price, Proposal, Qty, RiskProposal, Rounding, Side, TimeInForce, Usd, VenueOp,
+    client_order_id, Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus, Price,
+    Proposal, Qty, RiskProposal, Rounding, Side, TimeInForce, Usd, VenueOp,
 };
 use std::sync::Arc;
 
@@ -96,7 +96,11 @@ impl Engine {
     pub async fn handle_proposal(&self, p: Proposal) -> Result<Option<String>, EngineError> {
         self.stat(|s| s.opportunities += 1);
         let Some(pair) = self.pairs.get(p.pair as usize).cloned() else {
-            self.error(None, "strategy", &format!("proposal for unknown pair {}", p.pair));
+            self.error(
+                None,
+                "strategy",
+                &format!("proposal for unknown pair {}", p.pair),
+            );
             return Ok(None);
         };
         if p.qty.0 <= 0 {
@@ -180,7 +184,11 @@ impl Engine {
         let req = OrderRequest {
             client_order_id: o.client_order_id.clone(),
             instrument: o.instrument.clone(),
-            side: if o.side == "sell" { Side::Sell } else { Side::Buy },
+            side: if o.side == "sell" {
+                Side::Sell
+            } else {
+                Side::Buy
+            },
             price: o.price,
             qty: o.qty,
             tif: self.tif(&o.tif),
@@ -224,7 +232,8 @@ impl Engine {
                     Self::apply_status(o, &order, self.clock.now_ms());
                     return Ok(());
                 }
-                Err(e) if matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("not_found")) => {
+                Err(e) if matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("not_found")) =>
+                {
                     o.state = "not_found".into();
                     o.reason = Some("venue has no such order: it never arrived".into());
                     return Ok(());
@@ -240,7 +249,10 @@ impl Engine {
         self.error(
             Some(&o.trade_id),
             "executor",
-            &format!("order {} on {}: outcome unknown", o.client_order_id, o.venue),
+            &format!(
+                "order {} on {}: outcome unknown",
+                o.client_order_id, o.venue
+            ),
         );
         Ok(())
     }
@@ -251,12 +263,24 @@ impl Engine {
         trade: TradeRow,
         mut orders: Vec<OrderRow>,
     ) -> Result<(), EngineError> {
-        self.ledger
-            .transition(&trade.id, state::SUBMITTING, "sending both legs", self.clock.now_ms())?;
+        self.ledger.transition(
+            &trade.id,
+            state::SUBMITTING,
+            "sending both legs",
+            self.clock.now_ms(),
+        )?;
         let (oa, ob) = orders.split_at_mut(1);
         let (ra, rb) = tokio::join!(self.place(&mut oa[0]), self.place(&mut ob[0]));
         ra?;
         rb?;
+        {
+            let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
+            for o in &orders {
+                if let Some(vi) = self.vidx(&o.venue) {
+                    books.consume(vi, &o.instrument, o.filled_qty);
+                }
+            }
+        }
         for o in &orders {
             self.stat(|s| {
                 s.fees += o.fees;
@@ -293,25 +317,43 @@ impl Engine {
                 .filter(|o| o.leg == leg)
                 .map(|o| {
                     let q = o.filled_qty - o.failed_qty;
-                    if o.side == "sell" { -q } else { q }
+                    if o.side == "sell" {
+                        -q
+                    } else {
+                        q
+                    }
                 })
                 .sum()
         };
         let (fa, fb) = (held("a"), held("b"));
         if orders.iter().any(|o| o.state == "unknown") {
-            self.ledger.transition(&trade.id, state::PARTIAL, "a leg's outcome is unknown; reconcile", now)?;
+            self.ledger.transition(
+                &trade.id,
+                state::PARTIAL,
+                "a leg's outcome is unknown; reconcile",
+                now,
+            )?;
             return Ok(());
         }
         if fa.0 == 0 && fb.0 == 0 {
-            self.ledger.transition(&trade.id, state::FAILED, "no leg filled; nothing on", now)?;
+            self.ledger
+                .transition(&trade.id, state::FAILED, "no leg filled; nothing on", now)?;
             return Ok(());
         }
         if fa == fb {
-            self.ledger
-                .transition(&trade.id, state::HEDGED, &format!("both legs hold {fa}"), now)?;
+            self.ledger.transition(
+                &trade.id,
+                state::HEDGED,
+                &format!("both legs hold {fa}"),
+                now,
+            )?;
             return Ok(());
         }
-        let (leg, excess) = if fa > fb { ("a", fa - fb) } else { ("b", fb - fa) };
+        let (leg, excess) = if fa > fb {
+            ("a", fa - fb)
+        } else {
+            ("b", fb - fa)
+        };
         self.stat(|s| s.unwinds += 1);
         crate::metrics::inc("polymix_leg_failures_total", &[]);
         self.ledger.transition(
@@ -332,27 +374,49 @@ impl Engine {
         excess: Qty,
     ) -> Result<(), EngineError> {
         let start = self.clock.now_ms();
-        self.ledger.transition(&trade.id, state::UNWINDING, &format!("selling {excess} on leg {leg}"), start)?;
+        self.ledger.transition(
+            &trade.id,
+            state::UNWINDING,
+            &format!("selling {excess} on leg {leg}"),
+            start,
+        )?;
         let (venue, instrument) = if leg == "a" {
             (trade.venue_a.clone(), trade.instrument_a.clone())
         } else {
             (trade.venue_b.clone(), trade.instrument_b.clone())
         };
-        let vi = self.vidx(&venue).ok_or_else(|| EngineError::Setup(format!("unknown venue {venue}")))?;
-        let tick = self.rules.get(&(vi, instrument.clone())).map(|r| r.tick).unwrap_or(Price(10_000));
+        let vi = self
+            .vidx(&venue)
+            .ok_or_else(|| EngineError::Setup(format!("unknown venue {venue}")))?;
+        let tick = self
+            .rules
+            .get(&(vi, instrument.clone()))
+            .map(|r| r.tick)
+            .unwrap_or(Price(10_000));
         // Average entry cost per share of this leg (fees included) prices the loss.
-        let entry: Vec<&OrderRow> = orders.iter().filter(|o| o.leg == leg && o.side == "buy").collect();
+        let entry: Vec<&OrderRow> = orders
+            .iter()
+            .filter(|o| o.leg == leg && o.side == "buy")
+            .collect();
         let bought: Qty = entry.iter().map(|o| o.filled_qty).sum();
         let paid: Usd = entry.iter().map(|o| o.filled_notional + o.fees).sum();
         let cost_of = |q: Qty| Usd((paid.0 as i128 * q.0 as i128 / bought.0.max(1) as i128) as i64);
         self.gate.add_unhedged(cost_of(excess));
-        let best_bid = match self.venues[vi].run(&VenueOp::Book { instrument: instrument.clone() }).await {
+        let best_bid = match self.venues[vi]
+            .run(&VenueOp::Book {
+                instrument: instrument.clone(),
+            })
+            .await
+        {
             Ok(OpResult::Book { book }) => book.best_bid().map(|l| l.price),
             _ => None,
         };
         let mut left = excess;
         let mut proceeds = Usd::ZERO;
-        let attempts_done = orders.iter().filter(|o| o.leg == leg && o.purpose == "unwind").count() as u32;
+        let attempts_done = orders
+            .iter()
+            .filter(|o| o.leg == leg && o.purpose == "unwind")
+            .count() as u32;
         if let Some(bid) = best_bid {
             let max_ticks = self.cfg.engine.unwind_max_ticks as i64;
             let floor = Price((bid.0 - max_ticks * tick.0).max(tick.0));
@@ -365,7 +429,11 @@ impl Engine {
                 let attempt = attempts_done + k as u32 + 1;
                 let now = self.clock.now_ms();
                 let mut o = OrderRow {
-                    client_order_id: client_order_id(&trade.id, leg.chars().next().unwrap_or('a'), attempt),
+                    client_order_id: client_order_id(
+                        &trade.id,
+                        leg.chars().next().unwrap_or('a'),
+                        attempt,
+                    ),
                     trade_id: trade.id.clone(),
                     leg: leg.to_string(),
                     purpose: "unwind".into(),
@@ -390,7 +458,8 @@ impl Engine {
                 left -= o.filled_qty;
                 proceeds += o.filled_notional - o.fees;
                 self.stat(|s| s.fees += o.fees);
-                self.gate.settle(Usd::ZERO, &[(venue.clone(), o.filled_notional - o.fees)]);
+                self.gate
+                    .settle(Usd::ZERO, &[(venue.clone(), o.filled_notional - o.fees)]);
                 if price == floor {
                     break;
                 }
@@ -409,15 +478,40 @@ impl Engine {
             self.stat(|s| s.naked += 1);
             crate::metrics::inc("polymix_naked_legs_total", &[]);
             self.ledger.transition(&trade.id, state::NAKED, &format!("{left} shares on leg {leg} could not be sold (floor reached or no bids); operator must clear"), now)?;
-            self.error(Some(&trade.id), "unwind", &format!("NAKED: {left} shares of {instrument} on {venue} left unhedged"));
+            self.error(
+                Some(&trade.id),
+                "unwind",
+                &format!("NAKED: {left} shares of {instrument} on {venue} left unhedged"),
+            );
         } else {
             let hedged_left = {
                 let all = self.ledger.orders_of(&trade.id)?;
-                let h = |l: &str| -> Qty { all.iter().filter(|o| o.leg == l).map(|o| { let q = o.filled_qty - o.failed_qty; if o.side == "sell" { -q } else { q } }).sum() };
+                let h = |l: &str| -> Qty {
+                    all.iter()
+                        .filter(|o| o.leg == l)
+                        .map(|o| {
+                            let q = o.filled_qty - o.failed_qty;
+                            if o.side == "sell" {
+                                -q
+                            } else {
+                                q
+                            }
+                        })
+                        .sum()
+                };
                 h("a").min(h("b"))
             };
-            let to = if hedged_left.0 > 0 { state::HEDGED } else { state::UNWOUND };
-            self.ledger.transition(&trade.id, to, &format!("unwound {sold} for {proceeds}, loss {loss}"), now)?;
+            let to = if hedged_left.0 > 0 {
+                state::HEDGED
+            } else {
+                state::UNWOUND
+            };
+            self.ledger.transition(
+                &trade.id,
+                to,
+                &format!("unwound {sold} for {proceeds}, loss {loss}"),
+                now,
+            )?;
         }
         Ok(())
     }

@@ -23,10 +23,17 @@ impl Engine {
                 }
                 VenueEvent::Resolved { resolution } => self.on_resolution(vi, resolution),
                 VenueEvent::Status { trading } => {
-                    tracing::warn!(venue = self.venues[vi].name(), trading, "venue trading status changed");
+                    tracing::warn!(
+                        venue = self.venues[vi].name(),
+                        trading,
+                        "venue trading status changed"
+                    );
                     self.trading.lock().unwrap_or_else(|p| p.into_inner())[vi] = trading;
                     if !trading {
-                        self.books.lock().unwrap_or_else(|p| p.into_inner()).clear_venue(vi);
+                        self.books
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .clear_venue(vi);
                     }
                 }
                 _ => {}
@@ -46,7 +53,12 @@ impl Engine {
         let last = self
             .venues
             .iter()
-            .filter_map(|v| v.handle().call("next_event_ms", |h| Ok(h.next_event_ms())).ok().flatten())
+            .filter_map(|v| {
+                v.handle()
+                    .call("next_event_ms", |h| Ok(h.next_event_ms()))
+                    .ok()
+                    .flatten()
+            })
             .max()
             .unwrap_or(0);
         let mut last_fill_check = i64::MIN;
@@ -69,8 +81,15 @@ impl Engine {
             clock.advance_to(t);
             let mut dirty = BTreeSet::new();
             for (vi, v) in self.venues.iter().enumerate() {
-                let ctx = CallCtx { now_ms: t, random: [0; 32] };
-                match v.handle().call_async("poll_events", move |h| h.poll_events(ctx)).await {
+                let ctx = CallCtx {
+                    now_ms: t,
+                    random: [0; 32],
+                };
+                match v
+                    .handle()
+                    .call_async("poll_events", move |h| h.poll_events(ctx))
+                    .await
+                {
                     Ok(events) => self.apply_events(vi, events, &mut dirty),
                     Err(e) => self.error(None, v.name(), &format!("poll_events: {e}")),
                 }
@@ -103,7 +122,10 @@ impl Engine {
 
     /// Live loop: polls books of every pair instrument, trades, checks fills and resolutions,
     /// until `stop` resolves.
-    pub async fn run_live(&self, stop: tokio::sync::watch::Receiver<bool>) -> Result<(), EngineError> {
+    pub async fn run_live(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), EngineError> {
         self.reconcile().await?;
         let poll = Duration::from_millis(self.cfg.engine.poll_ms);
         let settle_every = Duration::from_millis(self.cfg.engine.settle_poll_ms);
@@ -113,17 +135,28 @@ impl Engine {
             let mut seen = BTreeSet::new();
             for p in &self.pairs {
                 for leg in [&p.a, &p.b] {
-                    let Some(vi) = self.vidx(&leg.venue) else { continue };
+                    let Some(vi) = self.vidx(&leg.venue) else {
+                        continue;
+                    };
                     for inst in [&leg.yes, &leg.no] {
                         if !seen.insert((vi, inst.clone())) {
                             continue;
                         }
-                        match self.venues[vi].run(&VenueOp::Book { instrument: inst.clone() }).await {
+                        match self.venues[vi]
+                            .run(&VenueOp::Book {
+                                instrument: inst.clone(),
+                            })
+                            .await
+                        {
                             Ok(OpResult::Book { book }) => {
                                 self.apply_events(vi, vec![VenueEvent::Book { book }], &mut dirty)
                             }
                             Ok(_) => {}
-                            Err(e) => self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}")),
+                            Err(e) => self.error(
+                                None,
+                                self.venues[vi].name(),
+                                &format!("book {inst}: {e}"),
+                            ),
                         }
                     }
                 }
@@ -149,7 +182,9 @@ impl Engine {
             let mut orders = self.ledger.orders_of(&t.id)?;
             for o in orders.iter_mut() {
                 if matches!(o.state.as_str(), "planned" | "sent" | "unknown") {
-                    let Some(vi) = self.vidx(&o.venue) else { continue };
+                    let Some(vi) = self.vidx(&o.venue) else {
+                        continue;
+                    };
                     self.lookup(o, vi).await?;
                     if o.state == "not_found" {
                         o.filled_qty = plugin_api::Qty::ZERO;
@@ -157,8 +192,18 @@ impl Engine {
                     self.ledger.update_order(o)?;
                 }
             }
-            self.ledger.transition(&t.id, &t.state, "reconciled after restart", self.clock.now_ms())?;
-            self.gate.release(&t.venue_a, &t.venue_b, (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO), (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO));
+            self.ledger.transition(
+                &t.id,
+                &t.state,
+                "reconciled after restart",
+                self.clock.now_ms(),
+            )?;
+            self.gate.release(
+                &t.venue_a,
+                &t.venue_b,
+                (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO),
+                (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO),
+            );
             self.resolve_legs(&t, &orders).await?;
         }
         Ok(())

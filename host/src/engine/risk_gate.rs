@@ -152,10 +152,14 @@ impl RiskGate {
                     message: "a policy resized the trade to nothing".into(),
                 });
             } else if q < proposal.qty {
-                let scale = |v: Usd| Usd(((v.0 as i128 * q.0 as i128 + proposal.qty.0 as i128 - 1) / proposal.qty.0 as i128) as i64);
+                let scale = |v: Usd| {
+                    Usd(((v.0 as i128 * q.0 as i128 + proposal.qty.0 as i128 - 1)
+                        / proposal.qty.0 as i128) as i64)
+                };
                 proposal.cost_a = scale(proposal.cost_a);
                 proposal.cost_b = scale(proposal.cost_b);
-                proposal.profit = Usd((proposal.profit.0 as i128 * q.0 as i128 / proposal.qty.0 as i128) as i64);
+                proposal.profit =
+                    Usd((proposal.profit.0 as i128 * q.0 as i128 / proposal.qty.0 as i128) as i64);
                 proposal.qty = q;
             }
         }
@@ -175,7 +179,10 @@ impl RiskGate {
     /// Replaces a trade's reservation by what it actually spent.
     pub fn release(&self, venue_a: &str, venue_b: &str, reserved: (Usd, Usd), spent: (Usd, Usd)) {
         let mut s = self.lock();
-        for (v, r, sp) in [(venue_a, reserved.0, spent.0), (venue_b, reserved.1, spent.1)] {
+        for (v, r, sp) in [
+            (venue_a, reserved.0, spent.0),
+            (venue_b, reserved.1, spent.1),
+        ] {
             *s.reserved.entry(v.to_string()).or_default() -= r;
             *s.cash.entry(v.to_string()).or_default() -= sp;
         }

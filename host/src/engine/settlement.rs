@@ -63,7 +63,10 @@ impl Engine {
 
     /// Live mode: asks venues whether the instruments of open trades resolved.
     pub async fn poll_resolutions(&self) -> Result<(), EngineError> {
-        for t in self.ledger.trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])? {
+        for t in self
+            .ledger
+            .trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])?
+        {
             if t.settled_ms.is_some() {
                 continue;
             }
@@ -88,7 +91,10 @@ impl Engine {
     /// Settles every open trade whose held instruments have resolved.
     pub async fn settle_ready(&self) -> Result<u32, EngineError> {
         let mut n = 0;
-        for t in self.ledger.trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])? {
+        for t in self
+            .ledger
+            .trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])?
+        {
             if t.settled_ms.is_some() {
                 continue;
             }
@@ -103,12 +109,17 @@ impl Engine {
     fn settle_one(&self, t: &TradeRow, orders: &[OrderRow]) -> Result<bool, EngineError> {
         let mut payout = Usd::ZERO;
         let mut credits = Vec::new();
-        for (leg, v, inst) in [("a", &t.venue_a, &t.instrument_a), ("b", &t.venue_b, &t.instrument_b)] {
+        for (leg, v, inst) in [
+            ("a", &t.venue_a, &t.instrument_a),
+            ("b", &t.venue_b, &t.instrument_b),
+        ] {
             let q = held(orders, leg);
             if q.0 == 0 {
                 continue;
             }
-            let Some(vi) = self.vidx(v) else { return Ok(false) };
+            let Some(vi) = self.vidx(v) else {
+                return Ok(false);
+            };
             let Some(r) = self.resolution(vi, inst) else {
                 return Ok(false);
             };
@@ -120,7 +131,8 @@ impl Engine {
         // Unwind losses were booked when they happened; the rest is booked now.
         let settle_part = total + t.unwind_loss;
         let now = self.clock.now_ms();
-        self.ledger.settle(&t.id, &t.day, payout, total, settle_part, now)?;
+        self.ledger
+            .settle(&t.id, &t.day, payout, total, settle_part, now)?;
         self.gate.add_loss(-settle_part);
         let exposure: Usd = -net_cash(orders);
         self.gate.settle(exposure.max(Usd::ZERO), &credits);
@@ -141,9 +153,16 @@ impl Engine {
             }
             let mut orders = self.ledger.orders_of(&t.id)?;
             let mut changed = false;
-            for o in orders.iter_mut().filter(|o| o.purpose == "entry" && o.filled_qty.0 > 0) {
-                let Some(oid) = o.order_id.clone() else { continue };
-                let Some(vi) = self.vidx(&o.venue) else { continue };
+            for o in orders
+                .iter_mut()
+                .filter(|o| o.purpose == "entry" && o.filled_qty.0 > 0)
+            {
+                let Some(oid) = o.order_id.clone() else {
+                    continue;
+                };
+                let Some(vi) = self.vidx(&o.venue) else {
+                    continue;
+                };
                 let fills = match self.venues[vi]
                     .run(&VenueOp::Fills {
                         instrument: Some(o.instrument.clone()),
@@ -169,7 +188,10 @@ impl Engine {
                     self.error(
                         Some(&t.id),
                         "settlement",
-                        &format!("ghost fill: {newly} shares of {} on {} matched then failed", o.instrument, o.venue),
+                        &format!(
+                            "ghost fill: {newly} shares of {} on {} matched then failed",
+                            o.instrument, o.venue
+                        ),
                     );
                     changed = true;
                 }
@@ -178,7 +200,12 @@ impl Engine {
                 let gone: Usd = orders
                     .iter()
                     .filter(|o| o.failed_qty.0 > 0 && o.filled_qty.0 > 0)
-                    .map(|o| Usd(((o.filled_notional + o.fees).0 as i128 * o.failed_qty.0 as i128 / o.filled_qty.0 as i128) as i64))
+                    .map(|o| {
+                        Usd(
+                            ((o.filled_notional + o.fees).0 as i128 * o.failed_qty.0 as i128
+                                / o.filled_qty.0 as i128) as i64,
+                        )
+                    })
                     .sum();
                 // The venue refunded the failed fill's cash.
                 self.gate.settle(gone, &[]);

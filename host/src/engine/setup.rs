@@ -190,7 +190,10 @@ impl Engine {
             .clone()
             .ok_or_else(|| EngineError::Setup("config has no [strategy]".into()))?;
         let settings = crate::plugins::registry::settings_json(
-            &cfg.strategy.as_ref().map(|s| s.settings.clone()).unwrap_or_default(),
+            &cfg.strategy
+                .as_ref()
+                .map(|s| s.settings.clone())
+                .unwrap_or_default(),
         );
         let pairs_for = pairs.clone();
         let name2 = name.clone();

@@ -63,9 +63,15 @@ impl Summary {
             rows.push((format!("trades {st}"), n.to_string()));
         }
         rows.push(("fees paid".into(), format!("${}", s.fees.to_decimal(2))));
-        rows.push(("realized P&L".into(), format!("${}", self.realized_pnl.to_decimal(2))));
+        rows.push((
+            "realized P&L".into(),
+            format!("${}", self.realized_pnl.to_decimal(2)),
+        ));
         for (v, b) in &self.balances {
-            rows.push((format!("balance {v}"), format!("${}", b.available.to_decimal(2))));
+            rows.push((
+                format!("balance {v}"),
+                format!("${}", b.available.to_decimal(2)),
+            ));
         }
         let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
         let mut out = String::new();
@@ -79,8 +85,14 @@ impl Summary {
 
     /// Whether every trade that holds positions has settled.
     pub fn all_settled(&self) -> bool {
-        [state::PLANNED, state::SUBMITTING, state::HEDGED, state::PARTIAL, state::UNWINDING]
-            .iter()
-            .all(|s| !self.trades_by_state.contains_key(*s))
+        [
+            state::PLANNED,
+            state::SUBMITTING,
+            state::HEDGED,
+            state::PARTIAL,
+            state::UNWINDING,
+        ]
+        .iter()
+        .all(|s| !self.trades_by_state.contains_key(*s))
     }
 }

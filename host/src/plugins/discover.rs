@@ -19,19 +19,6 @@ pub fn file_name(kind: PluginKind, name: &str) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_follow_the_kind_prefix_rule() {
-        let f = |k, n| file_name(k, n);
-        assert!(f(PluginKind::Venue, "paper-sim").contains("polymix_venue_paper_sim"));
-        assert!(f(PluginKind::Risk, "risk-limits").contains("polymix_risk_limits"));
-        assert!(f(PluginKind::Strategy, "arb").contains("polymix_strategy_arb"));
-    }
-}
-
 /// Search order: explicit path, `[plugins].dirs`, `$POLYMIX_PLUGIN_DIR`, the executable's
 /// directory (and its `deps/` child, where `cargo test` leaves cdylibs).
 pub fn search_dirs(config_dirs: &[PathBuf]) -> Vec<PathBuf> {
@@ -79,4 +66,17 @@ pub fn locate(
         tried.push(p);
     }
     Err(tried)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_the_kind_prefix_rule() {
+        let f = |k, n| file_name(k, n);
+        assert!(f(PluginKind::Venue, "paper-sim").contains("polymix_venue_paper_sim"));
+        assert!(f(PluginKind::Risk, "risk-limits").contains("polymix_risk_limits"));
+        assert!(f(PluginKind::Strategy, "arb").contains("polymix_strategy_arb"));
+    }
 }

@@ -88,7 +88,10 @@ impl<T: Send + Sync + 'static> Guarded<T> {
 
     /// Why the instance is disabled, if it is.
     pub fn failure(&self) -> Option<String> {
-        self.failed.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn disable(&self, reason: String) {
@@ -132,7 +135,9 @@ impl<T: Send + Sync + 'static> Guarded<T> {
                 error,
             }
         })
-        .inspect_err(|e| tracing::debug!(plugin = %self.instance, what, error = %e, "plugin call failed"))
+        .inspect_err(
+            |e| tracing::debug!(plugin = %self.instance, what, error = %e, "plugin call failed"),
+        )
     }
 
     /// Calls the plugin, waiting at most the timeout (blocking the current thread).
@@ -207,7 +212,9 @@ mod tests {
     #[test]
     fn ordinary_errors_keep_the_instance_alive() {
         let g = Guarded::new("ok", 5u32, Duration::from_secs(1));
-        let _ = g.call("bad", |_| -> Result<(), _> { Err(PluginError::invalid("nope")) });
+        let _ = g.call("bad", |_| -> Result<(), _> {
+            Err(PluginError::invalid("nope"))
+        });
         assert_eq!(g.call("v", |v| Ok(*v)).unwrap(), 5);
     }
 }

@@ -135,11 +135,7 @@ fn layout_summary(report: &str) -> String {
         .join(" ")
 }
 
-fn check_header(
-    path: &Path,
-    kind: PluginKind,
-    header: &LibHeader,
-) -> Result<String, LoadError> {
+fn check_header(path: &Path, kind: PluginKind, header: &LibHeader) -> Result<String, LoadError> {
     let found = header.root_mod_consts().name().as_str();
     let expected = expected_name(kind);
     if found != expected {

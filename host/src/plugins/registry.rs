@@ -98,7 +98,10 @@ fn create_with_timeout<T: Send + 'static>(
     match rx.recv_timeout(timeout) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!("create did not return within {} ms", timeout.as_millis())),
+        Err(_) => Err(format!(
+            "create did not return within {} ms",
+            timeout.as_millis()
+        )),
     }
 }
 
@@ -163,14 +166,13 @@ impl Registry {
             }
             let mut secrets = Secrets::new();
             for (k, r) in &v.secrets {
-                let value = resolve_secret(r, &cfg.config_dir).map_err(|error| {
-                    RegistryError::Create {
+                let value =
+                    resolve_secret(r, &cfg.config_dir).map_err(|error| RegistryError::Create {
                         section: "venue",
                         instance: v.name.clone(),
                         plugin: v.plugin.clone(),
                         error: format!("secret `{k}`: {error}"),
-                    }
-                })?;
+                    })?;
                 secrets.insert(k.clone(), Secret::new(value));
             }
             let name = v.name.clone();

@@ -463,7 +463,9 @@ impl Ledger {
     /// The last errors, newest first.
     pub fn errors(&self) -> Result<Vec<ErrorRow>, LedgerError> {
         self.with(|c| {
-            let mut s = c.prepare("SELECT seq, ts_ms, trade_id, source, message FROM errors ORDER BY seq DESC")?;
+            let mut s = c.prepare(
+                "SELECT seq, ts_ms, trade_id, source, message FROM errors ORDER BY seq DESC",
+            )?;
             let rows = s.query_map([], |r| {
                 Ok(ErrorRow {
                     seq: r.get(0)?,
@@ -480,8 +482,12 @@ impl Ledger {
     /// One trade.
     pub fn trade(&self, id: &str) -> Result<Option<TradeRow>, LedgerError> {
         self.with(|c| {
-            c.query_row("SELECT * FROM trades WHERE id = ?1", params![id], trade_from_row)
-                .optional()
+            c.query_row(
+                "SELECT * FROM trades WHERE id = ?1",
+                params![id],
+                trade_from_row,
+            )
+            .optional()
         })
     }
 
@@ -501,7 +507,8 @@ impl Ledger {
     /// Orders of a trade in creation order.
     pub fn orders_of(&self, trade_id: &str) -> Result<Vec<OrderRow>, LedgerError> {
         self.with(|c| {
-            let mut s = c.prepare("SELECT * FROM orders WHERE trade_id = ?1 ORDER BY created_ms, rowid")?;
+            let mut s =
+                c.prepare("SELECT * FROM orders WHERE trade_id = ?1 ORDER BY created_ms, rowid")?;
             let rows = s.query_map(params![trade_id], order_from_row)?;
             rows.collect()
         })
@@ -529,8 +536,10 @@ impl Ledger {
     /// A stored value.
     pub fn get_kv(&self, key: &str) -> Result<Option<String>, LedgerError> {
         self.with(|c| {
-            c.query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| r.get(0))
-                .optional()
+            c.query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()
         })
     }
 

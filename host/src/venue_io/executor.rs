@@ -144,7 +144,10 @@ impl VenueIo {
         }
         let resp = rb.send().await.map_err(|e| {
             if e.is_timeout() {
-                format!("no response within {} ms", self.settings.timeout.as_millis())
+                format!(
+                    "no response within {} ms",
+                    self.settings.timeout.as_millis()
+                )
             } else {
                 // reqwest's message names the URL but not headers: no secrets.
                 format!("request failed: {e}")
@@ -253,7 +256,10 @@ impl VenueIo {
                         Err(e) => {
                             // A 5xx on a write may have been processed: only reads retry.
                             let transient_read = idempotent
-                                && matches!(e.kind(), Some(ErrorKind::Network | ErrorKind::Timeout));
+                                && matches!(
+                                    e.kind(),
+                                    Some(ErrorKind::Network | ErrorKind::Timeout)
+                                );
                             return Err(match classify(e) {
                                 Retry::Again(e) => Retry::Again(e),
                                 Retry::Final(e) if transient_read => Retry::Again(e),

@@ -1,0 +1,1 @@
+//! Venue-level tests.

@@ -330,7 +330,7 @@ impl KalshiVenue {
             .map(str::to_string)
     }
 
-    fn orders_in<'a>(v: &'a Value) -> Result<&'a Vec<Value>, KalshiError> {
+    fn orders_in(v: &Value) -> Result<&Vec<Value>, KalshiError> {
         v.get("orders")
             .and_then(Value::as_array)
             .ok_or_else(|| KalshiError::parse("orders", "no `orders` array"))
@@ -410,10 +410,10 @@ impl KalshiVenue {
                 cause,
                 pages,
             } => {
-                let v =
-                    match Self::check(&resp) {
-                        Ok(v) => v,
-                        Err(e) => return Err(KalshiError::OutcomeUnknown(format!(
+                let v = match Self::check(&resp) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return Err(KalshiError::OutcomeUnknown(format!(
                             "order {} on {}: the submit answered HTTP {} `{}` and the lookup by \
                              client_order_id failed (HTTP {} `{}`); the order may exist, look it \
                              up by client_order_id before resending",
@@ -424,8 +424,9 @@ impl KalshiVenue {
                             e.status,
                             e.code
                         ))
-                        .into()),
-                    };
+                        .into())
+                    }
+                };
                 if let Some(mut o) = Self::find_coid(&v, &placed.client_order_id, &placed.ins)? {
                     o.client_order_id
                         .get_or_insert(placed.client_order_id.clone());

@@ -546,6 +546,7 @@ fn paginate(
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn auth_check(
     sh: &Shared,
     g: &mut Inner,

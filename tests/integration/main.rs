@@ -2,3 +2,4 @@
 
 mod plugin_loading;
 mod support;
+mod kalshi;

@@ -1,1 +1,846 @@
-//! placeholder
+//! # Kalshi venue adapter for PolyMix
+//!
+//! A sans-IO [`Venue`]: every operation becomes one or more fully signed HTTP requests
+//! ([`Step::Http`]) for the host to send, and the responses become typed results. Wire formats
+//! follow the Trade API v2 as of late 2026 (`/work/shared/venues/kalshi.md`): V2 order
+//! endpoints on a single YES book, fixed-point dollar and count strings, RSA-PSS request
+//! signatures.
+//!
+//! * Settings: `environment` (`"prod"` default, or `"demo"`) **or** `base_url` (a test double,
+//!   ending in `/trade-api/v2`); optional `tier` (`basic` default, `advanced`, `premier`,
+//!   `paragon`, `prime`). Unknown keys are refused.
+//! * Secrets: `api_key_id` and `private_key_pem` (PKCS#1 or PKCS#8). Both or neither: without
+//!   them only public market data (markets, book, rules, resolution) works.
+//! * Instruments: `TICKER:yes` and `TICKER:no`.
+//! * Continuation state (`Step::Http::state`) is a small JSON document owned by this plugin.
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod book;
+pub mod errors;
+pub mod markets;
+pub mod orders;
+pub mod portfolio;
+pub mod settings;
+
+use plugin_api::{
+    CallCtx, Fill, HttpRequest, HttpResponse, OpResult, OrderStatus, PluginError, PluginResult,
+    Position, Step, Venue, VenueConfig, VenueInfo, VenueOp, VenueRules,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+use auth::Signer;
+use book::{is_url_safe_id, Instrument};
+use errors::{api_error, ApiError, KalshiError};
+use orders::{Created, Placed};
+use settings::Settings;
+
+/// Page size for portfolio lists (Kalshi's default is 100).
+const PAGE_LIMIT: u32 = 200;
+/// Upper bound on pages one operation follows, so a misbehaving cursor cannot loop forever.
+const MAX_PAGES: u32 = 50;
+
+/// The Kalshi venue adapter. `Debug` never shows credentials.
+pub struct KalshiVenue {
+    instance: String,
+    settings: Settings,
+    signer: Option<Signer>,
+}
+
+impl fmt::Debug for KalshiVenue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KalshiVenue")
+            .field("instance", &self.instance)
+            .field("base_url", &self.settings.base_url)
+            .field("authenticated", &self.signer.is_some())
+            .finish()
+    }
+}
+
+/// Why a placement is being reconciled by client order id.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Cause {
+    status: u16,
+    code: String,
+    message: String,
+}
+
+impl From<ApiError> for Cause {
+    fn from(a: ApiError) -> Self {
+        Cause {
+            status: a.status,
+            code: a.code,
+            message: a.message,
+        }
+    }
+}
+
+/// Where an operation is, between two HTTP round trips.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+enum Pending {
+    Markets,
+    Book {
+        ins: Instrument,
+    },
+    Rules,
+    Resolution {
+        ins: Instrument,
+    },
+    Place {
+        placed: Placed,
+    },
+    PlaceFetch {
+        placed: Placed,
+        created: Created,
+    },
+    PlaceLookup {
+        placed: Placed,
+        cause: Cause,
+        pages: u32,
+    },
+    Cancel {
+        ins: Instrument,
+        order_id: String,
+    },
+    OrderById {
+        ins: Instrument,
+    },
+    FindOrder {
+        ins: Instrument,
+        coid: String,
+        pages: u32,
+    },
+    OpenOrders {
+        view: Option<Instrument>,
+        acc: Vec<OrderStatus>,
+        pages: u32,
+    },
+    Fills {
+        view: Option<Instrument>,
+        min_s: Option<i64>,
+        acc: Vec<Fill>,
+        pages: u32,
+    },
+    Balance,
+    Positions {
+        acc: Vec<Position>,
+        pages: u32,
+    },
+}
+
+/// Percent-encodes a query value (cursors are opaque and may contain `+`, `/`, `=`).
+fn enc(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn query(pairs: &[(&str, String)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect();
+    format!("?{}", parts.join("&"))
+}
+
+fn done(result: OpResult) -> PluginResult<Step> {
+    Ok(Step::Done { result })
+}
+
+impl KalshiVenue {
+    /// Requests per second `(read, write)` the configured tier allows. The host owns rate
+    /// limiting; the plugin API has no field for it yet, so it is exposed here.
+    pub fn rate_limits(&self) -> (u32, u32) {
+        self.settings.tier.requests_per_second()
+    }
+
+    fn signer(&self) -> Result<&Signer, KalshiError> {
+        self.signer.as_ref().ok_or_else(|| {
+            KalshiError::Credentials(
+                "secrets `api_key_id` and `private_key_pem` are needed for portfolio and order \
+                 endpoints"
+                    .into(),
+            )
+        })
+    }
+
+    /// Builds a request to `path` (relative to the API root). Authenticated requests carry the
+    /// three signature headers over the full path without the query. Public market data is
+    /// sent unsigned: Kalshi does not require it there, and an RSA signature costs about a
+    /// millisecond on the book path.
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        q: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        auth: bool,
+        rate_class: &str,
+        ctx: &CallCtx,
+    ) -> Result<HttpRequest, KalshiError> {
+        let url = format!("{}{path}{}", self.settings.base_url, query(q));
+        let mut req =
+            HttpRequest::new(method, url, rate_class).header("accept", "application/json");
+        if auth {
+            let signed_path = format!("{}{path}", self.settings.path_prefix);
+            for (k, v) in self
+                .signer()?
+                .headers(ctx.now_ms, method, &signed_path, ctx.random)
+            {
+                req = req.header(k, v);
+            }
+        }
+        if let Some(b) = body {
+            req = req.json_body(b);
+        }
+        Ok(req)
+    }
+
+    fn http(&self, req: HttpRequest, p: &Pending) -> PluginResult<Step> {
+        let state = serde_json::to_string(p)
+            .map_err(|e| KalshiError::State(format!("cannot encode state: {e}")))?;
+        Ok(Step::Http {
+            request: req,
+            state,
+        })
+    }
+
+    fn get(
+        &self,
+        path: &str,
+        q: &[(&str, String)],
+        auth: bool,
+        ctx: &CallCtx,
+        p: Pending,
+    ) -> PluginResult<Step> {
+        let req = self.request("GET", path, q, None, auth, "read", ctx)?;
+        self.http(req, &p)
+    }
+
+    fn orders_page(
+        &self,
+        ticker: Option<&str>,
+        status: Option<&str>,
+        cursor: Option<&str>,
+        ctx: &CallCtx,
+        p: Pending,
+    ) -> PluginResult<Step> {
+        let mut q = Vec::new();
+        if let Some(t) = ticker {
+            q.push(("ticker", t.to_string()));
+        }
+        if let Some(s) = status {
+            q.push(("status", s.to_string()));
+        }
+        q.push(("limit", PAGE_LIMIT.to_string()));
+        if let Some(c) = cursor {
+            q.push(("cursor", c.to_string()));
+        }
+        self.get("/portfolio/orders", &q, true, ctx, p)
+    }
+
+    fn order_by_id(&self, order_id: &str, ctx: &CallCtx, p: Pending) -> PluginResult<Step> {
+        if !is_url_safe_id(order_id) {
+            return Err(KalshiError::Input(format!(
+                "order id {order_id:?} is not a Kalshi order id"
+            ))
+            .into());
+        }
+        self.get(&format!("/portfolio/orders/{order_id}"), &[], true, ctx, p)
+    }
+
+    fn fills_page(
+        &self,
+        view: &Option<Instrument>,
+        min_s: Option<i64>,
+        cursor: Option<&str>,
+        ctx: &CallCtx,
+        p: Pending,
+    ) -> PluginResult<Step> {
+        let mut q = Vec::new();
+        if let Some(v) = view {
+            q.push(("ticker", v.ticker.clone()));
+        }
+        if let Some(s) = min_s {
+            q.push(("min_ts", s.to_string()));
+        }
+        q.push(("limit", PAGE_LIMIT.to_string()));
+        if let Some(c) = cursor {
+            q.push(("cursor", c.to_string()));
+        }
+        self.get("/portfolio/fills", &q, true, ctx, p)
+    }
+
+    fn positions_page(
+        &self,
+        cursor: Option<&str>,
+        ctx: &CallCtx,
+        p: Pending,
+    ) -> PluginResult<Step> {
+        let mut q = vec![
+            ("count_filter", "position".to_string()),
+            ("limit", PAGE_LIMIT.to_string()),
+        ];
+        if let Some(c) = cursor {
+            q.push(("cursor", c.to_string()));
+        }
+        self.get("/portfolio/positions", &q, true, ctx, p)
+    }
+
+    /// The decoded JSON of a successful response, or Kalshi's error.
+    fn check(resp: &HttpResponse) -> Result<Value, ApiError> {
+        if let Some(e) = api_error(resp) {
+            return Err(e);
+        }
+        if resp.body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&resp.body).map_err(|e| ApiError {
+            status: resp.status,
+            code: "invalid_json".into(),
+            message: format!("response is not JSON: {e}"),
+        })
+    }
+
+    fn fail(&self, e: ApiError) -> PluginError {
+        // A 2xx that is not JSON is a parse problem, not a venue rejection.
+        if (200..300).contains(&e.status) && e.code == "invalid_json" {
+            return KalshiError::parse("response", e.message).into();
+        }
+        e.into_error(self.settings.environment).into()
+    }
+
+    fn next_cursor(v: &Value) -> Option<String> {
+        v.get("cursor")
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+    }
+
+    fn orders_in(v: &Value) -> Result<&Vec<Value>, KalshiError> {
+        v.get("orders")
+            .and_then(Value::as_array)
+            .ok_or_else(|| KalshiError::parse("orders", "no `orders` array"))
+    }
+
+    fn order_in(v: &Value, ins: &Instrument) -> Result<OrderStatus, KalshiError> {
+        let o = v
+            .get("order")
+            .filter(|o| o.is_object())
+            .ok_or_else(|| KalshiError::parse("order", "no `order` object"))?;
+        orders::parse_order(o, Some(ins))
+    }
+
+    /// Looks for `coid` in one page of orders.
+    fn find_coid(
+        v: &Value,
+        coid: &str,
+        ins: &Instrument,
+    ) -> Result<Option<OrderStatus>, KalshiError> {
+        for o in Self::orders_in(v)? {
+            if o.get("client_order_id").and_then(Value::as_str) == Some(coid) {
+                return orders::parse_order(o, Some(ins)).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn resume_inner(&self, p: Pending, resp: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
+        match p {
+            Pending::Place { placed } => match Self::check(&resp) {
+                Ok(v) => match orders::parse_created(&v) {
+                    Ok(c) if c.filled.0 > 0 => {
+                        // Something traded: read the order back for exact cost and fees.
+                        let id = c.order_id.clone();
+                        self.order_by_id(&id, &ctx, Pending::PlaceFetch { placed, created: c })
+                    }
+                    Ok(c) => done(OpResult::Order {
+                        order: orders::status_from_created(&placed, &c),
+                    }),
+                    // A 2xx we cannot read means the order probably exists: find it.
+                    Err(e) => self.place_lookup(
+                        placed,
+                        Cause {
+                            status: resp.status,
+                            code: "unreadable_response".into(),
+                            message: e.to_string(),
+                        },
+                        None,
+                        0,
+                        &ctx,
+                    ),
+                },
+                // 409: the client_order_id may already be in use (a retried submit); 5xx: the
+                // order may have been accepted before the failure. Either way, look it up by
+                // client_order_id rather than failing or resending.
+                Err(e) if e.maybe_duplicate() || e.status >= 500 || e.status == 0 => {
+                    self.place_lookup(placed, e.into(), None, 0, &ctx)
+                }
+                Err(e) => Err(self.fail(e)),
+            },
+            Pending::PlaceFetch { placed, created } => {
+                let fallback = orders::status_from_created(&placed, &created);
+                let order = Self::check(&resp)
+                    .ok()
+                    .and_then(|v| Self::order_in(&v, &placed.ins).ok())
+                    .map(|mut o| {
+                        o.client_order_id
+                            .get_or_insert(placed.client_order_id.clone());
+                        o
+                    })
+                    // The order exists whatever the read says; never turn it into an error.
+                    .unwrap_or(fallback);
+                done(OpResult::Order { order })
+            }
+            Pending::PlaceLookup {
+                placed,
+                cause,
+                pages,
+            } => {
+                let v = match Self::check(&resp) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        return Err(KalshiError::OutcomeUnknown(format!(
+                            "order {} on {}: the submit answered HTTP {} `{}` and the lookup by \
+                             client_order_id failed (HTTP {} `{}`); the order may exist, look it \
+                             up by client_order_id before resending",
+                            placed.client_order_id,
+                            placed.ins,
+                            cause.status,
+                            cause.code,
+                            e.status,
+                            e.code
+                        ))
+                        .into())
+                    }
+                };
+                if let Some(mut o) = Self::find_coid(&v, &placed.client_order_id, &placed.ins)? {
+                    o.client_order_id
+                        .get_or_insert(placed.client_order_id.clone());
+                    return done(OpResult::Order { order: o });
+                }
+                if let Some(c) = Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
+                    return self.place_lookup(placed, cause, Some(&c), pages + 1, &ctx);
+                }
+                // Not there: the submit did not create an order; report the original failure.
+                let mut e = ApiError {
+                    status: cause.status,
+                    code: cause.code,
+                    message: format!(
+                        "{} (no order with client_order_id {} exists)",
+                        cause.message, placed.client_order_id
+                    ),
+                };
+                if (200..300).contains(&e.status) {
+                    e.status = 502;
+                }
+                Err(e.into_error(self.settings.environment).into())
+            }
+            Pending::Cancel { ins, order_id } => match Self::check(&resp) {
+                // Read the order back so the caller gets its final state and filled amount.
+                Ok(_) => self.order_by_id(&order_id, &ctx, Pending::OrderById { ins }),
+                // Already gone (filled or cancelled): its state is still readable.
+                Err(e) if e.status == 404 => {
+                    self.order_by_id(&order_id, &ctx, Pending::OrderById { ins })
+                }
+                Err(e) => Err(self.fail(e)),
+            },
+            Pending::OrderById { ins } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                done(OpResult::Order {
+                    order: Self::order_in(&v, &ins)?,
+                })
+            }
+            Pending::FindOrder { ins, coid, pages } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                if let Some(o) = Self::find_coid(&v, &coid, &ins)? {
+                    return done(OpResult::Order { order: o });
+                }
+                match Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
+                    Some(c) => self.orders_page(
+                        Some(&ins.ticker.clone()),
+                        None,
+                        Some(&c),
+                        &ctx,
+                        Pending::FindOrder {
+                            ins,
+                            coid,
+                            pages: pages + 1,
+                        },
+                    ),
+                    None => Err(PluginError::rejected(
+                        "not_found",
+                        format!("no order with client_order_id {coid} on {ins}"),
+                    )),
+                }
+            }
+            Pending::OpenOrders {
+                view,
+                mut acc,
+                pages,
+            } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                for o in Self::orders_in(&v)? {
+                    acc.push(orders::parse_order(o, view.as_ref())?);
+                }
+                match Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
+                    Some(c) => {
+                        let t = view.as_ref().map(|i| i.ticker.clone());
+                        self.orders_page(
+                            t.as_deref(),
+                            Some("resting"),
+                            Some(&c),
+                            &ctx,
+                            Pending::OpenOrders {
+                                view,
+                                acc,
+                                pages: pages + 1,
+                            },
+                        )
+                    }
+                    None => done(OpResult::Orders { orders: acc }),
+                }
+            }
+            Pending::Fills {
+                view,
+                min_s,
+                mut acc,
+                pages,
+            } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let arr = v
+                    .get("fills")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| KalshiError::parse("fills", "no `fills` array"))?;
+                for f in arr {
+                    acc.push(orders::parse_fill(f, view.as_ref())?);
+                }
+                match Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
+                    Some(c) => self.fills_page(
+                        &view.clone(),
+                        min_s,
+                        Some(&c),
+                        &ctx,
+                        Pending::Fills {
+                            view,
+                            min_s,
+                            acc,
+                            pages: pages + 1,
+                        },
+                    ),
+                    None => done(OpResult::Fills { fills: acc }),
+                }
+            }
+            Pending::Positions { mut acc, pages } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                acc.extend(portfolio::parse_positions(&v)?);
+                match Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
+                    Some(c) => self.positions_page(
+                        Some(&c),
+                        &ctx,
+                        Pending::Positions {
+                            acc,
+                            pages: pages + 1,
+                        },
+                    ),
+                    None => done(OpResult::Positions { positions: acc }),
+                }
+            }
+            Pending::Balance => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                done(OpResult::Balance {
+                    balance: portfolio::parse_balance(&v)?,
+                })
+            }
+            Pending::Markets => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let (markets, next_cursor) = markets::parse_markets(&v)?;
+                done(OpResult::Markets {
+                    markets,
+                    next_cursor,
+                })
+            }
+            Pending::Book { ins } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                done(OpResult::Book {
+                    book: book::parse_book(&v, &ins, ctx.now_ms)?,
+                })
+            }
+            Pending::Rules => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                done(OpResult::Rules {
+                    rules: markets::parse_rules(&v)?,
+                })
+            }
+            Pending::Resolution { ins } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                done(OpResult::Resolution {
+                    resolution: markets::parse_resolution(&v, &ins)?,
+                })
+            }
+        }
+    }
+
+    fn place_lookup(
+        &self,
+        placed: Placed,
+        cause: Cause,
+        cursor: Option<&str>,
+        pages: u32,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let t = placed.ins.ticker.clone();
+        self.orders_page(
+            Some(&t),
+            None,
+            cursor,
+            ctx,
+            Pending::PlaceLookup {
+                placed,
+                cause,
+                pages,
+            },
+        )
+    }
+}
+
+impl Venue for KalshiVenue {
+    fn create(config: VenueConfig) -> PluginResult<Self> {
+        let settings = Settings::from_json(&config.settings)?;
+        let key_id = config.secrets.get("api_key_id");
+        let pem = config.secrets.get("private_key_pem");
+        let signer = match (key_id, pem) {
+            (Some(id), Some(pem)) => Some(Signer::new(id.expose(), pem.expose())?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(KalshiError::Credentials(
+                    "secret `private_key_pem` is not configured (`api_key_id` is)".into(),
+                )
+                .into())
+            }
+            (None, Some(_)) => {
+                return Err(KalshiError::Credentials(
+                    "secret `api_key_id` is not configured (`private_key_pem` is)".into(),
+                )
+                .into())
+            }
+        };
+        tracing::debug!(instance = %config.instance, base_url = %settings.base_url, authenticated = signer.is_some(), "kalshi venue created");
+        Ok(KalshiVenue {
+            instance: config.instance,
+            settings,
+            signer,
+        })
+    }
+
+    fn info(&self) -> VenueInfo {
+        VenueInfo {
+            name: "kalshi".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            rules: VenueRules::Kalshi,
+            simulated: false,
+            capabilities: [
+                "markets",
+                "book",
+                "rules",
+                "place_order",
+                "cancel_order",
+                "get_order",
+                "open_orders",
+                "fills",
+                "balance",
+                "positions",
+                "resolution",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        }
+    }
+
+    fn begin(&self, op: VenueOp, ctx: CallCtx) -> PluginResult<Step> {
+        match op {
+            VenueOp::Markets { filter } => {
+                let mut q = Vec::new();
+                if let Some(s) = filter.series {
+                    q.push(("series_ticker", s));
+                }
+                if let Some(s) = filter.status {
+                    if !matches!(
+                        s.as_str(),
+                        "unopened" | "open" | "paused" | "closed" | "settled"
+                    ) {
+                        return Err(KalshiError::Input(format!(
+                            "market status filter {s:?} is not one of unopened, open, paused, closed, settled"
+                        ))
+                        .into());
+                    }
+                    q.push(("status", s));
+                }
+                // Multivariate parlay markets flood listings and cannot be traded as outcomes.
+                q.push(("mve_filter", "exclude".into()));
+                q.push((
+                    "limit",
+                    filter.limit.unwrap_or(200).clamp(1, 1000).to_string(),
+                ));
+                if let Some(c) = filter.cursor.filter(|c| !c.is_empty()) {
+                    q.push(("cursor", c));
+                }
+                self.get("/markets", &q, false, &ctx, Pending::Markets)
+            }
+            VenueOp::Book { instrument } => {
+                let ins = Instrument::parse(&instrument)?;
+                let path = format!("/markets/{}/orderbook", ins.ticker);
+                self.get(&path, &[], false, &ctx, Pending::Book { ins })
+            }
+            VenueOp::Rules { instrument } => {
+                let ins = Instrument::parse(&instrument)?;
+                self.get(
+                    &format!("/markets/{}", ins.ticker),
+                    &[],
+                    false,
+                    &ctx,
+                    Pending::Rules,
+                )
+            }
+            VenueOp::Resolution { instrument } => {
+                let ins = Instrument::parse(&instrument)?;
+                let path = format!("/markets/{}", ins.ticker);
+                self.get(&path, &[], false, &ctx, Pending::Resolution { ins })
+            }
+            VenueOp::PlaceOrder { order } => {
+                let ins = Instrument::parse(&order.instrument)?;
+                let (body, placed) = orders::place_body(&order, &ins, ctx.now_ms)?;
+                let req = self.request(
+                    "POST",
+                    "/portfolio/events/orders",
+                    &[],
+                    Some(body),
+                    true,
+                    "write",
+                    &ctx,
+                )?;
+                debug_assert!(!req.idempotent);
+                self.http(req, &Pending::Place { placed })
+            }
+            VenueOp::CancelOrder {
+                order_id,
+                instrument,
+            } => {
+                let ins = Instrument::parse(&instrument)?;
+                if !is_url_safe_id(&order_id) {
+                    return Err(KalshiError::Input(format!(
+                        "order id {order_id:?} is not a Kalshi order id"
+                    ))
+                    .into());
+                }
+                let path = format!("/portfolio/events/orders/{order_id}");
+                let q = [("market_ticker", ins.ticker.clone())];
+                let req = self.request("DELETE", &path, &q, None, true, "write", &ctx)?;
+                self.http(req, &Pending::Cancel { ins, order_id })
+            }
+            VenueOp::GetOrder {
+                order_id,
+                client_order_id,
+                instrument,
+            } => {
+                let ins = Instrument::parse(&instrument)?;
+                match (order_id, client_order_id) {
+                    (Some(id), _) => self.order_by_id(&id, &ctx, Pending::OrderById { ins }),
+                    (None, Some(coid)) => {
+                        let t = ins.ticker.clone();
+                        self.orders_page(
+                            Some(&t),
+                            None,
+                            None,
+                            &ctx,
+                            Pending::FindOrder {
+                                ins,
+                                coid,
+                                pages: 0,
+                            },
+                        )
+                    }
+                    (None, None) => Err(KalshiError::Input(
+                        "get_order needs an order_id or a client_order_id".into(),
+                    )
+                    .into()),
+                }
+            }
+            VenueOp::OpenOrders { instrument } => {
+                let view = instrument.as_deref().map(Instrument::parse).transpose()?;
+                let t = view.as_ref().map(|i| i.ticker.clone());
+                self.orders_page(
+                    t.as_deref(),
+                    Some("resting"),
+                    None,
+                    &ctx,
+                    Pending::OpenOrders {
+                        view,
+                        acc: Vec::new(),
+                        pages: 0,
+                    },
+                )
+            }
+            VenueOp::Fills {
+                instrument,
+                since_ms,
+            } => {
+                let view = instrument.as_deref().map(Instrument::parse).transpose()?;
+                // Kalshi filters fills by whole seconds; round down so nothing is missed.
+                let min_s = since_ms.map(|ms| ms.div_euclid(1000));
+                self.fills_page(
+                    &view,
+                    min_s,
+                    None,
+                    &ctx,
+                    Pending::Fills {
+                        view: view.clone(),
+                        min_s,
+                        acc: Vec::new(),
+                        pages: 0,
+                    },
+                )
+            }
+            VenueOp::Balance => self.get("/portfolio/balance", &[], true, &ctx, Pending::Balance),
+            VenueOp::Positions => self.positions_page(
+                None,
+                &ctx,
+                Pending::Positions {
+                    acc: Vec::new(),
+                    pages: 0,
+                },
+            ),
+            other => Err(PluginError::unsupported(other.name())),
+        }
+    }
+
+    fn resume(&self, state: String, response: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
+        let p: Pending =
+            serde_json::from_str(&state).map_err(|e| KalshiError::State(format!("{e}")))?;
+        self.resume_inner(p, response, ctx)
+    }
+}
+
+/// The cdylib's root module. The macro's items carry no docs, hence the local allow; the
+/// exported symbol is `#[no_mangle]`, so the private module does not hide it from the loader.
+#[allow(missing_docs)]
+mod export {
+    plugin_api::export_venue!(super::KalshiVenue);
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! Market listings, instrument rules and resolution (kalshi.md §3.1, §4).
+
+use plugin_api::{FeeModel, InstrumentRules, MarketInfo, Price, Qty, Resolution, Usd};
+use serde_json::Value;
+
+use crate::book::{dollars, Instrument, Outcome};
+use crate::errors::KalshiError;
+
+/// `$0.01`, the tick of `linear_cent` markets and the default.
+pub const CENT: Price = Price(10_000);
+/// `$0.001`.
+pub const DECI_CENT: Price = Price(1_000);
+
+/// Parses an RFC 3339 UTC-or-offset timestamp to Unix ms, without pulling in a date crate.
+pub fn rfc3339_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut ms = 0i64;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let f = &frac[..digits];
+        let first3: String = f.chars().chain("000".chars()).take(3).collect();
+        ms = first3.parse().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset_min = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
+            let hh: i64 = o.get(1..3)?.parse().ok()?;
+            let mm: i64 = o.get(4..6)?.parse().ok()?;
+            let v = hh * 60 + mm;
+            if o.starts_with('-') {
+                -v
+            } else {
+                v
+            }
+        }
+        _ => return None,
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset_min * 60;
+    Some(secs * 1000 + ms)
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Maps a `GET /markets` page to two listings per market (`T:yes`, `T:no`). `market` is the
+/// event ticker, which groups a game's outcome markets for cross-venue matching.
+pub fn parse_markets(body: &Value) -> Result<(Vec<MarketInfo>, Option<String>), KalshiError> {
+    let arr = body
+        .get("markets")
+        .and_then(Value::as_array)
+        .ok_or_else(|| KalshiError::parse("markets", "no `markets` array"))?;
+    let mut out = Vec::with_capacity(arr.len() * 2);
+    for m in arr {
+        let ticker = s(m, "ticker");
+        // A ticker we could not put into an instrument id is skipped, not fatal: one odd market
+        // must not hide a whole page.
+        let Ok(yes) = Instrument::parse(&format!("{ticker}:yes")) else {
+            continue;
+        };
+        // Parlay markets are excluded server-side (mve_filter=exclude); keep a guard anyway.
+        if ticker.starts_with("KXMVE") {
+            continue;
+        }
+        let title = s(m, "title");
+        let close_ms = m
+            .get("close_time")
+            .and_then(Value::as_str)
+            .and_then(rfc3339_ms);
+        let status = s(m, "status").to_string();
+        let market = match s(m, "event_ticker") {
+            "" => ticker.to_string(),
+            e => e.to_string(),
+        };
+        for (o, sub) in [
+            (Outcome::Yes, s(m, "yes_sub_title")),
+            (Outcome::No, s(m, "no_sub_title")),
+        ] {
+            let word = if o == Outcome::Yes { "YES" } else { "NO" };
+            let t = if sub.is_empty() {
+                format!("{title} — {word}")
+            } else {
+                format!("{title} — {word}: {sub}")
+            };
+            out.push(MarketInfo {
+                instrument: Instrument::with_outcome(&yes.ticker, o).to_string(),
+                market: market.clone(),
+                title: t,
+                status: status.clone(),
+                close_ms,
+            });
+        }
+    }
+    let cursor = body
+        .get("cursor")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    Ok((out, cursor))
+}
+
+fn market_obj(body: &Value) -> Result<&Value, KalshiError> {
+    body.get("market")
+        .filter(|m| m.is_object())
+        .ok_or_else(|| KalshiError::parse("market", "no `market` object"))
+}
+
+/// Tick of a market: the coarsest step in `price_ranges`, so any price on that grid is valid
+/// everywhere in (0, 1) (a tapered market's 0.001 steps only exist near the edges).
+pub fn tick_of(m: &Value) -> Result<Price, KalshiError> {
+    if let Some(ranges) = m.get("price_ranges").and_then(Value::as_array) {
+        let mut coarsest = None;
+        for r in ranges {
+            let step = dollars(r.get("step").unwrap_or(&Value::Null), "price_ranges step")?;
+            if step <= Price::ZERO {
+                return Err(KalshiError::parse(
+                    "market",
+                    "price range step must be positive",
+                ));
+            }
+            coarsest = Some(coarsest.map_or(step, |c: Price| c.max(step)));
+        }
+        if let Some(t) = coarsest {
+            return Ok(t);
+        }
+    }
+    Ok(match s(m, "price_level_structure") {
+        "deci_cent" => DECI_CENT,
+        // linear_cent, tapered_deci_cent (0.01 in the middle), unknown or absent.
+        _ => CENT,
+    })
+}
+
+/// Rules from a `GET /markets/{ticker}` body.
+pub fn parse_rules(body: &Value) -> Result<InstrumentRules, KalshiError> {
+    let m = market_obj(body)?;
+    // Field name [UNCONFIRMED]: fractional markets accept 0.01-contract steps (kalshi.md §3).
+    let fractional = m
+        .get("fractional_trading_enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok(InstrumentRules {
+        tick: tick_of(m)?,
+        min_qty: Qty::shares(1),
+        qty_step: if fractional { Qty(1) } else { Qty::shares(1) },
+        min_notional: Usd::ZERO,
+        taker_fee: FeeModel::KALSHI_TAKER,
+    })
+}
+
+/// Resolution from a `GET /markets/{ticker}` body. Only `finalized`/`settled` count as resolved:
+/// a `determined` result can still be disputed or amended (kalshi.md §4).
+pub fn parse_resolution(body: &Value, ins: &Instrument) -> Result<Resolution, KalshiError> {
+    let m = market_obj(body)?;
+    let status = s(m, "status");
+    let final_ = matches!(status, "finalized" | "settled");
+    let yes_payout = match m.get("settlement_value_dollars").filter(|v| !v.is_null()) {
+        Some(v) => Some(dollars(v, "settlement_value_dollars")?),
+        None => match s(m, "result") {
+            "yes" => Some(Price::ONE),
+            "no" => Some(Price::ZERO),
+            _ => None,
+        },
+    };
+    let (resolved, payout) = match (final_, yes_payout) {
+        (true, Some(p)) => {
+            if p < Price::ZERO || p > Price::ONE {
+                return Err(KalshiError::parse(
+                    "market",
+                    format!("settlement value {p} outside [0, 1]"),
+                ));
+            }
+            let p = match ins.outcome {
+                Outcome::Yes => p,
+                Outcome::No => p.complement(),
+            };
+            (true, p)
+        }
+        _ => (false, Price::ZERO),
+    };
+    Ok(Resolution {
+        instrument: ins.to_string(),
+        resolved,
+        payout,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_ms("2026-11-24T01:00:00Z"), Some(1_795_482_000_000));
+        assert_eq!(
+            rfc3339_ms("2026-11-24T01:00:00.25Z"),
+            Some(1_795_482_000_250)
+        );
+        assert_eq!(
+            rfc3339_ms("2026-11-24T02:00:00+01:00"),
+            Some(1_795_482_000_000)
+        );
+        assert_eq!(rfc3339_ms("2026-11-24"), None);
+        assert_eq!(rfc3339_ms("garbage-garbage-garbage"), None);
+    }
+
+    #[test]
+    fn markets_page() {
+        let body = json!({"markets": [
+            {"ticker": "KXNBAGAME-26MAY25NYKCLE-NYK", "event_ticker": "KXNBAGAME-26MAY25NYKCLE", "title": "New York at Cleveland",
+             "yes_sub_title": "New York", "no_sub_title": "New York", "status": "active", "close_time": "2026-11-24T01:00:00Z"},
+            {"ticker": "bad ticker"}
+        ], "cursor": "abc=="});
+        let (m, c) = parse_markets(&body).unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].instrument, "KXNBAGAME-26MAY25NYKCLE-NYK:yes");
+        assert_eq!(m[1].instrument, "KXNBAGAME-26MAY25NYKCLE-NYK:no");
+        assert_eq!(m[0].market, "KXNBAGAME-26MAY25NYKCLE");
+        assert_eq!(m[0].close_ms, Some(1_795_482_000_000));
+        assert_eq!(c.as_deref(), Some("abc=="));
+        let (_, c) = parse_markets(&json!({"markets": [], "cursor": ""})).unwrap();
+        assert_eq!(c, None);
+        assert!(parse_markets(&json!({})).is_err());
+    }
+
+    #[test]
+    fn rules() {
+        let r = parse_rules(&json!({"market": {"price_level_structure": "linear_cent"}})).unwrap();
+        assert_eq!((r.tick, r.min_qty, r.qty_step), (CENT, Qty(100), Qty(100)));
+        assert_eq!(r.taker_fee, FeeModel::KALSHI_TAKER);
+        let r = parse_rules(&json!({"market": {"price_level_structure": "deci_cent", "fractional_trading_enabled": true}})).unwrap();
+        assert_eq!((r.tick, r.qty_step), (DECI_CENT, Qty(1)));
+        let r = parse_rules(&json!({"market": {"price_ranges": [
+            {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
+            {"start": "0.1000", "end": "0.9000", "step": "0.0100"},
+            {"start": "0.9000", "end": "1.0000", "step": "0.0010"}]}}))
+        .unwrap();
+        assert_eq!(r.tick, CENT);
+        assert_eq!(parse_rules(&json!({"market": {}})).unwrap().tick, CENT);
+        assert!(parse_rules(&json!({"market": {"price_ranges": [{"step": 0.01}]}})).is_err());
+    }
+
+    #[test]
+    fn resolution() {
+        let yes = Instrument::parse("T:yes").unwrap();
+        let no = Instrument::parse("T:no").unwrap();
+        let fin = json!({"market": {"status": "finalized", "result": "yes", "settlement_value_dollars": "1.0000"}});
+        assert_eq!(parse_resolution(&fin, &yes).unwrap().payout, Price::ONE);
+        let r = parse_resolution(&fin, &no).unwrap();
+        assert!(r.resolved);
+        assert_eq!(r.payout, Price::ZERO);
+        let det = json!({"market": {"status": "determined", "result": "no"}});
+        assert!(!parse_resolution(&det, &yes).unwrap().resolved);
+        let open = json!({"market": {"status": "active", "result": ""}});
+        assert!(!parse_resolution(&open, &yes).unwrap().resolved);
+        let no_res = json!({"market": {"status": "finalized", "result": "no"}});
+        assert_eq!(parse_resolution(&no_res, &no).unwrap().payout, Price::ONE);
+    }
+}

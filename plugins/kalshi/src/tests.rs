@@ -1,0 +1,624 @@
+//! Venue-level tests: whole operations driven through `begin`/`resume` with canned responses.
+
+use super::*;
+use plugin_api::{
+    ErrorKind, OrderRequest, OrderState, Price, Qty, Secret, Secrets, Side, TimeInForce,
+};
+use serde_json::json;
+
+fn ctx() -> CallCtx {
+    CallCtx {
+        now_ms: 1_764_000_000_000,
+        random: [3; 32],
+    }
+}
+
+fn secrets() -> Secrets {
+    let mut s = Secrets::new();
+    s.insert(
+        "api_key_id",
+        Secret::new("a952bcbe-ec3b-4b5b-b8f9-11dae589608c"),
+    );
+    s.insert("private_key_pem", Secret::new(auth::tests::test_pem()));
+    s
+}
+
+fn venue() -> KalshiVenue {
+    KalshiVenue::create(VenueConfig {
+        instance: "kalshi".into(),
+        settings: json!({"base_url": "http://127.0.0.1:9/trade-api/v2"}),
+        secrets: secrets(),
+    })
+    .unwrap()
+}
+
+fn resp(status: u16, body: Value) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![],
+        body: if body.is_null() {
+            vec![]
+        } else {
+            serde_json::to_vec(&body).unwrap()
+        },
+    }
+}
+
+fn http(step: Step) -> (HttpRequest, String) {
+    match step {
+        Step::Http { request, state } => (request, state),
+        other => panic!("expected an HTTP step, got {other:?}"),
+    }
+}
+
+fn result(step: Step) -> OpResult {
+    match step {
+        Step::Done { result } => result,
+        other => panic!("expected Done, got {other:?}"),
+    }
+}
+
+fn order(ins: &str, side: Side) -> OrderRequest {
+    OrderRequest {
+        client_order_id: "pmx-t9-a0".into(),
+        instrument: ins.into(),
+        side,
+        price: Price(430_000),
+        qty: Qty::shares(10),
+        tif: TimeInForce::Fok,
+        post_only: false,
+    }
+}
+
+fn hdr<'a>(r: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    r.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn conformance() {
+    let settings = json!({"base_url": "http://127.0.0.1:9/trade-api/v2"});
+    plugin_api::testing::check_venue::<KalshiVenue>(&settings, &secrets()).unwrap();
+    plugin_api::testing::check_venue::<KalshiVenue>(
+        &json!({"environment": "demo"}),
+        &Secrets::new(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn create_validates_settings_and_secrets() {
+    let mk = |settings: Value, secrets: Secrets| {
+        KalshiVenue::create(VenueConfig {
+            instance: "k".into(),
+            settings,
+            secrets,
+        })
+    };
+    let e = mk(
+        json!({"base_url": "http://x/trade-api/v2", "api_key": "x"}),
+        secrets(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(e.message.contains("api_key"), "{e}");
+    let mut bad = Secrets::new();
+    bad.insert("api_key_id", Secret::new("id"));
+    bad.insert(
+        "private_key_pem",
+        Secret::new("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----"),
+    );
+    let e = mk(json!({}), bad).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert!(!e.message.contains("AAAA"));
+    let mut half = Secrets::new();
+    half.insert("api_key_id", Secret::new("id"));
+    assert_eq!(mk(json!({}), half).unwrap_err().kind, ErrorKind::Auth);
+    // Without secrets: public data works, portfolio calls say what is missing.
+    let v = mk(json!({}), Secrets::new()).unwrap();
+    assert!(v
+        .begin(
+            VenueOp::Book {
+                instrument: "T:yes".into()
+            },
+            ctx()
+        )
+        .is_ok());
+    let e = v.begin(VenueOp::Balance, ctx()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert!(e.message.contains("private_key_pem"));
+    assert!(!format!("{v:?}").contains("BEGIN"));
+    assert!(!format!("{:?}", venue()).contains("BEGIN"));
+}
+
+#[test]
+fn signed_requests_carry_the_three_headers_over_the_full_path() {
+    let v = venue();
+    let (r, _) = http(
+        v.begin(
+            VenueOp::OpenOrders {
+                instrument: Some("T:yes".into()),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        r.url,
+        "http://127.0.0.1:9/trade-api/v2/portfolio/orders?ticker=T&status=resting&limit=200"
+    );
+    assert_eq!(
+        hdr(&r, "KALSHI-ACCESS-KEY"),
+        Some("a952bcbe-ec3b-4b5b-b8f9-11dae589608c")
+    );
+    assert_eq!(hdr(&r, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000000"));
+    let signer = Signer::new("x", &auth::tests::test_pem()).unwrap();
+    let expected = signer.sign(
+        1_764_000_000_000,
+        "GET",
+        "/trade-api/v2/portfolio/orders",
+        [3; 32],
+    );
+    assert_eq!(hdr(&r, "KALSHI-ACCESS-SIGNATURE"), Some(expected.as_str()));
+    assert_eq!(r.rate_class, "read");
+    // Public market data is not signed.
+    let (r, _) = http(
+        v.begin(
+            VenueOp::Book {
+                instrument: "T:no".into(),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(r.url, "http://127.0.0.1:9/trade-api/v2/markets/T/orderbook");
+    assert!(hdr(&r, "KALSHI-ACCESS-SIGNATURE").is_none());
+}
+
+#[test]
+fn place_order_request_and_immediate_result() {
+    let v = venue();
+    let (r, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:no", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        (
+            "POST",
+            "http://127.0.0.1:9/trade-api/v2/portfolio/events/orders"
+        )
+    );
+    assert!(!r.idempotent);
+    assert_eq!(r.rate_class, "write");
+    assert!(hdr(&r, "KALSHI-ACCESS-SIGNATURE").is_some());
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["side"], "ask");
+    assert_eq!(body["price"], "0.5700");
+    // Nothing filled (FOK killed): done at once, no extra read.
+    let created = json!({"order_id": "o1", "client_order_id": "pmx-t9-a0", "fill_count": "0.00", "remaining_count": "0.00", "ts_ms": 1});
+    match result(v.resume(st, resp(201, created), ctx()).unwrap()) {
+        OpResult::Order { order } => {
+            assert_eq!(order.state, OrderState::Cancelled);
+            assert_eq!(order.instrument, "T:no");
+            assert_eq!(order.client_order_id.as_deref(), Some("pmx-t9-a0"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_fill_is_read_back_for_exact_fees() {
+    let v = venue();
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let created = json!({"order_id": "o1", "client_order_id": "pmx-t9-a0", "fill_count": "10.00", "remaining_count": "0.00",
+        "average_fill_price": "0.4200", "average_fee_paid": "0.0171"});
+    let (r, st) = http(v.resume(st, resp(201, created), ctx()).unwrap());
+    assert_eq!(r.url, "http://127.0.0.1:9/trade-api/v2/portfolio/orders/o1");
+    let full = json!({"order": {"order_id": "o1", "client_order_id": "pmx-t9-a0", "ticker": "T", "book_side": "bid", "status": "executed",
+        "yes_price_dollars": "0.4300", "fill_count_fp": "10.00", "remaining_count_fp": "0.00", "initial_count_fp": "10.00",
+        "taker_fill_cost_dollars": "4.2000", "taker_fees_dollars": "0.1800"}});
+    match result(v.resume(st.clone(), resp(200, full), ctx()).unwrap()) {
+        OpResult::Order { order } => {
+            assert_eq!(order.state, OrderState::Filled);
+            assert_eq!(order.fees, plugin_api::Usd(180_000));
+            assert_eq!(order.filled_notional, plugin_api::Usd(4_200_000));
+        }
+        other => panic!("{other:?}"),
+    }
+    // If the read-back fails, the create response still gives a result, never an error.
+    match result(v.resume(st, resp(503, Value::Null), ctx()).unwrap()) {
+        OpResult::Order { order } => {
+            assert_eq!(order.state, OrderState::Filled);
+            assert_eq!(order.filled_notional, plugin_api::Usd(4_200_000));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn duplicate_409_becomes_a_lookup_by_client_order_id() {
+    let v = venue();
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let dup = json!({"error": {"code": "order_already_exists", "message": "client_order_id already used"}});
+    let (r, st) = http(v.resume(st, resp(409, dup.clone()), ctx()).unwrap());
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        (
+            "GET",
+            "http://127.0.0.1:9/trade-api/v2/portfolio/orders?ticker=T&limit=200"
+        )
+    );
+    assert!(r.idempotent);
+    // First page: someone else's order, and a cursor.
+    let page1 = json!({"orders": [{"order_id": "zz", "client_order_id": "other", "ticker": "T", "book_side": "bid", "yes_price_dollars": "0.1000", "status": "resting"}], "cursor": "c/2+="});
+    let (r, st) = http(v.resume(st, resp(200, page1), ctx()).unwrap());
+    assert!(r.url.ends_with("&cursor=c%2F2%2B%3D"), "{}", r.url);
+    let page2 = json!({"orders": [{"order_id": "o7", "client_order_id": "pmx-t9-a0", "ticker": "T", "book_side": "bid",
+        "yes_price_dollars": "0.4300", "status": "resting", "fill_count_fp": "0.00", "remaining_count_fp": "10.00", "initial_count_fp": "10.00"}], "cursor": ""});
+    match result(v.resume(st, resp(200, page2), ctx()).unwrap()) {
+        OpResult::Order { order } => {
+            assert_eq!(order.order_id, "o7");
+            assert_eq!(order.state, OrderState::Open);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A 409 whose order cannot be found is reported as the rejection it was.
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let (_, st) = http(v.resume(st, resp(409, dup), ctx()).unwrap());
+    let e = v
+        .resume(st, resp(200, json!({"orders": []})), ctx())
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "order_already_exists".into()
+        }
+    );
+    // A known business 409 is not looked up.
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let e = v
+        .resume(
+            st,
+            resp(409, json!({"error": {"code": "market_closed"}})),
+            ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "market_closed".into()
+        }
+    );
+}
+
+#[test]
+fn server_error_on_submit_is_reconciled_before_reporting() {
+    let v = venue();
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let (r, st) = http(v.resume(st, resp(502, Value::Null), ctx()).unwrap());
+    assert!(r.url.contains("/portfolio/orders?ticker=T"));
+    // Not found → the transient error, safe to retry with the same client_order_id.
+    let e = v
+        .resume(st.clone(), resp(200, json!({"orders": []})), ctx())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Network);
+    // Lookup itself failing → outcome unknown (Timeout kind), never a plain failure.
+    let e = v
+        .resume(st, resp(429, json!({"error": "too many requests"})), ctx())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    assert!(e.message.contains("client_order_id"));
+}
+
+#[test]
+fn rejections_and_rate_limits() {
+    let v = venue();
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let e = v
+        .resume(st, resp(429, json!({"error": "too many requests"})), ctx())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::RateLimited);
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let e = v
+        .resume(
+            st,
+            resp(
+                400,
+                json!({"error": {"code": "insufficient_balance", "message": "no money"}}),
+            ),
+            ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "insufficient_balance".into()
+        }
+    );
+    let (_, st) = http(v.begin(VenueOp::Balance, ctx()).unwrap());
+    let e = v.resume(st, resp(401, json!({"error": {"code": "authentication_error", "details": "INCORRECT_API_KEY_SIGNATURE"}})), ctx()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert!(e.message.contains("INCORRECT_API_KEY_SIGNATURE") && e.message.contains("hint"));
+    let (_, st) = http(v.begin(VenueOp::Balance, ctx()).unwrap());
+    let e = v
+        .resume(
+            st,
+            resp(
+                200,
+                json!({"error": {"code": "deprecated_v1_order_endpoint"}}),
+            ),
+            ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "deprecated_v1_order_endpoint".into()
+        }
+    );
+    let (_, st) = http(v.begin(VenueOp::Balance, ctx()).unwrap());
+    let e = v
+        .resume(
+            st,
+            HttpResponse {
+                status: 200,
+                headers: vec![],
+                body: b"<html>".to_vec(),
+            },
+            ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Parse);
+    let e = v
+        .resume("{\"k\":\"nope\"}".into(), resp(200, json!({})), ctx())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Internal);
+}
+
+#[test]
+fn cancel_then_read_back() {
+    let v = venue();
+    let (r, st) = http(
+        v.begin(
+            VenueOp::CancelOrder {
+                order_id: "o1".into(),
+                instrument: "T:yes".into(),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        (
+            "DELETE",
+            "http://127.0.0.1:9/trade-api/v2/portfolio/events/orders/o1?market_ticker=T"
+        )
+    );
+    assert_eq!(r.rate_class, "write");
+    let (r, st) = http(
+        v.resume(
+            st,
+            resp(200, json!({"order_id": "o1", "reduced_by": "10.00"})),
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert!(r.url.ends_with("/portfolio/orders/o1"));
+    let o = json!({"order": {"order_id": "o1", "ticker": "T", "book_side": "bid", "status": "canceled", "yes_price_dollars": "0.4000",
+        "fill_count_fp": "0.00", "remaining_count_fp": "0.00", "initial_count_fp": "10.00"}});
+    match result(v.resume(st, resp(200, o), ctx()).unwrap()) {
+        OpResult::Order { order } => assert_eq!(order.state, OrderState::Cancelled),
+        other => panic!("{other:?}"),
+    }
+    assert!(v
+        .begin(
+            VenueOp::CancelOrder {
+                order_id: "../x".into(),
+                instrument: "T:yes".into()
+            },
+            ctx()
+        )
+        .is_err());
+}
+
+#[test]
+fn get_order_by_client_id_not_found() {
+    let v = venue();
+    let op = VenueOp::GetOrder {
+        order_id: None,
+        client_order_id: Some("c1".into()),
+        instrument: "T:yes".into(),
+    };
+    let (_, st) = http(v.begin(op, ctx()).unwrap());
+    let e = v
+        .resume(st, resp(200, json!({"orders": [], "cursor": ""})), ctx())
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "not_found".into()
+        }
+    );
+    let op = VenueOp::GetOrder {
+        order_id: None,
+        client_order_id: None,
+        instrument: "T:yes".into(),
+    };
+    assert_eq!(
+        v.begin(op, ctx()).unwrap_err().kind,
+        ErrorKind::InvalidInput
+    );
+}
+
+#[test]
+fn lists_follow_cursors_and_markets_exclude_parlays() {
+    let v = venue();
+    let (r, st) = http(
+        v.begin(
+            VenueOp::Fills {
+                instrument: None,
+                since_ms: Some(1_700_000_000_999),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert!(r.url.contains("min_ts=1700000000&"), "{}", r.url);
+    let f = |id: &str| json!({"fill_id": id, "order_id": "o", "ticker": "T", "book_side": "ask", "count_fp": "1.00", "yes_price_dollars": "0.6000", "fee_cost": "0.0200", "ts": 1_700_000_001});
+    let (_, st) = http(
+        v.resume(
+            st,
+            resp(200, json!({"fills": [f("a")], "cursor": "n"})),
+            ctx(),
+        )
+        .unwrap(),
+    );
+    match result(
+        v.resume(st, resp(200, json!({"fills": [f("b")]})), ctx())
+            .unwrap(),
+    ) {
+        OpResult::Fills { fills } => {
+            assert_eq!(fills.len(), 2);
+            assert_eq!(
+                (fills[1].instrument.as_str(), fills[1].side, fills[1].price),
+                ("T:no", Side::Buy, Price(400_000))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let filter = plugin_api::MarketFilter {
+        series: Some("KXNBAGAME".into()),
+        status: Some("open".into()),
+        cursor: Some("abc".into()),
+        limit: Some(50),
+    };
+    let (r, _) = http(v.begin(VenueOp::Markets { filter }, ctx()).unwrap());
+    assert_eq!(r.url, "http://127.0.0.1:9/trade-api/v2/markets?series_ticker=KXNBAGAME&status=open&mve_filter=exclude&limit=50&cursor=abc");
+    let filter = plugin_api::MarketFilter {
+        status: Some("active".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        v.begin(VenueOp::Markets { filter }, ctx())
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidInput
+    );
+}
+
+#[test]
+fn never_panics_on_garbage_responses() {
+    let v = venue();
+    let ops = vec![
+        VenueOp::Balance,
+        VenueOp::Positions,
+        VenueOp::Book {
+            instrument: "T:yes".into(),
+        },
+        VenueOp::Rules {
+            instrument: "T:yes".into(),
+        },
+        VenueOp::Resolution {
+            instrument: "T:no".into(),
+        },
+        VenueOp::OpenOrders { instrument: None },
+        VenueOp::Fills {
+            instrument: Some("T:yes".into()),
+            since_ms: None,
+        },
+        VenueOp::Markets {
+            filter: Default::default(),
+        },
+        VenueOp::PlaceOrder {
+            order: order("T:yes", Side::Sell),
+        },
+        VenueOp::GetOrder {
+            order_id: Some("o".into()),
+            client_order_id: None,
+            instrument: "T:yes".into(),
+        },
+    ];
+    let bodies = [
+        json!(null),
+        json!([]),
+        json!({"orders": [1, 2]}),
+        json!({"fills": [{"ts": "x"}]}),
+        json!({"market": []}),
+        json!({"orderbook_fp": {"yes_dollars": [[null, null]]}}),
+        json!({"balance": "x"}),
+        json!({"market_positions": [{"position_fp": 5}]}),
+    ];
+    for op in ops {
+        for b in &bodies {
+            for status in [200u16, 201, 404, 409, 500] {
+                let (_, st) = http(v.begin(op.clone(), ctx()).unwrap());
+                let _ = v.resume(st, resp(status, b.clone()), ctx());
+            }
+        }
+    }
+}

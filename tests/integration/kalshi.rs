@@ -1,0 +1,724 @@
+//! The Kalshi adapter against the Kalshi test double, over real HTTP on 127.0.0.1.
+//!
+//! `polymix_host::venue_io` is not written yet, so these tests carry a small executor of their
+//! own ([`Exec`]) that sends each `Step::Http` with reqwest and loops until `Step::Done`, with
+//! the host's intended policy: back off and re-begin on 429/5xx, and after a timed-out or
+//! dropped order submit, look the order up by client_order_id before ever resending.
+
+use plugin_api::{
+    CallCtx, ErrorKind, HttpRequest, HttpResponse, MarketFilter, OpResult, OrderRequest,
+    OrderState, OrderStatus, PluginError, PluginResult, Price, Qty, Secret, Secrets, Side, Step,
+    TimeInForce, Usd, Venue, VenueConfig, VenueOp,
+};
+use polymix_doubles::kalshi::{self, Fault, KalshiDouble, KalshiDoubleConfig, MarketSpec};
+use polymix_venue_kalshi::KalshiVenue;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const T: &str = "KXNBAGAME-26MAY25NYKCLE-NYK";
+
+/// reqwest is built with rustls and no crypto provider (the host chooses one); install ring.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().build().expect("reqwest client")
+}
+
+fn ctx() -> CallCtx {
+    CallCtx {
+        now_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+        random: rand::random(),
+    }
+}
+
+fn secrets(key_id: &str, pem: &str) -> Secrets {
+    let mut s = Secrets::new();
+    s.insert("api_key_id", Secret::new(key_id));
+    s.insert("private_key_pem", Secret::new(pem));
+    s
+}
+
+/// Test-only executor standing in for `polymix_host::venue_io`.
+struct Exec {
+    venue: KalshiVenue,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Exec {
+    fn new(double: &KalshiDouble) -> Exec {
+        let k = kalshi::test_keypair();
+        Self::with_key(double, &k.key_id, &k.private_key_pem)
+    }
+
+    fn with_key(double: &KalshiDouble, key_id: &str, pem: &str) -> Exec {
+        let venue = KalshiVenue::create(VenueConfig {
+            instance: "kalshi".into(),
+            settings: serde_json::json!({ "base_url": double.base_url }),
+            secrets: secrets(key_id, pem),
+        })
+        .expect("create venue");
+        Exec {
+            venue,
+            client: http_client(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    async fn send(&self, r: &HttpRequest) -> Result<HttpResponse, PluginError> {
+        let method = reqwest::Method::from_bytes(r.method.as_bytes()).expect("method");
+        let mut b = self.client.request(method, &r.url).timeout(self.timeout);
+        for (k, v) in &r.headers {
+            b = b.header(k, v);
+        }
+        let resp = b.body(r.body.clone()).send().await.map_err(|e| {
+            let kind = if e.is_timeout() {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Network
+            };
+            PluginError::new(kind, format!("transport: {e}"))
+        })?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_lowercase(),
+                    v.to_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| PluginError::new(ErrorKind::Network, format!("body: {e}")))?
+            .to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// One attempt: begin, then send/resume until done.
+    async fn once(&self, op: VenueOp) -> PluginResult<OpResult> {
+        let mut step = self.venue.begin(op, ctx())?;
+        loop {
+            step = match step {
+                Step::Done { result } => return Ok(result),
+                Step::Http { request, state } => {
+                    let resp = self.send(&request).await?;
+                    self.venue.resume(state, resp, ctx())?
+                }
+                Step::Wait { ms, state } => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    let empty = HttpResponse {
+                        status: 0,
+                        headers: vec![],
+                        body: vec![],
+                    };
+                    self.venue.resume(state, empty, ctx())?
+                }
+            };
+        }
+    }
+
+    /// With the host's retry policy: transient errors are retried with exponential backoff
+    /// (fresh signature each time); an order whose outcome is unknown is looked up by
+    /// client_order_id and only resent when the venue says it does not exist.
+    async fn run(&self, op: VenueOp) -> PluginResult<OpResult> {
+        let mut backoff = Duration::from_millis(10);
+        for _ in 0..12 {
+            match self.once(op.clone()).await {
+                Err(e)
+                    if e.kind == ErrorKind::Timeout
+                        || (e.kind == ErrorKind::Network
+                            && matches!(op, VenueOp::PlaceOrder { .. })) =>
+                {
+                    let VenueOp::PlaceOrder { order } = &op else {
+                        tokio::time::sleep(backoff).await;
+                        continue;
+                    };
+                    let lookup = VenueOp::GetOrder {
+                        order_id: None,
+                        client_order_id: Some(order.client_order_id.clone()),
+                        instrument: order.instrument.clone(),
+                    };
+                    match Box::pin(self.run(lookup)).await {
+                        Ok(found) => return Ok(found),
+                        Err(e)
+                            if e.kind
+                                == (ErrorKind::Rejected {
+                                    code: "not_found".into(),
+                                }) =>
+                        {
+                            continue
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) if e.kind.is_transient() => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(200));
+                }
+                other => return other,
+            }
+        }
+        Err(PluginError::new(
+            ErrorKind::Timeout,
+            "gave up after retries",
+        ))
+    }
+
+    async fn order(&self, op: VenueOp) -> OrderStatus {
+        match self.run(op).await {
+            Ok(OpResult::Order { order }) => order,
+            other => panic!("expected an order, got {other:?}"),
+        }
+    }
+}
+
+fn order(coid: &str, ins: &str, side: Side, price: &str, qty: &str, tif: TimeInForce) -> VenueOp {
+    VenueOp::PlaceOrder {
+        order: OrderRequest {
+            client_order_id: coid.into(),
+            instrument: ins.into(),
+            side,
+            price: Price::parse(price).unwrap(),
+            qty: Qty::parse(qty).unwrap(),
+            tif,
+            post_only: false,
+        },
+    }
+}
+
+async fn double() -> KalshiDouble {
+    let d = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    d.add_market(MarketSpec::new(T));
+    // YES bids 0.35×200, 0.42×13; NO bids 0.50×7.5 (fractional seed), 0.54×400 → YES asks 0.46×400, 0.50×7.5.
+    d.seed_book(
+        T,
+        &[("0.3500", "200.00"), ("0.4200", "13.00")],
+        &[("0.5000", "7.00"), ("0.5400", "400.00")],
+    );
+    d
+}
+
+#[tokio::test]
+async fn book_place_get_cancel_balance_fills_positions() {
+    let d = double().await;
+    let x = Exec::new(&d);
+
+    let Ok(OpResult::Book { book }) = x
+        .run(VenueOp::Book {
+            instrument: format!("{T}:yes"),
+        })
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(book.best_bid().unwrap().price, Price(420_000));
+    assert_eq!(book.best_ask().unwrap().price, Price(460_000));
+    assert_eq!(book.best_ask().unwrap().qty, Qty::shares(400));
+    assert!(book.is_well_formed());
+    let Ok(OpResult::Book { book: no }) = x
+        .run(VenueOp::Book {
+            instrument: format!("{T}:no"),
+        })
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (no.best_bid().unwrap().price, no.best_ask().unwrap().price),
+        (Price(540_000), Price(580_000))
+    );
+
+    let Ok(OpResult::Balance { balance }) = x.run(VenueOp::Balance).await else {
+        panic!()
+    };
+    assert_eq!(balance.available, Usd::dollars(10_000));
+
+    // Buy 10 YES at up to 0.47 FOK: takes the 0.46 ask.
+    let o = x
+        .order(order(
+            "pmx-t1-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.47",
+            "10.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(o.state, OrderState::Filled);
+    assert_eq!(o.filled_qty, Qty::shares(10));
+    assert_eq!(o.filled_notional, Usd(4_600_000));
+    // 0.07·10·0.46·0.54 = 0.17388 → $0.18.
+    assert_eq!(o.fees, Usd(180_000));
+    assert_eq!(d.balance(), Usd::dollars(10_000) - Usd(4_780_000));
+    assert_eq!(d.position(T), Qty::shares(10));
+
+    // Buy 5 NO at up to 0.60: the NO ask is 1 − 0.42 = 0.58 → a YES-book ask at 0.40, filled at 0.42.
+    let o = x
+        .order(order(
+            "pmx-t1-b0",
+            &format!("{T}:no"),
+            Side::Buy,
+            "0.60",
+            "5.00",
+            TimeInForce::Ioc,
+        ))
+        .await;
+    assert_eq!(
+        (o.state, o.side, o.instrument.as_str()),
+        (OrderState::Filled, Side::Buy, format!("{T}:no").as_str())
+    );
+    assert_eq!(o.filled_notional, Usd(2_900_000)); // 5 × 0.58
+    assert_eq!(d.orders()[1].body["side"], "ask");
+    assert_eq!(d.orders()[1].body["price"], "0.4000");
+
+    // A resting GTC bid, found by id and by client_order_id, listed, then cancelled.
+    let o = x
+        .order(order(
+            "pmx-t2-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.30",
+            "3.00",
+            TimeInForce::Gtc,
+        ))
+        .await;
+    assert_eq!(o.state, OrderState::Open);
+    let by_id = x
+        .order(VenueOp::GetOrder {
+            order_id: Some(o.order_id.clone()),
+            client_order_id: None,
+            instrument: format!("{T}:yes"),
+        })
+        .await;
+    assert_eq!(by_id.client_order_id.as_deref(), Some("pmx-t2-a0"));
+    let by_coid = x
+        .order(VenueOp::GetOrder {
+            order_id: None,
+            client_order_id: Some("pmx-t2-a0".into()),
+            instrument: format!("{T}:yes"),
+        })
+        .await;
+    assert_eq!(by_coid.order_id, o.order_id);
+    let Ok(OpResult::Orders { orders }) = x
+        .run(VenueOp::OpenOrders {
+            instrument: Some(format!("{T}:yes")),
+        })
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(orders.len(), 1);
+    let c = x
+        .order(VenueOp::CancelOrder {
+            order_id: o.order_id.clone(),
+            instrument: format!("{T}:yes"),
+        })
+        .await;
+    assert_eq!(c.state, OrderState::Cancelled);
+    let Ok(OpResult::Orders { orders }) = x.run(VenueOp::OpenOrders { instrument: None }).await
+    else {
+        panic!()
+    };
+    assert!(orders.is_empty());
+    let e = x
+        .run(VenueOp::GetOrder {
+            order_id: None,
+            client_order_id: Some("nope".into()),
+            instrument: format!("{T}:yes"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "not_found".into()
+        }
+    );
+
+    let Ok(OpResult::Fills { fills }) = x
+        .run(VenueOp::Fills {
+            instrument: None,
+            since_ms: Some(0),
+        })
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(fills.len(), 2);
+    let total_fees: Usd = fills.iter().map(|f| f.fee).sum();
+    assert_eq!(total_fees, Usd(180_000) + d.orders()[1].taker_fees);
+
+    // 10 YES bought, then 5 NO: nets to 5 YES.
+    let Ok(OpResult::Positions { positions }) = x.run(VenueOp::Positions).await else {
+        panic!()
+    };
+    assert_eq!(positions.len(), 1);
+    assert_eq!(
+        (positions[0].instrument.as_str(), positions[0].qty),
+        (format!("{T}:yes").as_str(), Qty::shares(5))
+    );
+
+    let Ok(OpResult::Balance { balance }) = x.run(VenueOp::Balance).await else {
+        panic!()
+    };
+    assert_eq!(
+        balance.available,
+        d.balance().round_to(10_000, plugin_api::Rounding::Down)
+    );
+
+    let Ok(OpResult::Rules { rules }) = x
+        .run(VenueOp::Rules {
+            instrument: format!("{T}:no"),
+        })
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!(rules.tick, Price(10_000));
+    assert!(d.auth_failures().is_empty(), "{:?}", d.auth_failures());
+}
+
+#[tokio::test]
+async fn a_429_storm_is_ridden_out_without_a_duplicate_order() {
+    let d = double().await;
+    let x = Exec::new(&d);
+    d.inject(Fault::RateLimited, 6);
+    let o = x
+        .order(order(
+            "pmx-t3-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "2.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(o.state, OrderState::Filled);
+    assert_eq!(d.orders().len(), 1);
+    assert_eq!(d.place_attempts(), 7);
+    assert_eq!(d.requests().iter().filter(|r| r.status == 429).count(), 6);
+}
+
+#[tokio::test]
+async fn a_timed_out_submit_is_resolved_by_client_order_id_without_a_second_order() {
+    let d = double().await;
+    let mut x = Exec::new(&d);
+    x.timeout = Duration::from_millis(300);
+    // The double books the order, then answers too late.
+    d.inject_on(
+        Fault::Slow(1_500),
+        1,
+        Some("POST"),
+        Some("/portfolio/events/orders"),
+    );
+    let o = x
+        .order(order(
+            "pmx-t4-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "4.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(o.state, OrderState::Filled);
+    assert_eq!(o.client_order_id.as_deref(), Some("pmx-t4-a0"));
+    assert_eq!(d.orders().len(), 1);
+    assert_eq!(d.place_attempts(), 1);
+}
+
+#[tokio::test]
+async fn a_dropped_or_failed_submit_is_reconciled_not_duplicated() {
+    let d = double().await;
+    let x = Exec::new(&d);
+    // Connection dropped after the order was booked.
+    d.inject_on(
+        Fault::DropAfterProcessing,
+        1,
+        Some("POST"),
+        Some("/portfolio/events/orders"),
+    );
+    let o = x
+        .order(order(
+            "pmx-t5-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "1.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(o.state, OrderState::Filled);
+    // A 503 after booking: the adapter looks the order up by itself.
+    d.inject_on(
+        Fault::ServerErrorAfterProcessing(503),
+        1,
+        Some("POST"),
+        Some("/portfolio/events/orders"),
+    );
+    let o = x
+        .order(order(
+            "pmx-t5-b0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "1.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(o.state, OrderState::Filled);
+    // A 502 before booking: not found, so it is resent once and succeeds.
+    d.inject_on(
+        Fault::ServerError(502),
+        1,
+        Some("POST"),
+        Some("/portfolio/events/orders"),
+    );
+    let o = x
+        .order(order(
+            "pmx-t5-c0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "1.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(o.state, OrderState::Filled);
+    assert_eq!(d.orders().len(), 3);
+    assert_eq!(d.place_attempts(), 4);
+}
+
+#[tokio::test]
+async fn a_resent_client_order_id_returns_the_existing_order() {
+    let d = double().await;
+    let x = Exec::new(&d);
+    let op = order(
+        "pmx-t6-a0",
+        &format!("{T}:yes"),
+        Side::Buy,
+        "0.30",
+        "2.00",
+        TimeInForce::Gtc,
+    );
+    let first = x.order(op.clone()).await;
+    let again = x.order(op).await;
+    assert_eq!(first.order_id, again.order_id);
+    assert_eq!(d.orders().len(), 1);
+    assert_eq!(d.place_attempts(), 2);
+}
+
+#[tokio::test]
+async fn signing_mistakes_are_refused_and_diagnosed() {
+    use polymix_venue_kalshi::auth::Signer;
+    let d = double().await;
+    let k = kalshi::test_keypair();
+    let signer = Signer::new(&k.key_id, &k.private_key_pem).unwrap();
+    let client = http_client();
+    let now = ctx().now_ms;
+    let url = format!("{}/portfolio/orders?limit=5", d.base_url);
+    let cases: [(i64, &str, &str); 3] = [
+        (
+            now,
+            "/trade-api/v2/portfolio/orders?limit=5",
+            "the query string was signed (sign the path only)",
+        ),
+        (
+            now,
+            "/portfolio/orders",
+            "the /trade-api/v2 prefix was left out of the signed path",
+        ),
+        (
+            now / 1000,
+            "/trade-api/v2/portfolio/orders",
+            "a seconds timestamp was signed but milliseconds were sent",
+        ),
+    ];
+    for (signed_ts, signed_path, expected) in cases {
+        // Sign the message by hand (the Signer always strips queries, so build it directly).
+        let sig = if signed_path.contains('?') {
+            use base64::Engine as _;
+            use rsa::pkcs1::DecodeRsaPrivateKey;
+            use rsa::signature::{RandomizedSigner, SignatureEncoding};
+            let key = rsa::RsaPrivateKey::from_pkcs1_pem(&k.private_key_pem).unwrap();
+            let sk = rsa::pss::BlindedSigningKey::<sha2::Sha256>::new(key);
+            let s = sk.sign_with_rng(
+                &mut rand::thread_rng(),
+                format!("{signed_ts}GET{signed_path}").as_bytes(),
+            );
+            base64::engine::general_purpose::STANDARD.encode(s.to_bytes())
+        } else {
+            signer.sign(signed_ts, "GET", signed_path, rand::random())
+        };
+        let r = client
+            .get(&url)
+            .header("KALSHI-ACCESS-KEY", &k.key_id)
+            .header("KALSHI-ACCESS-TIMESTAMP", now.to_string())
+            .header("KALSHI-ACCESS-SIGNATURE", sig)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], "authentication_error");
+        let f = d.auth_failures().pop().unwrap();
+        assert!(f.diagnosis.contains(&expected), "{f:?}");
+    }
+    // A key the venue does not know (e.g. a demo key on prod) → Auth with a hint.
+    let x = Exec::with_key(
+        &d,
+        "11111111-2222-3333-4444-555555555555",
+        &k.private_key_pem,
+    );
+    let e = x.run(VenueOp::Balance).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert!(e.message.contains("demo and prod keys are separate"), "{e}");
+    // Removed V1 endpoint: an error body with a 2xx status.
+    let r = client
+        .post(format!("{}/portfolio/orders", d.base_url))
+        .header("KALSHI-ACCESS-KEY", &k.key_id)
+        .header("KALSHI-ACCESS-TIMESTAMP", now.to_string())
+        .header(
+            "KALSHI-ACCESS-SIGNATURE",
+            signer.sign(
+                now,
+                "POST",
+                "/trade-api/v2/portfolio/orders",
+                rand::random(),
+            ),
+        )
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "deprecated_v1_order_endpoint");
+}
+
+#[tokio::test]
+async fn read_only_keys_can_read_but_not_trade() {
+    let k = kalshi::test_keypair();
+    let mut cfg = KalshiDoubleConfig::default();
+    cfg.keys[0].write = false;
+    let d = kalshi::spawn(cfg).await;
+    d.add_market(MarketSpec::new(T));
+    let x = Exec::with_key(&d, &k.key_id, &k.private_key_pem_pkcs8);
+    assert!(matches!(
+        x.run(VenueOp::Balance).await,
+        Ok(OpResult::Balance { .. })
+    ));
+    let e = x
+        .run(order(
+            "pmx-t7-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "1.00",
+            TimeInForce::Fok,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert!(e.message.contains("write scope"), "{e}");
+    assert!(d.orders().is_empty());
+}
+
+#[tokio::test]
+async fn markets_paginate_with_opaque_cursors_and_exclude_parlays() {
+    let d = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    for t in [
+        "KXNBAGAME-26MAY25NYKCLE-NYK",
+        "KXNBAGAME-26MAY25NYKCLE-CLE",
+        "KXNBAGAME-26MAY27BOSMIA-BOS",
+        "KXMVENBA-26MAY25-X",
+    ] {
+        let mut m = MarketSpec::new(t);
+        if t.starts_with("KXMVE") {
+            m.series_ticker = "KXNBAGAME".into();
+        }
+        d.add_market(m);
+    }
+    let x = Exec::new(&d);
+    let mut cursor = None;
+    let mut all = Vec::new();
+    loop {
+        let filter = MarketFilter {
+            series: Some("KXNBAGAME".into()),
+            status: Some("open".into()),
+            cursor: cursor.clone(),
+            limit: Some(2),
+        };
+        let Ok(OpResult::Markets {
+            markets,
+            next_cursor,
+        }) = x.run(VenueOp::Markets { filter }).await
+        else {
+            panic!()
+        };
+        all.extend(markets);
+        match next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(all.len(), 6, "{all:?}");
+    assert!(all.iter().all(|m| !m.instrument.starts_with("KXMVE")));
+    assert!(d.requests().iter().all(|r| r.status == 200));
+}
+
+#[tokio::test]
+async fn resolution_after_settlement() {
+    let d = double().await;
+    let x = Exec::new(&d);
+    let Ok(OpResult::Resolution { resolution }) = x
+        .run(VenueOp::Resolution {
+            instrument: format!("{T}:no"),
+        })
+        .await
+    else {
+        panic!()
+    };
+    assert!(!resolution.resolved);
+    d.update_market(T, |m| {
+        m.status = "finalized".into();
+        m.result = "no".into();
+        m.settlement_value_dollars = Some("0.0000".into());
+    });
+    let Ok(OpResult::Resolution { resolution }) = x
+        .run(VenueOp::Resolution {
+            instrument: format!("{T}:no"),
+        })
+        .await
+    else {
+        panic!()
+    };
+    assert!(resolution.resolved);
+    assert_eq!(resolution.payout, Price::ONE);
+    let e = x
+        .run(order(
+            "pmx-t8-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "1.00",
+            TimeInForce::Fok,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "market_closed".into()
+        }
+    );
+}

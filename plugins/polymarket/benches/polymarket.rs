@@ -33,7 +33,13 @@ fn signed_limit_order(w: &Wallet, ex: &Exchanges, maker: Address, n: u64) -> Str
         expiration: 0,
     };
     let (_, sig) = o.sign(ex.for_market(false), w).unwrap();
-    post_order_body(&o, &sig, "00000000-0000-0000-0000-000000000000", OrderType::Gtc, false)
+    post_order_body(
+        &o,
+        &sig,
+        "00000000-0000-0000-0000-000000000000",
+        OrderType::Gtc,
+        false,
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -41,14 +47,19 @@ fn bench(c: &mut Criterion) {
     let ex = Exchanges::v2(137);
     let maker = w.address();
     let mut n = 0u64;
-    c.bench_function("signed_limit_order (amounts + EIP-712 + secp256k1 + JSON body)", |b| {
-        b.iter(|| {
-            n += 1;
-            black_box(signed_limit_order(&w, &ex, maker, n))
-        })
-    });
+    c.bench_function(
+        "signed_limit_order (amounts + EIP-712 + secp256k1 + JSON body)",
+        |b| {
+            b.iter(|| {
+                n += 1;
+                black_box(signed_limit_order(&w, &ex, maker, n))
+            })
+        },
+    );
     let digest = [7u8; 32];
-    c.bench_function("secp256k1 sign only", |b| b.iter(|| black_box(w.sign_digest(black_box(&digest)).unwrap())));
+    c.bench_function("secp256k1 sign only", |b| {
+        b.iter(|| black_box(w.sign_digest(black_box(&digest)).unwrap()))
+    });
 
     let delta = r#"{"market":"0xbd31dc8a20211944f6b70f31557f1001557b59905b7738480ca09bd4532f84af","asset_id":"71321045679252212594626385532706912750332728571942532289631379312455583992563","timestamp":"1729084877448","hash":"3f1d2b0c","bids":[{"price":"0.48","size":"30"}],"asks":[{"price":"0.52","size":"25.5"}],"tick_size":"0.01","min_order_size":"5","neg_risk":false}"#;
     c.bench_function("book parse: 1+1 levels (delta-sized)", |b| {
@@ -57,8 +68,16 @@ fn bench(c: &mut Criterion) {
     let mut bids = Vec::new();
     let mut asks = Vec::new();
     for i in 0..20 {
-        bids.push(format!(r#"{{"price":"0.{:02}","size":"{}.5"}}"#, 30 + i, 100 + i));
-        asks.push(format!(r#"{{"price":"0.{:02}","size":"{}"}}"#, 90 - i, 200 + i));
+        bids.push(format!(
+            r#"{{"price":"0.{:02}","size":"{}.5"}}"#,
+            30 + i,
+            100 + i
+        ));
+        asks.push(format!(
+            r#"{{"price":"0.{:02}","size":"{}"}}"#,
+            90 - i,
+            200 + i
+        ));
     }
     let full = format!(
         r#"{{"market":"0xbd31","asset_id":"{TOKEN}","timestamp":"1729084877448","hash":"x","bids":[{}],"asks":[{}],"tick_size":"0.01","min_order_size":"5","neg_risk":false,"last_trade_price":"0.5"}}"#,

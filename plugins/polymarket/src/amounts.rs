@@ -184,13 +184,19 @@ mod tests {
         let mut n = 0;
         for c in v["published_vector_checks"].as_array().unwrap() {
             let name = c["name"].as_str().unwrap();
-            let Some(rest) = name.strip_prefix("V1 limit amounts ") else { continue };
+            let Some(rest) = name.strip_prefix("V1 limit amounts ") else {
+                continue;
+            };
             if !name.ends_with("(exact-decimal reference)") {
                 continue;
             }
             // e.g. "BUY 15@0.24 tick 0.01 (exact-decimal reference)"
             let parts: Vec<&str> = rest.split_whitespace().collect();
-            let dir = if parts[0] == "BUY" { Dir::Buy } else { Dir::Sell };
+            let dir = if parts[0] == "BUY" {
+                Dir::Buy
+            } else {
+                Dir::Sell
+            };
             let (size, price) = parts[1].split_once('@').unwrap();
             let tick = parts[3];
             let a = limit_amounts(dir, Price::parse(price).unwrap(), micro(size), cfg(tick));
@@ -211,11 +217,20 @@ mod tests {
         let mut n = 0;
         for c in v["published_vector_checks"].as_array().unwrap() {
             let name = c["name"].as_str().unwrap();
-            let Some(rest) = name.strip_prefix("V1 market amounts ") else { continue };
+            let Some(rest) = name.strip_prefix("V1 market amounts ") else {
+                continue;
+            };
             // "BUY amount=100@0.5 tick 0.1"
             let parts: Vec<&str> = rest.split_whitespace().collect();
-            let dir = if parts[0] == "BUY" { Dir::Buy } else { Dir::Sell };
-            let (amt, price) = parts[1].trim_start_matches("amount=").split_once('@').unwrap();
+            let dir = if parts[0] == "BUY" {
+                Dir::Buy
+            } else {
+                Dir::Sell
+            };
+            let (amt, price) = parts[1]
+                .trim_start_matches("amount=")
+                .split_once('@')
+                .unwrap();
             let tick = parts[3];
             let exp = c["expected"].as_array().unwrap();
             let exp = Amounts {
@@ -223,7 +238,11 @@ mod tests {
                 taker: exp[1].as_u64().unwrap(),
             };
             let p = Price::parse(price).unwrap();
-            assert_eq!(market_amounts_sdk(dir, micro(amt), p, cfg(tick)), exp, "{name}");
+            assert_eq!(
+                market_amounts_sdk(dir, micro(amt), p, cfg(tick)),
+                exp,
+                "{name}"
+            );
             let prod = market_amounts(dir, micro(amt), p, cfg(tick));
             if decimals_of(exp.taker) <= 4 {
                 assert_eq!(prod, exp, "{name}");
@@ -235,7 +254,13 @@ mod tests {
         assert_eq!(n, 8);
         // The 4-decimal cap, spelled out: $100 at 0.0056 → 17857.1428 shares.
         let a = market_amounts(Dir::Buy, 100_000_000, Price(5_600), cfg("0.0001"));
-        assert_eq!(a, Amounts { maker: 100_000_000, taker: 17_857_142_800 });
+        assert_eq!(
+            a,
+            Amounts {
+                maker: 100_000_000,
+                taker: 17_857_142_800
+            }
+        );
     }
 
     #[test]

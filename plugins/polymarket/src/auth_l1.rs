@@ -7,7 +7,8 @@ use crate::eth::{eip712_digest, keccak256, u256_word, Address, EthError, Wallet}
 pub const CLOB_AUTH_MESSAGE: &str = "This message attests that I control the given wallet";
 
 const DOMAIN_TYPE: &str = "EIP712Domain(string name,string version,uint256 chainId)";
-const CLOB_AUTH_TYPE: &str = "ClobAuth(address address,string timestamp,uint256 nonce,string message)";
+const CLOB_AUTH_TYPE: &str =
+    "ClobAuth(address address,string timestamp,uint256 nonce,string message)";
 
 /// Domain separator of `ClobAuthDomain` v1 on `chain_id`.
 pub fn domain_separator(chain_id: u64) -> [u8; 32] {
@@ -68,7 +69,11 @@ mod tests {
                 assert_eq!(crate::eth::hex0x(&d), exp);
             }
             let h = headers(&w, chain, ts, nonce).unwrap();
-            assert_eq!(h[1].1, case["signature"].as_str().unwrap(), "chain {chain} ts {ts}");
+            assert_eq!(
+                h[1].1,
+                case["signature"].as_str().unwrap(),
+                "chain {chain} ts {ts}"
+            );
             for (k, val) in case["headers"].as_object().unwrap() {
                 let got = &h.iter().find(|(n, _)| n == k).unwrap().1;
                 assert_eq!(got, val.as_str().unwrap());

@@ -87,7 +87,10 @@ impl ApiCreds {
     ) -> [(String, String); 5] {
         [
             ("POLY_ADDRESS".into(), address.to_checksum()),
-            ("POLY_SIGNATURE".into(), self.sign(timestamp, method, path, body)),
+            (
+                "POLY_SIGNATURE".into(),
+                self.sign(timestamp, method, path, body),
+            ),
             ("POLY_TIMESTAMP".into(), timestamp.to_string()),
             ("POLY_API_KEY".into(), self.key.clone()),
             ("POLY_PASSPHRASE".into(), self.passphrase.clone()),
@@ -157,16 +160,23 @@ mod tests {
             c.sign("1000000", "test-sign", "/orders", br#"{"hash":"0x123"}"#),
             "4gJVbox-R6XlDK4nlaicig0_ANVL1qdcahiL8CXfXLM="
         );
-        assert_eq!(c.sign("1", "GET", "/", b""), "eHaylCwqRSOa2LFD77Nt_SaTpbsxzN8eTEI3LryhEj4=");
+        assert_eq!(
+            c.sign("1", "GET", "/", b""),
+            "eHaylCwqRSOa2LFD77Nt_SaTpbsxzN8eTEI3LryhEj4="
+        );
         // Both alphabets, padded or not, decode to the same key.
         let url = ApiCreds::new("k", "--_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "p").unwrap();
         let std = ApiCreds::new("k", "++/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "p").unwrap();
-        let unpadded = ApiCreds::new("k", "--_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "p").unwrap();
+        let unpadded =
+            ApiCreds::new("k", "--_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "p").unwrap();
         let body = br#"{"hash": "0x123"}"#;
         let expected = "HNo0ctLa8EfeOxYf0wiNci4JqCwLiVWsubxySKwD1cs=";
         assert_eq!(url.sign("1000000", "test-sign", "/orders", body), expected);
         assert_eq!(std.sign("1000000", "test-sign", "/orders", body), expected);
-        assert_eq!(unpadded.sign("1000000", "test-sign", "/orders", body), expected);
+        assert_eq!(
+            unpadded.sign("1000000", "test-sign", "/orders", body),
+            expected
+        );
     }
 
     /// polymarket-vectors.json → `l2_hmac` (generated with py-clob-client-v2): full header sets.
@@ -194,16 +204,27 @@ mod tests {
             );
             for (k, val) in case["headers"].as_object().unwrap() {
                 let got = &h.iter().find(|(n, _)| n == k).unwrap().1;
-                assert_eq!(got, val.as_str().unwrap(), "{k} of {}", case["hmac_message"]);
+                assert_eq!(
+                    got,
+                    val.as_str().unwrap(),
+                    "{k} of {}",
+                    case["hmac_message"]
+                );
             }
         }
     }
 
     #[test]
     fn paths_drop_query() {
-        assert_eq!(url_path("http://127.0.0.1:5/data/orders?asset_id=1"), "/data/orders");
+        assert_eq!(
+            url_path("http://127.0.0.1:5/data/orders?asset_id=1"),
+            "/data/orders"
+        );
         assert_eq!(url_path("https://clob.polymarket.com"), "/");
-        assert_eq!(url_path("https://h/x/data/order/0xab"), "/x/data/order/0xab");
+        assert_eq!(
+            url_path("https://h/x/data/order/0xab"),
+            "/x/data/order/0xab"
+        );
     }
 
     #[test]

@@ -73,12 +73,24 @@ fn levels(wire: &[LevelWire<'_>], descending: bool) -> Result<Vec<Level>, BookEr
             out.push(l);
         }
     }
-    let better = |a: &Level, b: &Level| if descending { a.price > b.price } else { a.price < b.price };
+    let better = |a: &Level, b: &Level| {
+        if descending {
+            a.price > b.price
+        } else {
+            a.price < b.price
+        }
+    };
     if !out.windows(2).all(|w| better(&w[0], &w[1])) {
         if out.windows(2).all(|w| better(&w[1], &w[0])) {
             out.reverse();
         } else {
-            out.sort_by(|a, b| if descending { b.price.cmp(&a.price) } else { a.price.cmp(&b.price) });
+            out.sort_by(|a, b| {
+                if descending {
+                    b.price.cmp(&a.price)
+                } else {
+                    a.price.cmp(&b.price)
+                }
+            });
             // Merge duplicate price levels.
             out.dedup_by(|b, a| {
                 if a.price == b.price {
@@ -106,7 +118,10 @@ fn book_from_wire(w: BookWire<'_>, instrument: &str) -> Result<(Book, BookMeta),
         .and_then(|r| dec::parse_scaled(dec::raw_text(r), 0, plugin_api::Rounding::Down))
         .unwrap_or(0) as i64;
     let book = Book {
-        instrument: w.asset_id.map(|c| c.into_owned()).unwrap_or_else(|| instrument.to_string()),
+        instrument: w
+            .asset_id
+            .map(|c| c.into_owned())
+            .unwrap_or_else(|| instrument.to_string()),
         bids: levels(&w.bids, true)?,
         asks: levels(&w.asks, false)?,
         ts_ms,
@@ -114,7 +129,9 @@ fn book_from_wire(w: BookWire<'_>, instrument: &str) -> Result<(Book, BookMeta),
     let meta = BookMeta {
         condition_id: w.market.map(|c| c.into_owned()).filter(|s| !s.is_empty()),
         tick: w.tick_size.and_then(|r| dec::price(dec::raw_text(r))),
-        min_size: w.min_order_size.and_then(|r| dec::qty_floor(dec::raw_text(r))),
+        min_size: w
+            .min_order_size
+            .and_then(|r| dec::qty_floor(dec::raw_text(r))),
         neg_risk: w.neg_risk,
     };
     Ok((book, meta))
@@ -141,8 +158,20 @@ mod tests {
         let (b, m) = parse_book(BOOK.as_bytes(), "x").unwrap();
         assert_eq!(b.instrument, "123");
         assert_eq!(b.ts_ms, 1764000000123);
-        assert_eq!(b.best_bid().unwrap(), Level { price: Price(500_000), qty: Qty(1000) });
-        assert_eq!(b.best_ask().unwrap(), Level { price: Price(520_000), qty: Qty(10_000) });
+        assert_eq!(
+            b.best_bid().unwrap(),
+            Level {
+                price: Price(500_000),
+                qty: Qty(1000)
+            }
+        );
+        assert_eq!(
+            b.best_ask().unwrap(),
+            Level {
+                price: Price(520_000),
+                qty: Qty(10_000)
+            }
+        );
         assert!(b.is_well_formed());
         assert_eq!(m.tick, Some(Price(10_000)));
         assert_eq!(m.min_size, Some(Qty(500)));
@@ -154,7 +183,10 @@ mod tests {
     fn unsorted_and_bad_input() {
         let j = r#"{"bids":[{"price":"0.4","size":"1"},{"price":"0.6","size":"1"},{"price":"0.5","size":"1"},{"price":"0.5","size":"2"}],"asks":[],"tick_size":0.001}"#;
         let (b, m) = parse_book(j.as_bytes(), "t").unwrap();
-        assert_eq!(b.bids.iter().map(|l| l.price.0).collect::<Vec<_>>(), vec![600_000, 500_000, 400_000]);
+        assert_eq!(
+            b.bids.iter().map(|l| l.price.0).collect::<Vec<_>>(),
+            vec![600_000, 500_000, 400_000]
+        );
         assert_eq!(b.bids[1].qty, Qty(300));
         assert_eq!(m.tick, Some(Price(1000)));
         assert!(parse_book(b"{\"bids\":[{\"price\":\"x\",\"size\":\"1\"}]}", "t").is_err());

@@ -2,7 +2,7 @@
 //! tick size, market metadata and resolution. Numbers are read as exact decimals.
 
 use plugin_api::{
-    Fill, FillStatus, FeeModel, OrderState, OrderStatus, Price, Qty, Rounding, Side, Usd,
+    FeeModel, Fill, FillStatus, OrderState, OrderStatus, Price, Qty, Rounding, Side, Usd,
 };
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -84,7 +84,10 @@ impl OpenOrder {
         let price = dec::parse_scaled(text(&self.price), 6, Rounding::HalfUp)
             .map(|v| Price(v as i64))
             .unwrap_or(Price::ZERO);
-        let st = self.status.trim_start_matches("ORDER_STATUS_").to_ascii_uppercase();
+        let st = self
+            .status
+            .trim_start_matches("ORDER_STATUS_")
+            .to_ascii_uppercase();
         let state = match st.as_str() {
             "LIVE" | "DELAYED" | "UNMATCHED" if filled.0 > 0 => OrderState::PartiallyFilled,
             "LIVE" | "DELAYED" | "UNMATCHED" => OrderState::Open,
@@ -96,7 +99,9 @@ impl OpenOrder {
             _ => OrderState::Open,
         };
         let reason = match state {
-            OrderState::Cancelled | OrderState::Rejected | OrderState::Expired => Some(self.status.clone()),
+            OrderState::Cancelled | OrderState::Rejected | OrderState::Expired => {
+                Some(self.status.clone())
+            }
             _ => None,
         };
         OrderStatus {
@@ -143,16 +148,25 @@ impl<T: serde::de::DeserializeOwned> Page<T> {
     /// cannot carry raw JSON values).
     pub fn parse(body: &[u8]) -> Result<Page<T>, serde_json::Error> {
         if crate::gamma::first_byte(body) == Some(b'[') {
-            Ok(Page { data: serde_json::from_slice(body)?, next_cursor: None })
+            Ok(Page {
+                data: serde_json::from_slice(body)?,
+                next_cursor: None,
+            })
         } else {
             let e: Env<T> = serde_json::from_slice(body)?;
-            Ok(Page { data: e.data, next_cursor: e.next_cursor })
+            Ok(Page {
+                data: e.data,
+                next_cursor: e.next_cursor,
+            })
         }
     }
 
     /// Items and the next cursor (None at the end, `LTE=`).
     pub fn split(self) -> (Vec<T>, Option<String>) {
-        (self.data, self.next_cursor.filter(|c| !c.is_empty() && c != "LTE="))
+        (
+            self.data,
+            self.next_cursor.filter(|c| !c.is_empty() && c != "LTE="),
+        )
     }
 }
 
@@ -233,7 +247,8 @@ impl Trade {
     /// The fills of this trade that belong to us (`api_key` owner or `maker` address).
     pub fn fills(&self, api_key: &str, maker: &str) -> Vec<Fill> {
         let ours = |owner: &str, addr: &str| {
-            (!owner.is_empty() && owner == api_key) || (!addr.is_empty() && addr.eq_ignore_ascii_case(maker))
+            (!owner.is_empty() && owner == api_key)
+                || (!addr.is_empty() && addr.eq_ignore_ascii_case(maker))
         };
         let status = fill_status(&self.status);
         let ts = ts_ms(&self.match_time);
@@ -249,7 +264,8 @@ impl Trade {
             let price = dec::price(text(&self.price)).unwrap_or(Price::ZERO);
             let qty = dec::qty_floor(text(&self.size)).unwrap_or(Qty::ZERO);
             let bps = dec::parse_scaled(text(&self.fee_rate_bps), 0, Rounding::Down).unwrap_or(0);
-            let fee = FeeModel::polymarket((bps.clamp(0, 10_000) as u32) * 100).taker_fee(price, qty);
+            let fee =
+                FeeModel::polymarket((bps.clamp(0, 10_000) as u32) * 100).taker_fee(price, qty);
             out.push(Fill {
                 fill_id: self.id.clone(),
                 order_id: self.taker_order_id.clone(),
@@ -263,12 +279,20 @@ impl Trade {
                 status,
             });
         } else {
-            for mo in self.maker_orders.iter().filter(|m| ours(&m.owner, &m.maker_address)) {
+            for mo in self
+                .maker_orders
+                .iter()
+                .filter(|m| ours(&m.owner, &m.maker_address))
+            {
                 out.push(Fill {
                     fill_id: format!("{}:{}", self.id, mo.order_id),
                     order_id: mo.order_id.clone(),
                     client_order_id: None,
-                    instrument: if mo.asset_id.is_empty() { self.asset_id.clone() } else { mo.asset_id.clone() },
+                    instrument: if mo.asset_id.is_empty() {
+                        self.asset_id.clone()
+                    } else {
+                        mo.asset_id.clone()
+                    },
                     side: side_of(&mo.side),
                     price: dec::price(text(&mo.price)).unwrap_or(Price::ZERO),
                     qty: dec::qty_floor(text(&mo.matched_amount)).unwrap_or(Qty::ZERO),
@@ -322,7 +346,9 @@ pub fn parse_tick(body: &[u8]) -> Option<Price> {
 /// `GET /markets-by-token/{id}` → condition id.
 pub fn parse_condition_id(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v.get("condition_id").and_then(|x| x.as_str()).map(str::to_string)
+    v.get("condition_id")
+        .and_then(|x| x.as_str())
+        .map(str::to_string)
 }
 
 /// `GET /clob-markets/{condition_id}` → taker fee rate from `fd.r`, in ppm.
@@ -357,7 +383,11 @@ pub fn parse_resolution(body: &[u8], token: &str) -> Option<(bool, Option<bool>)
     }
     let m: M = serde_json::from_slice(body).ok()?;
     let any_winner = m.tokens.iter().any(|t| t.winner);
-    let mine = m.tokens.iter().find(|t| t.token_id == token).map(|t| t.winner);
+    let mine = m
+        .tokens
+        .iter()
+        .find(|t| t.token_id == token)
+        .map(|t| t.winner);
     Some((m.closed, if any_winner { mine } else { None }))
 }
 
@@ -383,9 +413,18 @@ mod tests {
         assert_eq!(f[0].ts_ms, 1_764_000_000_000);
         // 10 × 0.05 × 0.5 × 0.5 = 0.125
         assert_eq!(f[0].fee, Usd(125_000));
-        assert_eq!(parse_balance(br#"{"balance":"1234567","allowances":{}}"#), Some(Usd(1_234_567)));
-        assert_eq!(parse_tick(br#"{"minimum_tick_size": 0.001}"#), Some(Price(1000)));
-        assert_eq!(parse_clob_market_fee(br#"{"fd":{"r":0.04,"e":1,"to":true}}"#), Some(40_000));
+        assert_eq!(
+            parse_balance(br#"{"balance":"1234567","allowances":{}}"#),
+            Some(Usd(1_234_567))
+        );
+        assert_eq!(
+            parse_tick(br#"{"minimum_tick_size": 0.001}"#),
+            Some(Price(1000))
+        );
+        assert_eq!(
+            parse_clob_market_fee(br#"{"fd":{"r":0.04,"e":1,"to":true}}"#),
+            Some(40_000)
+        );
         assert_eq!(parse_resolution(br#"{"closed":true,"tokens":[{"token_id":"1","winner":false},{"token_id":"2","winner":true}]}"#, "1"), Some((true, Some(false))));
     }
 }

@@ -73,7 +73,8 @@ pub fn parse_scaled(s: &str, scale: u32, rounding: Rounding) -> Option<i128> {
             q
         }
     };
-    let any_dropped = dropped_first.is_some_and(|d| d != 0) || dropped_rest_nonzero || extra_nonzero;
+    let any_dropped =
+        dropped_first.is_some_and(|d| d != 0) || dropped_rest_nonzero || extra_nonzero;
     let v = match rounding {
         Rounding::Down if neg && any_dropped => v + 1,
         Rounding::Up if !neg && any_dropped => v + 1,

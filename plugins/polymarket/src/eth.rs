@@ -168,26 +168,37 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
+/// Not hex, or not the expected length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hex")]
+pub struct HexError;
+
 /// Decodes hex (optional `0x`) into exactly `out.len()` bytes.
-pub fn decode_hex_into(s: &str, out: &mut [u8]) -> Result<(), ()> {
-    let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+pub fn decode_hex_into(s: &str, out: &mut [u8]) -> Result<(), HexError> {
+    let h = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     let b = h.as_bytes();
     if b.len() != out.len() * 2 {
-        return Err(());
+        return Err(HexError);
     }
     for (i, o) in out.iter_mut().enumerate() {
-        let hi = nibble(b[2 * i]).ok_or(())?;
-        let lo = nibble(b[2 * i + 1]).ok_or(())?;
+        let hi = nibble(b[2 * i]).ok_or(HexError)?;
+        let lo = nibble(b[2 * i + 1]).ok_or(HexError)?;
         *o = (hi << 4) | lo;
     }
     Ok(())
 }
 
 /// Decodes hex (optional `0x`) of any even length.
-pub fn decode_hex(s: &str) -> Result<Vec<u8>, ()> {
-    let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+pub fn decode_hex(s: &str) -> Result<Vec<u8>, HexError> {
+    let h = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     if h.len() % 2 != 0 {
-        return Err(());
+        return Err(HexError);
     }
     let mut out = vec![0u8; h.len() / 2];
     decode_hex_into(h, &mut out)?;
@@ -281,7 +292,10 @@ mod tests {
             w.address().to_checksum(),
             "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
         );
-        assert_eq!(format!("{w:?}"), "Wallet(0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266)");
+        assert_eq!(
+            format!("{w:?}"),
+            "Wallet(0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266)"
+        );
     }
 
     #[test]

@@ -118,7 +118,11 @@ impl GammaMarket {
         let market = self
             .condition_id
             .clone()
-            .or_else(|| self.id.as_ref().map(|v| v.to_string().trim_matches('"').to_string()))
+            .or_else(|| {
+                self.id
+                    .as_ref()
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+            })
             .unwrap_or_default();
         let q = self.question.clone().unwrap_or_default();
         let close_ms = self.end_date.as_deref().and_then(parse_iso_ms);
@@ -172,7 +176,10 @@ pub fn parse_markets_page(body: &[u8]) -> Result<(Vec<MarketInfo>, Option<String
 /// Parses a single Gamma market object or a one-element array.
 pub fn parse_market(body: &[u8]) -> Option<GammaMarket> {
     if first_byte(body) == Some(b'[') {
-        return serde_json::from_slice::<Vec<GammaMarket>>(body).ok()?.into_iter().next();
+        return serde_json::from_slice::<Vec<GammaMarket>>(body)
+            .ok()?
+            .into_iter()
+            .next();
     }
     serde_json::from_slice::<GammaMarket>(body).ok()
 }

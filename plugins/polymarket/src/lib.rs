@@ -14,6 +14,8 @@
 //! `tests/fixtures/polymarket/polymarket-vectors.json`.
 #![warn(missing_docs)]
 #![allow(non_local_definitions)]
+// The workspace MSRV is 1.85; `is_multiple_of` is 1.87+.
+#![allow(clippy::manual_is_multiple_of)]
 
 pub mod amounts;
 pub mod auth_l1;

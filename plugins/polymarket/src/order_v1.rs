@@ -97,11 +97,21 @@ mod tests {
     fn published_v1_vectors() {
         let w = Wallet::from_hex(PK).unwrap();
         let o = amoy_order(&w);
-        let d = o.digest(&dom(80002, "0xdFE02Eb6733538f8Ea35D585af8DE5958AD99E40")).unwrap();
-        assert_eq!(hex0x(&d), "0x02ca1d1aa31103804173ad1acd70066cb6c1258a4be6dada055111f9a7ea4e55");
+        let d = o
+            .digest(&dom(80002, "0xdFE02Eb6733538f8Ea35D585af8DE5958AD99E40"))
+            .unwrap();
+        assert_eq!(
+            hex0x(&d),
+            "0x02ca1d1aa31103804173ad1acd70066cb6c1258a4be6dada055111f9a7ea4e55"
+        );
         assert_eq!(hex0x(&w.sign_digest(&d).unwrap()), "0x302cd9abd0b5fcaa202a344437ec0b6660da984e24ae9ad915a592a90facf5a51bb8a873cd8d270f070217fea1986531d5eec66f1162a81f66e026db653bf7ce1c");
-        let d = o.digest(&dom(80002, "0xC5d563A36AE78145C45a50134d48A1215220f80a")).unwrap();
-        assert_eq!(hex0x(&d), "0xf15790d3edc4b5aed427b0b543a9206fcf4b1a13dfed016d33bfb313076263b8");
+        let d = o
+            .digest(&dom(80002, "0xC5d563A36AE78145C45a50134d48A1215220f80a"))
+            .unwrap();
+        assert_eq!(
+            hex0x(&d),
+            "0xf15790d3edc4b5aed427b0b543a9206fcf4b1a13dfed016d33bfb313076263b8"
+        );
         assert_eq!(hex0x(&w.sign_digest(&d).unwrap()), "0x1b3646ef347e5bd144c65bd3357ba19c12c12abaeedae733cf8579bc51a2752c0454c3bc6b236957e393637982c769b8dc0706c0f5c399983d933850afd1cbcd1c");
 
         let one = Address::parse("0x1111111111111111111111111111111111111111").unwrap();
@@ -119,8 +129,13 @@ mod tests {
             side: 0,
             signature_type: 0,
         };
-        let d = ts.digest(&dom(137, "0x0000000000000000000000000000000000000001")).unwrap();
-        assert_eq!(hex0x(&d), "0xeb162c6cc7aa28ad096a7c40fb9556d41fa1730d71103ba7103589ae1f18d942");
+        let d = ts
+            .digest(&dom(137, "0x0000000000000000000000000000000000000001"))
+            .unwrap();
+        assert_eq!(
+            hex0x(&d),
+            "0xeb162c6cc7aa28ad096a7c40fb9556d41fa1730d71103ba7103589ae1f18d942"
+        );
 
         let proxy = OrderV1 {
             salt: 1,
@@ -136,7 +151,9 @@ mod tests {
             side: 0,
             signature_type: 1,
         };
-        let d = proxy.digest(&dom(137, "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E")).unwrap();
+        let d = proxy
+            .digest(&dom(137, "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"))
+            .unwrap();
         assert_eq!(hex0x(&w.sign_digest(&d).unwrap()), "0xb89102a9ec11c3862d8dda7285419cef9c98543587cff4ecb06746ca9d68227e208059730490abee957b1b01da56705c60066f91d83d20e8cbf378592d3899441b");
     }
 

@@ -366,10 +366,21 @@ mod tests {
             assert_eq!(hex0x(&digest), case["digest_library"].as_str().unwrap());
             assert_eq!(hex0x(&sig), case["order"]["signature"].as_str().unwrap());
             assert_eq!(crate::eth::recover(&digest, &sig).unwrap(), w.address());
-            let body = post_order_body(&o, &sig, v["api_key"].as_str().unwrap(), OrderType::Gtc, false);
+            let body = post_order_body(
+                &o,
+                &sig,
+                v["api_key"].as_str().unwrap(),
+                OrderType::Gtc,
+                false,
+            );
             assert_eq!(body, case["post_order_body"].as_str().unwrap());
             let sig_hdr = creds.sign("1713398400", "POST", "/order", body.as_bytes());
-            assert_eq!(sig_hdr, case["post_order_headers"]["POLY_SIGNATURE"].as_str().unwrap());
+            assert_eq!(
+                sig_hdr,
+                case["post_order_headers"]["POLY_SIGNATURE"]
+                    .as_str()
+                    .unwrap()
+            );
         }
     }
 

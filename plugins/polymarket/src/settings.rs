@@ -66,10 +66,14 @@ fn auth(msg: &str) -> PluginError {
 fn url_setting(v: &serde_json::Value, key: &str, default: &str) -> PluginResult<String> {
     match v.get(key) {
         None | Some(serde_json::Value::Null) => Ok(default.to_string()),
-        Some(serde_json::Value::String(s)) if s.starts_with("http://") || s.starts_with("https://") => {
+        Some(serde_json::Value::String(s))
+            if s.starts_with("http://") || s.starts_with("https://") =>
+        {
             Ok(s.trim_end_matches('/').to_string())
         }
-        Some(_) => Err(invalid(format!("setting `{key}` must be an http(s) URL string"))),
+        Some(_) => Err(invalid(format!(
+            "setting `{key}` must be an http(s) URL string"
+        ))),
     }
 }
 
@@ -122,17 +126,21 @@ impl Settings {
         }
         let funder = match v.get("funder") {
             None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(
-                Address::parse(s)
-                    .map_err(|_| invalid("setting `funder` must be a 0x-prefixed 20-byte address".into()))?,
-            ),
+            Some(serde_json::Value::String(s)) => Some(Address::parse(s).map_err(|_| {
+                invalid("setting `funder` must be a 0x-prefixed 20-byte address".into())
+            })?),
             Some(_) => return Err(invalid("setting `funder` must be an address string".into())),
         };
         let mut builder = [0u8; 32];
         match v.get("builder") {
             None | Some(serde_json::Value::Null) => {}
-            Some(serde_json::Value::String(s)) => decode_hex_into(s, &mut builder)
-                .map_err(|_| invalid("setting `builder` must be a 0x-prefixed 32-byte hex builder code".into()))?,
+            Some(serde_json::Value::String(s)) => {
+                decode_hex_into(s, &mut builder).map_err(|_| {
+                    invalid(
+                        "setting `builder` must be a 0x-prefixed 32-byte hex builder code".into(),
+                    )
+                })?
+            }
             Some(_) => return Err(invalid("setting `builder` must be a hex string".into())),
         }
         let fee_rate_ppm = match v.get("fee_rate") {
@@ -177,9 +185,14 @@ impl Settings {
             let secret = secrets.require("api_secret")?.expose();
             let pass = secrets.require("api_passphrase")?.expose();
             if key.trim().is_empty() || pass.trim().is_empty() {
-                return Err(auth("secrets `api_key` and `api_passphrase` must not be empty"));
+                return Err(auth(
+                    "secrets `api_key` and `api_passphrase` must not be empty",
+                ));
             }
-            Some(ApiCreds::new(key, secret, pass).map_err(|_| auth("secret `api_secret` is malformed: expected base64"))?)
+            Some(
+                ApiCreds::new(key, secret, pass)
+                    .map_err(|_| auth("secret `api_secret` is malformed: expected base64"))?,
+            )
         } else if present.iter().any(|p| *p) {
             return Err(auth(
                 "give all of `api_key`, `api_secret`, `api_passphrase`, or none (then they are derived from `private_key`)",
@@ -246,18 +259,30 @@ mod tests {
         s.insert("api_passphrase", Secret::new("p"));
         let e = Settings::parse(&json!({}), &s).unwrap_err();
         assert!(!e.message.contains("$$$"));
-        assert!(!format!("{:?}", Settings::parse(&json!({}), &secrets(PK)).unwrap()).contains("ac0974"));
+        assert!(
+            !format!("{:?}", Settings::parse(&json!({}), &secrets(PK)).unwrap()).contains("ac0974")
+        );
     }
 
     #[test]
     fn wallet_kinds() {
         let proxy = "0x995c9b1f779c04e65AF8ea3360F96c43b5e62316";
-        let s = Settings::parse(&json!({"signature_type":"poly_proxy","funder":proxy}), &secrets(PK)).unwrap();
+        let s = Settings::parse(
+            &json!({"signature_type":"poly_proxy","funder":proxy}),
+            &secrets(PK),
+        )
+        .unwrap();
         assert_eq!(s.maker, Address::parse(proxy).unwrap());
         assert_eq!(s.order_signer, s.wallet.address());
-        assert!(Settings::parse(&json!({"signature_type":"poly_gnosis_safe"}), &secrets(PK)).is_err());
+        assert!(
+            Settings::parse(&json!({"signature_type":"poly_gnosis_safe"}), &secrets(PK)).is_err()
+        );
         assert!(Settings::parse(&json!({"funder":proxy}), &secrets(PK)).is_err());
-        let s = Settings::parse(&json!({"signature_type":"poly_1271","funder":proxy}), &secrets(PK)).unwrap();
+        let s = Settings::parse(
+            &json!({"signature_type":"poly_1271","funder":proxy}),
+            &secrets(PK),
+        )
+        .unwrap();
         assert_eq!(s.order_signer, s.maker);
     }
 }

@@ -13,10 +13,10 @@
 //! it from the log line) — see the report in the crate README for the API gap.
 
 use plugin_api::{
-    Balance, CallCtx, ErrorKind, FeeModel, HttpRequest, HttpResponse, InstrumentRules,
-    OpResult, OrderRequest, OrderState, OrderStatus, PluginError, PluginResult, Position,
-    Price, Qty, Resolution, Rounding, Side, Step, TimeInForce, Usd, Venue, VenueConfig,
-    VenueInfo, VenueOp, VenueRules,
+    Balance, CallCtx, ErrorKind, FeeModel, HttpRequest, HttpResponse, InstrumentRules, OpResult,
+    OrderRequest, OrderState, OrderStatus, PluginError, PluginResult, Position, Price, Qty,
+    Resolution, Rounding, Side, Step, TimeInForce, Usd, Venue, VenueConfig, VenueInfo, VenueOp,
+    VenueRules,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -26,7 +26,9 @@ use crate::amounts::{limit_amounts, market_amounts, Dir, TickCfg};
 use crate::auth_l2::{url_path, ApiCreds};
 use crate::clob::{self, CancelResp, OpenOrder, Page, PostOrderResp, Trade};
 use crate::errors::{self, code};
-use crate::order_v2::{post_order_body, salt_from_random, Exchanges, OrderSide, OrderType, OrderV2};
+use crate::order_v2::{
+    post_order_body, salt_from_random, Exchanges, OrderSide, OrderType, OrderV2,
+};
 use crate::settings::Settings;
 use crate::state::St;
 use crate::{auth_l1, book, dec, eth, gamma};
@@ -73,7 +75,9 @@ fn enc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -94,9 +98,12 @@ fn check_token(t: &str) -> PluginResult<()> {
 }
 
 fn check_order_id(id: &str) -> PluginResult<()> {
-    let ok = id.len() == 66 && id.starts_with("0x") && id[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    let ok =
+        id.len() == 66 && id.starts_with("0x") && id[2..].bytes().all(|b| b.is_ascii_hexdigit());
     if !ok {
-        return Err(PluginError::invalid(format!("order id {id:?} is not 0x + 32 bytes of hex")));
+        return Err(PluginError::invalid(format!(
+            "order id {id:?} is not 0x + 32 bytes of hex"
+        )));
     }
     Ok(())
 }
@@ -125,7 +132,14 @@ impl PolymarketVenue {
     }
 
     /// An L2-signed request.
-    fn l2(&self, method: &str, url: String, body: Vec<u8>, ctx: &CallCtx, rate: &str) -> PluginResult<HttpRequest> {
+    fn l2(
+        &self,
+        method: &str,
+        url: String,
+        body: Vec<u8>,
+        ctx: &CallCtx,
+        rate: &str,
+    ) -> PluginResult<HttpRequest> {
         let creds = self
             .creds()
             .ok_or_else(|| PluginError::new(ErrorKind::Auth, "no API credentials yet"))?;
@@ -181,7 +195,12 @@ impl PolymarketVenue {
         lock(&self.meta).get(token).copied()
     }
 
-    fn store_meta(&self, token: &str, m: &book::BookMeta, tick_override: Option<Price>) -> MarketMeta {
+    fn store_meta(
+        &self,
+        token: &str,
+        m: &book::BookMeta,
+        tick_override: Option<Price>,
+    ) -> MarketMeta {
         let mut map = lock(&self.meta);
         let prev = map.get(token).copied();
         let meta = MarketMeta {
@@ -190,7 +209,10 @@ impl PolymarketVenue {
                 .or(prev.map(|p| p.tick))
                 .unwrap_or(Price(10_000)),
             neg_risk: m.neg_risk.or(prev.map(|p| p.neg_risk)).unwrap_or(false),
-            min_size: m.min_size.or(prev.map(|p| p.min_size)).unwrap_or(DEFAULT_MIN_SIZE),
+            min_size: m
+                .min_size
+                .or(prev.map(|p| p.min_size))
+                .unwrap_or(DEFAULT_MIN_SIZE),
         };
         map.insert(token.to_string(), meta);
         if let Some(c) = &m.condition_id {
@@ -200,7 +222,9 @@ impl PolymarketVenue {
     }
 
     fn client_id_of(&self, digest: &str) -> Option<String> {
-        lock(&self.by_digest).get(&digest.to_ascii_lowercase()).cloned()
+        lock(&self.by_digest)
+            .get(&digest.to_ascii_lowercase())
+            .cloned()
     }
 
     // ---------------------------------------------------------------- operations
@@ -210,12 +234,18 @@ impl PolymarketVenue {
             VenueOp::Markets { filter } => {
                 let limit = filter.limit.unwrap_or(100).clamp(1, 100);
                 let mut url = match &filter.series {
-                    Some(tag) => format!("{}/events/keyset?limit={limit}&tag_slug={}", self.s.gamma_url, enc(tag)),
+                    Some(tag) => format!(
+                        "{}/events/keyset?limit={limit}&tag_slug={}",
+                        self.s.gamma_url,
+                        enc(tag)
+                    ),
                     None => format!("{}/markets/keyset?limit={limit}", self.s.gamma_url),
                 };
                 match filter.status.as_deref() {
                     Some("open") | Some("active") => url.push_str("&closed=false&active=true"),
-                    Some("closed") | Some("resolved") | Some("settled") => url.push_str("&closed=true"),
+                    Some("closed") | Some("resolved") | Some("settled") => {
+                        url.push_str("&closed=true")
+                    }
                     _ => {}
                 }
                 if let Some(c) = &filter.cursor {
@@ -225,12 +255,20 @@ impl PolymarketVenue {
             }
             VenueOp::Book { instrument } => {
                 check_token(&instrument)?;
-                let req = HttpRequest::new("GET", self.clob(&format!("/book?token_id={instrument}")), "book");
+                let req = HttpRequest::new(
+                    "GET",
+                    self.clob(&format!("/book?token_id={instrument}")),
+                    "book",
+                );
                 self.http(req, St::Book { instrument })
             }
             VenueOp::Rules { instrument } => {
                 check_token(&instrument)?;
-                let req = HttpRequest::new("GET", self.clob(&format!("/tick-size?token_id={instrument}")), "read");
+                let req = HttpRequest::new(
+                    "GET",
+                    self.clob(&format!("/tick-size?token_id={instrument}")),
+                    "read",
+                );
                 self.http(req, St::RulesTick { instrument })
             }
             VenueOp::PlaceOrder { order } => {
@@ -250,13 +288,28 @@ impl PolymarketVenue {
                     }
                 }
             }
-            VenueOp::CancelOrder { order_id, instrument } => {
+            VenueOp::CancelOrder {
+                order_id,
+                instrument,
+            } => {
                 check_order_id(&order_id)?;
-                let body = serde_json::json!({ "orderID": order_id }).to_string().into_bytes();
+                let body = serde_json::json!({ "orderID": order_id })
+                    .to_string()
+                    .into_bytes();
                 let req = self.l2("DELETE", self.clob("/order"), body, ctx, "cancel")?;
-                self.http(req, St::Cancel { order_id, instrument })
+                self.http(
+                    req,
+                    St::Cancel {
+                        order_id,
+                        instrument,
+                    },
+                )
             }
-            VenueOp::GetOrder { order_id, client_order_id, .. } => {
+            VenueOp::GetOrder {
+                order_id,
+                client_order_id,
+                ..
+            } => {
                 let id = match (&order_id, &client_order_id) {
                     (Some(id), _) => id.clone(),
                     (None, Some(c)) => lock(&self.by_client)
@@ -270,11 +323,28 @@ impl PolymarketVenue {
                     (None, None) => return Err(PluginError::invalid("get_order needs an order_id or a client_order_id")),
                 };
                 check_order_id(&id)?;
-                let req = self.l2("GET", self.clob(&format!("/data/order/{id}")), Vec::new(), ctx, "read")?;
-                self.http(req, St::GetOrder { order_id: id, client_order_id })
+                let req = self.l2(
+                    "GET",
+                    self.clob(&format!("/data/order/{id}")),
+                    Vec::new(),
+                    ctx,
+                    "read",
+                )?;
+                self.http(
+                    req,
+                    St::GetOrder {
+                        order_id: id,
+                        client_order_id,
+                    },
+                )
             }
-            VenueOp::OpenOrders { instrument } => self.open_orders_page(instrument, Vec::new(), None, 0, ctx),
-            VenueOp::Fills { instrument, since_ms } => self.fills_page(instrument, since_ms, Vec::new(), None, 0, ctx),
+            VenueOp::OpenOrders { instrument } => {
+                self.open_orders_page(instrument, Vec::new(), None, 0, ctx)
+            }
+            VenueOp::Fills {
+                instrument,
+                since_ms,
+            } => self.fills_page(instrument, since_ms, Vec::new(), None, 0, ctx),
             VenueOp::Balance => {
                 let url = self.clob(&format!(
                     "/balance-allowance?asset_type=COLLATERAL&signature_type={}",
@@ -296,11 +366,19 @@ impl PolymarketVenue {
                 let cid = lock(&self.cond).get(&instrument).cloned();
                 match cid {
                     Some(c) => self.http(
-                        HttpRequest::new("GET", self.clob(&format!("/markets/{}", enc(&c))), "read"),
+                        HttpRequest::new(
+                            "GET",
+                            self.clob(&format!("/markets/{}", enc(&c))),
+                            "read",
+                        ),
                         St::ResMarket { instrument },
                     ),
                     None => self.http(
-                        HttpRequest::new("GET", self.clob(&format!("/markets-by-token/{instrument}")), "read"),
+                        HttpRequest::new(
+                            "GET",
+                            self.clob(&format!("/markets-by-token/{instrument}")),
+                            "read",
+                        ),
                         St::ResToken { instrument },
                     ),
                 }
@@ -328,7 +406,14 @@ impl PolymarketVenue {
             url.push_str(&format!("{sep}next_cursor={}", enc(c)));
         }
         let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
-        self.http(req, St::OpenOrders { instrument, acc, pages })
+        self.http(
+            req,
+            St::OpenOrders {
+                instrument,
+                acc,
+                pages,
+            },
+        )
     }
 
     fn fills_page(
@@ -357,7 +442,15 @@ impl PolymarketVenue {
             url.push_str(&q.join("&"));
         }
         let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
-        self.http(req, St::Fills { instrument, since_ms, acc, pages })
+        self.http(
+            req,
+            St::Fills {
+                instrument,
+                since_ms,
+                acc,
+                pages,
+            },
+        )
     }
 
     /// Builds and signs the V2 order for `req`. Returns `(body, digest hex, order type)`.
@@ -415,7 +508,12 @@ impl PolymarketVenue {
         let amounts = if otype.is_market() {
             // BUY: dollars to spend = qty × price, floored to cents; SELL: shares.
             let amount = match req.side {
-                Side::Buy => req.qty.notional(req.price, Rounding::Down).round_to(10_000, Rounding::Down).0,
+                Side::Buy => {
+                    req.qty
+                        .notional(req.price, Rounding::Down)
+                        .round_to(10_000, Rounding::Down)
+                        .0
+                }
                 Side::Sell => req.qty.0 * 10_000,
             };
             let a = market_amounts(dir, amount.max(0) as u64, req.price, cfg);
@@ -468,22 +566,58 @@ impl PolymarketVenue {
         Ok((body, eth::hex0x(&digest), otype))
     }
 
-    fn submit(&self, order: OrderRequest, meta: MarketMeta, ctx: &CallCtx, tick_retry: bool) -> PluginResult<Step> {
+    fn submit(
+        &self,
+        order: OrderRequest,
+        meta: MarketMeta,
+        ctx: &CallCtx,
+        tick_retry: bool,
+    ) -> PluginResult<Step> {
         let (body, digest, otype) = self.build_order(&order, &meta, ctx)?;
         tracing::info!(client_order_id = %order.client_order_id, order_id = %digest, "polymarket order signed");
-        lock(&self.by_client).insert(order.client_order_id.clone(), KnownOrder { digest: digest.clone() });
+        lock(&self.by_client).insert(
+            order.client_order_id.clone(),
+            KnownOrder {
+                digest: digest.clone(),
+            },
+        );
         lock(&self.by_digest).insert(digest.clone(), order.client_order_id.clone());
         let mut req = self.l2("POST", self.clob("/order"), body.into_bytes(), ctx, "order")?;
         req.idempotent = false;
-        self.http(req, St::PlaceSubmit { order, digest, market: otype.is_market(), tick_retry })
+        self.http(
+            req,
+            St::PlaceSubmit {
+                order,
+                digest,
+                market: otype.is_market(),
+                tick_retry,
+            },
+        )
     }
 
-    fn lookup_submit(&self, order: OrderRequest, digest: String, ctx: &CallCtx) -> PluginResult<Step> {
-        let req = self.l2("GET", self.clob(&format!("/data/order/{digest}")), Vec::new(), ctx, "read")?;
+    fn lookup_submit(
+        &self,
+        order: OrderRequest,
+        digest: String,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let req = self.l2(
+            "GET",
+            self.clob(&format!("/data/order/{digest}")),
+            Vec::new(),
+            ctx,
+            "read",
+        )?;
         self.http(req, St::PlaceLookup { order, digest })
     }
 
-    fn placed_status(&self, order: &OrderRequest, id: String, r: &PostOrderResp, market: bool) -> OrderStatus {
+    fn placed_status(
+        &self,
+        order: &OrderRequest,
+        id: String,
+        r: &PostOrderResp,
+        market: bool,
+    ) -> OrderStatus {
         let (making, taking) = r.amounts();
         let (shares_micro, notional_micro) = match order.side {
             Side::Buy => (taking, making),
@@ -508,33 +642,66 @@ impl PolymarketVenue {
             filled_notional: Usd(notional_micro.max(0)),
             fees: Usd::ZERO,
             state,
-            reason: (state == OrderState::Cancelled).then(|| format!("{status}: unfilled remainder killed")),
+            reason: (state == OrderState::Cancelled)
+                .then(|| format!("{status}: unfilled remainder killed")),
         }
     }
 
     /// Handles a refused order: tick refresh, balance-cache refresh, or the error.
-    fn refused(&self, order: OrderRequest, err: PluginError, tick_retry: bool, ctx: &CallCtx) -> PluginResult<Step> {
+    fn refused(
+        &self,
+        order: OrderRequest,
+        err: PluginError,
+        tick_retry: bool,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
         let code = match &err.kind {
             ErrorKind::Rejected { code } => code.clone(),
             _ => return Err(err),
         };
         if code == code::TICK_SIZE && !tick_retry {
-            let req = HttpRequest::new("GET", self.clob(&format!("/tick-size?token_id={}", order.instrument)), "read");
-            return self.http(req, St::PlaceTick { order, error: err.message });
+            let req = HttpRequest::new(
+                "GET",
+                self.clob(&format!("/tick-size?token_id={}", order.instrument)),
+                "read",
+            );
+            return self.http(
+                req,
+                St::PlaceTick {
+                    order,
+                    error: err.message,
+                },
+            );
         }
         if code == code::INSUFFICIENT_BALANCE {
             let q = match order.side {
                 Side::Buy => "asset_type=COLLATERAL".to_string(),
                 Side::Sell => format!("asset_type=CONDITIONAL&token_id={}", order.instrument),
             };
-            let url = self.clob(&format!("/balance-allowance/update?{q}&signature_type={}", self.s.signature_type as u8));
+            let url = self.clob(&format!(
+                "/balance-allowance/update?{q}&signature_type={}",
+                self.s.signature_type as u8
+            ));
             let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
-            return self.http(req, St::PlaceBalanceUpdate { code, error: err.message });
+            return self.http(
+                req,
+                St::PlaceBalanceUpdate {
+                    code,
+                    error: err.message,
+                },
+            );
         }
         Err(err)
     }
 
-    fn cancel_status(&self, order_id: &str, instrument: &str, o: Option<OpenOrder>, canceled: bool, reason: Option<String>) -> PluginResult<Step> {
+    fn cancel_status(
+        &self,
+        order_id: &str,
+        instrument: &str,
+        o: Option<OpenOrder>,
+        canceled: bool,
+        reason: Option<String>,
+    ) -> PluginResult<Step> {
         let coid = self.client_id_of(order_id);
         match o {
             Some(o) => {
@@ -546,7 +713,10 @@ impl PolymarketVenue {
                 if !canceled && !s.state.is_final() {
                     return Err(PluginError::rejected(
                         "cancel_refused",
-                        format!("order {order_id} was not cancelled: {}", reason.unwrap_or_default()),
+                        format!(
+                            "order {order_id} was not cancelled: {}",
+                            reason.unwrap_or_default()
+                        ),
                     ));
                 }
                 done(OpResult::Order { order: s })
@@ -592,8 +762,12 @@ impl PolymarketVenue {
                 if !is_2xx(&r) {
                     return Err(errors::from_response("derive api key", &r));
                 }
-                let c = parse_creds(&r.body)
-                    .ok_or_else(|| PluginError::new(ErrorKind::Auth, "derive api key: response has no usable credentials"))?;
+                let c = parse_creds(&r.body).ok_or_else(|| {
+                    PluginError::new(
+                        ErrorKind::Auth,
+                        "derive api key: response has no usable credentials",
+                    )
+                })?;
                 *lock(&self.creds) = Some(c);
                 self.start(*op, ctx)
             }
@@ -601,14 +775,19 @@ impl PolymarketVenue {
                 if !is_2xx(&r) {
                     return Err(self.fail("markets", &r));
                 }
-                let (markets, next_cursor) = gamma::parse_markets_page(&r.body).map_err(|e| parse_err("markets", e))?;
-                done(OpResult::Markets { markets, next_cursor })
+                let (markets, next_cursor) =
+                    gamma::parse_markets_page(&r.body).map_err(|e| parse_err("markets", e))?;
+                done(OpResult::Markets {
+                    markets,
+                    next_cursor,
+                })
             }
             St::Book { instrument } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("book", &r));
                 }
-                let (b, m) = book::parse_book(&r.body, &instrument).map_err(|e| parse_err("book", e))?;
+                let (b, m) =
+                    book::parse_book(&r.body, &instrument).map_err(|e| parse_err("book", e))?;
                 self.store_meta(&instrument, &m, None);
                 done(OpResult::Book { book: b })
             }
@@ -616,56 +795,100 @@ impl PolymarketVenue {
                 if !is_2xx(&r) {
                     return Err(self.fail("tick size", &r));
                 }
-                let tick = clob::parse_tick(&r.body).ok_or_else(|| parse_err("tick size", "no minimum_tick_size"))?;
-                let req = HttpRequest::new("GET", self.clob(&format!("/book?token_id={instrument}")), "book");
-                self.http(req, St::RulesBook { instrument, tick: tick.0 })
+                let tick = clob::parse_tick(&r.body)
+                    .ok_or_else(|| parse_err("tick size", "no minimum_tick_size"))?;
+                let req = HttpRequest::new(
+                    "GET",
+                    self.clob(&format!("/book?token_id={instrument}")),
+                    "book",
+                );
+                self.http(
+                    req,
+                    St::RulesBook {
+                        instrument,
+                        tick: tick.0,
+                    },
+                )
             }
             St::RulesBook { instrument, tick } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("book", &r));
                 }
-                let (_, m) = book::parse_book(&r.body, &instrument).map_err(|e| parse_err("book", e))?;
+                let (_, m) =
+                    book::parse_book(&r.body, &instrument).map_err(|e| parse_err("book", e))?;
                 let meta = self.store_meta(&instrument, &m, Some(Price(tick)));
                 match m.condition_id {
                     Some(cid) => {
-                        let req = HttpRequest::new("GET", self.clob(&format!("/clob-markets/{}", enc(&cid))), "read");
-                        self.http(req, St::RulesFee { instrument, tick, min_size: meta.min_size.0 })
+                        let req = HttpRequest::new(
+                            "GET",
+                            self.clob(&format!("/clob-markets/{}", enc(&cid))),
+                            "read",
+                        );
+                        self.http(
+                            req,
+                            St::RulesFee {
+                                instrument,
+                                tick,
+                                min_size: meta.min_size.0,
+                            },
+                        )
                     }
                     None => self.rules_done(tick, meta.min_size.0, None),
                 }
             }
             St::RulesFee { tick, min_size, .. } => {
-                let fee = if is_2xx(&r) { clob::parse_clob_market_fee(&r.body) } else { None };
+                let fee = if is_2xx(&r) {
+                    clob::parse_clob_market_fee(&r.body)
+                } else {
+                    None
+                };
                 self.rules_done(tick, min_size, fee)
             }
             St::PlaceMeta { order } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("book (order metadata)", &r));
                 }
-                let (_, m) = book::parse_book(&r.body, &order.instrument).map_err(|e| parse_err("book", e))?;
+                let (_, m) = book::parse_book(&r.body, &order.instrument)
+                    .map_err(|e| parse_err("book", e))?;
                 let meta = self.store_meta(&order.instrument, &m, None);
                 self.submit(order, meta, ctx, false)
             }
-            St::PlaceSubmit { order, digest, market, tick_retry } => {
+            St::PlaceSubmit {
+                order,
+                digest,
+                market,
+                tick_retry,
+            } => {
                 match r.status {
                     200..=299 => {
-                        let resp: PostOrderResp = serde_json::from_slice(&r.body).map_err(|e| parse_err("post order", e))?;
+                        let resp: PostOrderResp = serde_json::from_slice(&r.body)
+                            .map_err(|e| parse_err("post order", e))?;
                         let msg = resp.error_msg.clone().unwrap_or_default();
                         let id = resp.order_id.clone().unwrap_or_default();
                         if resp.success != Some(false) && msg.is_empty() && !id.is_empty() {
                             if !id.eq_ignore_ascii_case(&digest) {
                                 tracing::warn!(expected = %digest, got = %id, "venue order id differs from the EIP-712 digest");
-                                lock(&self.by_digest).insert(id.to_ascii_lowercase(), order.client_order_id.clone());
+                                lock(&self.by_digest)
+                                    .insert(id.to_ascii_lowercase(), order.client_order_id.clone());
                             }
                             let (making, taking) = resp.amounts();
-                            let matched = resp.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("matched"));
+                            let matched = resp
+                                .status
+                                .as_deref()
+                                .is_some_and(|s| s.eq_ignore_ascii_case("matched"));
                             if matched && making == 0 && taking == 0 {
                                 // Matched without amounts: ask for the authoritative fill.
                                 return self.lookup_submit(order, id, ctx);
                             }
-                            return done(OpResult::Order { order: self.placed_status(&order, id, &resp, market) });
+                            return done(OpResult::Order {
+                                order: self.placed_status(&order, id, &resp, market),
+                            });
                         }
-                        let text = if msg.is_empty() { "order refused without a message".to_string() } else { msg };
+                        let text = if msg.is_empty() {
+                            "order refused without a message".to_string()
+                        } else {
+                            msg
+                        };
                         self.refused(order, errors::rejection(&text), tick_retry, ctx)
                     }
                     // Outcome unknown: the order may or may not exist. Look up its id.
@@ -685,7 +908,11 @@ impl PolymarketVenue {
                 }
             }
             St::PlaceTick { order, error } => {
-                let tick = if is_2xx(&r) { clob::parse_tick(&r.body) } else { None };
+                let tick = if is_2xx(&r) {
+                    clob::parse_tick(&r.body)
+                } else {
+                    None
+                };
                 let Some(tick) = tick else {
                     return Err(errors::rejection(&error));
                 };
@@ -734,52 +961,103 @@ impl PolymarketVenue {
                 }
             }
             St::PlaceBalanceUpdate { code, error } => Err(PluginError::rejected(code, error)),
-            St::Cancel { order_id, instrument } => {
+            St::Cancel {
+                order_id,
+                instrument,
+            } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("cancel", &r));
                 }
-                let c: CancelResp = serde_json::from_slice(&r.body).map_err(|e| parse_err("cancel", e))?;
+                let c: CancelResp =
+                    serde_json::from_slice(&r.body).map_err(|e| parse_err("cancel", e))?;
                 let canceled = c.canceled.iter().any(|x| x.eq_ignore_ascii_case(&order_id));
                 let reason = c
                     .not_canceled
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(&order_id))
-                    .map(|(_, v)| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-                let req = self.l2("GET", self.clob(&format!("/data/order/{order_id}")), Vec::new(), ctx, "read")?;
-                self.http(req, St::CancelLookup { order_id, instrument, canceled, reason })
+                    .map(|(_, v)| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    });
+                let req = self.l2(
+                    "GET",
+                    self.clob(&format!("/data/order/{order_id}")),
+                    Vec::new(),
+                    ctx,
+                    "read",
+                )?;
+                self.http(
+                    req,
+                    St::CancelLookup {
+                        order_id,
+                        instrument,
+                        canceled,
+                        reason,
+                    },
+                )
             }
-            St::CancelLookup { order_id, instrument, canceled, reason } => {
-                let o = if is_2xx(&r) { clob::parse_order(&r.body).ok().flatten() } else { None };
+            St::CancelLookup {
+                order_id,
+                instrument,
+                canceled,
+                reason,
+            } => {
+                let o = if is_2xx(&r) {
+                    clob::parse_order(&r.body).ok().flatten()
+                } else {
+                    None
+                };
                 self.cancel_status(&order_id, &instrument, o, canceled, reason)
             }
-            St::GetOrder { order_id, client_order_id } => {
+            St::GetOrder {
+                order_id,
+                client_order_id,
+            } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("get order", &r));
                 }
                 match clob::parse_order(&r.body).map_err(|e| parse_err("order", e))? {
                     Some(o) => {
                         let coid = client_order_id.or_else(|| self.client_id_of(&order_id));
-                        done(OpResult::Order { order: o.to_status(coid) })
+                        done(OpResult::Order {
+                            order: o.to_status(coid),
+                        })
                     }
-                    None => Err(PluginError::rejected("not_found", format!("order {order_id} is not known to the venue"))),
+                    None => Err(PluginError::rejected(
+                        "not_found",
+                        format!("order {order_id} is not known to the venue"),
+                    )),
                 }
             }
-            St::OpenOrders { instrument, mut acc, pages } => {
+            St::OpenOrders {
+                instrument,
+                mut acc,
+                pages,
+            } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("open orders", &r));
                 }
-                let page: Page<OpenOrder> = Page::parse(&r.body).map_err(|e| parse_err("open orders", e))?;
+                let page: Page<OpenOrder> =
+                    Page::parse(&r.body).map_err(|e| parse_err("open orders", e))?;
                 let (items, next) = page.split();
                 for o in items {
                     let coid = self.client_id_of(&o.id);
                     acc.push(o.to_status(coid));
                 }
                 match next {
-                    Some(c) if pages + 1 < MAX_PAGES => self.open_orders_page(instrument, acc, Some(c), pages + 1, ctx),
+                    Some(c) if pages + 1 < MAX_PAGES => {
+                        self.open_orders_page(instrument, acc, Some(c), pages + 1, ctx)
+                    }
                     _ => done(OpResult::Orders { orders: acc }),
                 }
             }
-            St::Fills { instrument, since_ms, mut acc, pages } => {
+            St::Fills {
+                instrument,
+                since_ms,
+                mut acc,
+                pages,
+            } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("fills", &r));
                 }
@@ -800,7 +1078,9 @@ impl PolymarketVenue {
                     }
                 }
                 match next {
-                    Some(c) if pages + 1 < MAX_PAGES => self.fills_page(instrument, since_ms, acc, Some(c), pages + 1, ctx),
+                    Some(c) if pages + 1 < MAX_PAGES => {
+                        self.fills_page(instrument, since_ms, acc, Some(c), pages + 1, ctx)
+                    }
                     _ => done(OpResult::Fills { fills: acc }),
                 }
             }
@@ -808,22 +1088,32 @@ impl PolymarketVenue {
                 if !is_2xx(&r) {
                     return Err(self.fail("balance", &r));
                 }
-                let b = clob::parse_balance(&r.body).ok_or_else(|| parse_err("balance", "no balance field"))?;
-                done(OpResult::Balance { balance: Balance { available: b, total: b } })
+                let b = clob::parse_balance(&r.body)
+                    .ok_or_else(|| parse_err("balance", "no balance field"))?;
+                done(OpResult::Balance {
+                    balance: Balance {
+                        available: b,
+                        total: b,
+                    },
+                })
             }
             St::Positions => {
                 if !is_2xx(&r) {
                     return Err(self.fail("positions", &r));
                 }
-                done(OpResult::Positions { positions: parse_positions(&r.body)? })
+                done(OpResult::Positions {
+                    positions: parse_positions(&r.body)?,
+                })
             }
             St::ResToken { instrument } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("market by token", &r));
                 }
-                let cid = clob::parse_condition_id(&r.body).ok_or_else(|| parse_err("market by token", "no condition_id"))?;
+                let cid = clob::parse_condition_id(&r.body)
+                    .ok_or_else(|| parse_err("market by token", "no condition_id"))?;
                 lock(&self.cond).insert(instrument.clone(), cid.clone());
-                let req = HttpRequest::new("GET", self.clob(&format!("/markets/{}", enc(&cid))), "read");
+                let req =
+                    HttpRequest::new("GET", self.clob(&format!("/markets/{}", enc(&cid))), "read");
                 self.http(req, St::ResMarket { instrument })
             }
             St::ResMarket { instrument } => {
@@ -837,7 +1127,11 @@ impl PolymarketVenue {
                     resolution: Resolution {
                         instrument,
                         resolved,
-                        payout: if winner == Some(true) { Price::ONE } else { Price::ZERO },
+                        payout: if winner == Some(true) {
+                            Price::ONE
+                        } else {
+                            Price::ZERO
+                        },
                     },
                 })
             }
@@ -892,7 +1186,11 @@ fn parse_positions(body: &[u8]) -> PluginResult<Vec<Position>> {
                 _ => None,
             }
             .unwrap_or(Usd::ZERO);
-            (qty.0 > 0).then_some(Position { instrument: p.asset, qty, cost })
+            (qty.0 > 0).then_some(Position {
+                instrument: p.asset,
+                qty,
+                cost,
+            })
         })
         .collect())
 }
@@ -919,8 +1217,17 @@ impl Venue for PolymarketVenue {
             rules: VenueRules::Polymarket,
             simulated: false,
             capabilities: [
-                "markets", "book", "rules", "place_order", "cancel_order", "get_order",
-                "open_orders", "fills", "balance", "positions", "resolution",
+                "markets",
+                "book",
+                "rules",
+                "place_order",
+                "cancel_order",
+                "get_order",
+                "open_orders",
+                "fills",
+                "balance",
+                "positions",
+                "resolution",
             ]
             .iter()
             .map(|s| s.to_string())

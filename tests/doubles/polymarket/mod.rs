@@ -17,12 +17,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use plugin_api::{Price, Rounding};
 use polymix_venue_polymarket::amounts::{decimals_of, TickCfg};
 use polymix_venue_polymarket::auth_l2::{decode_secret, sign_raw};
 use polymix_venue_polymarket::eth::{decode_hex, decode_hex_into, recover, Address};
 use polymix_venue_polymarket::order_v2::{Exchanges, OrderSide, OrderV2, SignatureType};
 use polymix_venue_polymarket::{auth_l1, dec};
-use plugin_api::{Price, Rounding};
 
 /// Double configuration.
 #[derive(Clone, Debug)]
@@ -48,7 +48,7 @@ impl Default for PolymarketDoubleConfig {
             api_key: "11111111-2222-3333-4444-555555555555".into(),
             api_secret: "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=".into(),
             api_passphrase: "double-passphrase".into(),
-            settle_delay: Duration::from_millis(150),
+            settle_delay: Duration::from_millis(500),
             page_size: 100,
         }
     }
@@ -122,7 +122,12 @@ pub struct Fault {
 impl Fault {
     /// A one-shot fault on `method path`.
     pub fn once(method: &str, path: &str, kind: FaultKind) -> Fault {
-        Fault { method: Some(method.to_string()), path: path.to_string(), kind, times: 1 }
+        Fault {
+            method: Some(method.to_string()),
+            path: path.to_string(),
+            kind,
+            times: 1,
+        }
     }
 }
 
@@ -219,11 +224,17 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Formats micro units as a trimmed decimal string.
@@ -232,7 +243,11 @@ fn fmt6(v: i64) -> String {
     let a = v.unsigned_abs();
     let s = format!("{}.{:06}", a / 1_000_000, a % 1_000_000);
     let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    if neg { format!("-{s}") } else { s }
+    if neg {
+        format!("-{s}")
+    } else {
+        s
+    }
 }
 
 fn micro(s: &str) -> i64 {
@@ -242,12 +257,17 @@ fn micro(s: &str) -> i64 {
 type Reply = (StatusCode, Value);
 
 fn err(status: u16, msg: &str) -> Reply {
-    (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), json!({ "error": msg }))
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        json!({ "error": msg }),
+    )
 }
 
 /// Starts a double on an ephemeral port.
 pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let inner = Arc::new(Mutex::new(Inner {
         exchanges: Exchanges::v2(cfg.chain_id),
@@ -266,7 +286,9 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         ghost_next: 0,
         balance_updates: 0,
     }));
-    let app = axum::Router::new().fallback(handle).with_state(inner.clone());
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(inner.clone());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -294,13 +316,22 @@ impl PolymarketDouble {
     /// Declares `funder` as the maker wallet of `eoa` (proxy/Safe accounts).
     pub fn set_funder(&self, eoa: &str, funder: &str) {
         let mut g = lock(&self.inner);
-        g.funder_of.insert(Address::parse(eoa).expect("eoa"), Address::parse(funder).expect("funder"));
+        g.funder_of.insert(
+            Address::parse(eoa).expect("eoa"),
+            Address::parse(funder).expect("funder"),
+        );
     }
 
     /// Adds a market.
     pub fn add_market(&self, seed: MarketSeed) {
         let tick = Price::parse(&seed.tick).expect("tick");
-        let m = Market { min_size_micro: micro(&seed.min_size), tick, seed: seed.clone(), closed: false, winner: None };
+        let m = Market {
+            min_size_micro: micro(&seed.min_size),
+            tick,
+            seed: seed.clone(),
+            closed: false,
+            winner: None,
+        };
         let mut g = lock(&self.inner);
         g.books.entry(seed.token_id.clone()).or_default();
         g.markets.insert(seed.token_id, m);
@@ -308,11 +339,15 @@ impl PolymarketDouble {
 
     /// Replaces a book: `(price, size)` decimal strings, any order.
     pub fn set_book(&self, token: &str, bids: &[(&str, &str)], asks: &[(&str, &str)]) {
-        let conv = |v: &[(&str, &str)]| v.iter().map(|(p, s)| (micro(p), micro(s))).collect::<Vec<_>>();
+        let conv = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(p, s)| (micro(p), micro(s)))
+                .collect::<Vec<_>>()
+        };
         let mut b = conv(bids);
         let mut a = conv(asks);
-        b.sort_by(|x, y| y.0.cmp(&x.0));
-        a.sort_by(|x, y| x.0.cmp(&y.0));
+        b.sort_by_key(|x| std::cmp::Reverse(x.0));
+        a.sort_by_key(|x| x.0);
         lock(&self.inner).books.insert(token.to_string(), (b, a));
     }
 
@@ -326,7 +361,9 @@ impl PolymarketDouble {
 
     /// Sets the collateral balance (dollars) of an address.
     pub fn set_balance(&self, address: &str, usd: &str) {
-        lock(&self.inner).balances.insert(Address::parse(address).expect("address"), micro(usd));
+        lock(&self.inner)
+            .balances
+            .insert(Address::parse(address).expect("address"), micro(usd));
     }
 
     /// Collateral balance of an address, micro-dollars.
@@ -338,7 +375,9 @@ impl PolymarketDouble {
     /// Sets an outcome-token position (shares).
     pub fn set_position(&self, address: &str, token: &str, shares: &str) {
         let a = Address::parse(address).expect("address");
-        lock(&self.inner).positions.insert((a, token.to_string()), micro(shares));
+        lock(&self.inner)
+            .positions
+            .insert((a, token.to_string()), micro(shares));
     }
 
     /// Resolves the market of `token`: it wins (`true`) or loses.
@@ -348,7 +387,11 @@ impl PolymarketDouble {
         for m in g.markets.values_mut() {
             if Some(&m.seed.condition_id) == cid.as_ref() {
                 m.closed = true;
-                m.winner = Some(if m.seed.token_id == token { wins } else { !wins });
+                m.winner = Some(if m.seed.token_id == token {
+                    wins
+                } else {
+                    !wins
+                });
             }
         }
     }
@@ -375,7 +418,11 @@ impl PolymarketDouble {
 
     /// Status of an order by id.
     pub fn order_status(&self, id: &str) -> Option<String> {
-        lock(&self.inner).orders.iter().find(|o| o.id == id).map(|o| o.status.clone())
+        lock(&self.inner)
+            .orders
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.status.clone())
     }
 
     /// Number of `GET /balance-allowance/update` calls.
@@ -384,7 +431,13 @@ impl PolymarketDouble {
     }
 }
 
-async fn handle(State(d): State<Arc<Mutex<Inner>>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(d): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_string();
     let query: HashMap<String, String> = uri
         .query()
@@ -396,7 +449,11 @@ async fn handle(State(d): State<Arc<Mutex<Inner>>>, method: Method, uri: Uri, he
     let fault = {
         let mut g = lock(&d);
         let idx = g.faults.iter().position(|f| {
-            f.times > 0 && path.starts_with(&f.path) && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+            f.times > 0
+                && path.starts_with(&f.path)
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
         });
         idx.map(|i| {
             g.faults[i].times -= 1;
@@ -409,14 +466,21 @@ async fn handle(State(d): State<Arc<Mutex<Inner>>>, method: Method, uri: Uri, he
     };
     match &fault {
         Some(FaultKind::Status(s)) => {
-            let mut r = (StatusCode::from_u16(*s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(json!({"error": "injected fault"}))).into_response();
+            let mut r = (
+                StatusCode::from_u16(*s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                axum::Json(json!({"error": "injected fault"})),
+            )
+                .into_response();
             if *s == 429 {
-                r.headers_mut().insert("retry-after", "1".parse().expect("header"));
+                r.headers_mut()
+                    .insert("retry-after", "1".parse().expect("header"));
             }
             return r;
         }
         Some(FaultKind::Delay(t)) => tokio::time::sleep(*t).await,
-        Some(FaultKind::Drop) => std::panic::resume_unwind(Box::new("dropped connection (injected)")),
+        Some(FaultKind::Drop) => {
+            std::panic::resume_unwind(Box::new("dropped connection (injected)"))
+        }
         _ => {}
     }
     let (status, v) = {
@@ -425,7 +489,9 @@ async fn handle(State(d): State<Arc<Mutex<Inner>>>, method: Method, uri: Uri, he
     };
     match fault {
         Some(FaultKind::DelayAfter(t)) => tokio::time::sleep(t).await,
-        Some(FaultKind::DropAfter) => std::panic::resume_unwind(Box::new("dropped connection (injected)")),
+        Some(FaultKind::DropAfter) => {
+            std::panic::resume_unwind(Box::new("dropped connection (injected)"))
+        }
         _ => {}
     }
     (status, axum::Json(v)).into_response()
@@ -436,7 +502,7 @@ fn pct_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 {
+        if b[i] == b'%' && i + 2 < b.len() {
             if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
                 out.push(v);
                 i += 3;
@@ -458,7 +524,11 @@ impl Inner {
         let c = self.cfg.clone();
         self.keys.insert(
             c.api_key.clone(),
-            KeyInfo { secret: decode_secret(&c.api_secret).expect("double secret"), passphrase: c.api_passphrase.clone(), address: a },
+            KeyInfo {
+                secret: decode_secret(&c.api_secret).expect("double secret"),
+                passphrase: c.api_passphrase.clone(),
+                address: a,
+            },
         );
         self.key_of.insert(a, c.api_key.clone());
         c.api_key
@@ -482,7 +552,13 @@ impl Inner {
     }
 
     /// Verifies L2 headers; returns (api key, signer address).
-    fn l2(&self, method: &str, path: &str, h: &HeaderMap, body: &[u8]) -> Result<(String, Address), Reply> {
+    fn l2(
+        &self,
+        method: &str,
+        path: &str,
+        h: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(String, Address), Reply> {
         let unauthorized = || err(401, "Unauthorized/Invalid api key");
         let key = hdr(h, "poly_api_key");
         let info = self.keys.get(key).ok_or_else(unauthorized)?;
@@ -500,7 +576,14 @@ impl Inner {
         Ok((key.to_string(), addr))
     }
 
-    fn route(&mut self, method: &str, path: &str, q: &HashMap<String, String>, h: &HeaderMap, body: &[u8]) -> Reply {
+    fn route(
+        &mut self,
+        method: &str,
+        path: &str,
+        q: &HashMap<String, String>,
+        h: &HeaderMap,
+        body: &[u8],
+    ) -> Reply {
         let token = q.get("token_id").cloned().unwrap_or_default();
         match (method, path) {
             ("GET", "/time") => (StatusCode::OK, json!(now_s())),
@@ -524,12 +607,19 @@ impl Inner {
             },
             ("POST", "/books") => {
                 let req: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
-                let out: Vec<Value> = req.iter().filter_map(|r| self.book_json(r["token_id"].as_str().unwrap_or(""))).collect();
+                let out: Vec<Value> = req
+                    .iter()
+                    .filter_map(|r| self.book_json(r["token_id"].as_str().unwrap_or("")))
+                    .collect();
                 (StatusCode::OK, json!(out))
             }
             ("GET", "/tick-size") => match self.markets.get(&token) {
                 // A JSON number, as the venue sends it.
-                Some(m) => (StatusCode::OK, serde_json::from_str(&format!("{{\"minimum_tick_size\":{}}}", m.seed.tick)).unwrap_or(Value::Null)),
+                Some(m) => (
+                    StatusCode::OK,
+                    serde_json::from_str(&format!("{{\"minimum_tick_size\":{}}}", m.seed.tick))
+                        .unwrap_or(Value::Null),
+                ),
                 None => err(404, "market not found"),
             },
             ("GET", "/neg-risk") => match self.markets.get(&token) {
@@ -542,9 +632,15 @@ impl Inner {
                     None => err(404, "market not found"),
                 }
             }
-            _ if method == "GET" && path.starts_with("/markets/") => self.clob_market(&path["/markets/".len()..], false),
-            _ if method == "GET" && path.starts_with("/clob-markets/") => self.clob_market(&path["/clob-markets/".len()..], true),
-            ("GET", "/gamma/markets/keyset") | ("GET", "/gamma/events/keyset") | ("GET", "/gamma/markets") => self.gamma(path, q),
+            _ if method == "GET" && path.starts_with("/markets/") => {
+                self.clob_market(&path["/markets/".len()..], false)
+            }
+            _ if method == "GET" && path.starts_with("/clob-markets/") => {
+                self.clob_market(&path["/clob-markets/".len()..], true)
+            }
+            ("GET", "/gamma/markets/keyset")
+            | ("GET", "/gamma/events/keyset")
+            | ("GET", "/gamma/markets") => self.gamma(path, q),
             ("GET", "/data-api/positions") => self.positions(q),
             _ => self.private(method, path, q, h, body),
         }
@@ -554,7 +650,12 @@ impl Inner {
         let m = self.markets.get(token)?;
         let (bids, asks) = self.books.get(token).cloned().unwrap_or_default();
         // The venue lists both sides with the best level last.
-        let lv = |v: &[Lvl]| v.iter().rev().map(|(p, s)| json!({"price": fmt6(*p), "size": fmt6(*s)})).collect::<Vec<_>>();
+        let lv = |v: &[Lvl]| {
+            v.iter()
+                .rev()
+                .map(|(p, s)| json!({"price": fmt6(*p), "size": fmt6(*s)}))
+                .collect::<Vec<_>>()
+        };
         Some(json!({
             "market": m.seed.condition_id, "asset_id": token, "timestamp": now_ms().to_string(), "hash": "",
             "bids": lv(&bids), "asks": lv(&asks), "min_order_size": m.seed.min_size, "tick_size": m.seed.tick,
@@ -563,21 +664,31 @@ impl Inner {
     }
 
     fn clob_market(&self, cid: &str, compact: bool) -> Reply {
-        let toks: Vec<&Market> = self.markets.values().filter(|m| m.seed.condition_id == cid).collect();
-        let Some(first) = toks.first() else { return err(404, "market not found") };
+        let toks: Vec<&Market> = self
+            .markets
+            .values()
+            .filter(|m| m.seed.condition_id == cid)
+            .collect();
+        let Some(first) = toks.first() else {
+            return err(404, "market not found");
+        };
         if compact {
             let mut v = json!({"t": toks.iter().map(|m| json!({"t": m.seed.token_id, "o": m.seed.outcome})).collect::<Vec<_>>(),
                 "mts": first.seed.tick, "mos": first.seed.min_size, "nr": first.seed.neg_risk});
             if let Some(r) = &first.seed.fee_rate {
-                v["fd"] = serde_json::from_str(&format!("{{\"r\":{r},\"e\":1,\"to\":true}}")).unwrap_or(Value::Null);
+                v["fd"] = serde_json::from_str(&format!("{{\"r\":{r},\"e\":1,\"to\":true}}"))
+                    .unwrap_or(Value::Null);
             }
             return (StatusCode::OK, v);
         }
-        (StatusCode::OK, json!({
-            "condition_id": cid, "closed": first.closed, "neg_risk": first.seed.neg_risk,
-            "minimum_tick_size": first.seed.tick, "minimum_order_size": first.seed.min_size,
-            "tokens": toks.iter().map(|m| json!({"token_id": m.seed.token_id, "outcome": m.seed.outcome, "price": "0.5", "winner": m.winner == Some(true)})).collect::<Vec<_>>(),
-        }))
+        (
+            StatusCode::OK,
+            json!({
+                "condition_id": cid, "closed": first.closed, "neg_risk": first.seed.neg_risk,
+                "minimum_tick_size": first.seed.tick, "minimum_order_size": first.seed.min_size,
+                "tokens": toks.iter().map(|m| json!({"token_id": m.seed.token_id, "outcome": m.seed.outcome, "price": "0.5", "winner": m.winner == Some(true)})).collect::<Vec<_>>(),
+            }),
+        )
     }
 
     fn gamma(&self, path: &str, q: &HashMap<String, String>) -> Reply {
@@ -594,8 +705,15 @@ impl Inner {
             let want = c == "true";
             by_cond.retain(|(_, v)| v[0].closed == want);
         }
-        let start: usize = q.get("after_cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-        let limit: usize = q.get("limit").and_then(|c| c.parse().ok()).unwrap_or(self.cfg.page_size).min(self.cfg.page_size);
+        let start: usize = q
+            .get("after_cursor")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let limit: usize = q
+            .get("limit")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(self.cfg.page_size)
+            .min(self.cfg.page_size);
         let page: Vec<Value> = by_cond
             .iter()
             .skip(start)
@@ -603,7 +721,14 @@ impl Inner {
             .map(|(cid, v)| {
                 let ids: Vec<&str> = v.iter().map(|m| m.seed.token_id.as_str()).collect();
                 let outs: Vec<&str> = v.iter().map(|m| m.seed.outcome.as_str()).collect();
-                let prices: Vec<&str> = v.iter().map(|m| match m.winner { Some(true) => "1", Some(false) => "0", None => "0.5" }).collect();
+                let prices: Vec<&str> = v
+                    .iter()
+                    .map(|m| match m.winner {
+                        Some(true) => "1",
+                        Some(false) => "0",
+                        None => "0.5",
+                    })
+                    .collect();
                 let mut g = json!({
                     "id": cid, "conditionId": cid, "question": v[0].seed.question,
                     "outcomes": serde_json::to_string(&outs).unwrap_or_default(),
@@ -614,17 +739,30 @@ impl Inner {
                     "negRisk": v[0].seed.neg_risk, "endDate": "2026-12-31T00:00:00Z",
                 });
                 if let Some(r) = &v[0].seed.fee_rate {
-                    g["feeSchedule"] = serde_json::from_str(&format!("{{\"exponent\":1,\"rate\":{r},\"takerOnly\":true}}")).unwrap_or(Value::Null);
+                    g["feeSchedule"] = serde_json::from_str(&format!(
+                        "{{\"exponent\":1,\"rate\":{r},\"takerOnly\":true}}"
+                    ))
+                    .unwrap_or(Value::Null);
                 }
                 g
             })
             .collect();
-        let next = if start + limit < by_cond.len() { Value::String((start + limit).to_string()) } else { Value::Null };
+        let next = if start + limit < by_cond.len() {
+            Value::String((start + limit).to_string())
+        } else {
+            Value::Null
+        };
         if path.ends_with("/events/keyset") {
             let events: Vec<Value> = page.into_iter().map(|m| json!({"markets": [m]})).collect();
-            (StatusCode::OK, json!({"events": events, "next_cursor": next}))
+            (
+                StatusCode::OK,
+                json!({"events": events, "next_cursor": next}),
+            )
         } else if path.ends_with("/keyset") {
-            (StatusCode::OK, json!({"markets": page, "next_cursor": next}))
+            (
+                StatusCode::OK,
+                json!({"markets": page, "next_cursor": next}),
+            )
         } else {
             (StatusCode::OK, json!(page))
         }
@@ -638,7 +776,13 @@ impl Inner {
             .positions
             .iter()
             .filter(|((a, _), s)| *a == user && **s > 0)
-            .map(|((_, t), s)| serde_json::from_str(&format!("{{\"asset\":\"{t}\",\"size\":{},\"avgPrice\":0.5}}", fmt6(*s))).unwrap_or(Value::Null))
+            .map(|((_, t), s)| {
+                serde_json::from_str(&format!(
+                    "{{\"asset\":\"{t}\",\"size\":{},\"avgPrice\":0.5}}",
+                    fmt6(*s)
+                ))
+                .unwrap_or(Value::Null)
+            })
             .collect();
         (StatusCode::OK, json!(out))
     }
@@ -647,12 +791,20 @@ impl Inner {
         self.funder_of.get(&signer).copied().unwrap_or(signer)
     }
 
-    fn private(&mut self, method: &str, path: &str, q: &HashMap<String, String>, h: &HeaderMap, body: &[u8]) -> Reply {
+    fn private(
+        &mut self,
+        method: &str,
+        path: &str,
+        q: &HashMap<String, String>,
+        h: &HeaderMap,
+        body: &[u8],
+    ) -> Reply {
         let (key, signer) = match self.l2(method, path, h, body) {
             Ok(x) => x,
             Err(e) => {
                 if path == "/order" && method == "POST" {
-                    self.received.push(serde_json::from_slice(body).unwrap_or(Value::Null));
+                    self.received
+                        .push(serde_json::from_slice(body).unwrap_or(Value::Null));
                 }
                 return e;
             }
@@ -688,7 +840,12 @@ impl Inner {
                 (StatusCode::OK, self.cancel(&ids, &key))
             }
             ("DELETE", "/cancel-all") => {
-                let ids: Vec<String> = self.orders.iter().filter(|o| o.owner == key && o.status == "LIVE").map(|o| o.id.clone()).collect();
+                let ids: Vec<String> = self
+                    .orders
+                    .iter()
+                    .filter(|o| o.owner == key && o.status == "LIVE")
+                    .map(|o| o.id.clone())
+                    .collect();
                 (StatusCode::OK, self.cancel(&ids, &key))
             }
             ("GET", "/data/orders") => {
@@ -717,14 +874,20 @@ impl Inner {
             ("GET", "/balance-allowance") => {
                 let w = self.wallet_of(signer);
                 let bal = if q.get("asset_type").map(String::as_str) == Some("CONDITIONAL") {
-                    self.positions.get(&(w, q.get("token_id").cloned().unwrap_or_default())).copied().unwrap_or(0)
+                    self.positions
+                        .get(&(w, q.get("token_id").cloned().unwrap_or_default()))
+                        .copied()
+                        .unwrap_or(0)
                 } else {
                     self.balances.get(&w).copied().unwrap_or(0)
                 };
                 let ex = self.exchanges;
-                (StatusCode::OK, json!({"balance": bal.to_string(), "allowances": {
+                (
+                    StatusCode::OK,
+                    json!({"balance": bal.to_string(), "allowances": {
                     ex.standard.contract.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935",
-                    ex.neg_risk.contract.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935"}}))
+                    ex.neg_risk.contract.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935"}}),
+                )
             }
             ("GET", "/balance-allowance/update") => {
                 self.balance_updates += 1;
@@ -732,7 +895,11 @@ impl Inner {
             }
             _ if method == "GET" && path.starts_with("/data/order/") => {
                 let id = &path["/data/order/".len()..];
-                match self.orders.iter().find(|o| o.id.eq_ignore_ascii_case(id) && o.owner == key) {
+                match self
+                    .orders
+                    .iter()
+                    .find(|o| o.id.eq_ignore_ascii_case(id) && o.owner == key)
+                {
                     Some(o) => (StatusCode::OK, order_json(o)),
                     None => (StatusCode::OK, Value::Null),
                 }
@@ -742,10 +909,17 @@ impl Inner {
     }
 
     fn page(&self, items: Vec<Value>, q: &HashMap<String, String>) -> Value {
-        let start: usize = q.get("next_cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+        let start: usize = q
+            .get("next_cursor")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
         let n = self.cfg.page_size;
         let data: Vec<Value> = items.iter().skip(start).take(n).cloned().collect();
-        let next = if start + n < items.len() { (start + n).to_string() } else { "LTE=".to_string() };
+        let next = if start + n < items.len() {
+            (start + n).to_string()
+        } else {
+            "LTE=".to_string()
+        };
         json!({"data": data, "next_cursor": next, "limit": n, "count": data.len()})
     }
 
@@ -771,13 +945,20 @@ impl Inner {
         let mut canceled = Vec::new();
         let mut not = serde_json::Map::new();
         for id in ids {
-            match self.orders.iter_mut().find(|o| o.id.eq_ignore_ascii_case(id) && o.owner == key) {
+            match self
+                .orders
+                .iter_mut()
+                .find(|o| o.id.eq_ignore_ascii_case(id) && o.owner == key)
+            {
                 Some(o) if o.status == "LIVE" => {
                     o.status = "CANCELED".into();
                     canceled.push(o.id.clone());
                 }
                 Some(_) => {
-                    not.insert(id.clone(), json!("order can't be canceled: already matched or canceled"));
+                    not.insert(
+                        id.clone(),
+                        json!("order can't be canceled: already matched or canceled"),
+                    );
                 }
                 None => {
                     not.insert(id.clone(), json!("order not found"));
@@ -792,7 +973,12 @@ impl Inner {
         if !o.is_object() {
             return err(400, "invalid order payload");
         }
-        if o.get("taker").is_some() || o.get("nonce").is_some() || o.get("feeRateBps").is_some() || o.get("timestamp").is_none() || o.get("metadata").is_none() {
+        if o.get("taker").is_some()
+            || o.get("nonce").is_some()
+            || o.get("feeRateBps").is_some()
+            || o.get("timestamp").is_none()
+            || o.get("metadata").is_none()
+        {
             return err(400, "order_version_mismatch");
         }
         if v["owner"].as_str() != Some(key) {
@@ -828,7 +1014,9 @@ impl Inner {
                 expiration: s("expiration").parse().ok()?,
             })
         })();
-        let Some(order) = parsed else { return err(400, "invalid order payload") };
+        let Some(order) = parsed else {
+            return err(400, "invalid order payload");
+        };
         if order.salt > (1u64 << 53) - 1 {
             return err(400, "invalid order payload: salt");
         }
@@ -836,9 +1024,15 @@ impl Inner {
             return err(400, "INVALID_ORDER_ERROR: market not found");
         };
         let dom = *self.exchanges.for_market(m.seed.neg_risk);
-        let Ok(digest) = order.digest(&dom) else { return err(400, "invalid order payload") };
+        let Ok(digest) = order.digest(&dom) else {
+            return err(400, "invalid order payload");
+        };
         let sig = decode_hex(&s("signature")).unwrap_or_default();
-        let recovered = if order.signature_type == SignatureType::Poly1271 { None } else { recover(&digest, &sig).ok() };
+        let recovered = if order.signature_type == SignatureType::Poly1271 {
+            None
+        } else {
+            recover(&digest, &sig).ok()
+        };
         if recovered != Some(order.signer) {
             return err(400, "invalid signature");
         }
@@ -848,7 +1042,9 @@ impl Inner {
         if order.signature_type == SignatureType::Eoa && order.maker != order.signer {
             return err(400, "invalid signature");
         }
-        if order.signature_type != SignatureType::Eoa && self.funder_of.get(&order.signer) != Some(&order.maker) {
+        if order.signature_type != SignatureType::Eoa
+            && self.funder_of.get(&order.signer) != Some(&order.maker)
+        {
             return err(400, "maker address not allowed");
         }
         let id = format!("0x{}", polymix_venue_polymarket::eth::hex_lower(&digest));
@@ -862,9 +1058,14 @@ impl Inner {
         }
         let post_only = v["postOnly"].as_bool().unwrap_or(false);
         if post_only && market {
-            return err(400, "INVALID_POST_ONLY_ORDER_TYPE: post-only orders are only allowed with GTC/GTD");
+            return err(
+                400,
+                "INVALID_POST_ONLY_ORDER_TYPE: post-only orders are only allowed with GTC/GTD",
+            );
         }
-        let Some(cfg) = TickCfg::new(m.tick) else { return err(400, "INVALID_ORDER_ERROR") };
+        let Some(cfg) = TickCfg::new(m.tick) else {
+            return err(400, "INVALID_ORDER_ERROR");
+        };
         let (maker, taker) = (order.maker_amount as i64, order.taker_amount as i64);
         let (usdc, shares) = match order.side {
             OrderSide::Buy => (maker, taker),
@@ -874,13 +1075,21 @@ impl Inner {
             return err(400, "invalid amounts, amounts must be positive");
         }
         let (md, td) = (decimals_of(maker as u64), decimals_of(taker as u64));
-        let side_name = if order.side == OrderSide::Buy { "buy" } else { "sell" };
+        let side_name = if order.side == OrderSide::Buy {
+            "buy"
+        } else {
+            "sell"
+        };
         if market {
             if md > 2 || td > 4 {
                 return err(400, &format!("invalid amounts, the market {side_name} orders maker amount supports a max accuracy of 2 decimals, taker amount a max of 4 decimals"));
             }
         } else {
-            let (mmax, tmax) = if order.side == OrderSide::Buy { (cfg.amount_dec, 2) } else { (2, cfg.amount_dec) };
+            let (mmax, tmax) = if order.side == OrderSide::Buy {
+                (cfg.amount_dec, 2)
+            } else {
+                (2, cfg.amount_dec)
+            };
             if md > mmax || td > tmax {
                 return err(400, &format!("invalid amounts, the {side_name} orders maker amount supports a max accuracy of {mmax} decimals, taker amount a max of {tmax} decimals"));
             }
@@ -891,23 +1100,48 @@ impl Inner {
         let exact = num % shares as i128 == 0;
         let tick = m.tick.0;
         if !market && (!exact || price % tick != 0) || price < tick || price > 1_000_000 - tick {
-            let p = if exact { fmt6(price) } else { format!("{}", usdc as f64 / shares as f64) };
-            return err(400, &format!("INVALID_ORDER_MIN_TICK_SIZE: Price ({p}) breaks minimum tick size rule: {}", m.seed.tick));
+            let p = if exact {
+                fmt6(price)
+            } else {
+                format!("{}", usdc as f64 / shares as f64)
+            };
+            return err(
+                400,
+                &format!(
+                    "INVALID_ORDER_MIN_TICK_SIZE: Price ({p}) breaks minimum tick size rule: {}",
+                    m.seed.tick
+                ),
+            );
         }
         if !market && shares < m.min_size_micro {
-            return err(400, &format!("INVALID_ORDER_MIN_SIZE: Size ({}) lower than the minimum: {}", fmt6(shares), m.seed.min_size));
+            return err(
+                400,
+                &format!(
+                    "INVALID_ORDER_MIN_SIZE: Size ({}) lower than the minimum: {}",
+                    fmt6(shares),
+                    m.seed.min_size
+                ),
+            );
         }
         let wallet = order.maker;
         let have = match order.side {
             OrderSide::Buy => self.balances.get(&wallet).copied().unwrap_or(0),
-            OrderSide::Sell => self.positions.get(&(wallet, order.token_id.clone())).copied().unwrap_or(0),
+            OrderSide::Sell => self
+                .positions
+                .get(&(wallet, order.token_id.clone()))
+                .copied()
+                .unwrap_or(0),
         };
         if have < maker {
             return err(400, "not enough balance / allowance");
         }
         // Matching against the book.
         let (bids, asks) = self.books.get(&order.token_id).cloned().unwrap_or_default();
-        let levels = if order.side == OrderSide::Buy { &asks } else { &bids };
+        let levels = if order.side == OrderSide::Buy {
+            &asks
+        } else {
+            &bids
+        };
         let crosses = |lp: i64| -> bool {
             match order.side {
                 OrderSide::Buy => lp as i128 * shares as i128 <= num,
@@ -938,9 +1172,16 @@ impl Inner {
         if post_only && got > 0 {
             return err(400, "invalid post-only order: order crosses book");
         }
-        let full = if market && order.side == OrderSide::Buy { got >= shares } else { left_shares == 0 };
+        let full = if market && order.side == OrderSide::Buy {
+            got >= shares
+        } else {
+            left_shares == 0
+        };
         if otype == "FOK" && !full {
-            return err(400, "order couldn't be fully filled. FOK orders are fully filled or killed.");
+            return err(
+                400,
+                "order couldn't be fully filled. FOK orders are fully filled or killed.",
+            );
         }
         if otype == "FAK" && got == 0 {
             return err(400, "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.");
@@ -952,12 +1193,21 @@ impl Inner {
         } else {
             false
         };
-        let fee_bps = m.seed.fee_rate.as_deref().map(|r| micro(r) / 100).unwrap_or(0);
+        let fee_bps = m
+            .seed
+            .fee_rate
+            .as_deref()
+            .map(|r| micro(r) / 100)
+            .unwrap_or(0);
         let mut paid = 0i64;
         let mut trade_ids = Vec::new();
         {
             let book = self.books.entry(order.token_id.clone()).or_default();
-            let side_levels = if order.side == OrderSide::Buy { &mut book.1 } else { &mut book.0 };
+            let side_levels = if order.side == OrderSide::Buy {
+                &mut book.1
+            } else {
+                &mut book.0
+            };
             for (i, _, take) in &fills {
                 side_levels[*i].1 -= take;
             }
@@ -987,7 +1237,10 @@ impl Inner {
         }
         let sign = if order.side == OrderSide::Buy { 1 } else { -1 };
         *self.balances.entry(wallet).or_default() -= sign * paid;
-        *self.positions.entry((wallet, order.token_id.clone())).or_default() += sign * got;
+        *self
+            .positions
+            .entry((wallet, order.token_id.clone()))
+            .or_default() += sign * got;
         let resting = !market && got < shares;
         let status = if resting { "LIVE" } else { "MATCHED" };
         self.orders.push(DOrder {
@@ -1008,13 +1261,16 @@ impl Inner {
             OrderSide::Buy => (paid, got),
             OrderSide::Sell => (got, paid),
         };
-        (StatusCode::OK, json!({
-            "success": true, "errorMsg": "", "orderID": id,
-            "status": if got > 0 && !resting { "matched" } else { "live" },
-            "makingAmount": if got > 0 { fmt6(making) } else { String::new() },
-            "takingAmount": if got > 0 { fmt6(taking) } else { String::new() },
-            "tradeIDs": trade_ids, "transactionsHashes": [],
-        }))
+        (
+            StatusCode::OK,
+            json!({
+                "success": true, "errorMsg": "", "orderID": id,
+                "status": if got > 0 && !resting { "matched" } else { "live" },
+                "makingAmount": if got > 0 { fmt6(making) } else { String::new() },
+                "takingAmount": if got > 0 { fmt6(taking) } else { String::new() },
+                "tradeIDs": trade_ids, "transactionsHashes": [],
+            }),
+        )
     }
 }
 

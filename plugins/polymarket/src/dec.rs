@@ -92,8 +92,47 @@ pub fn raw_text(raw: &RawValue) -> &str {
         .unwrap_or(t)
 }
 
+/// Fast path for plain `123.456` strings (no sign, no exponent, ≤ 18 digits): the value scaled
+/// by 10^`scale`, truncated, and whether the truncation was exact. `None` → use [`parse_scaled`].
+#[inline]
+fn fast_fixed(s: &str, scale: u32) -> Option<(i64, bool)> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    let mut frac: i32 = -1; // digits after the dot, -1 = no dot yet
+    let mut exact = true;
+    let mut any = false;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                any = true;
+                if frac >= scale as i32 {
+                    exact &= c == b'0';
+                    continue;
+                }
+                v = v * 10 + (c - b'0') as i64;
+                if frac >= 0 {
+                    frac += 1;
+                }
+            }
+            b'.' if frac < 0 => frac = 0,
+            _ => return None,
+        }
+    }
+    if !any {
+        return None;
+    }
+    let have = frac.max(0) as u32;
+    Some((v * 10i64.pow(scale - have), exact))
+}
+
 /// A price from a decimal string, exactly (≤ 6 decimals) or `None`.
 pub fn price(s: &str) -> Option<Price> {
+    if let Some((v, exact)) = fast_fixed(s, 6) {
+        return exact.then_some(Price(v));
+    }
     let v = parse_scaled(s, 6, Rounding::Down)?;
     let exact = parse_scaled(s, 6, Rounding::Up)?;
     (v == exact).then_some(Price(v as i64))
@@ -101,6 +140,9 @@ pub fn price(s: &str) -> Option<Price> {
 
 /// A share quantity, floored to hundredths.
 pub fn qty_floor(s: &str) -> Option<Qty> {
+    if let Some((v, _)) = fast_fixed(s, 2) {
+        return Some(Qty(v));
+    }
     parse_scaled(s, 2, Rounding::Down).map(|v| Qty(v as i64))
 }
 
@@ -134,5 +176,11 @@ mod tests {
         assert_eq!(price("0.5555555"), None);
         assert_eq!(price("0.01"), Some(Price(10_000)));
         assert_eq!(qty_floor("100.999"), Some(Qty(10_099)));
+        assert_eq!(qty_floor("7"), Some(Qty(700)));
+        assert_eq!(qty_floor("."), None);
+        assert_eq!(price(".5"), Some(Price(500_000)));
+        assert_eq!(price("0.5000000"), Some(Price(500_000)));
+        assert_eq!(price("1.2.3"), None);
+        assert_eq!(price("-0.5"), Some(Price(-500_000)));
     }
 }

@@ -1,3 +1,4 @@
 //! Venue test doubles served on 127.0.0.1. They check requests the way the real venues do
 //! (signatures, field formats, error replies) so the live adapters are tested honestly.
 pub mod kalshi;
+pub mod polymarket;

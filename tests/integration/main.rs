@@ -3,3 +3,4 @@
 mod plugin_loading;
 mod support;
 mod kalshi;
+mod polymarket;

@@ -1,0 +1,186 @@
+//! Exact decimal parsing of venue numbers (strings like `"0.55"` or JSON numbers like `0.01`
+//! read as raw text), with explicit rounding into fixed-point units. Never goes through `f64`.
+
+use plugin_api::{Price, Qty, Rounding, Usd};
+use serde_json::value::RawValue;
+
+/// Parses a decimal (optionally signed, optionally with an exponent such as `1e-05`) into an
+/// integer scaled by 10^`scale`, rounding excess digits as asked. `None` if not a number.
+pub fn parse_scaled(s: &str, scale: u32, rounding: Rounding) -> Option<i128> {
+    let s = s.trim();
+    let (neg, s) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mant, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut digits: i128 = 0;
+    let mut n_digits = 0u32;
+    let mut frac_len: i32 = 0;
+    let mut extra_nonzero = false; // digits beyond what we can hold
+    let mut dropped_first: Option<u8> = None;
+    let mut dropped_rest_nonzero = false;
+    for (part, is_frac) in [(int, false), (frac, true)] {
+        for b in part.bytes() {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            let d = b - b'0';
+            if n_digits < 36 {
+                digits = digits * 10 + d as i128;
+                if digits != 0 {
+                    n_digits += 1;
+                }
+                if is_frac {
+                    frac_len += 1;
+                }
+            } else {
+                // Too many significant digits: only fractional excess is tolerated.
+                if !is_frac {
+                    return None;
+                }
+                extra_nonzero |= d != 0;
+            }
+        }
+    }
+    // value = digits × 10^(exp − frac_len); want value × 10^scale.
+    let shift = exp - frac_len + scale as i32;
+    let v = if shift >= 0 {
+        if shift > 36 {
+            return None;
+        }
+        digits.checked_mul(10i128.pow(shift as u32))?
+    } else {
+        let k = (-shift) as u32;
+        if k > 38 {
+            dropped_rest_nonzero = digits != 0;
+            0
+        } else {
+            let p = 10i128.pow(k);
+            let q = digits / p;
+            let r = digits % p;
+            if r != 0 {
+                dropped_first = Some(((r * 10) / p) as u8);
+                dropped_rest_nonzero = (r * 10) % p != 0;
+            }
+            q
+        }
+    };
+    let any_dropped =
+        dropped_first.is_some_and(|d| d != 0) || dropped_rest_nonzero || extra_nonzero;
+    let v = match rounding {
+        Rounding::Down if neg && any_dropped => v + 1,
+        Rounding::Up if !neg && any_dropped => v + 1,
+        Rounding::HalfUp if dropped_first.is_some_and(|d| d >= 5) => v + 1,
+        _ => v,
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// The text of a raw JSON value that is a number or a string holding a number.
+pub fn raw_text(raw: &RawValue) -> &str {
+    let t = raw.get().trim();
+    t.strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .unwrap_or(t)
+}
+
+/// Fast path for plain `123.456` strings (no sign, no exponent, ≤ 18 digits): the value scaled
+/// by 10^`scale`, truncated, and whether the truncation was exact. `None` → use [`parse_scaled`].
+#[inline]
+fn fast_fixed(s: &str, scale: u32) -> Option<(i64, bool)> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    let mut frac: i32 = -1; // digits after the dot, -1 = no dot yet
+    let mut exact = true;
+    let mut any = false;
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                any = true;
+                if frac >= scale as i32 {
+                    exact &= c == b'0';
+                    continue;
+                }
+                v = v * 10 + (c - b'0') as i64;
+                if frac >= 0 {
+                    frac += 1;
+                }
+            }
+            b'.' if frac < 0 => frac = 0,
+            _ => return None,
+        }
+    }
+    if !any {
+        return None;
+    }
+    let have = frac.max(0) as u32;
+    Some((v * 10i64.pow(scale - have), exact))
+}
+
+/// A price from a decimal string, exactly (≤ 6 decimals) or `None`.
+pub fn price(s: &str) -> Option<Price> {
+    if let Some((v, exact)) = fast_fixed(s, 6) {
+        return exact.then_some(Price(v));
+    }
+    let v = parse_scaled(s, 6, Rounding::Down)?;
+    let exact = parse_scaled(s, 6, Rounding::Up)?;
+    (v == exact).then_some(Price(v as i64))
+}
+
+/// A share quantity, floored to hundredths.
+pub fn qty_floor(s: &str) -> Option<Qty> {
+    if let Some((v, _)) = fast_fixed(s, 2) {
+        return Some(Qty(v));
+    }
+    parse_scaled(s, 2, Rounding::Down).map(|v| Qty(v as i64))
+}
+
+/// Micro-units (base units of 6-decimal tokens), rounded half up.
+pub fn micro(s: &str) -> Option<i64> {
+    parse_scaled(s, 6, Rounding::HalfUp).map(|v| v as i64)
+}
+
+/// Dollars, rounded half up to the micro-dollar.
+pub fn usd(s: &str) -> Option<Usd> {
+    micro(s).map(Usd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_exactly() {
+        assert_eq!(parse_scaled("0.55", 6, Rounding::Down), Some(550_000));
+        assert_eq!(parse_scaled("1e-05", 6, Rounding::Down), Some(10));
+        assert_eq!(parse_scaled("0.001", 6, Rounding::Down), Some(1000));
+        assert_eq!(parse_scaled("12.345678", 2, Rounding::Down), Some(1234));
+        assert_eq!(parse_scaled("12.345678", 2, Rounding::Up), Some(1235));
+        assert_eq!(parse_scaled("12.345", 2, Rounding::HalfUp), Some(1235));
+        assert_eq!(parse_scaled("-1.5", 0, Rounding::Down), Some(-2));
+        assert_eq!(parse_scaled("5", 2, Rounding::Down), Some(500));
+        assert_eq!(parse_scaled("", 2, Rounding::Down), None);
+        assert_eq!(parse_scaled("abc", 2, Rounding::Down), None);
+        assert_eq!(parse_scaled("1.2.3", 2, Rounding::Down), None);
+        assert_eq!(price("0.5555555"), None);
+        assert_eq!(price("0.01"), Some(Price(10_000)));
+        assert_eq!(qty_floor("100.999"), Some(Qty(10_099)));
+        assert_eq!(qty_floor("7"), Some(Qty(700)));
+        assert_eq!(qty_floor("."), None);
+        assert_eq!(price(".5"), Some(Price(500_000)));
+        assert_eq!(price("0.5000000"), Some(Price(500_000)));
+        assert_eq!(price("1.2.3"), None);
+        assert_eq!(price("-0.5"), Some(Price(-500_000)));
+    }
+}

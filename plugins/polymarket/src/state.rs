@@ -1,0 +1,94 @@
+//! Continuations of multi-step operations, carried in the opaque `state` string of a
+//! [`plugin_api::Step`].
+
+use plugin_api::{Fill, OrderRequest, OrderStatus, VenueOp};
+use serde::{Deserialize, Serialize};
+
+/// Where an operation is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "s", rename_all = "snake_case")]
+pub(crate) enum St {
+    /// `POST /auth/api-key` sent; then run `op`.
+    L1Create {
+        op: Box<VenueOp>,
+    },
+    /// `GET /auth/derive-api-key` sent; then run `op`.
+    L1Derive {
+        op: Box<VenueOp>,
+    },
+    Markets,
+    Book {
+        instrument: String,
+    },
+    RulesTick {
+        instrument: String,
+    },
+    RulesBook {
+        instrument: String,
+        tick: i64,
+    },
+    RulesFee {
+        instrument: String,
+        tick: i64,
+        min_size: i64,
+    },
+    /// `GET /book` for tick/neg-risk/min size before signing.
+    PlaceMeta {
+        order: OrderRequest,
+    },
+    /// `POST /order` sent; `digest` is the expected order id.
+    PlaceSubmit {
+        order: OrderRequest,
+        digest: String,
+        market: bool,
+        tick_retry: bool,
+    },
+    /// Tick-size refresh after a tick error.
+    PlaceTick {
+        order: OrderRequest,
+        error: String,
+    },
+    /// Ambiguous submit: looking the expected order id up.
+    PlaceLookup {
+        order: OrderRequest,
+        digest: String,
+    },
+    /// Balance cache refresh after a balance error; then fail with `error`.
+    PlaceBalanceUpdate {
+        code: String,
+        error: String,
+    },
+    Cancel {
+        order_id: String,
+        instrument: String,
+    },
+    CancelLookup {
+        order_id: String,
+        instrument: String,
+        canceled: bool,
+        reason: Option<String>,
+    },
+    GetOrder {
+        order_id: String,
+        client_order_id: Option<String>,
+    },
+    OpenOrders {
+        instrument: Option<String>,
+        acc: Vec<OrderStatus>,
+        pages: u32,
+    },
+    Fills {
+        instrument: Option<String>,
+        since_ms: Option<i64>,
+        acc: Vec<Fill>,
+        pages: u32,
+    },
+    Balance,
+    Positions,
+    ResToken {
+        instrument: String,
+    },
+    ResMarket {
+        instrument: String,
+    },
+}

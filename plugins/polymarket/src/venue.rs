@@ -1,0 +1,1251 @@
+//! The [`Venue`] implementation: operations → signed requests → typed results.
+//!
+//! ## Client order ids
+//! Polymarket stores no client order id. The venue order id is the EIP-712 digest of the signed
+//! order, which this plugin computes *before* sending. At signing time it records
+//! `client_order_id → digest` (in memory, and in the `state` of the submit step, and in a
+//! `tracing` event), so:
+//! * an ambiguous submit (timeout, connection drop, 5xx — the host resumes with status 0 or the
+//!   error status) is resolved inside the same operation by `GET /data/order/{digest}`;
+//! * a later `GetOrder { client_order_id }` in the same process maps to the digest.
+//!
+//! After a restart the map is empty: the host must persist the order id it gets back (or read
+//! it from the log line) — see the report in the crate README for the API gap.
+
+use plugin_api::{
+    Balance, CallCtx, ErrorKind, FeeModel, HttpRequest, HttpResponse, InstrumentRules, OpResult,
+    OrderRequest, OrderState, OrderStatus, PluginError, PluginResult, Position, Price, Qty,
+    Resolution, Rounding, Side, Step, TimeInForce, Usd, Venue, VenueConfig, VenueInfo, VenueOp,
+    VenueRules,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use crate::amounts::{limit_amounts, market_amounts, Dir, TickCfg};
+use crate::auth_l2::{url_path, ApiCreds};
+use crate::clob::{self, CancelResp, OpenOrder, Page, PostOrderResp, Trade};
+use crate::errors::{self, code};
+use crate::order_v2::{
+    post_order_body, salt_from_random, Exchanges, OrderSide, OrderType, OrderV2,
+};
+use crate::settings::Settings;
+use crate::state::St;
+use crate::{auth_l1, book, dec, eth, gamma};
+
+/// Default minimum order size when a book does not say (shares).
+pub const DEFAULT_MIN_SIZE: Qty = Qty(500);
+/// Minimum notional of a marketable order.
+pub const MIN_NOTIONAL: Usd = Usd(1_000_000);
+const MAX_PAGES: u32 = 50;
+
+/// Market parameters needed to sign an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketMeta {
+    /// Tick size.
+    pub tick: Price,
+    /// Neg-risk market (selects the exchange contract).
+    pub neg_risk: bool,
+    /// Minimum limit-order size.
+    pub min_size: Qty,
+}
+
+#[derive(Clone, Debug)]
+struct KnownOrder {
+    digest: String,
+}
+
+/// The Polymarket venue adapter.
+#[derive(Debug)]
+pub struct PolymarketVenue {
+    s: Settings,
+    ex: Exchanges,
+    creds: Mutex<Option<ApiCreds>>,
+    meta: Mutex<HashMap<String, MarketMeta>>,
+    cond: Mutex<HashMap<String, String>>,
+    by_client: Mutex<HashMap<String, KnownOrder>>,
+    by_digest: Mutex<HashMap<String, String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn is_2xx(r: &HttpResponse) -> bool {
+    (200..300).contains(&r.status)
+}
+
+fn check_token(t: &str) -> PluginResult<()> {
+    if t.is_empty() || t.len() > 78 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PluginError::invalid(format!(
+            "instrument {t:?} is not a Polymarket token id (a decimal integer)"
+        )));
+    }
+    Ok(())
+}
+
+fn check_order_id(id: &str) -> PluginResult<()> {
+    let ok =
+        id.len() == 66 && id.starts_with("0x") && id[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !ok {
+        return Err(PluginError::invalid(format!(
+            "order id {id:?} is not 0x + 32 bytes of hex"
+        )));
+    }
+    Ok(())
+}
+
+fn parse_err(what: &str, e: impl std::fmt::Display) -> PluginError {
+    PluginError::parse(format!("{what}: unexpected response: {e}"))
+}
+
+fn done(result: OpResult) -> PluginResult<Step> {
+    Ok(Step::Done { result })
+}
+
+impl PolymarketVenue {
+    fn http(&self, request: HttpRequest, st: St) -> PluginResult<Step> {
+        let state = serde_json::to_string(&st)
+            .map_err(|e| PluginError::new(ErrorKind::Internal, format!("state: {e}")))?;
+        Ok(Step::Http { request, state })
+    }
+
+    fn clob(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.s.clob_url, path_and_query)
+    }
+
+    fn creds(&self) -> Option<ApiCreds> {
+        lock(&self.creds).clone()
+    }
+
+    /// An L2-signed request.
+    fn l2(
+        &self,
+        method: &str,
+        url: String,
+        body: Vec<u8>,
+        ctx: &CallCtx,
+        rate: &str,
+    ) -> PluginResult<HttpRequest> {
+        let creds = self
+            .creds()
+            .ok_or_else(|| PluginError::new(ErrorKind::Auth, "no API credentials yet"))?;
+        let ts = (ctx.now_ms.div_euclid(1000)).to_string();
+        let hdrs = creds.headers(&self.s.wallet.address(), &ts, method, url_path(&url), &body);
+        let mut req = HttpRequest::new(method, url, rate);
+        for (k, v) in hdrs {
+            req.headers.push((k, v));
+        }
+        if !body.is_empty() {
+            req = req.json_body(body);
+        }
+        Ok(req)
+    }
+
+    fn l1(&self, method: &str, path: &str, ctx: &CallCtx) -> PluginResult<HttpRequest> {
+        let ts = ctx.now_ms.div_euclid(1000).to_string();
+        let hdrs = auth_l1::headers(&self.s.wallet, self.s.chain_id, &ts, 0)
+            .map_err(|e| PluginError::new(ErrorKind::Auth, e.to_string()))?;
+        let mut req = HttpRequest::new(method, self.clob(path), "auth");
+        req.headers.extend(hdrs);
+        // Creating an existing key fails harmlessly and falls back to derive.
+        req.idempotent = true;
+        Ok(req)
+    }
+
+    /// Maps a failed response, dropping derived credentials the venue refused.
+    fn fail(&self, what: &str, r: &HttpResponse) -> PluginError {
+        let e = errors::from_response(what, r);
+        if e.kind == ErrorKind::Auth && r.status == 401 {
+            // Derived credentials are dropped so the next call derives them again;
+            // configured ones stay (the operator must fix them).
+            if self.s.creds.is_none() {
+                *lock(&self.creds) = None;
+            }
+        }
+        e
+    }
+
+    fn needs_auth(op: &VenueOp) -> bool {
+        matches!(
+            op,
+            VenueOp::PlaceOrder { .. }
+                | VenueOp::CancelOrder { .. }
+                | VenueOp::GetOrder { .. }
+                | VenueOp::OpenOrders { .. }
+                | VenueOp::Fills { .. }
+                | VenueOp::Balance
+        )
+    }
+
+    fn cached_meta(&self, token: &str) -> Option<MarketMeta> {
+        lock(&self.meta).get(token).copied()
+    }
+
+    fn store_meta(
+        &self,
+        token: &str,
+        m: &book::BookMeta,
+        tick_override: Option<Price>,
+    ) -> MarketMeta {
+        let mut map = lock(&self.meta);
+        let prev = map.get(token).copied();
+        let meta = MarketMeta {
+            tick: tick_override
+                .or(m.tick)
+                .or(prev.map(|p| p.tick))
+                .unwrap_or(Price(10_000)),
+            neg_risk: m.neg_risk.or(prev.map(|p| p.neg_risk)).unwrap_or(false),
+            min_size: m
+                .min_size
+                .or(prev.map(|p| p.min_size))
+                .unwrap_or(DEFAULT_MIN_SIZE),
+        };
+        map.insert(token.to_string(), meta);
+        if let Some(c) = &m.condition_id {
+            lock(&self.cond).insert(token.to_string(), c.clone());
+        }
+        meta
+    }
+
+    fn client_id_of(&self, digest: &str) -> Option<String> {
+        lock(&self.by_digest)
+            .get(&digest.to_ascii_lowercase())
+            .cloned()
+    }
+
+    // ---------------------------------------------------------------- operations
+
+    fn start(&self, op: VenueOp, ctx: &CallCtx) -> PluginResult<Step> {
+        match op {
+            VenueOp::Markets { filter } => {
+                let limit = filter.limit.unwrap_or(100).clamp(1, 100);
+                let mut url = match &filter.series {
+                    Some(tag) => format!(
+                        "{}/events/keyset?limit={limit}&tag_slug={}",
+                        self.s.gamma_url,
+                        enc(tag)
+                    ),
+                    None => format!("{}/markets/keyset?limit={limit}", self.s.gamma_url),
+                };
+                match filter.status.as_deref() {
+                    Some("open") | Some("active") => url.push_str("&closed=false&active=true"),
+                    Some("closed") | Some("resolved") | Some("settled") => {
+                        url.push_str("&closed=true")
+                    }
+                    _ => {}
+                }
+                if let Some(c) = &filter.cursor {
+                    url.push_str(&format!("&after_cursor={}", enc(c)));
+                }
+                self.http(HttpRequest::new("GET", url, "gamma"), St::Markets)
+            }
+            VenueOp::Book { instrument } => {
+                check_token(&instrument)?;
+                let req = HttpRequest::new(
+                    "GET",
+                    self.clob(&format!("/book?token_id={instrument}")),
+                    "book",
+                );
+                self.http(req, St::Book { instrument })
+            }
+            VenueOp::Rules { instrument } => {
+                check_token(&instrument)?;
+                let req = HttpRequest::new(
+                    "GET",
+                    self.clob(&format!("/tick-size?token_id={instrument}")),
+                    "read",
+                );
+                self.http(req, St::RulesTick { instrument })
+            }
+            VenueOp::PlaceOrder { order } => {
+                check_token(&order.instrument)?;
+                if order.client_order_id.is_empty() {
+                    return Err(PluginError::invalid("client_order_id must not be empty"));
+                }
+                match self.cached_meta(&order.instrument) {
+                    Some(meta) => self.submit(order, meta, ctx, false),
+                    None => {
+                        let req = HttpRequest::new(
+                            "GET",
+                            self.clob(&format!("/book?token_id={}", order.instrument)),
+                            "book",
+                        );
+                        self.http(req, St::PlaceMeta { order })
+                    }
+                }
+            }
+            VenueOp::CancelOrder {
+                order_id,
+                instrument,
+            } => {
+                check_order_id(&order_id)?;
+                let body = serde_json::json!({ "orderID": order_id })
+                    .to_string()
+                    .into_bytes();
+                let req = self.l2("DELETE", self.clob("/order"), body, ctx, "cancel")?;
+                self.http(
+                    req,
+                    St::Cancel {
+                        order_id,
+                        instrument,
+                    },
+                )
+            }
+            VenueOp::GetOrder {
+                order_id,
+                client_order_id,
+                ..
+            } => {
+                let id = match (&order_id, &client_order_id) {
+                    (Some(id), _) => id.clone(),
+                    (None, Some(c)) => lock(&self.by_client)
+                        .get(c)
+                        .map(|k| k.digest.clone())
+                        .ok_or_else(|| {
+                            PluginError::invalid(format!(
+                                "client order id {c:?} is unknown to this instance: Polymarket keeps no client ids; look the order up by its order id (the EIP-712 digest returned or logged at submit)"
+                            ))
+                        })?,
+                    (None, None) => return Err(PluginError::invalid("get_order needs an order_id or a client_order_id")),
+                };
+                check_order_id(&id)?;
+                let req = self.l2(
+                    "GET",
+                    self.clob(&format!("/data/order/{id}")),
+                    Vec::new(),
+                    ctx,
+                    "read",
+                )?;
+                self.http(
+                    req,
+                    St::GetOrder {
+                        order_id: id,
+                        client_order_id,
+                    },
+                )
+            }
+            VenueOp::OpenOrders { instrument } => {
+                self.open_orders_page(instrument, Vec::new(), None, 0, ctx)
+            }
+            VenueOp::Fills {
+                instrument,
+                since_ms,
+            } => self.fills_page(instrument, since_ms, Vec::new(), None, 0, ctx),
+            VenueOp::Balance => {
+                let url = self.clob(&format!(
+                    "/balance-allowance?asset_type=COLLATERAL&signature_type={}",
+                    self.s.signature_type as u8
+                ));
+                let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
+                self.http(req, St::Balance)
+            }
+            VenueOp::Positions => {
+                let url = format!(
+                    "{}/positions?user={}&sizeThreshold=0&limit=500",
+                    self.s.data_url,
+                    self.s.maker.to_checksum()
+                );
+                self.http(HttpRequest::new("GET", url, "data"), St::Positions)
+            }
+            VenueOp::Resolution { instrument } => {
+                check_token(&instrument)?;
+                let cid = lock(&self.cond).get(&instrument).cloned();
+                match cid {
+                    Some(c) => self.http(
+                        HttpRequest::new(
+                            "GET",
+                            self.clob(&format!("/markets/{}", enc(&c))),
+                            "read",
+                        ),
+                        St::ResMarket { instrument },
+                    ),
+                    None => self.http(
+                        HttpRequest::new(
+                            "GET",
+                            self.clob(&format!("/markets-by-token/{instrument}")),
+                            "read",
+                        ),
+                        St::ResToken { instrument },
+                    ),
+                }
+            }
+            other => Err(PluginError::unsupported(other.name())),
+        }
+    }
+
+    fn open_orders_page(
+        &self,
+        instrument: Option<String>,
+        acc: Vec<OrderStatus>,
+        cursor: Option<String>,
+        pages: u32,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let mut url = self.clob("/data/orders");
+        let mut sep = '?';
+        if let Some(i) = &instrument {
+            check_token(i)?;
+            url.push_str(&format!("{sep}asset_id={i}"));
+            sep = '&';
+        }
+        if let Some(c) = &cursor {
+            url.push_str(&format!("{sep}next_cursor={}", enc(c)));
+        }
+        let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
+        self.http(
+            req,
+            St::OpenOrders {
+                instrument,
+                acc,
+                pages,
+            },
+        )
+    }
+
+    fn fills_page(
+        &self,
+        instrument: Option<String>,
+        since_ms: Option<i64>,
+        acc: Vec<plugin_api::Fill>,
+        cursor: Option<String>,
+        pages: u32,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let mut q: Vec<String> = Vec::new();
+        if let Some(i) = &instrument {
+            check_token(i)?;
+            q.push(format!("asset_id={i}"));
+        }
+        if let Some(s) = since_ms {
+            q.push(format!("after={}", s.div_euclid(1000)));
+        }
+        if let Some(c) = &cursor {
+            q.push(format!("next_cursor={}", enc(c)));
+        }
+        let mut url = self.clob("/data/trades");
+        if !q.is_empty() {
+            url.push('?');
+            url.push_str(&q.join("&"));
+        }
+        let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
+        self.http(
+            req,
+            St::Fills {
+                instrument,
+                since_ms,
+                acc,
+                pages,
+            },
+        )
+    }
+
+    /// Builds and signs the V2 order for `req`. Returns `(body, digest hex, order type)`.
+    pub fn build_order(
+        &self,
+        req: &OrderRequest,
+        meta: &MarketMeta,
+        ctx: &CallCtx,
+    ) -> PluginResult<(String, String, OrderType)> {
+        let creds = self
+            .creds()
+            .ok_or_else(|| PluginError::new(ErrorKind::Auth, "no API credentials yet"))?;
+        let tick = meta.tick;
+        let cfg = TickCfg::new(tick)
+            .ok_or_else(|| PluginError::invalid(format!("unsupported tick size {tick}")))?;
+        if req.qty.0 <= 0 {
+            return Err(PluginError::invalid("order quantity must be positive"));
+        }
+        if !req.price.is_on_tick(tick) {
+            return Err(PluginError::invalid(format!(
+                "price {} is not a multiple of the market's tick {tick}",
+                req.price
+            )));
+        }
+        if req.price < tick || req.price > Price::ONE - tick {
+            return Err(PluginError::invalid(format!(
+                "price {} is outside [{tick}, {}]",
+                req.price,
+                Price::ONE - tick
+            )));
+        }
+        let now_s = ctx.now_ms.div_euclid(1000);
+        let (otype, expiration) = match req.tif {
+            TimeInForce::Gtc => (OrderType::Gtc, 0u64),
+            TimeInForce::Gtd { expires_ms } => {
+                let exp = expires_ms.div_euclid(1000);
+                if exp < now_s + 60 {
+                    return Err(PluginError::invalid(
+                        "GTD expiry must be at least 60 s in the future (the CLOB's security threshold)",
+                    ));
+                }
+                (OrderType::Gtd, exp as u64)
+            }
+            TimeInForce::Fok => (OrderType::Fok, 0),
+            TimeInForce::Ioc => (OrderType::Fak, 0),
+            _ => return Err(PluginError::unsupported("this time in force")),
+        };
+        if req.post_only && otype.is_market() {
+            return Err(PluginError::invalid("post_only needs GTC or GTD"));
+        }
+        let dir = match req.side {
+            Side::Buy => Dir::Buy,
+            Side::Sell => Dir::Sell,
+        };
+        let amounts = if otype.is_market() {
+            // BUY: dollars to spend = qty × price, floored to cents; SELL: shares.
+            let amount = match req.side {
+                Side::Buy => {
+                    req.qty
+                        .notional(req.price, Rounding::Down)
+                        .round_to(10_000, Rounding::Down)
+                        .0
+                }
+                Side::Sell => req.qty.0 * 10_000,
+            };
+            let a = market_amounts(dir, amount.max(0) as u64, req.price, cfg);
+            let notional = match req.side {
+                Side::Buy => a.maker,
+                Side::Sell => a.taker,
+            };
+            if (notional as i64) < MIN_NOTIONAL.0 {
+                return Err(PluginError::invalid(format!(
+                    "marketable orders need at least $1 notional; {} shares at {} is ${}",
+                    req.qty,
+                    req.price,
+                    Usd(notional as i64)
+                )));
+            }
+            a
+        } else {
+            if req.qty < meta.min_size {
+                return Err(PluginError::invalid(format!(
+                    "size {} is below the market minimum of {} shares",
+                    req.qty, meta.min_size
+                )));
+            }
+            limit_amounts(dir, req.price, (req.qty.0 * 10_000) as u64, cfg)
+        };
+        if amounts.maker == 0 || amounts.taker == 0 {
+            return Err(PluginError::invalid("order amounts round to zero"));
+        }
+        let order = OrderV2 {
+            salt: salt_from_random(&ctx.random),
+            maker: self.s.maker,
+            signer: self.s.order_signer,
+            token_id: req.instrument.clone(),
+            maker_amount: amounts.maker,
+            taker_amount: amounts.taker,
+            side: match req.side {
+                Side::Buy => OrderSide::Buy,
+                Side::Sell => OrderSide::Sell,
+            },
+            signature_type: self.s.signature_type,
+            timestamp_ms: ctx.now_ms.max(0) as u64,
+            metadata: [0; 32],
+            builder: self.s.builder,
+            expiration,
+        };
+        let (digest, sig) = order
+            .sign(self.ex.for_market(meta.neg_risk), &self.s.wallet)
+            .map_err(|e| PluginError::invalid(format!("cannot sign order: {e}")))?;
+        let body = post_order_body(&order, &sig, &creds.key, otype, req.post_only);
+        Ok((body, eth::hex0x(&digest), otype))
+    }
+
+    fn submit(
+        &self,
+        order: OrderRequest,
+        meta: MarketMeta,
+        ctx: &CallCtx,
+        tick_retry: bool,
+    ) -> PluginResult<Step> {
+        let (body, digest, otype) = self.build_order(&order, &meta, ctx)?;
+        tracing::info!(client_order_id = %order.client_order_id, order_id = %digest, "polymarket order signed");
+        lock(&self.by_client).insert(
+            order.client_order_id.clone(),
+            KnownOrder {
+                digest: digest.clone(),
+            },
+        );
+        lock(&self.by_digest).insert(digest.clone(), order.client_order_id.clone());
+        let mut req = self.l2("POST", self.clob("/order"), body.into_bytes(), ctx, "order")?;
+        req.idempotent = false;
+        self.http(
+            req,
+            St::PlaceSubmit {
+                order,
+                digest,
+                market: otype.is_market(),
+                tick_retry,
+            },
+        )
+    }
+
+    fn lookup_submit(
+        &self,
+        order: OrderRequest,
+        digest: String,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let req = self.l2(
+            "GET",
+            self.clob(&format!("/data/order/{digest}")),
+            Vec::new(),
+            ctx,
+            "read",
+        )?;
+        self.http(req, St::PlaceLookup { order, digest })
+    }
+
+    fn placed_status(
+        &self,
+        order: &OrderRequest,
+        id: String,
+        r: &PostOrderResp,
+        market: bool,
+    ) -> OrderStatus {
+        let (making, taking) = r.amounts();
+        let (shares_micro, notional_micro) = match order.side {
+            Side::Buy => (taking, making),
+            Side::Sell => (making, taking),
+        };
+        let filled = Qty((shares_micro / 10_000).min(order.qty.0).max(0));
+        let status = r.status.as_deref().unwrap_or("").to_ascii_lowercase();
+        let state = match status.as_str() {
+            "matched" if filled >= order.qty => OrderState::Filled,
+            "matched" | "unmatched" if market => OrderState::Cancelled,
+            _ if filled.0 > 0 => OrderState::PartiallyFilled,
+            _ => OrderState::Open,
+        };
+        OrderStatus {
+            order_id: id,
+            client_order_id: Some(order.client_order_id.clone()),
+            instrument: order.instrument.clone(),
+            side: order.side,
+            price: order.price,
+            qty: order.qty,
+            filled_qty: filled,
+            filled_notional: Usd(notional_micro.max(0)),
+            fees: Usd::ZERO,
+            state,
+            reason: (state == OrderState::Cancelled)
+                .then(|| format!("{status}: unfilled remainder killed")),
+        }
+    }
+
+    /// Handles a refused order: tick refresh, balance-cache refresh, or the error.
+    fn refused(
+        &self,
+        order: OrderRequest,
+        err: PluginError,
+        tick_retry: bool,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let code = match &err.kind {
+            ErrorKind::Rejected { code } => code.clone(),
+            _ => return Err(err),
+        };
+        if code == code::TICK_SIZE && !tick_retry {
+            let req = HttpRequest::new(
+                "GET",
+                self.clob(&format!("/tick-size?token_id={}", order.instrument)),
+                "read",
+            );
+            return self.http(
+                req,
+                St::PlaceTick {
+                    order,
+                    error: err.message,
+                },
+            );
+        }
+        if code == code::INSUFFICIENT_BALANCE {
+            let q = match order.side {
+                Side::Buy => "asset_type=COLLATERAL".to_string(),
+                Side::Sell => format!("asset_type=CONDITIONAL&token_id={}", order.instrument),
+            };
+            let url = self.clob(&format!(
+                "/balance-allowance/update?{q}&signature_type={}",
+                self.s.signature_type as u8
+            ));
+            let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
+            return self.http(
+                req,
+                St::PlaceBalanceUpdate {
+                    code,
+                    error: err.message,
+                },
+            );
+        }
+        Err(err)
+    }
+
+    fn cancel_status(
+        &self,
+        order_id: &str,
+        instrument: &str,
+        o: Option<OpenOrder>,
+        canceled: bool,
+        reason: Option<String>,
+    ) -> PluginResult<Step> {
+        let coid = self.client_id_of(order_id);
+        match o {
+            Some(o) => {
+                let mut s = o.to_status(coid);
+                if canceled && !s.state.is_final() {
+                    s.state = OrderState::Cancelled;
+                    s.reason = Some("canceled".into());
+                }
+                if !canceled && !s.state.is_final() {
+                    return Err(PluginError::rejected(
+                        "cancel_refused",
+                        format!(
+                            "order {order_id} was not cancelled: {}",
+                            reason.unwrap_or_default()
+                        ),
+                    ));
+                }
+                done(OpResult::Order { order: s })
+            }
+            None if canceled => done(OpResult::Order {
+                order: OrderStatus {
+                    order_id: order_id.to_string(),
+                    client_order_id: coid,
+                    instrument: instrument.to_string(),
+                    side: Side::Buy,
+                    price: Price::ZERO,
+                    qty: Qty::ZERO,
+                    filled_qty: Qty::ZERO,
+                    filled_notional: Usd::ZERO,
+                    fees: Usd::ZERO,
+                    state: OrderState::Cancelled,
+                    reason: Some("canceled (order details unavailable)".into()),
+                },
+            }),
+            None => Err(PluginError::rejected(
+                "not_found",
+                format!("order {order_id} not found: {}", reason.unwrap_or_default()),
+            )),
+        }
+    }
+
+    fn on_response(&self, st: St, r: HttpResponse, ctx: &CallCtx) -> PluginResult<Step> {
+        match st {
+            St::L1Create { op } => {
+                if is_2xx(&r) {
+                    if let Some(c) = parse_creds(&r.body) {
+                        *lock(&self.creds) = Some(c);
+                        return self.start(*op, ctx);
+                    }
+                }
+                if r.status == 429 || r.status >= 500 || r.status == 0 {
+                    return Err(errors::from_response("create api key", &r));
+                }
+                let req = self.l1("GET", "/auth/derive-api-key", ctx)?;
+                self.http(req, St::L1Derive { op })
+            }
+            St::L1Derive { op } => {
+                if !is_2xx(&r) {
+                    return Err(errors::from_response("derive api key", &r));
+                }
+                let c = parse_creds(&r.body).ok_or_else(|| {
+                    PluginError::new(
+                        ErrorKind::Auth,
+                        "derive api key: response has no usable credentials",
+                    )
+                })?;
+                *lock(&self.creds) = Some(c);
+                self.start(*op, ctx)
+            }
+            St::Markets => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("markets", &r));
+                }
+                let (markets, next_cursor) =
+                    gamma::parse_markets_page(&r.body).map_err(|e| parse_err("markets", e))?;
+                done(OpResult::Markets {
+                    markets,
+                    next_cursor,
+                })
+            }
+            St::Book { instrument } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("book", &r));
+                }
+                let (b, m) =
+                    book::parse_book(&r.body, &instrument).map_err(|e| parse_err("book", e))?;
+                self.store_meta(&instrument, &m, None);
+                done(OpResult::Book { book: b })
+            }
+            St::RulesTick { instrument } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("tick size", &r));
+                }
+                let tick = clob::parse_tick(&r.body)
+                    .ok_or_else(|| parse_err("tick size", "no minimum_tick_size"))?;
+                let req = HttpRequest::new(
+                    "GET",
+                    self.clob(&format!("/book?token_id={instrument}")),
+                    "book",
+                );
+                self.http(
+                    req,
+                    St::RulesBook {
+                        instrument,
+                        tick: tick.0,
+                    },
+                )
+            }
+            St::RulesBook { instrument, tick } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("book", &r));
+                }
+                let (_, m) =
+                    book::parse_book(&r.body, &instrument).map_err(|e| parse_err("book", e))?;
+                let meta = self.store_meta(&instrument, &m, Some(Price(tick)));
+                match m.condition_id {
+                    Some(cid) => {
+                        let req = HttpRequest::new(
+                            "GET",
+                            self.clob(&format!("/clob-markets/{}", enc(&cid))),
+                            "read",
+                        );
+                        self.http(
+                            req,
+                            St::RulesFee {
+                                instrument,
+                                tick,
+                                min_size: meta.min_size.0,
+                            },
+                        )
+                    }
+                    None => self.rules_done(tick, meta.min_size.0, None),
+                }
+            }
+            St::RulesFee { tick, min_size, .. } => {
+                let fee = if is_2xx(&r) {
+                    clob::parse_clob_market_fee(&r.body)
+                } else {
+                    None
+                };
+                self.rules_done(tick, min_size, fee)
+            }
+            St::PlaceMeta { order } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("book (order metadata)", &r));
+                }
+                let (_, m) = book::parse_book(&r.body, &order.instrument)
+                    .map_err(|e| parse_err("book", e))?;
+                let meta = self.store_meta(&order.instrument, &m, None);
+                self.submit(order, meta, ctx, false)
+            }
+            St::PlaceSubmit {
+                order,
+                digest,
+                market,
+                tick_retry,
+            } => {
+                match r.status {
+                    200..=299 => {
+                        let resp: PostOrderResp = serde_json::from_slice(&r.body)
+                            .map_err(|e| parse_err("post order", e))?;
+                        let msg = resp.error_msg.clone().unwrap_or_default();
+                        let id = resp.order_id.clone().unwrap_or_default();
+                        if resp.success != Some(false) && msg.is_empty() && !id.is_empty() {
+                            if !id.eq_ignore_ascii_case(&digest) {
+                                tracing::warn!(expected = %digest, got = %id, "venue order id differs from the EIP-712 digest");
+                                lock(&self.by_digest)
+                                    .insert(id.to_ascii_lowercase(), order.client_order_id.clone());
+                            }
+                            let (making, taking) = resp.amounts();
+                            let matched = resp
+                                .status
+                                .as_deref()
+                                .is_some_and(|s| s.eq_ignore_ascii_case("matched"));
+                            if matched && making == 0 && taking == 0 {
+                                // Matched without amounts: ask for the authoritative fill.
+                                return self.lookup_submit(order, id, ctx);
+                            }
+                            return done(OpResult::Order {
+                                order: self.placed_status(&order, id, &resp, market),
+                            });
+                        }
+                        let text = if msg.is_empty() {
+                            "order refused without a message".to_string()
+                        } else {
+                            msg
+                        };
+                        self.refused(order, errors::rejection(&text), tick_retry, ctx)
+                    }
+                    // Outcome unknown: the order may or may not exist. Look up its id.
+                    0 | 408 | 500 | 502 | 504 => self.lookup_submit(order, digest, ctx),
+                    503 => {
+                        let e = errors::from_response("post order", &r);
+                        if matches!(e.kind, ErrorKind::Rejected { .. }) {
+                            Err(e)
+                        } else {
+                            self.lookup_submit(order, digest, ctx)
+                        }
+                    }
+                    _ => {
+                        let e = self.fail("post order", &r);
+                        self.refused(order, e, tick_retry, ctx)
+                    }
+                }
+            }
+            St::PlaceTick { order, error } => {
+                let tick = if is_2xx(&r) {
+                    clob::parse_tick(&r.body)
+                } else {
+                    None
+                };
+                let Some(tick) = tick else {
+                    return Err(errors::rejection(&error));
+                };
+                let mut meta = self.cached_meta(&order.instrument).unwrap_or(MarketMeta {
+                    tick,
+                    neg_risk: false,
+                    min_size: DEFAULT_MIN_SIZE,
+                });
+                meta.tick = tick;
+                lock(&self.meta).insert(order.instrument.clone(), meta);
+                if order.price.is_on_tick(tick) {
+                    self.submit(order, meta, ctx, true)
+                } else {
+                    Err(PluginError::rejected(
+                        code::TICK_SIZE,
+                        format!("{error} (hint: the market's tick is now {tick}; price {} is off the grid)", order.price),
+                    ))
+                }
+            }
+            St::PlaceLookup { order, digest } => {
+                if !is_2xx(&r) {
+                    return Err(PluginError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "submit outcome unknown for client order {}: lookup of expected order id {digest} failed ({}); look it up again",
+                            order.client_order_id,
+                            errors::error_text(&r.body)
+                        ),
+                    ));
+                }
+                match clob::parse_order(&r.body).map_err(|e| parse_err("order", e))? {
+                    Some(o) => {
+                        let mut s = o.to_status(Some(order.client_order_id.clone()));
+                        if s.instrument.is_empty() {
+                            s.instrument = order.instrument.clone();
+                        }
+                        done(OpResult::Order { order: s })
+                    }
+                    None => Err(PluginError::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "submit outcome unknown for client order {}: expected order id {digest} is not known to the venue yet; look it up again before resubmitting",
+                            order.client_order_id
+                        ),
+                    )),
+                }
+            }
+            St::PlaceBalanceUpdate { code, error } => Err(PluginError::rejected(code, error)),
+            St::Cancel {
+                order_id,
+                instrument,
+            } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("cancel", &r));
+                }
+                let c: CancelResp =
+                    serde_json::from_slice(&r.body).map_err(|e| parse_err("cancel", e))?;
+                let canceled = c.canceled.iter().any(|x| x.eq_ignore_ascii_case(&order_id));
+                let reason = c
+                    .not_canceled
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&order_id))
+                    .map(|(_, v)| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    });
+                let req = self.l2(
+                    "GET",
+                    self.clob(&format!("/data/order/{order_id}")),
+                    Vec::new(),
+                    ctx,
+                    "read",
+                )?;
+                self.http(
+                    req,
+                    St::CancelLookup {
+                        order_id,
+                        instrument,
+                        canceled,
+                        reason,
+                    },
+                )
+            }
+            St::CancelLookup {
+                order_id,
+                instrument,
+                canceled,
+                reason,
+            } => {
+                let o = if is_2xx(&r) {
+                    clob::parse_order(&r.body).ok().flatten()
+                } else {
+                    None
+                };
+                self.cancel_status(&order_id, &instrument, o, canceled, reason)
+            }
+            St::GetOrder {
+                order_id,
+                client_order_id,
+            } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("get order", &r));
+                }
+                match clob::parse_order(&r.body).map_err(|e| parse_err("order", e))? {
+                    Some(o) => {
+                        let coid = client_order_id.or_else(|| self.client_id_of(&order_id));
+                        done(OpResult::Order {
+                            order: o.to_status(coid),
+                        })
+                    }
+                    None => Err(PluginError::rejected(
+                        "not_found",
+                        format!("order {order_id} is not known to the venue"),
+                    )),
+                }
+            }
+            St::OpenOrders {
+                instrument,
+                mut acc,
+                pages,
+            } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("open orders", &r));
+                }
+                let page: Page<OpenOrder> =
+                    Page::parse(&r.body).map_err(|e| parse_err("open orders", e))?;
+                let (items, next) = page.split();
+                for o in items {
+                    let coid = self.client_id_of(&o.id);
+                    acc.push(o.to_status(coid));
+                }
+                match next {
+                    Some(c) if pages + 1 < MAX_PAGES => {
+                        self.open_orders_page(instrument, acc, Some(c), pages + 1, ctx)
+                    }
+                    _ => done(OpResult::Orders { orders: acc }),
+                }
+            }
+            St::Fills {
+                instrument,
+                since_ms,
+                mut acc,
+                pages,
+            } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("fills", &r));
+                }
+                let page: Page<Trade> = Page::parse(&r.body).map_err(|e| parse_err("trades", e))?;
+                let (items, next) = page.split();
+                let key = self.creds().map(|c| c.key).unwrap_or_default();
+                let maker = self.s.maker.to_checksum();
+                for t in items {
+                    for mut f in t.fills(&key, &maker) {
+                        if since_ms.is_some_and(|s| f.ts_ms < s) {
+                            continue;
+                        }
+                        if instrument.as_ref().is_some_and(|i| *i != f.instrument) {
+                            continue;
+                        }
+                        f.client_order_id = self.client_id_of(&f.order_id);
+                        acc.push(f);
+                    }
+                }
+                match next {
+                    Some(c) if pages + 1 < MAX_PAGES => {
+                        self.fills_page(instrument, since_ms, acc, Some(c), pages + 1, ctx)
+                    }
+                    _ => done(OpResult::Fills { fills: acc }),
+                }
+            }
+            St::Balance => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("balance", &r));
+                }
+                let b = clob::parse_balance(&r.body)
+                    .ok_or_else(|| parse_err("balance", "no balance field"))?;
+                done(OpResult::Balance {
+                    balance: Balance {
+                        available: b,
+                        total: b,
+                    },
+                })
+            }
+            St::Positions => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("positions", &r));
+                }
+                done(OpResult::Positions {
+                    positions: parse_positions(&r.body)?,
+                })
+            }
+            St::ResToken { instrument } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("market by token", &r));
+                }
+                let cid = clob::parse_condition_id(&r.body)
+                    .ok_or_else(|| parse_err("market by token", "no condition_id"))?;
+                lock(&self.cond).insert(instrument.clone(), cid.clone());
+                let req =
+                    HttpRequest::new("GET", self.clob(&format!("/markets/{}", enc(&cid))), "read");
+                self.http(req, St::ResMarket { instrument })
+            }
+            St::ResMarket { instrument } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("market", &r));
+                }
+                let (closed, winner) = clob::parse_resolution(&r.body, &instrument)
+                    .ok_or_else(|| parse_err("market", "no tokens"))?;
+                let resolved = closed && winner.is_some();
+                done(OpResult::Resolution {
+                    resolution: Resolution {
+                        instrument,
+                        resolved,
+                        payout: if winner == Some(true) {
+                            Price::ONE
+                        } else {
+                            Price::ZERO
+                        },
+                    },
+                })
+            }
+        }
+    }
+
+    fn rules_done(&self, tick: i64, min_size: i64, fee_ppm: Option<u32>) -> PluginResult<Step> {
+        done(OpResult::Rules {
+            rules: InstrumentRules {
+                tick: Price(tick),
+                min_qty: Qty(min_size),
+                qty_step: Qty(1),
+                min_notional: MIN_NOTIONAL,
+                taker_fee: FeeModel::polymarket(fee_ppm.unwrap_or(self.s.fee_rate_ppm)),
+            },
+        })
+    }
+}
+
+fn parse_creds(body: &[u8]) -> Option<ApiCreds> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct C {
+        api_key: String,
+        secret: String,
+        passphrase: String,
+    }
+    let c: C = serde_json::from_slice(body).ok()?;
+    ApiCreds::new(&c.api_key, &c.secret, &c.passphrase).ok()
+}
+
+fn parse_positions(body: &[u8]) -> PluginResult<Vec<Position>> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct P {
+        asset: String,
+        size: Box<serde_json::value::RawValue>,
+        #[serde(default)]
+        initial_value: Option<Box<serde_json::value::RawValue>>,
+        #[serde(default)]
+        avg_price: Option<Box<serde_json::value::RawValue>>,
+    }
+    let ps: Vec<P> = serde_json::from_slice(body).map_err(|e| parse_err("positions", e))?;
+    Ok(ps
+        .into_iter()
+        .filter_map(|p| {
+            let qty = dec::qty_floor(dec::raw_text(&p.size))?;
+            let cost = match (&p.initial_value, &p.avg_price) {
+                (Some(v), _) => dec::usd(dec::raw_text(v)),
+                (None, Some(a)) => dec::parse_scaled(dec::raw_text(a), 6, Rounding::HalfUp)
+                    .map(|a| qty.notional(Price(a as i64), Rounding::HalfUp)),
+                _ => None,
+            }
+            .unwrap_or(Usd::ZERO);
+            (qty.0 > 0).then_some(Position {
+                instrument: p.asset,
+                qty,
+                cost,
+            })
+        })
+        .collect())
+}
+
+impl Venue for PolymarketVenue {
+    fn create(config: VenueConfig) -> PluginResult<Self> {
+        let s = Settings::parse(&config.settings, &config.secrets)?;
+        let ex = Exchanges::v2(s.chain_id);
+        Ok(PolymarketVenue {
+            creds: Mutex::new(s.creds.clone()),
+            s,
+            ex,
+            meta: Mutex::new(HashMap::new()),
+            cond: Mutex::new(HashMap::new()),
+            by_client: Mutex::new(HashMap::new()),
+            by_digest: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn info(&self) -> VenueInfo {
+        VenueInfo {
+            name: "polymarket".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            rules: VenueRules::Polymarket,
+            simulated: false,
+            capabilities: [
+                "markets",
+                "book",
+                "rules",
+                "place_order",
+                "cancel_order",
+                "get_order",
+                "open_orders",
+                "fills",
+                "balance",
+                "positions",
+                "resolution",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        }
+    }
+
+    fn begin(&self, op: VenueOp, ctx: CallCtx) -> PluginResult<Step> {
+        if Self::needs_auth(&op) && self.creds().is_none() {
+            let req = self.l1("POST", "/auth/api-key", &ctx)?;
+            return self.http(req, St::L1Create { op: Box::new(op) });
+        }
+        self.start(op, &ctx)
+    }
+
+    fn resume(&self, state: String, response: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
+        let st: St = serde_json::from_str(&state)
+            .map_err(|e| PluginError::invalid(format!("unknown continuation state: {e}")))?;
+        self.on_response(st, response, &ctx)
+    }
+}

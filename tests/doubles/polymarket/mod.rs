@@ -1,0 +1,1305 @@
+//! A Polymarket CLOB + Gamma + Data API double on 127.0.0.1.
+//!
+//! It checks requests the way the venue does: L1 `ClobAuth` signatures, L2 HMACs with the secret
+//! it issued, V2 order digests recomputed from the posted JSON with the signer recovered
+//! (V1-shaped orders → `order_version_mismatch`, wrong exchange for a neg-risk market →
+//! `invalid signature`), tick/decimal/min-size rules with the real error strings, balance
+//! checks, matching against a seeded book, trades MATCHED → CONFIRMED (or FAILED for a
+//! configured ghost fill), and injected faults (status codes, slow responses, dropped
+//! connections — before or after the request took effect).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use plugin_api::{Price, Rounding};
+use polymix_venue_polymarket::amounts::{decimals_of, TickCfg};
+use polymix_venue_polymarket::auth_l2::{decode_secret, sign_raw};
+use polymix_venue_polymarket::eth::{decode_hex, decode_hex_into, recover, Address};
+use polymix_venue_polymarket::order_v2::{Exchanges, OrderSide, OrderV2, SignatureType};
+use polymix_venue_polymarket::{auth_l1, dec};
+
+/// Double configuration.
+#[derive(Clone, Debug)]
+pub struct PolymarketDoubleConfig {
+    /// Chain id used for signatures.
+    pub chain_id: u64,
+    /// API key issued on L1 create (and by [`PolymarketDouble::issue_key`]).
+    pub api_key: String,
+    /// Its secret (URL-safe base64).
+    pub api_secret: String,
+    /// Its passphrase.
+    pub api_passphrase: String,
+    /// How long trades stay MATCHED before CONFIRMED (or FAILED).
+    pub settle_delay: Duration,
+    /// Page size of `/data/orders`, `/data/trades` and Gamma keyset listings.
+    pub page_size: usize,
+}
+
+impl Default for PolymarketDoubleConfig {
+    fn default() -> Self {
+        PolymarketDoubleConfig {
+            chain_id: 137,
+            api_key: "11111111-2222-3333-4444-555555555555".into(),
+            api_secret: "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=".into(),
+            api_passphrase: "double-passphrase".into(),
+            settle_delay: Duration::from_millis(500),
+            page_size: 100,
+        }
+    }
+}
+
+/// A seeded market (one outcome token).
+#[derive(Clone, Debug)]
+pub struct MarketSeed {
+    /// Token id (decimal).
+    pub token_id: String,
+    /// Condition id.
+    pub condition_id: String,
+    /// Question.
+    pub question: String,
+    /// Outcome name.
+    pub outcome: String,
+    /// Neg-risk flag (selects the exchange).
+    pub neg_risk: bool,
+    /// Tick, e.g. "0.01".
+    pub tick: String,
+    /// Minimum size in shares, e.g. "5".
+    pub min_size: String,
+    /// Taker fee rate, e.g. "0.05".
+    pub fee_rate: Option<String>,
+}
+
+impl MarketSeed {
+    /// A standard market with tick 0.01 and a 5-share minimum.
+    pub fn new(token_id: &str, condition_id: &str) -> Self {
+        MarketSeed {
+            token_id: token_id.into(),
+            condition_id: condition_id.into(),
+            question: "Will it happen?".into(),
+            outcome: "Yes".into(),
+            neg_risk: false,
+            tick: "0.01".into(),
+            min_size: "5".into(),
+            fee_rate: Some("0.05".into()),
+        }
+    }
+}
+
+/// What a fault does.
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// Answer with this status before processing (429 carries `Retry-After: 1`).
+    Status(u16),
+    /// Sleep, then process and answer normally (slow response).
+    Delay(Duration),
+    /// Process (the request takes effect), then sleep before answering.
+    DelayAfter(Duration),
+    /// Drop the connection without processing.
+    Drop,
+    /// Process (the request takes effect), then drop the connection.
+    DropAfter,
+}
+
+/// A fault rule: applies to the next `times` requests matching method and path prefix.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// HTTP method, or any.
+    pub method: Option<String>,
+    /// Path prefix, e.g. `/order`.
+    pub path: String,
+    /// Effect.
+    pub kind: FaultKind,
+    /// How many requests it hits.
+    pub times: usize,
+}
+
+impl Fault {
+    /// A one-shot fault on `method path`.
+    pub fn once(method: &str, path: &str, kind: FaultKind) -> Fault {
+        Fault {
+            method: Some(method.to_string()),
+            path: path.to_string(),
+            kind,
+            times: 1,
+        }
+    }
+}
+
+struct KeyInfo {
+    secret: Vec<u8>,
+    passphrase: String,
+    address: Address,
+}
+
+#[derive(Clone)]
+struct Market {
+    seed: MarketSeed,
+    tick: Price,
+    min_size_micro: i64,
+    closed: bool,
+    winner: Option<bool>,
+}
+
+/// One level: price (µ$) and size (micro-shares).
+type Lvl = (i64, i64);
+
+#[derive(Clone, Debug)]
+struct DOrder {
+    id: String,
+    status: String,
+    asset_id: String,
+    market: String,
+    side: OrderSide,
+    price: i64,
+    original_micro: i64,
+    matched_micro: i64,
+    owner: String,
+    maker: Address,
+    order_type: String,
+    created_at: u64,
+}
+
+#[derive(Clone, Debug)]
+struct DTrade {
+    id: String,
+    order_id: String,
+    asset_id: String,
+    market: String,
+    side: OrderSide,
+    price: i64,
+    size_micro: i64,
+    fee_bps: i64,
+    owner: String,
+    maker: Address,
+    at: Instant,
+    match_time: u64,
+    ghost: bool,
+    reverted: bool,
+}
+
+struct Inner {
+    cfg: PolymarketDoubleConfig,
+    keys: HashMap<String, KeyInfo>,
+    key_of: HashMap<Address, String>,
+    funder_of: HashMap<Address, Address>,
+    markets: HashMap<String, Market>,
+    books: HashMap<String, (Vec<Lvl>, Vec<Lvl>)>,
+    balances: HashMap<Address, i64>,
+    positions: HashMap<(Address, String), i64>,
+    orders: Vec<DOrder>,
+    trades: Vec<DTrade>,
+    received: Vec<Value>,
+    faults: Vec<Fault>,
+    ghost_next: usize,
+    balance_updates: usize,
+    exchanges: Exchanges,
+}
+
+/// A running double.
+pub struct PolymarketDouble {
+    /// CLOB base URL (`http://127.0.0.1:port`).
+    pub base_url: String,
+    /// Gamma base URL.
+    pub gamma_url: String,
+    /// Data API base URL.
+    pub data_url: String,
+    inner: Arc<Mutex<Inner>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PolymarketDouble {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Formats micro units as a trimmed decimal string.
+fn fmt6(v: i64) -> String {
+    let neg = v < 0;
+    let a = v.unsigned_abs();
+    let s = format!("{}.{:06}", a / 1_000_000, a % 1_000_000);
+    let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    if neg {
+        format!("-{s}")
+    } else {
+        s
+    }
+}
+
+fn micro(s: &str) -> i64 {
+    dec::parse_scaled(s, 6, Rounding::HalfUp).unwrap_or(0) as i64
+}
+
+type Reply = (StatusCode, Value);
+
+fn err(status: u16, msg: &str) -> Reply {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        json!({ "error": msg }),
+    )
+}
+
+/// Starts a double on an ephemeral port.
+pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let inner = Arc::new(Mutex::new(Inner {
+        exchanges: Exchanges::v2(cfg.chain_id),
+        cfg,
+        keys: HashMap::new(),
+        key_of: HashMap::new(),
+        funder_of: HashMap::new(),
+        markets: HashMap::new(),
+        books: HashMap::new(),
+        balances: HashMap::new(),
+        positions: HashMap::new(),
+        orders: Vec::new(),
+        trades: Vec::new(),
+        received: Vec::new(),
+        faults: Vec::new(),
+        ghost_next: 0,
+        balance_updates: 0,
+    }));
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(inner.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let base = format!("http://{addr}");
+    PolymarketDouble {
+        gamma_url: format!("{base}/gamma"),
+        data_url: format!("{base}/data-api"),
+        base_url: base,
+        inner,
+        task,
+    }
+}
+
+impl PolymarketDouble {
+    /// Registers the configured API credentials for `address` (as if created earlier) and
+    /// returns `(key, secret, passphrase)`.
+    pub fn issue_key(&self, address: &str) -> (String, String, String) {
+        let mut g = lock(&self.inner);
+        let a = Address::parse(address).expect("address");
+        let c = g.cfg.clone();
+        g.register(a);
+        (c.api_key, c.api_secret, c.api_passphrase)
+    }
+
+    /// Declares `funder` as the maker wallet of `eoa` (proxy/Safe accounts).
+    pub fn set_funder(&self, eoa: &str, funder: &str) {
+        let mut g = lock(&self.inner);
+        g.funder_of.insert(
+            Address::parse(eoa).expect("eoa"),
+            Address::parse(funder).expect("funder"),
+        );
+    }
+
+    /// Adds a market.
+    pub fn add_market(&self, seed: MarketSeed) {
+        let tick = Price::parse(&seed.tick).expect("tick");
+        let m = Market {
+            min_size_micro: micro(&seed.min_size),
+            tick,
+            seed: seed.clone(),
+            closed: false,
+            winner: None,
+        };
+        let mut g = lock(&self.inner);
+        g.books.entry(seed.token_id.clone()).or_default();
+        g.markets.insert(seed.token_id, m);
+    }
+
+    /// Replaces a book: `(price, size)` decimal strings, any order.
+    pub fn set_book(&self, token: &str, bids: &[(&str, &str)], asks: &[(&str, &str)]) {
+        let conv = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(p, s)| (micro(p), micro(s)))
+                .collect::<Vec<_>>()
+        };
+        let mut b = conv(bids);
+        let mut a = conv(asks);
+        b.sort_by_key(|x| std::cmp::Reverse(x.0));
+        a.sort_by_key(|x| x.0);
+        lock(&self.inner).books.insert(token.to_string(), (b, a));
+    }
+
+    /// Changes a market's tick (as the venue does near 0 and 1).
+    pub fn set_tick(&self, token: &str, tick: &str) {
+        if let Some(m) = lock(&self.inner).markets.get_mut(token) {
+            m.tick = Price::parse(tick).expect("tick");
+            m.seed.tick = tick.to_string();
+        }
+    }
+
+    /// Sets the collateral balance (dollars) of an address.
+    pub fn set_balance(&self, address: &str, usd: &str) {
+        lock(&self.inner)
+            .balances
+            .insert(Address::parse(address).expect("address"), micro(usd));
+    }
+
+    /// Collateral balance of an address, micro-dollars.
+    pub fn balance(&self, address: &str) -> i64 {
+        let a = Address::parse(address).expect("address");
+        lock(&self.inner).balances.get(&a).copied().unwrap_or(0)
+    }
+
+    /// Sets an outcome-token position (shares).
+    pub fn set_position(&self, address: &str, token: &str, shares: &str) {
+        let a = Address::parse(address).expect("address");
+        lock(&self.inner)
+            .positions
+            .insert((a, token.to_string()), micro(shares));
+    }
+
+    /// Resolves the market of `token`: it wins (`true`) or loses.
+    pub fn resolve(&self, token: &str, wins: bool) {
+        let mut g = lock(&self.inner);
+        let cid = g.markets.get(token).map(|m| m.seed.condition_id.clone());
+        for m in g.markets.values_mut() {
+            if Some(&m.seed.condition_id) == cid.as_ref() {
+                m.closed = true;
+                m.winner = Some(if m.seed.token_id == token {
+                    wins
+                } else {
+                    !wins
+                });
+            }
+        }
+    }
+
+    /// Adds a fault rule.
+    pub fn inject(&self, f: Fault) {
+        lock(&self.inner).faults.push(f);
+    }
+
+    /// The next order that matches produces trades that end FAILED (a ghost fill).
+    pub fn ghost_next_fill(&self) {
+        lock(&self.inner).ghost_next += 1;
+    }
+
+    /// Every `POST /order` payload received (also rejected ones), in order.
+    pub fn received_orders(&self) -> Vec<Value> {
+        lock(&self.inner).received.clone()
+    }
+
+    /// Number of orders the venue accepted.
+    pub fn accepted_orders(&self) -> usize {
+        lock(&self.inner).orders.len()
+    }
+
+    /// Status of an order by id.
+    pub fn order_status(&self, id: &str) -> Option<String> {
+        lock(&self.inner)
+            .orders
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.status.clone())
+    }
+
+    /// Number of `GET /balance-allowance/update` calls.
+    pub fn balance_updates(&self) -> usize {
+        lock(&self.inner).balance_updates
+    }
+}
+
+async fn handle(
+    State(d): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query: HashMap<String, String> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), pct_decode(v)))
+        .collect();
+    let fault = {
+        let mut g = lock(&d);
+        let idx = g.faults.iter().position(|f| {
+            f.times > 0
+                && path.starts_with(&f.path)
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+        });
+        idx.map(|i| {
+            g.faults[i].times -= 1;
+            let k = g.faults[i].kind.clone();
+            if g.faults[i].times == 0 {
+                g.faults.remove(i);
+            }
+            k
+        })
+    };
+    match &fault {
+        Some(FaultKind::Status(s)) => {
+            let mut r = (
+                StatusCode::from_u16(*s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                axum::Json(json!({"error": "injected fault"})),
+            )
+                .into_response();
+            if *s == 429 {
+                r.headers_mut()
+                    .insert("retry-after", "1".parse().expect("header"));
+            }
+            return r;
+        }
+        Some(FaultKind::Delay(t)) => tokio::time::sleep(*t).await,
+        Some(FaultKind::Drop) => {
+            std::panic::resume_unwind(Box::new("dropped connection (injected)"))
+        }
+        _ => {}
+    }
+    let (status, v) = {
+        let mut g = lock(&d);
+        g.route(method.as_str(), &path, &query, &headers, &body)
+    };
+    match fault {
+        Some(FaultKind::DelayAfter(t)) => tokio::time::sleep(t).await,
+        Some(FaultKind::DropAfter) => {
+            std::panic::resume_unwind(Box::new("dropped connection (injected)"))
+        }
+        _ => {}
+    }
+    (status, axum::Json(v)).into_response()
+}
+
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hdr<'a>(h: &'a HeaderMap, n: &str) -> &'a str {
+    h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+impl Inner {
+    fn register(&mut self, a: Address) -> String {
+        let c = self.cfg.clone();
+        self.keys.insert(
+            c.api_key.clone(),
+            KeyInfo {
+                secret: decode_secret(&c.api_secret).expect("double secret"),
+                passphrase: c.api_passphrase.clone(),
+                address: a,
+            },
+        );
+        self.key_of.insert(a, c.api_key.clone());
+        c.api_key
+    }
+
+    fn creds_json(&self) -> Value {
+        json!({"apiKey": self.cfg.api_key, "secret": self.cfg.api_secret, "passphrase": self.cfg.api_passphrase})
+    }
+
+    fn l1(&self, h: &HeaderMap) -> Result<Address, Reply> {
+        let bad = || err(401, "Invalid L1 Request headers");
+        let addr = Address::parse(hdr(h, "poly_address")).map_err(|_| bad())?;
+        let ts = hdr(h, "poly_timestamp");
+        let nonce: u64 = hdr(h, "poly_nonce").parse().map_err(|_| bad())?;
+        let sig = decode_hex(hdr(h, "poly_signature")).map_err(|_| bad())?;
+        let digest = auth_l1::digest(self.cfg.chain_id, &addr, ts, nonce);
+        match recover(&digest, &sig) {
+            Ok(a) if a == addr => Ok(addr),
+            _ => Err(bad()),
+        }
+    }
+
+    /// Verifies L2 headers; returns (api key, signer address).
+    fn l2(
+        &self,
+        method: &str,
+        path: &str,
+        h: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(String, Address), Reply> {
+        let unauthorized = || err(401, "Unauthorized/Invalid api key");
+        let key = hdr(h, "poly_api_key");
+        let info = self.keys.get(key).ok_or_else(unauthorized)?;
+        if info.passphrase != hdr(h, "poly_passphrase") {
+            return Err(unauthorized());
+        }
+        let addr = Address::parse(hdr(h, "poly_address")).map_err(|_| unauthorized())?;
+        if addr != info.address {
+            return Err(unauthorized());
+        }
+        let expect = sign_raw(&info.secret, hdr(h, "poly_timestamp"), method, path, body);
+        if expect != hdr(h, "poly_signature") {
+            return Err(unauthorized());
+        }
+        Ok((key.to_string(), addr))
+    }
+
+    fn route(
+        &mut self,
+        method: &str,
+        path: &str,
+        q: &HashMap<String, String>,
+        h: &HeaderMap,
+        body: &[u8],
+    ) -> Reply {
+        let token = q.get("token_id").cloned().unwrap_or_default();
+        match (method, path) {
+            ("GET", "/time") => (StatusCode::OK, json!(now_s())),
+            ("GET", "/version") => (StatusCode::OK, json!({"version": 2})),
+            ("POST", "/auth/api-key") => match self.l1(h) {
+                Err(e) => e,
+                Ok(a) if self.key_of.contains_key(&a) => err(400, "Could not create api key"),
+                Ok(a) => {
+                    self.register(a);
+                    (StatusCode::OK, self.creds_json())
+                }
+            },
+            ("GET", "/auth/derive-api-key") => match self.l1(h) {
+                Err(e) => e,
+                Ok(a) if self.key_of.contains_key(&a) => (StatusCode::OK, self.creds_json()),
+                Ok(_) => err(400, "Could not derive api key!"),
+            },
+            ("GET", "/book") => match self.book_json(&token) {
+                Some(b) => (StatusCode::OK, b),
+                None => err(404, "No orderbook exists for the requested token id"),
+            },
+            ("POST", "/books") => {
+                let req: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
+                let out: Vec<Value> = req
+                    .iter()
+                    .filter_map(|r| self.book_json(r["token_id"].as_str().unwrap_or("")))
+                    .collect();
+                (StatusCode::OK, json!(out))
+            }
+            ("GET", "/tick-size") => match self.markets.get(&token) {
+                // A JSON number, as the venue sends it.
+                Some(m) => (
+                    StatusCode::OK,
+                    serde_json::from_str(&format!("{{\"minimum_tick_size\":{}}}", m.seed.tick))
+                        .unwrap_or(Value::Null),
+                ),
+                None => err(404, "market not found"),
+            },
+            ("GET", "/neg-risk") => match self.markets.get(&token) {
+                Some(m) => (StatusCode::OK, json!({"neg_risk": m.seed.neg_risk})),
+                None => err(404, "market not found"),
+            },
+            _ if method == "GET" && path.starts_with("/markets-by-token/") => {
+                match self.markets.get(&path["/markets-by-token/".len()..]) {
+                    Some(m) => (StatusCode::OK, json!({"condition_id": m.seed.condition_id})),
+                    None => err(404, "market not found"),
+                }
+            }
+            _ if method == "GET" && path.starts_with("/markets/") => {
+                self.clob_market(&path["/markets/".len()..], false)
+            }
+            _ if method == "GET" && path.starts_with("/clob-markets/") => {
+                self.clob_market(&path["/clob-markets/".len()..], true)
+            }
+            ("GET", "/gamma/markets/keyset")
+            | ("GET", "/gamma/events/keyset")
+            | ("GET", "/gamma/markets") => self.gamma(path, q),
+            ("GET", "/data-api/positions") => self.positions(q),
+            _ => self.private(method, path, q, h, body),
+        }
+    }
+
+    fn book_json(&self, token: &str) -> Option<Value> {
+        let m = self.markets.get(token)?;
+        let (bids, asks) = self.books.get(token).cloned().unwrap_or_default();
+        // The venue lists both sides with the best level last.
+        let lv = |v: &[Lvl]| {
+            v.iter()
+                .rev()
+                .map(|(p, s)| json!({"price": fmt6(*p), "size": fmt6(*s)}))
+                .collect::<Vec<_>>()
+        };
+        Some(json!({
+            "market": m.seed.condition_id, "asset_id": token, "timestamp": now_ms().to_string(), "hash": "",
+            "bids": lv(&bids), "asks": lv(&asks), "min_order_size": m.seed.min_size, "tick_size": m.seed.tick,
+            "neg_risk": m.seed.neg_risk, "last_trade_price": "0.5"
+        }))
+    }
+
+    fn clob_market(&self, cid: &str, compact: bool) -> Reply {
+        let toks: Vec<&Market> = self
+            .markets
+            .values()
+            .filter(|m| m.seed.condition_id == cid)
+            .collect();
+        let Some(first) = toks.first() else {
+            return err(404, "market not found");
+        };
+        if compact {
+            let mut v = json!({"t": toks.iter().map(|m| json!({"t": m.seed.token_id, "o": m.seed.outcome})).collect::<Vec<_>>(),
+                "mts": first.seed.tick, "mos": first.seed.min_size, "nr": first.seed.neg_risk});
+            if let Some(r) = &first.seed.fee_rate {
+                v["fd"] = serde_json::from_str(&format!("{{\"r\":{r},\"e\":1,\"to\":true}}"))
+                    .unwrap_or(Value::Null);
+            }
+            return (StatusCode::OK, v);
+        }
+        (
+            StatusCode::OK,
+            json!({
+                "condition_id": cid, "closed": first.closed, "neg_risk": first.seed.neg_risk,
+                "minimum_tick_size": first.seed.tick, "minimum_order_size": first.seed.min_size,
+                "tokens": toks.iter().map(|m| json!({"token_id": m.seed.token_id, "outcome": m.seed.outcome, "price": "0.5", "winner": m.winner == Some(true)})).collect::<Vec<_>>(),
+            }),
+        )
+    }
+
+    fn gamma(&self, path: &str, q: &HashMap<String, String>) -> Reply {
+        let mut by_cond: Vec<(String, Vec<&Market>)> = Vec::new();
+        let mut ms: Vec<&Market> = self.markets.values().collect();
+        ms.sort_by(|a, b| a.seed.token_id.cmp(&b.seed.token_id));
+        for m in ms {
+            match by_cond.iter_mut().find(|(c, _)| *c == m.seed.condition_id) {
+                Some((_, v)) => v.push(m),
+                None => by_cond.push((m.seed.condition_id.clone(), vec![m])),
+            }
+        }
+        if let Some(c) = q.get("closed") {
+            let want = c == "true";
+            by_cond.retain(|(_, v)| v[0].closed == want);
+        }
+        let start: usize = q
+            .get("after_cursor")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let limit: usize = q
+            .get("limit")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(self.cfg.page_size)
+            .min(self.cfg.page_size);
+        let page: Vec<Value> = by_cond
+            .iter()
+            .skip(start)
+            .take(limit)
+            .map(|(cid, v)| {
+                let ids: Vec<&str> = v.iter().map(|m| m.seed.token_id.as_str()).collect();
+                let outs: Vec<&str> = v.iter().map(|m| m.seed.outcome.as_str()).collect();
+                let prices: Vec<&str> = v
+                    .iter()
+                    .map(|m| match m.winner {
+                        Some(true) => "1",
+                        Some(false) => "0",
+                        None => "0.5",
+                    })
+                    .collect();
+                let mut g = json!({
+                    "id": cid, "conditionId": cid, "question": v[0].seed.question,
+                    "outcomes": serde_json::to_string(&outs).unwrap_or_default(),
+                    "clobTokenIds": serde_json::to_string(&ids).unwrap_or_default(),
+                    "outcomePrices": serde_json::to_string(&prices).unwrap_or_default(),
+                    "closed": v[0].closed, "active": true, "acceptingOrders": !v[0].closed,
+                    "umaResolutionStatus": if v[0].closed { "resolved" } else { "" },
+                    "negRisk": v[0].seed.neg_risk, "endDate": "2026-12-31T00:00:00Z",
+                });
+                if let Some(r) = &v[0].seed.fee_rate {
+                    g["feeSchedule"] = serde_json::from_str(&format!(
+                        "{{\"exponent\":1,\"rate\":{r},\"takerOnly\":true}}"
+                    ))
+                    .unwrap_or(Value::Null);
+                }
+                g
+            })
+            .collect();
+        let next = if start + limit < by_cond.len() {
+            Value::String((start + limit).to_string())
+        } else {
+            Value::Null
+        };
+        if path.ends_with("/events/keyset") {
+            let events: Vec<Value> = page.into_iter().map(|m| json!({"markets": [m]})).collect();
+            (
+                StatusCode::OK,
+                json!({"events": events, "next_cursor": next}),
+            )
+        } else if path.ends_with("/keyset") {
+            (
+                StatusCode::OK,
+                json!({"markets": page, "next_cursor": next}),
+            )
+        } else {
+            (StatusCode::OK, json!(page))
+        }
+    }
+
+    fn positions(&self, q: &HashMap<String, String>) -> Reply {
+        let Ok(user) = Address::parse(q.get("user").map(String::as_str).unwrap_or("")) else {
+            return err(400, "invalid user");
+        };
+        let out: Vec<Value> = self
+            .positions
+            .iter()
+            .filter(|((a, _), s)| *a == user && **s > 0)
+            .map(|((_, t), s)| {
+                serde_json::from_str(&format!(
+                    "{{\"asset\":\"{t}\",\"size\":{},\"avgPrice\":0.5}}",
+                    fmt6(*s)
+                ))
+                .unwrap_or(Value::Null)
+            })
+            .collect();
+        (StatusCode::OK, json!(out))
+    }
+
+    fn wallet_of(&self, signer: Address) -> Address {
+        self.funder_of.get(&signer).copied().unwrap_or(signer)
+    }
+
+    fn private(
+        &mut self,
+        method: &str,
+        path: &str,
+        q: &HashMap<String, String>,
+        h: &HeaderMap,
+        body: &[u8],
+    ) -> Reply {
+        let (key, signer) = match self.l2(method, path, h, body) {
+            Ok(x) => x,
+            Err(e) => {
+                if path == "/order" && method == "POST" {
+                    self.received
+                        .push(serde_json::from_slice(body).unwrap_or(Value::Null));
+                }
+                return e;
+            }
+        };
+        match (method, path) {
+            ("POST", "/order") => {
+                let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                self.received.push(v.clone());
+                self.post_order(&v, &key, signer)
+            }
+            ("POST", "/orders") => {
+                let v: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
+                if v.len() > 15 {
+                    return err(400, "too many orders in a batch (max 15)");
+                }
+                let out: Vec<Value> = v
+                    .iter()
+                    .map(|p| {
+                        self.received.push(p.clone());
+                        let (s, r) = self.post_order(p, &key, signer);
+                        if s.is_success() { r } else { json!({"success": false, "errorMsg": r["error"], "orderID": "", "status": ""}) }
+                    })
+                    .collect();
+                (StatusCode::OK, json!(out))
+            }
+            ("DELETE", "/order") => {
+                let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                let id = v["orderID"].as_str().unwrap_or("").to_string();
+                (StatusCode::OK, self.cancel(&[id], &key))
+            }
+            ("DELETE", "/orders") => {
+                let ids: Vec<String> = serde_json::from_slice(body).unwrap_or_default();
+                (StatusCode::OK, self.cancel(&ids, &key))
+            }
+            ("DELETE", "/cancel-all") => {
+                let ids: Vec<String> = self
+                    .orders
+                    .iter()
+                    .filter(|o| o.owner == key && o.status == "LIVE")
+                    .map(|o| o.id.clone())
+                    .collect();
+                (StatusCode::OK, self.cancel(&ids, &key))
+            }
+            ("GET", "/data/orders") => {
+                let items: Vec<Value> = self
+                    .orders
+                    .iter()
+                    .filter(|o| o.owner == key && o.status == "LIVE")
+                    .filter(|o| q.get("asset_id").is_none_or(|a| *a == o.asset_id))
+                    .map(order_json)
+                    .collect();
+                (StatusCode::OK, self.page(items, q))
+            }
+            ("GET", "/data/trades") => {
+                self.settle();
+                let after: u64 = q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+                let delay = self.cfg.settle_delay;
+                let items: Vec<Value> = self
+                    .trades
+                    .iter()
+                    .filter(|t| t.owner == key && t.match_time >= after)
+                    .filter(|t| q.get("asset_id").is_none_or(|a| *a == t.asset_id))
+                    .map(|t| trade_json(t, delay))
+                    .collect();
+                (StatusCode::OK, self.page(items, q))
+            }
+            ("GET", "/balance-allowance") => {
+                let w = self.wallet_of(signer);
+                let bal = if q.get("asset_type").map(String::as_str) == Some("CONDITIONAL") {
+                    self.positions
+                        .get(&(w, q.get("token_id").cloned().unwrap_or_default()))
+                        .copied()
+                        .unwrap_or(0)
+                } else {
+                    self.balances.get(&w).copied().unwrap_or(0)
+                };
+                let ex = self.exchanges;
+                (
+                    StatusCode::OK,
+                    json!({"balance": bal.to_string(), "allowances": {
+                    ex.standard.contract.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+                    ex.neg_risk.contract.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935"}}),
+                )
+            }
+            ("GET", "/balance-allowance/update") => {
+                self.balance_updates += 1;
+                (StatusCode::OK, json!({}))
+            }
+            _ if method == "GET" && path.starts_with("/data/order/") => {
+                let id = &path["/data/order/".len()..];
+                match self
+                    .orders
+                    .iter()
+                    .find(|o| o.id.eq_ignore_ascii_case(id) && o.owner == key)
+                {
+                    Some(o) => (StatusCode::OK, order_json(o)),
+                    None => (StatusCode::OK, Value::Null),
+                }
+            }
+            _ => err(404, "not found"),
+        }
+    }
+
+    fn page(&self, items: Vec<Value>, q: &HashMap<String, String>) -> Value {
+        let start: usize = q
+            .get("next_cursor")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let n = self.cfg.page_size;
+        let data: Vec<Value> = items.iter().skip(start).take(n).cloned().collect();
+        let next = if start + n < items.len() {
+            (start + n).to_string()
+        } else {
+            "LTE=".to_string()
+        };
+        json!({"data": data, "next_cursor": next, "limit": n, "count": data.len()})
+    }
+
+    /// Trades past the settle delay become final; ghost fills revert their transfers once.
+    fn settle(&mut self) {
+        let delay = self.cfg.settle_delay;
+        let mut reverts = Vec::new();
+        for t in self.trades.iter_mut() {
+            if t.ghost && !t.reverted && t.at.elapsed() >= delay {
+                t.reverted = true;
+                reverts.push((t.maker, t.asset_id.clone(), t.side, t.price, t.size_micro));
+            }
+        }
+        for (w, asset, side, price, size) in reverts {
+            let usdc = (price as i128 * size as i128 / 1_000_000) as i64;
+            let sign = if side == OrderSide::Buy { 1 } else { -1 };
+            *self.balances.entry(w).or_default() += sign * usdc;
+            *self.positions.entry((w, asset)).or_default() -= sign * size;
+        }
+    }
+
+    fn cancel(&mut self, ids: &[String], key: &str) -> Value {
+        let mut canceled = Vec::new();
+        let mut not = serde_json::Map::new();
+        for id in ids {
+            match self
+                .orders
+                .iter_mut()
+                .find(|o| o.id.eq_ignore_ascii_case(id) && o.owner == key)
+            {
+                Some(o) if o.status == "LIVE" => {
+                    o.status = "CANCELED".into();
+                    canceled.push(o.id.clone());
+                }
+                Some(_) => {
+                    not.insert(
+                        id.clone(),
+                        json!("order can't be canceled: already matched or canceled"),
+                    );
+                }
+                None => {
+                    not.insert(id.clone(), json!("order not found"));
+                }
+            }
+        }
+        json!({"canceled": canceled, "not_canceled": not})
+    }
+
+    fn post_order(&mut self, v: &Value, key: &str, signer_hdr: Address) -> Reply {
+        let o = &v["order"];
+        if !o.is_object() {
+            return err(400, "invalid order payload");
+        }
+        if o.get("taker").is_some()
+            || o.get("nonce").is_some()
+            || o.get("feeRateBps").is_some()
+            || o.get("timestamp").is_none()
+            || o.get("metadata").is_none()
+        {
+            return err(400, "order_version_mismatch");
+        }
+        if v["owner"].as_str() != Some(key) {
+            return err(400, "the order owner has to be the owner of the API KEY");
+        }
+        let s = |k: &str| o[k].as_str().unwrap_or("").to_string();
+        let parsed = (|| -> Option<OrderV2> {
+            let mut metadata = [0u8; 32];
+            let mut builder = [0u8; 32];
+            decode_hex_into(&s("metadata"), &mut metadata).ok()?;
+            decode_hex_into(&s("builder"), &mut builder).ok()?;
+            Some(OrderV2 {
+                salt: o["salt"].as_u64()?,
+                maker: Address::parse(&s("maker")).ok()?,
+                signer: Address::parse(&s("signer")).ok()?,
+                token_id: s("tokenId"),
+                maker_amount: s("makerAmount").parse().ok()?,
+                taker_amount: s("takerAmount").parse().ok()?,
+                side: match s("side").as_str() {
+                    "BUY" => OrderSide::Buy,
+                    "SELL" => OrderSide::Sell,
+                    _ => return None,
+                },
+                signature_type: match o["signatureType"].as_u64()? {
+                    0 => SignatureType::Eoa,
+                    1 => SignatureType::PolyProxy,
+                    2 => SignatureType::PolyGnosisSafe,
+                    _ => SignatureType::Poly1271,
+                },
+                timestamp_ms: s("timestamp").parse().ok()?,
+                metadata,
+                builder,
+                expiration: s("expiration").parse().ok()?,
+            })
+        })();
+        let Some(order) = parsed else {
+            return err(400, "invalid order payload");
+        };
+        if order.salt > (1u64 << 53) - 1 {
+            return err(400, "invalid order payload: salt");
+        }
+        let Some(m) = self.markets.get(&order.token_id).cloned() else {
+            return err(400, "INVALID_ORDER_ERROR: market not found");
+        };
+        let dom = *self.exchanges.for_market(m.seed.neg_risk);
+        let Ok(digest) = order.digest(&dom) else {
+            return err(400, "invalid order payload");
+        };
+        let sig = decode_hex(&s("signature")).unwrap_or_default();
+        let recovered = if order.signature_type == SignatureType::Poly1271 {
+            None
+        } else {
+            recover(&digest, &sig).ok()
+        };
+        if recovered != Some(order.signer) {
+            return err(400, "invalid signature");
+        }
+        if order.signer != signer_hdr {
+            return err(400, "signer address has to be the address of the API KEY");
+        }
+        if order.signature_type == SignatureType::Eoa && order.maker != order.signer {
+            return err(400, "invalid signature");
+        }
+        if order.signature_type != SignatureType::Eoa
+            && self.funder_of.get(&order.signer) != Some(&order.maker)
+        {
+            return err(400, "maker address not allowed");
+        }
+        let id = format!("0x{}", polymix_venue_polymarket::eth::hex_lower(&digest));
+        if self.orders.iter().any(|x| x.id == id) {
+            return err(400, &format!("order {id} is invalid. Duplicated."));
+        }
+        let otype = v["orderType"].as_str().unwrap_or("GTC").to_string();
+        let market = otype == "FOK" || otype == "FAK";
+        if !matches!(otype.as_str(), "GTC" | "GTD" | "FOK" | "FAK") {
+            return err(400, "invalid order type");
+        }
+        let post_only = v["postOnly"].as_bool().unwrap_or(false);
+        if post_only && market {
+            return err(
+                400,
+                "INVALID_POST_ONLY_ORDER_TYPE: post-only orders are only allowed with GTC/GTD",
+            );
+        }
+        let Some(cfg) = TickCfg::new(m.tick) else {
+            return err(400, "INVALID_ORDER_ERROR");
+        };
+        let (maker, taker) = (order.maker_amount as i64, order.taker_amount as i64);
+        let (usdc, shares) = match order.side {
+            OrderSide::Buy => (maker, taker),
+            OrderSide::Sell => (taker, maker),
+        };
+        if usdc <= 0 || shares <= 0 {
+            return err(400, "invalid amounts, amounts must be positive");
+        }
+        let (md, td) = (decimals_of(maker as u64), decimals_of(taker as u64));
+        let side_name = if order.side == OrderSide::Buy {
+            "buy"
+        } else {
+            "sell"
+        };
+        if market {
+            if md > 2 || td > 4 {
+                return err(400, &format!("invalid amounts, the market {side_name} orders maker amount supports a max accuracy of 2 decimals, taker amount a max of 4 decimals"));
+            }
+        } else {
+            let (mmax, tmax) = if order.side == OrderSide::Buy {
+                (cfg.amount_dec, 2)
+            } else {
+                (2, cfg.amount_dec)
+            };
+            if md > mmax || td > tmax {
+                return err(400, &format!("invalid amounts, the {side_name} orders maker amount supports a max accuracy of {mmax} decimals, taker amount a max of {tmax} decimals"));
+            }
+        }
+        // Implied price (µ$, exact for limit orders).
+        let num = usdc as i128 * 1_000_000;
+        let price = (num / shares as i128) as i64;
+        let exact = num % shares as i128 == 0;
+        let tick = m.tick.0;
+        if !market && (!exact || price % tick != 0) || price < tick || price > 1_000_000 - tick {
+            let p = if exact {
+                fmt6(price)
+            } else {
+                format!("{}", usdc as f64 / shares as f64)
+            };
+            return err(
+                400,
+                &format!(
+                    "INVALID_ORDER_MIN_TICK_SIZE: Price ({p}) breaks minimum tick size rule: {}",
+                    m.seed.tick
+                ),
+            );
+        }
+        if !market && shares < m.min_size_micro {
+            return err(
+                400,
+                &format!(
+                    "INVALID_ORDER_MIN_SIZE: Size ({}) lower than the minimum: {}",
+                    fmt6(shares),
+                    m.seed.min_size
+                ),
+            );
+        }
+        let wallet = order.maker;
+        let have = match order.side {
+            OrderSide::Buy => self.balances.get(&wallet).copied().unwrap_or(0),
+            OrderSide::Sell => self
+                .positions
+                .get(&(wallet, order.token_id.clone()))
+                .copied()
+                .unwrap_or(0),
+        };
+        if have < maker {
+            return err(400, "not enough balance / allowance");
+        }
+        // Matching against the book.
+        let (bids, asks) = self.books.get(&order.token_id).cloned().unwrap_or_default();
+        let levels = if order.side == OrderSide::Buy {
+            &asks
+        } else {
+            &bids
+        };
+        let crosses = |lp: i64| -> bool {
+            match order.side {
+                OrderSide::Buy => lp as i128 * shares as i128 <= num,
+                OrderSide::Sell => lp as i128 * shares as i128 >= num,
+            }
+        };
+        let mut fills: Vec<(usize, i64, i64)> = Vec::new(); // (level, price, shares)
+        let mut left_shares = shares; // limit & market SELL: shares to trade
+        let mut left_usdc = usdc; // market BUY: dollars to spend
+        for (i, (lp, ls)) in levels.iter().enumerate() {
+            if !crosses(*lp) {
+                break;
+            }
+            let take = if market && order.side == OrderSide::Buy {
+                let afford = (left_usdc as i128 * 1_000_000 / *lp as i128) as i64 / 10_000 * 10_000;
+                afford.min(*ls)
+            } else {
+                left_shares.min(*ls)
+            };
+            if take <= 0 {
+                break;
+            }
+            fills.push((i, *lp, take));
+            left_shares -= take;
+            left_usdc -= (*lp as i128 * take as i128 / 1_000_000) as i64;
+        }
+        let got: i64 = fills.iter().map(|f| f.2).sum();
+        if post_only && got > 0 {
+            return err(400, "invalid post-only order: order crosses book");
+        }
+        let full = if market && order.side == OrderSide::Buy {
+            got >= shares
+        } else {
+            left_shares == 0
+        };
+        if otype == "FOK" && !full {
+            return err(
+                400,
+                "order couldn't be fully filled. FOK orders are fully filled or killed.",
+            );
+        }
+        if otype == "FAK" && got == 0 {
+            return err(400, "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.");
+        }
+        // Apply.
+        let ghost = if got > 0 && self.ghost_next > 0 {
+            self.ghost_next -= 1;
+            true
+        } else {
+            false
+        };
+        let fee_bps = m
+            .seed
+            .fee_rate
+            .as_deref()
+            .map(|r| micro(r) / 100)
+            .unwrap_or(0);
+        let mut paid = 0i64;
+        let mut trade_ids = Vec::new();
+        {
+            let book = self.books.entry(order.token_id.clone()).or_default();
+            let side_levels = if order.side == OrderSide::Buy {
+                &mut book.1
+            } else {
+                &mut book.0
+            };
+            for (i, _, take) in &fills {
+                side_levels[*i].1 -= take;
+            }
+            side_levels.retain(|l| l.1 > 0);
+        }
+        for (_, lp, take) in &fills {
+            let amount = (*lp as i128 * *take as i128 / 1_000_000) as i64;
+            paid += amount;
+            let tid = format!("trade-{}", self.trades.len() + 1);
+            trade_ids.push(tid.clone());
+            self.trades.push(DTrade {
+                id: tid,
+                order_id: id.clone(),
+                asset_id: order.token_id.clone(),
+                market: m.seed.condition_id.clone(),
+                side: order.side,
+                price: *lp,
+                size_micro: *take,
+                fee_bps,
+                owner: key.to_string(),
+                maker: wallet,
+                at: Instant::now(),
+                match_time: now_s(),
+                ghost,
+                reverted: false,
+            });
+        }
+        let sign = if order.side == OrderSide::Buy { 1 } else { -1 };
+        *self.balances.entry(wallet).or_default() -= sign * paid;
+        *self
+            .positions
+            .entry((wallet, order.token_id.clone()))
+            .or_default() += sign * got;
+        let resting = !market && got < shares;
+        let status = if resting { "LIVE" } else { "MATCHED" };
+        self.orders.push(DOrder {
+            id: id.clone(),
+            status: status.into(),
+            asset_id: order.token_id.clone(),
+            market: m.seed.condition_id.clone(),
+            side: order.side,
+            price,
+            original_micro: if market { got } else { shares },
+            matched_micro: got,
+            owner: key.to_string(),
+            maker: wallet,
+            order_type: otype,
+            created_at: now_s(),
+        });
+        let (making, taking) = match order.side {
+            OrderSide::Buy => (paid, got),
+            OrderSide::Sell => (got, paid),
+        };
+        (
+            StatusCode::OK,
+            json!({
+                "success": true, "errorMsg": "", "orderID": id,
+                "status": if got > 0 && !resting { "matched" } else { "live" },
+                "makingAmount": if got > 0 { fmt6(making) } else { String::new() },
+                "takingAmount": if got > 0 { fmt6(taking) } else { String::new() },
+                "tradeIDs": trade_ids, "transactionsHashes": [],
+            }),
+        )
+    }
+}
+
+fn order_json(o: &DOrder) -> Value {
+    json!({
+        "id": o.id, "status": o.status, "market": o.market, "asset_id": o.asset_id,
+        "side": if o.side == OrderSide::Buy { "BUY" } else { "SELL" },
+        "original_size": fmt6(o.original_micro), "size_matched": fmt6(o.matched_micro),
+        "price": fmt6(o.price), "outcome": "Yes", "order_type": o.order_type,
+        "maker_address": o.maker.to_checksum(), "owner": o.owner, "expiration": "0",
+        "associate_trades": [], "created_at": o.created_at,
+    })
+}
+
+fn trade_json(t: &DTrade, delay: Duration) -> Value {
+    let status = if t.at.elapsed() < delay {
+        "MATCHED"
+    } else if t.ghost {
+        "FAILED"
+    } else {
+        "CONFIRMED"
+    };
+    json!({
+        "id": t.id, "taker_order_id": t.order_id, "market": t.market, "asset_id": t.asset_id,
+        "side": if t.side == OrderSide::Buy { "BUY" } else { "SELL" },
+        "size": fmt6(t.size_micro), "price": fmt6(t.price), "fee_rate_bps": t.fee_bps.to_string(),
+        "status": status, "match_time": t.match_time.to_string(), "last_update": t.match_time.to_string(),
+        "outcome": "Yes", "owner": t.owner, "maker_address": t.maker.to_checksum(), "trader_side": "TAKER",
+        "transaction_hash": if status == "CONFIRMED" { format!("0x{:064x}", t.match_time) } else { String::new() },
+        "bucket_index": 0, "maker_orders": [],
+    })
+}

@@ -4,3 +4,4 @@ mod plugin_loading;
 mod support;
 mod kalshi;
 mod polymarket;
+mod paper_e2e;

@@ -1,0 +1,206 @@
+//! Paper trading end to end on the bundled scenario, and the risk gate under concurrency.
+
+use plugin_api::ffi::RiskHandle;
+use plugin_api::{Qty, RiskProposal, Usd};
+use polymix_host::engine::risk_gate::{Admission, Candidate, RiskGate};
+use polymix_host::engine::{Engine, EngineOptions, Summary};
+use polymix_host::plugins::{Guarded, Registry};
+use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use polymix_host::venue_io::SimClock;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::temp_dir;
+
+/// The bundled paper config with a private data dir, absolute scenario paths and the test
+/// build's plugin directories.
+pub fn paper_config(tag: &str) -> std::path::PathBuf {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let text = std::fs::read_to_string(format!("{root}/config/paper.toml")).unwrap();
+    let dir = temp_dir(tag);
+    let p = crate::support::profile_dir();
+    let dirs = format!(
+        "dirs = [{:?}, {:?}]",
+        p.join("deps").display().to_string(),
+        p.join("examples").display().to_string()
+    );
+    let text = text
+        .replace(
+            "data_dir = \"../data\"",
+            &format!("data_dir = {:?}", dir.join("data").display().to_string()),
+        )
+        .replace("scenarios/bundled.jsonl", &format!("{root}/config/scenarios/bundled.jsonl"))
+        .replace("dirs = []", &dirs);
+    let p = dir.join("paper.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+async fn run_paper(tag: &str) -> (Summary, Arc<Ledger>) {
+    let cfg = Arc::new(polymix_host::config::load(&paper_config(tag)).expect("config"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2)).await.unwrap().expect("plugins");
+    let first = reg
+        .venues
+        .iter()
+        .filter_map(|v| v.handle.call("next", |h| Ok(h.next_event_ms())).ok().flatten())
+        .min()
+        .unwrap();
+    let clock = SimClock::new(first);
+    let engine = Engine::new(cfg, &reg, Arc::new(clock.clone()), EngineOptions::default())
+        .await
+        .expect("engine");
+    engine.replay(&clock, None, &|_, _| {}).await.expect("replay");
+    let balances = engine.refresh_balances().await.unwrap();
+    (engine.summary(balances).unwrap(), engine.ledger().clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundled_scenario_trades_settles_everything_and_is_deterministic() {
+    let (s1, ledger) = run_paper("e2e-1").await;
+    assert!(s1.stats.trades > 0, "no trades: {s1:?}");
+    assert!(s1.all_settled(), "open trades left: {:?}", s1.trades_by_state);
+    assert_eq!(s1.stats.settled, s1.stats.trades, "{s1:?}");
+    // The scenario injects a ghost fill, a reject, a partial fill and a timeout.
+    assert!(s1.stats.ghost_fills >= 1, "ghost fill not caught: {s1:?}");
+    assert!(s1.stats.unwinds >= 1, "no unwind: {s1:?}");
+    // Limits held: never more than max_daily_trades (10) trades in one UTC day.
+    let trades = ledger.trades_in(&[]).unwrap();
+    let mut per_day = std::collections::BTreeMap::new();
+    for t in &trades {
+        *per_day.entry(t.day.clone()).or_insert(0) += 1;
+    }
+    assert!(per_day.values().all(|n| *n <= 10), "{per_day:?}");
+    // Unwind losses are booked against the day's loss.
+    let unwind_total: i64 = trades.iter().map(|t| t.unwind_loss.0).sum();
+    assert!(unwind_total > 0);
+    let booked: i64 = per_day.keys().map(|d| ledger.daily(d).unwrap().loss.0).sum();
+    assert!(booked >= unwind_total, "daily loss {booked} < unwind losses {unwind_total}");
+    // Every entry order was journaled with a client order id derived from its trade.
+    for t in &trades {
+        for o in ledger.orders_of(&t.id).unwrap() {
+            assert!(o.client_order_id.starts_with(&format!("pmx-{}-", t.id)));
+        }
+    }
+    // A second run from a clean data dir gives the same numbers.
+    let (s2, _) = run_paper("e2e-2").await;
+    assert_eq!(s1.stats.trades, s2.stats.trades);
+    assert_eq!(s1.realized_pnl, s2.realized_pnl);
+    assert_eq!(s1.stats.fees, s2.stats.fees);
+    assert_eq!(
+        serde_json::to_string(&s1.balances).unwrap(),
+        serde_json::to_string(&s2.balances).unwrap()
+    );
+}
+
+fn candidate(id: usize, cost: Usd) -> Candidate {
+    let proposal = RiskProposal {
+        pair: "p".into(),
+        venue_a: "A".into(),
+        venue_b: "B".into(),
+        qty: Qty::shares(100),
+        cost_a: cost,
+        cost_b: cost,
+        profit: Usd::dollars(3),
+        roi_ppm: 30_000,
+    };
+    Candidate {
+        proposal,
+        build: Box::new(move |qty| {
+            let tid = format!("t{id:04}");
+            let t = TradeRow {
+                id: tid.clone(),
+                pair_id: "p".into(),
+                direction: "yes_a_no_b".into(),
+                qty,
+                state: state::PLANNED.into(),
+                venue_a: "A".into(),
+                venue_b: "B".into(),
+                instrument_a: "x".into(),
+                instrument_b: "y".into(),
+                limit_a: plugin_api::Price(480_000),
+                limit_b: plugin_api::Price(480_000),
+                expected_cost: cost + cost,
+                expected_profit: Usd::dollars(3),
+                reserved_a: cost,
+                reserved_b: cost,
+                unwind_loss: Usd::ZERO,
+                realized_pnl: None,
+                note: String::new(),
+                day: "2026-11-24".into(),
+                created_ms: 0,
+                updated_ms: 0,
+                settled_ms: None,
+            };
+            let o = |leg: char| OrderRow {
+                client_order_id: plugin_api::client_order_id(&tid, leg, 0),
+                trade_id: tid.clone(),
+                leg: leg.to_string(),
+                purpose: "entry".into(),
+                venue: "A".into(),
+                instrument: "x".into(),
+                side: "buy".into(),
+                price: plugin_api::Price(480_000),
+                qty,
+                tif: "ioc".into(),
+                state: "planned".into(),
+                order_id: None,
+                filled_qty: Qty::ZERO,
+                filled_notional: Usd::ZERO,
+                fees: Usd::ZERO,
+                failed_qty: Qty::ZERO,
+                reason: None,
+                created_ms: 0,
+                updated_ms: 0,
+            };
+            (t, vec![o('a'), o('b')])
+        }),
+    }
+}
+
+#[test]
+fn a_hundred_concurrent_proposals_never_exceed_limits_or_spend_a_dollar_twice() {
+    let dir = temp_dir("gate");
+    let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
+    let settings = serde_json::json!({ "max_daily_trades": 10, "max_position_size": "1000" });
+    let policy = RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
+    let policy = Arc::new(Guarded::new("limits", policy, Duration::from_secs(5)));
+    let gate = Arc::new(RiskGate::new(vec![policy], ledger.clone(), plugin_api::Mode::Paper, "2026-11-24").unwrap());
+    // $300 per venue: at $48 per leg, only 6 trades fit in cash (6 × 48 = 288).
+    gate.set_cash("A", Usd::dollars(300));
+    gate.set_cash("B", Usd::dollars(300));
+    let handles: Vec<_> = (0..100)
+        .map(|i| {
+            let g = gate.clone();
+            std::thread::spawn(move || match g.admit(candidate(i, Usd::dollars(48))).unwrap() {
+                Admission::Approved(..) => 1,
+                Admission::Rejected(_) => 0,
+            })
+        })
+        .collect();
+    let approved: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(approved, 6, "cash for exactly 6 trades");
+    let s = gate.state();
+    assert_eq!(s.reserved["A"], Usd::dollars(288));
+    assert!(s.reserved["A"] <= s.cash["A"]);
+    assert_eq!(ledger.trades_in(&[]).unwrap().len(), 6);
+    assert_eq!(ledger.daily("2026-11-24").unwrap().trades, 6);
+
+    // With plenty of cash the trade count is the binding limit.
+    let dir = temp_dir("gate2");
+    let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
+    let policy = RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
+    let policy = Arc::new(Guarded::new("limits", policy, Duration::from_secs(5)));
+    let gate = Arc::new(RiskGate::new(vec![policy], ledger.clone(), plugin_api::Mode::Paper, "2026-11-24").unwrap());
+    gate.set_cash("A", Usd::dollars(1_000_000));
+    gate.set_cash("B", Usd::dollars(1_000_000));
+    let handles: Vec<_> = (0..100)
+        .map(|i| {
+            let g = gate.clone();
+            std::thread::spawn(move || matches!(g.admit(candidate(i, Usd::dollars(48))).unwrap(), Admission::Approved(..)) as i32)
+        })
+        .collect();
+    let approved: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(approved, 10);
+    assert_eq!(ledger.daily("2026-11-24").unwrap().trades, 10);
+}

@@ -29,7 +29,10 @@ pub fn paper_config(tag: &str) -> std::path::PathBuf {
             "data_dir = \"../data\"",
             &format!("data_dir = {:?}", dir.join("data").display().to_string()),
         )
-        .replace("scenarios/bundled.jsonl", &format!("{root}/config/scenarios/bundled.jsonl"))
+        .replace(
+            "scenarios/bundled.jsonl",
+            &format!("{root}/config/scenarios/bundled.jsonl"),
+        )
         .replace("dirs = []", &dirs);
     let p = dir.join("paper.toml");
     std::fs::write(&p, text).unwrap();
@@ -39,18 +42,29 @@ pub fn paper_config(tag: &str) -> std::path::PathBuf {
 async fn run_paper(tag: &str) -> (Summary, Arc<Ledger>) {
     let cfg = Arc::new(polymix_host::config::load(&paper_config(tag)).expect("config"));
     let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2)).await.unwrap().expect("plugins");
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins");
     let first = reg
         .venues
         .iter()
-        .filter_map(|v| v.handle.call("next", |h| Ok(h.next_event_ms())).ok().flatten())
+        .filter_map(|v| {
+            v.handle
+                .call("next", |h| Ok(h.next_event_ms()))
+                .ok()
+                .flatten()
+        })
         .min()
         .unwrap();
     let clock = SimClock::new(first);
     let engine = Engine::new(cfg, &reg, Arc::new(clock.clone()), EngineOptions::default())
         .await
         .expect("engine");
-    engine.replay(&clock, None, &|_, _| {}).await.expect("replay");
+    engine
+        .replay(&clock, None, &|_, _| {})
+        .await
+        .expect("replay");
     let balances = engine.refresh_balances().await.unwrap();
     (engine.summary(balances).unwrap(), engine.ledger().clone())
 }
@@ -59,7 +73,11 @@ async fn run_paper(tag: &str) -> (Summary, Arc<Ledger>) {
 async fn bundled_scenario_trades_settles_everything_and_is_deterministic() {
     let (s1, ledger) = run_paper("e2e-1").await;
     assert!(s1.stats.trades > 0, "no trades: {s1:?}");
-    assert!(s1.all_settled(), "open trades left: {:?}", s1.trades_by_state);
+    assert!(
+        s1.all_settled(),
+        "open trades left: {:?}",
+        s1.trades_by_state
+    );
     assert_eq!(s1.stats.settled, s1.stats.trades, "{s1:?}");
     // The scenario injects a ghost fill, a reject, a partial fill and a timeout.
     assert!(s1.stats.ghost_fills >= 1, "ghost fill not caught: {s1:?}");
@@ -74,8 +92,14 @@ async fn bundled_scenario_trades_settles_everything_and_is_deterministic() {
     // Unwind losses are booked against the day's loss.
     let unwind_total: i64 = trades.iter().map(|t| t.unwind_loss.0).sum();
     assert!(unwind_total > 0);
-    let booked: i64 = per_day.keys().map(|d| ledger.daily(d).unwrap().loss.0).sum();
-    assert!(booked >= unwind_total, "daily loss {booked} < unwind losses {unwind_total}");
+    let booked: i64 = per_day
+        .keys()
+        .map(|d| ledger.daily(d).unwrap().loss.0)
+        .sum();
+    assert!(
+        booked >= unwind_total,
+        "daily loss {booked} < unwind losses {unwind_total}"
+    );
     // Every entry order was journaled with a client order id derived from its trade.
     for t in &trades {
         for o in ledger.orders_of(&t.id).unwrap() {
@@ -163,19 +187,30 @@ fn a_hundred_concurrent_proposals_never_exceed_limits_or_spend_a_dollar_twice() 
     let dir = temp_dir("gate");
     let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
     let settings = serde_json::json!({ "max_daily_trades": 10, "max_position_size": "1000" });
-    let policy = RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
+    let policy =
+        RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
     let policy = Arc::new(Guarded::new("limits", policy, Duration::from_secs(5)));
-    let gate = Arc::new(RiskGate::new(vec![policy], ledger.clone(), plugin_api::Mode::Paper, "2026-11-24").unwrap());
+    let gate = Arc::new(
+        RiskGate::new(
+            vec![policy],
+            ledger.clone(),
+            plugin_api::Mode::Paper,
+            "2026-11-24",
+        )
+        .unwrap(),
+    );
     // $300 per venue: at $48 per leg, only 6 trades fit in cash (6 × 48 = 288).
     gate.set_cash("A", Usd::dollars(300));
     gate.set_cash("B", Usd::dollars(300));
     let handles: Vec<_> = (0..100)
         .map(|i| {
             let g = gate.clone();
-            std::thread::spawn(move || match g.admit(candidate(i, Usd::dollars(48))).unwrap() {
-                Admission::Approved(..) => 1,
-                Admission::Rejected(_) => 0,
-            })
+            std::thread::spawn(
+                move || match g.admit(candidate(i, Usd::dollars(48))).unwrap() {
+                    Admission::Approved(..) => 1,
+                    Admission::Rejected(_) => 0,
+                },
+            )
         })
         .collect();
     let approved: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
@@ -189,15 +224,29 @@ fn a_hundred_concurrent_proposals_never_exceed_limits_or_spend_a_dollar_twice() 
     // With plenty of cash the trade count is the binding limit.
     let dir = temp_dir("gate2");
     let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
-    let policy = RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
+    let policy =
+        RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
     let policy = Arc::new(Guarded::new("limits", policy, Duration::from_secs(5)));
-    let gate = Arc::new(RiskGate::new(vec![policy], ledger.clone(), plugin_api::Mode::Paper, "2026-11-24").unwrap());
+    let gate = Arc::new(
+        RiskGate::new(
+            vec![policy],
+            ledger.clone(),
+            plugin_api::Mode::Paper,
+            "2026-11-24",
+        )
+        .unwrap(),
+    );
     gate.set_cash("A", Usd::dollars(1_000_000));
     gate.set_cash("B", Usd::dollars(1_000_000));
     let handles: Vec<_> = (0..100)
         .map(|i| {
             let g = gate.clone();
-            std::thread::spawn(move || matches!(g.admit(candidate(i, Usd::dollars(48))).unwrap(), Admission::Approved(..)) as i32)
+            std::thread::spawn(move || {
+                matches!(
+                    g.admit(candidate(i, Usd::dollars(48))).unwrap(),
+                    Admission::Approved(..)
+                ) as i32
+            })
         })
         .collect();
     let approved: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();

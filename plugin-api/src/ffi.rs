@@ -413,11 +413,14 @@ impl RootModule for StrategyModuleRef {
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
 }
 
+thread_local! {
+    // Reused across calls so evaluation allocates nothing when nothing is proposed.
+    static SCRATCH: std::cell::RefCell<Vec<Proposal>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 struct StrategyShim<T> {
     inner: T,
     instance: Arc<str>,
-    // Reused across calls so evaluation allocates nothing when nothing is proposed.
-    scratch: std::sync::Mutex<Vec<Proposal>>,
 }
 
 impl<T: Strategy> FfiStrategy for StrategyShim<T> {
@@ -434,23 +437,22 @@ impl<T: Strategy> FfiStrategy for StrategyShim<T> {
     ) -> RResult<(), FfiError> {
         rresult(with_instance(&self.instance, || {
             guard("evaluate", || {
-                let mut scratch = self
-                    .scratch
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                scratch.clear();
-                for item in batch.iter() {
-                    let books = PairBooks {
-                        a_yes: item.a_yes.as_slice(),
-                        a_no: item.a_no.as_slice(),
-                        b_yes: item.b_yes.as_slice(),
-                        b_no: item.b_no.as_slice(),
-                    };
-                    self.inner
-                        .evaluate(item.pair, &books, &item.ctx, &mut scratch);
-                }
-                out.extend(scratch.iter().copied());
-                Ok(())
+                SCRATCH.with(|cell| {
+                    let mut scratch = cell.borrow_mut();
+                    scratch.clear();
+                    for item in batch.iter() {
+                        let books = PairBooks {
+                            a_yes: item.a_yes.as_slice(),
+                            a_no: item.a_no.as_slice(),
+                            b_yes: item.b_yes.as_slice(),
+                            b_no: item.b_no.as_slice(),
+                        };
+                        self.inner
+                            .evaluate(item.pair, &books, &item.ctx, &mut scratch);
+                    }
+                    out.extend(scratch.iter().copied());
+                    Ok(())
+                })
             })
         }))
     }
@@ -477,7 +479,6 @@ pub fn create_strategy<T: Strategy>(
                 StrategyShim {
                     inner,
                     instance: name.clone(),
-                    scratch: std::sync::Mutex::new(Vec::new()),
                 },
                 TD_Opaque,
             ))

@@ -4,7 +4,7 @@
 
 use abi_stable::std_types::RStr;
 use abi_stable::StableAbi;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt::Write as _;
 use std::sync::{Arc, OnceLock};
 use tracing::field::{Field, Visit};
@@ -34,7 +34,10 @@ pub fn level_code(level: &Level) -> u8 {
 static SINK: OnceLock<LogSink> = OnceLock::new();
 
 thread_local! {
-    static CURRENT: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
+    // The instance whose call is running on this thread. A borrowed `&'static str` stands in
+    // for a borrow that lives exactly as long as the call; `with_instance` restores the previous
+    // value before the borrow ends. This keeps the hot path free of reference counting.
+    static CURRENT: Cell<Option<&'static str>> = const { Cell::new(None) };
 }
 
 /// Installs the sink and a forwarding subscriber in this plugin (first call wins). Called by
@@ -52,10 +55,17 @@ pub fn install_sink(sink: LogSink) {
 /// Runs `f` with `instance` recorded as the current instance on this thread, so events logged
 /// inside carry its name.
 pub fn with_instance<R>(instance: &Arc<str>, f: impl FnOnce() -> R) -> R {
-    let prev = CURRENT.with(|c| c.replace(Some(instance.clone())));
-    let r = f();
-    CURRENT.with(|c| *c.borrow_mut() = prev);
-    r
+    struct Restore(Option<&'static str>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    // SAFETY: the extended borrow is only readable through CURRENT, which `Restore` resets
+    // (also on unwind) before `instance` can be dropped by the caller.
+    let name: &'static str = unsafe { &*(instance.as_ref() as *const str) };
+    let _restore = Restore(CURRENT.with(|c| c.replace(Some(name))));
+    f()
 }
 
 struct ForwardLayer;
@@ -98,8 +108,7 @@ impl<S: Subscriber> Layer<S> for ForwardLayer {
         event.record(&mut text);
         let meta = event.metadata();
         CURRENT.with(|c| {
-            let cur = c.borrow();
-            let instance = cur.as_deref().unwrap_or("");
+            let instance = c.get().unwrap_or("");
             (sink.emit)(
                 level_code(meta.level()),
                 RStr::from_str(instance),

@@ -1,6 +1,7 @@
-//! Latest books per (venue, instrument) and which pairs each instrument feeds.
+//! Latest books per (venue, instrument) and which pairs each instrument feeds. Instruments are
+//! interned once at start so the hot path does no string allocation.
 
-use plugin_api::{Book, Level, PairSpec};
+use plugin_api::{Book, Level, PairSpec, Qty};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -10,8 +11,10 @@ pub type VenueIdx = usize;
 /// Book cache and the instrument → pairs index.
 #[derive(Default)]
 pub struct Books {
-    books: HashMap<(VenueIdx, String), Arc<Book>>,
-    feeds: HashMap<(VenueIdx, String), Vec<u32>>,
+    ids: Vec<HashMap<String, usize>>,
+    books: Vec<Option<Arc<Book>>>,
+    feeds: Vec<Vec<u32>>,
+    pair_ids: Vec<[usize; 4]>,
 }
 
 impl Books {
@@ -19,27 +22,70 @@ impl Books {
     pub fn new(pairs: &[PairSpec], venue_of: impl Fn(&str) -> Option<VenueIdx>) -> Books {
         let mut b = Books::default();
         for p in pairs {
+            let mut ids = [usize::MAX; 4];
+            let mut k = 0;
             for leg in [&p.a, &p.b] {
-                if let Some(v) = venue_of(&leg.venue) {
-                    for inst in [&leg.yes, &leg.no] {
-                        b.feeds.entry((v, inst.clone())).or_default().push(p.index);
+                let v = venue_of(&leg.venue);
+                for inst in [&leg.yes, &leg.no] {
+                    if let Some(v) = v {
+                        let id = b.intern(v, inst);
+                        b.feeds[id].push(p.index);
+                        ids[k] = id;
                     }
+                    k += 1;
                 }
             }
+            let at = p.index as usize;
+            if b.pair_ids.len() <= at {
+                b.pair_ids.resize(at + 1, [usize::MAX; 4]);
+            }
+            b.pair_ids[at] = ids;
         }
         b
     }
 
-    /// Stores a book; returns the pairs it feeds.
+    fn intern(&mut self, venue: VenueIdx, inst: &str) -> usize {
+        if self.ids.len() <= venue {
+            self.ids.resize_with(venue + 1, HashMap::new);
+        }
+        if let Some(&id) = self.ids[venue].get(inst) {
+            return id;
+        }
+        let id = self.books.len();
+        self.ids[venue].insert(inst.to_string(), id);
+        self.books.push(None);
+        self.feeds.push(Vec::new());
+        id
+    }
+
+    fn id(&self, venue: VenueIdx, inst: &str) -> Option<usize> {
+        self.ids.get(venue)?.get(inst).copied()
+    }
+
+    /// Stores a book; returns the pairs it feeds (none for instruments no pair uses).
     pub fn update(&mut self, venue: VenueIdx, book: Book) -> &[u32] {
-        let key = (venue, book.instrument.clone());
-        self.books.insert(key.clone(), Arc::new(book));
-        self.feeds.get(&key).map(Vec::as_slice).unwrap_or(&[])
+        match self.id(venue, &book.instrument) {
+            Some(id) => {
+                self.books[id] = Some(Arc::new(book));
+                &self.feeds[id]
+            }
+            None => &[],
+        }
     }
 
     /// The latest book.
     pub fn get(&self, venue: VenueIdx, instrument: &str) -> Option<&Arc<Book>> {
-        self.books.get(&(venue, instrument.to_string()))
+        self.books[self.id(venue, instrument)?].as_ref()
+    }
+
+    /// The four books of a pair: A yes, A no, B yes, B no.
+    pub fn pair(&self, pair: u32) -> [Option<Arc<Book>>; 4] {
+        let ids = self
+            .pair_ids
+            .get(pair as usize)
+            .copied()
+            .unwrap_or([usize::MAX; 4]);
+        ids.map(|id| self.books.get(id).and_then(|b| b.clone()))
     }
 
     /// Asks of an instrument, or an empty ladder.
@@ -51,8 +97,11 @@ impl Books {
 
     /// Removes `qty` bought from the cached asks (our own fill took that liquidity until the
     /// venue's next book says otherwise), so the same depth is not traded twice.
-    pub fn consume(&mut self, venue: VenueIdx, instrument: &str, mut qty: plugin_api::Qty) {
-        let Some(b) = self.books.get_mut(&(venue, instrument.to_string())) else {
+    pub fn consume(&mut self, venue: VenueIdx, instrument: &str, mut qty: Qty) {
+        let Some(id) = self.id(venue, instrument) else {
+            return;
+        };
+        let Some(b) = self.books[id].as_mut() else {
             return;
         };
         let b = Arc::make_mut(b);
@@ -68,6 +117,10 @@ impl Books {
 
     /// Drops a venue's books (outage: stale books must not be traded on).
     pub fn clear_venue(&mut self, venue: VenueIdx) {
-        self.books.retain(|(v, _), _| *v != venue);
+        if let Some(ids) = self.ids.get(venue) {
+            for &id in ids.values() {
+                self.books[id] = None;
+            }
+        }
     }
 }

@@ -51,12 +51,7 @@ impl Engine {
                             available_a: avail(&p.a.venue),
                             available_b: avail(&p.b.venue),
                         },
-                        books: [
-                            books.get(va, &p.a.yes).cloned(),
-                            books.get(va, &p.a.no).cloned(),
-                            books.get(vb, &p.b.yes).cloned(),
-                            books.get(vb, &p.b.no).cloned(),
-                        ],
+                        books: books.pair(i),
                     })
                 })
                 .collect()

@@ -2,6 +2,7 @@
 //! the control surfaces. The `polymix` binary is a thin CLI over this library.
 #![allow(non_local_definitions)]
 
+pub mod api;
 pub mod config;
 pub mod engine;
 pub mod metrics;

@@ -1,6 +1,8 @@
 //! Integration tests: one binary, one module per area.
 
+mod api;
 mod kalshi;
+mod live_e2e;
 mod paper_e2e;
 mod plugin_loading;
 mod polymarket;

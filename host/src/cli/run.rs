@@ -4,10 +4,41 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use polymix_host::config::Mode;
+use polymix_host::api::{self, ApiError, ApiState};
+use polymix_host::config::{resolve_secret, Config, Mode};
 use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::{Clock, SimClock, SystemClock};
+
+/// Starts the control API if enabled. A refused non-loopback bind stops the run; a port that is
+/// taken is reported and the run goes on without the API.
+async fn start_api(cfg: &Config, engine: &Arc<Engine>, reg: &Registry) -> anyhow::Result<()> {
+    if !cfg.api.enabled {
+        return Ok(());
+    }
+    let key = |r: &Option<polymix_host::config::SecretRef>| -> anyhow::Result<Option<String>> {
+        r.as_ref()
+            .map(|r| resolve_secret(r, &cfg.config_dir).map_err(anyhow::Error::msg))
+            .transpose()
+    };
+    let state = ApiState {
+        engine: engine.clone(),
+        plugins: reg.rows.clone(),
+        api_key: key(&cfg.api.api_key)?,
+        reset_key: key(&cfg.api.reset_key)?,
+    };
+    match api::serve(&cfg.api.bind, state).await {
+        Ok(addr) => {
+            eprintln!("control API on http://{addr}/api/trading/state");
+            Ok(())
+        }
+        Err(e @ (ApiError::Exposed(_) | ApiError::BadBind(_))) => Err(e.into()),
+        Err(e) => {
+            eprintln!("warning: {e}; continuing without the control API");
+            Ok(())
+        }
+    }
+}
 
 fn live_confirmed(flag: bool) -> bool {
     flag || std::env::var("LIVE_TRADING")
@@ -43,7 +74,8 @@ pub async fn run(
             .min()
             .unwrap_or(0);
         let clock = SimClock::new(first);
-        let engine = Engine::new(cfg.clone(), &reg, Arc::new(clock.clone()), opts).await?;
+        let engine = Arc::new(Engine::new(cfg.clone(), &reg, Arc::new(clock.clone()), opts).await?);
+        start_api(&cfg, &engine, &reg).await?;
         let last = reg
             .venues
             .iter()
@@ -95,7 +127,8 @@ pub async fn run(
         );
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let engine = Engine::new(cfg.clone(), &reg, clock, opts).await?;
+    let engine = Arc::new(Engine::new(cfg.clone(), &reg, clock, opts).await?);
+    start_api(&cfg, &engine, &reg).await?;
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;

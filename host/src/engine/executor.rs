@@ -306,20 +306,7 @@ impl Engine {
         orders: &[OrderRow],
     ) -> Result<(), EngineError> {
         let now = self.clock.now_ms();
-        let held = |leg: &str| -> Qty {
-            orders
-                .iter()
-                .filter(|o| o.leg == leg)
-                .map(|o| {
-                    let q = o.filled_qty - o.failed_qty;
-                    if o.side == "sell" {
-                        -q
-                    } else {
-                        q
-                    }
-                })
-                .sum()
-        };
+        let held = |leg: &str| super::settlement::held(orders, leg);
         let (fa, fb) = (held("a"), held("b"));
         if orders.iter().any(|o| o.state == "unknown") {
             self.ledger.transition(
@@ -481,20 +468,7 @@ impl Engine {
         } else {
             let hedged_left = {
                 let all = self.ledger.orders_of(&trade.id)?;
-                let h = |l: &str| -> Qty {
-                    all.iter()
-                        .filter(|o| o.leg == l)
-                        .map(|o| {
-                            let q = o.filled_qty - o.failed_qty;
-                            if o.side == "sell" {
-                                -q
-                            } else {
-                                q
-                            }
-                        })
-                        .sum()
-                };
-                h("a").min(h("b"))
+                super::settlement::held(&all, "a").min(super::settlement::held(&all, "b"))
             };
             let to = if hedged_left.0 > 0 {
                 state::HEDGED

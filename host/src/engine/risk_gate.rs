@@ -84,6 +84,14 @@ impl RiskGate {
         self.lock().clone()
     }
 
+    /// Clears the day's counters after a ledger reset (cash and reservations stay: they are
+    /// the venues' truth, not the ledger's).
+    pub fn reset_counters(&self) {
+        let mut s = self.lock();
+        s.trades_today = 0;
+        s.loss_today = Usd::ZERO;
+    }
+
     /// Sets a venue's cash from a balance query.
     pub fn set_cash(&self, venue: &str, cash: Usd) {
         self.lock().cash.insert(venue.to_string(), cash);

@@ -265,6 +265,11 @@ impl Engine {
         Ok(out)
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
     /// The ledger.
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger

@@ -300,6 +300,20 @@ impl Ledger {
         })
     }
 
+    /// Archives the database file (moved aside, never deleted) and continues on a fresh one.
+    pub fn archive_and_restart(&self, stamp: &str) -> Result<PathBuf, LedgerError> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        let target = archive(&self.path, stamp)?.ok_or_else(|| LedgerError::Io {
+            path: self.path.clone(),
+            message: "ledger file vanished".into(),
+        })?;
+        let fresh = Ledger::open(&self.path)?;
+        let new_conn = fresh.conn.into_inner().unwrap_or_else(|p| p.into_inner());
+        *c = new_conn;
+        Ok(target)
+    }
+
     /// Database file.
     pub fn path(&self) -> &Path {
         &self.path

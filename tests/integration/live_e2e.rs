@@ -117,7 +117,7 @@ min_roi = "0.01"
 slippage_bps = 10
 "#;
 
-fn engine_toml(poll_ms: u64, settle_poll_ms: u64) -> String {
+pub fn engine_toml(poll_ms: u64, settle_poll_ms: u64) -> String {
     format!(
         "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = {poll_ms}\nsettle_poll_ms = {settle_poll_ms}\n\n[api]\nenabled = false\n"
     )

@@ -1,0 +1,368 @@
+//! Money safety across a crash: the `polymix` binary trades live between two Kalshi doubles, is
+//! killed with SIGKILL while one leg's answer is still outstanding, and is restarted on the same
+//! config and ledger. Nothing may be lost (both legs journaled under their client order ids),
+//! nothing sent twice (at most one venue order per client order id, and as many venue orders as
+//! the ledger knows), and the trade must end in a final state: HEDGED when leg B was booked,
+//! UNWOUND (leg A sold back) when it never was.
+//!
+//! Two Kalshi doubles rather than Polymarket: after a restart an order is found again by its
+//! client order id, which only Kalshi supports.
+
+use plugin_api::{client_order_id, Qty, Usd};
+use polymix_doubles::kalshi::{self, Fault, KalshiDouble, KalshiDoubleConfig, MarketSpec};
+use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::live_e2e::{engine_toml, kalshi_venue_toml, RISK_AND_STRATEGY};
+use crate::support::{plugin_dirs_toml, profile_dir, temp_dir};
+
+const T: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
+const ORDERS: &str = "/portfolio/events/orders";
+
+/// The `polymix` binary of this build (`cargo test --workspace` builds it).
+fn polymix_bin() -> PathBuf {
+    let p = profile_dir().join(format!("polymix{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.is_file(),
+        "the polymix binary is not at {} — build it first (`cargo build -p polymix-host --bin polymix` \
+         with the same profile and target dir, or run `cargo test --workspace`)",
+        p.display()
+    );
+    p
+}
+
+/// A running `polymix run --live`, killed (SIGKILL) when dropped.
+struct Polymix {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Polymix {
+    fn start(config: &Path, log: PathBuf) -> Polymix {
+        let out = std::fs::File::create(&log).expect("log file");
+        let err = out.try_clone().expect("log file");
+        let child = Command::new(polymix_bin())
+            .args(["run", "--config"])
+            .arg(config)
+            .arg("--live")
+            // No inherited LIVE_TRADING_* overrides, proxies or log settings.
+            .env_clear()
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn polymix");
+        Polymix { child, log }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn assert_running(&mut self) {
+        if let Ok(Some(st)) = self.child.try_wait() {
+            panic!("polymix exited early ({st}); log:\n{}", self.log_text());
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Polymix {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Double A sells YES at 0.40 (10 contracts), double B sells NO at 0.45 (10 contracts): 10 × 0.85
+/// plus ≈ $0.35 of fees pays $10. Everything else is expensive, so exactly one trade is worth
+/// making, and leg A can be sold back at 0.38.
+fn seed(a: &KalshiDouble, b: &KalshiDouble) {
+    for d in [a, b] {
+        d.add_market(MarketSpec::new(T));
+    }
+    // A: YES bids 0.38 (unwind target); NO bids 0.60 x10 = YES asks 0.40, then 0.10 = YES 0.90.
+    a.seed_book(
+        T,
+        &[("0.3800", "100.00")],
+        &[("0.6000", "10.00"), ("0.1000", "100.00")],
+    );
+    // B: YES bids 0.55 x10 = NO asks 0.45, then 0.10 = NO 0.90; NO bids 0.38 = YES asks 0.62.
+    b.seed_book(
+        T,
+        &[("0.5500", "10.00"), ("0.1000", "100.00")],
+        &[("0.3800", "100.00")],
+    );
+}
+
+fn config(dir: &Path, a: &KalshiDouble, b: &KalshiDouble) -> PathBuf {
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}\n[[pair]]\nid = \"lal\"\ntitle = \"Lakers beat Celtics\"\na = {{ venue = \"ka\", yes = \"{T}:yes\", no = \"{T}:no\" }}\nb = {{ venue = \"kb\", yes = \"{T}:yes\", no = \"{T}:no\" }}\n",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        kalshi_venue_toml(dir, "ka", a, 20_000),
+        kalshi_venue_toml(dir, "kb", b, 20_000),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 500),
+    );
+    let p = dir.join("polymix.toml");
+    std::fs::write(&p, body).expect("write config");
+    p
+}
+
+/// Polls until `f` holds, or fails with the child's log.
+async fn until(p: &mut Polymix, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        p.assert_running();
+        assert!(
+            start.elapsed() < timeout,
+            "timed out waiting for {what}; polymix log:\n{}",
+            p.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn ledger_trades(path: &Path) -> Vec<(TradeRow, Vec<OrderRow>)> {
+    if !path.exists() {
+        return Vec::new();
+    }
+    let Ok(l) = Ledger::open(path) else {
+        return Vec::new();
+    };
+    l.trades_in(&[])
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            let o = l.orders_of(&t.id).unwrap_or_default();
+            (t, o)
+        })
+        .collect()
+}
+
+const FINAL: &[&str] = &[state::HEDGED, state::UNWOUND, state::SETTLED, state::FAILED];
+
+/// Kills the binary mid-trade (set up by `arrange`, detected by `mid_trade`), restarts it, and
+/// returns the settled ledger view and both doubles for the caller's checks.
+async fn crash_and_restart(
+    tag: &str,
+    arrange: impl FnOnce(&KalshiDouble, &KalshiDouble),
+    mid_trade: impl Fn(&KalshiDouble, &KalshiDouble) -> bool,
+) -> (TradeRow, Vec<OrderRow>, KalshiDouble, KalshiDouble) {
+    let bin = polymix_bin();
+    assert!(bin.is_file());
+    let a = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    let b = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&a, &b);
+    arrange(&a, &b);
+    let dir = temp_dir(tag);
+    let cfg = config(&dir, &a, &b);
+    let ledger = dir.join("data").join("live.sqlite");
+
+    // 1. First run, killed while the trade is in flight.
+    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    until(
+        &mut p1,
+        "both legs in flight",
+        Duration::from_secs(25),
+        || mid_trade(&a, &b),
+    )
+    .await;
+    p1.kill();
+    let log1 = p1.log_text();
+    drop(p1);
+    let before = ledger_trades(&ledger);
+    assert_eq!(before.len(), 1, "one trade journaled; log:\n{log1}");
+    assert!(
+        !FINAL.contains(&before[0].0.state.as_str()),
+        "killed before the trade finished: {:#?}",
+        before[0].0
+    );
+
+    // 2. Restart on the same config and ledger (the one-shot fault is spent).
+    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
+    let mut done = None;
+    until(
+        &mut p2,
+        "the trade to reach a final state",
+        Duration::from_secs(25),
+        || {
+            let v = ledger_trades(&ledger);
+            let f = v.len() == 1 && FINAL.contains(&v[0].0.state.as_str());
+            if f {
+                done = v.into_iter().next();
+            }
+            f
+        },
+    )
+    .await;
+    // A few more polls: no new trade, no further order.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    p2.assert_running();
+    p2.kill();
+    let log2 = p2.log_text();
+    drop(p2);
+    assert!(
+        log2.contains("reconciling trade left in flight"),
+        "the restart reconciled the trade; log:\n{log2}"
+    );
+    let after = ledger_trades(&ledger);
+    assert_eq!(after.len(), 1, "exactly one trade; log:\n{log2}");
+    let (t, orders) = after.into_iter().next().expect("trade");
+    // It may have moved on (an unwound trade holding nothing settles at once), but only
+    // between final states.
+    let seen = done.expect("final trade").0.state;
+    assert!(FINAL.contains(&t.state.as_str()), "{seen} then {t:#?}");
+    check_nothing_lost_nothing_twice(&t, &orders, &a, &b);
+    (t, orders, a, b)
+}
+
+/// Each venue order belongs to exactly one ledger order (same client order id and venue order
+/// id), and each ledger order that reached a venue is there exactly once.
+fn check_nothing_lost_nothing_twice(
+    t: &TradeRow,
+    orders: &[OrderRow],
+    a: &KalshiDouble,
+    b: &KalshiDouble,
+) {
+    // Both entry legs are journaled under ids derived from the trade id.
+    for leg in ['a', 'b'] {
+        let coid = client_order_id(&t.id, leg, 0);
+        assert!(
+            orders
+                .iter()
+                .any(|o| o.client_order_id == coid && o.purpose == "entry"),
+            "entry leg {leg} ({coid}) missing from the ledger: {orders:#?}"
+        );
+    }
+    for (venue, d) in [("ka", a), ("kb", b)] {
+        let mut per_coid: BTreeMap<String, usize> = BTreeMap::new();
+        for o in d.orders() {
+            *per_coid.entry(o.client_order_id.clone()).or_default() += 1;
+            let row = orders
+                .iter()
+                .find(|r| r.client_order_id == o.client_order_id)
+                .unwrap_or_else(|| {
+                    panic!("venue {venue} holds an order the ledger lost: {o:#?}\n{orders:#?}")
+                });
+            assert_eq!(row.venue, venue, "{row:#?}");
+            assert_eq!(
+                row.order_id.as_deref(),
+                Some(o.order_id.as_str()),
+                "{row:#?}"
+            );
+            assert_eq!(row.filled_qty, o.filled, "{row:#?} vs {o:#?}");
+        }
+        assert!(
+            per_coid.values().all(|n| *n == 1),
+            "venue {venue}: a client order id used twice: {per_coid:?}"
+        );
+        let placed_here = orders
+            .iter()
+            .filter(|r| r.venue == venue && r.order_id.is_some())
+            .count();
+        assert_eq!(
+            d.orders().len(),
+            placed_here,
+            "venue {venue}: orders at the venue vs. in the ledger"
+        );
+    }
+}
+
+fn held(orders: &[OrderRow], leg: &str) -> Qty {
+    orders
+        .iter()
+        .filter(|o| o.leg == leg)
+        .map(|o| {
+            if o.side == "sell" {
+                -o.filled_qty
+            } else {
+                o.filled_qty
+            }
+        })
+        .sum()
+}
+
+/// Leg B's order is booked at once but its answer takes a minute; the binary is killed as soon
+/// as leg A has filled and B's request has arrived. On restart B is found by its client order
+/// id (not resent) and the trade is HEDGED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_leg_b_in_flight_recovers_hedged_without_resending() {
+    let (t, orders, a, b) = crash_and_restart(
+        "crash-b-slow",
+        |_, b| b.inject_on(Fault::Slow(60_000), 1, Some("POST"), Some(ORDERS)),
+        |a, b| !a.orders().is_empty() && b.place_attempts() >= 1 && !b.orders().is_empty(),
+    )
+    .await;
+    assert_eq!(t.state, state::HEDGED, "{t:#?}\n{orders:#?}");
+    assert!(t.note.contains("reconciled after restart"), "{}", t.note);
+    assert_eq!(orders.len(), 2, "no unwind: {orders:#?}");
+    assert_eq!(held(&orders, "a"), Qty::shares(10));
+    assert_eq!(held(&orders, "b"), Qty::shares(10));
+    // One submit each: B's was never resent after the restart.
+    assert_eq!(a.place_attempts(), 1);
+    assert_eq!(b.place_attempts(), 1);
+    assert_eq!(a.position(T), Qty::shares(10)); // YES on A
+    assert_eq!(b.position(T), -Qty::shares(10)); // NO on B
+}
+
+/// Leg B's submit is dropped before the venue processes it, and leg A's answer takes a minute;
+/// the binary is killed after B's lookup and before A's answer. On restart A is found filled by
+/// its client order id, B stays unplaced (not resent), and A's shares are sold back: UNWOUND.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_leg_b_never_booked_recovers_by_unwinding_leg_a() {
+    let (t, orders, a, b) = crash_and_restart(
+        "crash-b-lost",
+        |a, b| {
+            a.inject_on(Fault::Slow(60_000), 1, Some("POST"), Some(ORDERS));
+            b.inject_on(Fault::DropBeforeProcessing, 1, Some("POST"), Some(ORDERS));
+        },
+        |a, b| {
+            !a.orders().is_empty()
+                && b.place_attempts() >= 1
+                // B's lookup by client order id after the dropped submit.
+                && b.requests()
+                    .iter()
+                    .any(|r| r.method == "GET" && r.path.ends_with("/portfolio/orders"))
+        },
+    )
+    .await;
+    // UNWOUND, then SETTLED at the next settlement poll: nothing is held, nothing to wait for.
+    assert!(
+        t.state == state::UNWOUND || t.state == state::SETTLED,
+        "{t:#?}\n{orders:#?}"
+    );
+    assert!(t.note.contains("reconciled after restart"), "{}", t.note);
+    assert!(t.note.contains("unwound 10.00"), "{}", t.note);
+    assert!(b.orders().is_empty(), "B was never booked, nor resent");
+    assert_eq!(b.place_attempts(), 1, "B's lost submit was not resent");
+    let ob = orders
+        .iter()
+        .find(|o| o.leg == "b")
+        .expect("leg B journaled");
+    assert_eq!(ob.filled_qty, Qty::ZERO, "{ob:#?}");
+    assert_eq!(ob.state, "not_found", "{ob:#?}");
+    // A: the entry (found, not resent) and one unwind sale of all 10 at the 0.38 bid.
+    let a_orders = a.orders();
+    assert_eq!(a_orders.len(), 2, "{a_orders:#?}");
+    assert_eq!(a_orders[0].client_order_id, client_order_id(&t.id, 'a', 0));
+    assert!(a_orders[0].bid && a_orders[0].filled == Qty::shares(10));
+    assert!(!a_orders[1].bid && a_orders[1].filled == Qty::shares(10));
+    assert_eq!(held(&orders, "a"), Qty::ZERO);
+    assert_eq!(a.position(T), Qty::ZERO);
+    // Bought 10 @ 0.40 + fee 0.17, sold 10 @ 0.38 − fee 0.17: a loss of $0.54, booked.
+    assert_eq!(t.unwind_loss, Usd::from_cents(54), "{t:#?}");
+    if t.state == state::SETTLED {
+        assert_eq!(t.realized_pnl, Some(-Usd::from_cents(54)), "{t:#?}");
+    }
+}

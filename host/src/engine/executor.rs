@@ -305,6 +305,9 @@ impl Engine {
         trade: &TradeRow,
         orders: &[OrderRow],
     ) -> Result<(), EngineError> {
+        // A trade that changed state may now be settleable (e.g. unwound to nothing).
+        self.resolved_dirty
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let now = self.clock.now_ms();
         let held = |leg: &str| super::settlement::held(orders, leg);
         let (fa, fb) = (held("a"), held("b"));

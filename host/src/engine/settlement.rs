@@ -46,6 +46,8 @@ impl Engine {
     /// Remembers a resolution.
     pub(super) fn on_resolution(&self, venue: VenueIdx, r: Resolution) {
         if r.resolved {
+            self.resolved_dirty
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             self.resolutions
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -91,6 +93,12 @@ impl Engine {
     /// Settles every open trade whose held instruments have resolved.
     pub async fn settle_ready(&self) -> Result<u32, EngineError> {
         let mut n = 0;
+        if !self
+            .resolved_dirty
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(0);
+        }
         for t in self
             .ledger
             .trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])?
@@ -151,8 +159,17 @@ impl Engine {
             if t.settled_ms.is_some() {
                 continue;
             }
+            if self
+                .confirmed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&t.id)
+            {
+                continue;
+            }
             let mut orders = self.ledger.orders_of(&t.id)?;
             let mut changed = false;
+            let mut all_confirmed = true;
             for o in orders
                 .iter_mut()
                 .filter(|o| o.purpose == "entry" && o.filled_qty.0 > 0)
@@ -173,6 +190,10 @@ impl Engine {
                     Ok(OpResult::Fills { fills }) => fills,
                     _ => continue,
                 };
+                let mine: Vec<_> = fills.iter().filter(|f| f.order_id == oid).collect();
+                if mine.is_empty() || mine.iter().any(|f| f.status != FillStatus::Confirmed) {
+                    all_confirmed = false;
+                }
                 let failed: Qty = fills
                     .iter()
                     .filter(|f| f.order_id == oid && f.status == FillStatus::Failed)
@@ -195,6 +216,12 @@ impl Engine {
                     );
                     changed = true;
                 }
+            }
+            if all_confirmed && !changed {
+                self.confirmed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(t.id.clone());
             }
             if changed {
                 let gone: Usd = orders

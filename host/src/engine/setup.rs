@@ -85,6 +85,10 @@ pub struct Engine {
     pub(super) trading: Mutex<Vec<bool>>,
     pub(super) stats: Mutex<Stats>,
     pub(super) ledger_id: String,
+    /// Trades whose entry fills are all confirmed: no more ghost-fill checks needed.
+    pub(super) confirmed: Mutex<std::collections::HashSet<String>>,
+    /// Set when a resolution arrives, so settlement scans only run when they can settle.
+    pub(super) resolved_dirty: std::sync::atomic::AtomicBool,
     pub(super) live_ok: bool,
 }
 
@@ -239,6 +243,8 @@ impl Engine {
             trading: Mutex::new(vec![true; n]),
             stats: Mutex::new(Stats::default()),
             ledger_id,
+            confirmed: Mutex::new(Default::default()),
+            resolved_dirty: std::sync::atomic::AtomicBool::new(true),
             live_ok,
         };
         engine.refresh_balances().await?;

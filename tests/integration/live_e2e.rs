@@ -357,12 +357,12 @@ async fn live_engine_trades_the_arb_once_hedges_and_settles() {
     assert!(ks_orders.iter().all(|o| o.ticker != FLAT_TICKER));
 
     // Settlement: the YES shares on Polymarket pay $10, Kalshi's NO pays nothing.
-    // P&L = 10.00 − (4.00 + fee A) − (4.50 + 0.18). The Polymarket plugin records no fee on
-    // its orders (the double charges none), so fee A is 0 here.
-    assert_eq!(oa.fees, Usd::ZERO);
+    // P&L = 10.00 − (4.00 + fee A) − (4.50 + 0.18). The Polymarket plugin books the taker fee
+    // on what matched: 10 · 0.05 · 0.40 · 0.60 = $0.12 (polymarket.md §5).
+    assert_eq!(oa.fees, Usd::from_cents(12));
     let paid: Usd = orders.iter().map(|o| o.filled_notional + o.fees).sum();
     let expected = Usd::dollars(10) - paid;
-    assert_eq!(expected, Usd::from_cents(132));
+    assert_eq!(expected, Usd::from_cents(120));
     assert_eq!(t.realized_pnl, Some(expected), "{t:#?}");
     assert!(t.settled_ms.is_some());
     let day = ledger.daily(&t.day).expect("daily");

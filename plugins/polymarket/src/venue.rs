@@ -640,7 +640,15 @@ impl PolymarketVenue {
             qty: order.qty,
             filled_qty: filled,
             filled_notional: Usd(notional_micro.max(0)),
-            fees: Usd::ZERO,
+            // Makers never pay; a marketable order takes, so charge the taker fee on what
+            // matched at its average price (polymarket.md §5). The fills carry the venue's own
+            // figure; this keeps the ledger's cost honest from the first answer.
+            fees: if filled.0 > 0 {
+                let avg = Price((notional_micro.max(0) as i128 * 100 / filled.0 as i128) as i64);
+                FeeModel::polymarket(self.s.fee_rate_ppm).taker_fee(avg, filled)
+            } else {
+                Usd::ZERO
+            },
             state,
             reason: (state == OrderState::Cancelled)
                 .then(|| format!("{status}: unfilled remainder killed")),

@@ -450,7 +450,9 @@ impl<T: Strategy> FfiStrategy for StrategyShim<T> {
                         self.inner
                             .evaluate(item.pair, &books, &item.ctx, &mut scratch);
                     }
+                    if !scratch.is_empty() {
                     out.extend(scratch.iter().copied());
+                }
                     Ok(())
                 })
             })

@@ -435,28 +435,35 @@ impl<T: Strategy> FfiStrategy for StrategyShim<T> {
         batch: RSlice<'_, FfiPairBooks<'_>>,
         out: &mut RVec<Proposal>,
     ) -> RResult<(), FfiError> {
-        rresult(with_instance(&self.instance, || {
-            guard("evaluate", || {
-                SCRATCH.with(|cell| {
-                    let mut scratch = cell.borrow_mut();
-                    scratch.clear();
-                    for item in batch.iter() {
-                        let books = PairBooks {
-                            a_yes: item.a_yes.as_slice(),
-                            a_no: item.a_no.as_slice(),
-                            b_yes: item.b_yes.as_slice(),
-                            b_no: item.b_no.as_slice(),
-                        };
-                        self.inner
-                            .evaluate(item.pair, &books, &item.ctx, &mut scratch);
-                    }
-                    if !scratch.is_empty() {
+        // The hot path: a bare `catch_unwind` around a closure returning `()` keeps the large
+        // `PluginResult` out of the common case; the error is only built after a panic.
+        let run = || {
+            SCRATCH.with(|cell| {
+                let mut scratch = cell.borrow_mut();
+                scratch.clear();
+                for item in batch.iter() {
+                    let books = PairBooks {
+                        a_yes: item.a_yes.as_slice(),
+                        a_no: item.a_no.as_slice(),
+                        b_yes: item.b_yes.as_slice(),
+                        b_no: item.b_no.as_slice(),
+                    };
+                    self.inner
+                        .evaluate(item.pair, &books, &item.ctx, &mut scratch);
+                }
+                if !scratch.is_empty() {
                     out.extend(scratch.iter().copied());
                 }
-                    Ok(())
-                })
             })
-        }))
+        };
+        let r = with_instance(&self.instance, || catch_unwind(AssertUnwindSafe(run)));
+        match r {
+            Ok(()) => RResult::ROk(()),
+            Err(payload) => {
+                let r: PluginResult<()> = guard("evaluate", || std::panic::resume_unwind(payload));
+                rresult(r)
+            }
+        }
     }
 }
 
@@ -678,5 +685,55 @@ impl RiskHandle {
             .into_result()
             .map_err(PluginError::from)?;
         from_json("check", out.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PluginInfo;
+
+    struct Boom;
+
+    impl Strategy for Boom {
+        fn create(_: StrategyConfig) -> PluginResult<Self> {
+            Ok(Boom)
+        }
+        fn info(&self) -> PluginInfo {
+            PluginInfo {
+                name: "boom".into(),
+                version: "0".into(),
+            }
+        }
+        fn evaluate(&self, pair: u32, _: &PairBooks<'_>, _: &EvalCtx, _: &mut Vec<Proposal>) {
+            if pair == 7 {
+                panic!("strategy exploded on pair 7");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_strategy_returns_a_panic_error() {
+        let h = StrategyHandle::in_process::<Boom>("b", &serde_json::json!({}), &[]).unwrap();
+        let empty: &[Level] = &[];
+        let item = |pair| FfiPairBooks {
+            pair,
+            ctx: EvalCtx {
+                now_ms: 0,
+                available_a: crate::Usd::ZERO,
+                available_b: crate::Usd::ZERO,
+            },
+            a_yes: empty.into(),
+            a_no: empty.into(),
+            b_yes: empty.into(),
+            b_no: empty.into(),
+        };
+        let mut out = RVec::new();
+        assert!(h.evaluate(&[item(1)], &mut out).is_ok());
+        let e = h.evaluate(&[item(7)], &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Panic);
+        assert!(e.message.contains("exploded on pair 7"), "{e}");
+        // The instance still answers afterwards (the host decides whether to disable it).
+        assert!(h.evaluate(&[item(1)], &mut out).is_ok());
     }
 }

@@ -131,6 +131,31 @@ async fn endpoints_have_their_shapes_and_reset_needs_the_key() {
         );
     }
 
+    // The dashboard is one self-contained page; the OpenAPI document lists every route.
+    let (s, html) = get(&format!("{base}/")).await;
+    assert_eq!(s, 200);
+    assert!(html.contains("id=\"banner\"") && html.contains("/api/trading/state"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external assets"
+    );
+    let (s, doc) = get(&format!("{base}/api/openapi.json")).await;
+    assert_eq!(s, 200);
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for (method, path, _) in polymix_host::api::ROUTES {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
+        let (s, _) = if *method == "get" {
+            get(&format!("{base}{path}")).await
+        } else {
+            (0, String::new())
+        };
+        assert!(*method != "get" || s == 200, "{path} answered {s}");
+    }
+
     // Wrong or missing keys: 403 and nothing changes.
     let reset = format!("{base}/api/trading/reset");
     assert_eq!(post(&reset, &[]).await, 403);

@@ -84,6 +84,8 @@ pub async fn serve(bind: &str, state: ApiState) -> Result<SocketAddr, ApiError> 
 /// The routes.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
+        .route("/", get(dashboard))
+        .route("/api/openapi.json", get(openapi))
         .route("/api/health", get(health))
         .route("/api/trading/mode", get(mode))
         .route("/api/trading/state", get(trading_state))
@@ -99,6 +101,79 @@ pub fn router(state: Arc<ApiState>) -> Router {
 }
 
 type St = State<Arc<ApiState>>;
+
+/// Every route, for the OpenAPI document (kept next to the router so they cannot drift).
+pub const ROUTES: &[(&str, &str, &str)] = &[
+    (
+        "get",
+        "/",
+        "Dashboard page (HTML, updates itself every second)",
+    ),
+    ("get", "/api/openapi.json", "This document"),
+    ("get", "/api/health", "Health and failed plugin instances"),
+    ("get", "/api/trading/mode", "paper or live"),
+    (
+        "get",
+        "/api/trading/state",
+        "Balances, open trades with legs, today's counters, limits, P&L, errors",
+    ),
+    (
+        "get",
+        "/api/paper/state",
+        "Same as /api/trading/state (kept for existing clients)",
+    ),
+    (
+        "post",
+        "/api/trading/reset",
+        "Archive the ledger and start clean (x-reset-key, and x-api-key when configured)",
+    ),
+    (
+        "post",
+        "/api/paper/reset",
+        "Same as /api/trading/reset (kept for existing clients)",
+    ),
+    ("get", "/api/plugins", "Loaded plugins"),
+    ("get", "/api/pairs", "Pairs watched"),
+    (
+        "get",
+        "/api/trades",
+        "Trades, optionally ?since=<ms> (last update time)",
+    ),
+    ("get", "/api/errors", "The last 100 errors, newest first"),
+    ("get", "/metrics", "Prometheus text exposition"),
+];
+
+async fn dashboard() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("dashboard.html"))
+}
+
+async fn openapi() -> Json<Value> {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary) in ROUTES {
+        let mut op = json!({ "summary": summary, "responses": { "200": { "description": "OK" } } });
+        if *method == "post" {
+            op["responses"]["403"] =
+                json!({ "description": "missing or wrong key; nothing changed" });
+            op["parameters"] = json!([
+                { "name": "x-reset-key", "in": "header", "required": true, "schema": { "type": "string" } },
+                { "name": "x-api-key", "in": "header", "required": false, "schema": { "type": "string" } }
+            ]);
+        }
+        if *path == "/api/trades" {
+            op["parameters"] = json!([{ "name": "since", "in": "query", "required": false, "schema": { "type": "integer" } }]);
+        }
+        paths
+            .entry(path.to_string())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|o| o.insert(method.to_string(), op));
+    }
+    Json(json!({
+        "openapi": "3.0.3",
+        "info": { "title": "PolyMix control API", "version": env!("CARGO_PKG_VERSION") },
+        "paths": paths,
+    }))
+}
 
 fn internal(e: impl std::fmt::Display) -> Response {
     (

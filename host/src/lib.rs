@@ -6,6 +6,7 @@ pub mod api;
 pub mod config;
 pub mod engine;
 pub mod metrics;
+pub mod notify;
 pub mod plugins;
 pub mod store;
 pub mod venue_io;

@@ -4,6 +4,7 @@ mod api;
 mod crash_restart;
 mod kalshi;
 mod live_e2e;
+mod notify;
 mod paper_e2e;
 mod plugin_loading;
 mod polymarket;

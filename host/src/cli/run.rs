@@ -13,6 +13,9 @@ use polymix_host::venue_io::{Clock, SimClock, SystemClock};
 /// Starts the control API if enabled. A refused non-loopback bind stops the run; a port that is
 /// taken is reported and the run goes on without the API.
 async fn start_api(cfg: &Config, engine: &Arc<Engine>, reg: &Registry) -> anyhow::Result<()> {
+    if let Some(n) = polymix_host::notify::from_config(cfg).map_err(anyhow::Error::msg)? {
+        engine.set_notifier(n);
+    }
     if !cfg.api.enabled {
         return Ok(());
     }

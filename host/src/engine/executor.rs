@@ -11,6 +11,7 @@ use std::sync::Arc;
 use super::books::VenueIdx;
 use super::risk_gate::{Admission, Candidate};
 use super::setup::{Engine, EngineError};
+use crate::notify::Kind;
 use crate::store::{state, OrderRow, TradeRow};
 
 /// The four ladders of one pair, shared (not copied) with the strategy worker.
@@ -130,6 +131,19 @@ impl Engine {
             Admission::Rejected(reasons) => {
                 tracing::info!(pair = %pair.id, reasons = ?reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), "proposal rejected");
                 self.count_rejections(&reasons);
+                for r in &reasons {
+                    if matches!(
+                        r.code.as_str(),
+                        "daily_loss_limit" | "max_daily_trades" | "max_unhedged_exposure"
+                    ) {
+                        self.notify_once(
+                            &format!("{}:{}", r.code, super::utc_day(now)),
+                            Kind::RiskHalt,
+                            format!("trading halted by risk limit {}: {}", r.code, r.message),
+                            None,
+                        );
+                    }
+                }
                 Ok(None)
             }
             Admission::Approved(trade, orders) => {
@@ -332,6 +346,20 @@ impl Engine {
                 &format!("both legs hold {fa}"),
                 now,
             )?;
+            self.notify(
+                Kind::TradeExecuted,
+                format!(
+                    "trade {} on {}: {fa} shares per leg, {} on {} + {} on {}, expected profit ${}",
+                    trade.id,
+                    trade.pair_id,
+                    trade.instrument_a,
+                    trade.venue_a,
+                    trade.instrument_b,
+                    trade.venue_b,
+                    trade.expected_profit.to_decimal(2)
+                ),
+                Some(&trade.id),
+            );
             return Ok(());
         }
         let (leg, excess) = if fa > fb {
@@ -347,6 +375,11 @@ impl Engine {
             &format!("leg a holds {fa}, leg b holds {fb}: {excess} excess on {leg}"),
             now,
         )?;
+        self.notify(
+            Kind::LegFailure,
+            format!("trade {} on {}: leg a holds {fa}, leg b holds {fb}; unwinding {excess} on leg {leg}", trade.id, trade.pair_id),
+            Some(&trade.id),
+        );
         self.unwind(trade, orders, leg, excess).await
     }
 
@@ -463,6 +496,14 @@ impl Engine {
             self.stat(|s| s.naked += 1);
             crate::metrics::inc("polymix_naked_legs_total", &[]);
             self.ledger.transition(&trade.id, state::NAKED, &format!("{left} shares on leg {leg} could not be sold (floor reached or no bids); operator must clear"), now)?;
+            self.notify(
+                Kind::NakedLeg,
+                format!(
+                    "NAKED: trade {}: {left} shares of {instrument} on {venue} could not be sold",
+                    trade.id
+                ),
+                Some(&trade.id),
+            );
             self.error(
                 Some(&trade.id),
                 "unwind",

@@ -49,6 +49,11 @@ impl Engine {
         speed: Option<f64>,
         progress: Progress<'_>,
     ) -> Result<(), EngineError> {
+        self.notify(
+            crate::notify::Kind::EngineStart,
+            format!("engine started: replaying {} pairs", self.pairs.len()),
+            None,
+        );
         self.reconcile().await?;
         let last = self
             .venues
@@ -105,6 +110,20 @@ impl Engine {
         self.check_fills().await?;
         self.settle_ready().await?;
         self.refresh_balances().await?;
+        let s = self.stats();
+        self.notify(
+            crate::notify::Kind::EngineStop,
+            format!(
+                "engine stopped: replay done, {} trades, {} settled, realized P&L ${}",
+                s.trades,
+                s.settled,
+                s.realized_pnl.to_decimal(2)
+            ),
+            None,
+        );
+        if let Some(n) = self.notifier() {
+            n.flush().await;
+        }
         Ok(())
     }
 
@@ -126,6 +145,11 @@ impl Engine {
         &self,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
+        self.notify(
+            crate::notify::Kind::EngineStart,
+            format!("engine started: watching {} pairs", self.pairs.len()),
+            None,
+        );
         self.reconcile().await?;
         let poll = Duration::from_millis(self.cfg.engine.poll_ms);
         let settle_every = Duration::from_millis(self.cfg.engine.settle_poll_ms);
@@ -169,6 +193,14 @@ impl Engine {
                 last_settle = std::time::Instant::now();
             }
             tokio::time::sleep(poll).await;
+        }
+        self.notify(
+            crate::notify::Kind::EngineStop,
+            "engine stopped".into(),
+            None,
+        );
+        if let Some(n) = self.notifier() {
+            n.flush().await;
         }
         Ok(())
     }

@@ -150,6 +150,17 @@ impl Engine {
         });
         crate::metrics::inc("polymix_settlements_total", &[]);
         tracing::info!(trade_id = %t.id, payout = %payout, pnl = %total, "trade settled");
+        self.notify(
+            crate::notify::Kind::Settlement,
+            format!(
+                "trade {} on {} settled: payout ${}, P&L ${}",
+                t.id,
+                t.pair_id,
+                payout.to_decimal(2),
+                total.to_decimal(2)
+            ),
+            Some(&t.id),
+        );
         Ok(true)
     }
 

@@ -90,6 +90,8 @@ pub struct Engine {
     /// Set when a resolution arrives, so settlement scans only run when they can settle.
     pub(super) resolved_dirty: std::sync::atomic::AtomicBool,
     pub(super) live_ok: bool,
+    pub(super) notifier: std::sync::OnceLock<crate::notify::Notifier>,
+    pub(super) notified: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Engine {
@@ -246,6 +248,8 @@ impl Engine {
             confirmed: Mutex::new(Default::default()),
             resolved_dirty: std::sync::atomic::AtomicBool::new(true),
             live_ok,
+            notifier: std::sync::OnceLock::new(),
+            notified: Mutex::new(Default::default()),
         };
         engine.refresh_balances().await?;
         Ok(engine)
@@ -269,6 +273,41 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Attaches a notifier (once).
+    pub fn set_notifier(&self, n: crate::notify::Notifier) {
+        let _ = self.notifier.set(n);
+    }
+
+    /// The notifier, if attached.
+    pub fn notifier(&self) -> Option<&crate::notify::Notifier> {
+        self.notifier.get()
+    }
+
+    /// Sends a notification if a notifier is attached; never waits.
+    pub fn notify(&self, kind: crate::notify::Kind, text: String, trade_id: Option<&str>) {
+        if let Some(n) = self.notifier.get() {
+            n.send(kind, text, trade_id);
+        }
+    }
+
+    /// Like [`Engine::notify`], but only the first time `key` is seen (risk halts).
+    pub(super) fn notify_once(
+        &self,
+        key: &str,
+        kind: crate::notify::Kind,
+        text: String,
+        trade_id: Option<&str>,
+    ) {
+        if self
+            .notified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string())
+        {
+            self.notify(kind, text, trade_id);
+        }
     }
 
     /// The configuration.

@@ -17,22 +17,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{engine_toml, kalshi_venue_toml, RISK_AND_STRATEGY};
-use crate::support::{plugin_dirs_toml, profile_dir, temp_dir};
+use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
 
 const T: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
 const ORDERS: &str = "/portfolio/events/orders";
-
-/// The `polymix` binary of this build (`cargo test --workspace` builds it).
-fn polymix_bin() -> PathBuf {
-    let p = profile_dir().join(format!("polymix{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        p.is_file(),
-        "the polymix binary is not at {} — build it first (`cargo build -p polymix-host --bin polymix` \
-         with the same profile and target dir, or run `cargo test --workspace`)",
-        p.display()
-    );
-    p
-}
 
 /// A running `polymix run --live`, killed (SIGKILL) when dropped.
 struct Polymix {

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 
 mod api;
+mod browser;
 mod crash_restart;
 mod kalshi;
 mod live_e2e;

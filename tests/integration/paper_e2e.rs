@@ -106,6 +106,12 @@ async fn bundled_scenario_trades_settles_everything_and_is_deterministic() {
             assert!(o.client_order_id.starts_with(&format!("pmx-{}-", t.id)));
         }
     }
+    // Risk bookkeeping returns to zero exposure once everything settled.
+    assert_eq!(
+        s1.exposure_open,
+        Usd::ZERO,
+        "open exposure left after settling everything"
+    );
     // A second run from a clean data dir gives the same numbers.
     let (s2, _) = run_paper("e2e-2").await;
     assert_eq!(s1.stats.trades, s2.stats.trades);

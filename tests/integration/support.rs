@@ -93,3 +93,15 @@ pub fn logs() -> &'static Mutex<Vec<String>> {
     let _ = LOGS_REF.set(l);
     l
 }
+
+/// The `polymix` binary of this build (`cargo test --workspace` builds it).
+pub fn polymix_bin() -> PathBuf {
+    let p = profile_dir().join(format!("polymix{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        p.is_file(),
+        "the polymix binary is not at {} — build it first (`cargo build -p polymix-host --bin polymix` \
+         with the same profile and target dir, or run `cargo test --workspace`)",
+        p.display()
+    );
+    p
+}

@@ -476,8 +476,9 @@ impl Engine {
                 left -= o.filled_qty;
                 proceeds += o.filled_notional - o.fees;
                 self.stat(|s| s.fees += o.fees);
-                self.gate
-                    .settle(Usd::ZERO, &[(venue.clone(), o.filled_notional - o.fees)]);
+                // Proceeds come back as cash and leave the open exposure.
+                let back = o.filled_notional - o.fees;
+                self.gate.settle(back, &[(venue.clone(), back)]);
                 if price == floor {
                     break;
                 }

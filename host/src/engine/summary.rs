@@ -20,6 +20,8 @@ pub struct Summary {
     pub realized_pnl: Usd,
     /// Ending balances per venue.
     pub balances: Vec<(String, Balance)>,
+    /// Open exposure the risk gate still counts (zero once everything settled).
+    pub exposure_open: Usd,
 }
 
 impl Engine {
@@ -37,6 +39,7 @@ impl Engine {
             trades_by_state: by_state,
             realized_pnl: pnl,
             balances,
+            exposure_open: self.gate.state().open_exposure,
         })
     }
 }

@@ -10,3 +10,4 @@ mod paper_e2e;
 mod plugin_loading;
 mod polymarket;
 mod support;
+mod venue_cli;

@@ -1,0 +1,177 @@
+//! `polymix venue kalshi …` operator commands against the Kalshi double, through the real
+//! binary, plugin, signing and host I/O.
+
+use polymix_doubles::kalshi::{self, KalshiDoubleConfig, MarketSpec};
+use std::path::Path;
+use std::process::Command;
+
+use crate::live_e2e::kalshi_venue_toml;
+use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
+
+const T: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
+
+fn venue(cfg: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(polymix_bin())
+        .args(["venue", "--json", "--config"])
+        .arg(cfg)
+        .arg("ks")
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run polymix");
+    assert!(
+        out.status.success(),
+        "polymix venue ks {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operator_command_works_against_the_double() {
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    ks.add_market(MarketSpec::new(T));
+    // YES bids 0.55 (a NO ask at 0.45), NO bids 0.38 (a YES ask at 0.62).
+    ks.seed_book(T, &[("0.5500", "10.00")], &[("0.3800", "100.00")]);
+    let dir = temp_dir("venue-cli");
+    let cfg = dir.join("ks.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "mode = \"live\"\n{}\n{}\n[api]\nenabled = false\n",
+            plugin_dirs_toml(),
+            kalshi_venue_toml(&dir, "ks", &ks, 3000)
+        ),
+    )
+    .unwrap();
+    let cfg2 = cfg.clone();
+    let run = move |args: Vec<&'static str>| {
+        let c = cfg2.clone();
+        tokio::task::spawn_blocking(move || venue(&c, &args))
+    };
+
+    let v = run(vec!["balance"]).await.unwrap();
+    assert_eq!(v["result"], "balance");
+    assert!(v["balance"]["available"].as_i64().unwrap() > 0);
+
+    let v = run(vec!["markets"]).await.unwrap();
+    assert_eq!(v["result"], "markets");
+    assert!(
+        v["markets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["market"] == T || m["instrument"].as_str().unwrap_or("").starts_with(T)),
+        "{v}"
+    );
+
+    let v = run(vec!["book", "KXNBAGAME-26NOV24LALBOS-LAL:no"])
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "book");
+    assert_eq!(
+        v["book"]["asks"][0]["price"], 450_000,
+        "NO ask = 1 − YES bid: {v}"
+    );
+
+    let v = run(vec!["rules", "KXNBAGAME-26NOV24LALBOS-LAL:no"])
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "rules");
+
+    let v = run(vec![
+        "place",
+        "--instrument",
+        "KXNBAGAME-26NOV24LALBOS-LAL:no",
+        "--side",
+        "buy",
+        "--price",
+        "0.45",
+        "--qty",
+        "5",
+        "--tif",
+        "ioc",
+        "--client-order-id",
+        "op-cli-1",
+        "--confirm",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(v["result"], "order");
+    assert_eq!(v["order"]["filled_qty"], 500, "{v}");
+    let id = v["order"]["order_id"].as_str().unwrap().to_string();
+
+    let v = run(vec![
+        "order",
+        "--instrument",
+        "KXNBAGAME-26NOV24LALBOS-LAL:no",
+        "--client-order-id",
+        "op-cli-1",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(v["order"]["order_id"], id.as_str());
+
+    // A resting order to list and cancel.
+    let v = run(vec![
+        "place",
+        "--instrument",
+        "KXNBAGAME-26NOV24LALBOS-LAL:yes",
+        "--side",
+        "buy",
+        "--price",
+        "0.10",
+        "--qty",
+        "3",
+        "--tif",
+        "gtc",
+        "--client-order-id",
+        "op-cli-2",
+        "--confirm",
+    ])
+    .await
+    .unwrap();
+    let resting = v["order"]["order_id"].as_str().unwrap().to_string();
+    let v = run(vec!["orders"]).await.unwrap();
+    assert_eq!(v["result"], "orders");
+    assert!(
+        v["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["order_id"] == resting.as_str()),
+        "{v}"
+    );
+    let resting_static: &'static str = Box::leak(resting.clone().into_boxed_str());
+    let v = run(vec![
+        "cancel",
+        "--id",
+        resting_static,
+        "--instrument",
+        "KXNBAGAME-26NOV24LALBOS-LAL:yes",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(v["order"]["state"], "cancelled", "{v}");
+
+    let v = run(vec!["fills"]).await.unwrap();
+    assert_eq!(v["result"], "fills");
+    assert!(!v["fills"].as_array().unwrap().is_empty());
+    let v = run(vec!["positions"]).await.unwrap();
+    assert_eq!(v["result"], "positions");
+    let v = run(vec!["resolution", "KXNBAGAME-26NOV24LALBOS-LAL:yes"])
+        .await
+        .unwrap();
+    assert_eq!(v["result"], "resolution");
+    assert_eq!(v["resolution"]["resolved"], false);
+
+    // Exactly the two orders we placed reached the venue, once each.
+    let orders = ks.orders();
+    assert_eq!(orders.len(), 2, "{orders:?}");
+    assert_eq!(ks.place_attempts(), 2);
+}

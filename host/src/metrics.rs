@@ -4,10 +4,22 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// Upper bounds of the latency histogram buckets, seconds.
+const BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Hist {
+    counts: [u64; 12],
+    n: u64,
+    sum: f64,
+}
+
 #[derive(Default)]
 struct Store {
     counters: BTreeMap<(String, Vec<(String, String)>), u64>,
-    latency: BTreeMap<(String, String), (u64, f64)>,
+    latency: BTreeMap<(String, String), Hist>,
 }
 
 static STORE: Mutex<Option<Store>> = Mutex::new(None);
@@ -36,8 +48,14 @@ pub fn record_venue_call(venue: &str, op: &str, took: Duration, ok: bool) {
             .latency
             .entry((venue.to_string(), op.to_string()))
             .or_default();
-        e.0 += 1;
-        e.1 += took.as_secs_f64();
+        let t = took.as_secs_f64();
+        e.n += 1;
+        e.sum += t;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if t <= *b {
+                e.counts[i] += 1;
+            }
+        }
     });
     if !ok {
         inc(
@@ -64,10 +82,19 @@ pub fn render() -> String {
             out.push_str(&format!("{name}{{{}}} {v}\n", l.join(",")));
         }
         if !s.latency.is_empty() {
-            out.push_str("# TYPE polymix_venue_request_seconds summary\n");
-            for ((venue, op), (n, sum)) in &s.latency {
+            out.push_str("# TYPE polymix_venue_request_seconds histogram\n");
+            for ((venue, op), h) in &s.latency {
+                let l = format!("venue=\"{venue}\",op=\"{op}\"");
+                for (i, b) in BUCKETS.iter().enumerate() {
+                    out.push_str(&format!(
+                        "polymix_venue_request_seconds_bucket{{{l},le=\"{b}\"}} {}\n",
+                        h.counts[i]
+                    ));
+                }
                 out.push_str(&format!(
-                    "polymix_venue_request_seconds_count{{venue=\"{venue}\",op=\"{op}\"}} {n}\npolymix_venue_request_seconds_sum{{venue=\"{venue}\",op=\"{op}\"}} {sum}\n"
+                    "polymix_venue_request_seconds_bucket{{{l},le=\"+Inf\"}} {n}\npolymix_venue_request_seconds_count{{{l}}} {n}\npolymix_venue_request_seconds_sum{{{l}}} {sum}\n",
+                    n = h.n,
+                    sum = h.sum
                 ));
             }
         }

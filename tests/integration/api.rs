@@ -119,6 +119,7 @@ async fn endpoints_have_their_shapes_and_reset_needs_the_key() {
     let (s, m) = get(&format!("{base}/metrics")).await;
     assert_eq!(s, 200);
     assert!(m.contains("polymix_trades_total"), "{m}");
+    assert!(m.contains("polymix_venue_request_seconds_bucket{"), "{m}");
     for line in m.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let (name, value) = line
             .rsplit_once(' ')

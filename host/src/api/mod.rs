@@ -281,11 +281,20 @@ async fn plugins(State(s): St) -> Json<Value> {
 }
 
 async fn pairs(State(s): St) -> Json<Value> {
+    let edges = s.engine.pair_edges();
     Json(json!(s
         .engine
         .pairs()
         .iter()
-        .map(|p| json!({ "id": p.id, "a": { "venue": p.a.venue, "yes": p.a.yes, "no": p.a.no }, "b": { "venue": p.b.venue, "yes": p.b.yes, "no": p.b.no } }))
+        .zip(edges)
+        .map(|(p, e)| json!({
+            "id": p.id,
+            "a": { "venue": p.a.venue, "yes": p.a.yes, "no": p.a.no },
+            "b": { "venue": p.b.venue, "yes": p.b.yes, "no": p.b.no },
+            "edge_yes_a_no_b": e[0],
+            "edge_no_a_yes_b": e[1],
+            "best_edge": e.iter().flatten().max(),
+        }))
         .collect::<Vec<_>>()))
 }
 

@@ -310,6 +310,23 @@ impl Engine {
         }
     }
 
+    /// Top-of-book edge of each pair before fees, per direction, in micro-dollars:
+    /// `$1 − (best ask bought on A + best ask bought on B)`; `None` while a book is missing.
+    pub fn pair_edges(&self) -> Vec<[Option<i64>; 2]> {
+        let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
+        self.pairs
+            .iter()
+            .map(|p| {
+                let [ay, an, by, bn] = books.pair(p.index);
+                let best = |b: &Option<Arc<plugin_api::Book>>| {
+                    b.as_ref().and_then(|b| b.best_ask()).map(|l| l.price.0)
+                };
+                let edge = |x: Option<i64>, y: Option<i64>| Some(1_000_000 - x? - y?);
+                [edge(best(&ay), best(&bn)), edge(best(&an), best(&by))]
+            })
+            .collect()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.cfg

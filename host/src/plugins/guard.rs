@@ -127,6 +127,10 @@ impl<T: Send + Sync + 'static> Guarded<T> {
 
     fn finish<R>(&self, what: &str, r: Result<R, PluginError>) -> Result<R, CallError> {
         r.map_err(|error| {
+            crate::metrics::inc(
+                "polymix_plugin_call_failures_total",
+                &[("plugin", &self.instance), ("call", what)],
+            );
             if error.kind == ErrorKind::Panic {
                 self.disable(error.message.clone());
             }
@@ -169,6 +173,10 @@ impl<T: Send + Sync + 'static> Guarded<T> {
     }
 
     fn timed_out(&self, what: &str) -> CallError {
+        crate::metrics::inc(
+            "polymix_plugin_call_failures_total",
+            &[("plugin", &self.instance), ("call", what)],
+        );
         let e = CallError::Timeout {
             instance: self.instance.clone(),
             what: what.to_string(),

@@ -217,3 +217,101 @@ async fn live_mode_refuses_to_start_when_venue_credentials_are_missing() {
     );
     assert!(ks.orders().is_empty());
 }
+
+/// The host's own I/O path (VenueIo) against the Kalshi double: a 429 storm is ridden out with
+/// backoff and one order; a place whose answer times out is found by client order id, not sent
+/// again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
+    use plugin_api::{OpResult, OrderRequest, Price, Qty, Side, TimeInForce, VenueOp};
+    use polymix_doubles::kalshi::Fault;
+    use polymix_host::venue_io::{SystemClock, VenueIo, VenueIoSettings};
+    use std::time::Duration;
+
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    ks.add_market(MarketSpec::new(T));
+    ks.seed_book(T, &[("0.5500", "100.00")], &[("0.3800", "100.00")]);
+    let dir = temp_dir("host-io");
+    let p = dir.join("ks.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "mode = \"live\"\n{}\n{}",
+            plugin_dirs_toml(),
+            kalshi_venue_toml(&dir, "ks", &ks, 3000)
+        ),
+    )
+    .unwrap();
+    let cfg = polymix_host::config::load(&p).unwrap();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&cfg))
+        .await
+        .unwrap()
+        .unwrap();
+    let io = |timeout_ms| {
+        VenueIo::new(
+            "ks",
+            reg.venue("ks").unwrap().handle.clone(),
+            VenueIoSettings {
+                timeout: Duration::from_millis(timeout_ms),
+                retries: 6,
+                rates: [("read".to_string(), 50), ("write".to_string(), 50)]
+                    .into_iter()
+                    .collect(),
+                backoff: Duration::from_millis(20),
+            },
+            std::sync::Arc::new(SystemClock),
+        )
+    };
+    let place = |coid: &str| VenueOp::PlaceOrder {
+        order: OrderRequest {
+            client_order_id: coid.into(),
+            instrument: format!("{T}:no"),
+            side: Side::Buy,
+            price: Price(450_000),
+            qty: Qty::shares(5),
+            tif: TimeInForce::Ioc,
+            post_only: false,
+        },
+    };
+
+    ks.inject_on(
+        Fault::RateLimited,
+        4,
+        Some("POST"),
+        Some("/portfolio/events/orders"),
+    );
+    let r = io(3000)
+        .run(&place("storm-1"))
+        .await
+        .expect("storm ridden out");
+    let OpResult::Order { order } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(order.filled_qty, Qty::shares(5));
+    assert_eq!(ks.place_attempts(), 5, "4 refused + 1 accepted");
+    assert_eq!(ks.orders().len(), 1);
+
+    // The double books the order, then answers after 1.5 s; the host gives up at 300 ms.
+    ks.inject_on(
+        Fault::Slow(1500),
+        1,
+        Some("POST"),
+        Some("/portfolio/events/orders"),
+    );
+    let e = io(300).run(&place("slow-1")).await.expect_err("times out");
+    assert!(e.is_ambiguous(), "{e}");
+    let r = io(3000)
+        .run(&VenueOp::GetOrder {
+            order_id: None,
+            client_order_id: Some("slow-1".into()),
+            instrument: format!("{T}:no"),
+        })
+        .await
+        .expect("found by client order id");
+    let OpResult::Order { order } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(order.client_order_id.as_deref(), Some("slow-1"));
+    assert_eq!(ks.orders().len(), 2, "no second order for slow-1");
+    assert_eq!(ks.place_attempts(), 6);
+}

@@ -188,9 +188,9 @@ fn candidate(id: usize, cost: Usd) -> Candidate {
     }
 }
 
-#[test]
-fn a_hundred_concurrent_proposals_never_exceed_limits_or_spend_a_dollar_twice() {
-    let dir = temp_dir("gate");
+/// A gate over the risk-limits policy (max 10 trades/day) with `cash` on venues A and B.
+fn gate_with(tag: &str, cash: Usd) -> (Arc<RiskGate>, Arc<Ledger>) {
+    let dir = temp_dir(tag);
     let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
     let settings = serde_json::json!({ "max_daily_trades": 10, "max_position_size": "1000" });
     let policy =
@@ -205,45 +205,13 @@ fn a_hundred_concurrent_proposals_never_exceed_limits_or_spend_a_dollar_twice() 
         )
         .unwrap(),
     );
-    // $300 per venue: at $48 per leg, only 6 trades fit in cash (6 × 48 = 288).
-    gate.set_cash("A", Usd::dollars(300));
-    gate.set_cash("B", Usd::dollars(300));
-    let handles: Vec<_> = (0..100)
-        .map(|i| {
-            let g = gate.clone();
-            std::thread::spawn(
-                move || match g.admit(candidate(i, Usd::dollars(48))).unwrap() {
-                    Admission::Approved(..) => 1,
-                    Admission::Rejected(_) => 0,
-                },
-            )
-        })
-        .collect();
-    let approved: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    assert_eq!(approved, 6, "cash for exactly 6 trades");
-    let s = gate.state();
-    assert_eq!(s.reserved["A"], Usd::dollars(288));
-    assert!(s.reserved["A"] <= s.cash["A"]);
-    assert_eq!(ledger.trades_in(&[]).unwrap().len(), 6);
-    assert_eq!(ledger.daily("2026-11-24").unwrap().trades, 6);
+    gate.set_cash("A", cash);
+    gate.set_cash("B", cash);
+    (gate, ledger)
+}
 
-    // With plenty of cash the trade count is the binding limit.
-    let dir = temp_dir("gate2");
-    let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
-    let policy =
-        RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
-    let policy = Arc::new(Guarded::new("limits", policy, Duration::from_secs(5)));
-    let gate = Arc::new(
-        RiskGate::new(
-            vec![policy],
-            ledger.clone(),
-            plugin_api::Mode::Paper,
-            "2026-11-24",
-        )
-        .unwrap(),
-    );
-    gate.set_cash("A", Usd::dollars(1_000_000));
-    gate.set_cash("B", Usd::dollars(1_000_000));
+/// 100 threads propose $48-per-leg trades at once; returns how many were approved.
+fn admit_concurrently(gate: &Arc<RiskGate>) -> i32 {
     let handles: Vec<_> = (0..100)
         .map(|i| {
             let g = gate.clone();
@@ -255,7 +223,22 @@ fn a_hundred_concurrent_proposals_never_exceed_limits_or_spend_a_dollar_twice() 
             })
         })
         .collect();
-    let approved: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    assert_eq!(approved, 10);
+    handles.into_iter().map(|h| h.join().unwrap()).sum()
+}
+
+#[test]
+fn a_hundred_concurrent_proposals_never_exceed_limits_or_spend_a_dollar_twice() {
+    // $300 per venue: at $48 per leg, only 6 trades fit in cash (6 × 48 = 288).
+    let (gate, ledger) = gate_with("gate", Usd::dollars(300));
+    assert_eq!(admit_concurrently(&gate), 6, "cash for exactly 6 trades");
+    let s = gate.state();
+    assert_eq!(s.reserved["A"], Usd::dollars(288));
+    assert!(s.reserved["A"] <= s.cash["A"]);
+    assert_eq!(ledger.trades_in(&[]).unwrap().len(), 6);
+    assert_eq!(ledger.daily("2026-11-24").unwrap().trades, 6);
+
+    // With plenty of cash the trade count is the binding limit.
+    let (gate, ledger) = gate_with("gate2", Usd::dollars(1_000_000));
+    assert_eq!(admit_concurrently(&gate), 10);
     assert_eq!(ledger.daily("2026-11-24").unwrap().trades, 10);
 }

@@ -4,7 +4,7 @@ use abi_stable::std_types::RVec;
 use plugin_api::ffi::FfiPairBooks;
 use plugin_api::{
     client_order_id, Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus, Price,
-    Proposal, Qty, RiskProposal, Rounding, Side, TimeInForce, Usd, VenueOp,
+    Proposal, Qty, RiskProposal, Side, TimeInForce, Usd, VenueOp,
 };
 use std::sync::Arc;
 
@@ -529,10 +529,4 @@ impl Engine {
         }
         Ok(())
     }
-}
-
-/// Cost of `qty` at `price`, rounded up (what a buyer pays at most).
-#[allow(dead_code)]
-pub(super) fn cost(qty: Qty, price: Price) -> Usd {
-    qty.notional(price, Rounding::Up)
 }

@@ -230,12 +230,6 @@ impl Engine {
                 "reconciled after restart",
                 self.clock.now_ms(),
             )?;
-            self.gate.release(
-                &t.venue_a,
-                &t.venue_b,
-                (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO),
-                (plugin_api::Usd::ZERO, plugin_api::Usd::ZERO),
-            );
             self.resolve_legs(&t, &orders).await?;
         }
         Ok(())

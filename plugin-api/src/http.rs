@@ -19,6 +19,12 @@ pub struct HttpRequest {
     pub idempotent: bool,
     /// Rate-limit bucket this request draws from, e.g. `"read"` or `"write"`.
     pub rate_class: String,
+    /// For an order placement whose venue order id is known before it is sent (Polymarket: the
+    /// order's EIP-712 digest): that id. The host journals it before sending, so after a lost
+    /// answer or a crash the order is looked up by it ([`crate::VenueOp::GetOrder`]'s
+    /// `order_id`) and never sent twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_order_id: Option<String>,
 }
 
 /// What came back.
@@ -43,7 +49,14 @@ impl HttpRequest {
             body: Vec::new(),
             idempotent: method == "GET" || method == "DELETE",
             rate_class: rate_class.to_string(),
+            expected_order_id: None,
         }
+    }
+
+    /// Marks this request as placing the order whose venue id will be `order_id`.
+    pub fn expect_order_id(mut self, order_id: impl Into<String>) -> Self {
+        self.expected_order_id = Some(order_id.into());
+        self
     }
 
     /// Adds a header.

@@ -56,15 +56,15 @@ pub use info::{PluginInfo, PluginKind};
 pub use money::{Price, Qty, Rounding, Usd};
 pub use order::{
     client_order_id, Balance, Fill, FillStatus, InstrumentRules, MarketInfo, OrderRequest,
-    OrderState, OrderStatus, Position, Resolution, Side, TimeInForce,
+    OrderState, OrderStatus, Position, Resolution, Settlement, Side, TimeInForce,
 };
 pub use pair::{Direction, PairLeg, PairSpec};
 pub use risk::{Mode, RiskDecision, RiskPolicy, RiskProposal, RiskReason, RiskSnapshot, VenueCash};
 pub use secret::{Secret, Secrets};
 pub use strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
 pub use venue::{
-    CallCtx, MarketFilter, OpResult, Step, Venue, VenueConfig, VenueEvent, VenueInfo, VenueOp,
-    VenueRules,
+    CallCtx, MarketFilter, NotCancelled, OpResult, PlaceOutcome, Step, Venue, VenueConfig,
+    VenueEvent, VenueInfo, VenueOp, VenueRules,
 };
 
 /// The version of this crate, which is the plugin API version.

@@ -179,6 +179,29 @@ pub struct Resolution {
     pub payout: Price,
 }
 
+/// A settled market as the venue's portfolio records it (Kalshi `GET /portfolio/settlements`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    /// The venue's market id (for Kalshi the ticker; both outcome instruments settle together).
+    pub market: String,
+    /// The venue's result string, e.g. `yes`, `no`, `scalar`.
+    pub result: String,
+    /// YES shares held at settlement.
+    pub yes_qty: Qty,
+    /// NO shares held at settlement.
+    pub no_qty: Qty,
+    /// What was paid for the YES shares.
+    pub yes_cost: Usd,
+    /// What was paid for the NO shares.
+    pub no_cost: Usd,
+    /// What the settlement paid out.
+    pub revenue: Usd,
+    /// Fees charged on settlement.
+    pub fee: Usd,
+    /// When it settled, ms since the Unix epoch.
+    pub settled_ms: i64,
+}
+
 /// Trading rules for one instrument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstrumentRules {

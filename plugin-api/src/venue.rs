@@ -12,6 +12,7 @@ use crate::error::PluginResult;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::order::{
     Balance, Fill, InstrumentRules, MarketInfo, OrderRequest, OrderStatus, Position, Resolution,
+    Settlement,
 };
 use crate::secret::Secrets;
 
@@ -51,6 +52,11 @@ pub struct VenueInfo {
     pub simulated: bool,
     /// Operation names it supports, e.g. `["book", "place_order", ...]`.
     pub capabilities: Vec<String>,
+    /// Requests per second per rate class (`read`, `write`) the venue allows this account, when
+    /// the plugin knows them (e.g. from the Kalshi tier). The host paces each class at this rate
+    /// unless the config sets a lower one. Plugins built before this field existed send none.
+    #[serde(default)]
+    pub rate_limits: std::collections::BTreeMap<String, u32>,
 }
 
 /// Everything a venue instance is created with.
@@ -140,6 +146,33 @@ pub enum VenueOp {
         /// Instrument id.
         instrument: String,
     },
+    /// Settled markets from the venue's portfolio records.
+    Settlements {
+        /// Only this market (venue market id).
+        market: Option<String>,
+        /// Only settlements at or after this time (ms).
+        since_ms: Option<i64>,
+    },
+    /// Place several orders in one request where the venue has a batch endpoint. Each order
+    /// succeeds or fails on its own; the result lists one status per order, in order.
+    PlaceOrders {
+        /// The orders.
+        orders: Vec<OrderRequest>,
+    },
+    /// Cancel several orders in one request.
+    CancelOrders {
+        /// Venue order ids.
+        order_ids: Vec<String>,
+    },
+    /// Cancel every resting order (optionally of one instrument): the operator's kill switch.
+    CancelAll {
+        /// Only this instrument.
+        instrument: Option<String>,
+    },
+    /// Off the hot path: precompute what the next orders need (e.g. a request signature that
+    /// does not cover the body). The host calls it periodically in live runs; a plugin with
+    /// nothing to prepare answers [`crate::ErrorKind::Unsupported`] and is not asked again.
+    Prepare,
 }
 
 impl VenueOp {
@@ -157,6 +190,11 @@ impl VenueOp {
             VenueOp::Balance => "balance",
             VenueOp::Positions => "positions",
             VenueOp::Resolution { .. } => "resolution",
+            VenueOp::Settlements { .. } => "settlements",
+            VenueOp::PlaceOrders { .. } => "place_orders",
+            VenueOp::CancelOrders { .. } => "cancel_orders",
+            VenueOp::CancelAll { .. } => "cancel_all",
+            VenueOp::Prepare => "prepare",
         }
     }
 }
@@ -213,6 +251,52 @@ pub enum OpResult {
         /// The resolution.
         resolution: Resolution,
     },
+    /// Settlements.
+    Settlements {
+        /// The settlements.
+        settlements: Vec<Settlement>,
+    },
+    /// The outcome of a batch placement: one entry per order, in request order.
+    Placed {
+        /// Each order's status, or the venue's reason for refusing it.
+        results: Vec<PlaceOutcome>,
+    },
+    /// The outcome of a cancel request for several orders.
+    Cancelled {
+        /// Venue ids of orders now cancelled.
+        cancelled: Vec<String>,
+        /// Orders that were not cancelled, with the venue's reason.
+        not_cancelled: Vec<NotCancelled>,
+    },
+    /// Preparation done; nothing to report.
+    Prepared,
+}
+
+/// One order of a batch placement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PlaceOutcome {
+    /// The venue took the order.
+    Accepted {
+        /// Its state.
+        order: OrderStatus,
+    },
+    /// The venue refused it.
+    Refused {
+        /// Our client order id.
+        client_order_id: String,
+        /// The venue's error, typed like single-order errors (`code: message`).
+        error: String,
+    },
+}
+
+/// An order a cancel request did not cancel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotCancelled {
+    /// Venue order id.
+    pub order_id: String,
+    /// Why (e.g. already matched).
+    pub reason: String,
 }
 
 /// The next step of an operation.

@@ -27,6 +27,7 @@ impl Venue for Misbehaving {
             rules: VenueRules::Other,
             simulated: true,
             capabilities: vec!["balance".into()],
+            rate_limits: Default::default(),
         }
     }
 

@@ -5,8 +5,9 @@
 //! the ledger knows), and the trade must end in a final state: HEDGED when leg B was booked,
 //! UNWOUND (leg A sold back) when it never was.
 //!
-//! Two Kalshi doubles rather than Polymarket: after a restart an order is found again by its
-//! client order id, which only Kalshi supports.
+//! Mostly two Kalshi doubles (faults on either leg); one case puts leg A on the Polymarket double,
+//! which keeps no client order ids: there the order is found again by the order id (the EIP-712
+//! digest) that the engine journaled before sending.
 
 use plugin_api::{client_order_id, Qty, Usd};
 use polymix_doubles::kalshi::{self, Fault, KalshiDouble, KalshiDoubleConfig, MarketSpec};
@@ -140,30 +141,24 @@ fn ledger_trades(path: &Path) -> Vec<(TradeRow, Vec<OrderRow>)> {
 
 const FINAL: &[&str] = &[state::HEDGED, state::UNWOUND, state::SETTLED, state::FAILED];
 
-/// Kills the binary mid-trade (set up by `arrange`, detected by `mid_trade`), restarts it, and
-/// returns the settled ledger view and both doubles for the caller's checks.
-async fn crash_and_restart(
-    tag: &str,
-    arrange: impl FnOnce(&KalshiDouble, &KalshiDouble),
-    mid_trade: impl Fn(&KalshiDouble, &KalshiDouble) -> bool,
-) -> (TradeRow, Vec<OrderRow>, KalshiDouble, KalshiDouble) {
+/// Runs `polymix run --live` on `cfg`, kills it (SIGKILL) as soon as `mid_trade` holds, restarts
+/// it on the same config and ledger, and returns the one trade once it is final.
+async fn kill_mid_trade_and_restart(
+    dir: &Path,
+    cfg: &Path,
+    mid_trade: impl Fn() -> bool,
+) -> (TradeRow, Vec<OrderRow>) {
     let bin = polymix_bin();
     assert!(bin.is_file());
-    let a = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    let b = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&a, &b);
-    arrange(&a, &b);
-    let dir = temp_dir(tag);
-    let cfg = config(&dir, &a, &b);
     let ledger = dir.join("data").join("live.sqlite");
 
     // 1. First run, killed while the trade is in flight.
-    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    let mut p1 = Polymix::start(cfg, dir.join("run1.log"));
     until(
         &mut p1,
         "both legs in flight",
         Duration::from_secs(25),
-        || mid_trade(&a, &b),
+        &mid_trade,
     )
     .await;
     p1.kill();
@@ -178,7 +173,7 @@ async fn crash_and_restart(
     );
 
     // 2. Restart on the same config and ledger (the one-shot fault is spent).
-    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
+    let mut p2 = Polymix::start(cfg, dir.join("run2.log"));
     let mut done = None;
     until(
         &mut p2,
@@ -211,6 +206,22 @@ async fn crash_and_restart(
     // between final states.
     let seen = done.expect("final trade").0.state;
     assert!(FINAL.contains(&t.state.as_str()), "{seen} then {t:#?}");
+    (t, orders)
+}
+
+/// The two-Kalshi crash cycle: `arrange` injects the faults, `mid_trade` says when to kill.
+async fn crash_and_restart(
+    tag: &str,
+    arrange: impl FnOnce(&KalshiDouble, &KalshiDouble),
+    mid_trade: impl Fn(&KalshiDouble, &KalshiDouble) -> bool,
+) -> (TradeRow, Vec<OrderRow>, KalshiDouble, KalshiDouble) {
+    let a = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    let b = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&a, &b);
+    arrange(&a, &b);
+    let dir = temp_dir(tag);
+    let cfg = config(&dir, &a, &b);
+    let (t, orders) = kill_mid_trade_and_restart(&dir, &cfg, || mid_trade(&a, &b)).await;
     check_nothing_lost_nothing_twice(&t, &orders, &a, &b);
     (t, orders, a, b)
 }
@@ -353,4 +364,61 @@ async fn sigkill_with_leg_b_never_booked_recovers_by_unwinding_leg_a() {
     if t.state == state::SETTLED {
         assert_eq!(t.realized_pnl, Some(-Usd::from_cents(54)), "{t:#?}");
     }
+}
+
+/// Leg A goes to Polymarket, which books the order but answers a minute later; the binary is
+/// killed while waiting. Polymarket keeps no client order ids, so the restart finds the order by
+/// the id journaled before it was sent (its EIP-712 digest), does not resend it, and the trade is
+/// HEDGED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_polymarket_leg_in_flight_recovers_by_the_journaled_order_id() {
+    use polymix_doubles::polymarket::{self as pmd, Fault as PmFault, FaultKind};
+    let pm = pmd::spawn(pmd::PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    crate::live_e2e::seed(&pm, &ks);
+    pm.inject(PmFault::once(
+        "POST",
+        "/order",
+        FaultKind::DelayAfter(Duration::from_secs(60)),
+    ));
+    let dir = temp_dir("crash-pm-slow");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        crate::live_e2e::polymarket_venue_toml(&dir, &pm)
+            .replace("timeout_ms = 3000", "timeout_ms = 120000"),
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 500),
+        crate::live_e2e::pairs_toml("pm", "ks"),
+    );
+    let cfg = dir.join("polymix.toml");
+    std::fs::write(&cfg, body).expect("write config");
+    let (t, orders) = kill_mid_trade_and_restart(&dir, &cfg, || {
+        pm.accepted_orders() == 1 && !ks.orders().is_empty()
+    })
+    .await;
+    assert_eq!(t.state, state::HEDGED, "{t:#?}\n{orders:#?}");
+    assert!(t.note.contains("reconciled after restart"), "{}", t.note);
+    assert_eq!(orders.len(), 2, "no unwind: {orders:#?}");
+    let oa = orders.iter().find(|o| o.leg == "a").expect("leg a");
+    assert_eq!(oa.venue, "pm");
+    assert_eq!(oa.client_order_id, client_order_id(&t.id, 'a', 0));
+    assert_eq!(oa.filled_qty, Qty::shares(10), "{oa:#?}");
+    assert_eq!(oa.state, "filled", "{oa:#?}");
+    let id = oa.order_id.clone().expect("order id journaled");
+    assert_eq!(
+        pm.order_status(&id).as_deref(),
+        Some("MATCHED"),
+        "the journaled id is the venue's id"
+    );
+    // Sent once, never again after the restart.
+    assert_eq!(pm.received_orders().len(), 1);
+    assert_eq!(pm.accepted_orders(), 1);
+    assert_eq!(ks.orders().len(), 1);
 }

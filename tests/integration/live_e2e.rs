@@ -65,7 +65,7 @@ private_key_pem = {pem}
     )
 }
 
-fn polymarket_venue_toml(dir: &Path, d: &PolymarketDouble) -> String {
+pub fn polymarket_venue_toml(dir: &Path, d: &PolymarketDouble) -> String {
     let (key, secret, pass) = d.issue_key(PM_ADDR);
     format!(
         r#"
@@ -136,7 +136,7 @@ fn pm_market(d: &PolymarketDouble, token: &str, cond: &str, outcome: &str) {
 ///   The other direction costs 0.62 + 0.62. Deeper levels are far too expensive, so exactly
 ///   10 shares are worth buying.
 /// * flat pair: P 0.48 + not-P 0.51 = 0.99 before fees, ≈ 1.02 after them: no trade.
-fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
+pub fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
     pm_market(pm, ARB_YES, ARB_COND, "Yes");
     pm_market(pm, ARB_NO, ARB_COND, "No");
     pm_market(pm, FLAT_YES, FLAT_COND, "Yes");
@@ -167,7 +167,7 @@ fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
     );
 }
 
-fn pairs_toml(a: &str, b: &str) -> String {
+pub fn pairs_toml(a: &str, b: &str) -> String {
     format!(
         r#"
 [[pair]]

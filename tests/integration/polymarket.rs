@@ -744,3 +744,172 @@ async fn polymarket_double_rejects_like_the_venue() {
     .await;
     assert_eq!(r.status, 401);
 }
+
+fn req(coid: &str, token: &str, side: Side, price: i64, qty: i64) -> OrderRequest {
+    OrderRequest {
+        client_order_id: coid.into(),
+        instrument: token.into(),
+        side,
+        price: Price(price),
+        qty: Qty(qty),
+        tif: TimeInForce::Gtc,
+        post_only: false,
+    }
+}
+
+#[tokio::test]
+async fn polymarket_batch_place_cancel_and_cancel_all() {
+    let (d, v) = setup(true).await;
+    let x = Exec::new(2_000);
+    // Three resting buys on two tokens (NEG's metadata is fetched first), one off the tick
+    // (refused here, never sent), one the venue refuses (not enough balance: $100 cash).
+    let r = x
+        .run(
+            &v,
+            VenueOp::PlaceOrders {
+                orders: vec![
+                    req("b-1", YES, Side::Buy, 400_000, 1_000),
+                    req("b-2", YES, Side::Buy, 405_500, 1_000),
+                    req("b-3", NEG, Side::Buy, 200_000, 1_000),
+                    req("b-4", YES, Side::Buy, 300_000, 100_000),
+                    req("b-5", YES, Side::Buy, 410_000, 1_000),
+                ],
+            },
+        )
+        .await
+        .unwrap();
+    let OpResult::Placed { results } = r else {
+        panic!("expected placed, got {r:?}")
+    };
+    assert_eq!(results.len(), 5);
+    let accepted: Vec<String> = results
+        .iter()
+        .filter_map(|o| match o {
+            PlaceOutcome::Accepted { order } => Some(order.order_id.clone()),
+            PlaceOutcome::Refused { .. } => None,
+        })
+        .collect();
+    assert_eq!(accepted.len(), 3, "{results:?}");
+    match &results[1] {
+        PlaceOutcome::Refused {
+            client_order_id,
+            error,
+        } => {
+            assert_eq!(client_order_id, "b-2");
+            assert!(error.contains("tick"), "{error}");
+        }
+        o => panic!("{o:?}"),
+    }
+    match &results[3] {
+        PlaceOutcome::Refused { error, .. } => {
+            assert!(error.contains("balance"), "{error}")
+        }
+        o => panic!("{o:?}"),
+    }
+    // One request carried the four buildable orders; the off-tick one never left.
+    assert_eq!(d.received_orders().len(), 4);
+    assert_eq!(d.accepted_orders(), 3);
+    // Batch ids map back to client ids.
+    let g = order_of(
+        x.run(
+            &v,
+            VenueOp::GetOrder {
+                order_id: None,
+                client_order_id: Some("b-3".into()),
+                instrument: NEG.into(),
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(g.order_id, accepted[1]);
+
+    // Cancel two by id (one twice is reported not cancelled), then the rest of YES, then all.
+    let r = x
+        .run(
+            &v,
+            VenueOp::CancelOrders {
+                order_ids: vec![accepted[0].clone()],
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        OpResult::Cancelled {
+            cancelled: vec![accepted[0].clone()],
+            not_cancelled: vec![]
+        }
+    );
+    let r = x
+        .run(
+            &v,
+            VenueOp::CancelOrders {
+                order_ids: vec![accepted[0].clone()],
+            },
+        )
+        .await
+        .unwrap();
+    let OpResult::Cancelled { not_cancelled, .. } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(not_cancelled.len(), 1);
+    assert!(
+        not_cancelled[0].reason.contains("already"),
+        "{not_cancelled:?}"
+    );
+    let r = x
+        .run(
+            &v,
+            VenueOp::CancelAll {
+                instrument: Some(YES.into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        OpResult::Cancelled {
+            cancelled: vec![accepted[2].clone()],
+            not_cancelled: vec![]
+        }
+    );
+    assert_eq!(d.order_status(&accepted[1]).as_deref(), Some("LIVE"));
+    let r = x
+        .run(&v, VenueOp::CancelAll { instrument: None })
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        OpResult::Cancelled {
+            cancelled: vec![accepted[1].clone()],
+            not_cancelled: vec![]
+        }
+    );
+    assert_eq!(d.order_status(&accepted[1]).as_deref(), Some("CANCELED"));
+
+    // Limits are checked before anything is sent.
+    let too_many = (0..16)
+        .map(|i| req(&format!("m-{i}"), YES, Side::Buy, 100_000, 1_000))
+        .collect();
+    let e = x
+        .run(&v, VenueOp::PlaceOrders { orders: too_many })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert_eq!(d.received_orders().len(), 4);
+
+    // An ambiguous batch names every expected id and is not re-sent.
+    d.inject(Fault::once("POST", "/orders", FaultKind::Drop));
+    let e = x
+        .run(
+            &v,
+            VenueOp::PlaceOrders {
+                orders: vec![req("c-1", YES, Side::Buy, 100_000, 1_000)],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+    assert!(e.message.contains("0x"), "{e}");
+}

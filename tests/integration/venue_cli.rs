@@ -170,6 +170,23 @@ async fn every_operator_command_works_against_the_double() {
     assert_eq!(v["result"], "resolution");
     assert_eq!(v["resolution"]["resolved"], false);
 
+    // Settle the market NO: the 5 NO contracts bought at 0.45 pay $5.00.
+    let v = run(vec!["settlements"]).await.unwrap();
+    assert_eq!(v["settlements"], serde_json::json!([]), "{v}");
+    ks.settle(T, "no");
+    let v = run(vec!["settlements", "--market", T]).await.unwrap();
+    assert_eq!(v["result"], "settlements");
+    let s = &v["settlements"][0];
+    assert_eq!(s["market"], T, "{v}");
+    assert_eq!(s["result"], "no");
+    assert_eq!(s["no_qty"], 500);
+    assert_eq!(s["no_cost"], 2_250_000, "5 × $0.45: {v}");
+    assert_eq!(s["revenue"], 5_000_000);
+    let v = run(vec!["resolution", "KXNBAGAME-26NOV24LALBOS-LAL:no"])
+        .await
+        .unwrap();
+    assert_eq!(v["resolution"]["resolved"], true, "{v}");
+
     // Exactly the two orders we placed reached the venue, once each.
     let orders = ks.orders();
     assert_eq!(orders.len(), 2, "{orders:?}");

@@ -21,6 +21,10 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     println!("venues:");
     for v in &cfg.venues {
         let inst = reg.venue(&v.name);
+        let rates = polymix_host::venue_io::VenueIoSettings::resolve(
+            v,
+            &inst.map(|i| i.info.rate_limits.clone()).unwrap_or_default(),
+        );
         println!(
             "  {} (plugin {}, {}, timeout {} ms, rate {}/{} per s)",
             v.name,
@@ -32,8 +36,8 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             })
             .unwrap_or("?"),
             v.timeout_ms,
-            v.rate_limit.read,
-            v.rate_limit.write
+            rates.rates["read"],
+            rates.rates["write"]
         );
         for (k, val) in &v.settings {
             println!("    {k} = {val}");

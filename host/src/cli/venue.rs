@@ -5,7 +5,6 @@ use plugin_api::{MarketFilter, OrderRequest, Price, Qty, Side, TimeInForce, Venu
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::{SystemClock, VenueIo, VenueIoSettings};
@@ -98,6 +97,22 @@ enum VenueCmd {
     Positions,
     /// Whether an instrument resolved.
     Resolution { instrument: String },
+    /// Settled markets from the venue's portfolio records.
+    Settlements {
+        /// Only this market (venue market id, e.g. a Kalshi ticker).
+        #[arg(long)]
+        market: Option<String>,
+        #[arg(long)]
+        since_ms: Option<i64>,
+    },
+    /// Cancel every resting order (optionally of one instrument); a live venue needs --confirm.
+    CancelAll {
+        #[arg(long)]
+        instrument: Option<String>,
+        /// Required on a live venue.
+        #[arg(long)]
+        confirm: bool,
+    },
 }
 
 pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
@@ -114,17 +129,7 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
     let io = VenueIo::new(
         &a.name,
         inst.handle.clone(),
-        VenueIoSettings {
-            timeout: Duration::from_millis(entry.timeout_ms),
-            retries: entry.retries,
-            rates: [
-                ("read".to_string(), entry.rate_limit.read),
-                ("write".to_string(), entry.rate_limit.write),
-            ]
-            .into_iter()
-            .collect(),
-            backoff: Duration::from_millis(200),
-        },
+        VenueIoSettings::resolve(&entry, &inst.info.rate_limits),
         Arc::new(SystemClock),
     );
     let op = match a.cmd {
@@ -215,6 +220,19 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         },
         VenueCmd::Positions => VenueOp::Positions,
         VenueCmd::Resolution { instrument } => VenueOp::Resolution { instrument },
+        VenueCmd::Settlements { market, since_ms } => VenueOp::Settlements { market, since_ms },
+        VenueCmd::CancelAll {
+            instrument,
+            confirm,
+        } => {
+            if !inst.info.simulated && !confirm {
+                anyhow::bail!(
+                    "venue {} is live: cancel-all cancels every resting order of the account; add --confirm",
+                    a.name
+                );
+            }
+            VenueOp::CancelAll { instrument }
+        }
     };
     let result = io.run(&op).await?;
     if a.json {

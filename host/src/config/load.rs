@@ -123,6 +123,14 @@ fn validate(cfg: &Config) -> Result<(), ConfigError> {
                 "must be > 0".into(),
             ));
         }
+        for (class, rate) in [("read", v.rate_limit.read), ("write", v.rate_limit.write)] {
+            if rate == Some(0) {
+                return Err(invalid(
+                    format!("venue[{i}].rate_limit.{class}"),
+                    "must be at least 1 request per second".into(),
+                ));
+            }
+        }
         for (k, r) in &v.secrets {
             resolve_secret(r, &cfg.config_dir)
                 .map_err(|m| invalid(format!("venue[{i}].secrets.{k}"), m))?;

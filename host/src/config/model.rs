@@ -132,34 +132,21 @@ fn default_retries() -> u32 {
     3
 }
 
-/// Requests per second per class.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Requests per second per class. Unset classes take the rate the venue plugin advertises
+/// (e.g. the Kalshi tier), else the defaults (20 reads, 10 writes per second).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSection {
     /// Reads per second.
-    #[serde(default = "default_read_rate")]
-    pub read: u32,
+    pub read: Option<u32>,
     /// Writes per second.
-    #[serde(default = "default_write_rate")]
-    pub write: u32,
+    pub write: Option<u32>,
 }
 
-impl Default for RateLimitSection {
-    fn default() -> Self {
-        RateLimitSection {
-            read: default_read_rate(),
-            write: default_write_rate(),
-        }
-    }
-}
-
-fn default_read_rate() -> u32 {
-    20
-}
-
-fn default_write_rate() -> u32 {
-    10
-}
+/// Reads per second when neither config nor plugin says.
+pub const DEFAULT_READ_RATE: u32 = 20;
+/// Writes per second when neither config nor plugin says.
+pub const DEFAULT_WRITE_RATE: u32 = 10;
 
 /// A `[[risk]]` or `[strategy]` entry.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -204,7 +204,16 @@ impl Engine {
             post_only: false,
         };
         let venue = self.venues[vi].clone();
-        let r = venue.run(&VenueOp::PlaceOrder { order: req }).await;
+        // A venue that knows the order id before sending (Polymarket's digest) gets it written
+        // down first, so a lost answer or a crash is reconciled by that id.
+        let ledger = &self.ledger;
+        let mut journal = |id: &str| {
+            o.order_id = Some(id.to_string());
+            ledger.update_order(o).map_err(|e| e.to_string())
+        };
+        let r = venue
+            .run_journaled(&VenueOp::PlaceOrder { order: req }, &mut journal)
+            .await;
         let now = self.clock.now_ms();
         match r {
             Ok(OpResult::Order { order }) => Self::apply_status(o, &order, now),

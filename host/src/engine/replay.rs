@@ -154,7 +154,11 @@ impl Engine {
         let poll = Duration::from_millis(self.cfg.engine.poll_ms);
         let settle_every = Duration::from_millis(self.cfg.engine.settle_poll_ms);
         let mut last_settle = std::time::Instant::now();
+        // Venues that can prepare (Kalshi: the order signature); dropped on their first
+        // `Unsupported`.
+        let mut preparing: Vec<usize> = (0..self.venues.len()).collect();
         while !*stop.borrow() {
+            self.prepare_venues(&mut preparing).await;
             let mut dirty = BTreeSet::new();
             let mut seen = BTreeSet::new();
             for p in &self.pairs {
@@ -203,6 +207,25 @@ impl Engine {
             n.flush().await;
         }
         Ok(())
+    }
+
+    /// Lets each venue precompute what its next order needs, ahead of the book polls and
+    /// the trade decision that follow. A failure costs nothing but the head start.
+    async fn prepare_venues(&self, preparing: &mut Vec<usize>) {
+        let mut keep = Vec::with_capacity(preparing.len());
+        for &vi in preparing.iter() {
+            match self.venues[vi].run(&VenueOp::Prepare).await {
+                Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Unsupported)) => {
+                    tracing::debug!(venue = %self.venues[vi].name(), "venue has nothing to prepare");
+                }
+                Err(e) => {
+                    tracing::warn!(venue = %self.venues[vi].name(), error = %e, "prepare failed");
+                    keep.push(vi);
+                }
+                Ok(_) => keep.push(vi),
+            }
+        }
+        *preparing = keep;
     }
 
     /// Restart: brings every in-flight trade to a known state from the venues' records

@@ -6,7 +6,6 @@ use plugin_api::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use super::books::{Books, VenueIdx};
 use super::risk_gate::RiskGate;
@@ -120,21 +119,10 @@ impl Engine {
             let entry = cfg
                 .venue(&v.name)
                 .ok_or_else(|| EngineError::Setup(format!("venue {} not in config", v.name)))?;
-            let rates = [
-                ("read".to_string(), entry.rate_limit.read),
-                ("write".to_string(), entry.rate_limit.write),
-            ]
-            .into_iter()
-            .collect();
             venues.push(Arc::new(VenueIo::new(
                 &v.name,
                 v.handle.clone(),
-                VenueIoSettings {
-                    timeout: Duration::from_millis(entry.timeout_ms),
-                    retries: entry.retries,
-                    rates,
-                    backoff: Duration::from_millis(200),
-                },
+                VenueIoSettings::resolve(entry, &v.info.rate_limits),
                 clock.clone(),
             )));
             venue_idx.insert(v.name.clone(), i);

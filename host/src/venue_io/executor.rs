@@ -4,12 +4,12 @@
 use plugin_api::ffi::VenueHandle;
 use plugin_api::{CallCtx, ErrorKind, HttpRequest, HttpResponse, OpResult, Step, VenueOp};
 use rand::RngCore;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::Clock;
 use super::rate_limit::RateLimiter;
+use super::settings::VenueIoSettings;
 use crate::plugins::{CallError, Guarded};
 
 /// Why an operation failed.
@@ -31,6 +31,16 @@ pub enum VenueError {
         /// Whether a non-idempotent request may have taken effect.
         ambiguous: bool,
     },
+    /// The expected order id could not be journaled, so the order was not sent.
+    #[error("{venue}: {op}: not sent: journaling the expected order id failed: {message}")]
+    Journal {
+        /// Venue instance.
+        venue: String,
+        /// Operation name.
+        op: &'static str,
+        /// What happened.
+        message: String,
+    },
 }
 
 impl VenueError {
@@ -38,6 +48,7 @@ impl VenueError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             VenueError::Transport { ambiguous, .. } => *ambiguous,
+            VenueError::Journal { .. } => false,
             VenueError::Plugin(e) => matches!(e.kind(), Some(ErrorKind::Timeout)),
         }
     }
@@ -47,21 +58,9 @@ impl VenueError {
         match self {
             VenueError::Plugin(e) => e.kind().cloned(),
             VenueError::Transport { .. } => Some(ErrorKind::Network),
+            VenueError::Journal { .. } => Some(ErrorKind::Internal),
         }
     }
-}
-
-/// Per-venue I/O settings.
-#[derive(Clone, Debug)]
-pub struct VenueIoSettings {
-    /// Request timeout.
-    pub timeout: Duration,
-    /// Retries of rate-limited operations and idempotent requests.
-    pub retries: u32,
-    /// Requests per second per class.
-    pub rates: HashMap<String, u32>,
-    /// First backoff; doubles per retry, with jitter.
-    pub backoff: Duration,
 }
 
 /// I/O for one venue instance.
@@ -178,10 +177,21 @@ impl VenueIo {
 
     /// Runs one operation to completion.
     pub async fn run(&self, op: &VenueOp) -> Result<OpResult, VenueError> {
+        self.run_journaled(op, &mut |_| Ok(())).await
+    }
+
+    /// Runs one operation; before a request that carries an expected order id
+    /// ([`HttpRequest::expected_order_id`]) is sent, `journal` must have stored that id. If it
+    /// cannot, the request is not sent.
+    pub async fn run_journaled(
+        &self,
+        op: &VenueOp,
+        journal: &mut (dyn FnMut(&str) -> Result<(), String> + Send),
+    ) -> Result<OpResult, VenueError> {
         let started = std::time::Instant::now();
         let mut attempt = 0u32;
         let result = loop {
-            match self.run_once(op).await {
+            match self.run_once(op, journal).await {
                 Ok(r) => break Ok(r),
                 Err(Retry::Again(e)) if attempt < self.settings.retries => {
                     let wait = self.backoff(attempt);
@@ -196,7 +206,11 @@ impl VenueIo {
         result
     }
 
-    async fn run_once(&self, op: &VenueOp) -> Result<OpResult, Retry> {
+    async fn run_once(
+        &self,
+        op: &VenueOp,
+        journal: &mut (dyn FnMut(&str) -> Result<(), String> + Send),
+    ) -> Result<OpResult, Retry> {
         let ctx = self.ctx();
         let op_owned = op.clone();
         let mut step = self
@@ -227,6 +241,15 @@ impl VenueIo {
                         .map_err(classify)?;
                 }
                 Step::Http { request, state } => {
+                    if let Some(id) = &request.expected_order_id {
+                        journal(id).map_err(|message| {
+                            Retry::Final(VenueError::Journal {
+                                venue: self.name.clone(),
+                                op: op.name(),
+                                message,
+                            })
+                        })?;
+                    }
                     self.limiter.acquire(&request.rate_class).await;
                     tracing::debug!(venue = %self.name, method = %request.method, url = %request.url, "request");
                     let resp = match self.send(&request).await {

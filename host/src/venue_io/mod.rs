@@ -4,7 +4,9 @@
 mod clock;
 mod executor;
 mod rate_limit;
+mod settings;
 
 pub use clock::{Clock, SimClock, SystemClock};
-pub use executor::{VenueError, VenueIo, VenueIoSettings};
+pub use executor::{VenueError, VenueIo};
 pub use rate_limit::RateLimiter;
+pub use settings::VenueIoSettings;

@@ -85,6 +85,15 @@ impl Signer {
         B64.encode(sig.to_bytes())
     }
 
+    /// The three authentication headers around a signature made earlier for `ts_ms`.
+    pub fn headers_with(&self, ts_ms: i64, signature: String) -> [(&'static str, String); 3] {
+        [
+            (HEADER_KEY, self.key_id.clone()),
+            (HEADER_TIMESTAMP, ts_ms.to_string()),
+            (HEADER_SIGNATURE, signature),
+        ]
+    }
+
     /// The three authentication headers for one request.
     pub fn headers(
         &self,
@@ -93,11 +102,7 @@ impl Signer {
         path: &str,
         random: [u8; 32],
     ) -> [(&'static str, String); 3] {
-        [
-            (HEADER_KEY, self.key_id.clone()),
-            (HEADER_TIMESTAMP, ts_ms.to_string()),
-            (HEADER_SIGNATURE, self.sign(ts_ms, method, path, random)),
-        ]
+        self.headers_with(ts_ms, self.sign(ts_ms, method, path, random))
     }
 }
 

@@ -11,6 +11,9 @@
 //!   `paragon`, `prime`). Unknown keys are refused.
 //! * Secrets: `api_key_id` and `private_key_pem` (PKCS#1 or PKCS#8). Both or neither: without
 //!   them only public market data (markets, book, rules, resolution) works.
+//! * `presign_max_age_ms` (default 1000, 0 = off): the order-placement signature covers only
+//!   timestamp, method and path, so it is prepared off the hot path ([`VenueOp::Prepare`]) and
+//!   used by the next order if it is younger than this.
 //! * Instruments: `TICKER:yes` and `TICKER:no`.
 //! * Continuation state (`Step::Http::state`) is a small JSON document owned by this plugin.
 #![warn(missing_docs)]
@@ -21,11 +24,12 @@ pub mod errors;
 pub mod markets;
 pub mod orders;
 pub mod portfolio;
+pub mod presign;
 pub mod settings;
 
 use plugin_api::{
     CallCtx, Fill, HttpRequest, HttpResponse, OpResult, OrderStatus, PluginError, PluginResult,
-    Position, Step, Venue, VenueConfig, VenueInfo, VenueOp, VenueRules,
+    Position, Settlement, Step, Venue, VenueConfig, VenueInfo, VenueOp, VenueRules,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -35,7 +39,11 @@ use auth::Signer;
 use book::{is_url_safe_id, Instrument};
 use errors::{api_error, ApiError, KalshiError};
 use orders::{Created, Placed};
+use presign::{PresignCache, Presigned};
 use settings::Settings;
+
+/// The one path whose signature is prepared ahead: order placement.
+const PLACE_PATH: &str = "/portfolio/events/orders";
 
 /// Page size for portfolio lists (Kalshi's default is 100).
 const PAGE_LIMIT: u32 = 200;
@@ -47,6 +55,7 @@ pub struct KalshiVenue {
     instance: String,
     settings: Settings,
     signer: Option<Signer>,
+    presign: PresignCache,
 }
 
 impl fmt::Debug for KalshiVenue {
@@ -129,6 +138,12 @@ enum Pending {
         acc: Vec<Position>,
         pages: u32,
     },
+    Settlements {
+        market: Option<String>,
+        min_s: Option<i64>,
+        acc: Vec<Settlement>,
+        pages: u32,
+    },
 }
 
 /// Percent-encodes a query value (cursors are opaque and may contain `+`, `/`, `=`).
@@ -160,10 +175,25 @@ fn done(result: OpResult) -> PluginResult<Step> {
 }
 
 impl KalshiVenue {
-    /// Requests per second `(read, write)` the configured tier allows. The host owns rate
-    /// limiting; the plugin API has no field for it yet, so it is exposed here.
+    /// Requests per second `(read, write)` the configured tier allows; the host paces by it
+    /// (advertised in [`VenueInfo::rate_limits`]).
     pub fn rate_limits(&self) -> (u32, u32) {
         self.settings.tier.requests_per_second()
+    }
+
+    /// Signs the order path now if no fresh prepared signature is waiting.
+    fn prepare(&self, ctx: &CallCtx) -> PluginResult<Step> {
+        let Some(signer) = self.signer.as_ref().filter(|_| self.presign.enabled()) else {
+            return Err(PluginError::unsupported("prepare"));
+        };
+        if self.presign.needs(ctx.now_ms) {
+            let path = format!("{}{PLACE_PATH}", self.settings.path_prefix);
+            self.presign.put(Presigned {
+                ts_ms: ctx.now_ms,
+                signature: signer.sign(ctx.now_ms, "POST", &path, ctx.random),
+            });
+        }
+        done(OpResult::Prepared)
     }
 
     fn signer(&self) -> Result<&Signer, KalshiError> {
@@ -195,11 +225,18 @@ impl KalshiVenue {
         let mut req =
             HttpRequest::new(method, url, rate_class).header("accept", "application/json");
         if auth {
-            let signed_path = format!("{}{path}", self.settings.path_prefix);
-            for (k, v) in self
-                .signer()?
-                .headers(ctx.now_ms, method, &signed_path, ctx.random)
-            {
+            let signer = self.signer()?;
+            let prepared = (method == "POST" && path == PLACE_PATH)
+                .then(|| self.presign.take(ctx.now_ms))
+                .flatten();
+            let headers = match prepared {
+                Some(p) => signer.headers_with(p.ts_ms, p.signature),
+                None => {
+                    let signed_path = format!("{}{path}", self.settings.path_prefix);
+                    signer.headers(ctx.now_ms, method, &signed_path, ctx.random)
+                }
+            };
+            for (k, v) in headers {
                 req = req.header(k, v);
             }
         }
@@ -298,6 +335,28 @@ impl KalshiVenue {
             q.push(("cursor", c.to_string()));
         }
         self.get("/portfolio/positions", &q, true, ctx, p)
+    }
+
+    fn settlements_page(
+        &self,
+        market: Option<&str>,
+        min_s: Option<i64>,
+        cursor: Option<&str>,
+        ctx: &CallCtx,
+        p: Pending,
+    ) -> PluginResult<Step> {
+        let mut q = Vec::new();
+        if let Some(t) = market {
+            q.push(("ticker", t.to_string()));
+        }
+        if let Some(s) = min_s {
+            q.push(("min_ts", s.to_string()));
+        }
+        q.push(("limit", PAGE_LIMIT.to_string()));
+        if let Some(c) = cursor {
+            q.push(("cursor", c.to_string()));
+        }
+        self.get("/portfolio/settlements", &q, true, ctx, p)
     }
 
     /// The decoded JSON of a successful response, or Kalshi's error.
@@ -559,6 +618,30 @@ impl KalshiVenue {
                     None => done(OpResult::Positions { positions: acc }),
                 }
             }
+            Pending::Settlements {
+                market,
+                min_s,
+                mut acc,
+                pages,
+            } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                acc.extend(portfolio::parse_settlements(&v)?);
+                match Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
+                    Some(c) => self.settlements_page(
+                        market.clone().as_deref(),
+                        min_s,
+                        Some(&c),
+                        &ctx,
+                        Pending::Settlements {
+                            market,
+                            min_s,
+                            acc,
+                            pages: pages + 1,
+                        },
+                    ),
+                    None => done(OpResult::Settlements { settlements: acc }),
+                }
+            }
             Pending::Balance => {
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
                 done(OpResult::Balance {
@@ -641,6 +724,7 @@ impl Venue for KalshiVenue {
         tracing::debug!(instance = %config.instance, base_url = %settings.base_url, authenticated = signer.is_some(), "kalshi venue created");
         Ok(KalshiVenue {
             instance: config.instance,
+            presign: PresignCache::new(settings.presign_max_age_ms),
             settings,
             signer,
         })
@@ -664,10 +748,18 @@ impl Venue for KalshiVenue {
                 "balance",
                 "positions",
                 "resolution",
+                "settlements",
+                "prepare",
             ]
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            rate_limits: {
+                let (read, write) = self.rate_limits();
+                [("read".to_string(), read), ("write".to_string(), write)]
+                    .into_iter()
+                    .collect()
+            },
         }
     }
 
@@ -824,6 +916,28 @@ impl Venue for KalshiVenue {
                     pages: 0,
                 },
             ),
+            VenueOp::Settlements { market, since_ms } => {
+                if let Some(m) = market.as_deref().filter(|m| !is_url_safe_id(m)) {
+                    return Err(
+                        KalshiError::Input(format!("{m:?} is not a Kalshi market ticker")).into(),
+                    );
+                }
+                // Whole seconds, rounded down so nothing is missed.
+                let min_s = since_ms.map(|ms| ms.div_euclid(1000));
+                self.settlements_page(
+                    market.as_deref(),
+                    min_s,
+                    None,
+                    &ctx,
+                    Pending::Settlements {
+                        market: market.clone(),
+                        min_s,
+                        acc: Vec::new(),
+                        pages: 0,
+                    },
+                )
+            }
+            VenueOp::Prepare => self.prepare(&ctx),
             other => Err(PluginError::unsupported(other.name())),
         }
     }

@@ -1,6 +1,6 @@
 //! Balance and positions (kalshi.md §3.2).
 
-use plugin_api::{Balance, Position, Qty, Usd};
+use plugin_api::{Balance, Position, Qty, Settlement, Usd};
 use serde_json::Value;
 
 use crate::book::{count, Instrument, Outcome};
@@ -58,6 +58,82 @@ pub fn parse_positions(body: &Value) -> Result<Vec<Position>, KalshiError> {
     Ok(out)
 }
 
+fn usd_str(v: &Value, key: &'static str) -> Result<Usd, KalshiError> {
+    match v.get(key) {
+        Some(Value::String(s)) => Usd::parse(s).map_err(|e| KalshiError::parse(key, e.message)),
+        Some(other) => Err(KalshiError::parse(
+            key,
+            format!("`{key}` {other} is not a dollar string"),
+        )),
+        None => Err(KalshiError::parse(key, format!("no `{key}`"))),
+    }
+}
+
+/// One page of `GET /portfolio/settlements`: `revenue` is integer cents, costs and fees are
+/// dollar strings, counts are 2-dp strings (kalshi.md §3.2).
+pub fn parse_settlements(body: &Value) -> Result<Vec<Settlement>, KalshiError> {
+    let arr = body
+        .get("settlements")
+        .and_then(Value::as_array)
+        .ok_or_else(|| KalshiError::parse("settlements", "no `settlements` array"))?;
+    let mut out = Vec::with_capacity(arr.len());
+    for s in arr {
+        let market = s
+            .get("ticker")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| KalshiError::parse("settlement", "no `ticker`"))?;
+        let result = s
+            .get("market_result")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                KalshiError::parse("settlement", format!("{market}: no `market_result`"))
+            })?;
+        let revenue = match s.get("revenue") {
+            Some(Value::Number(n)) => n.as_i64().map(Usd::from_cents).ok_or_else(|| {
+                KalshiError::parse(
+                    "revenue",
+                    format!("{market}: `revenue` {n} is not whole cents"),
+                )
+            })?,
+            _ => {
+                return Err(KalshiError::parse(
+                    "revenue",
+                    format!("{market}: no `revenue`"),
+                ))
+            }
+        };
+        let settled = s
+            .get("settled_time")
+            .and_then(Value::as_str)
+            .ok_or_else(|| KalshiError::parse("settled_time", format!("{market}: missing")))?;
+        let settled_ms = crate::markets::rfc3339_ms(settled).ok_or_else(|| {
+            KalshiError::parse(
+                "settled_time",
+                format!("{market}: {settled:?} is not RFC 3339"),
+            )
+        })?;
+        out.push(Settlement {
+            market: market.to_string(),
+            result: result.to_string(),
+            yes_qty: count(
+                s.get("yes_count_fp").unwrap_or(&Value::Null),
+                "yes_count_fp",
+            )?,
+            no_qty: count(s.get("no_count_fp").unwrap_or(&Value::Null), "no_count_fp")?,
+            yes_cost: usd_str(s, "yes_total_cost_dollars")?,
+            no_cost: usd_str(s, "no_total_cost_dollars")?,
+            revenue,
+            fee: match s.get("fee_cost") {
+                None | Some(Value::Null) => Usd::ZERO,
+                Some(_) => usd_str(s, "fee_cost")?,
+            },
+            settled_ms,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +166,47 @@ mod tests {
             ("A:yes", Qty(1000), Usd(4_200_000))
         );
         assert_eq!((p[1].instrument.as_str(), p[1].qty), ("B:no", Qty(300)));
+    }
+
+    #[test]
+    fn settlements_parse_exactly() {
+        let body = json!({"settlements": [{
+            "ticker": "KXNBAGAME-26NOV25LALBOS-LAL", "event_ticker": "KXNBAGAME-26NOV25LALBOS",
+            "market_result": "yes", "yes_count_fp": "12.00", "yes_total_cost_dollars": "5.2800",
+            "no_count_fp": "0.00", "no_total_cost_dollars": "0.0000", "revenue": 1200, "value": 100,
+            "fee_cost": "0.0300", "settled_time": "2026-11-26T05:00:00Z", "exchange_index": 0
+        }], "cursor": ""});
+        let s = parse_settlements(&body).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].market, "KXNBAGAME-26NOV25LALBOS-LAL");
+        assert_eq!(s[0].result, "yes");
+        assert_eq!(s[0].yes_qty, Qty(1200));
+        assert_eq!(s[0].no_qty, Qty::ZERO);
+        assert_eq!(s[0].yes_cost, Usd(5_280_000));
+        assert_eq!(s[0].revenue, Usd(12_000_000));
+        assert_eq!(s[0].fee, Usd(30_000));
+        assert_eq!(s[0].settled_ms, 1_795_669_200_000);
+    }
+
+    #[test]
+    fn settlements_refuse_bad_fields() {
+        let base = json!({"ticker": "T-1", "market_result": "no", "yes_count_fp": "0.00",
+            "yes_total_cost_dollars": "0.0000", "no_count_fp": "1.00", "no_total_cost_dollars": "0.4000",
+            "revenue": 100, "settled_time": "2026-11-26T05:00:00Z"});
+        assert!(parse_settlements(&json!({"settlements": [base.clone()]})).is_ok());
+        for (k, v) in [
+            ("revenue", json!("1.00")),
+            ("yes_count_fp", json!(true)),
+            ("settled_time", json!("yesterday")),
+            ("no_total_cost_dollars", json!(0.4)),
+        ] {
+            let mut bad = base.clone();
+            bad[k] = v;
+            let e = parse_settlements(&json!({"settlements": [bad]}))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(k), "{k}: {e}");
+        }
+        assert!(parse_settlements(&json!({})).is_err());
     }
 }

@@ -19,6 +19,7 @@ struct RawSettings {
     environment: Option<String>,
     base_url: Option<String>,
     tier: Option<String>,
+    presign_max_age_ms: Option<i64>,
 }
 
 /// Rate-limit tier of the API key's account (kalshi.md §5).
@@ -76,7 +77,14 @@ pub struct Settings {
     pub tier: Tier,
     /// Short label for error hints (`prod`, `demo` or `custom`).
     pub environment: &'static str,
+    /// How old a signature prepared off the hot path may be when an order uses it (0: never
+    /// prepare). Kalshi documents no clock-skew window, so the default stays small.
+    pub presign_max_age_ms: i64,
 }
+
+/// Default age limit of a prepared order signature: one second. The host prepares every
+/// quarter of it, so an order finds a fresh one ready.
+pub const DEFAULT_PRESIGN_MAX_AGE_MS: i64 = 1_000;
 
 impl Settings {
     /// Parses the instance's `settings` JSON (`null` or `{}` means production, basic tier).
@@ -86,6 +94,7 @@ impl Settings {
                 environment: None,
                 base_url: None,
                 tier: None,
+                presign_max_age_ms: None,
             }
         } else {
             serde_json::from_value(v.clone()).map_err(|e| KalshiError::Settings(e.to_string()))?
@@ -134,11 +143,18 @@ impl Settings {
                 "`base_url` = {base_url:?} must end with {API_PREFIX}"
             )));
         }
+        let presign_max_age_ms = raw.presign_max_age_ms.unwrap_or(DEFAULT_PRESIGN_MAX_AGE_MS);
+        if !(0..=30_000).contains(&presign_max_age_ms) {
+            return Err(KalshiError::Settings(format!(
+                "`presign_max_age_ms` = {presign_max_age_ms} must be between 0 (off) and 30000"
+            )));
+        }
         Ok(Settings {
             base_url,
             path_prefix,
             tier,
             environment,
+            presign_max_age_ms,
         })
     }
 }
@@ -180,5 +196,13 @@ mod tests {
         )
         .is_err());
         assert!(Settings::from_json(&json!({"tier": "gold"})).is_err());
+        let e = Settings::from_json(&json!({"presign_max_age_ms": -1})).unwrap_err();
+        assert!(e.to_string().contains("presign_max_age_ms"), "{e}");
+        assert_eq!(
+            Settings::from_json(&json!({"presign_max_age_ms": 0}))
+                .unwrap()
+                .presign_max_age_ms,
+            0
+        );
     }
 }

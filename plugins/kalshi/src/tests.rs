@@ -622,3 +622,161 @@ fn never_panics_on_garbage_responses() {
         }
     }
 }
+
+#[test]
+fn prepared_signature_is_used_once_by_the_next_order() {
+    let v = venue();
+    let t0 = ctx();
+    assert_eq!(
+        result(v.begin(VenueOp::Prepare, t0).unwrap()),
+        OpResult::Prepared
+    );
+    // 300 ms later an order goes out with the signature made at t0 (same bytes as signing the
+    // place path at t0 with t0's randomness), not a new one.
+    let later = CallCtx {
+        now_ms: t0.now_ms + 300,
+        random: [9; 32],
+    };
+    let place = || VenueOp::PlaceOrder {
+        order: order("T:yes", Side::Buy),
+    };
+    let (r, _) = http(v.begin(place(), later).unwrap());
+    let signer = Signer::new("x", &auth::tests::test_pem()).unwrap();
+    let at_t0 = signer.sign(
+        t0.now_ms,
+        "POST",
+        "/trade-api/v2/portfolio/events/orders",
+        t0.random,
+    );
+    assert_eq!(hdr(&r, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000000"));
+    assert_eq!(hdr(&r, "KALSHI-ACCESS-SIGNATURE"), Some(at_t0.as_str()));
+    // The next order signs afresh at its own time.
+    let (r2, _) = http(v.begin(place(), later).unwrap());
+    assert_eq!(hdr(&r2, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000300"));
+    let fresh = signer.sign(
+        later.now_ms,
+        "POST",
+        "/trade-api/v2/portfolio/events/orders",
+        later.random,
+    );
+    assert_eq!(hdr(&r2, "KALSHI-ACCESS-SIGNATURE"), Some(fresh.as_str()));
+    // A prepared signature older than presign_max_age_ms (1 s) is not used.
+    v.begin(VenueOp::Prepare, t0).unwrap();
+    let stale = CallCtx {
+        now_ms: t0.now_ms + 1_001,
+        random: [9; 32],
+    };
+    let (r3, _) = http(v.begin(place(), stale).unwrap());
+    assert_eq!(hdr(&r3, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000001001"));
+    // Other writes never use it.
+    v.begin(VenueOp::Prepare, later).unwrap();
+    let (c, _) = http(
+        v.begin(
+            VenueOp::CancelOrder {
+                order_id: "abc".into(),
+                instrument: "T:yes".into(),
+            },
+            stale,
+        )
+        .unwrap(),
+    );
+    assert_eq!(hdr(&c, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000001001"));
+}
+
+#[test]
+fn prepare_is_unsupported_without_keys_or_when_off() {
+    let public = KalshiVenue::create(VenueConfig {
+        instance: "k".into(),
+        settings: json!({"environment": "demo"}),
+        secrets: Secrets::new(),
+    })
+    .unwrap();
+    let e = public.begin(VenueOp::Prepare, ctx()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    let off = KalshiVenue::create(VenueConfig {
+        instance: "k".into(),
+        settings: json!({"environment": "demo", "presign_max_age_ms": 0}),
+        secrets: secrets(),
+    })
+    .unwrap();
+    assert_eq!(
+        off.begin(VenueOp::Prepare, ctx()).unwrap_err().kind,
+        ErrorKind::Unsupported
+    );
+}
+
+#[test]
+fn tier_is_advertised_as_rate_limits() {
+    let v = KalshiVenue::create(VenueConfig {
+        instance: "k".into(),
+        settings: json!({"environment": "demo", "tier": "advanced"}),
+        secrets: Secrets::new(),
+    })
+    .unwrap();
+    let info = v.info();
+    assert_eq!(info.rate_limits.get("read"), Some(&30));
+    assert_eq!(info.rate_limits.get("write"), Some(&30));
+    assert!(info.capabilities.iter().any(|c| c == "settlements"));
+}
+
+#[test]
+fn settlements_follow_cursors_with_seconds_filter() {
+    let v = venue();
+    let (r, st) = http(
+        v.begin(
+            VenueOp::Settlements {
+                market: Some("KXNBAGAME-26NOV25LALBOS-LAL".into()),
+                since_ms: Some(1_764_000_000_999),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        r.url,
+        "http://127.0.0.1:9/trade-api/v2/portfolio/settlements?ticker=KXNBAGAME-26NOV25LALBOS-LAL&min_ts=1764000000&limit=200"
+    );
+    assert!(hdr(&r, "KALSHI-ACCESS-SIGNATURE").is_some());
+    let item = |t: &str| {
+        json!({"ticker": t, "market_result": "yes", "yes_count_fp": "5.00",
+            "yes_total_cost_dollars": "2.5000", "no_count_fp": "0.00", "no_total_cost_dollars": "0.0000",
+            "revenue": 500, "fee_cost": "0.0000", "settled_time": "2026-11-26T05:00:00Z"})
+    };
+    let (r2, st2) = http(
+        v.resume(
+            st,
+            resp(200, json!({"settlements": [item("A-1")], "cursor": "c+2"})),
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert!(r2.url.ends_with("&cursor=c%2B2"), "{}", r2.url);
+    let OpResult::Settlements { settlements } = result(
+        v.resume(
+            st2,
+            resp(200, json!({"settlements": [item("A-2")], "cursor": ""})),
+            ctx(),
+        )
+        .unwrap(),
+    ) else {
+        panic!("expected settlements")
+    };
+    assert_eq!(
+        settlements
+            .iter()
+            .map(|s| s.market.as_str())
+            .collect::<Vec<_>>(),
+        ["A-1", "A-2"]
+    );
+    assert_eq!(settlements[0].revenue, plugin_api::Usd::from_cents(500));
+    let e = v
+        .begin(
+            VenueOp::Settlements {
+                market: Some("A B".into()),
+                since_ms: None,
+            },
+            ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+}

@@ -166,6 +166,7 @@ impl Venue for PaperSim {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            rate_limits: Default::default(),
         }
     }
 

@@ -20,6 +20,7 @@
 pub mod amounts;
 pub mod auth_l1;
 pub mod auth_l2;
+pub mod batch;
 pub mod book;
 pub mod clob;
 pub mod dec;

@@ -91,4 +91,16 @@ pub(crate) enum St {
     ResMarket {
         instrument: String,
     },
+    /// `GET /book` for an order of a batch that has no metadata yet.
+    BatchMeta {
+        orders: Vec<OrderRequest>,
+        instrument: String,
+    },
+    /// `POST /orders` sent.
+    BatchSubmit {
+        orders: Vec<OrderRequest>,
+        slots: Vec<crate::batch::Slot>,
+    },
+    /// `DELETE /orders`, `/cancel-all` or `/cancel-market-orders` sent.
+    CancelMany,
 }

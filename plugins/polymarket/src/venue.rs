@@ -7,10 +7,9 @@
 //! `tracing` event), so:
 //! * an ambiguous submit (timeout, connection drop, 5xx — the host resumes with status 0 or the
 //!   error status) is resolved inside the same operation by `GET /data/order/{digest}`;
-//! * a later `GetOrder { client_order_id }` in the same process maps to the digest.
-//!
-//! After a restart the map is empty: the host must persist the order id it gets back (or read
-//! it from the log line) — see the report in the crate README for the API gap.
+//! * a later `GetOrder { client_order_id }` in the same process maps to the digest;
+//! * the submit request carries the digest as [`HttpRequest::expected_order_id`], which the
+//!   host journals before sending, so after a crash it looks the order up by that id.
 
 use plugin_api::{
     Balance, CallCtx, ErrorKind, FeeModel, HttpRequest, HttpResponse, InstrumentRules, OpResult,
@@ -84,11 +83,11 @@ fn enc(s: &str) -> String {
     out
 }
 
-fn is_2xx(r: &HttpResponse) -> bool {
+pub(crate) fn is_2xx(r: &HttpResponse) -> bool {
     (200..300).contains(&r.status)
 }
 
-fn check_token(t: &str) -> PluginResult<()> {
+pub(crate) fn check_token(t: &str) -> PluginResult<()> {
     if t.is_empty() || t.len() > 78 || !t.bytes().all(|b| b.is_ascii_digit()) {
         return Err(PluginError::invalid(format!(
             "instrument {t:?} is not a Polymarket token id (a decimal integer)"
@@ -97,7 +96,7 @@ fn check_token(t: &str) -> PluginResult<()> {
     Ok(())
 }
 
-fn check_order_id(id: &str) -> PluginResult<()> {
+pub(crate) fn check_order_id(id: &str) -> PluginResult<()> {
     let ok =
         id.len() == 66 && id.starts_with("0x") && id[2..].bytes().all(|b| b.is_ascii_hexdigit());
     if !ok {
@@ -108,22 +107,22 @@ fn check_order_id(id: &str) -> PluginResult<()> {
     Ok(())
 }
 
-fn parse_err(what: &str, e: impl std::fmt::Display) -> PluginError {
+pub(crate) fn parse_err(what: &str, e: impl std::fmt::Display) -> PluginError {
     PluginError::parse(format!("{what}: unexpected response: {e}"))
 }
 
-fn done(result: OpResult) -> PluginResult<Step> {
+pub(crate) fn done(result: OpResult) -> PluginResult<Step> {
     Ok(Step::Done { result })
 }
 
 impl PolymarketVenue {
-    fn http(&self, request: HttpRequest, st: St) -> PluginResult<Step> {
+    pub(crate) fn http(&self, request: HttpRequest, st: St) -> PluginResult<Step> {
         let state = serde_json::to_string(&st)
             .map_err(|e| PluginError::new(ErrorKind::Internal, format!("state: {e}")))?;
         Ok(Step::Http { request, state })
     }
 
-    fn clob(&self, path_and_query: &str) -> String {
+    pub(crate) fn clob(&self, path_and_query: &str) -> String {
         format!("{}{}", self.s.clob_url, path_and_query)
     }
 
@@ -132,7 +131,7 @@ impl PolymarketVenue {
     }
 
     /// An L2-signed request.
-    fn l2(
+    pub(crate) fn l2(
         &self,
         method: &str,
         url: String,
@@ -167,7 +166,7 @@ impl PolymarketVenue {
     }
 
     /// Maps a failed response, dropping derived credentials the venue refused.
-    fn fail(&self, what: &str, r: &HttpResponse) -> PluginError {
+    pub(crate) fn fail(&self, what: &str, r: &HttpResponse) -> PluginError {
         let e = errors::from_response(what, r);
         if e.kind == ErrorKind::Auth && r.status == 401 {
             // Derived credentials are dropped so the next call derives them again;
@@ -183,6 +182,9 @@ impl PolymarketVenue {
         matches!(
             op,
             VenueOp::PlaceOrder { .. }
+                | VenueOp::PlaceOrders { .. }
+                | VenueOp::CancelOrders { .. }
+                | VenueOp::CancelAll { .. }
                 | VenueOp::CancelOrder { .. }
                 | VenueOp::GetOrder { .. }
                 | VenueOp::OpenOrders { .. }
@@ -191,11 +193,11 @@ impl PolymarketVenue {
         )
     }
 
-    fn cached_meta(&self, token: &str) -> Option<MarketMeta> {
+    pub(crate) fn cached_meta(&self, token: &str) -> Option<MarketMeta> {
         lock(&self.meta).get(token).copied()
     }
 
-    fn store_meta(
+    pub(crate) fn store_meta(
         &self,
         token: &str,
         m: &book::BookMeta,
@@ -219,6 +221,17 @@ impl PolymarketVenue {
             lock(&self.cond).insert(token.to_string(), c.clone());
         }
         meta
+    }
+
+    /// Records which client order id an order id belongs to (Polymarket keeps none).
+    pub(crate) fn remember(&self, client_order_id: &str, order_id: &str) {
+        lock(&self.by_client).insert(
+            client_order_id.to_string(),
+            KnownOrder {
+                digest: order_id.to_ascii_lowercase(),
+            },
+        );
+        lock(&self.by_digest).insert(order_id.to_ascii_lowercase(), client_order_id.to_string());
     }
 
     fn client_id_of(&self, digest: &str) -> Option<String> {
@@ -383,6 +396,9 @@ impl PolymarketVenue {
                     ),
                 }
             }
+            VenueOp::PlaceOrders { orders } => self.place_batch(orders, ctx),
+            VenueOp::CancelOrders { order_ids } => self.cancel_many(order_ids, ctx),
+            VenueOp::CancelAll { instrument } => self.cancel_all(instrument, ctx),
             other => Err(PluginError::unsupported(other.name())),
         }
     }
@@ -575,14 +591,12 @@ impl PolymarketVenue {
     ) -> PluginResult<Step> {
         let (body, digest, otype) = self.build_order(&order, &meta, ctx)?;
         tracing::info!(client_order_id = %order.client_order_id, order_id = %digest, "polymarket order signed");
-        lock(&self.by_client).insert(
-            order.client_order_id.clone(),
-            KnownOrder {
-                digest: digest.clone(),
-            },
-        );
-        lock(&self.by_digest).insert(digest.clone(), order.client_order_id.clone());
-        let mut req = self.l2("POST", self.clob("/order"), body.into_bytes(), ctx, "order")?;
+        self.remember(&order.client_order_id, &digest);
+        // The id is known before sending: the host journals it, so a lost answer or a crash is
+        // reconciled by looking this id up.
+        let mut req = self
+            .l2("POST", self.clob("/order"), body.into_bytes(), ctx, "order")?
+            .expect_order_id(digest.clone());
         req.idempotent = false;
         self.http(
             req,
@@ -611,7 +625,7 @@ impl PolymarketVenue {
         self.http(req, St::PlaceLookup { order, digest })
     }
 
-    fn placed_status(
+    pub(crate) fn placed_status(
         &self,
         order: &OrderRequest,
         id: String,
@@ -969,6 +983,9 @@ impl PolymarketVenue {
                 }
             }
             St::PlaceBalanceUpdate { code, error } => Err(PluginError::rejected(code, error)),
+            St::BatchMeta { orders, instrument } => self.batch_meta(orders, &instrument, &r, ctx),
+            St::BatchSubmit { orders, slots } => self.batch_submitted(&orders, &slots, &r),
+            St::CancelMany => self.cancelled(&r),
             St::Cancel {
                 order_id,
                 instrument,
@@ -1236,10 +1253,14 @@ impl Venue for PolymarketVenue {
                 "balance",
                 "positions",
                 "resolution",
+                "place_orders",
+                "cancel_orders",
+                "cancel_all",
             ]
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            rate_limits: Default::default(),
         }
     }
 

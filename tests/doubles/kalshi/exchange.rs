@@ -267,6 +267,8 @@ pub struct Exchange {
     /// Spendable cash (resting buy collateral already taken out).
     pub cash: Usd,
     positions: BTreeMap<String, (Qty, Usd, Usd)>,
+    /// Settled markets in settlement order, with their time in ms (`GET /portfolio/settlements`).
+    pub settlements: Vec<(i64, Value)>,
     seq: u64,
 }
 
@@ -299,6 +301,7 @@ impl Exchange {
             fills: Vec::new(),
             cash,
             positions: BTreeMap::new(),
+            settlements: Vec::new(),
             seq: 0,
         }
     }
@@ -688,6 +691,60 @@ impl Exchange {
             .filter(|f| ticker.is_none_or(|t| f.ticker == t))
             .filter(|f| min_ts.is_none_or(|s| f.ts_ms / 1000 >= s))
             .map(FillRec::json)
+            .collect()
+    }
+
+    /// Determines and settles a market at `result` (`yes` or `no`): the position pays $1 per
+    /// winning contract into cash, a settlement record is written (kalshi.md §3.2 shape) and the
+    /// market shows `finalized` with its result.
+    pub fn settle(&mut self, ticker: &str, result: &str, now_ms: i64) -> bool {
+        let yes_wins = result == "yes";
+        let Some(m) = self.markets.get_mut(ticker) else {
+            return false;
+        };
+        m.spec.status = "finalized".into();
+        m.spec.result = result.to_string();
+        m.spec.settlement_value_dollars = Some(if yes_wins { "1.0000" } else { "0.0000" }.into());
+        m.resting.clear();
+        let (qty, basis, _) =
+            self.positions
+                .remove(ticker)
+                .unwrap_or((Qty::ZERO, Usd::ZERO, Usd::ZERO));
+        let (yes, no) = if qty.0 >= 0 {
+            (qty, Qty::ZERO)
+        } else {
+            (Qty::ZERO, -qty)
+        };
+        let won = if yes_wins { yes } else { no };
+        let revenue = won.payout(Price::ONE);
+        self.cash += revenue;
+        let (yes_cost, no_cost) = if qty.0 >= 0 {
+            (basis, Usd::ZERO)
+        } else {
+            (Usd::ZERO, basis)
+        };
+        let event = ticker.rsplit_once('-').map_or(ticker, |(e, _)| e);
+        self.settlements.push((
+            now_ms,
+            json!({
+                "ticker": ticker, "event_ticker": event, "market_result": result,
+                "yes_count_fp": yes.to_decimal(2), "yes_total_cost_dollars": yes_cost.to_decimal(4),
+                "no_count_fp": no.to_decimal(2), "no_total_cost_dollars": no_cost.to_decimal(4),
+                "revenue": revenue.0.div_euclid(10_000), "value": if yes_wins { 100 } else { 0 },
+                "fee_cost": "0.0000", "settled_time": rfc3339(now_ms), "exchange_index": 0,
+            }),
+        ));
+        true
+    }
+
+    /// `GET /portfolio/settlements` (newest first), filtered by ticker and `min_ts` seconds.
+    pub fn settlements_json(&self, ticker: Option<&str>, min_ts_s: Option<i64>) -> Vec<Value> {
+        self.settlements
+            .iter()
+            .rev()
+            .filter(|(_, s)| ticker.is_none_or(|t| s["ticker"] == t))
+            .filter(|(ms, _)| min_ts_s.is_none_or(|min| ms / 1000 >= min))
+            .map(|(_, s)| s.clone())
             .collect()
     }
 

@@ -293,6 +293,15 @@ impl KalshiDouble {
             .seed_book(ticker, &parse_levels(yes_bids), &parse_levels(no_bids));
     }
 
+    /// Determines and settles a market (`yes` or `no`): positions pay out into cash and a
+    /// settlement record appears under `GET /portfolio/settlements`.
+    pub fn settle(&self, ticker: &str, result: &str) {
+        assert!(
+            self.shared.lock().ex.settle(ticker, result, now_ms()),
+            "unknown market {ticker}"
+        );
+    }
+
     /// Sets the user's cash.
     pub fn set_balance(&self, cash: Usd) {
         self.shared.lock().ex.cash = cash;
@@ -709,6 +718,22 @@ fn route(
             let (page, cursor) =
                 paginate(ex.fills_json(param(&q, "ticker"), min_ts), &q, 100, 1000)?;
             Ok((200, json!({"fills": page, "cursor": cursor})))
+        }
+        ("GET", ["portfolio", "settlements"]) => {
+            let min_ts =
+                match param(&q, "min_ts") {
+                    Some(s) => Some(s.parse::<i64>().map_err(|_| {
+                        err(400, "invalid_parameters", "min_ts must be Unix seconds")
+                    })?),
+                    None => None,
+                };
+            let (page, cursor) = paginate(
+                ex.settlements_json(param(&q, "ticker"), min_ts),
+                &q,
+                100,
+                1000,
+            )?;
+            Ok((200, json!({"settlements": page, "cursor": cursor})))
         }
         ("GET", ["portfolio", "orders"]) => {
             let status = param(&q, "status");

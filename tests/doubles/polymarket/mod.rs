@@ -816,7 +816,9 @@ impl Inner {
                 self.post_order(&v, &key, signer)
             }
             ("POST", "/orders") => {
-                let v: Vec<Value> = serde_json::from_slice(body).unwrap_or_default();
+                let Ok(v) = serde_json::from_slice::<Vec<Value>>(body) else {
+                    return err(400, "Invalid order payload");
+                };
                 if v.len() > 15 {
                     return err(400, "too many orders in a batch (max 15)");
                 }
@@ -836,7 +838,28 @@ impl Inner {
                 (StatusCode::OK, self.cancel(&[id], &key))
             }
             ("DELETE", "/orders") => {
-                let ids: Vec<String> = serde_json::from_slice(body).unwrap_or_default();
+                let Ok(ids) = serde_json::from_slice::<Vec<String>>(body) else {
+                    return err(400, "Invalid order ids");
+                };
+                if ids.len() > 1000 {
+                    return err(400, "too many orders to cancel (max 1000)");
+                }
+                (StatusCode::OK, self.cancel(&ids, &key))
+            }
+            ("DELETE", "/cancel-market-orders") => {
+                let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                let (market, asset) = (v["market"].as_str(), v["asset_id"].as_str());
+                if market.is_none() && asset.is_none() {
+                    return err(400, "market or asset_id is required");
+                }
+                let ids: Vec<String> = self
+                    .orders
+                    .iter()
+                    .filter(|o| o.owner == key && o.status == "LIVE")
+                    .filter(|o| asset.is_none_or(|a| a == o.asset_id))
+                    .filter(|o| market.is_none_or(|m| m == o.market))
+                    .map(|o| o.id.clone())
+                    .collect();
                 (StatusCode::OK, self.cancel(&ids, &key))
             }
             ("DELETE", "/cancel-all") => {

@@ -1,5 +1,5 @@
-//! `polymix venue kalshi …` operator commands against the Kalshi double, through the real
-//! binary, plugin, signing and host I/O.
+//! `polymix venue kalshi …` and `polymix venue polymarket …` operator commands against the
+//! venue doubles, through the real binary, plugin, signing and host I/O.
 
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig, MarketSpec};
 use std::path::Path;
@@ -11,17 +11,21 @@ use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
 const T: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
 
 fn venue(cfg: &Path, args: &[&str]) -> serde_json::Value {
+    venue_on(cfg, "ks", args)
+}
+
+fn venue_on(cfg: &Path, name: &str, args: &[&str]) -> serde_json::Value {
     let out = Command::new(polymix_bin())
         .args(["venue", "--json", "--config"])
         .arg(cfg)
-        .arg("ks")
+        .arg(name)
         .args(args)
         .env_clear()
         .output()
         .expect("run polymix");
     assert!(
         out.status.success(),
-        "polymix venue ks {args:?} failed: {}",
+        "polymix venue {name} {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -331,4 +335,138 @@ async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
     assert_eq!(order.client_order_id.as_deref(), Some("slow-1"));
     assert_eq!(ks.orders().len(), 2, "no second order for slow-1");
     assert_eq!(ks.place_attempts(), 6);
+}
+
+/// Every `polymix venue pm …` command against the Polymarket double: L2-signed reads, a V2
+/// order placed and found, a resting order cancelled, cancel-all as the kill switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_polymarket_operator_command_works_against_the_double() {
+    use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
+    let pm = pmd::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    crate::live_e2e::seed(&pm, &ks);
+    let dir = temp_dir("venue-cli-pm");
+    let cfg = dir.join("pm.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "mode = \"live\"\n{}\n{}\n[api]\nenabled = false\n",
+            plugin_dirs_toml(),
+            crate::live_e2e::polymarket_venue_toml(&dir, &pm)
+        ),
+    )
+    .unwrap();
+    let run = |args: Vec<String>| {
+        let c = cfg.clone();
+        tokio::task::spawn_blocking(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            venue_on(&c, "pm", &a)
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let yes = crate::live_e2e::ARB_YES;
+
+    let v = run(args(&["balance"])).await.unwrap();
+    assert_eq!(v["balance"]["available"], 1_000_000_000i64, "$1000: {v}");
+    let v = run(args(&["markets"])).await.unwrap();
+    assert!(
+        v["markets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["instrument"] == yes),
+        "{v}"
+    );
+    let v = run(args(&["book", yes])).await.unwrap();
+    assert_eq!(v["book"]["asks"][0]["price"], 400_000, "{v}");
+    let v = run(args(&["rules", yes])).await.unwrap();
+    assert_eq!(v["rules"]["tick"], 10_000, "{v}");
+
+    // A marketable FOK buy of 10 at 0.40: matched in full.
+    let v = run(args(&[
+        "place",
+        "--instrument",
+        yes,
+        "--side",
+        "buy",
+        "--price",
+        "0.40",
+        "--qty",
+        "10",
+        "--tif",
+        "fok",
+        "--client-order-id",
+        "op-pm-1",
+        "--confirm",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(v["order"]["filled_qty"], 1000, "{v}");
+    let id = v["order"]["order_id"].as_str().unwrap().to_string();
+    let v = run(args(&["order", "--instrument", yes, "--id", &id]))
+        .await
+        .unwrap();
+    assert_eq!(v["order"]["order_id"], id.as_str(), "{v}");
+    let v = run(args(&["fills", "--instrument", yes])).await.unwrap();
+    assert!(
+        v["fills"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["order_id"] == id.as_str()),
+        "{v}"
+    );
+
+    // Two resting buys: one cancelled by id, the other by cancel-all.
+    let mut resting = Vec::new();
+    for (coid, px) in [("op-pm-2", "0.20"), ("op-pm-3", "0.21")] {
+        let v = run(args(&[
+            "place",
+            "--instrument",
+            yes,
+            "--side",
+            "buy",
+            "--price",
+            px,
+            "--qty",
+            "10",
+            "--tif",
+            "gtc",
+            "--client-order-id",
+            coid,
+            "--confirm",
+        ]))
+        .await
+        .unwrap();
+        assert_eq!(v["order"]["state"], "open", "{v}");
+        resting.push(v["order"]["order_id"].as_str().unwrap().to_string());
+    }
+    let v = run(args(&["orders"])).await.unwrap();
+    assert_eq!(v["orders"].as_array().unwrap().len(), 2, "{v}");
+    let v = run(args(&["cancel", "--id", &resting[0], "--instrument", yes]))
+        .await
+        .unwrap();
+    assert_eq!(v["order"]["state"], "cancelled", "{v}");
+    let out = Command::new(polymix_bin())
+        .args(["venue", "--config"])
+        .arg(&cfg)
+        .args(["pm", "cancel-all"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a live cancel-all needs --confirm");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--confirm"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = run(args(&["cancel-all", "--confirm"])).await.unwrap();
+    assert_eq!(v["result"], "cancelled");
+    assert_eq!(v["cancelled"], serde_json::json!([resting[1]]), "{v}");
+    assert_eq!(pm.order_status(&resting[1]).as_deref(), Some("CANCELED"));
+    let v = run(args(&["orders"])).await.unwrap();
+    assert_eq!(v["orders"], serde_json::json!([]), "{v}");
+    // Exactly the three orders placed reached the venue.
+    assert_eq!(pm.received_orders().len(), 3);
+    assert_eq!(pm.accepted_orders(), 3);
 }

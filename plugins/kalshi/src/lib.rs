@@ -307,9 +307,24 @@ impl KalshiVenue {
         ctx: &CallCtx,
         p: Pending,
     ) -> PluginResult<Step> {
+        let ticker = view.as_ref().map(|v| v.ticker.as_str());
+        self.history_page("/portfolio/fills", ticker, min_s, cursor, ctx, p)
+    }
+
+    /// One page of a portfolio history list (fills, settlements): by ticker, from `min_ts`
+    /// (Unix seconds), following `cursor`.
+    fn history_page(
+        &self,
+        path: &str,
+        ticker: Option<&str>,
+        min_s: Option<i64>,
+        cursor: Option<&str>,
+        ctx: &CallCtx,
+        p: Pending,
+    ) -> PluginResult<Step> {
         let mut q = Vec::new();
-        if let Some(v) = view {
-            q.push(("ticker", v.ticker.clone()));
+        if let Some(t) = ticker {
+            q.push(("ticker", t.to_string()));
         }
         if let Some(s) = min_s {
             q.push(("min_ts", s.to_string()));
@@ -318,7 +333,7 @@ impl KalshiVenue {
         if let Some(c) = cursor {
             q.push(("cursor", c.to_string()));
         }
-        self.get("/portfolio/fills", &q, true, ctx, p)
+        self.get(path, &q, true, ctx, p)
     }
 
     fn positions_page(
@@ -335,28 +350,6 @@ impl KalshiVenue {
             q.push(("cursor", c.to_string()));
         }
         self.get("/portfolio/positions", &q, true, ctx, p)
-    }
-
-    fn settlements_page(
-        &self,
-        market: Option<&str>,
-        min_s: Option<i64>,
-        cursor: Option<&str>,
-        ctx: &CallCtx,
-        p: Pending,
-    ) -> PluginResult<Step> {
-        let mut q = Vec::new();
-        if let Some(t) = market {
-            q.push(("ticker", t.to_string()));
-        }
-        if let Some(s) = min_s {
-            q.push(("min_ts", s.to_string()));
-        }
-        q.push(("limit", PAGE_LIMIT.to_string()));
-        if let Some(c) = cursor {
-            q.push(("cursor", c.to_string()));
-        }
-        self.get("/portfolio/settlements", &q, true, ctx, p)
     }
 
     /// The decoded JSON of a successful response, or Kalshi's error.
@@ -627,7 +620,8 @@ impl KalshiVenue {
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
                 acc.extend(portfolio::parse_settlements(&v)?);
                 match Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
-                    Some(c) => self.settlements_page(
+                    Some(c) => self.history_page(
+                        "/portfolio/settlements",
                         market.clone().as_deref(),
                         min_s,
                         Some(&c),
@@ -924,7 +918,8 @@ impl Venue for KalshiVenue {
                 }
                 // Whole seconds, rounded down so nothing is missed.
                 let min_s = since_ms.map(|ms| ms.div_euclid(1000));
-                self.settlements_page(
+                self.history_page(
+                    "/portfolio/settlements",
                     market.as_deref(),
                     min_s,
                     None,

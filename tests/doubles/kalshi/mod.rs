@@ -701,32 +701,13 @@ fn route(
             ))
         }
         ("GET", ["portfolio", "fills"]) => {
-            let min_ts =
-                match param(&q, "min_ts") {
-                    Some(s) => Some(s.parse::<i64>().map_err(|_| {
-                        err(400, "invalid_parameters", "min_ts must be Unix seconds")
-                    })?),
-                    None => None,
-                };
-            if min_ts.is_some_and(|s| s > 100_000_000_000) {
-                return Err(err(
-                    400,
-                    "invalid_parameters",
-                    "min_ts looks like milliseconds; it is Unix seconds",
-                ));
-            }
+            let min_ts = min_ts_param(&q)?;
             let (page, cursor) =
                 paginate(ex.fills_json(param(&q, "ticker"), min_ts), &q, 100, 1000)?;
             Ok((200, json!({"fills": page, "cursor": cursor})))
         }
         ("GET", ["portfolio", "settlements"]) => {
-            let min_ts =
-                match param(&q, "min_ts") {
-                    Some(s) => Some(s.parse::<i64>().map_err(|_| {
-                        err(400, "invalid_parameters", "min_ts must be Unix seconds")
-                    })?),
-                    None => None,
-                };
+            let min_ts = min_ts_param(&q)?;
             let (page, cursor) = paginate(
                 ex.settlements_json(param(&q, "ticker"), min_ts),
                 &q,
@@ -768,6 +749,25 @@ fn route(
         )),
         _ => Err(not_found()),
     }
+}
+
+/// The `min_ts` filter of history lists: Unix seconds, and a milliseconds value is refused
+/// the way a careful server would (it would silently match nothing).
+fn min_ts_param(q: &[(String, String)]) -> Result<Option<i64>, Reject> {
+    let Some(s) = param(q, "min_ts") else {
+        return Ok(None);
+    };
+    let t = s
+        .parse::<i64>()
+        .map_err(|_| err(400, "invalid_parameters", "min_ts must be Unix seconds"))?;
+    if t > 100_000_000_000 {
+        return Err(err(
+            400,
+            "invalid_parameters",
+            "min_ts looks like milliseconds; it is Unix seconds",
+        ));
+    }
+    Ok(Some(t))
 }
 
 /// `^\d+\.\d{lo,hi}$`.

@@ -169,6 +169,9 @@ pub enum VenueOp {
         /// Only this instrument.
         instrument: Option<String>,
     },
+    /// Whether the exchange is open for trading now. The host stops trading a venue that says
+    /// no, and resumes when it says yes again.
+    ExchangeStatus,
     /// Off the hot path: precompute what the next orders need (e.g. a request signature that
     /// does not cover the body). The host calls it periodically in live runs; a plugin with
     /// nothing to prepare answers [`crate::ErrorKind::Unsupported`] and is not asked again.
@@ -194,6 +197,7 @@ impl VenueOp {
             VenueOp::PlaceOrders { .. } => "place_orders",
             VenueOp::CancelOrders { .. } => "cancel_orders",
             VenueOp::CancelAll { .. } => "cancel_all",
+            VenueOp::ExchangeStatus => "exchange_status",
             VenueOp::Prepare => "prepare",
         }
     }
@@ -267,6 +271,13 @@ pub enum OpResult {
         cancelled: Vec<String>,
         /// Orders that were not cancelled, with the venue's reason.
         not_cancelled: Vec<NotCancelled>,
+    },
+    /// Whether the exchange is trading.
+    ExchangeStatus {
+        /// Orders can be placed now.
+        trading: bool,
+        /// The venue's words on why not, or when it resumes, if it said.
+        detail: Option<String>,
     },
     /// Preparation done; nothing to report.
     Prepared,

@@ -514,3 +514,63 @@ async fn live_example_config_loads_and_its_plugins_accept_it() {
     assert_eq!(reg.venues.len(), 2);
     assert!(reg.venues.iter().all(|v| !v.info.simulated));
 }
+
+/// Kalshi reports its exchange halted: the engine sends nothing (the arb is on the books the whole
+/// time), records why, and trades as soon as the exchange reports trading again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_engine_waits_out_an_exchange_halt() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    ks.set_trading_active(false);
+    let dir = temp_dir("live-halt");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(&dir, &pm),
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 200),
+        pairs_toml("pm", "ks"),
+    );
+    let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
+    let reg = registry(&cfg).await;
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        // Several book polls and status checks while halted: nothing may be sent anywhere.
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert!(ledger.trades_in(&[]).expect("ledger").is_empty());
+        assert_eq!(ks.place_attempts(), 0);
+        assert!(pm.received_orders().is_empty());
+        let errors = ledger.errors().expect("errors");
+        assert!(
+            errors
+                .iter()
+                .any(|e| format!("{e:?}").contains("exchange not trading")),
+            "the halt is recorded: {errors:#?}"
+        );
+        ks.set_trading_active(true);
+        let t = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        let _ = tx.send(true);
+        t
+    };
+    let (run, trades) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    assert_eq!(ks.orders().len(), 1);
+}

@@ -59,6 +59,15 @@ async fn every_operator_command_works_against_the_double() {
         tokio::task::spawn_blocking(move || venue(&c, &args))
     };
 
+    let v = run(vec!["status"]).await.unwrap();
+    assert_eq!(v["result"], "exchange_status");
+    assert_eq!(v["trading"], true, "{v}");
+    ks.set_trading_active(false);
+    let v = run(vec!["status"]).await.unwrap();
+    assert_eq!(v["trading"], false, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("resume"), "{v}");
+    ks.set_trading_active(true);
+
     let v = run(vec!["balance"]).await.unwrap();
     assert_eq!(v["result"], "balance");
     assert!(v["balance"]["available"].as_i64().unwrap() > 0);

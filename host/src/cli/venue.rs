@@ -97,6 +97,8 @@ enum VenueCmd {
     Positions,
     /// Whether an instrument resolved.
     Resolution { instrument: String },
+    /// Whether the exchange is trading now.
+    Status,
     /// Settled markets from the venue's portfolio records.
     Settlements {
         /// Only this market (venue market id, e.g. a Kalshi ticker).
@@ -220,6 +222,7 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         },
         VenueCmd::Positions => VenueOp::Positions,
         VenueCmd::Resolution { instrument } => VenueOp::Resolution { instrument },
+        VenueCmd::Status => VenueOp::ExchangeStatus,
         VenueCmd::Settlements { market, since_ms } => VenueOp::Settlements { market, since_ms },
         VenueCmd::CancelAll {
             instrument,

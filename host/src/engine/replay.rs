@@ -157,6 +157,9 @@ impl Engine {
         // Venues that can prepare (Kalshi: the order signature); dropped on their first
         // `Unsupported`.
         let mut preparing: Vec<usize> = (0..self.venues.len()).collect();
+        // Venues that report whether their exchange is trading; asked before the first trade.
+        let mut reporting: Vec<usize> = (0..self.venues.len()).collect();
+        self.poll_exchange_status(&mut reporting).await;
         while !*stop.borrow() {
             self.prepare_venues(&mut preparing).await;
             let mut dirty = BTreeSet::new();
@@ -191,6 +194,7 @@ impl Engine {
             }
             self.trade_on(&dirty).await?;
             if last_settle.elapsed() >= settle_every {
+                self.poll_exchange_status(&mut reporting).await;
                 self.check_fills().await?;
                 self.poll_resolutions().await?;
                 self.settle_ready().await?;
@@ -207,6 +211,48 @@ impl Engine {
             n.flush().await;
         }
         Ok(())
+    }
+
+    /// Asks each venue whether its exchange is trading; a change stops or resumes trading on
+    /// it exactly like a simulator's status event. Venues without the operation are dropped
+    /// from `reporting`; a failed check changes nothing (the order path has its own errors).
+    async fn poll_exchange_status(&self, reporting: &mut Vec<usize>) {
+        let mut keep = Vec::with_capacity(reporting.len());
+        for &vi in reporting.iter() {
+            match self.venues[vi].run(&VenueOp::ExchangeStatus).await {
+                Ok(OpResult::ExchangeStatus { trading, detail }) => {
+                    keep.push(vi);
+                    let was = self.trading.lock().unwrap_or_else(|p| p.into_inner())[vi];
+                    if was != trading {
+                        if let Some(d) = &detail {
+                            tracing::warn!(venue = %self.venues[vi].name(), detail = %d, "exchange status");
+                        }
+                        if !trading {
+                            self.error(
+                                None,
+                                self.venues[vi].name(),
+                                &format!(
+                                    "exchange not trading{}; no orders until it is",
+                                    detail.map(|d| format!(" ({d})")).unwrap_or_default()
+                                ),
+                            );
+                        }
+                        self.apply_events(
+                            vi,
+                            vec![VenueEvent::Status { trading }],
+                            &mut BTreeSet::new(),
+                        );
+                    }
+                }
+                Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Unsupported)) => {}
+                Ok(_) => {}
+                Err(e) => {
+                    keep.push(vi);
+                    tracing::warn!(venue = %self.venues[vi].name(), error = %e, "exchange status check failed");
+                }
+            }
+        }
+        *reporting = keep;
     }
 
     /// Lets each venue precompute what its next order needs, ahead of the book polls and

@@ -95,6 +95,7 @@ enum Pending {
         ins: Instrument,
     },
     Rules,
+    ExchangeStatus,
     Resolution {
         ins: Instrument,
     },
@@ -662,6 +663,11 @@ impl KalshiVenue {
                     rules: markets::parse_rules(&v)?,
                 })
             }
+            Pending::ExchangeStatus => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let (trading, detail) = markets::parse_exchange_status(&v)?;
+                done(OpResult::ExchangeStatus { trading, detail })
+            }
             Pending::Resolution { ins } => {
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
                 done(OpResult::Resolution {
@@ -743,6 +749,7 @@ impl Venue for KalshiVenue {
                 "positions",
                 "resolution",
                 "settlements",
+                "exchange_status",
                 "prepare",
             ]
             .iter()
@@ -933,6 +940,13 @@ impl Venue for KalshiVenue {
                 )
             }
             VenueOp::Prepare => self.prepare(&ctx),
+            VenueOp::ExchangeStatus => self.get(
+                "/exchange/status",
+                &[],
+                false,
+                &ctx,
+                Pending::ExchangeStatus,
+            ),
             other => Err(PluginError::unsupported(other.name())),
         }
     }

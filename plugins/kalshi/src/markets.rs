@@ -170,6 +170,23 @@ pub fn parse_rules(body: &Value) -> Result<InstrumentRules, KalshiError> {
     })
 }
 
+/// `GET /exchange/status`: trading needs both `exchange_active` and `trading_active`
+/// (kalshi.md §3.1: "check `trading_active` before quoting").
+pub fn parse_exchange_status(body: &Value) -> Result<(bool, Option<String>), KalshiError> {
+    let flag = |k: &'static str| {
+        body.get(k)
+            .and_then(Value::as_bool)
+            .ok_or_else(|| KalshiError::parse("exchange status", format!("no boolean `{k}`")))
+    };
+    let trading = flag("exchange_active")? && flag("trading_active")?;
+    let detail = body
+        .get("exchange_estimated_resume_time")
+        .and_then(Value::as_str)
+        .filter(|t| !trading && !t.is_empty())
+        .map(|t| format!("estimated resume {t}"));
+    Ok((trading, detail))
+}
+
 /// Resolution from a `GET /markets/{ticker}` body. Only `finalized`/`settled` count as resolved:
 /// a `determined` result can still be disputed or amended (kalshi.md §4).
 pub fn parse_resolution(body: &Value, ins: &Instrument) -> Result<Resolution, KalshiError> {
@@ -279,5 +296,22 @@ mod tests {
         assert!(!parse_resolution(&open, &yes).unwrap().resolved);
         let no_res = json!({"market": {"status": "finalized", "result": "no"}});
         assert_eq!(parse_resolution(&no_res, &no).unwrap().payout, Price::ONE);
+    }
+
+    #[test]
+    fn exchange_status_needs_both_flags() {
+        let st = |v: Value| parse_exchange_status(&v);
+        assert_eq!(
+            st(json!({"exchange_active": true, "trading_active": true})).unwrap(),
+            (true, None)
+        );
+        assert_eq!(
+            st(json!({"exchange_active": true, "trading_active": false,
+                "exchange_estimated_resume_time": "2026-11-26T13:00:00Z"}))
+            .unwrap(),
+            (false, Some("estimated resume 2026-11-26T13:00:00Z".into()))
+        );
+        let e = st(json!({"exchange_active": "yes", "trading_active": true})).unwrap_err();
+        assert!(e.to_string().contains("exchange_active"), "{e}");
     }
 }

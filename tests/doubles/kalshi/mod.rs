@@ -194,6 +194,8 @@ struct Inner {
     requests: Vec<RequestRec>,
     auth_failures: Vec<AuthFailure>,
     place_attempts: usize,
+    /// What `GET /exchange/status` says about trading.
+    trading_active: bool,
 }
 
 struct Shared {
@@ -239,6 +241,7 @@ pub async fn spawn(config: KalshiDoubleConfig) -> KalshiDouble {
             requests: Vec::new(),
             auth_failures: Vec::new(),
             place_attempts: 0,
+            trading_active: true,
         }),
         config,
         keys,
@@ -300,6 +303,11 @@ impl KalshiDouble {
             self.shared.lock().ex.settle(ticker, result, now_ms()),
             "unknown market {ticker}"
         );
+    }
+
+    /// Opens or halts trading as `GET /exchange/status` reports it.
+    pub fn set_trading_active(&self, on: bool) {
+        self.shared.lock().trading_active = on;
     }
 
     /// Sets the user's cash.
@@ -670,6 +678,11 @@ fn route(
     let now = now_ms();
     let ex = &mut g.ex;
     match (method, seg.as_slice()) {
+        ("GET", ["exchange", "status"]) => Ok((
+            200,
+            json!({"exchange_active": true, "trading_active": g.trading_active,
+                   "exchange_estimated_resume_time": if g.trading_active { Value::Null } else { json!("2030-01-01T13:00:00Z") }}),
+        )),
         ("GET", ["markets"]) => {
             let items = ex.list_markets(
                 param(&q, "series_ticker"),

@@ -39,6 +39,9 @@ pub enum KalshiError {
     /// The order may or may not exist; the caller must reconcile by client order id.
     #[error("{0}")]
     OutcomeUnknown(String),
+    /// Something the venue does that this adapter deliberately does not model.
+    #[error("{0}")]
+    Unsupported(String),
     /// A continuation state this plugin did not produce.
     #[error("bad continuation state: {0}")]
     State(String),
@@ -62,6 +65,7 @@ impl From<KalshiError> for PluginError {
             KalshiError::Parse { .. } => ErrorKind::Parse,
             KalshiError::OutcomeUnknown(_) => ErrorKind::Timeout,
             KalshiError::State(_) => ErrorKind::Internal,
+            KalshiError::Unsupported(_) => ErrorKind::Unsupported,
             KalshiError::Api { status, code, .. } => match *status {
                 401 | 403 => ErrorKind::Auth,
                 429 => ErrorKind::RateLimited,

@@ -95,6 +95,14 @@ enum Pending {
         ins: Instrument,
     },
     Rules,
+    RulesEvent {
+        rules: plugin_api::InstrumentRules,
+    },
+    RulesSeries {
+        rules: plugin_api::InstrumentRules,
+        series: String,
+        event: markets::FeeTerms,
+    },
     ExchangeStatus,
     Resolution {
         ins: Instrument,
@@ -658,10 +666,52 @@ impl KalshiVenue {
                 })
             }
             Pending::Rules => {
+                // Tick and size from the market; the fee from its event and series.
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
-                done(OpResult::Rules {
-                    rules: markets::parse_rules(&v)?,
-                })
+                let rules = markets::parse_rules(&v)?;
+                let event = markets::event_of(&v)?;
+                if !is_url_safe_id(&event) {
+                    return Err(
+                        KalshiError::parse("market", format!("event ticker {event:?}")).into(),
+                    );
+                }
+                self.get(
+                    &format!("/events/{event}"),
+                    &[],
+                    false,
+                    &ctx,
+                    Pending::RulesEvent { rules },
+                )
+            }
+            Pending::RulesEvent { rules } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let (series, event) = markets::parse_event_fees(&v)?;
+                if !is_url_safe_id(&series) {
+                    return Err(
+                        KalshiError::parse("event", format!("series ticker {series:?}")).into(),
+                    );
+                }
+                self.get(
+                    &format!("/series/{series}"),
+                    &[],
+                    false,
+                    &ctx,
+                    Pending::RulesSeries {
+                        rules,
+                        series,
+                        event,
+                    },
+                )
+            }
+            Pending::RulesSeries {
+                mut rules,
+                series,
+                event,
+            } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let terms = markets::parse_series_fees(&v)?;
+                rules.taker_fee = markets::taker_fee(&series, &event, &terms)?;
+                done(OpResult::Rules { rules })
             }
             Pending::ExchangeStatus => {
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;

@@ -170,6 +170,121 @@ pub fn parse_rules(body: &Value) -> Result<InstrumentRules, KalshiError> {
     })
 }
 
+/// The event and series a market belongs to, from its `GET /markets/{ticker}` body.
+pub fn event_of(body: &Value) -> Result<String, KalshiError> {
+    let m = market_obj(body)?;
+    match s(m, "event_ticker") {
+        "" => Err(KalshiError::parse("market", "no `event_ticker`")),
+        e => Ok(e.to_string()),
+    }
+}
+
+/// A fee schedule as series and events state it: `fee_type` and `fee_multiplier`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FeeTerms {
+    /// `quadratic`, `quadratic_with_maker_fees`, `quadratic_with_combo_maker_fees`, `flat`.
+    pub fee_type: Option<String>,
+    /// Multiplier in parts per million (1.0 = 1 000 000).
+    pub multiplier_ppm: Option<u64>,
+}
+
+fn multiplier_ppm(v: &Value, key: &'static str) -> Result<Option<u64>, KalshiError> {
+    let text = match v.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(t)) => t.clone(),
+        Some(other) => {
+            return Err(KalshiError::parse(
+                key,
+                format!("`{key}` {other} is not a number"),
+            ))
+        }
+    };
+    // Exact decimal to ppm; a Price holds 6 decimals, the same scale.
+    let p = plugin_api::Price::parse(&text)
+        .map_err(|e| KalshiError::parse(key, format!("`{key}` {text:?}: {}", e.message)))?;
+    if p.0 < 0 {
+        return Err(KalshiError::parse(
+            key,
+            format!("`{key}` {text} is negative"),
+        ));
+    }
+    Ok(Some(p.0 as u64))
+}
+
+/// `GET /events/{event_ticker}`: the series, and the event's fee overrides if any.
+pub fn parse_event_fees(body: &Value) -> Result<(String, FeeTerms), KalshiError> {
+    let e = body
+        .get("event")
+        .filter(|e| e.is_object())
+        .ok_or_else(|| KalshiError::parse("event", "no `event` object"))?;
+    let series = match s(e, "series_ticker") {
+        "" => return Err(KalshiError::parse("event", "no `series_ticker`")),
+        t => t.to_string(),
+    };
+    let terms = FeeTerms {
+        fee_type: e
+            .get("fee_type_override")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        multiplier_ppm: multiplier_ppm(e, "fee_multiplier_override")?,
+    };
+    Ok((series, terms))
+}
+
+/// `GET /series/{series_ticker}`: the series' fee schedule.
+pub fn parse_series_fees(body: &Value) -> Result<FeeTerms, KalshiError> {
+    let sr = body
+        .get("series")
+        .filter(|e| e.is_object())
+        .ok_or_else(|| KalshiError::parse("series", "no `series` object"))?;
+    Ok(FeeTerms {
+        fee_type: sr
+            .get("fee_type")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string),
+        multiplier_ppm: multiplier_ppm(sr, "fee_multiplier")?,
+    })
+}
+
+/// The taker fee model of an event's terms over its series' terms (event overrides win).
+/// Quadratic types charge takers `0.07 × multiplier × C × P × (1 − P)` rounded up to the cent
+/// (kalshi.md §4; how the multiplier composes with 0.07 is unconfirmed there, so fills stay the
+/// truth source). `flat` uses a fee table PolyMix does not model: such a series is refused
+/// rather than traded with a wrong fee.
+pub fn taker_fee(
+    series: &str,
+    event: &FeeTerms,
+    series_terms: &FeeTerms,
+) -> Result<FeeModel, KalshiError> {
+    let fee_type = event
+        .fee_type
+        .clone()
+        .or_else(|| series_terms.fee_type.clone())
+        .ok_or_else(|| KalshiError::parse("series", format!("{series}: no `fee_type`")))?;
+    let mult = event
+        .multiplier_ppm
+        .or(series_terms.multiplier_ppm)
+        .unwrap_or(1_000_000);
+    match fee_type.as_str() {
+        "quadratic" | "quadratic_with_maker_fees" | "quadratic_with_combo_maker_fees" => {
+            let rate = FeeModel::KALSHI_TAKER.rate_ppm as u64 * mult / 1_000_000;
+            let rate = u32::try_from(rate).map_err(|_| {
+                KalshiError::parse("series", format!("{series}: fee multiplier too large"))
+            })?;
+            Ok(FeeModel {
+                rate_ppm: rate,
+                ..FeeModel::KALSHI_TAKER
+            })
+        }
+        other => Err(KalshiError::Unsupported(format!(
+            "series {series} charges fee_type {other:?}, which PolyMix does not model; it cannot be traded"
+        ))),
+    }
+}
+
 /// `GET /exchange/status`: trading needs both `exchange_active` and `trading_active`
 /// (kalshi.md §3.1: "check `trading_active` before quoting").
 pub fn parse_exchange_status(body: &Value) -> Result<(bool, Option<String>), KalshiError> {
@@ -313,5 +428,34 @@ mod tests {
         );
         let e = st(json!({"exchange_active": "yes", "trading_active": true})).unwrap_err();
         assert!(e.to_string().contains("exchange_active"), "{e}");
+    }
+
+    #[test]
+    fn fee_terms_event_overrides_series() {
+        let (series, ev) = parse_event_fees(
+            &json!({"event": {"event_ticker": "E", "series_ticker": "KXNBAGAME",
+            "fee_type_override": null, "fee_multiplier_override": "0.5"}}),
+        )
+        .unwrap();
+        assert_eq!(series, "KXNBAGAME");
+        assert_eq!(ev.multiplier_ppm, Some(500_000));
+        let sr = parse_series_fees(&json!({"series": {"ticker": "KXNBAGAME",
+            "fee_type": "quadratic_with_maker_fees", "fee_multiplier": 1}}))
+        .unwrap();
+        let m = taker_fee(&series, &ev, &sr).unwrap();
+        assert_eq!(m.formula, FeeModel::KALSHI_TAKER.formula);
+        assert_eq!(m.rate_ppm, 35_000, "0.07 × 0.5");
+        assert_eq!(
+            taker_fee(&series, &FeeTerms::default(), &sr).unwrap(),
+            FeeModel::KALSHI_TAKER
+        );
+        let flat = FeeTerms {
+            fee_type: Some("flat".into()),
+            multiplier_ppm: None,
+        };
+        let e = taker_fee(&series, &flat, &sr).unwrap_err().to_string();
+        assert!(e.contains("flat") && e.contains("KXNBAGAME"), "{e}");
+        assert!(taker_fee(&series, &FeeTerms::default(), &FeeTerms::default()).is_err());
+        assert!(parse_series_fees(&json!({"series": {"fee_multiplier": true}})).is_err());
     }
 }

@@ -780,3 +780,44 @@ fn settlements_follow_cursors_with_seconds_filter() {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
 }
+
+#[test]
+fn rules_take_the_fee_from_event_and_series() {
+    let v = venue();
+    let (r, st) = http(
+        v.begin(
+            VenueOp::Rules {
+                instrument: "KXNBAGAME-26NOV25LALBOS-LAL:no".into(),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert!(
+        r.url.ends_with("/markets/KXNBAGAME-26NOV25LALBOS-LAL"),
+        "{}",
+        r.url
+    );
+    let market = json!({"market": {"ticker": "KXNBAGAME-26NOV25LALBOS-LAL",
+        "event_ticker": "KXNBAGAME-26NOV25LALBOS", "status": "active",
+        "price_level_structure": "linear_cent",
+        "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}]}});
+    let (r, st) = http(v.resume(st, resp(200, market), ctx()).unwrap());
+    assert!(
+        r.url.ends_with("/events/KXNBAGAME-26NOV25LALBOS"),
+        "{}",
+        r.url
+    );
+    assert!(hdr(&r, "KALSHI-ACCESS-SIGNATURE").is_none(), "public data");
+    let event = json!({"event": {"event_ticker": "KXNBAGAME-26NOV25LALBOS",
+        "series_ticker": "KXNBAGAME", "fee_type_override": null, "fee_multiplier_override": null}});
+    let (r, st) = http(v.resume(st, resp(200, event), ctx()).unwrap());
+    assert!(r.url.ends_with("/series/KXNBAGAME"), "{}", r.url);
+    let series = json!({"series": {"ticker": "KXNBAGAME",
+        "fee_type": "quadratic_with_maker_fees", "fee_multiplier": "2"}});
+    let OpResult::Rules { rules } = result(v.resume(st, resp(200, series), ctx()).unwrap()) else {
+        panic!("expected rules")
+    };
+    assert_eq!(rules.tick, Price(10_000));
+    assert_eq!(rules.taker_fee.rate_ppm, 140_000, "0.07 × 2");
+}

@@ -269,6 +269,9 @@ pub struct Exchange {
     positions: BTreeMap<String, (Qty, Usd, Usd)>,
     /// Settled markets in settlement order, with their time in ms (`GET /portfolio/settlements`).
     pub settlements: Vec<(i64, Value)>,
+    /// Fee schedule per series: `(fee_type, fee_multiplier)`; unlisted series are
+    /// `quadratic` × 1.
+    pub series_fees: BTreeMap<String, (String, Value)>,
     seq: u64,
 }
 
@@ -302,6 +305,7 @@ impl Exchange {
             cash,
             positions: BTreeMap::new(),
             settlements: Vec::new(),
+            series_fees: BTreeMap::new(),
             seq: 0,
         }
     }
@@ -735,6 +739,34 @@ impl Exchange {
             }),
         ));
         true
+    }
+
+    /// `GET /events/{event_ticker}`, for events that have a market here.
+    pub fn event_json(&self, event: &str) -> Option<Value> {
+        let m = self
+            .markets
+            .values()
+            .find(|m| m.spec.event_ticker == event)?;
+        Some(json!({"event": {
+            "event_ticker": event, "series_ticker": m.spec.series_ticker, "title": m.spec.title,
+            "mutually_exclusive": true, "fee_type_override": null, "fee_multiplier_override": null,
+        }, "markets": []}))
+    }
+
+    /// `GET /series/{series_ticker}`, for series that have a market here.
+    pub fn series_json(&self, series: &str) -> Option<Value> {
+        self.markets
+            .values()
+            .find(|m| m.spec.series_ticker == series)?;
+        let (fee_type, mult) = self
+            .series_fees
+            .get(series)
+            .cloned()
+            .unwrap_or_else(|| ("quadratic".into(), json!(1)));
+        Some(json!({"series": {
+            "ticker": series, "frequency": "custom", "title": format!("Series {series}"),
+            "category": "Sports", "fee_type": fee_type, "fee_multiplier": mult,
+        }}))
     }
 
     /// `GET /portfolio/settlements` (newest first), filtered by ticker and `min_ts` seconds.

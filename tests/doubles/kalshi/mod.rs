@@ -305,6 +305,16 @@ impl KalshiDouble {
         );
     }
 
+    /// Sets a series' fee schedule as `GET /series/{ticker}` reports it, e.g. `("quadratic",
+    /// json!(0.5))` or `("flat", json!(1))`.
+    pub fn set_series_fee(&self, series: &str, fee_type: &str, multiplier: Value) {
+        self.shared
+            .lock()
+            .ex
+            .series_fees
+            .insert(series.to_string(), (fee_type.to_string(), multiplier));
+    }
+
     /// Opens or halts trading as `GET /exchange/status` reports it.
     pub fn set_trading_active(&self, on: bool) {
         self.shared.lock().trading_active = on;
@@ -683,6 +693,8 @@ fn route(
             json!({"exchange_active": true, "trading_active": g.trading_active,
                    "exchange_estimated_resume_time": if g.trading_active { Value::Null } else { json!("2030-01-01T13:00:00Z") }}),
         )),
+        ("GET", ["events", e]) => ex.event_json(e).map(|v| (200, v)).ok_or_else(not_found),
+        ("GET", ["series", t]) => ex.series_json(t).map(|v| (200, v)).ok_or_else(not_found),
         ("GET", ["markets"]) => {
             let items = ex.list_markets(
                 param(&q, "series_ticker"),

@@ -83,6 +83,21 @@ async fn every_operator_command_works_against_the_double() {
         "{v}"
     );
 
+    // By series: listed by event (the game), from GET /events with nested markets.
+    let v = run(vec!["markets", "--series", "KXNBAGAME", "--status", "open"])
+        .await
+        .unwrap();
+    let listed: Vec<&str> = v["markets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["instrument"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [format!("{T}:yes"), format!("{T}:no")], "{v}");
+    assert_eq!(v["markets"][0]["market"], "KXNBAGAME-26NOV24LALBOS", "{v}");
+    let v = run(vec!["markets", "--series", "KXNFLGAME"]).await.unwrap();
+    assert_eq!(v["markets"], serde_json::json!([]), "{v}");
+
     let v = run(vec!["book", "KXNBAGAME-26NOV24LALBOS-LAL:no"])
         .await
         .unwrap();

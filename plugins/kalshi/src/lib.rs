@@ -14,7 +14,9 @@
 //! * `presign_max_age_ms` (default 1000, 0 = off): the order-placement signature covers only
 //!   timestamp, method and path, so it is prepared off the hot path ([`VenueOp::Prepare`]) and
 //!   used by the next order if it is younger than this.
-//! * Instruments: `TICKER:yes` and `TICKER:no`.
+//! * Instruments: `TICKER:yes` and `TICKER:no`. Listings with a series go through
+//!   `GET /events?with_nested_markets=true` (a game's markets together); without one through
+//!   `GET /markets?mve_filter=exclude`.
 //! * Continuation state (`Step::Http::state`) is a small JSON document owned by this plugin.
 #![warn(missing_docs)]
 
@@ -91,6 +93,7 @@ impl From<ApiError> for Cause {
 #[serde(tag = "k", rename_all = "snake_case")]
 enum Pending {
     Markets,
+    Events,
     Book {
         ins: Instrument,
     },
@@ -659,6 +662,14 @@ impl KalshiVenue {
                     next_cursor,
                 })
             }
+            Pending::Events => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let (markets, next_cursor) = markets::parse_events(&v)?;
+                done(OpResult::Markets {
+                    markets,
+                    next_cursor,
+                })
+            }
             Pending::Book { ins } => {
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
                 done(OpResult::Book {
@@ -817,32 +828,57 @@ impl Venue for KalshiVenue {
     fn begin(&self, op: VenueOp, ctx: CallCtx) -> PluginResult<Step> {
         match op {
             VenueOp::Markets { filter } => {
-                let mut q = Vec::new();
-                if let Some(s) = filter.series {
-                    q.push(("series_ticker", s));
-                }
-                if let Some(s) = filter.status {
-                    if !matches!(
-                        s.as_str(),
-                        "unopened" | "open" | "paused" | "closed" | "settled"
-                    ) {
+                if let Some(s) = filter.status.as_deref() {
+                    if !matches!(s, "unopened" | "open" | "paused" | "closed" | "settled") {
                         return Err(KalshiError::Input(format!(
                             "market status filter {s:?} is not one of unopened, open, paused, closed, settled"
                         ))
                         .into());
                     }
-                    q.push(("status", s));
                 }
-                // Multivariate parlay markets flood listings and cannot be traded as outcomes.
-                q.push(("mve_filter", "exclude".into()));
-                q.push((
-                    "limit",
-                    filter.limit.unwrap_or(200).clamp(1, 1000).to_string(),
-                ));
-                if let Some(c) = filter.cursor.filter(|c| !c.is_empty()) {
-                    q.push(("cursor", c));
+                let mut q = Vec::new();
+                let cursor = filter.cursor.filter(|c| !c.is_empty());
+                match filter.series {
+                    // A series (e.g. KXNBAGAME) is listed by event, each game's markets
+                    // together, paged by event.
+                    Some(series) => {
+                        if filter.status.as_deref() == Some("paused") {
+                            return Err(KalshiError::Input(
+                                "events have no `paused` status; list markets without a series to filter paused ones".into(),
+                            )
+                            .into());
+                        }
+                        q.push(("series_ticker", series));
+                        q.push(("with_nested_markets", "true".into()));
+                        if let Some(s) = filter.status {
+                            q.push(("status", s));
+                        }
+                        q.push((
+                            "limit",
+                            filter.limit.unwrap_or(100).clamp(1, 200).to_string(),
+                        ));
+                        if let Some(c) = cursor {
+                            q.push(("cursor", c));
+                        }
+                        self.get("/events", &q, false, &ctx, Pending::Events)
+                    }
+                    None => {
+                        if let Some(s) = filter.status {
+                            q.push(("status", s));
+                        }
+                        // Multivariate parlay markets flood listings and cannot be traded as
+                        // outcomes.
+                        q.push(("mve_filter", "exclude".into()));
+                        q.push((
+                            "limit",
+                            filter.limit.unwrap_or(200).clamp(1, 1000).to_string(),
+                        ));
+                        if let Some(c) = cursor {
+                            q.push(("cursor", c));
+                        }
+                        self.get("/markets", &q, false, &ctx, Pending::Markets)
+                    }
                 }
-                self.get("/markets", &q, false, &ctx, Pending::Markets)
             }
             VenueOp::Book { instrument } => {
                 let ins = Instrument::parse(&instrument)?;

@@ -74,51 +74,80 @@ pub fn parse_markets(body: &Value) -> Result<(Vec<MarketInfo>, Option<String>), 
         .ok_or_else(|| KalshiError::parse("markets", "no `markets` array"))?;
     let mut out = Vec::with_capacity(arr.len() * 2);
     for m in arr {
-        let ticker = s(m, "ticker");
-        // A ticker we could not put into an instrument id is skipped, not fatal: one odd market
-        // must not hide a whole page.
-        let Ok(yes) = Instrument::parse(&format!("{ticker}:yes")) else {
-            continue;
+        push_market(m, &mut out);
+    }
+    Ok((out, cursor_of(body)))
+}
+
+/// Maps a `GET /events?with_nested_markets=true` page the same way: each event's markets, in
+/// event order, grouped under the event ticker.
+pub fn parse_events(body: &Value) -> Result<(Vec<MarketInfo>, Option<String>), KalshiError> {
+    let arr = body
+        .get("events")
+        .and_then(Value::as_array)
+        .ok_or_else(|| KalshiError::parse("events", "no `events` array"))?;
+    let mut out = Vec::new();
+    for e in arr {
+        let Some(markets) = e.get("markets").and_then(Value::as_array) else {
+            return Err(KalshiError::parse(
+                "events",
+                format!("event {:?} has no nested `markets`", s(e, "event_ticker")),
+            ));
         };
-        // Parlay markets are excluded server-side (mve_filter=exclude); keep a guard anyway.
-        if ticker.starts_with("KXMVE") {
-            continue;
-        }
-        let title = s(m, "title");
-        let close_ms = m
-            .get("close_time")
-            .and_then(Value::as_str)
-            .and_then(rfc3339_ms);
-        let status = s(m, "status").to_string();
-        let market = match s(m, "event_ticker") {
-            "" => ticker.to_string(),
-            e => e.to_string(),
-        };
-        for (o, sub) in [
-            (Outcome::Yes, s(m, "yes_sub_title")),
-            (Outcome::No, s(m, "no_sub_title")),
-        ] {
-            let word = if o == Outcome::Yes { "YES" } else { "NO" };
-            let t = if sub.is_empty() {
-                format!("{title} — {word}")
-            } else {
-                format!("{title} — {word}: {sub}")
-            };
-            out.push(MarketInfo {
-                instrument: Instrument::with_outcome(&yes.ticker, o).to_string(),
-                market: market.clone(),
-                title: t,
-                status: status.clone(),
-                close_ms,
-            });
+        for m in markets {
+            push_market(m, &mut out);
         }
     }
-    let cursor = body
-        .get("cursor")
+    Ok((out, cursor_of(body)))
+}
+
+fn cursor_of(body: &Value) -> Option<String> {
+    body.get("cursor")
         .and_then(Value::as_str)
         .filter(|c| !c.is_empty())
-        .map(str::to_string);
-    Ok((out, cursor))
+        .map(str::to_string)
+}
+
+/// Two listings (`T:yes`, `T:no`) for one market object.
+fn push_market(m: &Value, out: &mut Vec<MarketInfo>) {
+    let ticker = s(m, "ticker");
+    // A ticker we could not put into an instrument id is skipped, not fatal: one odd market
+    // must not hide a whole page.
+    let Ok(yes) = Instrument::parse(&format!("{ticker}:yes")) else {
+        return;
+    };
+    // Parlay markets are excluded server-side (mve_filter=exclude); keep a guard anyway.
+    if ticker.starts_with("KXMVE") {
+        return;
+    }
+    let title = s(m, "title");
+    let close_ms = m
+        .get("close_time")
+        .and_then(Value::as_str)
+        .and_then(rfc3339_ms);
+    let status = s(m, "status").to_string();
+    let market = match s(m, "event_ticker") {
+        "" => ticker.to_string(),
+        e => e.to_string(),
+    };
+    for (o, sub) in [
+        (Outcome::Yes, s(m, "yes_sub_title")),
+        (Outcome::No, s(m, "no_sub_title")),
+    ] {
+        let word = if o == Outcome::Yes { "YES" } else { "NO" };
+        let t = if sub.is_empty() {
+            format!("{title} — {word}")
+        } else {
+            format!("{title} — {word}: {sub}")
+        };
+        out.push(MarketInfo {
+            instrument: Instrument::with_outcome(&yes.ticker, o).to_string(),
+            market: market.clone(),
+            title: t,
+            status: status.clone(),
+            close_ms,
+        });
+    }
 }
 
 fn market_obj(body: &Value) -> Result<&Value, KalshiError> {

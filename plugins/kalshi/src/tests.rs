@@ -557,8 +557,40 @@ fn lists_follow_cursors_and_markets_exclude_parlays() {
         cursor: Some("abc".into()),
         limit: Some(50),
     };
-    let (r, _) = http(v.begin(VenueOp::Markets { filter }, ctx()).unwrap());
-    assert_eq!(r.url, "http://127.0.0.1:9/trade-api/v2/markets?series_ticker=KXNBAGAME&status=open&mve_filter=exclude&limit=50&cursor=abc");
+    let (r, st) = http(v.begin(VenueOp::Markets { filter }, ctx()).unwrap());
+    assert_eq!(r.url, "http://127.0.0.1:9/trade-api/v2/events?series_ticker=KXNBAGAME&with_nested_markets=true&status=open&limit=50&cursor=abc");
+    let page = json!({"events": [{"event_ticker": "KXNBAGAME-26NOV25LALBOS", "markets": [
+        {"ticker": "KXNBAGAME-26NOV25LALBOS-LAL", "event_ticker": "KXNBAGAME-26NOV25LALBOS",
+         "title": "Lakers at Celtics", "yes_sub_title": "Lakers", "status": "active"},
+        {"ticker": "KXMVESPORTS-X", "event_ticker": "KXNBAGAME-26NOV25LALBOS", "status": "active"}]}],
+        "cursor": "next"});
+    let OpResult::Markets {
+        markets,
+        next_cursor,
+    } = result(v.resume(st, resp(200, page), ctx()).unwrap())
+    else {
+        panic!("expected markets")
+    };
+    assert_eq!(markets.len(), 2, "the parlay is dropped: {markets:?}");
+    assert_eq!(markets[0].market, "KXNBAGAME-26NOV25LALBOS");
+    assert_eq!(markets[0].title, "Lakers at Celtics — YES: Lakers");
+    assert_eq!(next_cursor.as_deref(), Some("next"));
+    let (r, _) = http(
+        v.begin(
+            VenueOp::Markets {
+                filter: plugin_api::MarketFilter {
+                    status: Some("open".into()),
+                    ..Default::default()
+                },
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        r.url,
+        "http://127.0.0.1:9/trade-api/v2/markets?status=open&mve_filter=exclude&limit=200"
+    );
     let filter = plugin_api::MarketFilter {
         status: Some("active".into()),
         ..Default::default()

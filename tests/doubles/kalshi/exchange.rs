@@ -399,6 +399,26 @@ impl Exchange {
             .collect()
     }
 
+    /// `GET /events?with_nested_markets=true`: markets grouped by event, in ticker order.
+    pub fn list_events(&self, series: Option<&str>, status: Option<&str>) -> Vec<Value> {
+        let mut events: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut series_of = BTreeMap::new();
+        for m in self.markets.values() {
+            series_of.insert(m.spec.event_ticker.clone(), m.spec.series_ticker.clone());
+        }
+        for m in self.list_markets(series, status, true) {
+            let e = m["event_ticker"].as_str().unwrap_or_default().to_string();
+            events.entry(e).or_default().push(m);
+        }
+        events
+            .into_iter()
+            .map(|(e, markets)| {
+                json!({"event_ticker": e, "series_ticker": series_of[&e], "title": format!("Event {e}"),
+                       "mutually_exclusive": true, "markets": markets})
+            })
+            .collect()
+    }
+
     /// `GET /markets/{ticker}`.
     pub fn market(&self, ticker: &str) -> Option<Value> {
         self.markets.get(ticker).map(|m| m.spec.json())

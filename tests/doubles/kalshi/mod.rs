@@ -693,6 +693,21 @@ fn route(
             json!({"exchange_active": true, "trading_active": g.trading_active,
                    "exchange_estimated_resume_time": if g.trading_active { Value::Null } else { json!("2030-01-01T13:00:00Z") }}),
         )),
+        ("GET", ["events"]) => {
+            if param(&q, "with_nested_markets") != Some("true") {
+                return Err(err(
+                    400,
+                    "invalid_parameters",
+                    "this double serves events with nested markets only",
+                ));
+            }
+            let items = ex.list_events(param(&q, "series_ticker"), param(&q, "status"));
+            let (page, cursor) = paginate(items, &q, 100, 200)?;
+            Ok((
+                200,
+                json!({"events": page, "milestones": [], "cursor": cursor}),
+            ))
+        }
         ("GET", ["events", e]) => ex.event_json(e).map(|v| (200, v)).ok_or_else(not_found),
         ("GET", ["series", t]) => ex.series_json(t).map(|v| (200, v)).ok_or_else(not_found),
         ("GET", ["markets"]) => {

@@ -1,5 +1,6 @@
 //! Request signing: RSA-PSS (SHA-256, MGF1-SHA-256, salt 32 bytes) over
-//! `timestamp_ms + METHOD + path`, base64 (kalshi.md §2).
+//! `timestamp_ms + METHOD + path`, base64 (kalshi.md §2). Ed25519 keys (the newer key type the
+//! official SDK 3.34 accepts) sign the same message with plain Ed25519.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -25,9 +26,14 @@ pub const HEADER_SIGNATURE: &str = "KALSHI-ACCESS-SIGNATURE";
 /// Signs Kalshi requests with one API key. `Debug` never shows the key.
 pub struct Signer {
     key_id: String,
+    key: PrivateKey,
+}
+
+enum PrivateKey {
     // BlindedSigningKey uses the default PSS salt length, which is the digest length (32 bytes),
     // exactly what Kalshi verifies; blinding hides the private exponent from timing.
-    key: BlindedSigningKey<Sha256>,
+    Rsa(Box<BlindedSigningKey<Sha256>>),
+    Ed25519(Box<ed25519_dalek::SigningKey>),
 }
 
 impl fmt::Debug for Signer {
@@ -63,10 +69,9 @@ impl Signer {
                     .into(),
             ));
         }
-        let key = parse_private_key(pem)?;
         Ok(Signer {
             key_id: key_id.to_string(),
-            key: BlindedSigningKey::<Sha256>::new(key),
+            key: parse_private_key(pem)?,
         })
     }
 
@@ -79,10 +84,18 @@ impl Signer {
     /// factor come from a ChaCha20 stream seeded with `random`, so a fixed seed gives a fixed
     /// signature under test, and the host's fresh randomness gives a fresh one in production.
     pub fn sign(&self, ts_ms: i64, method: &str, path: &str, random: [u8; 32]) -> String {
-        let mut rng = ChaCha20Rng::from_seed(random);
         let msg = message(ts_ms, method, path);
-        let sig = self.key.sign_with_rng(&mut rng, msg.as_bytes());
-        B64.encode(sig.to_bytes())
+        match &self.key {
+            PrivateKey::Rsa(k) => {
+                let mut rng = ChaCha20Rng::from_seed(random);
+                B64.encode(k.sign_with_rng(&mut rng, msg.as_bytes()).to_bytes())
+            }
+            // Ed25519 is deterministic: `random` is not needed.
+            PrivateKey::Ed25519(k) => {
+                use ed25519_dalek::Signer as _;
+                B64.encode(k.sign(msg.as_bytes()).to_bytes())
+            }
+        }
     }
 
     /// The three authentication headers around a signature made earlier for `ts_ms`.
@@ -107,7 +120,7 @@ impl Signer {
 }
 
 /// Parses an RSA private key PEM in either encoding Kalshi users have (kalshi.md §2).
-fn parse_private_key(pem: &str) -> Result<RsaPrivateKey, KalshiError> {
+fn parse_private_key(pem: &str) -> Result<PrivateKey, KalshiError> {
     // Keys pasted into environment variables often carry literal `\n` instead of newlines.
     let owned;
     let pem = if !pem.contains('\n') && pem.contains("\\n") {
@@ -118,20 +131,28 @@ fn parse_private_key(pem: &str) -> Result<RsaPrivateKey, KalshiError> {
     };
     let pem = pem.trim();
     let fail = |what: &str| KalshiError::Credentials(format!("secret `private_key_pem` {what}"));
+    let rsa = |k: RsaPrivateKey| PrivateKey::Rsa(Box::new(BlindedSigningKey::<Sha256>::new(k)));
     if pem.contains("BEGIN RSA PRIVATE KEY") {
-        RsaPrivateKey::from_pkcs1_pem(pem).map_err(|e| {
+        RsaPrivateKey::from_pkcs1_pem(pem).map(rsa).map_err(|e| {
             fail(&format!(
                 "is not a valid PKCS#1 RSA key ({})",
                 redacted(&e.to_string())
             ))
         })
     } else if pem.contains("BEGIN PRIVATE KEY") {
-        RsaPrivateKey::from_pkcs8_pem(pem).map_err(|e| {
-            fail(&format!(
-                "is not a valid PKCS#8 RSA key ({}); Ed25519 keys are not supported yet",
-                redacted(&e.to_string())
-            ))
-        })
+        // PKCS#8 holds either key type; the algorithm identifier inside decides (rsa and
+        // ed25519-dalek share the pkcs8 crate's DecodePrivateKey).
+        match RsaPrivateKey::from_pkcs8_pem(pem) {
+            Ok(k) => Ok(rsa(k)),
+            Err(rsa_err) => ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+                .map(|k| PrivateKey::Ed25519(Box::new(k)))
+                .map_err(|_| {
+                    fail(&format!(
+                        "is neither a PKCS#8 RSA key nor a PKCS#8 Ed25519 key ({})",
+                        redacted(&rsa_err.to_string())
+                    ))
+                }),
+        }
     } else if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") {
         Err(fail("is encrypted; export it without a passphrase"))
     } else if pem.contains("BEGIN PUBLIC KEY") || pem.contains("BEGIN RSA PUBLIC KEY") {
@@ -311,6 +332,38 @@ pub(crate) mod tests {
         assert!(Signer::new("key", &pem.replace('\n', "\\n")).is_ok());
         let s = Signer::new("key", &pem).unwrap();
         assert_eq!(format!("{s:?}"), "Signer(***)");
+    }
+
+    /// Ed25519 is deterministic: the signer must reproduce `kalshi_verify.py sign`'s bytes.
+    #[test]
+    fn ed25519_signatures_match_kalshi_verify_py() {
+        let v: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/kalshi/ed25519_vectors.json"
+        ))
+        .unwrap();
+        let signer = Signer::new("test-ed", v["private_key_pem"].as_str().unwrap()).unwrap();
+        let cases = v["signatures"].as_array().unwrap();
+        assert_eq!(cases.len(), 2);
+        for c in cases {
+            let ts: i64 = c["ts"].as_str().unwrap().parse().unwrap();
+            let got = signer.sign(
+                ts,
+                c["method"].as_str().unwrap(),
+                c["path"].as_str().unwrap(),
+                [0; 32],
+            );
+            assert_eq!(got, c["signature"].as_str().unwrap(), "{c}");
+        }
+        // The query never enters the message.
+        assert_eq!(
+            signer.sign(
+                1_764_000_000_000,
+                "GET",
+                "/trade-api/v2/portfolio/balance?x=1",
+                [1; 32]
+            ),
+            cases[0]["signature"].as_str().unwrap()
+        );
     }
 }
 

@@ -1,29 +1,43 @@
-//! Control API against an engine that replayed the bundled scenario.
+//! Control API against an engine that replayed the bundled scenario: every GET answer checked
+//! against the OpenAPI document's own schema, key rules of the mutating endpoints, and the
+//! unrealized P&L recomputed from the API's own legs and books.
 
-use polymix_host::api::{serve, ApiState};
+use polymix_host::api::{route_docs, serve, ApiState, Body};
 use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::SimClock;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
+
+const API_KEY: &str = "api-key-1-secret";
+const RESET_KEY: &str = "reset-key-1-secret";
 
 async fn get(url: &str) -> (u16, String) {
     let r = reqwest::get(url).await.expect("request");
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
-async fn post(url: &str, headers: &[(&str, &str)]) -> u16 {
+async fn get_json(url: &str) -> Value {
+    let (s, b) = get(url).await;
+    assert_eq!(s, 200, "{url}: {b}");
+    serde_json::from_str(&b).unwrap_or_else(|e| panic!("{url}: {e}: {b}"))
+}
+
+async fn post(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
     let mut rb = reqwest::Client::new().post(url);
     for (k, v) in headers {
         rb = rb.header(*k, *v);
     }
-    rb.send().await.expect("request").status().as_u16()
+    let r = rb.send().await.expect("request");
+    (r.status().as_u16(), r.text().await.unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn endpoints_have_their_shapes_and_reset_needs_the_key() {
-    let cfg = Arc::new(
-        polymix_host::config::load(&crate::paper_e2e::paper_config("api")).expect("config"),
-    );
+/// An engine that replayed `cfg` to its end.
+async fn replayed(cfg: &Path) -> (Arc<Engine>, Registry) {
+    let cfg = Arc::new(polymix_host::config::load(cfg).expect("config"));
     let c2 = cfg.clone();
     let reg = tokio::task::spawn_blocking(move || Registry::build(&c2))
         .await
@@ -37,89 +51,212 @@ async fn endpoints_have_their_shapes_and_reset_needs_the_key() {
         .unwrap();
     let clock = SimClock::new(first);
     let engine = Arc::new(
-        Engine::new(
-            cfg.clone(),
-            &reg,
-            Arc::new(clock.clone()),
-            EngineOptions::default(),
-        )
-        .await
-        .unwrap(),
+        Engine::new(cfg, &reg, Arc::new(clock.clone()), EngineOptions::default())
+            .await
+            .unwrap(),
     );
     engine.replay(&clock, None, &|_, _| {}).await.unwrap();
-    let addr = serve(
+    (engine, reg)
+}
+
+async fn serve_on(engine: &Arc<Engine>, reg: &Registry, api_key: Option<&str>) -> SocketAddr {
+    serve(
         "127.0.0.1:0",
         ApiState {
             engine: engine.clone(),
             plugins: reg.rows.clone(),
-            api_key: Some("api-key-1".into()),
-            reset_key: Some("reset-key-1".into()),
+            api_key: api_key.map(String::from),
+            reset_key: Some(RESET_KEY.into()),
         },
     )
     .await
-    .unwrap();
-    let base = format!("http://{addr}");
+    .unwrap()
+}
 
-    let (s, b) = get(&format!("{base}/api/trading/mode")).await;
-    assert_eq!(s, 200);
-    let v: serde_json::Value = serde_json::from_str(&b).unwrap();
-    assert_eq!(v["mode"], "paper");
+/// A validator for the schema at `#/components/schemas/...` (or inline) of `schema`, with the
+/// document's components alongside so its `$ref`s resolve.
+fn validator(doc: &Value, schema: &Value) -> jsonschema::Validator {
+    let mut root = schema.clone();
+    root["components"] = doc["components"].clone();
+    jsonschema::draft202012::new(&root).unwrap_or_else(|e| panic!("bad schema {schema}: {e}"))
+}
 
-    for path in ["/api/trading/state", "/api/paper/state"] {
-        let (s, b) = get(&format!("{base}{path}")).await;
-        assert_eq!(s, 200, "{path}");
-        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
-        for k in [
-            "mode",
-            "balances",
-            "today",
-            "exposure",
-            "limits",
-            "open_trades",
-            "realized_pnl",
-            "errors",
-            "stats",
-        ] {
-            assert!(v.get(k).is_some(), "{path} lacks {k}: {v}");
+fn assert_valid(doc: &Value, schema: &Value, body: &Value, what: &str) {
+    let v = validator(doc, schema);
+    let errors: Vec<String> = v
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} deviates from its schema: {errors:#?}"
+    );
+}
+
+/// JSON pointers where `a` and `b` differ.
+fn differences(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                match (x.get(k), y.get(k)) {
+                    (Some(v), Some(w)) => differences(v, w, &p, out),
+                    (v, w) => out.push(format!("{p}: {v:?} vs {w:?}")),
+                }
+            }
         }
-        assert!(v["balances"]["pm"].is_i64());
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                differences(v, w, &format!("{at}/{i}"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{at}: {a} vs {b}")),
+        _ => {}
     }
-    for path in [
-        "/api/health",
-        "/api/plugins",
-        "/api/pairs",
-        "/api/trades",
-        "/api/errors",
-    ] {
-        let (s, b) = get(&format!("{base}{path}")).await;
-        assert_eq!(s, 200, "{path}");
-        serde_json::from_str::<serde_json::Value>(&b).unwrap_or_else(|e| panic!("{path}: {e}"));
-    }
-    let (_, b) = get(&format!("{base}/api/pairs")).await;
-    assert_eq!(
-        serde_json::from_str::<Vec<serde_json::Value>>(&b)
-            .unwrap()
-            .len(),
-        60
+}
+
+/// (a) The document parses as OpenAPI 3.1 with a well-kept model and survives a round trip
+/// unchanged (so no misspelt or unknown keyword was silently dropped); every component schema
+/// is a valid JSON Schema 2020-12 schema; every documented route is served.
+async fn check_document(base: &str) -> Value {
+    let (s, text) = get(&format!("{base}/api/openapi.json")).await;
+    assert_eq!(s, 200);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let spec = oas3::from_json(&text).expect("an OpenAPI 3.1 document");
+    assert_eq!(spec.validate_version().expect("version").minor, 1);
+    let mut lost = Vec::new();
+    differences(&doc, &serde_json::to_value(&spec).unwrap(), "", &mut lost);
+    assert!(
+        lost.is_empty(),
+        "the OpenAPI model does not round-trip these: {lost:#?}"
     );
-    let (_, b) = get(&format!("{base}/api/trades")).await;
-    let n_trades = serde_json::from_str::<Vec<serde_json::Value>>(&b)
+    let schemes = &spec.components.as_ref().unwrap().security_schemes;
+    assert!(schemes.contains_key("apiKey") && schemes.contains_key("resetKey"));
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        assert!(
+            jsonschema::draft202012::meta::is_valid(schema),
+            "{name} is not a JSON Schema"
+        );
+        validator(&doc, schema);
+    }
+    let routes = route_docs();
+    let ops: usize = spec
+        .paths
+        .as_ref()
         .unwrap()
-        .len();
-    assert!(n_trades > 0);
-    let (_, b) = get(&format!("{base}/api/trades?since=99999999999999")).await;
+        .values()
+        .map(|p| p.methods().into_iter().count())
+        .sum();
+    assert_eq!(ops, routes.len(), "one documented operation per route");
+    for r in &routes {
+        let item = &spec.paths.as_ref().unwrap()[r.path];
+        let op = item
+            .methods()
+            .into_iter()
+            .find(|(m, _)| m.as_str().eq_ignore_ascii_case(r.method))
+            .unwrap_or_else(|| panic!("{} {} undocumented", r.method, r.path))
+            .1;
+        assert!(op.responses.as_ref().unwrap().contains_key("200"));
+        // Served: reads answer 200, mutations without keys 403 (never 404 or 405).
+        let status = match r.method {
+            "get" => get(&format!("{base}{}", r.path)).await.0,
+            _ => post(&format!("{base}{}", r.path), &[]).await.0,
+        };
+        assert_eq!(
+            status,
+            if r.method == "get" { 200 } else { 403 },
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    assert_eq!(get(&format!("{base}/api/nothing-here")).await.0, 404);
+    doc
+}
+
+/// (b) Every GET route's JSON answer validates against its declared schema.
+async fn check_responses(base: &str, doc: &Value) {
+    for r in route_docs().iter().filter(|r| r.method == "get") {
+        if !matches!(r.body, Body::Json(_) | Body::JsonList(_)) {
+            continue;
+        }
+        let schema = &doc["paths"][r.path]["get"]["responses"]["200"]["content"]
+            ["application/json"]["schema"];
+        let mut urls = vec![format!("{base}{}", r.path)];
+        for q in r.query {
+            urls.push(format!("{base}{}?{}=0", r.path, q.name));
+        }
+        for url in urls {
+            let body = get_json(&url).await;
+            assert_valid(doc, schema, &body, &url);
+        }
+    }
+    // The schemas are closed: an undocumented field would fail.
+    let mut state = get_json(&format!("{base}/api/trading/state")).await;
+    state["surprise"] = json!(1);
+    let schema = json!({ "$ref": "#/components/schemas/TradingState" });
+    assert!(!validator(doc, &schema).is_valid(&state));
+}
+
+fn archived_count(engine: &Engine) -> usize {
+    let dir = engine.ledger().path().parent().unwrap().to_path_buf();
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".archived"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_matches_its_openapi_document_and_mutations_need_the_api_key() {
+    let logs = crate::support::logs();
+    let (engine, reg) = replayed(&crate::paper_e2e::paper_config("api")).await;
+    let base = format!("http://{}", serve_on(&engine, &reg, Some(API_KEY)).await);
+
+    let doc = check_document(&base).await;
+    check_responses(&base, &doc).await;
+
+    let v = get_json(&format!("{base}/api/trading/mode")).await;
     assert_eq!(
-        serde_json::from_str::<Vec<serde_json::Value>>(&b)
-            .unwrap()
-            .len(),
-        0
+        (v["mode"].as_str(), v["live"].as_bool()),
+        (Some("paper"), Some(false))
     );
+    let state = get_json(&format!("{base}/api/trading/state")).await;
+    assert_eq!(state, get_json(&format!("{base}/api/paper/state")).await);
+    assert!(state["balances"]["pm"].is_i64());
+    // Replayed to the end, every trade settled: nothing left to mark.
+    assert_eq!(state["open_trades"], json!([]));
+    assert_eq!(
+        (
+            state["unrealized_pnl"].as_i64(),
+            state["unrealized_pnl_usd"].as_str()
+        ),
+        (Some(0), Some("0.000000"))
+    );
+    let pairs = get_json(&format!("{base}/api/pairs")).await;
+    assert_eq!(pairs.as_array().unwrap().len(), 60);
+    assert!(pairs
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["a"]["yes_bid"].is_i64()));
+    let trades = get_json(&format!("{base}/api/trades")).await;
+    let n_trades = trades.as_array().unwrap().len();
+    assert!(n_trades > 0);
+    assert_eq!(state["trades_total"].as_u64(), Some(n_trades as u64));
+    let later = get_json(&format!("{base}/api/trades?since=99999999999999")).await;
+    assert_eq!(later, json!([]));
+    assert_eq!(get(&format!("{base}/api/trades?since=soon")).await.0, 400);
 
     // Prometheus text: every sample line is `name{labels} number` or `name number`.
     let (s, m) = get(&format!("{base}/metrics")).await;
     assert_eq!(s, 200);
     assert!(m.contains("polymix_trades_total"), "{m}");
     assert!(m.contains("polymix_venue_request_seconds_bucket{"), "{m}");
+    assert!(
+        m.contains("\npolymix_unrealized_pnl_dollars 0.000000\n"),
+        "{m}"
+    );
     for line in m.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         let (name, value) = line
             .rsplit_once(' ')
@@ -132,70 +269,253 @@ async fn endpoints_have_their_shapes_and_reset_needs_the_key() {
         );
     }
 
-    // The dashboard is one self-contained page; the OpenAPI document lists every route.
+    // The dashboard is one self-contained page showing both P&Ls.
     let (s, html) = get(&format!("{base}/")).await;
     assert_eq!(s, 200);
     assert!(html.contains("id=\"banner\"") && html.contains("/api/trading/state"));
+    assert!(html.contains("id=\"pnl-total\"") && html.contains("id=\"pnl-unrealized\""));
     assert!(
         !html.contains("http://") && !html.contains("https://"),
         "no external assets"
     );
-    let (s, doc) = get(&format!("{base}/api/openapi.json")).await;
-    assert_eq!(s, 200);
-    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
-    assert_eq!(doc["openapi"], "3.0.3");
-    for (method, path, _) in polymix_host::api::ROUTES {
-        assert!(
-            doc["paths"][path][method].is_object(),
-            "{method} {path} missing"
-        );
-        let (s, _) = if *method == "get" {
-            get(&format!("{base}{path}")).await
-        } else {
-            (0, String::new())
-        };
-        assert!(*method != "get" || s == 200, "{path} answered {s}");
-    }
 
-    // Wrong or missing keys: 403 and nothing changes.
-    let reset = format!("{base}/api/trading/reset");
-    assert_eq!(post(&reset, &[]).await, 403);
-    assert_eq!(
-        post(
-            &reset,
-            &[("x-api-key", "api-key-1"), ("x-reset-key", "wrong")]
-        )
-        .await,
-        403
-    );
-    assert_eq!(
-        post(
-            &reset,
-            &[("x-api-key", "nope"), ("x-reset-key", "reset-key-1")]
-        )
-        .await,
-        403
-    );
+    // Without [api].api_key, mutating endpoints are disabled whatever is sent.
+    let closed = format!("http://{}", serve_on(&engine, &reg, None).await);
+    for path in ["/api/trading/reset", "/api/paper/reset"] {
+        for headers in [
+            &[][..],
+            &[("x-api-key", API_KEY), ("x-reset-key", RESET_KEY)][..],
+        ] {
+            let (s, b) = post(&format!("{closed}{path}"), headers).await;
+            assert_eq!(s, 403, "{path}");
+            let e: Value = serde_json::from_str(&b).unwrap();
+            let e = e["error"].as_str().unwrap();
+            assert!(
+                e.contains("disabled until [api].api_key is set") && e.contains("{ env = "),
+                "{e}"
+            );
+        }
+    }
     assert_eq!(engine.ledger().trades_in(&[]).unwrap().len(), n_trades);
+    assert_eq!(archived_count(&engine), 0);
+
+    // Wrong or missing keys: 403, no key echoed back, nothing changes.
+    for path in ["/api/trading/reset", "/api/paper/reset"] {
+        let url = format!("{base}{path}");
+        for headers in [
+            &[][..],
+            &[("x-reset-key", RESET_KEY)][..],
+            &[("x-api-key", API_KEY)][..],
+            &[("x-api-key", API_KEY), ("x-reset-key", "wrong")][..],
+            &[("x-api-key", "nope"), ("x-reset-key", RESET_KEY)][..],
+            &[("x-api-key", RESET_KEY), ("x-reset-key", API_KEY)][..],
+        ] {
+            let (s, b) = post(&url, headers).await;
+            assert_eq!(s, 403, "{path} {headers:?}");
+            assert!(
+                !b.contains(API_KEY) && !b.contains(RESET_KEY) && !b.contains("nope"),
+                "{b}"
+            );
+            assert!(b.contains("missing or wrong x-"), "{b}");
+        }
+    }
+    assert_eq!(engine.ledger().trades_in(&[]).unwrap().len(), n_trades);
+    assert_eq!(archived_count(&engine), 0);
+
     // The right keys archive the ledger and start clean.
-    assert_eq!(
-        post(
-            &reset,
-            &[("x-api-key", "api-key-1"), ("x-reset-key", "reset-key-1")]
-        )
-        .await,
-        200
+    let (s, b) = post(
+        &format!("{base}/api/trading/reset"),
+        &[("x-api-key", API_KEY), ("x-reset-key", RESET_KEY)],
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let done: Value = serde_json::from_str(&b).unwrap();
+    assert_valid(
+        &doc,
+        &json!({ "$ref": "#/components/schemas/ResetDone" }),
+        &done,
+        "reset",
     );
     assert_eq!(engine.ledger().trades_in(&[]).unwrap().len(), 0);
+    assert_eq!(get_json(&format!("{base}/api/trades")).await, json!([]));
+    assert_eq!(archived_count(&engine), 1);
     let dir = engine.ledger().path().parent().unwrap().to_path_buf();
-    let archived: Vec<_> = std::fs::read_dir(dir)
+    let archived = std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".archived"))
-        .collect();
-    assert_eq!(archived.len(), 1);
-    let old = polymix_host::store::Ledger::open(&archived[0].path()).unwrap();
+        .find(|e| e.file_name().to_string_lossy().ends_with(".archived"))
+        .unwrap();
+    let old = polymix_host::store::Ledger::open(&archived.path()).unwrap();
     assert_eq!(old.trades_in(&[]).unwrap().len(), n_trades);
+
+    // Refusals are logged, keys never are.
+    let logs = logs.lock().unwrap_or_else(|p| p.into_inner());
+    assert!(logs.iter().any(|l| l.contains("mutating request refused")));
+    assert!(!logs
+        .iter()
+        .any(|l| l.contains(API_KEY) || l.contains(RESET_KEY)));
+}
+
+/// The bundled scenario cut inside the Kalshi outage and without resolutions: trades stay open,
+/// Polymarket books have bids, Kalshi's were dropped by the outage.
+fn open_scenario_config() -> std::path::PathBuf {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let bundled = format!("{root}/config/scenarios/bundled.jsonl");
+    let text = std::fs::read_to_string(&bundled).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(line);
+        out.push('\n');
+        if line.contains("\"type\":\"status\"") && line.contains("\"trading\":false") {
+            break;
+        }
+    }
+    let out: String = out
+        .lines()
+        .filter(|l| !l.contains("\"type\":\"resolve\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let cfg = crate::paper_e2e::paper_config("api-open");
+    let scenario = cfg.parent().unwrap().join("open.jsonl");
+    std::fs::write(&scenario, out).unwrap();
+    let conf = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(&bundled, &scenario.display().to_string());
+    std::fs::write(&cfg, conf).unwrap();
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unrealized_pnl_is_the_open_legs_marked_to_the_best_bid() {
+    let (engine, reg) = replayed(&open_scenario_config()).await;
+    let base = format!("http://{}", serve_on(&engine, &reg, Some(API_KEY)).await);
+    let state = get_json(&format!("{base}/api/trading/state")).await;
+    let pairs = get_json(&format!("{base}/api/pairs")).await;
+
+    // Best bids by (venue, instrument), from /api/pairs.
+    let mut bids: HashMap<(String, String), Option<i64>> = HashMap::new();
+    for p in pairs.as_array().unwrap() {
+        for side in [&p["a"], &p["b"]] {
+            let venue = side["venue"].as_str().unwrap().to_string();
+            for (inst, bid) in [("yes", "yes_bid"), ("no", "no_bid")] {
+                bids.insert(
+                    (venue.clone(), side[inst].as_str().unwrap().to_string()),
+                    side[bid].as_i64(),
+                );
+            }
+        }
+    }
+
+    // Recompute from the state's own legs, in floating dollars (independent of the engine's
+    // fixed-point code): held = good buys − sells; cost = average good entry cost × held.
+    let open = state["open_trades"].as_array().unwrap();
+    assert!(!open.is_empty(), "the cut scenario leaves trades open");
+    let (mut total, mut marked, mut unmarked) = (0.0f64, 0, Vec::new());
+    for o in open {
+        let t = &o["trade"];
+        let mut trade_pnl = 0.0;
+        for leg in ["a", "b"] {
+            let (mut bought, mut paid, mut sold) = (0.0, 0.0, 0.0);
+            for l in o["legs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l["leg"] == leg)
+            {
+                let f = |k: &str| l[k].as_i64().unwrap() as f64;
+                let good = f("filled_qty") - f("failed_qty");
+                if l["side"] == "buy" {
+                    bought += good / 100.0;
+                    if f("filled_qty") > 0.0 {
+                        paid += (f("filled_notional") + f("fees")) / 1e6 * good / f("filled_qty");
+                    }
+                } else {
+                    sold += good / 100.0;
+                }
+            }
+            let held = bought - sold;
+            if held <= 0.0 {
+                continue;
+            }
+            let venue = t[format!("venue_{leg}")].as_str().unwrap().to_string();
+            let inst = t[format!("instrument_{leg}")].as_str().unwrap().to_string();
+            let bid = bids[&(venue.clone(), inst.clone())];
+            match bid {
+                Some(_) => marked += 1,
+                None => unmarked.push((t["id"].as_str().unwrap().to_string(), leg.to_string())),
+            }
+            let value = held * bid.unwrap_or(0) as f64 / 1e6;
+            trade_pnl += value - paid * held / bought;
+        }
+        let api = o["unrealized_pnl"].as_i64().unwrap() as f64 / 1e6;
+        assert!(
+            (api - trade_pnl).abs() < 1e-5,
+            "trade {}: API {api}, recomputed {trade_pnl}",
+            t["id"]
+        );
+        assert_eq!(
+            o["unrealized_pnl_usd"].as_str().unwrap(),
+            format!("{api:.6}")
+        );
+        total += trade_pnl;
+    }
+    let api_total = state["unrealized_pnl"].as_i64().unwrap() as f64 / 1e6;
+    assert!(
+        (api_total - total).abs() < 1e-5 * open.len() as f64,
+        "API {api_total}, recomputed {total}"
+    );
+    assert_eq!(
+        state["unrealized_pnl_usd"].as_str().unwrap(),
+        format!("{api_total:.6}")
+    );
+    assert!(api_total != 0.0);
+
+    // Both kinds of leg are here: marked ones on Polymarket, unmarked ones on Kalshi (outage),
+    // each flagged, not skipped.
+    assert!(marked > 0, "no leg had a bid");
+    assert!(!unmarked.is_empty(), "the outage left no leg unmarked");
+    let mut flagged: Vec<(String, String)> = state["unmarked_legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["trade_id"].as_str().unwrap().to_string(),
+                u["leg"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    flagged.sort();
+    unmarked.sort();
+    assert_eq!(flagged, unmarked);
+    assert!(state["unmarked_legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["venue"] == "ks"));
+
+    // The same number is a Prometheus gauge.
+    let (_, m) = get(&format!("{base}/metrics")).await;
+    let gauge = |name: &str| {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {m}"))
+            .to_string()
+    };
+    assert_eq!(
+        gauge("polymix_unrealized_pnl_dollars"),
+        state["unrealized_pnl_usd"].as_str().unwrap()
+    );
+    assert_eq!(gauge("polymix_unmarked_legs"), unmarked.len().to_string());
+
+    // And it validates against the document.
+    let doc = get_json(&format!("{base}/api/openapi.json")).await;
+    assert_valid(
+        &doc,
+        &json!({ "$ref": "#/components/schemas/TradingState" }),
+        &state,
+        "state",
+    );
 }
 
 #[tokio::test]

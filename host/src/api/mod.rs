@@ -1,20 +1,25 @@
-//! Control API (axum): read-only state for people and scripts, and a key-protected reset.
-//! Binds 127.0.0.1 by default; a non-loopback bind needs an API key.
+//! Control API (axum): read-only state for people and scripts, and key-protected mutations.
+//! Binds 127.0.0.1 by default; a non-loopback bind needs an API key, and so does every mutating
+//! endpoint (without one configured they answer 403).
+//!
+//! Every route is declared once, in [`routes`]: the router and the OpenAPI document are both
+//! built from that table, so a route cannot be served without being documented.
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::{json, Value};
+mod auth;
+mod handlers;
+pub mod openapi;
+pub mod routes;
+mod schemas;
+mod state;
+
+use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 
 use crate::engine::Engine;
 use crate::plugins::registry::PluginRow;
-use crate::store::state as tstate;
-use crate::venue_io::{Clock, SystemClock};
+
+pub use routes::{route_docs, Auth, Body, QueryParam, RouteDoc};
 
 /// Why the API could not start.
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +46,9 @@ pub struct ApiState {
     pub engine: Arc<Engine>,
     /// Loaded plugins.
     pub plugins: Vec<PluginRow>,
-    /// Key for mutating endpoints, if configured.
+    /// Key for mutating endpoints (`x-api-key`); without it they are disabled.
     pub api_key: Option<String>,
-    /// Key for reset, if configured.
+    /// Key for reset (`x-reset-key`, on top of the API key), if configured.
     pub reset_key: Option<String>,
 }
 
@@ -81,262 +86,15 @@ pub async fn serve(bind: &str, state: ApiState) -> Result<SocketAddr, ApiError> 
     Ok(local)
 }
 
-/// The routes.
+/// The routes, from the table in [`routes`]; mutating ones behind the key checks of their entry.
 pub fn router(state: Arc<ApiState>) -> Router {
-    Router::new()
-        .route("/", get(dashboard))
-        .route("/api/openapi.json", get(openapi))
-        .route("/api/health", get(health))
-        .route("/api/trading/mode", get(mode))
-        .route("/api/trading/state", get(trading_state))
-        .route("/api/paper/state", get(trading_state))
-        .route("/api/trading/reset", post(reset))
-        .route("/api/paper/reset", post(reset))
-        .route("/api/plugins", get(plugins))
-        .route("/api/pairs", get(pairs))
-        .route("/api/trades", get(trades))
-        .route("/api/errors", get(errors))
-        .route("/metrics", get(metrics))
+    routes::table()
+        .into_iter()
+        .fold(Router::new(), |r, route| {
+            let handler = auth::guard(route.doc.auth, route.handler, &state);
+            r.route(route.doc.path, handler)
+        })
         .with_state(state)
-}
-
-type St = State<Arc<ApiState>>;
-
-/// Every route, for the OpenAPI document (kept next to the router so they cannot drift).
-pub const ROUTES: &[(&str, &str, &str)] = &[
-    (
-        "get",
-        "/",
-        "Dashboard page (HTML, updates itself every second)",
-    ),
-    ("get", "/api/openapi.json", "This document"),
-    ("get", "/api/health", "Health and failed plugin instances"),
-    ("get", "/api/trading/mode", "paper or live"),
-    (
-        "get",
-        "/api/trading/state",
-        "Balances, open trades with legs, today's counters, limits, P&L, errors",
-    ),
-    (
-        "get",
-        "/api/paper/state",
-        "Same as /api/trading/state (kept for existing clients)",
-    ),
-    (
-        "post",
-        "/api/trading/reset",
-        "Archive the ledger and start clean (x-reset-key, and x-api-key when configured)",
-    ),
-    (
-        "post",
-        "/api/paper/reset",
-        "Same as /api/trading/reset (kept for existing clients)",
-    ),
-    ("get", "/api/plugins", "Loaded plugins"),
-    ("get", "/api/pairs", "Pairs watched"),
-    (
-        "get",
-        "/api/trades",
-        "Trades, optionally ?since=<ms> (last update time)",
-    ),
-    ("get", "/api/errors", "The last 100 errors, newest first"),
-    ("get", "/metrics", "Prometheus text exposition"),
-];
-
-async fn dashboard() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("dashboard.html"))
-}
-
-async fn openapi() -> Json<Value> {
-    let mut paths = serde_json::Map::new();
-    for (method, path, summary) in ROUTES {
-        let mut op = json!({ "summary": summary, "responses": { "200": { "description": "OK" } } });
-        if *method == "post" {
-            op["responses"]["403"] =
-                json!({ "description": "missing or wrong key; nothing changed" });
-            op["parameters"] = json!([
-                { "name": "x-reset-key", "in": "header", "required": true, "schema": { "type": "string" } },
-                { "name": "x-api-key", "in": "header", "required": false, "schema": { "type": "string" } }
-            ]);
-        }
-        if *path == "/api/trades" {
-            op["parameters"] = json!([{ "name": "since", "in": "query", "required": false, "schema": { "type": "integer" } }]);
-        }
-        paths
-            .entry(path.to_string())
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .map(|o| o.insert(method.to_string(), op));
-    }
-    Json(json!({
-        "openapi": "3.0.3",
-        "info": { "title": "PolyMix control API", "version": env!("CARGO_PKG_VERSION") },
-        "paths": paths,
-    }))
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({ "error": e.to_string() })),
-    )
-        .into_response()
-}
-
-async fn health(State(s): St) -> Json<Value> {
-    let failed: Vec<String> = s
-        .engine
-        .venues()
-        .iter()
-        .filter_map(|v| v.handle().failure().map(|f| format!("{}: {f}", v.name())))
-        .collect();
-    Json(
-        json!({ "status": if failed.is_empty() { "ok" } else { "degraded" }, "failed_plugins": failed }),
-    )
-}
-
-async fn mode(State(s): St) -> Json<Value> {
-    let m = s.engine.config().mode.as_str();
-    Json(json!({ "mode": m, "live": m == "live" }))
-}
-
-async fn trading_state(State(s): St) -> Response {
-    let l = s.engine.ledger();
-    let run = || -> Result<Value, crate::store::LedgerError> {
-        let gate = s.engine.gate().state();
-        let open: Vec<Value> = l
-            .trades_in(tstate::OPEN)?
-            .into_iter()
-            .filter(|t| t.settled_ms.is_none())
-            .map(|t| {
-                let legs = l.orders_of(&t.id).unwrap_or_default();
-                json!({ "trade": t, "legs": legs })
-            })
-            .collect();
-        let all = l.trades_in(&[])?;
-        let realized: i64 = all.iter().filter_map(|t| t.realized_pnl).map(|u| u.0).sum();
-        let limits = s
-            .engine
-            .config()
-            .risks
-            .iter()
-            .map(|r| json!({ "name": r.name, "settings": crate::plugins::registry::settings_json(&r.settings) }))
-            .collect::<Vec<_>>();
-        Ok(json!({
-            "mode": s.engine.config().mode.as_str(),
-            "balances": gate.cash,
-            "reserved": gate.reserved,
-            "today": { "day": gate.day, "trades": gate.trades_today, "loss": gate.loss_today },
-            "exposure": { "open": gate.open_exposure, "unhedged": gate.unhedged },
-            "limits": limits,
-            "open_trades": open,
-            "trades_total": all.len(),
-            "realized_pnl": realized,
-            "unrealized_pnl": Value::Null,
-            "stats": s.engine.stats(),
-            "errors": l.errors()?.into_iter().take(20).collect::<Vec<_>>(),
-        }))
-    };
-    match run() {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => internal(e),
-    }
-}
-
-fn key_ok(headers: &HeaderMap, name: &str, expected: &str) -> bool {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| bool::from(v.as_bytes().ct_eq(expected.as_bytes())))
-        .unwrap_or(false)
-}
-
-async fn reset(State(s): St, headers: HeaderMap) -> Response {
-    let forbidden =
-        |why: &str| (StatusCode::FORBIDDEN, Json(json!({ "error": why }))).into_response();
-    if let Some(k) = &s.api_key {
-        if !key_ok(&headers, "x-api-key", k) {
-            return forbidden("missing or wrong x-api-key");
-        }
-    }
-    let Some(rk) = &s.reset_key else {
-        return forbidden("reset is disabled: no reset key configured");
-    };
-    if !key_ok(&headers, "x-reset-key", rk) {
-        return forbidden("missing or wrong x-reset-key");
-    }
-    let stamp = SystemClock.now_ms().to_string();
-    match s.engine.ledger().archive_and_restart(&stamp) {
-        Ok(p) => {
-            s.engine.gate().reset_counters();
-            tracing::warn!(archive = %p.display(), "ledger reset through the API");
-            Json(json!({ "reset": true, "archived_to": p })).into_response()
-        }
-        Err(e) => internal(e),
-    }
-}
-
-async fn plugins(State(s): St) -> Json<Value> {
-    Json(json!(s.plugins))
-}
-
-async fn pairs(State(s): St) -> Json<Value> {
-    let edges = s.engine.pair_edges();
-    Json(json!(s
-        .engine
-        .pairs()
-        .iter()
-        .zip(edges)
-        .map(|(p, e)| json!({
-            "id": p.id,
-            "a": { "venue": p.a.venue, "yes": p.a.yes, "no": p.a.no },
-            "b": { "venue": p.b.venue, "yes": p.b.yes, "no": p.b.no },
-            "edge_yes_a_no_b": e[0],
-            "edge_no_a_yes_b": e[1],
-            "best_edge": e.iter().flatten().max(),
-        }))
-        .collect::<Vec<_>>()))
-}
-
-#[derive(serde::Deserialize)]
-struct Since {
-    since: Option<i64>,
-}
-
-async fn trades(State(s): St, Query(q): Query<Since>) -> Response {
-    match s.engine.ledger().trades_in(&[]) {
-        Ok(t) => Json(json!(t
-            .into_iter()
-            .filter(|t| q.since.is_none_or(|since| t.updated_ms >= since))
-            .collect::<Vec<_>>()))
-        .into_response(),
-        Err(e) => internal(e),
-    }
-}
-
-async fn errors(State(s): St) -> Response {
-    match s.engine.ledger().errors() {
-        Ok(e) => Json(json!(e)).into_response(),
-        Err(e) => internal(e),
-    }
-}
-
-async fn metrics(State(s): St) -> Response {
-    let st = s.engine.stats();
-    let mut out = crate::metrics::render();
-    out.push_str(&format!(
-        "# TYPE polymix_realized_pnl_dollars gauge\npolymix_realized_pnl_dollars {}\n# TYPE polymix_open_trades gauge\npolymix_open_trades {}\n",
-        st.realized_pnl.to_decimal(6),
-        st.trades.saturating_sub(st.settled)
-    ));
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        out,
-    )
-        .into_response()
 }
 
 #[cfg(test)]
@@ -351,5 +109,49 @@ mod tests {
         assert!(e.contains("api_key"), "{e}");
         assert!(check_bind("0.0.0.0:5001", true).is_ok());
         assert!(check_bind("localhost", false).is_err());
+    }
+
+    /// The router is folded from `routes::table()`, which the OpenAPI document is built from; a
+    /// route added any other way would be served undocumented, so the source may have no other.
+    #[test]
+    fn routes_are_added_only_from_the_table() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push((
+                        p.display().to_string(),
+                        std::fs::read_to_string(&p).unwrap(),
+                    ));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        // Spelled in pieces so this test does not count itself.
+        let adders = [
+            [".rou", "te("],
+            [".ne", "st("],
+            [".mer", "ge("],
+            [".fall", "back("],
+            [".route_ser", "vice("],
+        ];
+        let mut found = Vec::new();
+        for (path, src) in &files {
+            for [x, y] in adders {
+                let needle = format!("{x}{y}");
+                for _ in src.matches(&needle) {
+                    found.push(format!("{path}: {needle}"));
+                }
+            }
+        }
+        let expected = format!("api/mod.rs: {}{}", adders[0][0], adders[0][1]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].ends_with(&expected), "{found:?}");
     }
 }

@@ -66,7 +66,7 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
         if cfg.api.api_key.is_some() {
             "set"
         } else {
-            "not set"
+            "not set: mutating endpoints disabled"
         },
         if cfg.api.reset_key.is_some() {
             "set"

@@ -3,6 +3,7 @@
 
 pub mod books;
 mod executor;
+pub mod mark_to_market;
 pub mod replay;
 pub mod risk_gate;
 mod settlement;

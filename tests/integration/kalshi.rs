@@ -722,3 +722,42 @@ async fn resolution_after_settlement() {
         }
     );
 }
+
+/// An Ed25519 API key: the double verifies plain Ed25519 over the same message, reads and
+/// trades work, and the key registered under another id is refused.
+#[tokio::test]
+async fn ed25519_keys_sign_requests_the_double_accepts() {
+    use polymix_doubles::kalshi::RegisteredKey;
+    let ed = kalshi::test_ed25519_keypair("ed25519-test-key");
+    let mut cfg = KalshiDoubleConfig::default();
+    cfg.keys.push(RegisteredKey::from_pair(&ed));
+    let d = kalshi::spawn(cfg).await;
+    d.add_market(MarketSpec::new(T));
+    d.seed_book(T, &[("0.4200", "13.00")], &[("0.5400", "400.00")]);
+    let x = Exec::with_key(&d, &ed.key_id, &ed.private_key_pem);
+    assert!(matches!(
+        x.run(VenueOp::Balance).await,
+        Ok(OpResult::Balance { .. })
+    ));
+    let o = x
+        .run(order(
+            "pmx-ed-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.46",
+            "2.00",
+            TimeInForce::Fok,
+        ))
+        .await
+        .unwrap();
+    let OpResult::Order { order } = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(order.filled_qty, Qty::shares(2));
+    assert!(d.auth_failures().is_empty(), "{:?}", d.auth_failures());
+    // The Ed25519 key under the RSA key's id: the signature does not verify.
+    let wrong = Exec::with_key(&d, &kalshi::test_keypair().key_id, &ed.private_key_pem);
+    let e = wrong.run(VenueOp::Balance).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth, "{e}");
+    assert_eq!(d.auth_failures().len(), 1);
+}

@@ -9,8 +9,9 @@
 //! * Settings: `environment` (`"prod"` default, or `"demo"`) **or** `base_url` (a test double,
 //!   ending in `/trade-api/v2`); optional `tier` (`basic` default, `advanced`, `premier`,
 //!   `paragon`, `prime`). Unknown keys are refused.
-//! * Secrets: `api_key_id` and `private_key_pem` (PKCS#1 or PKCS#8). Both or neither: without
-//!   them only public market data (markets, book, rules, resolution) works.
+//! * Secrets: `api_key_id` and `private_key_pem` (RSA as PKCS#1 or PKCS#8, or Ed25519 as PKCS#8).
+//!   Both or neither: without them only public market data (markets, book, rules, resolution)
+//!   works.
 //! * `presign_max_age_ms` (default 1000, 0 = off): the order-placement signature covers only
 //!   timestamp, method and path, so it is prepared off the hot path ([`VenueOp::Prepare`]) and
 //!   used by the next order if it is younger than this.

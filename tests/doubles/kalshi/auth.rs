@@ -1,6 +1,6 @@
 //! Server-side signature check, as Kalshi performs it: RSA-PSS, SHA-256, MGF1-SHA-256, salt
-//! exactly 32 bytes, over `timestamp_ms + METHOD + path` (path with `/trade-api/v2`, no
-//! query). On failure it also works out which common client mistake (kalshi.md §8.1) the
+//! exactly 32 bytes (or plain Ed25519 for an Ed25519 key), over `timestamp_ms + METHOD + path`
+//! (path with `/trade-api/v2`, no query). On failure it also works out which common client mistake (kalshi.md §8.1) the
 //! signature matches, for the test's benefit; the HTTP answer stays Kalshi's generic 401.
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -12,8 +12,26 @@ use rsa::signature::Verifier;
 use rsa::{Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
-/// Parses a public key PEM (SPKI or PKCS#1), or derives it from a private key PEM.
-pub fn public_key(pem: &str) -> Option<RsaPublicKey> {
+/// A registered API key's public half.
+#[derive(Clone, Debug)]
+pub enum PublicKey {
+    /// RSA (PSS signatures).
+    Rsa(RsaPublicKey),
+    /// Ed25519.
+    Ed25519(ed25519_dalek::VerifyingKey),
+}
+
+/// Parses a public key PEM (SPKI RSA or Ed25519, or PKCS#1), or derives it from a private key
+/// PEM.
+pub fn public_key(pem: &str) -> Option<PublicKey> {
+    rsa_public_key(pem).map(PublicKey::Rsa).or_else(|| {
+        ed25519_dalek::VerifyingKey::from_public_key_pem(pem)
+            .ok()
+            .map(PublicKey::Ed25519)
+    })
+}
+
+fn rsa_public_key(pem: &str) -> Option<RsaPublicKey> {
     use rsa::pkcs1::DecodeRsaPrivateKey;
     use rsa::pkcs8::DecodePrivateKey;
     RsaPublicKey::from_public_key_pem(pem)
@@ -31,17 +49,27 @@ pub fn public_key(pem: &str) -> Option<RsaPublicKey> {
         })
 }
 
-fn verify_msg(key: &RsaPublicKey, msg: &str, sig: &[u8]) -> bool {
-    let Ok(sig) = Signature::try_from(sig) else {
-        return false;
-    };
-    VerifyingKey::<Sha256>::new(key.clone())
-        .verify(msg.as_bytes(), &sig)
-        .is_ok()
+fn verify_msg(key: &PublicKey, msg: &str, sig: &[u8]) -> bool {
+    match key {
+        PublicKey::Rsa(key) => {
+            let Ok(sig) = Signature::try_from(sig) else {
+                return false;
+            };
+            VerifyingKey::<Sha256>::new(key.clone())
+                .verify(msg.as_bytes(), &sig)
+                .is_ok()
+        }
+        PublicKey::Ed25519(key) => {
+            let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
+                return false;
+            };
+            key.verify_strict(msg.as_bytes(), &sig).is_ok()
+        }
+    }
 }
 
 /// Strict check of one request's signature.
-pub fn verify(key: &RsaPublicKey, ts: &str, method: &str, path: &str, sig_b64: &str) -> bool {
+pub fn verify(key: &PublicKey, ts: &str, method: &str, path: &str, sig_b64: &str) -> bool {
     let Ok(sig) = B64.decode(sig_b64) else {
         return false;
     };
@@ -50,7 +78,7 @@ pub fn verify(key: &RsaPublicKey, ts: &str, method: &str, path: &str, sig_b64: &
 
 /// Which known mistake a failed signature matches, if any.
 pub fn diagnose(
-    key: &RsaPublicKey,
+    key: &PublicKey,
     ts: &str,
     method: &str,
     path: &str,
@@ -77,6 +105,9 @@ pub fn diagnose(
             out.push("a seconds timestamp was signed but milliseconds were sent");
         }
     }
+    let PublicKey::Rsa(key) = key else {
+        return out;
+    };
     let digest = Sha256::digest(format!("{ts}{method}{path}").as_bytes());
     if key
         .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &sig)

@@ -31,7 +31,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use plugin_api::{Price, Qty, Usd};
-use rsa::RsaPublicKey;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -78,6 +77,21 @@ pub fn test_keypair() -> TestKeypair {
     }
 }
 
+/// The committed Ed25519 test key (`tests/fixtures/kalshi/ed25519_vectors.json`, made by
+/// `kalshi_verify.py keygen --ed25519`). TEST ONLY. Register it with
+/// [`RegisteredKey::from_pair`] to accept it.
+pub fn test_ed25519_keypair(key_id: &str) -> TestKeypair {
+    let v: Value = serde_json::from_str(include_str!("../../fixtures/kalshi/ed25519_vectors.json"))
+        .expect("committed fixture is JSON");
+    let s = |k: &str| v[k].as_str().expect("fixture field").to_string();
+    TestKeypair {
+        key_id: key_id.into(),
+        private_key_pem: s("private_key_pem"),
+        private_key_pem_pkcs8: s("private_key_pem"),
+        public_key_pem: s("public_key_pem"),
+    }
+}
+
 /// Generates a fresh RSA-2048 test key pair (takes a few seconds in debug builds; prefer
 /// [`test_keypair`] unless a second, distinct key is needed).
 pub fn generate_keypair(key_id: &str) -> TestKeypair {
@@ -104,6 +118,17 @@ pub struct RegisteredKey {
     pub public_key_pem: String,
     /// Whether it has the `write` scope (orders); read-only keys get 401 on writes.
     pub write: bool,
+}
+
+impl RegisteredKey {
+    /// A read+write registration of a test key pair.
+    pub fn from_pair(k: &TestKeypair) -> RegisteredKey {
+        RegisteredKey {
+            key_id: k.key_id.clone(),
+            public_key_pem: k.public_key_pem.clone(),
+            write: true,
+        }
+    }
 }
 
 /// How the double is set up.
@@ -200,7 +225,7 @@ struct Inner {
 
 struct Shared {
     config: KalshiDoubleConfig,
-    keys: Vec<(RegisteredKey, RsaPublicKey)>,
+    keys: Vec<(RegisteredKey, auth::PublicKey)>,
     inner: Mutex<Inner>,
 }
 

@@ -43,6 +43,7 @@ pub mod order;
 pub mod pair;
 pub mod risk;
 pub mod secret;
+pub mod settings;
 pub mod strategy;
 #[cfg(feature = "testing")]
 pub mod testing;

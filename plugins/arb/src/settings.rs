@@ -1,6 +1,8 @@
 //! The `[strategy].settings` table of the arb strategy, parsed without floats.
 
-use plugin_api::{PluginError, Usd};
+pub use plugin_api::settings::SettingsError;
+use plugin_api::settings::{in_range, SettingsTable};
+use plugin_api::Usd;
 use serde_json::Value;
 
 /// Every key the strategy understands; anything else is refused so a typo is not silently
@@ -10,41 +12,6 @@ pub const KEYS: [&str; 4] = ["bet_amount", "min_roi", "slippage_bps", "slippage_
 /// Largest accepted `slippage_ticks`; more than this is surely a mistake (a hundred ticks of
 /// a cent market is the whole price range).
 pub const MAX_SLIPPAGE_TICKS: i64 = 100;
-
-/// Why settings were refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SettingsError {
-    /// The settings value was not a JSON object (or null).
-    #[error("settings must be a table, got {0}")]
-    NotATable(String),
-    /// Keys the strategy does not know.
-    #[error("unknown settings key(s): {}; known keys: {}", .0.join(", "), KEYS.join(", "))]
-    UnknownKeys(Vec<String>),
-    /// A value that is not a decimal string or number.
-    #[error("`{key}`: expected a decimal string or number, got {got}")]
-    NotADecimal {
-        /// The key.
-        key: &'static str,
-        /// What was found.
-        got: String,
-    },
-    /// A value outside its allowed range.
-    #[error("`{key}`: {value} is out of range ({allowed})")]
-    OutOfRange {
-        /// The key.
-        key: &'static str,
-        /// The value as given.
-        value: String,
-        /// The allowed range, for people.
-        allowed: &'static str,
-    },
-}
-
-impl From<SettingsError> for PluginError {
-    fn from(e: SettingsError) -> Self {
-        PluginError::invalid(e.to_string())
-    }
-}
 
 /// Validated arb settings in fixed point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,106 +40,30 @@ impl Default for ArbSettings {
 impl ArbSettings {
     /// Parses and validates the settings table; `null` means all defaults.
     pub fn from_json(v: &Value) -> Result<ArbSettings, SettingsError> {
+        let t = SettingsTable::parse(v, &KEYS)?;
         let mut s = ArbSettings::default();
-        let map = match v {
-            Value::Null => return Ok(s),
-            Value::Object(m) => m,
-            other => return Err(SettingsError::NotATable(type_name(other).into())),
-        };
-        let unknown: Vec<String> = map
-            .keys()
-            .filter(|k| !KEYS.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            return Err(SettingsError::UnknownKeys(unknown));
+        if let Some(x) = t.decimal("bet_amount")? {
+            s.bet_amount = Usd(in_range("bet_amount", x, 1..=i64::MAX, "greater than 0")?);
         }
-        if let Some(v) = map.get("bet_amount") {
-            s.bet_amount = Usd(decimal6("bet_amount", v)?);
-            if s.bet_amount.0 <= 0 {
-                return Err(out_of_range("bet_amount", v, "greater than 0"));
-            }
-        }
-        if let Some(v) = map.get("min_roi") {
-            s.min_roi_ppm = decimal6("min_roi", v)?;
+        if let Some(x) = t.decimal("min_roi")? {
             // Negative would accept losing trades. A high threshold only makes the strategy
             // idle (never unsafe), so the upper cap is merely a sanity bound.
-            if !(0..=100 * 1_000_000).contains(&s.min_roi_ppm) {
-                return Err(out_of_range("min_roi", v, "0 to 100"));
-            }
+            s.min_roi_ppm = in_range("min_roi", x, 0..=100 * 1_000_000, "0 to 100")?;
         }
-        if let Some(v) = map.get("slippage_bps") {
-            s.slippage_bps = integer("slippage_bps", v)?;
-            if !(0..=10_000).contains(&s.slippage_bps) {
-                return Err(out_of_range("slippage_bps", v, "0 to 10000"));
-            }
+        if let Some(x) = t.integer("slippage_bps")? {
+            s.slippage_bps = in_range("slippage_bps", x, 0..=10_000, "0 to 10000")?;
         }
-        if let Some(v) = map.get("slippage_ticks") {
-            s.slippage_ticks = integer("slippage_ticks", v)?;
-            if !(0..=MAX_SLIPPAGE_TICKS).contains(&s.slippage_ticks) {
-                return Err(out_of_range("slippage_ticks", v, "0 to 100"));
-            }
+        if let Some(x) = t.integer("slippage_ticks")? {
+            s.slippage_ticks = in_range("slippage_ticks", x, 0..=MAX_SLIPPAGE_TICKS, "0 to 100")?;
         }
         Ok(s)
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a table",
-    }
-}
-
-fn out_of_range(key: &'static str, v: &Value, allowed: &'static str) -> SettingsError {
-    SettingsError::OutOfRange {
-        key,
-        value: v.to_string(),
-        allowed,
-    }
-}
-
-/// A decimal string or JSON number as an integer scaled by 1e6, exactly. A JSON number is read
-/// through its shortest decimal text (`0.01` stays `0.01`), never through `f64` arithmetic.
-fn decimal6(key: &'static str, v: &Value) -> Result<i64, SettingsError> {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => {
-            return Err(SettingsError::NotADecimal {
-                key,
-                got: type_name(other).into(),
-            })
-        }
-    };
-    Usd::parse(&text)
-        .map(|u| u.0)
-        .map_err(|_| SettingsError::NotADecimal {
-            key,
-            got: v.to_string(),
-        })
-}
-
-/// A whole number given as a JSON integer or a string of digits.
-fn integer(key: &'static str, v: &Value) -> Result<i64, SettingsError> {
-    let parsed = match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    parsed.ok_or_else(|| SettingsError::NotADecimal {
-        key,
-        got: v.to_string(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plugin_api::PluginError;
     use serde_json::json;
 
     #[test]

@@ -1,6 +1,8 @@
 //! The `[[risk]].settings` table of the limits policy, parsed without floats.
 
-use plugin_api::{PluginError, Usd};
+pub use plugin_api::settings::SettingsError;
+use plugin_api::settings::{in_range, SettingsTable};
+use plugin_api::Usd;
 use serde_json::Value;
 
 /// Every key the policy understands. Anything else is refused, naming the key: a misspelt limit
@@ -12,41 +14,6 @@ pub const KEYS: [&str; 5] = [
     "min_roi",
     "max_unhedged_exposure",
 ];
-
-/// Why settings were refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SettingsError {
-    /// The settings value was not a JSON object (or null).
-    #[error("settings must be a table, got {0}")]
-    NotATable(&'static str),
-    /// Keys the policy does not know.
-    #[error("unknown settings key(s): {}; known keys: {}", .0.join(", "), KEYS.join(", "))]
-    UnknownKeys(Vec<String>),
-    /// A value that is not a number of the expected shape.
-    #[error("`{key}`: expected {expected}, got {got}")]
-    BadValue {
-        /// The key.
-        key: &'static str,
-        /// What shape was expected.
-        expected: &'static str,
-        /// What was found.
-        got: String,
-    },
-    /// A negative limit.
-    #[error("`{key}`: must not be negative, got {got}")]
-    Negative {
-        /// The key.
-        key: &'static str,
-        /// The value as given.
-        got: String,
-    },
-}
-
-impl From<SettingsError> for PluginError {
-    fn from(e: SettingsError) -> Self {
-        PluginError::invalid(e.to_string())
-    }
-}
 
 /// The limits, in fixed point. Defaults are the seed's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,103 +43,45 @@ impl Default for LimitSettings {
 }
 
 impl LimitSettings {
-    /// Parses and validates the settings table; `null` means all defaults.
+    /// Parses and validates the settings table; `null` means all defaults. Limits are never
+    /// negative.
     pub fn from_json(v: &Value) -> Result<LimitSettings, SettingsError> {
-        let mut s = LimitSettings::default();
-        let map = match v {
-            Value::Null => return Ok(s),
-            Value::Object(m) => m,
-            other => return Err(SettingsError::NotATable(type_name(other))),
+        let t = SettingsTable::parse(v, &KEYS)?;
+        let money = |key: &'static str| -> Result<Option<i64>, SettingsError> {
+            t.decimal(key)?
+                .map(|x| in_range(key, x, 0..=i64::MAX, "not negative"))
+                .transpose()
         };
-        let unknown: Vec<String> = map
-            .keys()
-            .filter(|k| !KEYS.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        if !unknown.is_empty() {
-            return Err(SettingsError::UnknownKeys(unknown));
+        let mut s = LimitSettings::default();
+        if let Some(x) = money("daily_loss_limit")? {
+            s.daily_loss_limit = Usd(x);
         }
-        if let Some(v) = map.get("daily_loss_limit") {
-            s.daily_loss_limit = Usd(decimal6("daily_loss_limit", v)?);
+        if let Some(x) = money("max_position_size")? {
+            s.max_position_size = Usd(x);
         }
-        if let Some(v) = map.get("max_position_size") {
-            s.max_position_size = Usd(decimal6("max_position_size", v)?);
+        if let Some(x) = t.integer("max_daily_trades")? {
+            let n = in_range(
+                "max_daily_trades",
+                x,
+                0..=u32::MAX as i64,
+                "0 to 4294967295",
+            )?;
+            s.max_daily_trades = n as u32;
         }
-        if let Some(v) = map.get("max_daily_trades") {
-            s.max_daily_trades = count("max_daily_trades", v)?;
+        if let Some(x) = money("min_roi")? {
+            s.min_roi_ppm = x;
         }
-        if let Some(v) = map.get("min_roi") {
-            s.min_roi_ppm = decimal6("min_roi", v)?;
-        }
-        if let Some(v) = map.get("max_unhedged_exposure") {
-            s.max_unhedged_exposure = Usd(decimal6("max_unhedged_exposure", v)?);
+        if let Some(x) = money("max_unhedged_exposure")? {
+            s.max_unhedged_exposure = Usd(x);
         }
         Ok(s)
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "a table",
-    }
-}
-
-/// A non-negative decimal string or JSON number as an integer scaled by 1e6, exactly. A JSON
-/// number is read through its shortest decimal text (`0.01` stays `0.01`), never via `f64` maths.
-fn decimal6(key: &'static str, v: &Value) -> Result<i64, SettingsError> {
-    let bad = || SettingsError::BadValue {
-        key,
-        expected: "a decimal string or number (at most 6 decimals)",
-        got: v.to_string(),
-    };
-    let text = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        _ => return Err(bad()),
-    };
-    let x = Usd::parse(&text).map_err(|_| bad())?.0;
-    if x < 0 {
-        return Err(SettingsError::Negative {
-            key,
-            got: v.to_string(),
-        });
-    }
-    Ok(x)
-}
-
-/// A non-negative whole number, as a JSON integer or a string of digits.
-fn count(key: &'static str, v: &Value) -> Result<u32, SettingsError> {
-    let parsed = match v {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
-        _ => None,
-    };
-    match parsed {
-        Some(n) if n < 0 => Err(SettingsError::Negative {
-            key,
-            got: v.to_string(),
-        }),
-        Some(n) => u32::try_from(n).map_err(|_| SettingsError::BadValue {
-            key,
-            expected: "a whole number up to 4294967295",
-            got: v.to_string(),
-        }),
-        None => Err(SettingsError::BadValue {
-            key,
-            expected: "a whole number",
-            got: v.to_string(),
-        }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plugin_api::PluginError;
     use serde_json::json;
 
     #[test]

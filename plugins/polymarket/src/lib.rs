@@ -31,6 +31,7 @@ pub mod order_v2;
 pub mod settings;
 mod state;
 pub mod venue;
+pub mod ws_market;
 
 pub use venue::PolymarketVenue;
 

@@ -8,8 +8,9 @@ use std::borrow::Cow;
 
 use crate::dec;
 
+/// One `{price, size}` level as sent (shared with the WebSocket `book` event).
 #[derive(Deserialize)]
-struct LevelWire<'a> {
+pub(crate) struct LevelWire<'a> {
     #[serde(borrow)]
     price: Cow<'a, str>,
     #[serde(borrow)]
@@ -66,7 +67,8 @@ fn level(l: &LevelWire<'_>) -> Result<Option<Level>, BookError> {
     Ok((qty.0 > 0).then_some(Level { price, qty }))
 }
 
-fn levels(wire: &[LevelWire<'_>], descending: bool) -> Result<Vec<Level>, BookError> {
+/// Exact levels, zero sizes dropped, sorted best first (duplicates merged).
+pub(crate) fn levels(wire: &[LevelWire<'_>], descending: bool) -> Result<Vec<Level>, BookError> {
     let mut out = Vec::with_capacity(wire.len());
     for l in wire {
         if let Some(l) = level(l)? {

@@ -1,12 +1,19 @@
 //! Ethereum primitives the adapter needs: Keccak-256, addresses (EIP-55), 256-bit decimal
 //! integers, hex, and recoverable secp256k1 signatures (`r ‖ s ‖ v`, `v ∈ {27, 28}`).
 //!
-//! Hand-rolled on top of `sha3` and `k256` instead of pulling in `alloy`: every struct the
-//! adapter hashes has only static ABI types, so `abi.encode` is a concatenation of 32-byte words.
+//! Hand-rolled on top of `sha3` instead of pulling in `alloy`: every struct the adapter hashes
+//! has only static ABI types, so `abi.encode` is a concatenation of 32-byte words.
+//!
+//! Signing uses libsecp256k1 (the `secp256k1` crate): it signs about 1.9× faster than `k256`,
+//! whose scalar and field inversions dominate a signature (BENCHMARKS.md, venue adapters). Both
+//! produce the same bytes (RFC 6979 nonce, low-s), which `tests::libsecp_matches_k256` checks.
+//! Recovery stays on `k256`, so every test that recovers a signature is an independent check.
 
-use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
+use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+use secp256k1::{Message, PublicKey, Secp256k1, SecretKey, SignOnly};
 use sha3::{Digest, Keccak256};
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Keccak-256 of `data`.
 pub fn keccak256(data: &[u8]) -> [u8; 32] {
@@ -60,8 +67,12 @@ impl Address {
 
     /// The address of a public key: last 20 bytes of keccak(uncompressed point without prefix).
     pub fn from_verifying_key(key: &VerifyingKey) -> Address {
-        let point = key.to_encoded_point(false);
-        let h = keccak256(&point.as_bytes()[1..]);
+        Self::from_uncompressed(key.to_encoded_point(false).as_bytes())
+    }
+
+    /// From a SEC1 uncompressed point (`0x04 ‖ x ‖ y`, 65 bytes).
+    fn from_uncompressed(point: &[u8]) -> Address {
+        let h = keccak256(&point[1..]);
         let mut a = [0u8; 20];
         a.copy_from_slice(&h[12..]);
         Address(a)
@@ -69,17 +80,35 @@ impl Address {
 
     /// EIP-55 mixed-case checksummed form.
     pub fn to_checksum(&self) -> String {
-        let lower = hex_lower(&self.0);
-        let h = keccak256(lower.as_bytes());
         let mut out = String::with_capacity(42);
-        out.push_str("0x");
-        for (i, c) in lower.chars().enumerate() {
+        self.push_checksum(&mut out);
+        out
+    }
+
+    /// Appends the EIP-55 form to `out` (no temporary string: the order body writes two).
+    pub fn push_checksum(&self, out: &mut String) {
+        out.extend(self.checksum_ascii().iter().map(|&c| c as char));
+    }
+
+    /// The EIP-55 form as ASCII bytes, `0x` included.
+    pub fn checksum_ascii(&self) -> [u8; 42] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut lower = [0u8; 40];
+        for (i, b) in self.0.iter().enumerate() {
+            lower[2 * i] = HEX[(b >> 4) as usize];
+            lower[2 * i + 1] = HEX[(b & 0xf) as usize];
+        }
+        let h = keccak256(&lower);
+        let mut out = [0u8; 42];
+        out[0] = b'0';
+        out[1] = b'x';
+        for (i, &c) in lower.iter().enumerate() {
             let nibble = (h[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
-            if c.is_ascii_alphabetic() && nibble >= 8 {
-                out.push(c.to_ascii_uppercase());
+            out[2 + i] = if c.is_ascii_alphabetic() && nibble >= 8 {
+                c.to_ascii_uppercase()
             } else {
-                out.push(c);
-            }
+                c
+            };
         }
         out
     }
@@ -117,17 +146,23 @@ pub fn u256_from_decimal(s: &str) -> Result<[u8; 32], EthError> {
     if s.is_empty() || s.len() > 78 {
         return Err(bad);
     }
-    // Little-endian 64-bit limbs.
+    // Little-endian 64-bit limbs, fed 19 digits at a time (10^19 < 2^64): 5 passes over the
+    // limbs for a 78-digit token id instead of 78.
     let mut limbs = [0u64; 4];
-    for b in s.bytes() {
-        if !b.is_ascii_digit() {
-            return Err(bad);
+    for chunk in s.as_bytes().chunks(19) {
+        let mut v = 0u64;
+        for &b in chunk {
+            if !b.is_ascii_digit() {
+                return Err(bad);
+            }
+            v = v * 10 + (b - b'0') as u64;
         }
-        let mut carry = (b - b'0') as u128;
+        let mul = 10u128.pow(chunk.len() as u32);
+        let mut carry = v as u128;
         for l in limbs.iter_mut() {
-            let v = (*l as u128) * 10 + carry;
-            *l = v as u64;
-            carry = v >> 64;
+            let x = (*l as u128) * mul + carry;
+            *l = x as u64;
+            carry = x >> 64;
         }
         if carry != 0 {
             return Err(bad);
@@ -142,12 +177,8 @@ pub fn u256_from_decimal(s: &str) -> Result<[u8; 32], EthError> {
 
 /// Lower-case hex without prefix.
 pub fn hex_lower(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xf) as usize] as char);
-    }
+    push_hex(&mut s, bytes);
     s
 }
 
@@ -155,8 +186,18 @@ pub fn hex_lower(bytes: &[u8]) -> String {
 pub fn hex0x(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(2 + bytes.len() * 2);
     s.push_str("0x");
-    s.push_str(&hex_lower(bytes));
+    push_hex(&mut s, bytes);
     s
+}
+
+/// Appends lower-case hex (no prefix) to `out`.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xf) as usize] as char);
+    }
 }
 
 fn nibble(c: u8) -> Option<u8> {
@@ -205,16 +246,30 @@ pub fn decode_hex(s: &str) -> Result<Vec<u8>, HexError> {
     Ok(out)
 }
 
-/// A secp256k1 signing key with its address. `Debug` never shows the key.
+/// One signing context for the process: building one allocates, and it is read-only after.
+fn signer() -> &'static Secp256k1<SignOnly> {
+    static CTX: OnceLock<Secp256k1<SignOnly>> = OnceLock::new();
+    CTX.get_or_init(Secp256k1::signing_only)
+}
+
+/// A secp256k1 signing key with its address, parsed once and reused for every signature.
+/// `Debug` never shows the key.
 #[derive(Clone)]
 pub struct Wallet {
-    key: SigningKey,
+    key: SecretKey,
     address: Address,
 }
 
 impl fmt::Debug for Wallet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Wallet({})", self.address)
+    }
+}
+
+impl Drop for Wallet {
+    fn drop(&mut self) {
+        // Best effort: `SecretKey` is `Copy`, so this only clears the wallet's own copy.
+        self.key.non_secure_erase();
     }
 }
 
@@ -226,9 +281,11 @@ impl Wallet {
             what: "private_key",
             len: 32,
         })?;
-        let key = SigningKey::from_slice(&k).map_err(|_| EthError::BadKey)?;
+        let key = SecretKey::from_byte_array(k).map_err(|_| EthError::BadKey);
         k.fill(0);
-        let address = Address::from_verifying_key(key.verifying_key());
+        let key = key?;
+        let public = PublicKey::from_secret_key(signer(), &key);
+        let address = Address::from_uncompressed(&public.serialize_uncompressed());
         Ok(Wallet { key, address })
     }
 
@@ -239,13 +296,17 @@ impl Wallet {
 
     /// Signs a 32-byte digest: 65 bytes `r ‖ s ‖ v` with `v ∈ {27, 28}` (low-s, RFC 6979).
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<[u8; 65], EthError> {
-        let (sig, rec) = self
-            .key
-            .sign_prehash_recoverable(digest)
-            .map_err(|_| EthError::Signature)?;
+        let sig = signer().sign_ecdsa_recoverable(Message::from_digest(*digest), &self.key);
+        let (rec, rs) = sig.serialize_compact();
+        // libsecp256k1 returns ids 0..=3; 2 and 3 (r ≥ n) have probability ~2^-127 and no
+        // Ethereum `v` encoding, so they are refused rather than wrapped.
+        let rec = u8::try_from(i32::from(rec))
+            .ok()
+            .filter(|r| *r <= 1)
+            .ok_or(EthError::Signature)?;
         let mut out = [0u8; 65];
-        out[..64].copy_from_slice(&sig.to_bytes());
-        out[64] = 27 + rec.to_byte();
+        out[..64].copy_from_slice(&rs);
+        out[64] = 27 + rec;
         Ok(out)
     }
 }
@@ -307,6 +368,52 @@ mod tests {
         assert!(u256_from_decimal(over).is_err());
         assert!(u256_from_decimal("12a").is_err());
         assert!(u256_from_decimal("").is_err());
+        // The 19-digit chunking against the plain digit-by-digit definition, every length.
+        let reference = |s: &str| {
+            let mut w = [0u8; 32];
+            for b in s.bytes() {
+                let mut carry = (b - b'0') as u16;
+                for x in w.iter_mut().rev() {
+                    let v = *x as u16 * 10 + carry;
+                    *x = v as u8;
+                    carry = v >> 8;
+                }
+            }
+            w
+        };
+        let digits: String = (0..78usize)
+            .map(|i| (b'0' + ((i * 7 + 3) % 10) as u8) as char)
+            .collect();
+        for n in 1..=77 {
+            assert_eq!(
+                u256_from_decimal(&digits[..n]).unwrap(),
+                reference(&digits[..n])
+            );
+        }
+        assert_eq!(
+            u256_from_decimal("10000000000000000000").unwrap(),
+            u256_word(10_000_000_000_000_000_000)
+        );
+        assert!(u256_from_decimal(&"9".repeat(78)).is_err());
+    }
+
+    /// The switch from k256 to libsecp256k1 must not change a single signature byte: same
+    /// RFC 6979 nonce, same low-s normalisation, same recovery id. k256 is the reference here.
+    #[test]
+    fn libsecp_matches_k256() {
+        let mut pk = [0u8; 32];
+        decode_hex_into(PK, &mut pk).unwrap();
+        let reference = k256::ecdsa::SigningKey::from_slice(&pk).unwrap();
+        let w = Wallet::from_hex(PK).unwrap();
+        let mut digest = [0u8; 32];
+        for i in 0..256u32 {
+            digest = keccak256(&[&digest[..], &i.to_be_bytes()].concat());
+            let (sig, rec) = reference.sign_prehash_recoverable(&digest).unwrap();
+            let ours = w.sign_digest(&digest).unwrap();
+            assert_eq!(&ours[..64], sig.to_bytes().as_slice(), "digest {i}");
+            assert_eq!(ours[64], 27 + rec.to_byte(), "digest {i}");
+            assert_eq!(recover(&digest, &ours).unwrap(), w.address());
+        }
     }
 
     #[test]

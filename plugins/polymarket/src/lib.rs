@@ -32,6 +32,7 @@ pub mod order_v2;
 pub mod settings;
 mod state;
 pub mod venue;
+pub mod ws_market;
 
 pub use venue::PolymarketVenue;
 

@@ -4,7 +4,7 @@
 //! body.
 
 use crate::eth::{
-    eip712_digest, hex0x, keccak256, u256_from_decimal, u256_word, Address, EthError, Wallet,
+    eip712_digest, keccak256, push_hex, u256_from_decimal, u256_word, Address, EthError, Wallet,
 };
 use std::fmt::Write;
 
@@ -266,14 +266,23 @@ impl OrderType {
     }
 }
 
-/// Writes the order object (py-clob-client-v2 key order, compact JSON).
+/// Writes the order object (py-clob-client-v2 key order, compact JSON). Appends in place rather
+/// than through `format!` and temporary hex strings: this runs once per order on the hot path.
 pub fn write_order_json(out: &mut String, o: &OrderV2, signature: &[u8]) {
+    let push_ascii = |out: &mut String, b: &[u8]| out.extend(b.iter().map(|&c| c as char));
+    let _ = write!(out, "{{\"salt\":{},\"maker\":\"", o.salt);
+    let maker = o.maker.checksum_ascii();
+    push_ascii(out, &maker);
+    out.push_str("\",\"signer\":\"");
+    if o.signer == o.maker {
+        // EOA and deposit wallets sign as themselves: reuse the checksum, skip a Keccak.
+        push_ascii(out, &maker);
+    } else {
+        push_ascii(out, &o.signer.checksum_ascii());
+    }
     let _ = write!(
         out,
-        "{{\"salt\":{},\"maker\":\"{}\",\"signer\":\"{}\",\"tokenId\":\"{}\",\"makerAmount\":\"{}\",\"takerAmount\":\"{}\",\"side\":\"{}\",\"expiration\":\"{}\",\"signatureType\":{},\"timestamp\":\"{}\",\"metadata\":\"{}\",\"builder\":\"{}\",\"signature\":\"{}\"}}",
-        o.salt,
-        o.maker.to_checksum(),
-        o.signer.to_checksum(),
+        "\",\"tokenId\":\"{}\",\"makerAmount\":\"{}\",\"takerAmount\":\"{}\",\"side\":\"{}\",\"expiration\":\"{}\",\"signatureType\":{},\"timestamp\":\"{}\",\"metadata\":\"0x",
         o.token_id,
         o.maker_amount,
         o.taker_amount,
@@ -281,10 +290,13 @@ pub fn write_order_json(out: &mut String, o: &OrderV2, signature: &[u8]) {
         o.expiration,
         o.signature_type as u8,
         o.timestamp_ms,
-        hex0x(&o.metadata),
-        hex0x(&o.builder),
-        hex0x(signature),
     );
+    push_hex(out, &o.metadata);
+    out.push_str("\",\"builder\":\"0x");
+    push_hex(out, &o.builder);
+    out.push_str("\",\"signature\":\"0x");
+    push_hex(out, signature);
+    out.push_str("\"}");
 }
 
 /// The exact `POST /order` body: `{"order":{…},"owner":…,"orderType":…,"deferExec":false,"postOnly":…}`.
@@ -311,6 +323,7 @@ pub fn post_order_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eth::hex0x;
     use crate::test_vectors::{vectors, PK};
 
     #[test]
@@ -416,6 +429,41 @@ mod tests {
         };
         let (_, sig) = o.sign(&Exchanges::v2(80002).standard, &w).unwrap();
         assert_eq!(hex0x(&sig), exp);
+    }
+
+    /// Proxy and Safe orders have maker ≠ signer: each gets its own checksum in the body.
+    #[test]
+    fn body_with_distinct_maker_and_signer() {
+        let w = Wallet::from_hex(PK).unwrap();
+        let safe = Address::parse("0xabcdefabcdefabcdefabcdefabcdefabcdefabcd").unwrap();
+        let o = OrderV2 {
+            salt: 1,
+            maker: safe,
+            signer: w.address(),
+            token_id: "1234".into(),
+            maker_amount: 5,
+            taker_amount: 10,
+            side: OrderSide::Sell,
+            signature_type: SignatureType::PolyGnosisSafe,
+            timestamp_ms: 7,
+            metadata: [0; 32],
+            builder: [0x11; 32],
+            expiration: 9,
+        };
+        let body = post_order_body(&o, &[0xab; 65], "k", OrderType::Gtd, true);
+        let expected = format!(
+            "{{\"order\":{{\"salt\":1,\"maker\":\"{}\",\"signer\":\"{}\",\"tokenId\":\"1234\",\"makerAmount\":\"5\",\"takerAmount\":\"10\",\"side\":\"SELL\",\"expiration\":\"9\",\"signatureType\":2,\"timestamp\":\"7\",\"metadata\":\"{}\",\"builder\":\"{}\",\"signature\":\"{}\"}},\"owner\":\"k\",\"orderType\":\"GTD\",\"deferExec\":false,\"postOnly\":true}}",
+            safe.to_checksum(),
+            w.address().to_checksum(),
+            hex0x(&[0; 32]),
+            hex0x(&[0x11; 32]),
+            hex0x(&[0xab; 65]),
+        );
+        assert_eq!(body, expected);
+        assert_eq!(
+            safe.to_checksum(),
+            "0xABcdEFABcdEFabcdEfAbCdefabcdeFABcDEFabCD"
+        );
     }
 
     #[test]

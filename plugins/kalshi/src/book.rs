@@ -7,7 +7,6 @@
 use plugin_api::{Book, Level, Price, Qty};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::errors::KalshiError;
@@ -125,14 +124,23 @@ fn ladder(v: Option<&Value>) -> Result<Vec<Level>, KalshiError> {
         }
         return Err(KalshiError::parse("orderbook", "a side is not an array"));
     };
-    // Merge by price so a repeated level cannot make the book ill-formed.
-    let mut merged: BTreeMap<Price, Qty> = BTreeMap::new();
+    let mut raw = Vec::with_capacity(arr.len());
     for lvl in arr {
         let pair = lvl.as_array().filter(|a| a.len() >= 2).ok_or_else(|| {
             KalshiError::parse("orderbook", format!("level {lvl} is not [price, count]"))
         })?;
-        let price = dollars(&pair[0], "orderbook price")?;
-        let qty = count(&pair[1], "orderbook count")?;
+        raw.push((
+            dollars(&pair[0], "orderbook price")?,
+            count(&pair[1], "orderbook count")?,
+        ));
+    }
+    checked_ladder(raw)
+}
+
+/// Validates levels and merges repeated prices (so a repeated level cannot make the book
+/// ill-formed); ascending by price, empty levels dropped.
+fn checked_ladder(mut raw: Vec<(Price, Qty)>) -> Result<Vec<Level>, KalshiError> {
+    for &(price, qty) in &raw {
         if price <= Price::ZERO || price >= Price::ONE {
             return Err(KalshiError::parse(
                 "orderbook",
@@ -142,14 +150,17 @@ fn ladder(v: Option<&Value>) -> Result<Vec<Level>, KalshiError> {
         if qty.0 < 0 {
             return Err(KalshiError::parse("orderbook", "negative count"));
         }
-        if qty.0 > 0 {
-            *merged.entry(price).or_default() += qty;
+    }
+    // Kalshi sends ascending prices, so this sort is a linear check in the common case.
+    raw.sort_by_key(|l| l.0);
+    let mut out: Vec<Level> = Vec::with_capacity(raw.len());
+    for (price, qty) in raw.into_iter().filter(|l| l.1 .0 > 0) {
+        match out.last_mut() {
+            Some(last) if last.price == price => last.qty += qty,
+            _ => out.push(Level { price, qty }),
         }
     }
-    Ok(merged
-        .into_iter()
-        .map(|(price, qty)| Level { price, qty })
-        .collect())
+    Ok(out)
 }
 
 /// Builds the book of `ins` from a `GET /markets/{ticker}/orderbook` body.
@@ -163,6 +174,52 @@ pub fn parse_book(body: &Value, ins: &Instrument, ts_ms: i64) -> Result<Book, Ka
         .ok_or_else(|| KalshiError::parse("orderbook", "no `orderbook_fp` object"))?;
     let yes = ladder(ob.get("yes_dollars"))?;
     let no = ladder(ob.get("no_dollars"))?;
+    Ok(assemble(yes, no, ins, ts_ms))
+}
+
+/// The book from the raw body. The current shape (string levels) is read straight from the
+/// bytes without building a JSON tree; anything else (legacy integer counts, escapes, bad
+/// data) goes through [`parse_book`], which names what is wrong.
+pub fn parse_book_bytes(body: &[u8], ins: &Instrument, ts_ms: i64) -> Result<Book, KalshiError> {
+    #[derive(serde::Deserialize)]
+    struct Wire<'a> {
+        #[serde(borrow)]
+        orderbook_fp: Option<Sides<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Sides<'a> {
+        #[serde(borrow, default)]
+        yes_dollars: Option<Vec<(&'a str, &'a str)>>,
+        #[serde(borrow, default)]
+        no_dollars: Option<Vec<(&'a str, &'a str)>>,
+    }
+    fn side(levels: Option<Vec<(&str, &str)>>) -> Option<Vec<(Price, Qty)>> {
+        levels
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(p, q)| Some((Price::parse(p).ok()?, Qty::parse(q).ok()?)))
+            .collect()
+    }
+    if let Ok(Wire {
+        orderbook_fp: Some(ob),
+    }) = serde_json::from_slice::<Wire<'_>>(body)
+    {
+        if let (Some(yes), Some(no)) = (side(ob.yes_dollars), side(ob.no_dollars)) {
+            return Ok(assemble(
+                checked_ladder(yes)?,
+                checked_ladder(no)?,
+                ins,
+                ts_ms,
+            ));
+        }
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| KalshiError::parse("orderbook", format!("response is not JSON: {e}")))?;
+    parse_book(&v, ins, ts_ms)
+}
+
+/// Both ladders (ascending YES and NO bids) as the book of `ins`.
+fn assemble(yes: Vec<Level>, no: Vec<Level>, ins: &Instrument, ts_ms: i64) -> Book {
     let (own, other) = match ins.outcome {
         Outcome::Yes => (yes, no),
         Outcome::No => (no, yes),
@@ -179,12 +236,12 @@ pub fn parse_book(body: &Value, ins: &Instrument, ts_ms: i64) -> Result<Book, Ka
             qty: l.qty,
         })
         .collect();
-    Ok(Book {
+    Book {
         instrument: ins.to_string(),
         bids,
         asks,
         ts_ms,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -305,5 +362,42 @@ mod tests {
         .is_err());
         assert!(parse_book(&json!({"orderbook_fp": {"yes_dollars": [["0.2"]]}}), &i, 0).is_err());
         assert!(parse_book(&json!({"orderbook_fp": {"yes_dollars": "x"}}), &i, 0).is_err());
+    }
+
+    #[test]
+    fn byte_path_matches_the_tree_path() {
+        let ins = Instrument::parse("T:no").unwrap();
+        for body in [
+            json!({"orderbook_fp": {"yes_dollars": [["0.3500", "200.00"], ["0.4200", "13.00"], ["0.4200", "1.50"], ["0.4300", "0.00"]],
+                                    "no_dollars": [["0.5400", "400.00"]]}}),
+            json!({"orderbook_fp": {"yes_dollars": null, "no_dollars": []}}),
+            // Legacy shape and integer counts: only the tree path reads them.
+            json!({"orderbook": {"yes_dollars": [["0.4200", 13]], "no_dollars": [["0.5400", 400]], "yes": [[42, 13]]}}),
+        ] {
+            let bytes = serde_json::to_vec(&body).unwrap();
+            assert_eq!(
+                parse_book_bytes(&bytes, &ins, 7).unwrap(),
+                parse_book(&body, &ins, 7).unwrap(),
+                "{body}"
+            );
+        }
+        let merged = parse_book_bytes(
+            br#"{"orderbook_fp":{"yes_dollars":[["0.4200","13.00"],["0.4200","1.50"]],"no_dollars":[]}}"#,
+            &ins,
+            0,
+        )
+        .unwrap();
+        assert_eq!(merged.asks.len(), 1);
+        assert_eq!(merged.asks[0].qty, Qty(1450));
+        // Errors name the problem on either path.
+        for bad in [
+            &br#"{"orderbook_fp":{"yes_dollars":[["1.2000","1.00"]]}}"#[..],
+            br#"{"orderbook_fp":{"yes_dollars":[["x","1.00"]]}}"#,
+            br#"{"orderbook_fp":{"yes_dollars":[["0.5000","-1.00"]]}}"#,
+            b"not json",
+        ] {
+            let e = parse_book_bytes(bad, &ins, 0).unwrap_err().to_string();
+            assert!(e.contains("orderbook"), "{e}");
+        }
     }
 }

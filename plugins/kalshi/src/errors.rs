@@ -77,6 +77,16 @@ impl From<KalshiError> for PluginError {
     }
 }
 
+/// Whether a body is a JSON object with a non-null top-level `error` (read without building
+/// a tree: other fields are skipped). Not JSON, or not an object: no.
+fn has_error_key(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        error: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_slice::<Probe>(body).is_ok_and(|p| p.error.is_some())
+}
+
 /// A decoded Kalshi error body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiError {
@@ -94,9 +104,13 @@ const MAX_QUOTE: usize = 200;
 /// Decodes an error from a response, if it is one: any non-2xx status, or a 2xx whose body has
 /// an `error` key (kalshi.md §3.4: `deprecated_v1_order_endpoint` has arrived with a 2xx).
 pub fn api_error(resp: &HttpResponse) -> Option<ApiError> {
+    let ok_status = (200..300).contains(&resp.status);
+    if ok_status && !has_error_key(&resp.body) {
+        // The common case: skip building a JSON tree of a large body just to find no error.
+        return None;
+    }
     let json: Option<Value> = serde_json::from_slice(&resp.body).ok();
     let err_val = json.as_ref().and_then(|v| v.get("error"));
-    let ok_status = (200..300).contains(&resp.status);
     if ok_status && err_val.is_none_or(Value::is_null) {
         return None;
     }

@@ -656,8 +656,10 @@ impl KalshiVenue {
                 })
             }
             Pending::Markets => {
-                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
-                let (markets, next_cursor) = markets::parse_markets(&v)?;
+                if let Some(e) = api_error(&resp) {
+                    return Err(self.fail(e));
+                }
+                let (markets, next_cursor) = markets::parse_markets_bytes(&resp.body)?;
                 done(OpResult::Markets {
                     markets,
                     next_cursor,
@@ -672,9 +674,11 @@ impl KalshiVenue {
                 })
             }
             Pending::Book { ins } => {
-                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                if let Some(e) = api_error(&resp) {
+                    return Err(self.fail(e));
+                }
                 done(OpResult::Book {
-                    book: book::parse_book(&v, &ins, ctx.now_ms)?,
+                    book: book::parse_book_bytes(&resp.body, &ins, ctx.now_ms)?,
                 })
             }
             Pending::Rules => {

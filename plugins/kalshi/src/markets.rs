@@ -108,46 +108,125 @@ fn cursor_of(body: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The fields of a market a listing needs.
+struct Listing<'a> {
+    ticker: &'a str,
+    event_ticker: &'a str,
+    title: &'a str,
+    yes_sub_title: &'a str,
+    no_sub_title: &'a str,
+    status: &'a str,
+    close_time: Option<&'a str>,
+}
+
 /// Two listings (`T:yes`, `T:no`) for one market object.
 fn push_market(m: &Value, out: &mut Vec<MarketInfo>) {
-    let ticker = s(m, "ticker");
+    push_listing(
+        Listing {
+            ticker: s(m, "ticker"),
+            event_ticker: s(m, "event_ticker"),
+            title: s(m, "title"),
+            yes_sub_title: s(m, "yes_sub_title"),
+            no_sub_title: s(m, "no_sub_title"),
+            status: s(m, "status"),
+            close_time: m.get("close_time").and_then(Value::as_str),
+        },
+        out,
+    )
+}
+
+fn push_listing(m: Listing<'_>, out: &mut Vec<MarketInfo>) {
     // A ticker we could not put into an instrument id is skipped, not fatal: one odd market
     // must not hide a whole page.
-    let Ok(yes) = Instrument::parse(&format!("{ticker}:yes")) else {
+    let Ok(yes) = Instrument::parse(&format!("{}:yes", m.ticker)) else {
         return;
     };
     // Parlay markets are excluded server-side (mve_filter=exclude); keep a guard anyway.
-    if ticker.starts_with("KXMVE") {
+    if m.ticker.starts_with("KXMVE") {
         return;
     }
-    let title = s(m, "title");
-    let close_ms = m
-        .get("close_time")
-        .and_then(Value::as_str)
-        .and_then(rfc3339_ms);
-    let status = s(m, "status").to_string();
-    let market = match s(m, "event_ticker") {
-        "" => ticker.to_string(),
-        e => e.to_string(),
+    let close_ms = m.close_time.and_then(rfc3339_ms);
+    let market = match m.event_ticker {
+        "" => m.ticker,
+        e => e,
     };
     for (o, sub) in [
-        (Outcome::Yes, s(m, "yes_sub_title")),
-        (Outcome::No, s(m, "no_sub_title")),
+        (Outcome::Yes, m.yes_sub_title),
+        (Outcome::No, m.no_sub_title),
     ] {
         let word = if o == Outcome::Yes { "YES" } else { "NO" };
         let t = if sub.is_empty() {
-            format!("{title} — {word}")
+            format!("{} — {word}", m.title)
         } else {
-            format!("{title} — {word}: {sub}")
+            format!("{} — {word}: {sub}", m.title)
         };
         out.push(MarketInfo {
             instrument: Instrument::with_outcome(&yes.ticker, o).to_string(),
-            market: market.clone(),
+            market: market.to_string(),
             title: t,
-            status: status.clone(),
+            status: m.status.to_string(),
             close_ms,
         });
     }
+}
+
+/// [`parse_markets`] straight from the bytes: only the listed fields are read, the rest of
+/// each (large) market object is skipped without building a JSON tree. An unexpected shape
+/// goes through [`parse_markets`], which names what is wrong.
+pub fn parse_markets_bytes(body: &[u8]) -> Result<(Vec<MarketInfo>, Option<String>), KalshiError> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    struct Page<'a> {
+        #[serde(borrow)]
+        markets: Vec<Wire<'a>>,
+        #[serde(borrow, default)]
+        cursor: Option<Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Wire<'a> {
+        #[serde(borrow, default)]
+        ticker: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        event_ticker: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        title: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        yes_sub_title: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        no_sub_title: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        status: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        close_time: Option<Cow<'a, str>>,
+    }
+    let Ok(page) = serde_json::from_slice::<Page<'_>>(body) else {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| KalshiError::parse("markets", format!("response is not JSON: {e}")))?;
+        return parse_markets(&v);
+    };
+    fn f<'b>(c: &'b Option<std::borrow::Cow<'_, str>>) -> &'b str {
+        c.as_deref().unwrap_or("")
+    }
+    let mut out = Vec::with_capacity(page.markets.len() * 2);
+    for m in &page.markets {
+        push_listing(
+            Listing {
+                ticker: f(&m.ticker),
+                event_ticker: f(&m.event_ticker),
+                title: f(&m.title),
+                yes_sub_title: f(&m.yes_sub_title),
+                no_sub_title: f(&m.no_sub_title),
+                status: f(&m.status),
+                close_time: m.close_time.as_deref(),
+            },
+            &mut out,
+        );
+    }
+    let cursor = page
+        .cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| c.into_owned());
+    Ok((out, cursor))
 }
 
 fn market_obj(body: &Value) -> Result<&Value, KalshiError> {
@@ -486,5 +565,30 @@ mod tests {
         assert!(e.contains("flat") && e.contains("KXNBAGAME"), "{e}");
         assert!(taker_fee(&series, &FeeTerms::default(), &FeeTerms::default()).is_err());
         assert!(parse_series_fees(&json!({"series": {"fee_multiplier": true}})).is_err());
+    }
+
+    #[test]
+    fn byte_path_matches_the_tree_path() {
+        for body in [
+            json!({"markets": [
+                {"ticker": "KXNBAGAME-26NOV25LALBOS-LAL", "event_ticker": "KXNBAGAME-26NOV25LALBOS",
+                 "title": "Lakers \"at\" Celtics \u{2014} tonight", "yes_sub_title": "Lakers", "no_sub_title": "",
+                 "status": "active", "close_time": "2026-11-26T05:00:00Z", "volume_fp": "12.00", "price_ranges": []},
+                {"ticker": "KXMVESPORTS-1", "title": "parlay"},
+                {"ticker": "bad ticker"},
+                {"ticker": "T-2", "yes_sub_title": null, "close_time": null}],
+             "cursor": "c2"}),
+            json!({"markets": [], "cursor": ""}),
+            json!({"markets": [{"ticker": 5}]}),
+        ] {
+            let bytes = serde_json::to_vec(&body).unwrap();
+            assert_eq!(
+                parse_markets_bytes(&bytes).unwrap(),
+                parse_markets(&body).unwrap(),
+                "{body}"
+            );
+        }
+        assert!(parse_markets_bytes(b"{}").is_err());
+        assert!(parse_markets_bytes(b"<html>").is_err());
     }
 }

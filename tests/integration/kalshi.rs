@@ -1,9 +1,9 @@
 //! The Kalshi adapter against the Kalshi test double, over real HTTP on 127.0.0.1.
 //!
-//! `polymix_host::venue_io` is not written yet, so these tests carry a small executor of their
-//! own ([`Exec`]) that sends each `Step::Http` with reqwest and loops until `Step::Done`, with
-//! the host's intended policy: back off and re-begin on 429/5xx, and after a timed-out or
-//! dropped order submit, look the order up by client_order_id before ever resending.
+//! These tests drive the plugin alone with a small executor of their own ([`Exec`]) that sends
+//! each `Step::Http` with reqwest and loops until `Step::Done`, with the host's policy: back off
+//! and re-begin on 429/5xx, and after a timed-out or dropped order submit, look the order up by
+//! client_order_id before ever resending. The host's own I/O path is tested in `venue_cli.rs`.
 
 use plugin_api::{
     CallCtx, ErrorKind, HttpRequest, HttpResponse, MarketFilter, OpResult, OrderRequest,

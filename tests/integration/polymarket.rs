@@ -1,5 +1,6 @@
 //! Polymarket adapter against the Polymarket double, through a tiny test-only executor that
-//! sends each `Step::Http` over plain HTTP/1.1 (the host's executor is written elsewhere).
+//! sends each `Step::Http` over plain HTTP/1.1, so the plugin is tested alone (the host's I/O
+//! path runs in `live_e2e.rs`, `crash_restart.rs` and `venue_cli.rs`).
 
 use plugin_api::*;
 use polymix_doubles::polymarket::{

@@ -99,6 +99,13 @@ pub enum VenueOp {
         /// Instrument id.
         instrument: String,
     },
+    /// Order books of several instruments in one request, where the venue has a batch
+    /// endpoint (capability `books`). Instruments the venue does not know are left out of the
+    /// result.
+    Books {
+        /// Instrument ids.
+        instruments: Vec<String>,
+    },
     /// Tick, size and fee rules of one instrument.
     Rules {
         /// Instrument id.
@@ -184,6 +191,7 @@ impl VenueOp {
         match self {
             VenueOp::Markets { .. } => "markets",
             VenueOp::Book { .. } => "book",
+            VenueOp::Books { .. } => "books",
             VenueOp::Rules { .. } => "rules",
             VenueOp::PlaceOrder { .. } => "place_order",
             VenueOp::CancelOrder { .. } => "cancel_order",
@@ -219,6 +227,11 @@ pub enum OpResult {
     Book {
         /// The book.
         book: Book,
+    },
+    /// Several order books.
+    Books {
+        /// The books, one per instrument the venue knew.
+        books: Vec<Book>,
     },
     /// Instrument rules.
     Rules {

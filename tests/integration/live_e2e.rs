@@ -220,6 +220,33 @@ async fn wait_for(
     }
 }
 
+/// A live engine (not yet running) trading the seeded pairs between the two doubles.
+async fn live_engine(tag: &str, pm: &PolymarketDouble, ks: &KalshiDouble) -> Engine {
+    let dir = temp_dir(tag);
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(&dir, pm),
+        kalshi_venue_toml(&dir, "ks", ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 200),
+        pairs_toml("pm", "ks"),
+    );
+    let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
+    let reg = registry(&cfg).await;
+    Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts")
+}
+
 fn entry(orders: &[OrderRow], leg: &str) -> OrderRow {
     let v: Vec<&OrderRow> = orders
         .iter()
@@ -238,29 +265,7 @@ async fn live_engine_trades_the_arb_once_hedges_and_settles() {
     .await;
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     seed(&pm, &ks);
-    let dir = temp_dir("live-e2e");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, &pm),
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(50, 200),
-        pairs_toml("pm", "ks"),
-    );
-    let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
-    let reg = registry(&cfg).await;
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = live_engine("live-e2e", &pm, &ks).await;
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
 
@@ -523,29 +528,7 @@ async fn live_engine_waits_out_an_exchange_halt() {
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     seed(&pm, &ks);
     ks.set_trading_active(false);
-    let dir = temp_dir("live-halt");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, &pm),
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(50, 200),
-        pairs_toml("pm", "ks"),
-    );
-    let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
-    let reg = registry(&cfg).await;
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = live_engine("live-halt", &pm, &ks).await;
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {

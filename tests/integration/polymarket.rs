@@ -914,3 +914,33 @@ async fn polymarket_batch_place_cancel_and_cancel_all() {
     assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
     assert!(e.message.contains("0x"), "{e}");
 }
+
+#[tokio::test]
+async fn polymarket_books_in_one_request() {
+    let (_d, v) = setup(true).await;
+    let x = Exec::new(2_000);
+    let r = x
+        .run(
+            &v,
+            VenueOp::Books {
+                instruments: vec![YES.into(), NEG.into(), "999".into()],
+            },
+        )
+        .await
+        .unwrap();
+    let OpResult::Books { books } = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(books.len(), 2, "the unknown token is left out: {books:?}");
+    let yes = books.iter().find(|b| b.instrument == YES).unwrap();
+    assert_eq!(yes.best_ask().unwrap().price, Price(560_000));
+    assert_eq!(yes.best_bid().unwrap().price, Price(500_000));
+    let neg = books.iter().find(|b| b.instrument == NEG).unwrap();
+    assert_eq!(neg.best_ask().unwrap().price, Price(300_000));
+    assert!(neg.bids.is_empty());
+    let e = x
+        .run(&v, VenueOp::Books { instruments: vec![] })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+}

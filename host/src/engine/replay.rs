@@ -163,35 +163,7 @@ impl Engine {
         while !*stop.borrow() {
             self.prepare_venues(&mut preparing).await;
             let mut dirty = BTreeSet::new();
-            let mut seen = BTreeSet::new();
-            for p in &self.pairs {
-                for leg in [&p.a, &p.b] {
-                    let Some(vi) = self.vidx(&leg.venue) else {
-                        continue;
-                    };
-                    for inst in [&leg.yes, &leg.no] {
-                        if !seen.insert((vi, inst.clone())) {
-                            continue;
-                        }
-                        match self.venues[vi]
-                            .run(&VenueOp::Book {
-                                instrument: inst.clone(),
-                            })
-                            .await
-                        {
-                            Ok(OpResult::Book { book }) => {
-                                self.apply_events(vi, vec![VenueEvent::Book { book }], &mut dirty)
-                            }
-                            Ok(_) => {}
-                            Err(e) => self.error(
-                                None,
-                                self.venues[vi].name(),
-                                &format!("book {inst}: {e}"),
-                            ),
-                        }
-                    }
-                }
-            }
+            self.poll_books(&mut dirty).await;
             self.trade_on(&dirty).await?;
             if last_settle.elapsed() >= settle_every {
                 self.poll_exchange_status(&mut reporting).await;
@@ -211,6 +183,72 @@ impl Engine {
             n.flush().await;
         }
         Ok(())
+    }
+
+    /// Fetches the book of every pair instrument: one request per chunk of instruments on a
+    /// venue with a batch endpoint, one per instrument elsewhere.
+    async fn poll_books(&self, dirty: &mut BTreeSet<u32>) {
+        /// Instruments per batch request.
+        const CHUNK: usize = 50;
+        let mut wanted: Vec<Vec<String>> = vec![Vec::new(); self.venues.len()];
+        let mut seen = BTreeSet::new();
+        for p in &self.pairs {
+            for leg in [&p.a, &p.b] {
+                let Some(vi) = self.vidx(&leg.venue) else {
+                    continue;
+                };
+                for inst in [&leg.yes, &leg.no] {
+                    if seen.insert((vi, inst.clone())) {
+                        wanted[vi].push(inst.clone());
+                    }
+                }
+            }
+        }
+        for (vi, instruments) in wanted.into_iter().enumerate() {
+            if self.batch_books[vi] {
+                for chunk in instruments.chunks(CHUNK) {
+                    let op = VenueOp::Books {
+                        instruments: chunk.to_vec(),
+                    };
+                    match self.venues[vi].run(&op).await {
+                        Ok(OpResult::Books { books }) => {
+                            if books.len() < chunk.len() {
+                                let got: BTreeSet<&str> =
+                                    books.iter().map(|b| b.instrument.as_str()).collect();
+                                let missing: Vec<&String> =
+                                    chunk.iter().filter(|i| !got.contains(i.as_str())).collect();
+                                self.error(
+                                    None,
+                                    self.venues[vi].name(),
+                                    &format!("books: no book for {missing:?}"),
+                                );
+                            }
+                            let events = books.into_iter().map(|book| VenueEvent::Book { book });
+                            self.apply_events(vi, events.collect(), dirty);
+                        }
+                        Ok(_) => {}
+                        Err(e) => self.error(None, self.venues[vi].name(), &format!("books: {e}")),
+                    }
+                }
+                continue;
+            }
+            for inst in instruments {
+                match self.venues[vi]
+                    .run(&VenueOp::Book {
+                        instrument: inst.clone(),
+                    })
+                    .await
+                {
+                    Ok(OpResult::Book { book }) => {
+                        self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}"))
+                    }
+                }
+            }
+        }
     }
 
     /// Asks each venue whether its exchange is trading; a change stops or resumes trading on

@@ -72,6 +72,8 @@ pub struct Engine {
     pub(super) cfg: Arc<Config>,
     pub(super) venues: Vec<Arc<VenueIo>>,
     pub(super) simulated: Vec<bool>,
+    /// Per venue: whether it serves several books in one request (capability `books`).
+    pub(super) batch_books: Vec<bool>,
     pub(super) venue_idx: HashMap<String, VenueIdx>,
     pub(super) rules: HashMap<(VenueIdx, String), InstrumentRules>,
     pub(super) pairs: Vec<PairSpec>,
@@ -115,6 +117,7 @@ impl Engine {
         let mut venues = Vec::new();
         let mut venue_idx = HashMap::new();
         let mut simulated = Vec::new();
+        let mut batch_books = Vec::new();
         for (i, v) in registry.venues.iter().enumerate() {
             let entry = cfg
                 .venue(&v.name)
@@ -127,6 +130,7 @@ impl Engine {
             )));
             venue_idx.insert(v.name.clone(), i);
             simulated.push(v.info.simulated);
+            batch_books.push(v.info.capabilities.iter().any(|c| c == "books"));
         }
 
         // Instrument rules for every pair leg, from the venue itself.
@@ -221,6 +225,7 @@ impl Engine {
             cfg,
             venues,
             simulated,
+            batch_books,
             venue_idx,
             rules,
             pairs,

@@ -17,6 +17,8 @@ pub(crate) enum St {
         op: Box<VenueOp>,
     },
     Markets,
+    /// `POST /books` sent.
+    Books,
     Book {
         instrument: String,
     },

@@ -37,6 +37,8 @@ pub const DEFAULT_MIN_SIZE: Qty = Qty(500);
 /// Minimum notional of a marketable order.
 pub const MIN_NOTIONAL: Usd = Usd(1_000_000);
 const MAX_PAGES: u32 = 50;
+/// Most tokens asked for in one `POST /books`.
+pub const MAX_BOOKS: usize = 100;
 
 /// Market parameters needed to sign an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,6 +276,25 @@ impl PolymarketVenue {
                     "book",
                 );
                 self.http(req, St::Book { instrument })
+            }
+            VenueOp::Books { instruments } => {
+                if instruments.is_empty() || instruments.len() > MAX_BOOKS {
+                    return Err(PluginError::invalid(format!(
+                        "books takes 1 to {MAX_BOOKS} instruments, not {}",
+                        instruments.len()
+                    )));
+                }
+                let mut body = Vec::with_capacity(instruments.len());
+                for t in &instruments {
+                    check_token(t)?;
+                    body.push(serde_json::json!({ "token_id": t }));
+                }
+                let body = serde_json::to_vec(&body)
+                    .map_err(|e| PluginError::new(ErrorKind::Internal, e.to_string()))?;
+                let mut req = HttpRequest::new("POST", self.clob("/books"), "book").json_body(body);
+                // A read, whatever the method: safe to resend.
+                req.idempotent = true;
+                self.http(req, St::Books)
             }
             VenueOp::Rules { instrument } => {
                 check_token(&instrument)?;
@@ -813,6 +834,21 @@ impl PolymarketVenue {
                 self.store_meta(&instrument, &m, None);
                 done(OpResult::Book { book: b })
             }
+            St::Books => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("books", &r));
+                }
+                let parsed = book::parse_books(&r.body).map_err(|e| parse_err("books", e))?;
+                let mut books = Vec::with_capacity(parsed.len());
+                for (b, m) in parsed {
+                    if b.instrument.is_empty() {
+                        return Err(parse_err("books", "a book without asset_id"));
+                    }
+                    self.store_meta(&b.instrument, &m, None);
+                    books.push(b);
+                }
+                done(OpResult::Books { books })
+            }
             St::RulesTick { instrument } => {
                 if !is_2xx(&r) {
                     return Err(self.fail("tick size", &r));
@@ -1244,6 +1280,7 @@ impl Venue for PolymarketVenue {
             capabilities: [
                 "markets",
                 "book",
+                "books",
                 "rules",
                 "place_order",
                 "cancel_order",

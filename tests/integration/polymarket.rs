@@ -939,8 +939,65 @@ async fn polymarket_books_in_one_request() {
     assert_eq!(neg.best_ask().unwrap().price, Price(300_000));
     assert!(neg.bids.is_empty());
     let e = x
-        .run(&v, VenueOp::Books { instruments: vec![] })
+        .run(
+            &v,
+            VenueOp::Books {
+                instruments: vec![],
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
+}
+
+/// A book that does not say whether the market is neg-risk: the adapter asks `GET /neg-risk`
+/// before signing (a guess would sign for the wrong exchange and be refused), in single and
+/// batch placement.
+#[tokio::test]
+async fn polymarket_asks_neg_risk_when_the_book_does_not_say() {
+    let (d, v) = setup(true).await;
+    let mut quiet = MarketSeed::new("777", "0xcond3");
+    quiet.neg_risk = true;
+    quiet.book_omits_neg_risk = true;
+    d.add_market(quiet);
+    d.set_book("777", &[], &[("0.30", "50")]);
+    let x = Exec::new(2_000);
+    let o = order_of(
+        x.run(
+            &v,
+            limit("nr-1", "777", Side::Buy, 200_000, 1_000, TimeInForce::Gtc),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(
+        o.state,
+        OrderState::Open,
+        "signed for the neg-risk exchange: {o:?}"
+    );
+    assert_eq!(d.accepted_orders(), 1);
+
+    // A fresh instance (nothing cached), batch path.
+    let (d2, v2) = setup(true).await;
+    let mut quiet = MarketSeed::new("777", "0xcond3");
+    quiet.neg_risk = true;
+    quiet.book_omits_neg_risk = true;
+    d2.add_market(quiet);
+    let r = x
+        .run(
+            &v2,
+            VenueOp::PlaceOrders {
+                orders: vec![req("nr-2", "777", Side::Buy, 200_000, 1_000)],
+            },
+        )
+        .await
+        .unwrap();
+    let OpResult::Placed { results } = r else {
+        panic!("{r:?}")
+    };
+    assert!(
+        matches!(results[0], PlaceOutcome::Accepted { .. }),
+        "{results:?}"
+    );
+    assert_eq!(d2.accepted_orders(), 1);
 }

@@ -55,6 +55,14 @@ impl PolymarketVenue {
             }
         }
         // Tick, neg-risk and minimum size are needed to sign: fetch what is missing first.
+        if let Some(unknown) = orders.iter().find(|o| {
+            self.cached_meta(&o.instrument)
+                .is_some_and(|m| m.neg_risk.is_none())
+        }) {
+            let instrument = unknown.instrument.clone();
+            let req = self.neg_risk_request(&instrument);
+            return self.http(req, St::BatchNegRisk { orders, instrument });
+        }
         if let Some(missing) = orders
             .iter()
             .find(|o| self.cached_meta(&o.instrument).is_none())
@@ -110,6 +118,22 @@ impl PolymarketVenue {
         let (_, m) =
             crate::book::parse_book(&r.body, instrument).map_err(|e| parse_err("book", e))?;
         self.store_meta(instrument, &m, None);
+        self.place_batch(orders, ctx)
+    }
+
+    pub(crate) fn batch_neg_risk(
+        &self,
+        orders: Vec<OrderRequest>,
+        instrument: &str,
+        r: &HttpResponse,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        if !is_2xx(r) {
+            return Err(self.fail("neg-risk", r));
+        }
+        let flag = crate::clob::parse_neg_risk(&r.body)
+            .ok_or_else(|| parse_err("neg-risk", "no boolean neg_risk"))?;
+        self.set_neg_risk(instrument, flag)?;
         self.place_batch(orders, ctx)
     }
 

@@ -343,6 +343,15 @@ pub fn parse_tick(body: &[u8]) -> Option<Price> {
     dec::price(dec::raw_text(&t.minimum_tick_size)).filter(|p| p.0 > 0)
 }
 
+/// `GET /neg-risk?token_id=` → `{"neg_risk": true}`.
+pub fn parse_neg_risk(body: &[u8]) -> Option<bool> {
+    #[derive(Deserialize)]
+    struct N {
+        neg_risk: bool,
+    }
+    serde_json::from_slice::<N>(body).ok().map(|n| n.neg_risk)
+}
+
 /// `GET /markets-by-token/{id}` → condition id.
 pub fn parse_condition_id(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;

@@ -38,6 +38,15 @@ pub(crate) enum St {
     PlaceMeta {
         order: OrderRequest,
     },
+    /// `GET /neg-risk` for the exchange contract before signing.
+    PlaceNegRisk {
+        order: OrderRequest,
+    },
+    /// `GET /neg-risk` for an order of a batch.
+    BatchNegRisk {
+        orders: Vec<OrderRequest>,
+        instrument: String,
+    },
     /// `POST /order` sent; `digest` is the expected order id.
     PlaceSubmit {
         order: OrderRequest,

@@ -45,8 +45,9 @@ pub const MAX_BOOKS: usize = 100;
 pub struct MarketMeta {
     /// Tick size.
     pub tick: Price,
-    /// Neg-risk market (selects the exchange contract).
-    pub neg_risk: bool,
+    /// Neg-risk market (selects the exchange contract); `None` until the venue said, since a
+    /// guess would sign for the wrong exchange.
+    pub neg_risk: Option<bool>,
     /// Minimum limit-order size.
     pub min_size: Qty,
 }
@@ -212,7 +213,7 @@ impl PolymarketVenue {
                 .or(m.tick)
                 .or(prev.map(|p| p.tick))
                 .unwrap_or(Price(10_000)),
-            neg_risk: m.neg_risk.or(prev.map(|p| p.neg_risk)).unwrap_or(false),
+            neg_risk: m.neg_risk.or(prev.and_then(|p| p.neg_risk)),
             min_size: m
                 .min_size
                 .or(prev.map(|p| p.min_size))
@@ -311,7 +312,7 @@ impl PolymarketVenue {
                     return Err(PluginError::invalid("client_order_id must not be empty"));
                 }
                 match self.cached_meta(&order.instrument) {
-                    Some(meta) => self.submit(order, meta, ctx, false),
+                    Some(meta) => self.submit_known(order, meta, ctx),
                     None => {
                         let req = HttpRequest::new(
                             "GET",
@@ -500,6 +501,12 @@ impl PolymarketVenue {
         let creds = self
             .creds()
             .ok_or_else(|| PluginError::new(ErrorKind::Auth, "no API credentials yet"))?;
+        let neg_risk = meta.neg_risk.ok_or_else(|| {
+            PluginError::new(
+                ErrorKind::Internal,
+                format!("neg_risk of {} is not known yet", req.instrument),
+            )
+        })?;
         let tick = meta.tick;
         let cfg = TickCfg::new(tick)
             .ok_or_else(|| PluginError::invalid(format!("unsupported tick size {tick}")))?;
@@ -597,10 +604,42 @@ impl PolymarketVenue {
             expiration,
         };
         let (digest, sig) = order
-            .sign(self.ex.for_market(meta.neg_risk), &self.s.wallet)
+            .sign(self.ex.for_market(neg_risk), &self.s.wallet)
             .map_err(|e| PluginError::invalid(format!("cannot sign order: {e}")))?;
         let body = post_order_body(&order, &sig, &creds.key, otype, req.post_only);
         Ok((body, eth::hex0x(&digest), otype))
+    }
+
+    /// Submits once the exchange is known: asks `GET /neg-risk` first when no book said.
+    fn submit_known(
+        &self,
+        order: OrderRequest,
+        meta: MarketMeta,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        if meta.neg_risk.is_some() {
+            return self.submit(order, meta, ctx, false);
+        }
+        let req = self.neg_risk_request(&order.instrument);
+        self.http(req, St::PlaceNegRisk { order })
+    }
+
+    pub(crate) fn neg_risk_request(&self, token: &str) -> HttpRequest {
+        HttpRequest::new(
+            "GET",
+            self.clob(&format!("/neg-risk?token_id={token}")),
+            "read",
+        )
+    }
+
+    /// Records the venue's neg-risk flag for `token` (whose metadata is cached).
+    pub(crate) fn set_neg_risk(&self, token: &str, flag: bool) -> PluginResult<MarketMeta> {
+        let mut map = lock(&self.meta);
+        let meta = map.get_mut(token).ok_or_else(|| {
+            PluginError::new(ErrorKind::Internal, format!("no metadata for {token}"))
+        })?;
+        meta.neg_risk = Some(flag);
+        Ok(*meta)
     }
 
     fn submit(
@@ -909,6 +948,16 @@ impl PolymarketVenue {
                 let (_, m) = book::parse_book(&r.body, &order.instrument)
                     .map_err(|e| parse_err("book", e))?;
                 let meta = self.store_meta(&order.instrument, &m, None);
+                self.submit_known(order, meta, ctx)
+            }
+            St::PlaceNegRisk { order } => {
+                let flag = if is_2xx(&r) {
+                    clob::parse_neg_risk(&r.body)
+                } else {
+                    return Err(self.fail("neg-risk", &r));
+                };
+                let flag = flag.ok_or_else(|| parse_err("neg-risk", "no boolean neg_risk"))?;
+                let meta = self.set_neg_risk(&order.instrument, flag)?;
                 self.submit(order, meta, ctx, false)
             }
             St::PlaceSubmit {
@@ -976,7 +1025,7 @@ impl PolymarketVenue {
                 };
                 let mut meta = self.cached_meta(&order.instrument).unwrap_or(MarketMeta {
                     tick,
-                    neg_risk: false,
+                    neg_risk: None,
                     min_size: DEFAULT_MIN_SIZE,
                 });
                 meta.tick = tick;
@@ -1020,6 +1069,9 @@ impl PolymarketVenue {
             }
             St::PlaceBalanceUpdate { code, error } => Err(PluginError::rejected(code, error)),
             St::BatchMeta { orders, instrument } => self.batch_meta(orders, &instrument, &r, ctx),
+            St::BatchNegRisk { orders, instrument } => {
+                self.batch_neg_risk(orders, &instrument, &r, ctx)
+            }
             St::BatchSubmit { orders, slots } => self.batch_submitted(&orders, &slots, &r),
             St::CancelMany => self.cancelled(&r),
             St::Cancel {

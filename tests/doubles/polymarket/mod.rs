@@ -73,6 +73,8 @@ pub struct MarketSeed {
     pub min_size: String,
     /// Taker fee rate, e.g. "0.05".
     pub fee_rate: Option<String>,
+    /// Leave `neg_risk` out of `/book` answers (only `GET /neg-risk` tells).
+    pub book_omits_neg_risk: bool,
 }
 
 impl MarketSeed {
@@ -87,6 +89,7 @@ impl MarketSeed {
             tick: "0.01".into(),
             min_size: "5".into(),
             fee_rate: Some("0.05".into()),
+            book_omits_neg_risk: false,
         }
     }
 }
@@ -656,11 +659,15 @@ impl Inner {
                 .map(|(p, s)| json!({"price": fmt6(*p), "size": fmt6(*s)}))
                 .collect::<Vec<_>>()
         };
-        Some(json!({
+        let mut b = json!({
             "market": m.seed.condition_id, "asset_id": token, "timestamp": now_ms().to_string(), "hash": "",
             "bids": lv(&bids), "asks": lv(&asks), "min_order_size": m.seed.min_size, "tick_size": m.seed.tick,
             "neg_risk": m.seed.neg_risk, "last_trade_price": "0.5"
-        }))
+        });
+        if m.seed.book_omits_neg_risk {
+            b.as_object_mut()?.remove("neg_risk");
+        }
+        Some(b)
     }
 
     fn clob_market(&self, cid: &str, compact: bool) -> Reply {

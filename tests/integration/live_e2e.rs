@@ -332,6 +332,23 @@ async fn live_engine_trades_the_arb_once_hedges_and_settles() {
     assert_eq!(ko.client_order_id, ob.client_order_id);
     assert_eq!(ko.ticker, ARB_TICKER);
     assert!(!ko.bid, "buying NO is an ask on the YES book");
+    // Books were polled in batches: both of Kalshi's tickers in one request, no single-book GETs.
+    let reqs = ks.requests();
+    let batched: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.path.ends_with("/markets/orderbooks"))
+        .collect();
+    assert!(!batched.is_empty());
+    assert!(
+        batched
+            .iter()
+            .all(|r| r.query.matches("tickers=").count() == 2),
+        "{batched:?}"
+    );
+    assert!(
+        !reqs.iter().any(|r| r.path.ends_with("/orderbook")),
+        "no per-instrument book requests"
+    );
     assert_eq!(ko.filled, Qty::shares(10));
     assert_eq!(ob.order_id.as_deref(), Some(ko.order_id.as_str()));
     assert_eq!(ks.place_attempts(), 1, "no resend");

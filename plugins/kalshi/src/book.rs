@@ -218,6 +218,30 @@ pub fn parse_book_bytes(body: &[u8], ins: &Instrument, ts_ms: i64) -> Result<Boo
     parse_book(&v, ins, ts_ms)
 }
 
+/// `GET /markets/orderbooks?tickers=..`: the books of every requested instrument (both
+/// outcomes of a ticker come from its one order book). Tickers the venue left out are left out.
+pub fn parse_orderbooks(
+    body: &Value,
+    wanted: &[Instrument],
+    ts_ms: i64,
+) -> Result<Vec<Book>, KalshiError> {
+    let arr = body
+        .get("orderbooks")
+        .and_then(Value::as_array)
+        .ok_or_else(|| KalshiError::parse("orderbooks", "no `orderbooks` array"))?;
+    let mut out = Vec::with_capacity(wanted.len());
+    for ob in arr {
+        let ticker = ob
+            .get("ticker")
+            .and_then(Value::as_str)
+            .ok_or_else(|| KalshiError::parse("orderbooks", "an order book without `ticker`"))?;
+        for ins in wanted.iter().filter(|i| i.ticker == ticker) {
+            out.push(parse_book(ob, ins, ts_ms)?);
+        }
+    }
+    Ok(out)
+}
+
 /// Both ladders (ascending YES and NO bids) as the book of `ins`.
 fn assemble(yes: Vec<Level>, no: Vec<Level>, ins: &Instrument, ts_ms: i64) -> Book {
     let (own, other) = match ins.outcome {

@@ -50,6 +50,8 @@ const PLACE_PATH: &str = "/portfolio/events/orders";
 
 /// Page size for portfolio lists (Kalshi's default is 100).
 const PAGE_LIMIT: u32 = 200;
+/// Most market tickers asked for in one `GET /markets/orderbooks`.
+const MAX_BOOK_TICKERS: usize = 100;
 /// Upper bound on pages one operation follows, so a misbehaving cursor cannot loop forever.
 const MAX_PAGES: u32 = 50;
 
@@ -97,6 +99,9 @@ enum Pending {
     Events,
     Book {
         ins: Instrument,
+    },
+    Books {
+        wanted: Vec<Instrument>,
     },
     Rules,
     RulesEvent {
@@ -681,6 +686,12 @@ impl KalshiVenue {
                     book: book::parse_book_bytes(&resp.body, &ins, ctx.now_ms)?,
                 })
             }
+            Pending::Books { wanted } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                done(OpResult::Books {
+                    books: book::parse_orderbooks(&v, &wanted, ctx.now_ms)?,
+                })
+            }
             Pending::Rules => {
                 // Tick and size from the market; the fee from its event and series.
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
@@ -805,6 +816,7 @@ impl Venue for KalshiVenue {
             capabilities: [
                 "markets",
                 "book",
+                "books",
                 "rules",
                 "place_order",
                 "cancel_order",
@@ -889,6 +901,32 @@ impl Venue for KalshiVenue {
                 let ins = Instrument::parse(&instrument)?;
                 let path = format!("/markets/{}/orderbook", ins.ticker);
                 self.get(&path, &[], false, &ctx, Pending::Book { ins })
+            }
+            VenueOp::Books { instruments } => {
+                let wanted = instruments
+                    .iter()
+                    .map(|i| Instrument::parse(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut tickers: Vec<&str> = wanted.iter().map(|i| i.ticker.as_str()).collect();
+                tickers.sort_unstable();
+                tickers.dedup();
+                if tickers.is_empty() || tickers.len() > MAX_BOOK_TICKERS {
+                    return Err(KalshiError::Input(format!(
+                        "books takes 1 to {MAX_BOOK_TICKERS} market tickers, not {}",
+                        tickers.len()
+                    ))
+                    .into());
+                }
+                // Kalshi's collection format here is a repeated parameter (kalshi.md §3.1).
+                let q: Vec<(&str, String)> =
+                    tickers.iter().map(|t| ("tickers", t.to_string())).collect();
+                self.get(
+                    "/markets/orderbooks",
+                    &q,
+                    false,
+                    &ctx,
+                    Pending::Books { wanted },
+                )
             }
             VenueOp::Rules { instrument } => {
                 let ins = Instrument::parse(&instrument)?;

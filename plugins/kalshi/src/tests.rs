@@ -853,3 +853,46 @@ fn rules_take_the_fee_from_event_and_series() {
     assert_eq!(rules.tick, Price(10_000));
     assert_eq!(rules.taker_fee.rate_ppm, 140_000, "0.07 × 2");
 }
+
+#[test]
+fn books_share_one_request_per_ticker_list() {
+    let v = venue();
+    let (r, st) = http(
+        v.begin(
+            VenueOp::Books {
+                instruments: vec!["B-1:yes".into(), "A-1:no".into(), "A-1:yes".into()],
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        r.url,
+        "http://127.0.0.1:9/trade-api/v2/markets/orderbooks?tickers=A-1&tickers=B-1"
+    );
+    assert!(hdr(&r, "KALSHI-ACCESS-SIGNATURE").is_none(), "public data");
+    let body = json!({"orderbooks": [
+        {"ticker": "A-1", "orderbook_fp": {"yes_dollars": [["0.4000", "5.00"]], "no_dollars": [["0.5500", "7.00"]]}}
+    ]});
+    let OpResult::Books { books } = result(v.resume(st, resp(200, body), ctx()).unwrap()) else {
+        panic!("expected books")
+    };
+    // B-1 was not answered: left out. A-1's one book gives both outcomes.
+    assert_eq!(books.len(), 2);
+    let no = books.iter().find(|b| b.instrument == "A-1:no").unwrap();
+    assert_eq!(no.bids[0].price, Price(550_000));
+    assert_eq!(no.asks[0].price, Price(600_000), "1 − the YES bid");
+    let yes = books.iter().find(|b| b.instrument == "A-1:yes").unwrap();
+    assert_eq!(yes.asks[0].price, Price(450_000));
+    assert_eq!(
+        v.begin(
+            VenueOp::Books {
+                instruments: vec![]
+            },
+            ctx()
+        )
+        .unwrap_err()
+        .kind,
+        ErrorKind::InvalidInput
+    );
+}

@@ -744,6 +744,29 @@ fn route(
             let (page, cursor) = paginate(items, &q, 100, 1000)?;
             Ok((200, json!({"markets": page, "cursor": cursor})))
         }
+        ("GET", ["markets", "orderbooks"]) => {
+            let tickers: Vec<&str> = q
+                .iter()
+                .filter(|(k, _)| k == "tickers")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            if tickers.is_empty() || tickers.len() > 100 {
+                return Err(err(
+                    400,
+                    "invalid_parameters",
+                    "tickers: 1 to 100 repeated parameters",
+                ));
+            }
+            let books: Vec<Value> = tickers
+                .iter()
+                .filter_map(|t| {
+                    let mut b = ex.orderbook(t)?;
+                    b["ticker"] = json!(t);
+                    Some(b)
+                })
+                .collect();
+            Ok((200, json!({"orderbooks": books})))
+        }
         ("GET", ["markets", t]) => ex
             .market(t)
             .map(|m| (200, json!({"market": m})))

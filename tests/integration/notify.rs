@@ -90,3 +90,64 @@ async fn a_paper_replay_notifies_start_trades_failures_settlements_and_stop_in_o
         assert!(opened_at < settled_at);
     }
 }
+
+/// A webhook that hangs does not hold back the others: each target has its own queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_webhook_does_not_delay_the_others() {
+    use std::time::{Duration, Instant};
+    let fast: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let f2 = fast.clone();
+    let app = Router::new()
+        .route(
+            "/fast",
+            post(move |Json(v): Json<serde_json::Value>| {
+                let f = f2.clone();
+                async move {
+                    f.lock().unwrap().push(v);
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/slow",
+            post(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "late"
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let n = Notifier::start(
+        "live",
+        vec![
+            Target {
+                url: format!("http://{addr}/slow"),
+                format: "slack".into(),
+            },
+            Target {
+                url: format!("http://{addr}/fast"),
+                format: "json".into(),
+            },
+        ],
+    );
+    let t0 = Instant::now();
+    for i in 0..3 {
+        n.send(
+            polymix_host::notify::Kind::TradeExecuted,
+            format!("trade {i}"),
+            None,
+        );
+    }
+    while fast.lock().unwrap().len() < 3 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "the fast webhook waited for the slow one"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let got = fast.lock().unwrap().clone();
+    let texts: Vec<&str> = got.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["trade 0", "trade 1", "trade 2"], "in order");
+    assert!(got.iter().all(|m| m["mode"] == "LIVE"));
+}

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -51,9 +52,12 @@ pub struct Target {
 
 /// The notifier handle the engine holds.
 pub struct Notifier {
-    tx: mpsc::Sender<Message>,
+    /// One queue per target, so a slow or dead webhook never delays the others.
+    queues: Vec<mpsc::Sender<Message>>,
     mode: String,
     dropped: AtomicU64,
+    /// Messages queued and not yet finished (sent or given up) across all targets.
+    pending: Arc<AtomicU64>,
 }
 
 fn body(format: &str, m: &Message) -> serde_json::Value {
@@ -65,47 +69,64 @@ fn body(format: &str, m: &Message) -> serde_json::Value {
     }
 }
 
+/// Tries a message up to three times, backing off between tries.
+async fn deliver(client: &reqwest::Client, t: &Target, m: &Message) {
+    let b = body(&t.format, m);
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        }
+        match client.post(&t.url).json(&b).send().await {
+            Ok(r) if r.status().is_success() => return,
+            Ok(r) => tracing::warn!(
+                status = r.status().as_u16(),
+                attempt,
+                "webhook refused a notification"
+            ),
+            // The error may contain the URL; log only its kind.
+            Err(e) => tracing::warn!(
+                timeout = e.is_timeout(),
+                connect = e.is_connect(),
+                attempt,
+                "webhook unreachable"
+            ),
+        }
+    }
+    crate::metrics::inc("polymix_notifications_failed_total", &[]);
+}
+
 impl Notifier {
-    /// Starts the sender task. `mode` is `paper` or `live`.
+    /// Starts one sender task per target. `mode` is `paper` or `live`.
     pub fn start(mode: &str, targets: Vec<Target>) -> Notifier {
-        let (tx, mut rx) = mpsc::channel::<Message>(1024);
-        tokio::spawn(async move {
-            let client = reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap_or_default();
-            while let Some(m) = rx.recv().await {
-                for t in &targets {
-                    let b = body(&t.format, &m);
-                    for attempt in 0..3u32 {
-                        match client.post(&t.url).json(&b).send().await {
-                            Ok(r) if r.status().is_success() => break,
-                            Ok(r) => tracing::warn!(
-                                status = r.status().as_u16(),
-                                attempt,
-                                "webhook refused a notification"
-                            ),
-                            // The error may contain the URL; log only its kind.
-                            Err(e) => tracing::warn!(
-                                timeout = e.is_timeout(),
-                                connect = e.is_connect(),
-                                attempt,
-                                "webhook unreachable"
-                            ),
-                        }
-                        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        let pending = Arc::new(AtomicU64::new(0));
+        let queues = targets
+            .into_iter()
+            .map(|t| {
+                let (tx, mut rx) = mpsc::channel::<Message>(1024);
+                let (client, pending) = (client.clone(), pending.clone());
+                tokio::spawn(async move {
+                    while let Some(m) = rx.recv().await {
+                        deliver(&client, &t, &m).await;
+                        pending.fetch_sub(1, Ordering::SeqCst);
                     }
-                }
-            }
-        });
+                });
+                tx
+            })
+            .collect();
         Notifier {
-            tx,
+            queues,
             mode: mode.to_uppercase(),
             dropped: AtomicU64::new(0),
+            pending,
         }
     }
 
-    /// Queues a notification; drops it (and counts) rather than block when the queue is full.
+    /// Queues a notification for every target; drops it for a target whose queue is full
+    /// (and counts it) rather than block.
     pub fn send(&self, kind: Kind, text: String, trade_id: Option<&str>) {
         let m = Message {
             mode: self.mode.clone(),
@@ -113,16 +134,21 @@ impl Notifier {
             text,
             trade_id: trade_id.map(str::to_string),
         };
-        if self.tx.try_send(m).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            crate::metrics::inc("polymix_notifications_dropped_total", &[]);
+        for q in &self.queues {
+            self.pending.fetch_add(1, Ordering::SeqCst);
+            if q.try_send(m.clone()).is_err() {
+                self.pending.fetch_sub(1, Ordering::SeqCst);
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::inc("polymix_notifications_dropped_total", &[]);
+            }
         }
     }
 
-    /// Waits until everything queued so far has been handed to the sender (used at shutdown).
+    /// Waits (at most 5 s) until everything queued so far was delivered or given up, so the
+    /// stop message goes out at shutdown.
     pub async fn flush(&self) {
-        for _ in 0..200 {
-            if self.tx.capacity() == self.tx.max_capacity() {
+        for _ in 0..500 {
+            if self.pending.load(Ordering::SeqCst) == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -128,12 +128,7 @@ impl PolymarketVenue {
         r: &HttpResponse,
         ctx: &CallCtx,
     ) -> PluginResult<Step> {
-        if !is_2xx(r) {
-            return Err(self.fail("neg-risk", r));
-        }
-        let flag = crate::clob::parse_neg_risk(&r.body)
-            .ok_or_else(|| parse_err("neg-risk", "no boolean neg_risk"))?;
-        self.set_neg_risk(instrument, flag)?;
+        self.record_neg_risk(instrument, r)?;
         self.place_batch(orders, ctx)
     }
 

@@ -632,8 +632,21 @@ impl PolymarketVenue {
         )
     }
 
-    /// Records the venue's neg-risk flag for `token` (whose metadata is cached).
-    pub(crate) fn set_neg_risk(&self, token: &str, flag: bool) -> PluginResult<MarketMeta> {
+    /// Records the flag a `GET /neg-risk` answer gives for `token` (whose metadata is cached).
+    pub(crate) fn record_neg_risk(
+        &self,
+        token: &str,
+        r: &HttpResponse,
+    ) -> PluginResult<MarketMeta> {
+        if !is_2xx(r) {
+            return Err(self.fail("neg-risk", r));
+        }
+        let flag = clob::parse_neg_risk(&r.body)
+            .ok_or_else(|| parse_err("neg-risk", "no boolean neg_risk"))?;
+        self.set_neg_risk(token, flag)
+    }
+
+    fn set_neg_risk(&self, token: &str, flag: bool) -> PluginResult<MarketMeta> {
         let mut map = lock(&self.meta);
         let meta = map.get_mut(token).ok_or_else(|| {
             PluginError::new(ErrorKind::Internal, format!("no metadata for {token}"))
@@ -951,13 +964,7 @@ impl PolymarketVenue {
                 self.submit_known(order, meta, ctx)
             }
             St::PlaceNegRisk { order } => {
-                let flag = if is_2xx(&r) {
-                    clob::parse_neg_risk(&r.body)
-                } else {
-                    return Err(self.fail("neg-risk", &r));
-                };
-                let flag = flag.ok_or_else(|| parse_err("neg-risk", "no boolean neg_risk"))?;
-                let meta = self.set_neg_risk(&order.instrument, flag)?;
+                let meta = self.record_neg_risk(&order.instrument, &r)?;
                 self.submit(order, meta, ctx, false)
             }
             St::PlaceSubmit {

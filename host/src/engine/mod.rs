@@ -2,6 +2,7 @@
 //! settlement. Paper and live share all of it; only the venue plugins and the clock differ.
 
 pub mod books;
+mod error_throttle;
 mod executor;
 pub mod mark_to_market;
 pub mod replay;

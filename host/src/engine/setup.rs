@@ -90,6 +90,8 @@ pub struct Engine {
     pub(super) confirmed: Mutex<std::collections::HashSet<String>>,
     /// Set when a resolution arrives, so settlement scans only run when they can settle.
     pub(super) resolved_dirty: std::sync::atomic::AtomicBool,
+    /// Folds repeats of errors not tied to a trade.
+    pub(super) error_throttle: super::error_throttle::ErrorThrottle,
     pub(super) live_ok: bool,
     pub(super) notifier: std::sync::OnceLock<crate::notify::Notifier>,
     pub(super) notified: Mutex<std::collections::HashSet<String>>,
@@ -240,6 +242,7 @@ impl Engine {
             ledger_id,
             confirmed: Mutex::new(Default::default()),
             resolved_dirty: std::sync::atomic::AtomicBool::new(true),
+            error_throttle: Default::default(),
             live_ok,
             notifier: std::sync::OnceLock::new(),
             notified: Mutex::new(Default::default()),
@@ -348,13 +351,22 @@ impl Engine {
         });
     }
 
-    /// Records an error in the ledger's error log and the log.
+    /// Records an error in the ledger's error log and the log. Errors tied to a trade are
+    /// always written; others are folded when they repeat (see `error_throttle`).
     pub(super) fn error(&self, trade_id: Option<&str>, source: &str, message: &str) {
-        tracing::error!(trade_id, source, message, "engine error");
-        if let Err(e) = self
-            .ledger
-            .record_error(trade_id, source, message, self.clock.now_ms())
-        {
+        let now = self.clock.now_ms();
+        let message = match trade_id {
+            Some(_) => message.to_string(),
+            None => match self.error_throttle.admit(source, message, now) {
+                Some(m) => m,
+                None => {
+                    tracing::debug!(source, message, "repeated engine error");
+                    return;
+                }
+            },
+        };
+        tracing::error!(trade_id, source, message = %message, "engine error");
+        if let Err(e) = self.ledger.record_error(trade_id, source, &message, now) {
             tracing::error!(error = %e, "could not record error in ledger");
         }
     }

@@ -547,6 +547,29 @@ async fn live_engine_waits_out_an_exchange_halt() {
     ks.set_trading_active(false);
     let engine = live_engine("live-halt", &pm, &ks).await;
     let ledger = engine.ledger().clone();
+    // A webhook receiver for the halt and resume notifications.
+    let hooks: Arc<std::sync::Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let h2 = hooks.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
+            let h = h2.clone();
+            async move {
+                h.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    engine.set_notifier(polymix_host::notify::Notifier::start(
+        "live",
+        vec![polymix_host::notify::Target {
+            url: format!("http://{addr}/hook"),
+            format: "json".into(),
+        }],
+    ));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
         // Several book polls and status checks while halted: nothing may be sent anywhere.
@@ -573,4 +596,24 @@ async fn live_engine_waits_out_an_exchange_halt() {
     run.expect("run_live ends cleanly");
     assert_eq!(trades.len(), 1, "{trades:#?}");
     assert_eq!(ks.orders().len(), 1);
+    // Halt and resume were notified once each, marked LIVE, in that order.
+    let status: Vec<String> = hooks
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "venue_status")
+        .map(|m| {
+            format!(
+                "{} {}",
+                m["mode"].as_str().unwrap(),
+                m["text"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(status.len(), 2, "{status:?}");
+    assert!(
+        status[0].starts_with("LIVE ks: exchange not trading"),
+        "{status:?}"
+    );
+    assert_eq!(status[1], "LIVE ks: exchange trading again");
 }

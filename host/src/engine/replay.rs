@@ -265,16 +265,18 @@ impl Engine {
                         if let Some(d) = &detail {
                             tracing::warn!(venue = %self.venues[vi].name(), detail = %d, "exchange status");
                         }
-                        if !trading {
-                            self.error(
-                                None,
-                                self.venues[vi].name(),
-                                &format!(
-                                    "exchange not trading{}; no orders until it is",
-                                    detail.map(|d| format!(" ({d})")).unwrap_or_default()
-                                ),
+                        let name = self.venues[vi].name();
+                        let text = if trading {
+                            format!("{name}: exchange trading again")
+                        } else {
+                            let text = format!(
+                                "{name}: exchange not trading{}; no orders until it is",
+                                detail.map(|d| format!(" ({d})")).unwrap_or_default()
                             );
-                        }
+                            self.error(None, name, &text);
+                            text
+                        };
+                        self.notify(crate::notify::Kind::VenueStatus, text, None);
                         self.apply_events(
                             vi,
                             vec![VenueEvent::Status { trading }],

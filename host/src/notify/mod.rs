@@ -26,6 +26,8 @@ pub enum Kind {
     RiskHalt,
     /// A trade settled.
     Settlement,
+    /// A venue's exchange stopped or resumed trading.
+    VenueStatus,
 }
 
 /// One notification.

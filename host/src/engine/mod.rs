@@ -4,6 +4,7 @@
 pub mod books;
 mod error_throttle;
 mod executor;
+mod live;
 pub mod mark_to_market;
 pub mod replay;
 pub mod risk_gate;

@@ -1,0 +1,217 @@
+//! The live driver: polls books (in batches where the venue can), checks exchange status,
+//! lets venues prepare their next order, trades, and on start reconciles what a crash left in
+//! flight.
+
+use plugin_api::{OpResult, VenueEvent, VenueOp};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::setup::{Engine, EngineError};
+use crate::store::state;
+
+impl Engine {
+    /// Live loop: polls books of every pair instrument, trades, checks fills and resolutions,
+    /// until `stop` resolves.
+    pub async fn run_live(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<(), EngineError> {
+        self.notify(
+            crate::notify::Kind::EngineStart,
+            format!("engine started: watching {} pairs", self.pairs.len()),
+            None,
+        );
+        self.reconcile().await?;
+        let poll = Duration::from_millis(self.cfg.engine.poll_ms);
+        let settle_every = Duration::from_millis(self.cfg.engine.settle_poll_ms);
+        let mut last_settle = std::time::Instant::now();
+        // Venues that can prepare (Kalshi: the order signature); dropped on their first
+        // `Unsupported`.
+        let mut preparing: Vec<usize> = (0..self.venues.len()).collect();
+        // Venues that report whether their exchange is trading; asked before the first trade.
+        let mut reporting: Vec<usize> = (0..self.venues.len()).collect();
+        self.poll_exchange_status(&mut reporting).await;
+        while !*stop.borrow() {
+            self.prepare_venues(&mut preparing).await;
+            let mut dirty = BTreeSet::new();
+            self.poll_books(&mut dirty).await;
+            self.trade_on(&dirty).await?;
+            if last_settle.elapsed() >= settle_every {
+                self.poll_exchange_status(&mut reporting).await;
+                self.check_fills().await?;
+                self.poll_resolutions().await?;
+                self.settle_ready().await?;
+                last_settle = std::time::Instant::now();
+            }
+            tokio::time::sleep(poll).await;
+        }
+        self.notify(
+            crate::notify::Kind::EngineStop,
+            "engine stopped".into(),
+            None,
+        );
+        if let Some(n) = self.notifier() {
+            n.flush().await;
+        }
+        Ok(())
+    }
+
+    /// Fetches the book of every pair instrument: one request per chunk of instruments on a
+    /// venue with a batch endpoint, one per instrument elsewhere.
+    async fn poll_books(&self, dirty: &mut BTreeSet<u32>) {
+        /// Instruments per batch request.
+        const CHUNK: usize = 50;
+        let mut wanted: Vec<Vec<String>> = vec![Vec::new(); self.venues.len()];
+        let mut seen = BTreeSet::new();
+        for p in &self.pairs {
+            for leg in [&p.a, &p.b] {
+                let Some(vi) = self.vidx(&leg.venue) else {
+                    continue;
+                };
+                for inst in [&leg.yes, &leg.no] {
+                    if seen.insert((vi, inst.clone())) {
+                        wanted[vi].push(inst.clone());
+                    }
+                }
+            }
+        }
+        for (vi, instruments) in wanted.into_iter().enumerate() {
+            if self.batch_books[vi] {
+                for chunk in instruments.chunks(CHUNK) {
+                    let op = VenueOp::Books {
+                        instruments: chunk.to_vec(),
+                    };
+                    match self.venues[vi].run(&op).await {
+                        Ok(OpResult::Books { books }) => {
+                            if books.len() < chunk.len() {
+                                let got: BTreeSet<&str> =
+                                    books.iter().map(|b| b.instrument.as_str()).collect();
+                                let missing: Vec<&String> =
+                                    chunk.iter().filter(|i| !got.contains(i.as_str())).collect();
+                                self.error(
+                                    None,
+                                    self.venues[vi].name(),
+                                    &format!("books: no book for {missing:?}"),
+                                );
+                            }
+                            let events = books.into_iter().map(|book| VenueEvent::Book { book });
+                            self.apply_events(vi, events.collect(), dirty);
+                        }
+                        Ok(_) => {}
+                        Err(e) => self.error(None, self.venues[vi].name(), &format!("books: {e}")),
+                    }
+                }
+                continue;
+            }
+            for inst in instruments {
+                match self.venues[vi]
+                    .run(&VenueOp::Book {
+                        instrument: inst.clone(),
+                    })
+                    .await
+                {
+                    Ok(OpResult::Book { book }) => {
+                        self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}"))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks each venue whether its exchange is trading; a change stops or resumes trading on
+    /// it exactly like a simulator's status event. Venues without the operation are dropped
+    /// from `reporting`; a failed check changes nothing (the order path has its own errors).
+    async fn poll_exchange_status(&self, reporting: &mut Vec<usize>) {
+        let mut keep = Vec::with_capacity(reporting.len());
+        for &vi in reporting.iter() {
+            match self.venues[vi].run(&VenueOp::ExchangeStatus).await {
+                Ok(OpResult::ExchangeStatus { trading, detail }) => {
+                    keep.push(vi);
+                    let was = self.trading.lock().unwrap_or_else(|p| p.into_inner())[vi];
+                    if was != trading {
+                        if let Some(d) = &detail {
+                            tracing::warn!(venue = %self.venues[vi].name(), detail = %d, "exchange status");
+                        }
+                        let name = self.venues[vi].name();
+                        let text = if trading {
+                            format!("{name}: exchange trading again")
+                        } else {
+                            let text = format!(
+                                "{name}: exchange not trading{}; no orders until it is",
+                                detail.map(|d| format!(" ({d})")).unwrap_or_default()
+                            );
+                            self.error(None, name, &text);
+                            text
+                        };
+                        self.notify(crate::notify::Kind::VenueStatus, text, None);
+                        self.apply_events(
+                            vi,
+                            vec![VenueEvent::Status { trading }],
+                            &mut BTreeSet::new(),
+                        );
+                    }
+                }
+                Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Unsupported)) => {}
+                Ok(_) => {}
+                Err(e) => {
+                    keep.push(vi);
+                    tracing::warn!(venue = %self.venues[vi].name(), error = %e, "exchange status check failed");
+                }
+            }
+        }
+        *reporting = keep;
+    }
+
+    /// Lets each venue precompute what its next order needs, ahead of the book polls and
+    /// the trade decision that follow. A failure costs nothing but the head start.
+    async fn prepare_venues(&self, preparing: &mut Vec<usize>) {
+        let mut keep = Vec::with_capacity(preparing.len());
+        for &vi in preparing.iter() {
+            match self.venues[vi].run(&VenueOp::Prepare).await {
+                Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Unsupported)) => {
+                    tracing::debug!(venue = %self.venues[vi].name(), "venue has nothing to prepare");
+                }
+                Err(e) => {
+                    tracing::warn!(venue = %self.venues[vi].name(), error = %e, "prepare failed");
+                    keep.push(vi);
+                }
+                Ok(_) => keep.push(vi),
+            }
+        }
+        *preparing = keep;
+    }
+
+    /// Restart: brings every in-flight trade to a known state from the venues' records
+    /// (looked up by client order id, never re-sent) before any new trade.
+    pub async fn reconcile(&self) -> Result<(), EngineError> {
+        let open = self.ledger.trades_in(state::IN_FLIGHT)?;
+        for t in open {
+            tracing::warn!(trade_id = %t.id, state = %t.state, "reconciling trade left in flight");
+            let mut orders = self.ledger.orders_of(&t.id)?;
+            for o in orders.iter_mut() {
+                if matches!(o.state.as_str(), "planned" | "sent" | "unknown") {
+                    let Some(vi) = self.vidx(&o.venue) else {
+                        continue;
+                    };
+                    self.lookup(o, vi).await?;
+                    if o.state == "not_found" {
+                        o.filled_qty = plugin_api::Qty::ZERO;
+                    }
+                    self.ledger.update_order(o)?;
+                }
+            }
+            self.ledger.transition(
+                &t.id,
+                &t.state,
+                "reconciled after restart",
+                self.clock.now_ms(),
+            )?;
+            self.resolve_legs(&t, &orders).await?;
+        }
+        Ok(())
+    }
+}

@@ -59,8 +59,6 @@ impl Engine {
     /// Fetches the book of every pair instrument: one request per chunk of instruments on a
     /// venue with a batch endpoint, one per instrument elsewhere.
     async fn poll_books(&self, dirty: &mut BTreeSet<u32>) {
-        /// Instruments per batch request.
-        const CHUNK: usize = 50;
         let mut wanted: Vec<Vec<String>> = vec![Vec::new(); self.venues.len()];
         let mut seen = BTreeSet::new();
         for p in &self.pairs {
@@ -75,51 +73,65 @@ impl Engine {
                 }
             }
         }
-        for (vi, instruments) in wanted.into_iter().enumerate() {
-            if self.batch_books[vi] {
-                for chunk in instruments.chunks(CHUNK) {
-                    let op = VenueOp::Books {
-                        instruments: chunk.to_vec(),
-                    };
-                    match self.venues[vi].run(&op).await {
-                        Ok(OpResult::Books { books }) => {
-                            if books.len() < chunk.len() {
-                                let got: BTreeSet<&str> =
-                                    books.iter().map(|b| b.instrument.as_str()).collect();
-                                let missing: Vec<&String> =
-                                    chunk.iter().filter(|i| !got.contains(i.as_str())).collect();
-                                self.error(
-                                    None,
-                                    self.venues[vi].name(),
-                                    &format!("books: no book for {missing:?}"),
-                                );
-                            }
-                            let events = books.into_iter().map(|book| VenueEvent::Book { book });
-                            self.apply_events(vi, events.collect(), dirty);
+        // Venues are polled at the same time; each one's requests go in order (its rate
+        // limiter paces them anyway).
+        let polls = wanted
+            .into_iter()
+            .enumerate()
+            .map(|(vi, instruments)| self.poll_venue_books(vi, instruments));
+        for changed in futures_util::future::join_all(polls).await {
+            dirty.extend(changed);
+        }
+    }
+
+    /// One venue's books; returns the pairs whose books changed.
+    async fn poll_venue_books(&self, vi: usize, instruments: Vec<String>) -> BTreeSet<u32> {
+        /// Instruments per batch request.
+        const CHUNK: usize = 50;
+        let mut changed = BTreeSet::new();
+        let dirty = &mut changed;
+        if self.batch_books[vi] {
+            for chunk in instruments.chunks(CHUNK) {
+                let op = VenueOp::Books {
+                    instruments: chunk.to_vec(),
+                };
+                match self.venues[vi].run(&op).await {
+                    Ok(OpResult::Books { books }) => {
+                        if books.len() < chunk.len() {
+                            let got: BTreeSet<&str> =
+                                books.iter().map(|b| b.instrument.as_str()).collect();
+                            let missing: Vec<&String> =
+                                chunk.iter().filter(|i| !got.contains(i.as_str())).collect();
+                            self.error(
+                                None,
+                                self.venues[vi].name(),
+                                &format!("books: no book for {missing:?}"),
+                            );
                         }
-                        Ok(_) => {}
-                        Err(e) => self.error(None, self.venues[vi].name(), &format!("books: {e}")),
-                    }
-                }
-                continue;
-            }
-            for inst in instruments {
-                match self.venues[vi]
-                    .run(&VenueOp::Book {
-                        instrument: inst.clone(),
-                    })
-                    .await
-                {
-                    Ok(OpResult::Book { book }) => {
-                        self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
+                        let events = books.into_iter().map(|book| VenueEvent::Book { book });
+                        self.apply_events(vi, events.collect(), dirty);
                     }
                     Ok(_) => {}
-                    Err(e) => {
-                        self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}"))
-                    }
+                    Err(e) => self.error(None, self.venues[vi].name(), &format!("books: {e}")),
                 }
             }
+            return changed;
         }
+        for inst in instruments {
+            match self.venues[vi]
+                .run(&VenueOp::Book {
+                    instrument: inst.clone(),
+                })
+                .await
+            {
+                Ok(OpResult::Book { book }) => {
+                    self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
+                }
+                Ok(_) => {}
+                Err(e) => self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}")),
+            }
+        }
+        changed
     }
 
     /// Asks each venue whether its exchange is trading; a change stops or resumes trading on

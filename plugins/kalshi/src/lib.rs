@@ -285,6 +285,27 @@ impl KalshiVenue {
         self.http(req, &p)
     }
 
+    /// One page of an authenticated portfolio list: the given filters (those set), Kalshi's
+    /// page size, and the cursor of the previous page.
+    fn portfolio_page(
+        &self,
+        path: &str,
+        filters: &[(&'static str, Option<String>)],
+        cursor: Option<&str>,
+        ctx: &CallCtx,
+        p: Pending,
+    ) -> PluginResult<Step> {
+        let mut q: Vec<(&str, String)> = filters
+            .iter()
+            .filter_map(|(k, v)| v.clone().map(|v| (*k, v)))
+            .collect();
+        q.push(("limit", PAGE_LIMIT.to_string()));
+        if let Some(c) = cursor {
+            q.push(("cursor", c.to_string()));
+        }
+        self.get(path, &q, true, ctx, p)
+    }
+
     fn orders_page(
         &self,
         ticker: Option<&str>,
@@ -293,18 +314,11 @@ impl KalshiVenue {
         ctx: &CallCtx,
         p: Pending,
     ) -> PluginResult<Step> {
-        let mut q = Vec::new();
-        if let Some(t) = ticker {
-            q.push(("ticker", t.to_string()));
-        }
-        if let Some(s) = status {
-            q.push(("status", s.to_string()));
-        }
-        q.push(("limit", PAGE_LIMIT.to_string()));
-        if let Some(c) = cursor {
-            q.push(("cursor", c.to_string()));
-        }
-        self.get("/portfolio/orders", &q, true, ctx, p)
+        let filters = [
+            ("ticker", ticker.map(str::to_string)),
+            ("status", status.map(str::to_string)),
+        ];
+        self.portfolio_page("/portfolio/orders", &filters, cursor, ctx, p)
     }
 
     fn order_by_id(&self, order_id: &str, ctx: &CallCtx, p: Pending) -> PluginResult<Step> {
@@ -340,18 +354,11 @@ impl KalshiVenue {
         ctx: &CallCtx,
         p: Pending,
     ) -> PluginResult<Step> {
-        let mut q = Vec::new();
-        if let Some(t) = ticker {
-            q.push(("ticker", t.to_string()));
-        }
-        if let Some(s) = min_s {
-            q.push(("min_ts", s.to_string()));
-        }
-        q.push(("limit", PAGE_LIMIT.to_string()));
-        if let Some(c) = cursor {
-            q.push(("cursor", c.to_string()));
-        }
-        self.get(path, &q, true, ctx, p)
+        let filters = [
+            ("ticker", ticker.map(str::to_string)),
+            ("min_ts", min_s.map(|s| s.to_string())),
+        ];
+        self.portfolio_page(path, &filters, cursor, ctx, p)
     }
 
     fn positions_page(
@@ -360,14 +367,8 @@ impl KalshiVenue {
         ctx: &CallCtx,
         p: Pending,
     ) -> PluginResult<Step> {
-        let mut q = vec![
-            ("count_filter", "position".to_string()),
-            ("limit", PAGE_LIMIT.to_string()),
-        ];
-        if let Some(c) = cursor {
-            q.push(("cursor", c.to_string()));
-        }
-        self.get("/portfolio/positions", &q, true, ctx, p)
+        let filters = [("count_filter", Some("position".to_string()))];
+        self.portfolio_page("/portfolio/positions", &filters, cursor, ctx, p)
     }
 
     /// The decoded JSON of a successful response, or Kalshi's error.

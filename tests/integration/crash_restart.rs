@@ -422,3 +422,40 @@ async fn sigkill_with_polymarket_leg_in_flight_recovers_by_the_journaled_order_i
     assert_eq!(pm.accepted_orders(), 1);
     assert_eq!(ks.orders().len(), 1);
 }
+
+/// Leg B is never booked, so leg A is sold back; the binary is killed right after the unwind
+/// sale left (the venue booked it and holds the answer). On restart the sale is found by its
+/// client order id and its loss is booked: UNWOUND with the loss, never FAILED with none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_right_after_the_unwind_order_left_books_the_unwind_loss() {
+    let armed = std::sync::atomic::AtomicBool::new(false);
+    let (t, orders, a, b) = crash_and_restart(
+        "crash-unwind",
+        |_, b| b.inject_on(Fault::DropBeforeProcessing, 1, Some("POST"), Some(ORDERS)),
+        |a, _| {
+            // Once A's entry is booked, hold the answer to A's next write: the unwind sale.
+            if a.orders().len() == 1 && !armed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                a.inject_on(Fault::Slow(60_000), 1, Some("POST"), Some(ORDERS));
+            }
+            a.orders().len() >= 2
+        },
+    )
+    .await;
+    assert!(
+        t.state == state::UNWOUND || t.state == state::SETTLED,
+        "{t:#?}\n{orders:#?}"
+    );
+    assert!(t.note.contains("reconciled after restart"), "{}", t.note);
+    assert!(b.orders().is_empty());
+    let a_orders = a.orders();
+    assert_eq!(
+        a_orders.len(),
+        2,
+        "the sale was not repeated: {a_orders:#?}"
+    );
+    assert_eq!(a.place_attempts(), 2);
+    assert_eq!(held(&orders, "a"), Qty::ZERO);
+    assert!(!a_orders[1].bid && a_orders[1].filled == Qty::shares(10));
+    // Bought 10 @ 0.40 + fee 0.17, sold 10 @ 0.38 − fee 0.17: $0.54, booked on the trade.
+    assert_eq!(t.unwind_loss, Usd::from_cents(54), "{t:#?}\n{orders:#?}");
+}

@@ -25,7 +25,7 @@ pub const ARB_YES: &str =
 const ARB_NO: &str =
     "48331043336612883890938759509493159234755048973500640148014422747788308965732";
 const ARB_COND: &str = "0x1111111111111111111111111111111111111111111111111111111111111111";
-const ARB_TICKER: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
+pub const ARB_TICKER: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
 
 /// Pair 2 (cheap before fees, not an arb after them): "Knicks beat Heat".
 const FLAT_YES: &str =
@@ -119,7 +119,7 @@ slippage_bps = 10
 
 pub fn engine_toml(poll_ms: u64, settle_poll_ms: u64) -> String {
     format!(
-        "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = {poll_ms}\nsettle_poll_ms = {settle_poll_ms}\n\n[api]\nenabled = false\n"
+        "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = {poll_ms}\nsettle_poll_ms = {settle_poll_ms}\nreconcile_ms = 100\norder_appear_window_ms = 2000\n\n[api]\nenabled = false\n"
     )
 }
 
@@ -199,7 +199,7 @@ async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
         .expect("plugins load")
 }
 
-async fn wait_for(
+pub async fn wait_for(
     ledger: &Ledger,
     what: &str,
     timeout: Duration,
@@ -222,6 +222,16 @@ async fn wait_for(
 
 /// A live engine (not yet running) trading the seeded pairs between the two doubles.
 async fn live_engine(tag: &str, pm: &PolymarketDouble, ks: &KalshiDouble) -> Engine {
+    live_engine_with(tag, pm, ks, &engine_toml(50, 200)).await
+}
+
+/// [`live_engine`] with its own `[engine]` (and `[api]`) section.
+pub async fn live_engine_with(
+    tag: &str,
+    pm: &PolymarketDouble,
+    ks: &KalshiDouble,
+    engine_section: &str,
+) -> Engine {
     let dir = temp_dir(tag);
     let body = format!(
         "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
@@ -230,7 +240,7 @@ async fn live_engine(tag: &str, pm: &PolymarketDouble, ks: &KalshiDouble) -> Eng
         polymarket_venue_toml(&dir, pm),
         kalshi_venue_toml(&dir, "ks", ks, 3000),
         RISK_AND_STRATEGY,
-        engine_toml(50, 200),
+        engine_section,
         pairs_toml("pm", "ks"),
     );
     let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
@@ -247,7 +257,7 @@ async fn live_engine(tag: &str, pm: &PolymarketDouble, ks: &KalshiDouble) -> Eng
     .expect("live engine starts")
 }
 
-fn entry(orders: &[OrderRow], leg: &str) -> OrderRow {
+pub fn entry(orders: &[OrderRow], leg: &str) -> OrderRow {
     let v: Vec<&OrderRow> = orders
         .iter()
         .filter(|o| o.leg == leg && o.purpose == "entry")

@@ -182,6 +182,11 @@ pub(super) fn all() -> Map<String, Value> {
         })),
         "TradingState": obj(json!({
             "mode": one_of(&["paper", "live"]),
+            "phase": one_of(&["starting", "reconciling", "trading"]),
+            "pairs_not_trading": { "type": "array", "items": obj(json!({
+                "pair": text(),
+                "reason": text(),
+            })), "description": "pairs taken out of trading (e.g. a market resolved or closed); their open trades still settle" },
             "balances": money_map("last known cash per venue"),
             "reserved": money_map("cash reserved by in-flight trades per venue"),
             "today": obj(json!({

@@ -49,6 +49,11 @@ pub(super) async fn trading_state(State(s): St) -> Response {
         let (unrealized, unrealized_usd) = money(unrealized);
         Ok(json!({
             "mode": engine.config().mode.as_str(),
+            // `reconciling` until every trade a stop left in flight is known; then `trading`.
+            "phase": engine.phase(),
+            "pairs_not_trading": (0..engine.pairs().len())
+                .filter_map(|i| engine.pair_off(i).map(|why| json!({ "pair": engine.pairs()[i].id, "reason": why })))
+                .collect::<Vec<_>>(),
             "balances": gate.cash,
             "reserved": gate.reserved,
             "today": { "day": gate.day, "trades": gate.trades_today, "loss": gate.loss_today },

@@ -237,7 +237,22 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
             VenueOp::CancelAll { instrument }
         }
     };
-    let result = io.run(&op).await?;
+    let result = match io.run(&op).await {
+        Ok(r) => r,
+        // The operator must be able to find an order whose fate is unknown: name every id it
+        // can be looked up by.
+        Err(e) if e.is_ambiguous() => {
+            let coid = match &op {
+                VenueOp::PlaceOrder { order } => format!(
+                    "; look it up with `venue {} order --instrument {} --client-order-id {}`",
+                    a.name, order.instrument, order.client_order_id
+                ),
+                _ => String::new(),
+            };
+            anyhow::bail!("{e}{coid}; do not resend before looking it up");
+        }
+        Err(e) => return Err(e.into()),
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {

@@ -182,6 +182,14 @@ pub struct EngineSection {
     /// Live mode: check resolutions and fills every this many ms.
     #[serde(default = "default_settle_poll_ms")]
     pub settle_poll_ms: u64,
+    /// How long after an order was sent a venue may still book it when its answer was lost
+    /// (a venue can hold a request for seconds before processing it). Until then "not found"
+    /// is not final: the order is looked up again at every reconciliation sweep, ms.
+    #[serde(default = "default_order_appear_window_ms")]
+    pub order_appear_window_ms: u64,
+    /// Live mode: look up orders whose outcome is unknown every this many ms.
+    #[serde(default = "default_reconcile_ms")]
+    pub reconcile_ms: u64,
 }
 
 impl Default for EngineSection {
@@ -192,6 +200,8 @@ impl Default for EngineSection {
             unwind_time_cap_ms: default_unwind_time_cap(),
             poll_ms: default_poll_ms(),
             settle_poll_ms: default_settle_poll_ms(),
+            order_appear_window_ms: default_order_appear_window_ms(),
+            reconcile_ms: default_reconcile_ms(),
         }
     }
 }
@@ -210,6 +220,12 @@ fn default_poll_ms() -> u64 {
 }
 fn default_settle_poll_ms() -> u64 {
     10_000
+}
+fn default_order_appear_window_ms() -> u64 {
+    60_000
+}
+fn default_reconcile_ms() -> u64 {
+    2_000
 }
 
 /// A `[[pair]]`: one proposition on two venues.

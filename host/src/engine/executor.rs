@@ -3,8 +3,8 @@
 use abi_stable::std_types::RVec;
 use plugin_api::ffi::FfiPairBooks;
 use plugin_api::{
-    client_order_id, Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus, Price,
-    Proposal, Qty, RiskProposal, Side, TimeInForce, Usd, VenueOp,
+    Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus, Proposal, Qty,
+    RiskProposal, Side, TimeInForce, Usd, VenueOp,
 };
 use std::sync::Arc;
 
@@ -31,12 +31,16 @@ impl Engine {
         let inputs: Vec<PairInput> = {
             let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
             let trading = self.trading.lock().unwrap_or_else(|p| p.into_inner());
+            let off = self.pair_off.lock().unwrap_or_else(|p| p.into_inner());
             let gate = self.gate.state();
             let now_ms = self.clock.now_ms();
             pairs
                 .iter()
                 .filter_map(|&i| {
                     let p = &self.pairs[i as usize];
+                    if off.get(i as usize).is_some_and(Option::is_some) {
+                        return None;
+                    }
                     let (va, vb) = (self.vidx(&p.a.venue)?, self.vidx(&p.b.venue)?);
                     if !trading[va] || !trading[vb] {
                         return None;
@@ -204,11 +208,17 @@ impl Engine {
             post_only: false,
         };
         let venue = self.venues[vi].clone();
-        // A venue that knows the order id before sending (Polymarket's digest) gets it written
-        // down first, so a lost answer or a crash is reconciled by that id.
+        // Just before a write leaves, the order becomes `submitted` (with the venue's order id
+        // when the plugin knows it in advance, Polymarket's digest), so after a lost answer or
+        // a crash it is looked up by that id; an order still `sent` never reached the venue.
         let ledger = &self.ledger;
-        let mut journal = |id: &str| {
-            o.order_id = Some(id.to_string());
+        let clock = &self.clock;
+        let mut journal = |id: Option<&str>| {
+            o.state = "submitted".into();
+            if let Some(id) = id {
+                o.order_id = Some(id.to_string());
+            }
+            o.updated_ms = clock.now_ms();
             ledger.update_order(o).map_err(|e| e.to_string())
         };
         let r = venue
@@ -224,7 +234,13 @@ impl Engine {
             Err(e) => {
                 let duplicate = matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("duplicate"));
                 if e.is_ambiguous() || duplicate {
-                    tracing::warn!(client_order_id = %o.client_order_id, error = %e, "order outcome unknown; looking it up");
+                    tracing::warn!(client_order_id = %o.client_order_id, order_id = ?o.order_id, error = %e, "order outcome unknown; looking it up");
+                    if o.state == "sent" {
+                        // The venue reported a timeout before any write left (e.g. a
+                        // simulator): the order may still exist, so look it up as submitted.
+                        o.state = "submitted".into();
+                    }
+                    self.ledger.update_order(o)?;
                     self.lookup(o, vi).await?;
                 } else {
                     o.state = "rejected".into();
@@ -237,39 +253,92 @@ impl Engine {
         Ok(())
     }
 
-    /// Finds an order by client order id after an ambiguous submit. Never re-sends.
+    /// Whether an order row is waiting for the venue to tell its fate.
+    pub(super) fn is_unresolved(o: &OrderRow) -> bool {
+        matches!(
+            o.state.as_str(),
+            "planned" | "sent" | "submitted" | "unknown"
+        )
+    }
+
+    /// Decides the fate of an order whose outcome is not known (a lost answer, a crash) by
+    /// asking the venue, never by re-sending. This is the one place that turns "the venue has
+    /// no such order" into a final `not_found`: only once the order can no longer appear,
+    /// because no write ever left (`planned`, `sent`) or because the appear window since it
+    /// was created has passed. Until then the order stays `unknown` and later sweeps ask again.
     pub(super) async fn lookup(&self, o: &mut OrderRow, vi: VenueIdx) -> Result<(), EngineError> {
+        let now = self.clock.now_ms();
+        if o.state == "planned" {
+            // Journaled with its trade, never handed to the venue (a crash came first).
+            o.state = "not_found".into();
+            o.filled_qty = Qty::ZERO;
+            o.reason = Some("never sent: the engine stopped before sending it".into());
+            o.updated_ms = now;
+            return Ok(());
+        }
+        let never_written = o.state == "sent";
         let op = VenueOp::GetOrder {
             order_id: o.order_id.clone(),
             client_order_id: Some(o.client_order_id.clone()),
             instrument: o.instrument.clone(),
         };
-        for attempt in 0..3u32 {
-            match self.venues[vi].run(&op).await {
-                Ok(OpResult::Order { order }) => {
-                    Self::apply_status(o, &order, self.clock.now_ms());
-                    return Ok(());
+        let deadline = o
+            .created_ms
+            .saturating_add(self.cfg.engine.order_appear_window_ms as i64);
+        match self.venues[vi].run(&op).await {
+            Ok(OpResult::Order { order }) => {
+                if o.state == "unknown" || o.state == "submitted" {
+                    tracing::warn!(client_order_id = %o.client_order_id, order_id = %order.order_id, filled = %order.filled_qty, "order whose outcome was unknown found at the venue; adopting it");
                 }
-                Err(e) if matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("not_found")) =>
-                {
+                Self::apply_status(o, &order, now);
+                return Ok(());
+            }
+            Ok(other) => {
+                o.reason = Some(format!("lookup answered {other:?}"));
+            }
+            Err(e) => {
+                let not_found = matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("not_found"));
+                // A venue that keeps no client ids (Polymarket) cannot look up an order whose
+                // id was never journaled; such an order was never written.
+                let unaskable = matches!(e.kind(), Some(ErrorKind::InvalidInput));
+                if never_written && (not_found || unaskable) {
                     o.state = "not_found".into();
-                    o.reason = Some("venue has no such order: it never arrived".into());
+                    o.filled_qty = Qty::ZERO;
+                    o.reason =
+                        Some("never reached the venue: no write left before the stop".into());
+                    o.updated_ms = now;
                     return Ok(());
                 }
-                Err(e) => {
-                    tracing::warn!(attempt, error = %e, "order lookup failed");
+                if not_found && now >= deadline {
+                    o.state = "not_found".into();
+                    o.filled_qty = Qty::ZERO;
+                    o.reason = Some(format!(
+                        "venue has no such order {} ms after it was created: it never arrived",
+                        now - o.created_ms
+                    ));
+                    o.updated_ms = now;
+                    return Ok(());
                 }
-                Ok(_) => {}
+                o.reason = Some(if not_found {
+                    format!("not at the venue yet; it may still be booked until {deadline} (ms), looking again")
+                } else {
+                    format!("lookup failed: {e}")
+                });
+                if !not_found {
+                    tracing::warn!(client_order_id = %o.client_order_id, error = %e, "order lookup failed");
+                }
             }
         }
         o.state = "unknown".into();
-        o.reason = Some("outcome unknown after lookups; reconcile before trusting".into());
+        o.updated_ms = now;
         self.error(
             Some(&o.trade_id),
             "executor",
             &format!(
-                "order {} on {}: outcome unknown",
-                o.client_order_id, o.venue
+                "order {} on {}: outcome unknown ({}); reconciling",
+                o.client_order_id,
+                o.venue,
+                o.reason.as_deref().unwrap_or_default()
             ),
         );
         Ok(())
@@ -334,7 +403,7 @@ impl Engine {
         let now = self.clock.now_ms();
         let held = |leg: &str| super::settlement::held(orders, leg);
         let (fa, fb) = (held("a"), held("b"));
-        if orders.iter().any(|o| o.state == "unknown") {
+        if orders.iter().any(Self::is_unresolved) {
             self.ledger.transition(
                 &trade.id,
                 state::PARTIAL,
@@ -343,9 +412,28 @@ impl Engine {
             )?;
             return Ok(());
         }
+        // Sales that already happened (an unwind interrupted by a stop) are booked before
+        // anything else is decided, so their loss is never dropped.
+        let loss = self.book_unwind_loss(trade, orders)?;
         if fa.0 == 0 && fb.0 == 0 {
-            self.ledger
-                .transition(&trade.id, state::FAILED, "no leg filled; nothing on", now)?;
+            let sold = orders
+                .iter()
+                .any(|o| o.purpose == "unwind" && o.filled_qty.0 > 0);
+            if sold {
+                self.ledger.transition(
+                    &trade.id,
+                    state::UNWOUND,
+                    &format!("unwound to nothing, loss {loss}"),
+                    now,
+                )?;
+            } else {
+                self.ledger.transition(
+                    &trade.id,
+                    state::FAILED,
+                    "no leg filled; nothing on",
+                    now,
+                )?;
+            }
             return Ok(());
         }
         if fa == fb {
@@ -390,152 +478,5 @@ impl Engine {
             Some(&trade.id),
         );
         self.unwind(trade, orders, leg, excess).await
-    }
-
-    /// Sells `excess` shares of `leg` back down a price ladder with a floor and a time cap.
-    async fn unwind(
-        &self,
-        trade: &TradeRow,
-        orders: &[OrderRow],
-        leg: &str,
-        excess: Qty,
-    ) -> Result<(), EngineError> {
-        let start = self.clock.now_ms();
-        self.ledger.transition(
-            &trade.id,
-            state::UNWINDING,
-            &format!("selling {excess} on leg {leg}"),
-            start,
-        )?;
-        let (venue, instrument) = if leg == "a" {
-            (trade.venue_a.clone(), trade.instrument_a.clone())
-        } else {
-            (trade.venue_b.clone(), trade.instrument_b.clone())
-        };
-        let vi = self
-            .vidx(&venue)
-            .ok_or_else(|| EngineError::Setup(format!("unknown venue {venue}")))?;
-        let tick = self
-            .rules
-            .get(&(vi, instrument.clone()))
-            .map(|r| r.tick)
-            .unwrap_or(Price(10_000));
-        // Average entry cost per share of this leg (fees included) prices the loss.
-        let entry: Vec<&OrderRow> = orders
-            .iter()
-            .filter(|o| o.leg == leg && o.side == "buy")
-            .collect();
-        let bought: Qty = entry.iter().map(|o| o.filled_qty).sum();
-        let paid: Usd = entry.iter().map(|o| o.filled_notional + o.fees).sum();
-        let cost_of = |q: Qty| Usd((paid.0 as i128 * q.0 as i128 / bought.0.max(1) as i128) as i64);
-        self.gate.add_unhedged(cost_of(excess));
-        let best_bid = match self.venues[vi]
-            .run(&VenueOp::Book {
-                instrument: instrument.clone(),
-            })
-            .await
-        {
-            Ok(OpResult::Book { book }) => book.best_bid().map(|l| l.price),
-            _ => None,
-        };
-        let mut left = excess;
-        let mut proceeds = Usd::ZERO;
-        let attempts_done = orders
-            .iter()
-            .filter(|o| o.leg == leg && o.purpose == "unwind")
-            .count() as u32;
-        if let Some(bid) = best_bid {
-            let max_ticks = self.cfg.engine.unwind_max_ticks as i64;
-            let floor = Price((bid.0 - max_ticks * tick.0).max(tick.0));
-            let mut k = 0i64;
-            while left.0 > 0 && k <= max_ticks {
-                if self.clock.now_ms() - start > self.cfg.engine.unwind_time_cap_ms as i64 {
-                    break;
-                }
-                let price = Price((bid.0 - k * tick.0).max(floor.0));
-                let attempt = attempts_done + k as u32 + 1;
-                let now = self.clock.now_ms();
-                let mut o = OrderRow {
-                    client_order_id: client_order_id(
-                        &trade.id,
-                        leg.chars().next().unwrap_or('a'),
-                        attempt,
-                    ),
-                    trade_id: trade.id.clone(),
-                    leg: leg.to_string(),
-                    purpose: "unwind".into(),
-                    venue: venue.clone(),
-                    instrument: instrument.clone(),
-                    side: "sell".into(),
-                    price,
-                    qty: left,
-                    tif: "ioc".into(),
-                    state: "planned".into(),
-                    order_id: None,
-                    filled_qty: Qty::ZERO,
-                    filled_notional: Usd::ZERO,
-                    fees: Usd::ZERO,
-                    failed_qty: Qty::ZERO,
-                    reason: None,
-                    created_ms: now,
-                    updated_ms: now,
-                };
-                self.ledger.insert_order(&o)?;
-                self.place(&mut o).await?;
-                left -= o.filled_qty;
-                proceeds += o.filled_notional - o.fees;
-                self.stat(|s| s.fees += o.fees);
-                // Proceeds come back as cash and leave the open exposure.
-                let back = o.filled_notional - o.fees;
-                self.gate.settle(back, &[(venue.clone(), back)]);
-                if price == floor {
-                    break;
-                }
-                k += 1;
-            }
-        }
-        let sold = excess - left;
-        let loss = cost_of(sold) - proceeds;
-        if sold.0 > 0 {
-            self.ledger.add_unwind_loss(&trade.id, &trade.day, loss)?;
-            self.gate.add_loss(loss);
-        }
-        self.gate.add_unhedged(-cost_of(sold));
-        let now = self.clock.now_ms();
-        if left.0 > 0 {
-            self.stat(|s| s.naked += 1);
-            crate::metrics::inc("polymix_naked_legs_total", &[]);
-            self.ledger.transition(&trade.id, state::NAKED, &format!("{left} shares on leg {leg} could not be sold (floor reached or no bids); operator must clear"), now)?;
-            self.notify(
-                Kind::NakedLeg,
-                format!(
-                    "NAKED: trade {}: {left} shares of {instrument} on {venue} could not be sold",
-                    trade.id
-                ),
-                Some(&trade.id),
-            );
-            self.error(
-                Some(&trade.id),
-                "unwind",
-                &format!("NAKED: {left} shares of {instrument} on {venue} left unhedged"),
-            );
-        } else {
-            let hedged_left = {
-                let all = self.ledger.orders_of(&trade.id)?;
-                super::settlement::held(&all, "a").min(super::settlement::held(&all, "b"))
-            };
-            let to = if hedged_left.0 > 0 {
-                state::HEDGED
-            } else {
-                state::UNWOUND
-            };
-            self.ledger.transition(
-                &trade.id,
-                to,
-                &format!("unwound {sold} for {proceeds}, loss {loss}"),
-                now,
-            )?;
-        }
-        Ok(())
     }
 }

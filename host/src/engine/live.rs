@@ -25,6 +25,8 @@ impl Engine {
         let poll = Duration::from_millis(self.cfg.engine.poll_ms);
         let settle_every = Duration::from_millis(self.cfg.engine.settle_poll_ms);
         let mut last_settle = std::time::Instant::now();
+        let reconcile_every = Duration::from_millis(self.cfg.engine.reconcile_ms);
+        let mut last_reconcile = std::time::Instant::now();
         // Venues that can prepare (Kalshi: the order signature); dropped on their first
         // `Unsupported`.
         let mut preparing: Vec<usize> = (0..self.venues.len()).collect();
@@ -36,6 +38,10 @@ impl Engine {
             let mut dirty = BTreeSet::new();
             self.poll_books(&mut dirty).await;
             self.trade_on(&dirty).await?;
+            if last_reconcile.elapsed() >= reconcile_every {
+                self.reconcile_pending().await?;
+                last_reconcile = std::time::Instant::now();
+            }
             if last_settle.elapsed() >= settle_every {
                 self.poll_exchange_status(&mut reporting).await;
                 self.check_fills().await?;
@@ -198,32 +204,74 @@ impl Engine {
     }
 
     /// Restart: brings every in-flight trade to a known state from the venues' records
-    /// (looked up by client order id, never re-sent) before any new trade.
+    /// (looked up by order id or client order id, never re-sent) before any new trade.
     pub async fn reconcile(&self) -> Result<(), EngineError> {
+        self.set_phase(Phase::Reconciling);
         let open = self.ledger.trades_in(state::IN_FLIGHT)?;
+        let n = open.len();
         for t in open {
             tracing::warn!(trade_id = %t.id, state = %t.state, "reconciling trade left in flight");
-            let mut orders = self.ledger.orders_of(&t.id)?;
-            for o in orders.iter_mut() {
-                if matches!(o.state.as_str(), "planned" | "sent" | "unknown") {
-                    let Some(vi) = self.vidx(&o.venue) else {
-                        continue;
-                    };
-                    self.lookup(o, vi).await?;
-                    if o.state == "not_found" {
-                        o.filled_qty = plugin_api::Qty::ZERO;
-                    }
-                    self.ledger.update_order(o)?;
-                }
-            }
+            self.reconcile_trade(&t, true).await?;
+        }
+        tracing::info!(
+            trades = n,
+            "start-up reconciliation finished; trading begins"
+        );
+        self.set_phase(Phase::Trading);
+        Ok(())
+    }
+
+    /// One sweep over in-flight trades with an order whose fate is not known yet: each such
+    /// order is looked up again, and a trade whose orders are all known is resolved (hedged,
+    /// unwound or failed). Runs on a timer in live mode, so no trade stays in flight for good.
+    pub async fn reconcile_pending(&self) -> Result<(), EngineError> {
+        for t in self.ledger.trades_in(state::IN_FLIGHT)? {
+            self.reconcile_trade(&t, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Looks up `t`'s unresolved orders; resolves the trade when none is left unresolved (or,
+    /// at start-up, always: its legs may be known but never acted on).
+    async fn reconcile_trade(
+        &self,
+        t: &crate::store::TradeRow,
+        at_start: bool,
+    ) -> Result<(), EngineError> {
+        let mut orders = self.ledger.orders_of(&t.id)?;
+        let mut looked = false;
+        for o in orders.iter_mut().filter(|o| Self::is_unresolved(o)) {
+            let Some(vi) = self.vidx(&o.venue) else {
+                continue;
+            };
+            self.lookup(o, vi).await?;
+            self.ledger.update_order(o)?;
+            looked = true;
+        }
+        if !at_start && (!looked || orders.iter().any(Self::is_unresolved)) {
+            return Ok(());
+        }
+        if at_start {
             self.ledger.transition(
                 &t.id,
                 &t.state,
                 "reconciled after restart",
                 self.clock.now_ms(),
             )?;
-            self.resolve_legs(&t, &orders).await?;
         }
-        Ok(())
+        self.resolve_legs(t, &orders).await
     }
+}
+
+/// Where the engine is in its life: an operator (and a test) can see when start-up
+/// reconciliation is over and trading has begun.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Built, not yet reconciling.
+    Starting,
+    /// Bringing trades left in flight to a known state; no new trades.
+    Reconciling,
+    /// Trading.
+    Trading,
 }

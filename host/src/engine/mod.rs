@@ -12,7 +12,9 @@ mod settlement;
 mod setup;
 pub mod summary;
 mod trade_plan;
+mod unwind;
 
+pub use live::Phase;
 pub use setup::{Engine, EngineError, EngineOptions};
 pub use summary::Summary;
 

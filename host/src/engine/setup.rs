@@ -95,7 +95,22 @@ pub struct Engine {
     pub(super) live_ok: bool,
     pub(super) notifier: std::sync::OnceLock<crate::notify::Notifier>,
     pub(super) notified: Mutex<std::collections::HashSet<String>>,
+    /// Start-up reconciliation, then trading.
+    pub(super) phase: Mutex<super::live::Phase>,
+    /// Per pair: why it does not trade (its rules could not be read: a market resolved or
+    /// closed since the pair was configured). Its open trades still reconcile and settle.
+    pub(super) pair_off: Mutex<Vec<Option<String>>>,
 }
+
+/// Rules handed to the strategy for a leg whose real rules could not be read; the pair does
+/// not trade, so they never price an order.
+const PLACEHOLDER_RULES: plugin_api::InstrumentRules = plugin_api::InstrumentRules {
+    tick: plugin_api::Price(10_000),
+    min_qty: plugin_api::Qty(100),
+    qty_step: plugin_api::Qty(100),
+    min_notional: plugin_api::Usd::ZERO,
+    taker_fee: plugin_api::FeeModel::FREE,
+};
 
 impl Engine {
     /// Builds the engine: safety checks, venue I/O, pair rules, strategy, ledger, risk gate.
@@ -135,37 +150,45 @@ impl Engine {
             batch_books.push(v.info.capabilities.iter().any(|c| c == "books"));
         }
 
-        // Instrument rules for every pair leg, from the venue itself.
+        // Instrument rules for every pair leg, from the venue itself. A leg whose rules cannot
+        // be read (its market resolved or closed, or the venue refused) takes its pair out of
+        // trading, never the engine out of service: open trades on it must still settle.
         let mut rules = HashMap::new();
         let mut pairs = Vec::new();
+        let mut pair_off: Vec<Option<String>> = Vec::new();
         for (i, p) in cfg.pairs.iter().enumerate() {
             let mut legs = Vec::new();
+            let mut off = None;
             for side in [&p.a, &p.b] {
                 let vi = venue_idx[&side.venue];
                 let mut r = Vec::new();
                 for inst in [&side.yes, &side.no] {
                     let key = (vi, inst.clone());
                     if !rules.contains_key(&key) {
-                        let res = venues[vi]
+                        match venues[vi]
                             .run(&VenueOp::Rules {
                                 instrument: inst.clone(),
                             })
                             .await
-                            .map_err(|e| {
-                                EngineError::Setup(format!(
-                                    "pair `{}`: rules of {} on {}: {e}",
-                                    p.id, inst, side.venue
-                                ))
-                            })?;
-                        let OpResult::Rules { rules: ir } = res else {
-                            return Err(EngineError::Setup(format!(
-                                "pair `{}`: venue {} answered rules with another result",
-                                p.id, side.venue
-                            )));
-                        };
-                        rules.insert(key.clone(), ir);
+                        {
+                            Ok(OpResult::Rules { rules: ir }) => {
+                                rules.insert(key.clone(), ir);
+                            }
+                            Ok(_) => {
+                                off.get_or_insert(format!(
+                                    "venue {} answered rules of {inst} with another result",
+                                    side.venue
+                                ));
+                            }
+                            Err(e) => {
+                                off.get_or_insert(format!(
+                                    "rules of {inst} on {}: {e}",
+                                    side.venue
+                                ));
+                            }
+                        }
                     }
-                    r.push(rules[&key]);
+                    r.push(rules.get(&key).copied().unwrap_or(PLACEHOLDER_RULES));
                 }
                 legs.push(PairLeg {
                     venue: side.venue.clone(),
@@ -175,6 +198,10 @@ impl Engine {
                     no_rules: r[1],
                 });
             }
+            if let Some(why) = &off {
+                tracing::error!(pair = %p.id, reason = %why, "pair does not trade");
+            }
+            pair_off.push(off);
             let b = legs.pop().expect("two legs");
             let a = legs.pop().expect("two legs");
             pairs.push(PairSpec {
@@ -246,9 +273,45 @@ impl Engine {
             live_ok,
             notifier: std::sync::OnceLock::new(),
             notified: Mutex::new(Default::default()),
+            phase: Mutex::new(super::live::Phase::Starting),
+            pair_off: Mutex::new(pair_off),
         };
+        for (i, why) in engine
+            .pair_off
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .enumerate()
+        {
+            if let Some(why) = why {
+                engine.error(
+                    None,
+                    "setup",
+                    &format!("pair `{}` does not trade: {why}", engine.pairs[i].id),
+                );
+            }
+        }
         engine.refresh_balances().await?;
         Ok(engine)
+    }
+
+    /// Where the engine is: reconciling at start-up, or trading.
+    pub fn phase(&self) -> super::live::Phase {
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn set_phase(&self, p: super::live::Phase) {
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = p;
+    }
+
+    /// Why pair `i` does not trade, if it does not.
+    pub fn pair_off(&self, i: usize) -> Option<String> {
+        self.pair_off
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(i)
+            .cloned()
+            .flatten()
     }
 
     /// Asks every venue for its cash and hands it to the risk gate.

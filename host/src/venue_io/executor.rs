@@ -31,6 +31,23 @@ pub enum VenueError {
         /// Whether a non-idempotent request may have taken effect.
         ambiguous: bool,
     },
+    /// A request that may have changed state at the venue (an order placement) was sent and
+    /// its outcome could not be learnt. The operation is never re-run: the caller looks the
+    /// order up by its client order id or by one of `expected_order_ids`.
+    #[error(
+        "{venue}: {op}: outcome unknown{}: {message}",
+        ids_note(expected_order_ids)
+    )]
+    OutcomeUnknown {
+        /// Venue instance.
+        venue: String,
+        /// Operation name.
+        op: &'static str,
+        /// What was learnt.
+        message: String,
+        /// Venue order ids journaled before the writes (Polymarket: EIP-712 digests).
+        expected_order_ids: Vec<String>,
+    },
     /// The expected order id could not be journaled, so the order was not sent.
     #[error("{venue}: {op}: not sent: journaling the expected order id failed: {message}")]
     Journal {
@@ -48,6 +65,7 @@ impl VenueError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             VenueError::Transport { ambiguous, .. } => *ambiguous,
+            VenueError::OutcomeUnknown { .. } => true,
             VenueError::Journal { .. } => false,
             VenueError::Plugin(e) => matches!(e.kind(), Some(ErrorKind::Timeout)),
         }
@@ -58,8 +76,17 @@ impl VenueError {
         match self {
             VenueError::Plugin(e) => e.kind().cloned(),
             VenueError::Transport { .. } => Some(ErrorKind::Network),
+            VenueError::OutcomeUnknown { .. } => Some(ErrorKind::Timeout),
             VenueError::Journal { .. } => Some(ErrorKind::Internal),
         }
+    }
+}
+
+fn ids_note(ids: &[String]) -> String {
+    if ids.is_empty() {
+        String::new()
+    } else {
+        format!(" (expected order id {})", ids.join(", "))
     }
 }
 
@@ -180,44 +207,80 @@ impl VenueIo {
         self.run_journaled(op, &mut |_| Ok(())).await
     }
 
-    /// Runs one operation; before a request that carries an expected order id
-    /// ([`HttpRequest::expected_order_id`]) is sent, `journal` must have stored that id. If it
-    /// cannot, the request is not sent.
+    /// Runs one operation. Before each request that may change state at the venue (a
+    /// non-idempotent request) leaves, `journal` is called with the order id the venue will
+    /// give it when the plugin knows it in advance ([`HttpRequest::expected_order_id`]); if
+    /// `journal` fails the request is not sent.
+    ///
+    /// Retries belong to steps, never to a whole operation once it has written: a failed read
+    /// is re-sent as the same request and resumed with the same continuation; a 429 is re-sent
+    /// as-is after its `Retry-After` (the venue did not process it). Once a write may have
+    /// been processed the operation never runs again: if its outcome cannot be learnt it ends
+    /// in [`VenueError::OutcomeUnknown`] carrying every expected order id, for the caller to
+    /// look up.
     pub async fn run_journaled(
         &self,
         op: &VenueOp,
-        journal: &mut (dyn FnMut(&str) -> Result<(), String> + Send),
+        journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
     ) -> Result<OpResult, VenueError> {
         let started = std::time::Instant::now();
-        let mut attempt = 0u32;
+        let mut run = OpRun {
+            budget: self.settings.retries,
+            attempt: 0,
+            wrote: false,
+            expected: Vec::new(),
+        };
         let result = loop {
-            match self.run_once(op, journal).await {
+            match self.run_once(op, journal, &mut run).await {
                 Ok(r) => break Ok(r),
-                Err(Retry::Again(e)) if attempt < self.settings.retries => {
-                    let wait = self.backoff(attempt);
-                    tracing::warn!(venue = %self.name, op = op.name(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying");
-                    attempt += 1;
+                Err(e) if run.wrote => break Err(self.after_write(op, e, &run)),
+                // Nothing reached the venue that could have changed anything: running the
+                // operation again (e.g. after a rate-limited `begin`) cannot double an order.
+                Err(e) if is_transient(&e) && run.budget > 0 => {
+                    let wait = self.backoff(run.attempt);
+                    tracing::warn!(venue = %self.name, op = op.name(), attempt = run.attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying operation that sent no write");
+                    run.spend();
                     self.sleep(wait).await;
                 }
-                Err(Retry::Again(e)) | Err(Retry::Final(e)) => break Err(e),
+                Err(e) => break Err(e),
             }
         };
         crate::metrics::record_venue_call(&self.name, op.name(), started.elapsed(), result.is_ok());
         result
     }
 
+    /// The error of an operation that sent a write: a definite venue refusal stays what it
+    /// is; anything else means the write may have taken effect.
+    fn after_write(&self, op: &VenueOp, e: VenueError, run: &OpRun) -> VenueError {
+        let definite = matches!(
+            e.kind(),
+            Some(ErrorKind::Rejected { .. } | ErrorKind::InvalidInput | ErrorKind::Auth)
+        );
+        if definite {
+            return e;
+        }
+        let e = VenueError::OutcomeUnknown {
+            venue: self.name.clone(),
+            op: op.name(),
+            message: e.to_string(),
+            expected_order_ids: run.expected.clone(),
+        };
+        tracing::warn!(venue = %self.name, op = op.name(), error = %e, "write sent, outcome unknown; the caller must look it up");
+        e
+    }
+
     async fn run_once(
         &self,
         op: &VenueOp,
-        journal: &mut (dyn FnMut(&str) -> Result<(), String> + Send),
-    ) -> Result<OpResult, Retry> {
+        journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
+        run: &mut OpRun,
+    ) -> Result<OpResult, VenueError> {
         let ctx = self.ctx();
         let op_owned = op.clone();
         let mut step = self
             .venue
             .call_async("begin", move |h| h.begin(&op_owned, ctx))
-            .await
-            .map_err(classify)?;
+            .await?;
         loop {
             match step {
                 Step::Done { result } => return Ok(result),
@@ -237,75 +300,138 @@ impl VenueIo {
                                 ctx,
                             )
                         })
-                        .await
-                        .map_err(classify)?;
+                        .await?;
                 }
                 Step::Http { request, state } => {
-                    if let Some(id) = &request.expected_order_id {
-                        journal(id).map_err(|message| {
-                            Retry::Final(VenueError::Journal {
-                                venue: self.name.clone(),
-                                op: op.name(),
-                                message,
-                            })
-                        })?;
+                    step = self.http_step(op, request, state, journal, run).await?;
+                }
+            }
+        }
+    }
+
+    /// Sends one request (re-sending it where that is safe) and hands the answer to the plugin.
+    async fn http_step(
+        &self,
+        op: &VenueOp,
+        request: HttpRequest,
+        state: String,
+        journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
+        run: &mut OpRun,
+    ) -> Result<Step, VenueError> {
+        if !request.idempotent {
+            let id = request.expected_order_id.as_deref();
+            journal(id).map_err(|message| VenueError::Journal {
+                venue: self.name.clone(),
+                op: op.name(),
+                message,
+            })?;
+            if let Some(id) = id {
+                if !run.expected.iter().any(|x| x == id) {
+                    run.expected.push(id.to_string());
+                }
+            }
+        }
+        loop {
+            self.limiter.acquire(&request.rate_class).await;
+            tracing::debug!(venue = %self.name, method = %request.method, url = %request.url, "request");
+            let resp = match self.send(&request).await {
+                Ok(r) if r.status == 429 && run.budget > 0 => {
+                    // Not processed: the same bytes may go again once the venue allows.
+                    let asked = super::retry_after::parse(
+                        r.header("retry-after"),
+                        std::time::SystemTime::now(),
+                    );
+                    let wait = asked.unwrap_or_else(|| self.backoff(run.attempt));
+                    if wait <= super::retry_after::MAX_RETRY_AFTER {
+                        tracing::warn!(venue = %self.name, op = op.name(), wait_ms = wait.as_millis() as u64, retry_after = ?r.header("retry-after"), "rate limited; re-sending the same request after the wait");
+                        run.spend();
+                        self.sleep(wait).await;
+                        continue;
                     }
-                    self.limiter.acquire(&request.rate_class).await;
-                    tracing::debug!(venue = %self.name, method = %request.method, url = %request.url, "request");
-                    let resp = match self.send(&request).await {
-                        Ok(r) => r,
-                        Err(message) => {
-                            let e = VenueError::Transport {
-                                venue: self.name.clone(),
-                                op: op.name(),
-                                message,
-                                ambiguous: !request.idempotent,
-                            };
-                            return Err(if request.idempotent {
-                                Retry::Again(e)
-                            } else {
-                                Retry::Final(e)
-                            });
-                        }
-                    };
-                    let ctx = self.ctx();
-                    let idempotent = request.idempotent;
-                    step = match self
-                        .venue
-                        .call_async("resume", move |h| h.resume(state, resp, ctx))
-                        .await
-                    {
-                        Ok(s) => s,
-                        Err(e) => {
-                            // A 5xx on a write may have been processed: only reads retry.
-                            let transient_read = idempotent
-                                && matches!(
-                                    e.kind(),
-                                    Some(ErrorKind::Network | ErrorKind::Timeout)
-                                );
-                            return Err(match classify(e) {
-                                Retry::Again(e) => Retry::Again(e),
-                                Retry::Final(e) if transient_read => Retry::Again(e),
-                                f => f,
-                            });
-                        }
-                    };
+                    r
+                }
+                Ok(r) => r,
+                Err(message) if request.idempotent => {
+                    if run.budget == 0 {
+                        return Err(VenueError::Transport {
+                            venue: self.name.clone(),
+                            op: op.name(),
+                            message,
+                            ambiguous: false,
+                        });
+                    }
+                    let wait = self.backoff(run.attempt);
+                    tracing::warn!(venue = %self.name, op = op.name(), url = %request.url, wait_ms = wait.as_millis() as u64, error = %message, "read failed; re-sending it");
+                    run.spend();
+                    self.sleep(wait).await;
+                    continue;
+                }
+                Err(message) => {
+                    // A write whose answer was lost may have been processed. The plugin is
+                    // resumed with status 0 so it can look the outcome up itself.
+                    tracing::warn!(venue = %self.name, op = op.name(), error = %message, "write sent, no answer; asking the plugin to look it up");
+                    run.wrote = true;
+                    HttpResponse {
+                        status: 0,
+                        headers: vec![("x-polymix-transport-error".into(), message)],
+                        body: vec![],
+                    }
+                }
+            };
+            if !request.idempotent && resp.status != 429 {
+                run.wrote = true;
+            }
+            let ctx = self.ctx();
+            let st = state.clone();
+            match self
+                .venue
+                .call_async("resume", move |h| h.resume(st, resp, ctx))
+                .await
+            {
+                Ok(s) => return Ok(s),
+                Err(e) => {
+                    let retry_read = request.idempotent
+                        && run.budget > 0
+                        && matches!(
+                            e.kind(),
+                            Some(ErrorKind::Network | ErrorKind::Timeout | ErrorKind::RateLimited)
+                        );
+                    if !retry_read {
+                        return Err(e.into());
+                    }
+                    let wait = self.backoff(run.attempt);
+                    tracing::warn!(venue = %self.name, op = op.name(), url = %request.url, wait_ms = wait.as_millis() as u64, error = %e, "read answered a transient error; re-sending it");
+                    run.spend();
+                    self.sleep(wait).await;
                 }
             }
         }
     }
 }
 
-enum Retry {
-    Again(VenueError),
-    Final(VenueError),
+/// Progress of one operation across its steps.
+struct OpRun {
+    /// Re-sends left (shared by every step of the operation).
+    budget: u32,
+    /// Re-sends done, for the backoff.
+    attempt: u32,
+    /// A request that may have changed state at the venue was (possibly) processed.
+    wrote: bool,
+    /// Order ids journaled before writes, in order.
+    expected: Vec<String>,
 }
 
-/// Rate limiting means the venue did not process the request: safe to retry anything.
-fn classify(e: CallError) -> Retry {
-    if matches!(e.kind(), Some(ErrorKind::RateLimited)) {
-        Retry::Again(e.into())
-    } else {
-        Retry::Final(e.into())
+impl OpRun {
+    fn spend(&mut self) {
+        self.budget = self.budget.saturating_sub(1);
+        self.attempt += 1;
+    }
+}
+
+fn is_transient(e: &VenueError) -> bool {
+    match e {
+        VenueError::Transport { ambiguous, .. } => !ambiguous,
+        VenueError::Plugin(e) => e.kind().is_some_and(ErrorKind::is_transient),
+        _ => false,
     }
 }

@@ -4,6 +4,7 @@
 mod clock;
 mod executor;
 mod rate_limit;
+mod retry_after;
 mod settings;
 
 pub use clock::{Clock, SimClock, SystemClock};

@@ -198,6 +198,8 @@ struct Inner {
     orders: Vec<DOrder>,
     trades: Vec<DTrade>,
     received: Vec<Value>,
+    /// Every request as it arrived (method, path, body), faults included.
+    log: Vec<(String, String, Vec<u8>)>,
     faults: Vec<Fault>,
     ghost_next: usize,
     balance_updates: usize,
@@ -285,6 +287,7 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         orders: Vec::new(),
         trades: Vec::new(),
         received: Vec::new(),
+        log: Vec::new(),
         faults: Vec::new(),
         ghost_next: 0,
         balance_updates: 0,
@@ -409,6 +412,20 @@ impl PolymarketDouble {
         lock(&self.inner).ghost_next += 1;
     }
 
+    /// Every request that arrived, as (method, path, body), in order, including those a
+    /// fault refused or dropped before processing.
+    pub fn request_log(&self) -> Vec<(String, String, Vec<u8>)> {
+        lock(&self.inner).log.clone()
+    }
+
+    /// How many `POST /order` requests arrived (processed or not).
+    pub fn order_posts(&self) -> usize {
+        self.request_log()
+            .iter()
+            .filter(|(m, p, _)| m == "POST" && p == "/order")
+            .count()
+    }
+
     /// Every `POST /order` payload received (also rejected ones), in order.
     pub fn received_orders(&self) -> Vec<Value> {
         lock(&self.inner).received.clone()
@@ -451,6 +468,8 @@ async fn handle(
         .collect();
     let fault = {
         let mut g = lock(&d);
+        g.log
+            .push((method.as_str().to_string(), path.clone(), body.to_vec()));
         let idx = g.faults.iter().position(|f| {
             f.times > 0
                 && path.starts_with(&f.path)

@@ -1,0 +1,189 @@
+//! Unwinding: selling a leg's excess shares back down a price ladder, and booking what the
+//! sales lost. The loss is computed from the orders themselves, so an unwind interrupted by a
+//! stop is booked in full when the trade is reconciled.
+
+use plugin_api::{client_order_id, OpResult, Price, Qty, Usd, VenueOp};
+
+use super::setup::{Engine, EngineError};
+use crate::notify::Kind;
+use crate::store::{state, OrderRow, TradeRow};
+
+/// What `q` shares of `leg` cost on entry, fees included, at the leg's average entry price.
+pub(super) fn entry_cost(orders: &[OrderRow], leg: &str, q: Qty) -> Usd {
+    let (bought, paid) = orders
+        .iter()
+        .filter(|o| o.leg == leg && o.side == "buy")
+        .fold((Qty::ZERO, Usd::ZERO), |(b, p), o| {
+            (b + o.filled_qty, p + o.filled_notional + o.fees)
+        });
+    Usd((paid.0 as i128 * q.0 as i128 / bought.0.max(1) as i128) as i64)
+}
+
+/// What every unwind sale of a trade lost: entry cost of the shares sold minus what they
+/// brought in after fees (positive = loss).
+pub(super) fn unwind_loss(orders: &[OrderRow]) -> Usd {
+    orders
+        .iter()
+        .filter(|o| o.purpose == "unwind" && o.side == "sell" && o.filled_qty.0 > 0)
+        .map(|o| entry_cost(orders, &o.leg, o.filled_qty) - (o.filled_notional - o.fees))
+        .sum()
+}
+
+impl Engine {
+    /// Books the trade's unwind loss as its orders show it, minus what is already booked, on
+    /// the trade, the day and the risk gate. Idempotent: safe to call after every sale and on
+    /// every reconciliation. Returns the trade's total unwind loss.
+    pub(super) fn book_unwind_loss(
+        &self,
+        trade: &TradeRow,
+        orders: &[OrderRow],
+    ) -> Result<Usd, EngineError> {
+        let total = unwind_loss(orders);
+        let booked = self
+            .ledger
+            .trade(&trade.id)?
+            .map(|t| t.unwind_loss)
+            .unwrap_or(trade.unwind_loss);
+        let delta = total - booked;
+        if delta != Usd::ZERO {
+            self.ledger.add_unwind_loss(&trade.id, &trade.day, delta)?;
+            self.gate.add_loss(delta);
+        }
+        Ok(total)
+    }
+
+    /// Sells `excess` shares of `leg` back down a price ladder with a floor and a time cap.
+    pub(super) async fn unwind(
+        &self,
+        trade: &TradeRow,
+        orders: &[OrderRow],
+        leg: &str,
+        excess: Qty,
+    ) -> Result<(), EngineError> {
+        let start = self.clock.now_ms();
+        self.ledger.transition(
+            &trade.id,
+            state::UNWINDING,
+            &format!("selling {excess} on leg {leg}"),
+            start,
+        )?;
+        let (venue, instrument) = if leg == "a" {
+            (trade.venue_a.clone(), trade.instrument_a.clone())
+        } else {
+            (trade.venue_b.clone(), trade.instrument_b.clone())
+        };
+        let vi = self
+            .vidx(&venue)
+            .ok_or_else(|| EngineError::Setup(format!("unknown venue {venue}")))?;
+        let tick = self
+            .rules
+            .get(&(vi, instrument.clone()))
+            .map(|r| r.tick)
+            .unwrap_or(Price(10_000));
+        let cost_of = |q: Qty| entry_cost(orders, leg, q);
+        self.gate.add_unhedged(cost_of(excess));
+        let best_bid = match self.venues[vi]
+            .run(&VenueOp::Book {
+                instrument: instrument.clone(),
+            })
+            .await
+        {
+            Ok(OpResult::Book { book }) => book.best_bid().map(|l| l.price),
+            _ => None,
+        };
+        let mut left = excess;
+        let mut proceeds = Usd::ZERO;
+        let attempts_done = orders
+            .iter()
+            .filter(|o| o.leg == leg && o.purpose == "unwind")
+            .count() as u32;
+        if let Some(bid) = best_bid {
+            let max_ticks = self.cfg.engine.unwind_max_ticks as i64;
+            let floor = Price((bid.0 - max_ticks * tick.0).max(tick.0));
+            let mut k = 0i64;
+            while left.0 > 0 && k <= max_ticks {
+                if self.clock.now_ms() - start > self.cfg.engine.unwind_time_cap_ms as i64 {
+                    break;
+                }
+                let price = Price((bid.0 - k * tick.0).max(floor.0));
+                let attempt = attempts_done + k as u32 + 1;
+                let now = self.clock.now_ms();
+                let mut o = OrderRow {
+                    client_order_id: client_order_id(
+                        &trade.id,
+                        leg.chars().next().unwrap_or('a'),
+                        attempt,
+                    ),
+                    trade_id: trade.id.clone(),
+                    leg: leg.to_string(),
+                    purpose: "unwind".into(),
+                    venue: venue.clone(),
+                    instrument: instrument.clone(),
+                    side: "sell".into(),
+                    price,
+                    qty: left,
+                    tif: "ioc".into(),
+                    state: "planned".into(),
+                    order_id: None,
+                    filled_qty: Qty::ZERO,
+                    filled_notional: Usd::ZERO,
+                    fees: Usd::ZERO,
+                    failed_qty: Qty::ZERO,
+                    reason: None,
+                    created_ms: now,
+                    updated_ms: now,
+                };
+                self.ledger.insert_order(&o)?;
+                self.place(&mut o).await?;
+                left -= o.filled_qty;
+                proceeds += o.filled_notional - o.fees;
+                self.stat(|s| s.fees += o.fees);
+                // Proceeds come back as cash and leave the open exposure.
+                let back = o.filled_notional - o.fees;
+                self.gate.settle(back, &[(venue.clone(), back)]);
+                if price == floor {
+                    break;
+                }
+                k += 1;
+            }
+        }
+        let sold = excess - left;
+        let all = self.ledger.orders_of(&trade.id)?;
+        let loss = self.book_unwind_loss(trade, &all)?;
+        self.gate.add_unhedged(-cost_of(sold));
+        let now = self.clock.now_ms();
+        if left.0 > 0 {
+            self.stat(|s| s.naked += 1);
+            crate::metrics::inc("polymix_naked_legs_total", &[]);
+            self.ledger.transition(&trade.id, state::NAKED, &format!("{left} shares on leg {leg} could not be sold (floor reached or no bids); operator must clear"), now)?;
+            self.notify(
+                Kind::NakedLeg,
+                format!(
+                    "NAKED: trade {}: {left} shares of {instrument} on {venue} could not be sold",
+                    trade.id
+                ),
+                Some(&trade.id),
+            );
+            self.error(
+                Some(&trade.id),
+                "unwind",
+                &format!("NAKED: {left} shares of {instrument} on {venue} left unhedged"),
+            );
+        } else {
+            let hedged_left =
+                super::settlement::held(&all, "a").min(super::settlement::held(&all, "b"));
+            let to = if hedged_left.0 > 0 {
+                state::HEDGED
+            } else {
+                state::UNWOUND
+            };
+            self.ledger.transition(
+                &trade.id,
+                to,
+                &format!("unwound {sold} for {proceeds}, loss {loss}"),
+                now,
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,373 @@
+//! The live engine between the two venue doubles with faults on the order writes: the venue
+//! processes an order and then the answer is lost, garbled, late or a 5xx; or the venue never
+//! processes it. For every case: each intent reached each venue at most once, every order the
+//! doubles hold is in the ledger with the shares and fees the double booked, the trade ends in
+//! a final state and, once both markets resolve, the ledger's P&L equals the cash the doubles
+//! moved, to the cent.
+
+use plugin_api::{Qty, Usd};
+use polymix_doubles::kalshi::{self, Fault as KFault, KalshiDouble, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{
+    self as pmd, Fault as PFault, FaultKind, PolymarketDouble, PolymarketDoubleConfig,
+};
+use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::live_e2e::{live_engine_with, seed, wait_for, ARB_TICKER, ARB_YES};
+
+const PM_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const KS_ORDERS: &str = "/portfolio/events/orders";
+
+/// Fast polls, a short appear window so "never arrived" becomes final within the test.
+fn engine_section(window_ms: u64) -> String {
+    format!(
+        "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 50\nsettle_poll_ms = 200\nreconcile_ms = 100\norder_appear_window_ms = {window_ms}\n\n[api]\nenabled = false\n"
+    )
+}
+
+const FINAL: &[&str] = &[state::HEDGED, state::UNWOUND, state::FAILED, state::SETTLED];
+
+struct Outcome {
+    trade: TradeRow,
+    orders: Vec<OrderRow>,
+    ledger: std::sync::Arc<Ledger>,
+}
+
+/// Runs the live engine with `pm_fault` on Polymarket's first `POST /order` and `ks_fault` on
+/// Kalshi's first order write, until the one trade is final; then resolves both markets (P
+/// wins) and waits for settlement.
+async fn run(
+    tag: &str,
+    pm_fault: Option<FaultKind>,
+    ks_fault: Option<KFault>,
+    window_ms: u64,
+) -> (Outcome, PolymarketDouble, KalshiDouble, i64, Usd) {
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let (pm_cash0, ks_cash0) = (pm.balance(PM_ADDR), ks.balance());
+    if let Some(k) = pm_fault {
+        pm.inject(PFault::once("POST", "/order", k));
+    }
+    if let Some(f) = ks_fault {
+        ks.inject_on(f, 1, Some("POST"), Some(KS_ORDERS));
+    }
+    let engine = live_engine_with(tag, &pm, &ks, &engine_section(window_ms)).await;
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let trades = wait_for(&ledger, "a final trade", Duration::from_secs(30), |t| {
+            t.len() == 1 && FINAL.contains(&t[0].state.as_str())
+        })
+        .await;
+        let t = trades[0].clone();
+        pm.resolve(ARB_YES, true);
+        ks.settle(ARB_TICKER, "yes");
+        let settled = wait_for(&ledger, "settlement", Duration::from_secs(30), |ts| {
+            ts.iter()
+                .any(|x| x.id == t.id && (x.state == state::SETTLED || x.state == state::FAILED))
+        })
+        .await;
+        // A few more polls: nothing new may be sent.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let _ = tx.send(true);
+        settled
+    };
+    let (r, trades) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live ends cleanly");
+    assert_eq!(
+        ledger.trades_in(&[]).expect("ledger").len(),
+        1,
+        "{trades:#?}"
+    );
+    let trade = ledger.trades_in(&[]).expect("ledger").remove(0);
+    let orders = ledger.orders_of(&trade.id).expect("orders");
+    let pm_cash = pm.balance(PM_ADDR) - pm_cash0;
+    let ks_cash = ks.balance() - ks_cash0;
+    (
+        Outcome {
+            trade,
+            orders,
+            ledger,
+        },
+        pm,
+        ks,
+        pm_cash,
+        ks_cash,
+    )
+}
+
+/// Every Kalshi order is in the ledger once, with the double's shares, cost and fee; every
+/// client order id reached Kalshi at most once.
+fn check_kalshi(o: &Outcome, ks: &KalshiDouble) {
+    let mut per_coid: BTreeMap<String, usize> = BTreeMap::new();
+    for r in ks.requests() {
+        if r.method == "POST" && r.path.ends_with(KS_ORDERS) {
+            let coid = serde_json::from_str::<serde_json::Value>(&r.body)
+                .ok()
+                .and_then(|v| v["client_order_id"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            *per_coid.entry(coid).or_default() += 1;
+        }
+    }
+    assert!(
+        per_coid.values().all(|n| *n == 1),
+        "an intent reached Kalshi twice: {per_coid:?}"
+    );
+    for k in ks.orders() {
+        let row = o
+            .orders
+            .iter()
+            .find(|r| r.client_order_id == k.client_order_id)
+            .unwrap_or_else(|| panic!("Kalshi holds an order the ledger lacks: {k:#?}"));
+        assert_eq!(
+            row.order_id.as_deref(),
+            Some(k.order_id.as_str()),
+            "{row:#?}"
+        );
+        assert_eq!(row.filled_qty, k.filled, "shares: {row:#?} vs {k:#?}");
+        // Kalshi books every order as a purchase on one side of the YES/NO book: selling NO
+        // is buying YES, whose cost is $1 per contract minus the NO proceeds.
+        let venue_cost = k.taker_cost + k.maker_cost;
+        let expected = if row.side == "sell" {
+            k.filled.payout(plugin_api::Price::ONE) - venue_cost
+        } else {
+            venue_cost
+        };
+        assert_eq!(row.filled_notional, expected, "cost: {row:#?} vs {k:#?}");
+        assert_eq!(row.fees, k.taker_fees, "fee: {row:#?} vs {k:#?}");
+    }
+}
+
+/// Every order Polymarket accepted is in the ledger under its id; each signed order reached
+/// the venue once.
+fn check_polymarket(o: &Outcome, pm: &PolymarketDouble) {
+    let received = pm.received_orders();
+    let mut sigs: Vec<String> = received
+        .iter()
+        .map(|v| v["order"]["signature"].as_str().unwrap_or("").to_string())
+        .collect();
+    sigs.sort();
+    sigs.dedup();
+    assert_eq!(sigs.len(), received.len(), "a signed order was sent twice");
+    let pm_rows: Vec<&OrderRow> = o.orders.iter().filter(|r| r.venue == "pm").collect();
+    assert!(
+        received.len() <= pm_rows.len(),
+        "Polymarket got {} orders, the ledger knows {}: {:#?}",
+        received.len(),
+        pm_rows.len(),
+        o.orders
+    );
+    for r in &pm_rows {
+        if let Some(id) = &r.order_id {
+            if r.filled_qty.0 > 0 {
+                assert!(
+                    pm.order_status(id).is_some(),
+                    "ledger order {id} unknown to the venue: {r:#?}"
+                );
+            }
+        }
+    }
+}
+
+/// The ledger's realized P&L equals what the doubles' cash says: Kalshi settles to cash;
+/// Polymarket's winning shares are worth $1 each (the double does not redeem).
+fn check_pnl(o: &Outcome, pm_cash_micro: i64, ks_cash: Usd) {
+    let pm_shares: Qty = o
+        .orders
+        .iter()
+        .filter(|r| r.venue == "pm" && r.instrument == ARB_YES)
+        .map(|r| {
+            if r.side == "sell" {
+                -r.filled_qty
+            } else {
+                r.filled_qty
+            }
+        })
+        .sum();
+    let venue_pnl = Usd(pm_cash_micro) + ks_cash + pm_shares.payout(plugin_api::Price::ONE);
+    let t = o.ledger.trade(&o.trade.id).expect("ledger").expect("trade");
+    let ledger_pnl = t.realized_pnl.unwrap_or(Usd::ZERO);
+    assert_eq!(
+        ledger_pnl, venue_pnl,
+        "ledger P&L vs the doubles' cash: {t:#?}\n{:#?}",
+        o.orders
+    );
+}
+
+/// Both venues process their leg, then the answers are lost (Polymarket: connection dropped;
+/// Kalshi: 502). Both are found, not re-sent; the trade hedges and settles to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_answers_lost_after_processing_hedges_without_resending() {
+    let (o, pm, ks, pm_cash, ks_cash) = run(
+        "lf-lost",
+        Some(FaultKind::DropAfter),
+        Some(KFault::ServerErrorAfterProcessing(502)),
+        5_000,
+    )
+    .await;
+    assert_eq!(o.trade.state, state::SETTLED, "{:#?}", o.orders);
+    assert_eq!(pm.order_posts(), 1);
+    assert_eq!(ks.place_attempts(), 1);
+    check_kalshi(&o, &ks);
+    check_polymarket(&o, &pm);
+    check_pnl(&o, pm_cash, ks_cash);
+}
+
+/// Both answers come too late (after the host's 3 s timeout), the orders already booked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_answers_late_after_processing_hedges_without_resending() {
+    let (o, pm, ks, pm_cash, ks_cash) = run(
+        "lf-late",
+        Some(FaultKind::DelayAfter(Duration::from_millis(3_500))),
+        Some(KFault::Slow(3_500)),
+        5_000,
+    )
+    .await;
+    assert_eq!(o.trade.state, state::SETTLED, "{:#?}", o.orders);
+    assert_eq!(pm.order_posts(), 1);
+    assert_eq!(ks.place_attempts(), 1);
+    check_kalshi(&o, &ks);
+    check_polymarket(&o, &pm);
+    check_pnl(&o, pm_cash, ks_cash);
+}
+
+/// Polymarket answers 500 without booking its leg: the leg's outcome is unknown, it is looked
+/// up until the appear window passes, then final `not_found`; Kalshi's filled leg is sold back.
+/// Polymarket saw exactly one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbooked_leg_is_final_after_the_window_and_the_other_leg_unwinds() {
+    let (o, pm, ks, pm_cash, ks_cash) =
+        run("lf-unbooked", Some(FaultKind::Status(500)), None, 1_500).await;
+    assert_eq!(pm.order_posts(), 1, "never re-sent");
+    assert_eq!(pm.accepted_orders(), 0);
+    let a = o
+        .orders
+        .iter()
+        .find(|r| r.venue == "pm" && r.purpose == "entry")
+        .expect("leg a");
+    assert_eq!(a.state, "not_found", "{a:#?}");
+    assert!(
+        o.orders
+            .iter()
+            .any(|r| r.venue == "ks" && r.purpose == "unwind" && r.filled_qty.0 > 0),
+        "leg b sold back: {:#?}",
+        o.orders
+    );
+    let t = o.ledger.trade(&o.trade.id).unwrap().unwrap();
+    assert!(t.unwind_loss > Usd::ZERO, "unwind loss booked: {t:#?}");
+    check_kalshi(&o, &ks);
+    check_polymarket(&o, &pm);
+    check_pnl(&o, pm_cash, ks_cash);
+}
+
+/// What a stop between an order's `sent` record and its first write leaves behind: the trade
+/// journaled in SUBMITTING, both legs `sent`, no venue order id (Polymarket's digest is only
+/// journaled just before the write). Reconciliation must end it in a final state, not leave it
+/// PARTIAL for good: Polymarket cannot be asked by client id, and nothing was written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legs_stopped_before_their_write_end_final_not_stuck() {
+    let pm = pmd::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb left to trade: only the journaled trade matters.
+    pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.90", "100")]);
+    let engine = live_engine_with("lf-sent", &pm, &ks, &engine_section(1_000)).await;
+    let ledger = engine.ledger().clone();
+    let now = plugin_api::Price::ONE.0; // any fixed creation time long past
+    let t = TradeRow {
+        id: "stop-000001".into(),
+        pair_id: "lal-bos-lal".into(),
+        direction: "yes_a_no_b".into(),
+        qty: Qty::shares(10),
+        state: state::PLANNED.into(),
+        venue_a: "pm".into(),
+        venue_b: "ks".into(),
+        instrument_a: ARB_YES.into(),
+        instrument_b: format!("{ARB_TICKER}:no"),
+        limit_a: plugin_api::Price(400_000),
+        limit_b: plugin_api::Price(450_000),
+        expected_cost: Usd::dollars(9),
+        expected_profit: Usd::from_cents(100),
+        reserved_a: Usd::dollars(5),
+        reserved_b: Usd::dollars(5),
+        unwind_loss: Usd::ZERO,
+        realized_pnl: None,
+        note: String::new(),
+        day: polymix_host::engine::utc_day(now),
+        created_ms: now,
+        updated_ms: now,
+        settled_ms: None,
+    };
+    let leg = |leg: char, venue: &str, inst: &str| OrderRow {
+        client_order_id: plugin_api::client_order_id(&t.id, leg, 0),
+        trade_id: t.id.clone(),
+        leg: leg.to_string(),
+        purpose: "entry".into(),
+        venue: venue.into(),
+        instrument: inst.into(),
+        side: "buy".into(),
+        price: plugin_api::Price(400_000),
+        qty: Qty::shares(10),
+        tif: "ioc".into(),
+        state: "planned".into(),
+        order_id: None,
+        filled_qty: Qty::ZERO,
+        filled_notional: Usd::ZERO,
+        fees: Usd::ZERO,
+        failed_qty: Qty::ZERO,
+        reason: None,
+        created_ms: now,
+        updated_ms: now,
+    };
+    let mut orders = vec![
+        leg('a', "pm", ARB_YES),
+        leg('b', "ks", &format!("{ARB_TICKER}:no")),
+    ];
+    ledger.insert_planned(&t, &orders).expect("journal");
+    ledger
+        .transition(&t.id, state::SUBMITTING, "sending both legs", now)
+        .expect("transition");
+    for o in orders.iter_mut() {
+        o.state = "sent".into();
+        ledger.update_order(o).expect("sent");
+    }
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let done = wait_for(
+            &ledger,
+            "the stopped trade final",
+            Duration::from_secs(15),
+            |ts| {
+                ts.iter()
+                    .any(|x| x.id == t.id && FINAL.contains(&x.state.as_str()))
+            },
+        )
+        .await;
+        let _ = tx.send(true);
+        done
+    };
+    let (r, _) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live");
+    let t2 = ledger.trade(&t.id).unwrap().unwrap();
+    assert_eq!(t2.state, state::FAILED, "{t2:#?}");
+    for o in ledger.orders_of(&t.id).unwrap() {
+        assert_eq!(o.state, "not_found", "{o:#?}");
+        assert_eq!(o.filled_qty, Qty::ZERO);
+    }
+    assert!(
+        pm.received_orders().is_empty(),
+        "nothing sent to Polymarket"
+    );
+    assert!(ks.orders().is_empty(), "nothing sent to Kalshi");
+    assert_eq!(
+        engine.phase(),
+        polymix_host::engine::Phase::Trading,
+        "reconciliation finished, trading began"
+    );
+}

@@ -459,3 +459,73 @@ async fn sigkill_right_after_the_unwind_order_left_books_the_unwind_loss() {
     // Bought 10 @ 0.40 + fee 0.17, sold 10 @ 0.38 − fee 0.17: $0.54, booked on the trade.
     assert_eq!(t.unwind_loss, Usd::from_cents(54), "{t:#?}\n{orders:#?}");
 }
+
+/// The trade is HEDGED, then the Polymarket market resolves (its order book is gone: 404) and
+/// the engine is killed. The restart must not refuse to start over the missing book: the pair
+/// stops trading, and the open trade settles once Kalshi settles too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_then_restart_after_a_market_resolved_starts_and_settles() {
+    use polymix_doubles::polymarket::{self as pmd};
+    let pm = pmd::spawn(pmd::PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    crate::live_e2e::seed(&pm, &ks);
+    let dir = temp_dir("crash-resolved");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        crate::live_e2e::polymarket_venue_toml(&dir, &pm),
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 300),
+        crate::live_e2e::pairs_toml("pm", "ks"),
+    );
+    let cfg = dir.join("polymix.toml");
+    std::fs::write(&cfg, body).expect("write config");
+    let ledger = dir.join("data").join("live.sqlite");
+    let hedged = || {
+        ledger_trades(&ledger)
+            .iter()
+            .any(|(t, _)| t.state == state::HEDGED)
+    };
+
+    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    until(&mut p1, "a HEDGED trade", Duration::from_secs(25), hedged).await;
+    pm.resolve(crate::live_e2e::ARB_YES, true);
+    p1.kill();
+    drop(p1);
+    ks.settle(crate::live_e2e::ARB_TICKER, "yes");
+
+    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
+    until(
+        &mut p2,
+        "the trade to settle",
+        Duration::from_secs(25),
+        || {
+            ledger_trades(&ledger)
+                .iter()
+                .any(|(t, _)| t.state == state::SETTLED)
+        },
+    )
+    .await;
+    p2.assert_running();
+    p2.kill();
+    let log = p2.log_text();
+    assert!(
+        log.contains("does not trade"),
+        "the pair was taken out of trading:\n{log}"
+    );
+    let trades = ledger_trades(&ledger);
+    assert_eq!(
+        trades.len(),
+        1,
+        "no new trade on the resolved pair: {trades:#?}"
+    );
+    let (t, orders) = &trades[0];
+    let paid: Usd = orders.iter().map(|o| o.filled_notional + o.fees).sum();
+    assert_eq!(t.realized_pnl, Some(Usd::dollars(10) - paid), "{t:#?}");
+}

@@ -371,3 +371,36 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
         "reconciliation finished, trading began"
     );
 }
+
+/// Polymarket holds the order write 3.7 s before booking it; the host gives up at 3 s. The
+/// lookups right after find nothing, but within the appear window "not found" is not final:
+/// the reconciliation sweep keeps looking, finds the order when it lands (it matched 10
+/// shares), adopts it into its trade, and the trade hedges. Before the fix the leg was marked
+/// `not_found` at once, the Kalshi leg unwound, and the 10 shares went unrecorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_booked_after_the_lookup_said_not_found_is_adopted() {
+    let (o, pm, ks, pm_cash, ks_cash) = run(
+        "lf-lateorder",
+        Some(FaultKind::Late(Duration::from_millis(3_700))),
+        None,
+        15_000,
+    )
+    .await;
+    assert_eq!(pm.order_posts(), 1, "never re-sent");
+    assert_eq!(pm.accepted_orders(), 1, "booked late");
+    let a = o
+        .orders
+        .iter()
+        .find(|r| r.venue == "pm" && r.purpose == "entry")
+        .expect("leg a");
+    assert_eq!(a.filled_qty, Qty::shares(10), "adopted: {a:#?}");
+    assert!(
+        !o.orders.iter().any(|r| r.purpose == "unwind"),
+        "nothing unwound: {:#?}",
+        o.orders
+    );
+    assert_eq!(o.trade.state, state::SETTLED, "{:#?}", o.trade);
+    check_kalshi(&o, &ks);
+    check_polymarket(&o, &pm);
+    check_pnl(&o, pm_cash, ks_cash);
+}

@@ -67,7 +67,15 @@ impl Engine {
     async fn poll_books(&self, dirty: &mut BTreeSet<u32>) {
         let mut wanted: Vec<Vec<String>> = vec![Vec::new(); self.venues.len()];
         let mut seen = BTreeSet::new();
-        for p in &self.pairs {
+        let off = self
+            .pair_off
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for (i, p) in self.pairs.iter().enumerate() {
+            if off.get(i).is_some_and(Option::is_some) {
+                continue;
+            }
             for leg in [&p.a, &p.b] {
                 let Some(vi) = self.vidx(&leg.venue) else {
                     continue;

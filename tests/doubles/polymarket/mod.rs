@@ -107,6 +107,9 @@ pub enum FaultKind {
     Drop,
     /// Process (the request takes effect), then drop the connection.
     DropAfter,
+    /// Hold the request this long, then process it whether or not the client is still there
+    /// (a venue that books an order seconds after a client gave up on it).
+    Late(Duration),
 }
 
 /// A fault rule: applies to the next `times` requests matching method and path prefix.
@@ -505,6 +508,20 @@ async fn handle(
         }
         _ => {}
     }
+    if let Some(FaultKind::Late(t)) = fault {
+        // Processing runs in its own task, so a client that hangs up does not cancel it.
+        let d2 = d.clone();
+        let m = method.as_str().to_string();
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(t).await;
+            let mut g = lock(&d2);
+            g.route(&m, &path, &query, &headers, &body)
+        });
+        return match task.await {
+            Ok((status, v)) => (status, axum::Json(v)).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+    }
     let (status, v) = {
         let mut g = lock(&d);
         g.route(method.as_str(), &path, &query, &headers, &body)
@@ -669,7 +686,8 @@ impl Inner {
     }
 
     fn book_json(&self, token: &str) -> Option<Value> {
-        let m = self.markets.get(token)?;
+        // A resolved market's order book is gone: the venue answers 404 for it.
+        let m = self.markets.get(token).filter(|m| !m.closed)?;
         let (bids, asks) = self.books.get(token).cloned().unwrap_or_default();
         // The venue lists both sides with the best level last.
         let lv = |v: &[Lvl]| {

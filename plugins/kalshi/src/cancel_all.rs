@@ -155,8 +155,11 @@ mod tests {
             ]
         );
         assert!(resting_targets(&json!({"orders": [{"ticker": "T"}]}), &[]).is_err());
-        assert!(resting_targets(&json!({"orders": [{"order_id": "../x", "ticker": "T"}]}), &[])
-            .is_err());
+        assert!(resting_targets(
+            &json!({"orders": [{"order_id": "../x", "ticker": "T"}]}),
+            &[]
+        )
+        .is_err());
         assert!(resting_targets(&json!({}), &[]).is_err());
     }
 
@@ -164,7 +167,10 @@ mod tests {
     fn batch_answers_are_split_per_order() {
         let batch = [t("a"), t("b"), t("c")];
         let body: Value = serde_json::from_slice(&batch_body(&batch).unwrap()).unwrap();
-        assert_eq!(body["orders"][1], json!({"order_id": "b", "market_ticker": "T"}));
+        assert_eq!(
+            body["orders"][1],
+            json!({"order_id": "b", "market_ticker": "T"})
+        );
         let answer = json!({"orders": [
             {"order_id": "a", "reduced_by": "5.00", "ts_ms": 1},
             {"order_id": "b", "error": {"code": "not_found", "message": "order is not resting"}}

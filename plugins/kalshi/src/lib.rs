@@ -33,8 +33,7 @@ pub mod settings;
 
 use plugin_api::{
     CallCtx, Fill, HttpRequest, HttpResponse, NotCancelled, OpResult, OrderStatus, PluginError,
-    PluginResult,
-    Position, Settlement, Step, Venue, VenueConfig, VenueInfo, VenueOp, VenueRules,
+    PluginResult, Position, Settlement, Step, Venue, VenueConfig, VenueInfo, VenueOp, VenueRules,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -714,8 +713,7 @@ impl KalshiVenue {
             Pending::CancelAllList { mut run, pages } => {
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
                 let tried = run.tried();
-                run.queue
-                    .extend(cancel_all::resting_targets(&v, &tried)?);
+                run.queue.extend(cancel_all::resting_targets(&v, &tried)?);
                 match Self::next_cursor(&v) {
                     Some(c) if pages + 1 < MAX_PAGES => {
                         self.cancel_all_list(run, Some(&c), pages + 1, &ctx)
@@ -735,7 +733,9 @@ impl KalshiVenue {
                         }
                         Err(e) => run.not_cancelled.extend(cancel_all::all_failed(
                             &sent,
-                            &format!("{e}; whether they were cancelled is unknown, list open orders"),
+                            &format!(
+                                "{e}; whether they were cancelled is unknown, list open orders"
+                            ),
                         )),
                     },
                     Err(e) => {

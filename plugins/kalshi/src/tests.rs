@@ -907,7 +907,10 @@ fn place_not_found_after_a_possible_write_is_outcome_unknown() {
     };
     let cases = [
         ("2xx unreadable", unreadable),
-        ("5xx", resp(503, json!({"error": {"code": "service_unavailable"}}))),
+        (
+            "5xx",
+            resp(503, json!({"error": {"code": "service_unavailable"}})),
+        ),
         ("transport failure (status 0)", resp(0, Value::Null)),
         (
             "409 duplicate",
@@ -956,4 +959,61 @@ fn place_not_found_after_a_possible_write_is_outcome_unknown() {
             code: "invalid_price".into()
         }
     );
+}
+
+/// Issue #11 item 11: cancel-all is supported: resting orders listed, batch-cancelled, and
+/// the answer split per order.
+#[test]
+fn cancel_all_lists_then_batch_cancels() {
+    let v = venue();
+    assert!(v.info().capabilities.iter().any(|c| c == "cancel_all"));
+    let (r, st) = http(
+        v.begin(
+            VenueOp::CancelAll {
+                instrument: Some("T:no".into()),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        (
+            "GET",
+            "http://127.0.0.1:9/trade-api/v2/portfolio/orders?ticker=T&status=resting&limit=200"
+        )
+    );
+    let page = json!({"orders": [
+        {"order_id": "o1", "ticker": "T", "status": "resting"},
+        {"order_id": "o2", "ticker": "T", "status": "resting"}
+    ], "cursor": ""});
+    let (r, st) = http(v.resume(st, resp(200, page), ctx()).unwrap());
+    assert_eq!(r.method, "DELETE");
+    assert!(
+        r.url.ends_with("/portfolio/events/orders/batched"),
+        "{}",
+        r.url
+    );
+    assert!(hdr(&r, "KALSHI-ACCESS-SIGNATURE").is_some());
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"orders": [{"order_id": "o1", "market_ticker": "T"}, {"order_id": "o2", "market_ticker": "T"}]})
+    );
+    let answer = json!({"orders": [
+        {"order_id": "o1", "client_order_id": "a", "reduced_by": "1.00", "ts_ms": 1},
+        {"order_id": "o2", "error": {"code": "not_found", "message": "order is not resting"}}
+    ]});
+    match result(v.resume(st, resp(200, answer), ctx()).unwrap()) {
+        OpResult::Cancelled {
+            cancelled,
+            not_cancelled,
+        } => {
+            assert_eq!(cancelled, vec!["o1".to_string()]);
+            assert_eq!(not_cancelled.len(), 1);
+            assert_eq!(not_cancelled[0].order_id, "o2");
+            assert!(not_cancelled[0].reason.contains("not resting"));
+        }
+        other => panic!("{other:?}"),
+    }
 }

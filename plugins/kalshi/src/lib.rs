@@ -26,6 +26,7 @@ pub mod book;
 pub mod cancel_all;
 pub mod errors;
 pub mod markets;
+pub mod num;
 pub mod orders;
 pub mod portfolio;
 pub mod presign;
@@ -473,59 +474,71 @@ impl KalshiVenue {
 
     fn resume_inner(&self, p: Pending, resp: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
         match p {
-            Pending::Place { placed } => match Self::check(&resp) {
-                Ok(v) => match orders::parse_created(&v) {
-                    Ok(c) if c.filled.0 > 0 => {
+            Pending::Place { placed } => {
+                let created = Self::check(&resp).map(|v| {
+                    orders::parse_created(&v).and_then(|c| {
+                        let status = orders::status_from_created(&placed, &c)?;
+                        Ok((c, status))
+                    })
+                });
+                match created {
+                    Ok(Ok((c, _))) if c.filled.0 > 0 => {
                         // Something traded: read the order back for exact cost and fees.
                         let id = c.order_id.clone();
                         self.order_by_id(&id, &ctx, Pending::PlaceFetch { placed, created: c })
                     }
-                    Ok(c) => done(OpResult::Order {
-                        order: orders::status_from_created(&placed, &c),
-                    }),
-                    // A 2xx we cannot read means the order probably exists: find it.
-                    Err(e) => self.place_lookup(
-                        placed,
-                        Cause {
+                    Ok(Ok((_, order))) => done(OpResult::Order { order }),
+                    // A 2xx we cannot read (or whose numbers are out of range) means the
+                    // order probably exists: find it.
+                    Ok(Err(e)) => {
+                        let cause = Cause {
                             status: resp.status,
                             code: "unreadable_response".into(),
                             message: e.to_string(),
-                        },
-                        None,
-                        0,
-                        &ctx,
-                    ),
-                },
-                // 409: the client_order_id may already be in use (a retried submit); 5xx: the
-                // order may have been accepted before the failure. Either way, look it up by
-                // client_order_id rather than failing or resending.
-                // A 2xx whose body is not JSON: the venue took the order and the answer was
-                // mangled on the way; find the order.
-                Err(e) if (200..300).contains(&e.status) && e.code == "invalid_json" => {
-                    let cause = Cause {
-                        status: e.status,
-                        code: "unreadable_response".into(),
-                        message: e.message,
-                    };
-                    self.place_lookup(placed, cause, None, 0, &ctx)
+                        };
+                        self.place_lookup(placed, cause, None, 0, &ctx)
+                    }
+                    // A 2xx whose body is not JSON: the venue took the order and the answer
+                    // was mangled on the way; find it.
+                    Err(e) if (200..300).contains(&e.status) && e.code == "invalid_json" => {
+                        let cause = Cause {
+                            status: e.status,
+                            code: "unreadable_response".into(),
+                            message: e.message,
+                        };
+                        self.place_lookup(placed, cause, None, 0, &ctx)
+                    }
+                    // 409: the client_order_id may already be in use (a retried submit); 5xx
+                    // or a transport failure (status 0): the order may have been accepted
+                    // before the failure. Either way, look it up by client_order_id rather
+                    // than failing or resending.
+                    Err(e) if e.maybe_duplicate() || e.status >= 500 || e.status == 0 => {
+                        self.place_lookup(placed, e.into(), None, 0, &ctx)
+                    }
+                    Err(e) => Err(self.fail(e)),
                 }
-                Err(e) if e.maybe_duplicate() || e.status >= 500 || e.status == 0 => {
-                    self.place_lookup(placed, e.into(), None, 0, &ctx)
-                }
-                Err(e) => Err(self.fail(e)),
-            },
+            }
             Pending::PlaceFetch { placed, created } => {
-                let fallback = orders::status_from_created(&placed, &created);
-                let order = Self::check(&resp)
+                let read = Self::check(&resp)
                     .ok()
                     .and_then(|v| Self::order_in(&v, &placed.ins).ok())
                     .map(|mut o| {
                         o.client_order_id
                             .get_or_insert(placed.client_order_id.clone());
                         o
-                    })
-                    // The order exists whatever the read says; never turn it into an error.
-                    .unwrap_or(fallback);
+                    });
+                // The order exists whatever the read says: the create answer stands in (it
+                // was range-checked when first read, so this cannot fail in practice).
+                let order = match read {
+                    Some(o) => o,
+                    None => orders::status_from_created(&placed, &created).map_err(|e| {
+                        KalshiError::OutcomeUnknown(format!(
+                            "order {} on {}: it exists but its fill could not be read ({e}); \
+                             look it up by client_order_id",
+                            placed.client_order_id, placed.ins
+                        ))
+                    })?,
+                };
                 done(OpResult::Order { order })
             }
             Pending::PlaceLookup {

@@ -138,7 +138,7 @@ pub fn place_body(
         TimeInForce::Gtd { expires_ms } => {
             // Kalshi takes whole seconds; round down so the order never outlives the request.
             let secs = expires_ms.div_euclid(1000);
-            if secs * 1000 <= now_ms {
+            if secs.checked_mul(1000).is_none_or(|ms| ms <= now_ms) {
                 return Err(KalshiError::Input(format!(
                     "GTD expiry {expires_ms} ms is not in the future"
                 )));
@@ -480,6 +480,16 @@ mod tests {
             },
             Instrument::parse(ins).unwrap(),
         )
+    }
+
+    #[test]
+    fn an_extreme_gtd_expiry_is_refused_not_overflowed() {
+        for expires_ms in [i64::MIN, i64::MIN + 1, -1] {
+            let (mut o, i) = req("T:yes", Side::Buy, 430_000);
+            o.tif = TimeInForce::Gtd { expires_ms };
+            let e = place_body(&o, &i, 1_764_000_000_000).unwrap_err();
+            assert!(e.to_string().contains("GTD expiry"), "{e}");
+        }
     }
 
     fn body_of(ins: &str, side: Side, price: i64) -> Value {

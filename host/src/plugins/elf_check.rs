@@ -142,6 +142,7 @@ struct Load {
     offset: u64,
     vaddr: u64,
     filesz: u64,
+    memsz: u64,
 }
 
 impl Load {
@@ -155,6 +156,46 @@ impl Load {
 
 fn file_offset(loads: &[Load], addr: u64, len: u64) -> Option<u64> {
     loads.iter().find_map(|l| l.file_offset(addr, len))
+}
+
+/// Whether 8 bytes at `addr` are inside some segment's memory image (where a relocation
+/// may write).
+fn in_memory(loads: &[Load], addr: u64) -> bool {
+    loads.iter().any(|l| {
+        addr.checked_sub(l.vaddr)
+            .and_then(|rel| rel.checked_add(8))
+            .is_some_and(|end| end <= l.memsz)
+    })
+}
+
+/// Size of one `Elf64_Rela` entry.
+const RELA_SIZE: u64 = 24;
+
+/// Every RELA relocation in `[addr, addr + size)` must write inside the library's own memory
+/// image: the loader applies them before any plugin code runs, and a corrupted `r_offset`
+/// makes it write to a wild address.
+fn relocations(
+    r: &Reader<'_>,
+    loads: &[Load],
+    addr: u64,
+    size: u64,
+    name: &str,
+) -> Result<(), ElfError> {
+    let Some(off) = file_offset(loads, addr, size) else {
+        // Already refused by the range check.
+        return Ok(());
+    };
+    for i in 0..size / RELA_SIZE {
+        let at = (off + i * RELA_SIZE) as usize;
+        let target = r.u64(at, "relocation")?;
+        if !in_memory(loads, target) {
+            return Err(bad(format!(
+                "{name} entry {i} writes to address {target:#x}, outside the library: the file \
+                 is corrupted"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks `bytes` (the whole file) as an ELF shared object for this host.
@@ -298,6 +339,7 @@ fn program_headers(
                     offset,
                     vaddr,
                     filesz,
+                    memsz,
                 });
             }
             PT_DYNAMIC => {
@@ -340,6 +382,7 @@ fn sections(r: &Reader<'_>, shoff: u64, shnum: u16, file_len: u64) -> Result<(),
 const DT_NULL: u64 = 0;
 const DT_NEEDED: u64 = 1;
 const DT_PLTRELSZ: u64 = 2;
+const DT_PLTREL: u64 = 20;
 const DT_HASH: u64 = 4;
 const DT_STRTAB: u64 = 5;
 const DT_SYMTAB: u64 = 6;
@@ -408,6 +451,13 @@ fn dynamic_table(r: &Reader<'_>, loads: &[Load], vaddr: u64, size: u64) -> Resul
     range(DT_FINI_ARRAY, Some(DT_FINI_ARRAYSZ), "finaliser array")?;
     range(DT_VERSYM, None, "symbol versions")?;
     range(DT_VERNEED, None, "version needs")?;
+    if let (Some(a), Some(n)) = (get(DT_RELA), get(DT_RELASZ)) {
+        relocations(r, loads, a, n, "relocation (RELA)")?;
+    }
+    // x86_64 and aarch64 PLT relocations are RELA too (DT_PLTREL = DT_RELA).
+    if let (Some(a), Some(n), Some(DT_RELA)) = (get(DT_JMPREL), get(DT_PLTRELSZ), get(DT_PLTREL)) {
+        relocations(r, loads, a, n, "PLT relocation")?;
+    }
     if get(DT_STRTAB).is_none() || get(DT_SYMTAB).is_none() {
         return Err(bad("dynamic table lacks a string or symbol table"));
     }
@@ -503,5 +553,39 @@ mod tests {
             .unwrap();
         b[first_load + 32..first_load + 40].copy_from_slice(&u64::MAX.to_le_bytes());
         assert!(check_bytes(&b).unwrap_err().0.contains("loadable segment"));
+        // A relocation that would write outside the library.
+        let rela = dynamic_value(&so, phoff, 7).expect("libc has RELA relocations");
+        let loads: Vec<(u64, u64, u64)> = (0..usize::from(u16::from_le_bytes([so[56], so[57]])))
+            .map(|i| phoff + i * PHDR_SIZE)
+            .filter(|&at| u32::from_le_bytes(so[at..at + 4].try_into().unwrap()) == PT_LOAD)
+            .map(|at| (le(&so, at + 8), le(&so, at + 16), le(&so, at + 32)))
+            .collect();
+        let (off, vaddr, _) = loads
+            .iter()
+            .find(|(_, v, f)| rela >= *v && rela < v + f)
+            .copied()
+            .unwrap();
+        let entry = (rela - vaddr + off) as usize;
+        let mut b = so.clone();
+        b[entry..entry + 8].copy_from_slice(&0x7fff_0000_0000u64.to_le_bytes());
+        let e = check_bytes(&b).unwrap_err().0;
+        assert!(e.contains("relocation (RELA) entry 0"), "{e}");
+    }
+
+    fn le(b: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+    }
+
+    /// The value of dynamic tag `tag` of a little-endian ELF64 file.
+    fn dynamic_value(so: &[u8], phoff: usize, tag: u64) -> Option<u64> {
+        let phnum = usize::from(u16::from_le_bytes([so[56], so[57]]));
+        let dynamic = (0..phnum)
+            .map(|i| phoff + i * PHDR_SIZE)
+            .find(|&at| u32::from_le_bytes(so[at..at + 4].try_into().unwrap()) == PT_DYNAMIC)?;
+        let (off, size) = (le(so, dynamic + 8) as usize, le(so, dynamic + 32) as usize);
+        (off..off + size)
+            .step_by(DYN_SIZE)
+            .find(|&at| le(so, at) == tag)
+            .map(|at| le(so, at + 8))
     }
 }

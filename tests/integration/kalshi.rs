@@ -761,3 +761,137 @@ async fn ed25519_keys_sign_requests_the_double_accepts() {
     assert_eq!(e.kind, ErrorKind::Auth, "{e}");
     assert_eq!(d.auth_failures().len(), 1);
 }
+
+/// Issue #11 item 11: `cancel-all` lists resting orders (paged) and cancels them with batch
+/// cancels of at most 20 (the double refuses bigger batches), reporting per order what was and
+/// was not cancelled; an instrument limits it to its market.
+#[tokio::test]
+async fn cancel_all_lists_resting_orders_and_cancels_them_in_batches() {
+    const U: &str = "KXNBAGAME-26MAY25NYKCLE-CLE";
+    let d = double().await;
+    d.add_market(MarketSpec::new(U));
+    let x = Exec::new(&d);
+    // 205 resting bids on T (more than one 200-order page), one on U, and one filled order.
+    for i in 0..205 {
+        let o = x
+            .order(order(
+                &format!("pmx-ca-{i}"),
+                &format!("{T}:yes"),
+                Side::Buy,
+                "0.10",
+                "1.00",
+                TimeInForce::Gtc,
+            ))
+            .await;
+        assert_eq!(o.state, OrderState::Open);
+    }
+    let u = x
+        .order(order(
+            "pmx-ca-u",
+            &format!("{U}:yes"),
+            Side::Buy,
+            "0.10",
+            "1.00",
+            TimeInForce::Gtc,
+        ))
+        .await;
+    let filled = x
+        .order(order(
+            "pmx-ca-f",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "1.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(filled.state, OrderState::Filled);
+
+    // One batch fails before processing: its orders are reported as not cancelled.
+    d.inject_on(
+        Fault::ServerError(503),
+        1,
+        Some("DELETE"),
+        Some("/portfolio/events/orders/batched"),
+    );
+    let r = x
+        .once(VenueOp::CancelAll {
+            instrument: Some(format!("{T}:no")),
+        })
+        .await
+        .expect("cancel-all on T");
+    let OpResult::Cancelled {
+        cancelled,
+        not_cancelled,
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    assert_eq!(cancelled.len() + not_cancelled.len(), 205);
+    assert_eq!(not_cancelled.len(), 20, "{not_cancelled:?}");
+    assert!(not_cancelled[0].reason.contains("503"), "{not_cancelled:?}");
+    let resting: Vec<String> = d
+        .orders()
+        .into_iter()
+        .filter(|o| o.status == "resting")
+        .map(|o| o.order_id)
+        .collect();
+    // Exactly what the report says: the refused batch and U's order still rest.
+    let mut expected: Vec<String> = not_cancelled.iter().map(|n| n.order_id.clone()).collect();
+    expected.push(u.order_id.clone());
+    let mut got = resting.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    for id in &cancelled {
+        let o = d.orders().into_iter().find(|o| &o.order_id == id).unwrap();
+        assert_eq!(o.status, "canceled", "{id}");
+    }
+    let reqs = d.requests();
+    let lists: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/portfolio/orders"))
+        .filter(|r| r.query.contains("status=resting"))
+        .collect();
+    assert_eq!(lists.len(), 2, "two pages of resting orders");
+    assert!(lists
+        .iter()
+        .all(|r| r.query.contains(&format!("ticker={T}"))));
+    let batches: Vec<_> = reqs
+        .iter()
+        .filter(|r| r.method == "DELETE" && r.path.ends_with("/portfolio/events/orders/batched"))
+        .collect();
+    assert_eq!(batches.len(), 11, "205 orders in batches of 20");
+    assert!(batches.iter().all(|b| b.status == 200 || b.status == 503));
+
+    // Without an instrument: everything left, on every market.
+    let r = x
+        .once(VenueOp::CancelAll { instrument: None })
+        .await
+        .expect("cancel-all");
+    let OpResult::Cancelled {
+        cancelled,
+        not_cancelled,
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    assert!(not_cancelled.is_empty(), "{not_cancelled:?}");
+    assert_eq!(cancelled.len(), 21);
+    assert!(cancelled.contains(&u.order_id));
+    assert!(d.orders().iter().all(|o| o.status != "resting"));
+    // Nothing left: an empty report, no batch sent.
+    let before = d.requests().len();
+    let r = x
+        .once(VenueOp::CancelAll { instrument: None })
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        OpResult::Cancelled {
+            cancelled: vec![],
+            not_cancelled: vec![]
+        }
+    );
+    assert_eq!(d.requests().len(), before + 1, "one listing, no batch");
+}

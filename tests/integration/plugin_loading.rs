@@ -193,3 +193,75 @@ fn plugin_log_events_reach_the_host_subscriber_tagged_with_the_instance() {
     assert!(hit.contains("plugin=bad"), "{hit}");
     assert!(hit.starts_with("WARN"), "{hit}");
 }
+
+/// The built risk-limits plugin, copied into a fresh directory under its own file name, and
+/// that directory (so config can name it by `path`).
+fn copy_of_risk_plugin(tag: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let name = polymix_host::plugins::discover::file_name(plugin_api::PluginKind::Risk, "limits");
+    let src = crate::support::profile_dir().join("deps").join(&name);
+    let bytes = std::fs::read(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let dir = crate::support::temp_dir(tag);
+    (dir.join(name), bytes)
+}
+
+/// Little-endian field of an ELF64 file (x86_64/aarch64 test hosts).
+fn le_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// Points the dynamic string table (DT_STRTAB) of an ELF64 library at a wild address: the
+/// loader follows it while resolving the library and dies with SIGSEGV.
+fn corrupt_string_table(so: &mut [u8]) {
+    let phoff = le_u64(so, 32) as usize;
+    let phnum = u16::from_le_bytes([so[56], so[57]]) as usize;
+    let dynamic = (0..phnum)
+        .map(|i| phoff + i * 56)
+        .find(|&at| u32::from_le_bytes(so[at..at + 4].try_into().unwrap()) == 2)
+        .expect("PT_DYNAMIC");
+    let (off, size) = (
+        le_u64(so, dynamic + 8) as usize,
+        le_u64(so, dynamic + 32) as usize,
+    );
+    let strtab = (off..off + size)
+        .step_by(16)
+        .find(|&at| le_u64(so, at) == 5)
+        .expect("DT_STRTAB");
+    so[strtab + 8..strtab + 16].copy_from_slice(&0x7fff_0000_0000u64.to_le_bytes());
+}
+
+/// Issue #11 item 17: a truncated plugin killed the host with SIGBUS inside dlopen, and a
+/// corrupted one crashed the loader. Both are refused before loading, in one line naming the
+/// file; the process lives on and the other plugins load.
+#[cfg(all(
+    target_os = "linux",
+    target_pointer_width = "64",
+    target_endian = "little"
+))]
+#[test]
+fn truncated_or_corrupted_plugin_files_are_refused_before_loading() {
+    let (truncated, bytes) = copy_of_risk_plugin("trunc");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let (corrupted, mut bytes) = copy_of_risk_plugin("corrupt");
+    corrupt_string_table(&mut bytes);
+    std::fs::write(&corrupted, &bytes).unwrap();
+    for (file, what) in [(&truncated, "truncated"), (&corrupted, "corrupted")] {
+        let body = base().replace(
+            "plugin = \"risk-limits\"",
+            &format!(
+                "plugin = \"risk-limits\"\npath = {:?}",
+                file.display().to_string()
+            ),
+        );
+        let cfg = load(&write_config(what, &body));
+        let err = Registry::build(&cfg).err().expect("refused").to_string();
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        assert!(err.contains(&file.display().to_string()), "{what}: {err}");
+        assert!(err.contains("not a valid shared library"), "{what}: {err}");
+        assert!(err.contains(what), "{what}: {err}");
+    }
+    // Still alive, and the real plugins load and answer.
+    let reg = Registry::build(&load(&write_config("after-bad", &base()))).expect("builds");
+    assert!(reg.rows.iter().any(|r| r.name == "risk-limits"));
+    let pm = reg.venue("pm").unwrap();
+    assert!(pm.handle.call("info", |h| h.info()).is_ok());
+}

@@ -1,4 +1,4 @@
-//! Opening a plugin file: symbol probe, kind check, semver check, then abi_stable's layout
+//! Opening a plugin file: ELF structure check, symbol probe, kind check, semver check, then abi_stable's layout
 //! check. Each refusal is one line naming the file.
 
 use abi_stable::library::{lib_header_from_path, LibHeader, RootModule};
@@ -29,6 +29,15 @@ pub enum LoadError {
         path: PathBuf,
         /// OS message.
         message: String,
+    },
+    /// The file is not a well-formed shared library (truncated, corrupted, another machine's):
+    /// refused before the dynamic loader sees it, since the loader crashes on such files.
+    #[error("{}: not a valid shared library, refused before loading: {reason}", path.display())]
+    Malformed {
+        /// File.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The file is a library but not a PolyMix plugin.
     #[error("{}: not a PolyMix plugin: missing symbol `{symbol}` (export it with plugin_api::export_venue!/export_risk!/export_strategy!)", path.display())]
@@ -163,6 +172,13 @@ fn check_header(path: &Path, kind: PluginKind, header: &LibHeader) -> Result<Str
 
 /// Loads and checks a plugin file of the expected kind.
 pub fn load(path: &Path, kind: PluginKind) -> Result<LoadedModule, LoadError> {
+    // The loader trusts the file: a truncated one raises SIGBUS inside dlopen and kills the
+    // host. Check what it will read first. (A file replaced between this check and dlopen is
+    // not covered; plugin directories are the operator's.)
+    super::elf_check::check_file(path).map_err(|e| LoadError::Malformed {
+        path: path.to_path_buf(),
+        reason: e.0,
+    })?;
     probe_symbol(path)?;
     let header = lib_header_from_path(path).map_err(|e| LoadError::Open {
         path: path.to_path_buf(),

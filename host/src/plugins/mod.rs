@@ -2,6 +2,7 @@
 
 pub mod compat;
 pub mod discover;
+pub mod elf_check;
 pub mod guard;
 pub mod load;
 pub mod log_sink;

@@ -156,7 +156,9 @@ fn checked_ladder(mut raw: Vec<(Price, Qty)>) -> Result<Vec<Level>, KalshiError>
     let mut out: Vec<Level> = Vec::with_capacity(raw.len());
     for (price, qty) in raw.into_iter().filter(|l| l.1 .0 > 0) {
         match out.last_mut() {
-            Some(last) if last.price == price => last.qty += qty,
+            Some(last) if last.price == price => {
+                last.qty = crate::num::add_qty(last.qty, qty, "orderbook count")?
+            }
             _ => out.push(Level { price, qty }),
         }
     }

@@ -23,16 +23,18 @@
 
 pub mod auth;
 pub mod book;
+pub mod cancel_all;
 pub mod errors;
 pub mod markets;
+pub mod num;
 pub mod orders;
 pub mod portfolio;
 pub mod presign;
 pub mod settings;
 
 use plugin_api::{
-    CallCtx, Fill, HttpRequest, HttpResponse, OpResult, OrderStatus, PluginError, PluginResult,
-    Position, Settlement, Step, Venue, VenueConfig, VenueInfo, VenueOp, VenueRules,
+    CallCtx, Fill, HttpRequest, HttpResponse, NotCancelled, OpResult, OrderStatus, PluginError,
+    PluginResult, Position, Settlement, Step, Venue, VenueConfig, VenueInfo, VenueOp, VenueRules,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,6 +56,9 @@ const PAGE_LIMIT: u32 = 200;
 const MAX_BOOK_TICKERS: usize = 100;
 /// Upper bound on pages one operation follows, so a misbehaving cursor cannot loop forever.
 const MAX_PAGES: u32 = 50;
+/// Cancel-all lists at most `MAX_PAGES` pages of resting orders per round; with more, it lists
+/// again after cancelling (at most this many rounds).
+const MAX_CANCEL_ROUNDS: u32 = 5;
 
 /// The Kalshi venue adapter. `Debug` never shows credentials.
 pub struct KalshiVenue {
@@ -162,6 +167,44 @@ enum Pending {
         acc: Vec<Settlement>,
         pages: u32,
     },
+    /// Cancel-all, listing resting orders.
+    CancelAllList {
+        #[serde(flatten)]
+        run: CancelRun,
+        pages: u32,
+    },
+    /// Cancel-all, a batch cancel in flight (`sent`), more to go in `run.queue`.
+    CancelAllBatch {
+        #[serde(flatten)]
+        run: CancelRun,
+        sent: Vec<cancel_all::Target>,
+    },
+}
+
+/// What a cancel-all carries between its round trips.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CancelRun {
+    /// Only this market, if the caller named an instrument.
+    ticker: Option<String>,
+    /// Resting orders listed and not yet sent.
+    queue: Vec<cancel_all::Target>,
+    /// The listing stopped at the page limit with more to read.
+    more: bool,
+    /// Listing rounds started.
+    round: u32,
+    cancelled: Vec<String>,
+    not_cancelled: Vec<NotCancelled>,
+}
+
+impl CancelRun {
+    /// Ids already tried, so a later round does not send them again.
+    fn tried(&self) -> Vec<String> {
+        self.cancelled
+            .iter()
+            .cloned()
+            .chain(self.not_cancelled.iter().map(|n| n.order_id.clone()))
+            .collect()
+    }
 }
 
 /// Percent-encodes a query value (cursors are opaque and may contain `+`, `/`, `=`).
@@ -431,49 +474,71 @@ impl KalshiVenue {
 
     fn resume_inner(&self, p: Pending, resp: HttpResponse, ctx: CallCtx) -> PluginResult<Step> {
         match p {
-            Pending::Place { placed } => match Self::check(&resp) {
-                Ok(v) => match orders::parse_created(&v) {
-                    Ok(c) if c.filled.0 > 0 => {
+            Pending::Place { placed } => {
+                let created = Self::check(&resp).map(|v| {
+                    orders::parse_created(&v).and_then(|c| {
+                        let status = orders::status_from_created(&placed, &c)?;
+                        Ok((c, status))
+                    })
+                });
+                match created {
+                    Ok(Ok((c, _))) if c.filled.0 > 0 => {
                         // Something traded: read the order back for exact cost and fees.
                         let id = c.order_id.clone();
                         self.order_by_id(&id, &ctx, Pending::PlaceFetch { placed, created: c })
                     }
-                    Ok(c) => done(OpResult::Order {
-                        order: orders::status_from_created(&placed, &c),
-                    }),
-                    // A 2xx we cannot read means the order probably exists: find it.
-                    Err(e) => self.place_lookup(
-                        placed,
-                        Cause {
+                    Ok(Ok((_, order))) => done(OpResult::Order { order }),
+                    // A 2xx we cannot read (or whose numbers are out of range) means the
+                    // order probably exists: find it.
+                    Ok(Err(e)) => {
+                        let cause = Cause {
                             status: resp.status,
                             code: "unreadable_response".into(),
                             message: e.to_string(),
-                        },
-                        None,
-                        0,
-                        &ctx,
-                    ),
-                },
-                // 409: the client_order_id may already be in use (a retried submit); 5xx: the
-                // order may have been accepted before the failure. Either way, look it up by
-                // client_order_id rather than failing or resending.
-                Err(e) if e.maybe_duplicate() || e.status >= 500 || e.status == 0 => {
-                    self.place_lookup(placed, e.into(), None, 0, &ctx)
+                        };
+                        self.place_lookup(placed, cause, None, 0, &ctx)
+                    }
+                    // A 2xx whose body is not JSON: the venue took the order and the answer
+                    // was mangled on the way; find it.
+                    Err(e) if (200..300).contains(&e.status) && e.code == "invalid_json" => {
+                        let cause = Cause {
+                            status: e.status,
+                            code: "unreadable_response".into(),
+                            message: e.message,
+                        };
+                        self.place_lookup(placed, cause, None, 0, &ctx)
+                    }
+                    // 409: the client_order_id may already be in use (a retried submit); 5xx
+                    // or a transport failure (status 0): the order may have been accepted
+                    // before the failure. Either way, look it up by client_order_id rather
+                    // than failing or resending.
+                    Err(e) if e.maybe_duplicate() || e.status >= 500 || e.status == 0 => {
+                        self.place_lookup(placed, e.into(), None, 0, &ctx)
+                    }
+                    Err(e) => Err(self.fail(e)),
                 }
-                Err(e) => Err(self.fail(e)),
-            },
+            }
             Pending::PlaceFetch { placed, created } => {
-                let fallback = orders::status_from_created(&placed, &created);
-                let order = Self::check(&resp)
+                let read = Self::check(&resp)
                     .ok()
                     .and_then(|v| Self::order_in(&v, &placed.ins).ok())
                     .map(|mut o| {
                         o.client_order_id
                             .get_or_insert(placed.client_order_id.clone());
                         o
-                    })
-                    // The order exists whatever the read says; never turn it into an error.
-                    .unwrap_or(fallback);
+                    });
+                // The order exists whatever the read says: the create answer stands in (it
+                // was range-checked when first read, so this cannot fail in practice).
+                let order = match read {
+                    Some(o) => o,
+                    None => orders::status_from_created(&placed, &created).map_err(|e| {
+                        KalshiError::OutcomeUnknown(format!(
+                            "order {} on {}: it exists but its fill could not be read ({e}); \
+                             look it up by client_order_id",
+                            placed.client_order_id, placed.ins
+                        ))
+                    })?,
+                };
                 done(OpResult::Order { order })
             }
             Pending::PlaceLookup {
@@ -506,19 +571,22 @@ impl KalshiVenue {
                 if let Some(c) = Self::next_cursor(&v).filter(|_| pages + 1 < MAX_PAGES) {
                     return self.place_lookup(placed, cause, Some(&c), pages + 1, &ctx);
                 }
-                // Not there: the submit did not create an order; report the original failure.
-                let mut e = ApiError {
-                    status: cause.status,
-                    code: cause.code,
-                    message: format!(
-                        "{} (no order with client_order_id {} exists)",
-                        cause.message, placed.client_order_id
-                    ),
-                };
-                if (200..300).contains(&e.status) {
-                    e.status = 502;
-                }
-                Err(e.into_error(self.settings.environment).into())
+                // Not there (yet). Every cause that leads here (an unreadable 2xx, a 5xx, a
+                // transport failure, a 409 that may be our own id) is a write the venue may
+                // have processed, and an order can show up in the list late: "not found" is
+                // not final, so the outcome is unknown and the engine reconciles by id.
+                Err(KalshiError::OutcomeUnknown(format!(
+                    "order {} on {}: the submit answered HTTP {} `{}` ({}) and no order with \
+                     client_order_id {} is listed yet; the order may exist, look it up by \
+                     client_order_id before resending",
+                    placed.client_order_id,
+                    placed.ins,
+                    cause.status,
+                    cause.code,
+                    cause.message,
+                    placed.client_order_id
+                ))
+                .into())
             }
             Pending::Cancel { ins, order_id } => match Self::check(&resp) {
                 // Read the order back so the caller gets its final state and filled amount.
@@ -655,6 +723,52 @@ impl KalshiVenue {
                     None => done(OpResult::Settlements { settlements: acc }),
                 }
             }
+            Pending::CancelAllList { mut run, pages } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let tried = run.tried();
+                run.queue.extend(cancel_all::resting_targets(&v, &tried)?);
+                match Self::next_cursor(&v) {
+                    Some(c) if pages + 1 < MAX_PAGES => {
+                        self.cancel_all_list(run, Some(&c), pages + 1, &ctx)
+                    }
+                    c => {
+                        run.more = c.is_some();
+                        self.cancel_all_next(run, &ctx)
+                    }
+                }
+            }
+            Pending::CancelAllBatch { mut run, sent } => {
+                match Self::check(&resp) {
+                    Ok(v) => match cancel_all::parse_batch(&v, &sent) {
+                        Ok((ok, refused)) => {
+                            run.cancelled.extend(ok);
+                            run.not_cancelled.extend(refused);
+                        }
+                        Err(e) => run.not_cancelled.extend(cancel_all::all_failed(
+                            &sent,
+                            &format!(
+                                "{e}; whether they were cancelled is unknown, list open orders"
+                            ),
+                        )),
+                    },
+                    Err(e) => {
+                        let reason = format!(
+                            "batch cancel answered HTTP {} `{}`: {}",
+                            e.status, e.code, e.message
+                        );
+                        run.not_cancelled
+                            .extend(cancel_all::all_failed(&sent, &reason));
+                        // Refused credentials refuse every batch: do not send the rest.
+                        if matches!(e.status, 401 | 403) {
+                            let rest = std::mem::take(&mut run.queue);
+                            run.not_cancelled
+                                .extend(cancel_all::all_failed(&rest, &reason));
+                            run.more = false;
+                        }
+                    }
+                }
+                self.cancel_all_next(run, &ctx)
+            }
             Pending::Balance => {
                 let v = Self::check(&resp).map_err(|e| self.fail(e))?;
                 done(OpResult::Balance {
@@ -755,6 +869,52 @@ impl KalshiVenue {
         }
     }
 
+    fn cancel_all_list(
+        &self,
+        run: CancelRun,
+        cursor: Option<&str>,
+        pages: u32,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let ticker = run.ticker.clone();
+        self.orders_page(
+            ticker.as_deref(),
+            Some("resting"),
+            cursor,
+            ctx,
+            Pending::CancelAllList { run, pages },
+        )
+    }
+
+    /// Sends the next batch of the queue; when it is empty, lists again if the last listing
+    /// was cut short, else reports.
+    fn cancel_all_next(&self, mut run: CancelRun, ctx: &CallCtx) -> PluginResult<Step> {
+        if run.queue.is_empty() {
+            if run.more && run.round < MAX_CANCEL_ROUNDS {
+                run.more = false;
+                run.round += 1;
+                return self.cancel_all_list(run, None, 0, ctx);
+            }
+            return done(OpResult::Cancelled {
+                cancelled: run.cancelled,
+                not_cancelled: run.not_cancelled,
+            });
+        }
+        let n = run.queue.len().min(cancel_all::BATCH);
+        let sent: Vec<cancel_all::Target> = run.queue.drain(..n).collect();
+        let body = cancel_all::batch_body(&sent)?;
+        let req = self.request(
+            "DELETE",
+            "/portfolio/events/orders/batched",
+            &[],
+            Some(body),
+            true,
+            "write",
+            ctx,
+        )?;
+        self.http(req, &Pending::CancelAllBatch { run, sent })
+    }
+
     fn place_lookup(
         &self,
         placed: Placed,
@@ -830,6 +990,7 @@ impl Venue for KalshiVenue {
                 "settlements",
                 "exchange_status",
                 "prepare",
+                "cancel_all",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -1067,6 +1228,25 @@ impl Venue for KalshiVenue {
                         acc: Vec::new(),
                         pages: 0,
                     },
+                )
+            }
+            VenueOp::CancelAll { instrument } => {
+                // Kalshi has one book per market: an instrument (`T:yes` or `T:no`) names its
+                // market, and every resting order there is cancelled.
+                let ticker = instrument
+                    .as_deref()
+                    .map(Instrument::parse)
+                    .transpose()?
+                    .map(|i| i.ticker);
+                self.cancel_all_list(
+                    CancelRun {
+                        ticker,
+                        round: 1,
+                        ..CancelRun::default()
+                    },
+                    None,
+                    0,
+                    &ctx,
                 )
             }
             VenueOp::Prepare => self.prepare(&ctx),

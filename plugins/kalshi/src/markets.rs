@@ -242,10 +242,10 @@ pub fn tick_of(m: &Value) -> Result<Price, KalshiError> {
         let mut coarsest = None;
         for r in ranges {
             let step = dollars(r.get("step").unwrap_or(&Value::Null), "price_ranges step")?;
-            if step <= Price::ZERO {
+            if step <= Price::ZERO || step >= Price::ONE {
                 return Err(KalshiError::parse(
-                    "market",
-                    "price range step must be positive",
+                    "price_ranges step",
+                    format!("price range step {step} must be above 0 and below 1"),
                 ));
             }
             coarsest = Some(coarsest.map_or(step, |c: Price| c.max(step)));
@@ -378,8 +378,11 @@ pub fn taker_fee(
         .unwrap_or(1_000_000);
     match fee_type.as_str() {
         "quadratic" | "quadratic_with_maker_fees" | "quadratic_with_combo_maker_fees" => {
-            let rate = FeeModel::KALSHI_TAKER.rate_ppm as u64 * mult / 1_000_000;
-            let rate = u32::try_from(rate).map_err(|_| {
+            let rate = u64::from(FeeModel::KALSHI_TAKER.rate_ppm)
+                .checked_mul(mult)
+                .map(|r| r / 1_000_000)
+                .and_then(|r| u32::try_from(r).ok());
+            let rate = rate.ok_or_else(|| {
                 KalshiError::parse("series", format!("{series}: fee multiplier too large"))
             })?;
             Ok(FeeModel {

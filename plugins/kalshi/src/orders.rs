@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::book::{count, dollars, Instrument, Outcome};
 use crate::errors::KalshiError;
+use crate::num;
 
 /// A side of Kalshi's YES book.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -137,7 +138,7 @@ pub fn place_body(
         TimeInForce::Gtd { expires_ms } => {
             // Kalshi takes whole seconds; round down so the order never outlives the request.
             let secs = expires_ms.div_euclid(1000);
-            if secs * 1000 <= now_ms {
+            if secs.checked_mul(1000).is_none_or(|ms| ms <= now_ms) {
                 return Err(KalshiError::Input(format!(
                     "GTD expiry {expires_ms} ms is not in the future"
                 )));
@@ -172,14 +173,20 @@ fn field<'a>(o: &'a Value, names: &[&str]) -> Option<&'a Value> {
         .find_map(|n| o.get(*n).filter(|v| !v.is_null()))
 }
 
+/// An optional count; orders and fills never have negative ones.
 fn opt_count(o: &Value, names: &[&str], what: &'static str) -> Result<Option<Qty>, KalshiError> {
-    field(o, names).map(|v| count(v, what)).transpose()
+    field(o, names)
+        .map(|v| count(v, what).and_then(|q| num::non_neg_qty(q, what)))
+        .transpose()
 }
 
+/// An optional dollar string; costs and fees are never negative.
 fn opt_usd(o: &Value, names: &[&str], what: &'static str) -> Result<Option<Usd>, KalshiError> {
     field(o, names)
         .map(|v| match v {
-            Value::String(s) => Usd::parse(s).map_err(|e| KalshiError::parse(what, e.message)),
+            Value::String(s) => Usd::parse(s)
+                .map_err(|e| KalshiError::parse(what, e.message))
+                .and_then(|u| num::non_neg_usd(u, what)),
             other => Err(KalshiError::parse(
                 what,
                 format!("expected a dollar string, got {other}"),
@@ -223,25 +230,47 @@ pub fn parse_created(v: &Value) -> Result<Created, KalshiError> {
     )?
     .unwrap_or(Qty::ZERO);
     let avg_price = field(v, &["average_fill_price", "average_fill_price_dollars"])
-        .map(|p| dollars(p, "average_fill_price"))
+        .map(|p| {
+            dollars(p, "average_fill_price").and_then(|p| num::unit_price(p, "average_fill_price"))
+        })
         .transpose()?;
     let avg_fee = opt_usd(
         v,
         &["average_fee_paid", "average_fee_paid_dollars"],
         "average_fee_paid",
     )?;
-    Ok(Created {
+    let c = Created {
         order_id,
         filled,
         remaining,
         avg_price,
         avg_fee,
-    })
+    };
+    // Everything derived from it later must fit: check once here, where a failure still
+    // leads to a lookup of the order rather than an error about an order that exists.
+    amounts_from_created(&c, Price::ONE)?;
+    Ok(c)
+}
+
+/// Notional at `price` (or the average) and total fees of a create response, checked.
+fn amounts_from_created(c: &Created, price: Price) -> Result<(Usd, Usd), KalshiError> {
+    let notional = num::notional(
+        c.filled,
+        c.avg_price.unwrap_or(price),
+        Rounding::HalfUp,
+        "fill_count",
+    )?;
+    // `average_fee_paid` is per contract; the exact total is on the order (fetched after).
+    let fees = match c.avg_fee {
+        Some(f) => num::times(c.filled, f.0, Rounding::Down, "average_fee_paid")?,
+        None => Usd::ZERO,
+    };
+    Ok((notional, fees))
 }
 
 /// The order state implied by a create response alone (used when the follow-up read fails, or
 /// when nothing filled so no read is needed).
-pub fn status_from_created(p: &Placed, c: &Created) -> OrderStatus {
+pub fn status_from_created(p: &Placed, c: &Created) -> Result<OrderStatus, KalshiError> {
     let state = if c.remaining.0 > 0 {
         if c.filled.0 > 0 {
             OrderState::PartiallyFilled
@@ -255,18 +284,17 @@ pub fn status_from_created(p: &Placed, c: &Created) -> OrderStatus {
     };
     let (book, _) = to_book(p.ins.outcome, p.side, p.price);
     // The average is quoted on the YES book; convert to the caller's outcome.
-    let notional = match c.avg_price {
-        Some(yes_avg) => {
-            let (_, px) = from_book(p.ins.outcome, book, yes_avg);
-            c.filled.notional(px, Rounding::HalfUp)
-        }
-        None => c.filled.notional(p.price, Rounding::HalfUp),
+    let px = match c.avg_price {
+        Some(yes_avg) => from_book(p.ins.outcome, book, yes_avg).1,
+        None => p.price,
     };
-    // `average_fee_paid` is per contract; the exact total is on the order (fetched after).
-    let fees = c
-        .avg_fee
-        .map(|f| Usd(((f.0 as i128 * c.filled.0 as i128) / 100) as i64))
-        .unwrap_or(Usd::ZERO);
+    let (notional, fees) = amounts_from_created(
+        &Created {
+            avg_price: None,
+            ..c.clone()
+        },
+        px,
+    )?;
     let reason = (state == OrderState::Cancelled).then(|| {
         if c.filled.0 == 0 {
             "not filled; the remainder was cancelled (IOC/FOK)".to_string()
@@ -274,7 +302,7 @@ pub fn status_from_created(p: &Placed, c: &Created) -> OrderStatus {
             "partly filled; the remainder was cancelled (IOC)".to_string()
         }
     });
-    OrderStatus {
+    Ok(OrderStatus {
         order_id: c.order_id.clone(),
         client_order_id: Some(p.client_order_id.clone()),
         instrument: p.ins.to_string(),
@@ -286,7 +314,7 @@ pub fn status_from_created(p: &Placed, c: &Created) -> OrderStatus {
         fees,
         state,
         reason,
-    }
+    })
 }
 
 fn book_side(o: &Value, what: &'static str) -> Result<BookSide, KalshiError> {
@@ -308,10 +336,12 @@ fn book_side(o: &Value, what: &'static str) -> Result<BookSide, KalshiError> {
 
 fn yes_price(o: &Value, what: &'static str) -> Result<Price, KalshiError> {
     if let Some(p) = field(o, &["yes_price_dollars"]) {
-        return dollars(p, what);
+        return dollars(p, what).and_then(|p| num::unit_price(p, "yes_price_dollars"));
     }
     if let Some(p) = field(o, &["no_price_dollars"]) {
-        return dollars(p, what).map(Price::complement);
+        return dollars(p, what)
+            .and_then(|p| num::unit_price(p, "no_price_dollars"))
+            .map(Price::complement);
     }
     Err(KalshiError::parse(what, "no `yes_price_dollars`"))
 }
@@ -344,7 +374,7 @@ pub fn parse_order(o: &Value, view: Option<&Instrument>) -> Result<OrderStatus, 
         "initial_count_fp",
     )? {
         Some(q) => q,
-        None => filled + remaining.unwrap_or(Qty::ZERO),
+        None => num::add_qty(filled, remaining.unwrap_or(Qty::ZERO), "remaining_count_fp")?,
     };
     let status = o.get("status").and_then(Value::as_str).unwrap_or("");
     let state = match status {
@@ -357,19 +387,25 @@ pub fn parse_order(o: &Value, view: Option<&Instrument>) -> Result<OrderStatus, 
     };
     // Fill costs are what the owner of the order's outcome side paid (YES for a bid, NO for an
     // ask). Seen as a sale of the other outcome, the proceeds are $1 per contract minus that.
-    let cost = opt_usd(o, &["taker_fill_cost_dollars"], "taker_fill_cost_dollars")?
-        .unwrap_or(Usd::ZERO)
-        + opt_usd(o, &["maker_fill_cost_dollars"], "maker_fill_cost_dollars")?.unwrap_or(Usd::ZERO);
+    let cost = num::add_usd(
+        opt_usd(o, &["taker_fill_cost_dollars"], "taker_fill_cost_dollars")?.unwrap_or(Usd::ZERO),
+        opt_usd(o, &["maker_fill_cost_dollars"], "maker_fill_cost_dollars")?.unwrap_or(Usd::ZERO),
+        "maker_fill_cost_dollars",
+    )?;
     let has_cost = field(o, &["taker_fill_cost_dollars", "maker_fill_cost_dollars"]).is_some();
     let filled_notional = if !has_cost {
-        filled.notional(price, Rounding::HalfUp)
+        num::notional(filled, price, Rounding::HalfUp, "fill_count_fp")?
     } else if side == Side::Buy {
         cost
     } else {
-        filled.payout(Price::ONE) - cost
+        let payout = num::notional(filled, Price::ONE, Rounding::Down, "fill_count_fp")?;
+        num::sub_usd(payout, cost, "taker_fill_cost_dollars")?
     };
-    let fees = opt_usd(o, &["taker_fees_dollars"], "taker_fees_dollars")?.unwrap_or(Usd::ZERO)
-        + opt_usd(o, &["maker_fees_dollars"], "maker_fees_dollars")?.unwrap_or(Usd::ZERO);
+    let fees = num::add_usd(
+        opt_usd(o, &["taker_fees_dollars"], "taker_fees_dollars")?.unwrap_or(Usd::ZERO),
+        opt_usd(o, &["maker_fees_dollars"], "maker_fees_dollars")?.unwrap_or(Usd::ZERO),
+        "maker_fees_dollars",
+    )?;
     Ok(OrderStatus {
         order_id,
         client_order_id: str_field(o, &["client_order_id"]),
@@ -405,7 +441,7 @@ pub fn parse_fill(f: &Value, view: Option<&Instrument>) -> Result<Fill, KalshiEr
         .ok_or_else(|| KalshiError::parse(W, "no `count_fp`"))?;
     let fee = opt_usd(f, &["fee_cost", "fee_cost_dollars"], "fee_cost")?.unwrap_or(Usd::ZERO);
     let ts_ms = match f.get("ts").and_then(Value::as_i64) {
-        Some(s) => s.saturating_mul(1000),
+        Some(s) => num::secs_to_ms(s, "ts")?,
         None => f
             .get("created_time")
             .and_then(Value::as_str)
@@ -444,6 +480,16 @@ mod tests {
             },
             Instrument::parse(ins).unwrap(),
         )
+    }
+
+    #[test]
+    fn an_extreme_gtd_expiry_is_refused_not_overflowed() {
+        for expires_ms in [i64::MIN, i64::MIN + 1, -1] {
+            let (mut o, i) = req("T:yes", Side::Buy, 430_000);
+            o.tif = TimeInForce::Gtd { expires_ms };
+            let e = place_body(&o, &i, 1_764_000_000_000).unwrap_err();
+            assert!(e.to_string().contains("GTD expiry"), "{e}");
+        }
     }
 
     fn body_of(ins: &str, side: Side, price: i64) -> Value {
@@ -573,7 +619,7 @@ mod tests {
         let (_, p) = place_body(&o, &i, 0).unwrap();
         let c = parse_created(&json!({"order_id": "o1", "client_order_id": "pmx-t1-a0", "fill_count": "10.50",
             "remaining_count": "0.00", "average_fill_price": "0.5600", "average_fee_paid": "0.0200", "ts_ms": 1})).unwrap();
-        let s = status_from_created(&p, &c);
+        let s = status_from_created(&p, &c).unwrap();
         assert_eq!(s.state, OrderState::Filled);
         assert_eq!(s.filled_notional, Usd(4_620_000)); // 10.5 × 0.44
         assert_eq!(s.fees, Usd(210_000));
@@ -581,7 +627,10 @@ mod tests {
             &json!({"order_id": "o2", "fill_count": "0.00", "remaining_count": "0.00"}),
         )
         .unwrap();
-        assert_eq!(status_from_created(&p, &c).state, OrderState::Cancelled);
+        assert_eq!(
+            status_from_created(&p, &c).unwrap().state,
+            OrderState::Cancelled
+        );
         assert!(parse_created(&json!({"fill_count": "1.00"})).is_err());
         assert!(parse_created(&json!({"order_id": "x", "fill_count": "1.001"})).is_err());
     }

@@ -1,20 +1,22 @@
 //! Balance and positions (kalshi.md §3.2).
 
-use plugin_api::{Balance, Position, Qty, Settlement, Usd};
+use plugin_api::{Balance, Position, Settlement, Usd};
 use serde_json::Value;
 
 use crate::book::{count, Instrument, Outcome};
 use crate::errors::KalshiError;
+use crate::num;
 
 /// `GET /portfolio/balance`: `balance` stayed integer cents through the 2026 migration; the
 /// exact `balance_dollars` string is used only when the integer is missing.
 pub fn parse_balance(body: &Value) -> Result<Balance, KalshiError> {
     let available = match body.get("balance") {
-        Some(Value::Number(n)) => n.as_i64().map(Usd::from_cents).ok_or_else(|| {
-            KalshiError::parse("balance", format!("`balance` {n} is not whole cents"))
-        })?,
+        Some(v @ Value::Number(_)) => num::cents(v, "balance")?,
         _ => match body.get("balance_dollars").and_then(Value::as_str) {
-            Some(s) => Usd::parse(s).map_err(|e| KalshiError::parse("balance", e.message))?,
+            Some(s) => num::non_neg_usd(
+                Usd::parse(s).map_err(|e| KalshiError::parse("balance_dollars", e.message))?,
+                "balance_dollars",
+            )?,
             None => return Err(KalshiError::parse("balance", "no `balance`")),
         },
     };
@@ -46,21 +48,29 @@ pub fn parse_positions(body: &Value) -> Result<Vec<Position>, KalshiError> {
         let ins = Instrument::parse(&format!("{ticker}:yes"))?;
         let outcome = if qty.0 > 0 { Outcome::Yes } else { Outcome::No };
         let cost = match p.get("market_exposure_dollars").and_then(Value::as_str) {
-            Some(s) => Usd::parse(s).map_err(|e| KalshiError::parse("position", e.message))?,
+            Some(s) => Usd::parse(s)
+                .map_err(|e| KalshiError::parse("market_exposure_dollars", e.message))?,
             None => Usd::ZERO,
         };
         out.push(Position {
             instrument: Instrument::with_outcome(&ins.ticker, outcome).to_string(),
-            qty: Qty(qty.0.abs()),
-            cost: Usd(cost.0.abs()),
+            qty: num::abs_qty(qty, "position_fp")?,
+            cost: Usd(cost
+                .0
+                .checked_abs()
+                .ok_or_else(|| KalshiError::parse("market_exposure_dollars", "out of range"))?),
         });
     }
     Ok(out)
 }
 
+/// A non-negative dollar string.
 fn usd_str(v: &Value, key: &'static str) -> Result<Usd, KalshiError> {
     match v.get(key) {
-        Some(Value::String(s)) => Usd::parse(s).map_err(|e| KalshiError::parse(key, e.message)),
+        Some(Value::String(s)) => num::non_neg_usd(
+            Usd::parse(s).map_err(|e| KalshiError::parse(key, e.message))?,
+            key,
+        ),
         Some(other) => Err(KalshiError::parse(
             key,
             format!("`{key}` {other} is not a dollar string"),
@@ -90,12 +100,8 @@ pub fn parse_settlements(body: &Value) -> Result<Vec<Settlement>, KalshiError> {
                 KalshiError::parse("settlement", format!("{market}: no `market_result`"))
             })?;
         let revenue = match s.get("revenue") {
-            Some(Value::Number(n)) => n.as_i64().map(Usd::from_cents).ok_or_else(|| {
-                KalshiError::parse(
-                    "revenue",
-                    format!("{market}: `revenue` {n} is not whole cents"),
-                )
-            })?,
+            Some(v @ Value::Number(_)) => num::cents(v, "revenue")
+                .map_err(|e| KalshiError::parse("revenue", format!("{market}: {e}")))?,
             _ => {
                 return Err(KalshiError::parse(
                     "revenue",
@@ -116,11 +122,17 @@ pub fn parse_settlements(body: &Value) -> Result<Vec<Settlement>, KalshiError> {
         out.push(Settlement {
             market: market.to_string(),
             result: result.to_string(),
-            yes_qty: count(
-                s.get("yes_count_fp").unwrap_or(&Value::Null),
+            yes_qty: num::non_neg_qty(
+                count(
+                    s.get("yes_count_fp").unwrap_or(&Value::Null),
+                    "yes_count_fp",
+                )?,
                 "yes_count_fp",
             )?,
-            no_qty: count(s.get("no_count_fp").unwrap_or(&Value::Null), "no_count_fp")?,
+            no_qty: num::non_neg_qty(
+                count(s.get("no_count_fp").unwrap_or(&Value::Null), "no_count_fp")?,
+                "no_count_fp",
+            )?,
             yes_cost: usd_str(s, "yes_total_cost_dollars")?,
             no_cost: usd_str(s, "no_total_cost_dollars")?,
             revenue,
@@ -137,6 +149,7 @@ pub fn parse_settlements(body: &Value) -> Result<Vec<Settlement>, KalshiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use plugin_api::Qty;
     use serde_json::json;
 
     #[test]

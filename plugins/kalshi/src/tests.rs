@@ -286,7 +286,8 @@ fn duplicate_409_becomes_a_lookup_by_client_order_id() {
         }
         other => panic!("{other:?}"),
     }
-    // A 409 whose order cannot be found is reported as the rejection it was.
+    // A 409 whose order cannot be found (yet) is outcome unknown: it may be our own order,
+    // listed late.
     let (_, st) = http(
         v.begin(
             VenueOp::PlaceOrder {
@@ -300,12 +301,8 @@ fn duplicate_409_becomes_a_lookup_by_client_order_id() {
     let e = v
         .resume(st, resp(200, json!({"orders": []})), ctx())
         .unwrap_err();
-    assert_eq!(
-        e.kind,
-        ErrorKind::Rejected {
-            code: "order_already_exists".into()
-        }
-    );
+    assert_eq!(e.kind, ErrorKind::Timeout);
+    assert!(e.message.contains("order_already_exists"), "{}", e.message);
     // A known business 409 is not looked up.
     let (_, st) = http(
         v.begin(
@@ -345,11 +342,11 @@ fn server_error_on_submit_is_reconciled_before_reporting() {
     );
     let (r, st) = http(v.resume(st, resp(502, Value::Null), ctx()).unwrap());
     assert!(r.url.contains("/portfolio/orders?ticker=T"));
-    // Not found → the transient error, safe to retry with the same client_order_id.
+    // Not found (yet) → outcome unknown: the order may still appear.
     let e = v
         .resume(st.clone(), resp(200, json!({"orders": []})), ctx())
         .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Network);
+    assert_eq!(e.kind, ErrorKind::Timeout);
     // Lookup itself failing → outcome unknown (Timeout kind), never a plain failure.
     let e = v
         .resume(st, resp(429, json!({"error": "too many requests"})), ctx())
@@ -895,4 +892,128 @@ fn books_share_one_request_per_ticker_list() {
         .kind,
         ErrorKind::InvalidInput
     );
+}
+
+/// Issue #11 item 2: after a submit the venue may have processed (an unreadable 2xx, a 5xx, a
+/// transport failure, a duplicate-id 409), a lookup that does not find the order is not final
+/// (an order can appear late): the placement ends as outcome unknown, naming the id.
+#[test]
+fn place_not_found_after_a_possible_write_is_outcome_unknown() {
+    let v = venue();
+    let unreadable = HttpResponse {
+        status: 201,
+        headers: vec![],
+        body: b"{\"order_id\": \"o1\", \"client_order_".to_vec(),
+    };
+    let cases = [
+        ("2xx unreadable", unreadable),
+        (
+            "5xx",
+            resp(503, json!({"error": {"code": "service_unavailable"}})),
+        ),
+        ("transport failure (status 0)", resp(0, Value::Null)),
+        (
+            "409 duplicate",
+            resp(409, json!({"error": {"code": "order_already_exists"}})),
+        ),
+    ];
+    for (case, submit) in cases {
+        let (_, st) = http(
+            v.begin(
+                VenueOp::PlaceOrder {
+                    order: order("T:yes", Side::Buy),
+                },
+                ctx(),
+            )
+            .unwrap(),
+        );
+        let (r, st) = http(v.resume(st, submit, ctx()).unwrap());
+        assert_eq!(r.method, "GET", "{case}: looked up first");
+        assert!(r.url.contains("/portfolio/orders?ticker=T"), "{case}");
+        let e = v
+            .resume(st, resp(200, json!({"orders": [], "cursor": ""})), ctx())
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout, "{case}: {}", e.message);
+        assert!(e.message.contains("pmx-t9-a0"), "{case}: {}", e.message);
+    }
+    // A 4xx business refusal is definite: no lookup, a rejection.
+    let (_, st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    let e = v
+        .resume(
+            st,
+            resp(400, json!({"error": {"code": "invalid_price"}})),
+            ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected {
+            code: "invalid_price".into()
+        }
+    );
+}
+
+/// Issue #11 item 11: cancel-all is supported: resting orders listed, batch-cancelled, and
+/// the answer split per order.
+#[test]
+fn cancel_all_lists_then_batch_cancels() {
+    let v = venue();
+    assert!(v.info().capabilities.iter().any(|c| c == "cancel_all"));
+    let (r, st) = http(
+        v.begin(
+            VenueOp::CancelAll {
+                instrument: Some("T:no".into()),
+            },
+            ctx(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        (
+            "GET",
+            "http://127.0.0.1:9/trade-api/v2/portfolio/orders?ticker=T&status=resting&limit=200"
+        )
+    );
+    let page = json!({"orders": [
+        {"order_id": "o1", "ticker": "T", "status": "resting"},
+        {"order_id": "o2", "ticker": "T", "status": "resting"}
+    ], "cursor": ""});
+    let (r, st) = http(v.resume(st, resp(200, page), ctx()).unwrap());
+    assert_eq!(r.method, "DELETE");
+    assert!(
+        r.url.ends_with("/portfolio/events/orders/batched"),
+        "{}",
+        r.url
+    );
+    assert!(hdr(&r, "KALSHI-ACCESS-SIGNATURE").is_some());
+    let body: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"orders": [{"order_id": "o1", "market_ticker": "T"}, {"order_id": "o2", "market_ticker": "T"}]})
+    );
+    let answer = json!({"orders": [
+        {"order_id": "o1", "client_order_id": "a", "reduced_by": "1.00", "ts_ms": 1},
+        {"order_id": "o2", "error": {"code": "not_found", "message": "order is not resting"}}
+    ]});
+    match result(v.resume(st, resp(200, answer), ctx()).unwrap()) {
+        OpResult::Cancelled {
+            cancelled,
+            not_cancelled,
+        } => {
+            assert_eq!(cancelled, vec!["o1".to_string()]);
+            assert_eq!(not_cancelled.len(), 1);
+            assert_eq!(not_cancelled[0].order_id, "o2");
+            assert!(not_cancelled[0].reason.contains("not resting"));
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -688,6 +688,14 @@ impl Exchange {
         )
     }
 
+    /// The market of an order.
+    pub fn ticker_of(&self, order_id: &str) -> Option<String> {
+        self.orders
+            .iter()
+            .find(|o| o.order_id == order_id)
+            .map(|o| o.ticker.clone())
+    }
+
     /// `GET /portfolio/orders/{id}`.
     pub fn order_json(&self, order_id: &str) -> Option<Value> {
         self.orders

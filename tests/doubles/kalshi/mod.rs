@@ -825,6 +825,22 @@ fn route(
             let o = validate_order(body)?;
             ex.place(o, now).map(|r| (201, r))
         }
+        ("DELETE", ["portfolio", "events", "orders", "batched"]) => {
+            let items = validate_batch_cancel(body)?;
+            let answers: Vec<Value> = items
+                .iter()
+                .map(|(id, ticker)| {
+                    let ticker = ticker.clone().or_else(|| ex.ticker_of(id));
+                    let r = match ticker {
+                        Some(t) => ex.cancel(id, &t, now),
+                        None => Err(err(404, "not_found", "order not found")),
+                    };
+                    // Per-item failures carry Kalshi's error object under `error`.
+                    r.unwrap_or_else(|(_, e)| json!({"order_id": id, "error": e["error"]}))
+                })
+                .collect();
+            Ok((200, json!({ "orders": answers })))
+        }
         ("DELETE", ["portfolio", "events", "orders", id]) => {
             let t = param(&q, "market_ticker")
                 .ok_or_else(|| err(400, "missing_parameters", "market_ticker is required"))?;
@@ -867,6 +883,57 @@ fn decimal_with(s: &str, lo: usize, hi: usize) -> bool {
         && i.bytes().all(|b| b.is_ascii_digit())
         && (lo..=hi).contains(&f.len())
         && f.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Most orders in one batch request: "max batch size scales with the write budget (old docs:
+/// 20)" (kalshi.md §3.3); the double holds clients to the documented floor.
+pub const MAX_BATCH: usize = 20;
+
+/// `DELETE /portfolio/events/orders/batched` body: `{"orders":[{order_id, market_ticker?,
+/// subaccount?, exchange_index?}]}` (kalshi.md §3.3); the V1 shape `{"ids":[…]}` is refused.
+fn validate_batch_cancel(body: &[u8]) -> Result<Vec<(String, Option<String>)>, Reject> {
+    let bad = |d: &str| {
+        (
+            400,
+            json!({"error": {"code": "invalid_parameters", "message": "invalid batch cancel", "details": d, "service": "exchange"}}),
+        )
+    };
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad("body is not JSON"))?;
+    let o = v.as_object().ok_or_else(|| bad("body is not an object"))?;
+    if let Some(k) = o.keys().find(|k| k.as_str() != "orders") {
+        return Err(bad(&format!("unknown field `{k}` (V2 takes `orders`)")));
+    }
+    let arr = o
+        .get("orders")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("orders is required"))?;
+    if arr.is_empty() || arr.len() > MAX_BATCH {
+        return Err(bad(&format!("orders must hold 1 to {MAX_BATCH} items")));
+    }
+    arr.iter()
+        .map(|i| {
+            let io = i.as_object().ok_or_else(|| bad("each item is an object"))?;
+            if let Some(k) = io.keys().find(|k| {
+                !matches!(
+                    k.as_str(),
+                    "order_id" | "market_ticker" | "subaccount" | "exchange_index"
+                )
+            }) {
+                return Err(bad(&format!("unknown item field `{k}`")));
+            }
+            let id = io
+                .get("order_id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| bad("order_id is required"))?;
+            let t = match io.get("market_ticker") {
+                None => None,
+                Some(Value::String(t)) => Some(t.clone()),
+                Some(_) => return Err(bad("market_ticker must be a string")),
+            };
+            Ok((id.to_string(), t))
+        })
+        .collect()
 }
 
 const ORDER_FIELDS: &[&str] = &[

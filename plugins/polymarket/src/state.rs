@@ -114,4 +114,12 @@ pub(crate) enum St {
     },
     /// `DELETE /orders`, `/cancel-all` or `/cancel-market-orders` sent.
     CancelMany,
+    /// `GET /data/trades` for the fills of `order` (fees and notional per fill).
+    OrderTrades {
+        order: OrderStatus,
+        after_s: Option<i64>,
+        strict: bool,
+        acc: Vec<Fill>,
+        pages: u32,
+    },
 }

@@ -67,6 +67,9 @@ pub struct PolymarketVenue {
     cond: Mutex<HashMap<String, String>>,
     by_client: Mutex<HashMap<String, KnownOrder>>,
     by_digest: Mutex<HashMap<String, String>>,
+    /// Each token's own taker fee rate (ppm), from `/clob-markets` (`fd.r`); the configured
+    /// `fee_rate` is only the fallback for tokens never looked up.
+    fee_rates: Mutex<HashMap<String, u32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -235,6 +238,14 @@ impl PolymarketVenue {
             },
         );
         lock(&self.by_digest).insert(order_id.to_ascii_lowercase(), client_order_id.to_string());
+    }
+
+    /// The taker fee rate of `token`: the market's own when known, else the configured one.
+    pub(crate) fn fee_rate_of(&self, token: &str) -> u32 {
+        lock(&self.fee_rates)
+            .get(token)
+            .copied()
+            .unwrap_or(self.s.fee_rate_ppm)
     }
 
     fn client_id_of(&self, digest: &str) -> Option<String> {
@@ -698,19 +709,34 @@ impl PolymarketVenue {
         self.http(req, St::PlaceLookup { order, digest })
     }
 
+    /// The status of an accepted order from the `POST /order` answer: exactly the shares and
+    /// dollars the venue reports (a marketable BUY spends `qty × price` and gets more shares
+    /// when the book is better; they are never capped at the asked size), with the fee
+    /// estimated at the market's own rate on the average price until the fills replace it
+    /// ([`Self::order_trades`]). An amount that cannot be read is an error: the order exists
+    /// and its fill is unknown.
     pub(crate) fn placed_status(
         &self,
         order: &OrderRequest,
         id: String,
         r: &PostOrderResp,
         market: bool,
-    ) -> OrderStatus {
-        let (making, taking) = r.amounts();
+    ) -> Result<OrderStatus, String> {
+        let (making, taking) = r.amounts()?;
         let (shares_micro, notional_micro) = match order.side {
             Side::Buy => (taking, making),
             Side::Sell => (making, taking),
         };
-        let filled = Qty((shares_micro / 10_000).min(order.qty.0).max(0));
+        let filled = Qty(shares_micro / 10_000);
+        let avg = if filled.0 > 0 {
+            let p = notional_micro as i128 * 100 / filled.0 as i128;
+            if p > Price::ONE.0 as i128 {
+                return Err(format!("amounts {making}/{taking} imply a price above $1"));
+            }
+            Price(p as i64)
+        } else {
+            Price::ZERO
+        };
         let status = r.status.as_deref().unwrap_or("").to_ascii_lowercase();
         let state = match status.as_str() {
             "matched" if filled >= order.qty => OrderState::Filled,
@@ -718,7 +744,9 @@ impl PolymarketVenue {
             _ if filled.0 > 0 => OrderState::PartiallyFilled,
             _ => OrderState::Open,
         };
-        OrderStatus {
+        let fees = clob::fill_fee(self.fee_rate_of(&order.instrument), avg, filled)
+            .ok_or_else(|| format!("takingAmount/makingAmount {taking}/{making} out of range"))?;
+        Ok(OrderStatus {
             order_id: id,
             client_order_id: Some(order.client_order_id.clone()),
             instrument: order.instrument.clone(),
@@ -726,19 +754,97 @@ impl PolymarketVenue {
             price: order.price,
             qty: order.qty,
             filled_qty: filled,
-            filled_notional: Usd(notional_micro.max(0)),
-            // Makers never pay; a marketable order takes, so charge the taker fee on what
-            // matched at its average price (polymarket.md §5). The fills carry the venue's own
-            // figure; this keeps the ledger's cost honest from the first answer.
-            fees: if filled.0 > 0 {
-                let avg = Price((notional_micro.max(0) as i128 * 100 / filled.0 as i128) as i64);
-                FeeModel::polymarket(self.s.fee_rate_ppm).taker_fee(avg, filled)
-            } else {
-                Usd::ZERO
-            },
+            filled_notional: Usd(notional_micro),
+            fees,
             state,
             reason: (state == OrderState::Cancelled)
                 .then(|| format!("{status}: unfilled remainder killed")),
+        })
+    }
+
+    /// Asks for the trades of an order that matched something, so its notional and fee become
+    /// the sum over its fills (each at the maker's price, fee per fill). `strict`: a failed
+    /// listing is an error (reads, which the host retries); otherwise the order keeps the
+    /// estimate it carries (a placement or cancel that did happen must not turn into an error).
+    pub(crate) fn order_trades(
+        &self,
+        order: OrderStatus,
+        after_s: Option<i64>,
+        strict: bool,
+        acc: Vec<plugin_api::Fill>,
+        cursor: Option<String>,
+        pages: u32,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        if order.filled_qty.0 == 0 {
+            return done(OpResult::Order { order });
+        }
+        check_token(&order.instrument)?;
+        let mut url = self.clob(&format!("/data/trades?asset_id={}", order.instrument));
+        if let Some(a) = after_s {
+            url.push_str(&format!("&after={a}"));
+        }
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&next_cursor={}", enc(c)));
+        }
+        let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
+        self.http(
+            req,
+            St::OrderTrades {
+                order,
+                after_s,
+                strict,
+                acc,
+                pages,
+            },
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn order_trades_page(
+        &self,
+        order: OrderStatus,
+        after_s: Option<i64>,
+        strict: bool,
+        mut acc: Vec<plugin_api::Fill>,
+        pages: u32,
+        r: &HttpResponse,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let page = if is_2xx(r) {
+            Page::<Trade>::parse(&r.body).map_err(|e| parse_err("trades of order", e))
+        } else {
+            Err(self.fail("trades of order", r))
+        };
+        let key = self.creds().map(|c| c.key).unwrap_or_default();
+        let maker = self.s.maker.to_checksum();
+        let page = page.and_then(|p| {
+            let (items, next) = p.split();
+            for t in items {
+                let fills = t
+                    .fills(&key, &maker)
+                    .map_err(|e| parse_err("trades of order", e))?;
+                acc.extend(fills.into_iter().filter(|f| {
+                    f.order_id.eq_ignore_ascii_case(&order.order_id)
+                        && f.status != plugin_api::FillStatus::Failed
+                }));
+            }
+            Ok(next)
+        });
+        match page {
+            Err(e) if strict => Err(e),
+            Err(e) => {
+                tracing::warn!(order_id = %order.order_id, error = %e, "trades of order unavailable; fee estimated at the market's rate");
+                done(OpResult::Order { order })
+            }
+            Ok(Some(c)) if pages + 1 < MAX_PAGES => {
+                self.order_trades(order, after_s, strict, acc, Some(c), pages + 1, ctx)
+            }
+            Ok(_) => match with_fills(order.clone(), &acc) {
+                Some(o) => done(OpResult::Order { order: o }),
+                None if strict => Err(parse_err("trades of order", "amounts out of range")),
+                None => done(OpResult::Order { order }),
+            },
         }
     }
 
@@ -796,11 +902,14 @@ impl PolymarketVenue {
         o: Option<OpenOrder>,
         canceled: bool,
         reason: Option<String>,
+        ctx: &CallCtx,
     ) -> PluginResult<Step> {
         let coid = self.client_id_of(order_id);
         match o {
             Some(o) => {
-                let mut s = o.to_status(coid);
+                let after = o.created_s();
+                let mut s =
+                    self.estimate_fee(o.to_status(coid).map_err(|e| parse_err("order", e))?);
                 if canceled && !s.state.is_final() {
                     s.state = OrderState::Cancelled;
                     s.reason = Some("canceled".into());
@@ -814,7 +923,8 @@ impl PolymarketVenue {
                         ),
                     ));
                 }
-                done(OpResult::Order { order: s })
+                // The cancel happened: a failed trades listing keeps the estimate.
+                self.order_trades(s, after, false, Vec::new(), None, 0, ctx)
             }
             None if canceled => done(OpResult::Order {
                 order: OrderStatus {
@@ -836,6 +946,14 @@ impl PolymarketVenue {
                 format!("order {order_id} not found: {}", reason.unwrap_or_default()),
             )),
         }
+    }
+
+    /// A read-back order's fee estimated at the market's rate on its limit price, for shares
+    /// its trades do not cover yet.
+    fn estimate_fee(&self, mut s: OrderStatus) -> OrderStatus {
+        s.fees = clob::fill_fee(self.fee_rate_of(&s.instrument), s.price, s.filled_qty)
+            .unwrap_or(Usd::ZERO);
+        s
     }
 
     fn on_response(&self, st: St, r: HttpResponse, ctx: &CallCtx) -> PluginResult<Step> {
@@ -946,12 +1064,19 @@ impl PolymarketVenue {
                     None => self.rules_done(tick, meta.min_size.0, None),
                 }
             }
-            St::RulesFee { tick, min_size, .. } => {
+            St::RulesFee {
+                instrument,
+                tick,
+                min_size,
+            } => {
                 let fee = if is_2xx(&r) {
                     clob::parse_clob_market_fee(&r.body)
                 } else {
                     None
                 };
+                if let Some(rate) = fee {
+                    lock(&self.fee_rates).insert(instrument, rate);
+                }
                 self.rules_done(tick, min_size, fee)
             }
             St::PlaceMeta { order } => {
@@ -975,28 +1100,58 @@ impl PolymarketVenue {
             } => {
                 match r.status {
                     200..=299 => {
-                        let resp: PostOrderResp = serde_json::from_slice(&r.body)
-                            .map_err(|e| parse_err("post order", e))?;
+                        // A 2xx means the venue took the request: an answer that cannot be read
+                        // is an unknown outcome (look the order up), never a refusal.
+                        let resp: PostOrderResp = match serde_json::from_slice(&r.body) {
+                            Ok(x) => x,
+                            Err(e) => {
+                                tracing::warn!(client_order_id = %order.client_order_id, order_id = %digest, error = %e, "unreadable 2xx answer to POST /order; looking the order up");
+                                return self.lookup_submit(order, digest, ctx);
+                            }
+                        };
                         let msg = resp.error_msg.clone().unwrap_or_default();
                         let id = resp.order_id.clone().unwrap_or_default();
-                        if resp.success != Some(false) && msg.is_empty() && !id.is_empty() {
+                        let refused = resp.success == Some(false) || !msg.is_empty();
+                        if !refused && id.is_empty() {
+                            tracing::warn!(client_order_id = %order.client_order_id, order_id = %digest, "2xx answer to POST /order without an order id or error; looking the order up");
+                            return self.lookup_submit(order, digest, ctx);
+                        }
+                        if !refused {
                             if !id.eq_ignore_ascii_case(&digest) {
                                 tracing::warn!(expected = %digest, got = %id, "venue order id differs from the EIP-712 digest");
                                 lock(&self.by_digest)
                                     .insert(id.to_ascii_lowercase(), order.client_order_id.clone());
                             }
-                            let (making, taking) = resp.amounts();
+                            let status = match self.placed_status(&order, id.clone(), &resp, market)
+                            {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    // The whole answer is suspect: look up the id journaled before sending.
+                                    tracing::warn!(client_order_id = %order.client_order_id, order_id = %digest, error = %e, "unreadable amounts in the answer to POST /order; looking the order up");
+                                    return self.lookup_submit(order, digest, ctx);
+                                }
+                            };
                             let matched = resp
                                 .status
                                 .as_deref()
                                 .is_some_and(|s| s.eq_ignore_ascii_case("matched"));
-                            if matched && making == 0 && taking == 0 {
+                            if matched && status.filled_qty.0 == 0 && status.filled_notional.0 == 0
+                            {
                                 // Matched without amounts: ask for the authoritative fill.
                                 return self.lookup_submit(order, id, ctx);
                             }
-                            return done(OpResult::Order {
-                                order: self.placed_status(&order, id, &resp, market),
-                            });
+                            // The match happened during this call: ten minutes of trades
+                            // cover it whatever the clock skew.
+                            let after = ctx.now_ms.div_euclid(1000) - 600;
+                            return self.order_trades(
+                                status,
+                                Some(after),
+                                false,
+                                Vec::new(),
+                                None,
+                                0,
+                                ctx,
+                            );
                         }
                         let text = if msg.is_empty() {
                             "order refused without a message".to_string()
@@ -1059,11 +1214,15 @@ impl PolymarketVenue {
                 }
                 match clob::parse_order(&r.body).map_err(|e| parse_err("order", e))? {
                     Some(o) => {
-                        let mut s = o.to_status(Some(order.client_order_id.clone()));
+                        let after = o.created_s();
+                        let mut s = o
+                            .to_status(Some(order.client_order_id.clone()))
+                            .map_err(|e| parse_err("order", e))?;
                         if s.instrument.is_empty() {
                             s.instrument = order.instrument.clone();
                         }
-                        done(OpResult::Order { order: s })
+                        let s = self.estimate_fee(s);
+                        self.order_trades(s, after, false, Vec::new(), None, 0, ctx)
                     }
                     None => Err(PluginError::new(
                         ErrorKind::Timeout,
@@ -1081,6 +1240,13 @@ impl PolymarketVenue {
             }
             St::BatchSubmit { orders, slots } => self.batch_submitted(&orders, &slots, &r),
             St::CancelMany => self.cancelled(&r),
+            St::OrderTrades {
+                order,
+                after_s,
+                strict,
+                acc,
+                pages,
+            } => self.order_trades_page(order, after_s, strict, acc, pages, &r, ctx),
             St::Cancel {
                 order_id,
                 instrument,
@@ -1128,7 +1294,7 @@ impl PolymarketVenue {
                 } else {
                     None
                 };
-                self.cancel_status(&order_id, &instrument, o, canceled, reason)
+                self.cancel_status(&order_id, &instrument, o, canceled, reason, ctx)
             }
             St::GetOrder {
                 order_id,
@@ -1140,9 +1306,10 @@ impl PolymarketVenue {
                 match clob::parse_order(&r.body).map_err(|e| parse_err("order", e))? {
                     Some(o) => {
                         let coid = client_order_id.or_else(|| self.client_id_of(&order_id));
-                        done(OpResult::Order {
-                            order: o.to_status(coid),
-                        })
+                        let after = o.created_s();
+                        let s = o.to_status(coid).map_err(|e| parse_err("order", e))?;
+                        let s = self.estimate_fee(s);
+                        self.order_trades(s, after, true, Vec::new(), None, 0, ctx)
                     }
                     None => Err(PluginError::rejected(
                         "not_found",
@@ -1163,7 +1330,7 @@ impl PolymarketVenue {
                 let (items, next) = page.split();
                 for o in items {
                     let coid = self.client_id_of(&o.id);
-                    acc.push(o.to_status(coid));
+                    acc.push(o.to_status(coid).map_err(|e| parse_err("open orders", e))?);
                 }
                 match next {
                     Some(c) if pages + 1 < MAX_PAGES => {
@@ -1186,7 +1353,7 @@ impl PolymarketVenue {
                 let key = self.creds().map(|c| c.key).unwrap_or_default();
                 let maker = self.s.maker.to_checksum();
                 for t in items {
-                    for mut f in t.fills(&key, &maker) {
+                    for mut f in t.fills(&key, &maker).map_err(|e| parse_err("trades", e))? {
                         if since_ms.is_some_and(|s| f.ts_ms < s) {
                             continue;
                         }
@@ -1271,6 +1438,40 @@ impl PolymarketVenue {
     }
 }
 
+/// `order` with its notional and fee replaced by the sums over `fills` (the venue's booking).
+/// Shares the fills do not cover yet (trades still being listed) keep the order's estimate,
+/// pro rata. `None` if a sum does not fit.
+fn with_fills(mut order: OrderStatus, fills: &[plugin_api::Fill]) -> Option<OrderStatus> {
+    if fills.is_empty() {
+        tracing::warn!(order_id = %order.order_id, filled = %order.filled_qty, "no trades listed for a matched order; notional and fee stay estimated");
+        return Some(order);
+    }
+    let mut covered = Qty::ZERO;
+    let mut notional = Usd::ZERO;
+    let mut fees = Usd::ZERO;
+    for f in fills {
+        covered = Qty(covered.0.checked_add(f.qty.0)?);
+        notional = clob::sum_usd(notional, clob::notional(f.qty, f.price)?)?;
+        fees = clob::sum_usd(fees, f.fee)?;
+    }
+    if covered < order.filled_qty {
+        let rest = (order.filled_qty.0 - covered.0) as i128;
+        let all = order.filled_qty.0 as i128;
+        tracing::warn!(order_id = %order.order_id, filled = %order.filled_qty, covered = %covered, "trades cover part of the order; the rest stays estimated");
+        let part = |v: Usd| i64::try_from(v.0 as i128 * rest / all).ok().map(Usd);
+        notional = clob::sum_usd(notional, part(order.filled_notional)?)?;
+        fees = clob::sum_usd(fees, part(order.fees)?)?;
+    } else {
+        if covered > order.filled_qty {
+            tracing::warn!(order_id = %order.order_id, filled = %order.filled_qty, covered = %covered, "trades list more shares than the order reports; booking the trades");
+        }
+        order.filled_qty = covered;
+    }
+    order.filled_notional = notional;
+    order.fees = fees;
+    Some(order)
+}
+
 fn parse_creds(body: &[u8]) -> Option<ApiCreds> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -1327,6 +1528,7 @@ impl Venue for PolymarketVenue {
             cond: Mutex::new(HashMap::new()),
             by_client: Mutex::new(HashMap::new()),
             by_digest: Mutex::new(HashMap::new()),
+            fee_rates: Mutex::new(HashMap::new()),
         })
     }
 

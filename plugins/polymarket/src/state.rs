@@ -95,6 +95,8 @@ pub(crate) enum St {
         pages: u32,
     },
     Balance,
+    /// `GET /ok` (CLOB health check) for the exchange status.
+    ExchangeStatus,
     Positions,
     ResToken {
         instrument: String,

@@ -432,6 +432,19 @@ impl PolymarketVenue {
             VenueOp::PlaceOrders { orders } => self.place_batch(orders, ctx),
             VenueOp::CancelOrders { order_ids } => self.cancel_many(order_ids, ctx),
             VenueOp::CancelAll { instrument } => self.cancel_all(instrument, ctx),
+            VenueOp::ExchangeStatus => {
+                // The CLOB documents no trading-hours or halt endpoint; its health check
+                // `GET /ok` (polymarket.md §1.2) is the real signal that it takes requests.
+                let mut req = HttpRequest::new("GET", self.clob("/ok"), "read");
+                req.idempotent = true;
+                self.http(req, St::ExchangeStatus)
+            }
+            VenueOp::Settlements { .. } => Err(PluginError::new(
+                ErrorKind::Unsupported,
+                "settlements: Polymarket has no settlement records; the shapes of the Data API's \
+                 /closed-positions and REDEEM /activity rows are not documented \
+                 (polymarket.md §1.3), so use `resolution` per instrument and `positions`",
+            )),
             other => Err(PluginError::unsupported(other.name())),
         }
     }
@@ -1371,6 +1384,36 @@ impl PolymarketVenue {
                     _ => done(OpResult::Fills { fills: acc }),
                 }
             }
+            St::ExchangeStatus => {
+                let detail = |d: &str| Some(format!("CLOB GET /ok: {d}"));
+                match r.status {
+                    200..=299 => done(OpResult::ExchangeStatus {
+                        trading: true,
+                        detail: detail("healthy (a health check: post-only / cancel-only mode shows only on orders)"),
+                    }),
+                    // Matching engine restarting (polymarket.md §3.5): not trading now.
+                    425 => done(OpResult::ExchangeStatus {
+                        trading: false,
+                        detail: detail("HTTP 425, matching engine restarting"),
+                    }),
+                    _ => {
+                        let e = self.fail("exchange status", &r);
+                        if matches!(&e.kind, ErrorKind::Rejected { code: c } if c == code::TRADING_RESTRICTED)
+                        {
+                            done(OpResult::ExchangeStatus {
+                                trading: false,
+                                detail: detail(&format!(
+                                    "HTTP {}: {}",
+                                    r.status,
+                                    errors::error_text(&r.body)
+                                )),
+                            })
+                        } else {
+                            Err(e)
+                        }
+                    }
+                }
+            }
             St::Balance => {
                 if !is_2xx(&r) {
                     return Err(self.fail("balance", &r));
@@ -1554,6 +1597,7 @@ impl Venue for PolymarketVenue {
                 "place_orders",
                 "cancel_orders",
                 "cancel_all",
+                "exchange_status",
             ]
             .iter()
             .map(|s| s.to_string())

@@ -338,3 +338,63 @@ fn unmatched_order_read_back_needs_no_trades() {
     let s = done_order(v.resume(st, resp(200, &o), ctx).unwrap());
     assert_eq!((s.state, s.fees), (OrderState::Open, Usd::ZERO));
 }
+
+// ------------------------------------------------------ E: exchange status, settlements
+
+fn status_of(step: Step) -> (bool, Option<String>) {
+    match step {
+        Step::Done {
+            result: OpResult::ExchangeStatus { trading, detail },
+        } => (trading, detail),
+        other => panic!("expected an exchange status, got {other:?}"),
+    }
+}
+
+#[test]
+fn exchange_status_comes_from_the_clob_health_check() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    assert!(v.info().capabilities.iter().any(|c| c == "exchange_status"));
+    let begin = || http(v.begin(VenueOp::ExchangeStatus, ctx).unwrap());
+    let (r, st) = begin();
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        ("GET", "http://clob.test/ok")
+    );
+    assert!(r.idempotent);
+    let (trading, detail) = status_of(v.resume(st, resp(200, "\"OK\""), ctx).unwrap());
+    assert!(trading);
+    assert!(detail.unwrap().contains("/ok"));
+    // Restricted mode and an engine restart: not trading, with the venue's words.
+    let (_, st) = begin();
+    let (trading, detail) = status_of(
+        v.resume(st, resp(503, r#"{"code":"post_only_mode"}"#), ctx)
+            .unwrap(),
+    );
+    assert!(!trading);
+    assert!(detail.unwrap().contains("post"));
+    let (_, st) = begin();
+    let (trading, _) = status_of(v.resume(st, resp(425, "restarting"), ctx).unwrap());
+    assert!(!trading);
+    // No answer is not "trading": an error (the host keeps its last view).
+    let (_, st) = begin();
+    assert!(v.resume(st, resp(0, ""), ctx).is_err());
+    let (_, st) = begin();
+    assert!(v.resume(st, resp(500, "boom"), ctx).is_err());
+}
+
+#[test]
+fn settlements_say_why_they_are_unsupported() {
+    let v = venue();
+    let e = v
+        .begin(
+            VenueOp::Settlements {
+                market: None,
+                since_ms: None,
+            },
+            fixed_ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert!(e.message.contains("resolution"), "{e}");
+}

@@ -635,6 +635,9 @@ impl Inner {
         match (method, path) {
             ("GET", "/time") => (StatusCode::OK, json!(now_s())),
             ("GET", "/version") => (StatusCode::OK, json!({"version": 2})),
+            // Health check (polymarket.md §1.2; body shape unconfirmed, the adapter reads only
+            // the status). Inject `FaultKind::Status(503)` on `/ok` to simulate an outage.
+            ("GET", "/ok") => (StatusCode::OK, json!("OK")),
             ("POST", "/auth/api-key") => match self.l1(h) {
                 Err(e) => e,
                 Ok(a) if self.key_of.contains_key(&a) => err(400, "Could not create api key"),

@@ -29,7 +29,7 @@ use crate::order_v2::{
     post_order_body, salt_from_random, Exchanges, OrderSide, OrderType, OrderV2,
 };
 use crate::settings::Settings;
-use crate::state::St;
+use crate::state::{St, TradesOf};
 use crate::{auth_l1, book, dec, eth, gamma};
 
 /// Default minimum order size when a book does not say (shares).
@@ -781,46 +781,28 @@ impl PolymarketVenue {
     /// estimate it carries (a placement or cancel that did happen must not turn into an error).
     pub(crate) fn order_trades(
         &self,
-        order: OrderStatus,
-        after_s: Option<i64>,
-        strict: bool,
-        acc: Vec<plugin_api::Fill>,
+        q: TradesOf,
         cursor: Option<String>,
-        pages: u32,
         ctx: &CallCtx,
     ) -> PluginResult<Step> {
-        if order.filled_qty.0 == 0 {
-            return done(OpResult::Order { order });
+        if q.order.filled_qty.0 == 0 {
+            return done(OpResult::Order { order: q.order });
         }
-        check_token(&order.instrument)?;
-        let mut url = self.clob(&format!("/data/trades?asset_id={}", order.instrument));
-        if let Some(a) = after_s {
+        check_token(&q.order.instrument)?;
+        let mut url = self.clob(&format!("/data/trades?asset_id={}", q.order.instrument));
+        if let Some(a) = q.after_s {
             url.push_str(&format!("&after={a}"));
         }
         if let Some(c) = &cursor {
             url.push_str(&format!("&next_cursor={}", enc(c)));
         }
         let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
-        self.http(
-            req,
-            St::OrderTrades {
-                order,
-                after_s,
-                strict,
-                acc,
-                pages,
-            },
-        )
+        self.http(req, St::OrderTrades(q))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn order_trades_page(
         &self,
-        order: OrderStatus,
-        after_s: Option<i64>,
-        strict: bool,
-        mut acc: Vec<plugin_api::Fill>,
-        pages: u32,
+        mut q: TradesOf,
         r: &HttpResponse,
         ctx: &CallCtx,
     ) -> PluginResult<Step> {
@@ -837,26 +819,27 @@ impl PolymarketVenue {
                 let fills = t
                     .fills(&key, &maker)
                     .map_err(|e| parse_err("trades of order", e))?;
-                acc.extend(fills.into_iter().filter(|f| {
-                    f.order_id.eq_ignore_ascii_case(&order.order_id)
+                q.acc.extend(fills.into_iter().filter(|f| {
+                    f.order_id.eq_ignore_ascii_case(&q.order.order_id)
                         && f.status != plugin_api::FillStatus::Failed
                 }));
             }
             Ok(next)
         });
         match page {
-            Err(e) if strict => Err(e),
+            Err(e) if q.strict => Err(e),
             Err(e) => {
-                tracing::warn!(order_id = %order.order_id, error = %e, "trades of order unavailable; fee estimated at the market's rate");
-                done(OpResult::Order { order })
+                tracing::warn!(order_id = %q.order.order_id, error = %e, "trades of order unavailable; fee estimated at the market's rate");
+                done(OpResult::Order { order: q.order })
             }
-            Ok(Some(c)) if pages + 1 < MAX_PAGES => {
-                self.order_trades(order, after_s, strict, acc, Some(c), pages + 1, ctx)
+            Ok(Some(c)) if q.pages + 1 < MAX_PAGES => {
+                q.pages += 1;
+                self.order_trades(q, Some(c), ctx)
             }
-            Ok(_) => match with_fills(order.clone(), &acc) {
+            Ok(_) => match with_fills(q.order.clone(), &q.acc) {
                 Some(o) => done(OpResult::Order { order: o }),
-                None if strict => Err(parse_err("trades of order", "amounts out of range")),
-                None => done(OpResult::Order { order }),
+                None if q.strict => Err(parse_err("trades of order", "amounts out of range")),
+                None => done(OpResult::Order { order: q.order }),
             },
         }
     }
@@ -937,7 +920,7 @@ impl PolymarketVenue {
                     ));
                 }
                 // The cancel happened: a failed trades listing keeps the estimate.
-                self.order_trades(s, after, false, Vec::new(), None, 0, ctx)
+                self.order_trades(TradesOf::new(s, after, false), None, ctx)
             }
             None if canceled => done(OpResult::Order {
                 order: OrderStatus {
@@ -1157,12 +1140,8 @@ impl PolymarketVenue {
                             // cover it whatever the clock skew.
                             let after = ctx.now_ms.div_euclid(1000) - 600;
                             return self.order_trades(
-                                status,
-                                Some(after),
-                                false,
-                                Vec::new(),
+                                TradesOf::new(status, Some(after), false),
                                 None,
-                                0,
                                 ctx,
                             );
                         }
@@ -1235,7 +1214,7 @@ impl PolymarketVenue {
                             s.instrument = order.instrument.clone();
                         }
                         let s = self.estimate_fee(s);
-                        self.order_trades(s, after, false, Vec::new(), None, 0, ctx)
+                        self.order_trades(TradesOf::new(s, after, false), None, ctx)
                     }
                     None => Err(PluginError::new(
                         ErrorKind::Timeout,
@@ -1253,13 +1232,7 @@ impl PolymarketVenue {
             }
             St::BatchSubmit { orders, slots } => self.batch_submitted(&orders, &slots, &r),
             St::CancelMany => self.cancelled(&r),
-            St::OrderTrades {
-                order,
-                after_s,
-                strict,
-                acc,
-                pages,
-            } => self.order_trades_page(order, after_s, strict, acc, pages, &r, ctx),
+            St::OrderTrades(q) => self.order_trades_page(q, &r, ctx),
             St::Cancel {
                 order_id,
                 instrument,
@@ -1322,7 +1295,7 @@ impl PolymarketVenue {
                         let after = o.created_s();
                         let s = o.to_status(coid).map_err(|e| parse_err("order", e))?;
                         let s = self.estimate_fee(s);
-                        self.order_trades(s, after, true, Vec::new(), None, 0, ctx)
+                        self.order_trades(TradesOf::new(s, after, true), None, ctx)
                     }
                     None => Err(PluginError::rejected(
                         "not_found",

@@ -573,28 +573,32 @@ impl PolymarketVenue {
             Side::Buy => Dir::Buy,
             Side::Sell => Dir::Sell,
         };
+        // Sizes in 6-decimal base units, checked: an absurd size is refused, never wrapped.
+        let too_big = || PluginError::invalid(format!("order size {} is too large", req.qty));
+        let size_micro = req.qty.0.checked_mul(10_000).ok_or_else(too_big)?;
         let amounts = if otype.is_market() {
             // BUY: dollars to spend = qty × price, floored to cents; SELL: shares.
             let amount = match req.side {
                 Side::Buy => {
-                    req.qty
-                        .notional(req.price, Rounding::Down)
+                    clob::notional(req.qty, req.price)
+                        .ok_or_else(too_big)?
                         .round_to(10_000, Rounding::Down)
                         .0
                 }
-                Side::Sell => req.qty.0 * 10_000,
+                Side::Sell => size_micro,
             };
             let a = market_amounts(dir, amount.max(0) as u64, req.price, cfg);
             let notional = match req.side {
                 Side::Buy => a.maker,
                 Side::Sell => a.taker,
             };
-            if (notional as i64) < MIN_NOTIONAL.0 {
+            let notional = i64::try_from(notional).map_err(|_| too_big())?;
+            if notional < MIN_NOTIONAL.0 {
                 return Err(PluginError::invalid(format!(
                     "marketable orders need at least $1 notional; {} shares at {} is ${}",
                     req.qty,
                     req.price,
-                    Usd(notional as i64)
+                    Usd(notional)
                 )));
             }
             a
@@ -605,7 +609,12 @@ impl PolymarketVenue {
                     req.qty, meta.min_size
                 )));
             }
-            limit_amounts(dir, req.price, (req.qty.0 * 10_000) as u64, cfg)
+            let a = limit_amounts(dir, req.price, size_micro as u64, cfg);
+            // Amounts are read back as i64 (micro-dollars, micro-shares).
+            if i64::try_from(a.maker.max(a.taker)).is_err() {
+                return Err(too_big());
+            }
+            a
         };
         if amounts.maker == 0 || amounts.taker == 0 {
             return Err(PluginError::invalid("order amounts round to zero"));
@@ -1512,24 +1521,40 @@ fn parse_positions(body: &[u8]) -> PluginResult<Vec<Position>> {
         avg_price: Option<Box<serde_json::value::RawValue>>,
     }
     let ps: Vec<P> = serde_json::from_slice(body).map_err(|e| parse_err("positions", e))?;
-    Ok(ps
-        .into_iter()
-        .filter_map(|p| {
-            let qty = dec::qty_floor(dec::raw_text(&p.size))?;
-            let cost = match (&p.initial_value, &p.avg_price) {
-                (Some(v), _) => dec::usd(dec::raw_text(v)),
-                (None, Some(a)) => dec::parse_scaled(dec::raw_text(a), 6, Rounding::HalfUp)
-                    .map(|a| qty.notional(Price(a as i64), Rounding::HalfUp)),
-                _ => None,
+    let bad = |asset: &str, field: &str, raw: &serde_json::value::RawValue| {
+        parse_err(
+            "positions",
+            format!(
+                "asset {asset}: {field} {:?} is not a valid decimal in range",
+                dec::raw_text(raw)
+            ),
+        )
+    };
+    let mut out = Vec::with_capacity(ps.len());
+    for p in ps {
+        let raw_size = dec::raw_text(&p.size);
+        let qty = dec::qty_floor(raw_size).ok_or_else(|| bad(&p.asset, "size", &p.size))?;
+        let cost = match (&p.initial_value, &p.avg_price) {
+            (Some(v), _) => {
+                dec::usd(dec::raw_text(v)).ok_or_else(|| bad(&p.asset, "initialValue", v))?
             }
-            .unwrap_or(Usd::ZERO);
-            (qty.0 > 0).then_some(Position {
+            (None, Some(a)) => dec::parse_scaled(dec::raw_text(a), 6, Rounding::HalfUp)
+                .and_then(|x| i64::try_from(x).ok())
+                .filter(|x| (0..=Price::ONE.0).contains(x))
+                .and_then(|x| clob::notional(qty, Price(x)))
+                .ok_or_else(|| bad(&p.asset, "avgPrice", a))?,
+            // The Data API sent no cost: unknown, reported as zero.
+            (None, None) => Usd::ZERO,
+        };
+        if qty.0 > 0 {
+            out.push(Position {
                 instrument: p.asset,
                 qty,
                 cost,
-            })
-        })
-        .collect())
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl Venue for PolymarketVenue {

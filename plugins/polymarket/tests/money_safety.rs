@@ -398,3 +398,45 @@ fn settlements_say_why_they_are_unsupported() {
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert!(e.message.contains("resolution"), "{e}");
 }
+
+// ------------------------------------------------------ F: no wrapped money on any path
+
+#[test]
+fn out_of_range_position_cost_is_a_parse_error_naming_the_field() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let (_, st) = http(v.begin(VenueOp::Positions, ctx).unwrap());
+    let e = v
+        .resume(
+            st,
+            resp(
+                200,
+                r#"[{"asset":"1","size":"10","avgPrice":"9999999999999"}]"#,
+            ),
+            ctx,
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Parse);
+    assert!(e.message.contains("avgPrice"), "{e}");
+    let (_, st) = http(v.begin(VenueOp::Positions, ctx).unwrap());
+    let e = v
+        .resume(st, resp(200, r#"[{"asset":"1","size":"-10"}]"#), ctx)
+        .unwrap_err();
+    assert!(e.message.contains("size"), "{e}");
+}
+
+#[test]
+fn huge_order_sizes_are_refused_not_wrapped() {
+    let v = venue();
+    seed_meta(&v, TOKEN);
+    for tif in [TimeInForce::Gtc, TimeInForce::Fok] {
+        for side in [Side::Buy, Side::Sell] {
+            let mut o = order("h", TOKEN, 500_000, i64::MAX, tif);
+            o.side = side;
+            let e = v
+                .begin(VenueOp::PlaceOrder { order: o }, fixed_ctx())
+                .unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput, "{e}");
+        }
+    }
+}

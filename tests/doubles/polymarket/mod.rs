@@ -202,6 +202,8 @@ struct DTrade {
     price: i64,
     size_micro: i64,
     fee_bps: i64,
+    /// The taker order's limit price (the trade's `price`; the fill is at the maker's).
+    limit: i64,
     owner: String,
     maker: Address,
     at: Instant,
@@ -1278,6 +1280,7 @@ impl Inner {
                 market: m.seed.condition_id.clone(),
                 side: order.side,
                 price: *lp,
+                limit: price,
                 size_micro: *take,
                 fee_bps,
                 owner: key.to_string(),
@@ -1349,11 +1352,20 @@ fn trade_json(t: &DTrade, delay: Duration) -> Value {
     json!({
         "id": t.id, "taker_order_id": t.order_id, "market": t.market, "asset_id": t.asset_id,
         "side": if t.side == OrderSide::Buy { "BUY" } else { "SELL" },
-        "size": fmt6(t.size_micro), "price": fmt6(t.price), "fee_rate_bps": t.fee_bps.to_string(),
+        // As the venue: the trade's `price` is the taker's limit; each maker order matched
+        // carries its own price and amount (the book level here), which is what is booked.
+        "size": fmt6(t.size_micro), "price": fmt6(t.limit), "fee_rate_bps": t.fee_bps.to_string(),
         "status": status, "match_time": t.match_time.to_string(), "last_update": t.match_time.to_string(),
         "outcome": "Yes", "owner": t.owner, "maker_address": t.maker.to_checksum(), "trader_side": "TAKER",
         "transaction_hash": if status == "CONFIRMED" { format!("0x{:064x}", t.match_time) } else { String::new() },
-        "bucket_index": 0, "maker_orders": [],
+        "bucket_index": 0,
+        "maker_orders": [{
+            "order_id": format!("book-{}", t.id), "owner": "book-maker",
+            "maker_address": "0x0000000000000000000000000000000000000001",
+            "matched_amount": fmt6(t.size_micro), "price": fmt6(t.price), "fee_rate_bps": "0",
+            "asset_id": t.asset_id, "outcome": "Yes",
+            "side": if t.side == OrderSide::Buy { "SELL" } else { "BUY" },
+        }],
     })
 }
 

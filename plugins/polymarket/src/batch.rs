@@ -139,10 +139,11 @@ impl PolymarketVenue {
         r: &HttpResponse,
     ) -> PluginResult<Step> {
         let expected = || {
-            slots
+            orders
                 .iter()
-                .filter_map(|s| match s {
-                    Slot::Sent { digest, .. } => Some(digest.as_str()),
+                .zip(slots)
+                .filter_map(|(o, s)| match s {
+                    Slot::Sent { digest, .. } => Some(format!("{} → {digest}", o.client_order_id)),
                     Slot::Refused { .. } => None,
                 })
                 .collect::<Vec<_>>()
@@ -152,7 +153,7 @@ impl PolymarketVenue {
             PluginError::new(
                 ErrorKind::Timeout,
                 format!(
-                    "batch outcome unknown ({why}); look up each expected order id before resending: {}",
+                    "batch outcome unknown ({why}); look up each expected order id before resending (client order → expected order id): {}",
                     expected()
                 ),
             )
@@ -169,6 +170,36 @@ impl PolymarketVenue {
                     return Err(unknown(format!(
                         "{} answers for {sent} orders",
                         resps.len()
+                    )));
+                }
+                // An element with neither an order id nor an error (or with unreadable amounts)
+                // is a garbled answer for an order the venue may hold: unknown, not refused.
+                let garbled: Vec<String> = orders
+                    .iter()
+                    .zip(slots)
+                    .filter(|(_, s)| matches!(s, Slot::Sent { .. }))
+                    .zip(&resps)
+                    .filter(|((_, _), r)| {
+                        let refused = r.success == Some(false)
+                            || r.error_msg.as_deref().is_some_and(|m| !m.is_empty());
+                        !refused
+                            && (r.order_id.as_deref().unwrap_or("").is_empty()
+                                || r.amounts().is_err())
+                    })
+                    .map(|((o, s), _)| match s {
+                        Slot::Sent { digest, .. } => {
+                            format!(
+                                "client order {} (expected order id {digest})",
+                                o.client_order_id
+                            )
+                        }
+                        Slot::Refused { .. } => o.client_order_id.clone(),
+                    })
+                    .collect();
+                if !garbled.is_empty() {
+                    return Err(unknown(format!(
+                        "unreadable answer for {}",
+                        garbled.join(", ")
                     )));
                 }
                 self.batch_result(orders, slots, resps)
@@ -210,7 +241,9 @@ impl PolymarketVenue {
                             self.remember(&o.client_order_id, &id);
                         }
                         PlaceOutcome::Accepted {
-                            order: self.placed_status(o, id, &resp, *market),
+                            order: self.placed_status(o, id, &resp, *market).map_err(|e| {
+                                PluginError::new(ErrorKind::Internal, format!("checked above: {e}"))
+                            })?,
                         }
                     } else {
                         let text = if msg.is_empty() {

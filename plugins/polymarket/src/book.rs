@@ -56,14 +56,22 @@ pub enum BookError {
     /// Not the expected JSON.
     #[error("book is not valid JSON: {0}")]
     Json(String),
-    /// A level's price or size is not a decimal.
-    #[error("book level {0:?} is not a valid price/size")]
+    /// A level's price or size is not a decimal in range; names the field and the value.
+    #[error("book level {0} is not a valid decimal in range")]
     Level(String),
+    /// The book's timestamp is not a whole number of milliseconds that fits.
+    #[error("book timestamp {0:?} is not a whole number of milliseconds")]
+    Timestamp(String),
 }
 
+/// One level. A price must lie strictly inside (0, 1) (an outcome share never trades at or
+/// beyond $1); a size must be a non-negative decimal that fits.
 fn level(l: &LevelWire<'_>) -> Result<Option<Level>, BookError> {
-    let price = dec::price(&l.price).ok_or_else(|| BookError::Level(l.price.to_string()))?;
-    let qty = dec::qty_floor(&l.size).ok_or_else(|| BookError::Level(l.size.to_string()))?;
+    let price = dec::price(&l.price)
+        .filter(|p| p.0 > 0 && *p < Price::ONE)
+        .ok_or_else(|| BookError::Level(format!("price {:?}", l.price)))?;
+    let qty =
+        dec::qty_floor(&l.size).ok_or_else(|| BookError::Level(format!("size {:?}", l.size)))?;
     Ok((qty.0 > 0).then_some(Level { price, qty }))
 }
 
@@ -115,10 +123,11 @@ pub fn parse_book(body: &[u8], instrument: &str) -> Result<(Book, BookMeta), Boo
 }
 
 fn book_from_wire(w: BookWire<'_>, instrument: &str) -> Result<(Book, BookMeta), BookError> {
-    let ts_ms = w
-        .timestamp
-        .and_then(|r| dec::parse_scaled(dec::raw_text(r), 0, plugin_api::Rounding::Down))
-        .unwrap_or(0) as i64;
+    let ts_ms = match w.timestamp {
+        Some(r) => dec::whole(dec::raw_text(r))
+            .ok_or_else(|| BookError::Timestamp(dec::raw_text(r).to_string()))?,
+        None => 0,
+    };
     let book = Book {
         instrument: w
             .asset_id
@@ -193,6 +202,17 @@ mod tests {
         assert_eq!(m.tick, Some(Price(1000)));
         assert!(parse_book(b"{\"bids\":[{\"price\":\"x\",\"size\":\"1\"}]}", "t").is_err());
         assert!(parse_book(b"null", "t").is_err());
+        // Out of range: refused with the field named, never wrapped into a negative price.
+        let e = parse_book(
+            br#"{"bids":[{"price":"9999999999999","size":"1"}],"asks":[]}"#,
+            "t",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("price"), "{e}");
+        let e =
+            parse_book(br#"{"bids":[{"price":"0.5","size":"-3"}],"asks":[]}"#, "t").unwrap_err();
+        assert!(e.to_string().contains("size"), "{e}");
+        assert!(parse_book(br#"{"bids":[],"asks":[],"timestamp":"-5"}"#, "t").is_err());
         assert!(parse_book(b"", "t").is_err());
     }
 }

@@ -1,9 +1,7 @@
 //! CLOB response shapes: order placement, open orders, trades (fills), cancels, balances,
 //! tick size, market metadata and resolution. Numbers are read as exact decimals.
 
-use plugin_api::{
-    FeeModel, Fill, FillStatus, OrderState, OrderStatus, Price, Qty, Rounding, Side, Usd,
-};
+use plugin_api::{FeeModel, Fill, FillStatus, OrderState, OrderStatus, Price, Qty, Side, Usd};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -36,13 +34,41 @@ pub struct PostOrderResp {
 }
 
 impl PostOrderResp {
-    /// Amounts as decimals `(making, taking)` (empty → zero).
-    pub fn amounts(&self) -> (i64, i64) {
-        (
-            dec::micro(text(&self.making_amount)).unwrap_or(0),
-            dec::micro(text(&self.taking_amount)).unwrap_or(0),
-        )
+    /// Amounts in base units `(making, taking)`. Absent or `""` is zero (the venue sends `""`
+    /// when nothing matched); anything else that is not a non-negative decimal is an error
+    /// naming the field, since the order exists and its fill is then unknown.
+    pub fn amounts(&self) -> Result<(i64, i64), String> {
+        let one = |field: &str, r: &Option<Box<RawValue>>| {
+            let t = text(r);
+            if t.is_empty() {
+                return Ok(0);
+            }
+            dec::micro(t).ok_or_else(|| format!("{field} {t:?} is not a non-negative amount"))
+        };
+        Ok((
+            one("makingAmount", &self.making_amount)?,
+            one("takingAmount", &self.taking_amount)?,
+        ))
     }
+}
+
+/// `qty` shares at `price`, `None` if the result does not fit (never wraps).
+pub fn notional(qty: Qty, price: Price) -> Option<Usd> {
+    let v = (qty.0 as i128).checked_mul(price.0 as i128)? / 100;
+    i64::try_from(v).ok().map(Usd)
+}
+
+/// The taker fee of one fill (polymarket.md §5), `None` when the size is too large for the
+/// fee to fit: [`FeeModel::taker_fee`] computes in i128 but returns an i64.
+pub fn fill_fee(rate_ppm: u32, price: Price, qty: Qty) -> Option<Usd> {
+    // fee ≤ qty/100 × 0.25 $ = qty × 2 500 µ$.
+    (qty.0 as i128 * 2_500 <= i64::MAX as i128)
+        .then(|| FeeModel::polymarket(rate_ppm).taker_fee(price, qty))
+}
+
+/// Checked sum of dollar amounts.
+pub fn sum_usd(a: Usd, b: Usd) -> Option<Usd> {
+    a.0.checked_add(b.0).map(Usd)
 }
 
 /// An open-order object (`GET /data/order/{id}`, `/data/orders`).
@@ -65,6 +91,8 @@ pub struct OpenOrder {
     size_matched: Option<Box<RawValue>>,
     #[serde(default)]
     price: Option<Box<RawValue>>,
+    #[serde(default)]
+    created_at: Option<Box<RawValue>>,
 }
 
 /// Side from the wire.
@@ -77,13 +105,33 @@ pub fn side_of(s: &str) -> Side {
 }
 
 impl OpenOrder {
-    /// Converts to the neutral order status.
-    pub fn to_status(&self, client_order_id: Option<String>) -> OrderStatus {
-        let qty = dec::qty_floor(text(&self.original_size)).unwrap_or(Qty::ZERO);
-        let filled = dec::qty_floor(text(&self.size_matched)).unwrap_or(Qty::ZERO);
-        let price = dec::parse_scaled(text(&self.price), 6, Rounding::HalfUp)
-            .map(|v| Price(v as i64))
-            .unwrap_or(Price::ZERO);
+    /// When the order was created, unix seconds (the venue sends seconds; ms is tolerated).
+    pub fn created_s(&self) -> Option<i64> {
+        let v = dec::whole(text(&self.created_at))?;
+        Some(if v > 100_000_000_000 { v / 1000 } else { v })
+    }
+
+    /// Converts to the neutral order status. The notional is the filled size at the order's
+    /// limit price and the fee is zero: both are only what was asked, and the caller replaces
+    /// them with the order's fills (the venue prices each fill at the maker's price and charges
+    /// the fee per fill). An unreadable number is an error naming the field.
+    pub fn to_status(&self, client_order_id: Option<String>) -> Result<OrderStatus, String> {
+        let field = |name: &str, r: &Option<Box<RawValue>>| {
+            format!(
+                "order {}: {name} {:?} is not a valid decimal in range",
+                self.id,
+                text(r)
+            )
+        };
+        let qty = dec::qty_floor(text(&self.original_size))
+            .ok_or_else(|| field("original_size", &self.original_size))?;
+        let filled = dec::qty_floor(text(&self.size_matched))
+            .ok_or_else(|| field("size_matched", &self.size_matched))?;
+        let price = dec::price(text(&self.price))
+            .filter(|p| *p <= Price::ONE)
+            .ok_or_else(|| field("price", &self.price))?;
+        let filled_notional =
+            notional(filled, price).ok_or_else(|| field("size_matched", &self.size_matched))?;
         let st = self
             .status
             .trim_start_matches("ORDER_STATUS_")
@@ -104,7 +152,7 @@ impl OpenOrder {
             }
             _ => None,
         };
-        OrderStatus {
+        Ok(OrderStatus {
             order_id: self.id.clone(),
             client_order_id,
             instrument: self.asset_id.clone(),
@@ -112,11 +160,11 @@ impl OpenOrder {
             price,
             qty,
             filled_qty: filled,
-            filled_notional: filled.notional(price, Rounding::HalfUp),
+            filled_notional,
             fees: Usd::ZERO,
             state,
             reason,
-        }
+        })
     }
 }
 
@@ -232,26 +280,50 @@ pub fn fill_status(s: &str) -> FillStatus {
     }
 }
 
-fn ts_ms(r: &Option<Box<RawValue>>) -> i64 {
+fn ts_ms(r: &Option<Box<RawValue>>) -> Result<i64, String> {
     let t = text(r);
-    let v = dec::parse_scaled(t, 0, Rounding::Down).unwrap_or(0) as i64;
+    if t.is_empty() {
+        return Ok(0);
+    }
+    let v = dec::whole(t).ok_or_else(|| format!("match_time {t:?} is not a unix time"))?;
     // match_time is unix seconds; tolerate ms.
     if v > 100_000_000_000 {
-        v
+        Ok(v)
     } else {
-        v * 1000
+        Ok(v * 1000)
     }
 }
 
 impl Trade {
     /// The fills of this trade that belong to us (`api_key` owner or `maker` address).
-    pub fn fills(&self, api_key: &str, maker: &str) -> Vec<Fill> {
+    ///
+    /// As the taker, each maker order matched is one fill at the *maker's* price (that is what
+    /// the venue books; the trade's own `price` is the taker's limit), with the taker fee charged
+    /// per fill at the trade's `fee_rate_bps` (polymarket.md §3.5, §5). A maker order of the
+    /// other outcome (a mint/merge match) trades at the complement of its price. As a maker we
+    /// pay no fee. An unreadable number is an error naming the field.
+    pub fn fills(&self, api_key: &str, maker: &str) -> Result<Vec<Fill>, String> {
         let ours = |owner: &str, addr: &str| {
             (!owner.is_empty() && owner == api_key)
                 || (!addr.is_empty() && addr.eq_ignore_ascii_case(maker))
         };
+        let bad = |name: &str, r: &Option<Box<RawValue>>| {
+            format!(
+                "trade {}: {name} {:?} is not a valid decimal in range",
+                self.id,
+                text(r)
+            )
+        };
+        let price_of = |name: &str, r: &Option<Box<RawValue>>| {
+            dec::price(text(r))
+                .filter(|p| *p <= Price::ONE)
+                .ok_or_else(|| bad(name, r))
+        };
+        let qty_of = |name: &str, r: &Option<Box<RawValue>>| {
+            dec::qty_floor(text(r)).ok_or_else(|| bad(name, r))
+        };
         let status = fill_status(&self.status);
-        let ts = ts_ms(&self.match_time);
+        let ts = ts_ms(&self.match_time).map_err(|e| format!("trade {}: {e}", self.id))?;
         let mut out = Vec::new();
         let taker_is_us = if self.trader_side.eq_ignore_ascii_case("TAKER") {
             true
@@ -261,23 +333,47 @@ impl Trade {
             ours(&self.owner, &self.maker_address)
         };
         if taker_is_us {
-            let price = dec::price(text(&self.price)).unwrap_or(Price::ZERO);
-            let qty = dec::qty_floor(text(&self.size)).unwrap_or(Qty::ZERO);
-            let bps = dec::parse_scaled(text(&self.fee_rate_bps), 0, Rounding::Down).unwrap_or(0);
-            let fee =
-                FeeModel::polymarket((bps.clamp(0, 10_000) as u32) * 100).taker_fee(price, qty);
-            out.push(Fill {
-                fill_id: self.id.clone(),
-                order_id: self.taker_order_id.clone(),
-                client_order_id: None,
-                instrument: self.asset_id.clone(),
-                side: side_of(&self.side),
-                price,
-                qty,
-                fee,
-                ts_ms: ts,
-                status,
-            });
+            let bps = match text(&self.fee_rate_bps) {
+                "" => 0,
+                t => dec::whole(t)
+                    .filter(|b| *b <= 10_000)
+                    .ok_or_else(|| bad("fee_rate_bps", &self.fee_rate_bps))?,
+            };
+            let rate_ppm = (bps as u32) * 100;
+            let mut fill = |fill_id: String, price: Price, qty: Qty| -> Result<(), String> {
+                let fee = fill_fee(rate_ppm, price, qty)
+                    .ok_or_else(|| format!("trade {}: size {qty} is out of range", self.id))?;
+                out.push(Fill {
+                    fill_id,
+                    order_id: self.taker_order_id.clone(),
+                    client_order_id: None,
+                    instrument: self.asset_id.clone(),
+                    side: side_of(&self.side),
+                    price,
+                    qty,
+                    fee,
+                    ts_ms: ts,
+                    status,
+                });
+                Ok(())
+            };
+            if self.maker_orders.is_empty() {
+                fill(
+                    self.id.clone(),
+                    price_of("price", &self.price)?,
+                    qty_of("size", &self.size)?,
+                )?;
+            } else {
+                for mo in &self.maker_orders {
+                    let p = price_of("maker_orders[].price", &mo.price)?;
+                    let same = mo.asset_id.is_empty() || mo.asset_id == self.asset_id;
+                    fill(
+                        format!("{}:t:{}", self.id, mo.order_id),
+                        if same { p } else { p.complement() },
+                        qty_of("maker_orders[].matched_amount", &mo.matched_amount)?,
+                    )?;
+                }
+            }
         } else {
             for mo in self
                 .maker_orders
@@ -294,15 +390,15 @@ impl Trade {
                         mo.asset_id.clone()
                     },
                     side: side_of(&mo.side),
-                    price: dec::price(text(&mo.price)).unwrap_or(Price::ZERO),
-                    qty: dec::qty_floor(text(&mo.matched_amount)).unwrap_or(Qty::ZERO),
+                    price: price_of("maker_orders[].price", &mo.price)?,
+                    qty: qty_of("maker_orders[].matched_amount", &mo.matched_amount)?,
                     fee: Usd::ZERO,
                     ts_ms: ts,
                     status,
                 });
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -329,7 +425,7 @@ pub fn parse_balance(body: &[u8]) -> Option<Usd> {
     if t.contains('.') {
         dec::usd(t)
     } else {
-        dec::parse_scaled(t, 0, Rounding::Down).map(|v| Usd(v as i64))
+        dec::whole(t).map(Usd)
     }
 }
 
@@ -409,7 +505,7 @@ mod tests {
         let o = parse_order(br#"{"id":"0xab","status":"LIVE","asset_id":"1","side":"BUY","original_size":"10","size_matched":"2.5","price":"0.55"}"#)
             .unwrap()
             .unwrap();
-        let s = o.to_status(None);
+        let s = o.to_status(None).unwrap();
         assert_eq!(s.state, OrderState::PartiallyFilled);
         assert_eq!(s.qty, Qty(1000));
         assert_eq!(s.filled_notional, Usd(1_375_000));
@@ -417,7 +513,7 @@ mod tests {
         let t: Page<Trade> = Page::parse(br#"{"data":[{"id":"t1","taker_order_id":"0xab","asset_id":"1","side":"BUY","size":"10","price":"0.5","fee_rate_bps":"500","status":"TRADE_STATUS_FAILED","match_time":"1764000000","trader_side":"TAKER","maker_orders":[]}],"next_cursor":"LTE="}"#).unwrap();
         let (v, c) = t.split();
         assert!(c.is_none());
-        let f = v[0].fills("k", "0x1");
+        let f = v[0].fills("k", "0x1").unwrap();
         assert_eq!(f[0].status, FillStatus::Failed);
         assert_eq!(f[0].ts_ms, 1_764_000_000_000);
         // 10 × 0.05 × 0.5 × 0.5 = 0.125

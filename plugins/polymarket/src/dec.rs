@@ -93,7 +93,9 @@ pub fn raw_text(raw: &RawValue) -> &str {
 }
 
 /// Fast path for plain `123.456` strings (no sign, no exponent, ≤ 18 digits): the value scaled
-/// by 10^`scale`, truncated, and whether the truncation was exact. `None` → use [`parse_scaled`].
+/// by 10^`scale`, truncated, and whether the truncation was exact. `None` → use [`parse_scaled`]
+/// (which also answers `None` for values that do not fit). Every step is checked: 18 integer
+/// digits times 10^6 does not fit in an `i64`, and a wrapped value would read as a negative price.
 #[inline]
 fn fast_fixed(s: &str, scale: u32) -> Option<(i64, bool)> {
     let b = s.as_bytes();
@@ -112,7 +114,7 @@ fn fast_fixed(s: &str, scale: u32) -> Option<(i64, bool)> {
                     exact &= c == b'0';
                     continue;
                 }
-                v = v * 10 + (c - b'0') as i64;
+                v = v.checked_mul(10)?.checked_add((c - b'0') as i64)?;
                 if frac >= 0 {
                     frac += 1;
                 }
@@ -125,35 +127,53 @@ fn fast_fixed(s: &str, scale: u32) -> Option<(i64, bool)> {
         return None;
     }
     let have = frac.max(0) as u32;
-    Some((v * 10i64.pow(scale - have), exact))
+    Some((v.checked_mul(10i64.checked_pow(scale - have)?)?, exact))
 }
 
-/// A price from a decimal string, exactly (≤ 6 decimals) or `None`.
+/// `v` as an `i64` when it fits and is not negative: venue prices, sizes and amounts never are,
+/// and a value outside this range must be refused, not wrapped.
+fn non_negative(v: i128) -> Option<i64> {
+    i64::try_from(v).ok().filter(|x| *x >= 0)
+}
+
+/// A price from a decimal string, exactly (≤ 6 decimals), not negative, or `None`. Callers
+/// that need a range (book levels: inside (0, 1)) check it themselves.
 pub fn price(s: &str) -> Option<Price> {
     if let Some((v, exact)) = fast_fixed(s, 6) {
         return exact.then_some(Price(v));
     }
     let v = parse_scaled(s, 6, Rounding::Down)?;
     let exact = parse_scaled(s, 6, Rounding::Up)?;
-    (v == exact).then_some(Price(v as i64))
+    (v == exact).then_some(())?;
+    non_negative(v).map(Price)
 }
 
-/// A share quantity, floored to hundredths.
+/// A share quantity, floored to hundredths; `None` if negative or out of range.
 pub fn qty_floor(s: &str) -> Option<Qty> {
     if let Some((v, _)) = fast_fixed(s, 2) {
         return Some(Qty(v));
     }
-    parse_scaled(s, 2, Rounding::Down).map(|v| Qty(v as i64))
+    parse_scaled(s, 2, Rounding::Down)
+        .and_then(non_negative)
+        .map(Qty)
 }
 
-/// Micro-units (base units of 6-decimal tokens), rounded half up.
+/// Micro-units (base units of 6-decimal tokens), rounded half up; `None` if negative or out
+/// of range.
 pub fn micro(s: &str) -> Option<i64> {
-    parse_scaled(s, 6, Rounding::HalfUp).map(|v| v as i64)
+    parse_scaled(s, 6, Rounding::HalfUp).and_then(non_negative)
 }
 
-/// Dollars, rounded half up to the micro-dollar.
+/// Dollars, rounded half up to the micro-dollar; `None` if negative or out of range.
 pub fn usd(s: &str) -> Option<Usd> {
     micro(s).map(Usd)
+}
+
+/// A whole non-negative number (timestamps, bps); `None` if fractional, negative or too big.
+pub fn whole(s: &str) -> Option<i64> {
+    let v = parse_scaled(s, 0, Rounding::Down)?;
+    (parse_scaled(s, 0, Rounding::Up)? == v).then_some(())?;
+    non_negative(v)
 }
 
 #[cfg(test)]
@@ -181,6 +201,27 @@ mod tests {
         assert_eq!(price(".5"), Some(Price(500_000)));
         assert_eq!(price("0.5000000"), Some(Price(500_000)));
         assert_eq!(price("1.2.3"), None);
-        assert_eq!(price("-0.5"), Some(Price(-500_000)));
+        // Negative venue numbers are refused, never passed on.
+        assert_eq!(price("-0.5"), None);
+        assert_eq!(qty_floor("-1"), None);
+        assert_eq!(micro("-1"), None);
+    }
+
+    #[test]
+    fn out_of_range_is_refused_not_wrapped() {
+        // 13 digits × 10^6 > i64::MAX: the fast path used to wrap this into a negative price.
+        assert_eq!(price("9999999999999"), None);
+        assert_eq!(price("999999999999999999"), None);
+        assert_eq!(micro("99999999999999999999999"), None);
+        assert_eq!(qty_floor("999999999999999999999"), None);
+        assert_eq!(whole("1e30"), None);
+        assert_eq!(whole("1.5"), None);
+        assert_eq!(whole("1764000000"), Some(1_764_000_000));
+        // The largest that fits still parses.
+        assert_eq!(
+            price("9223372036854"),
+            Some(Price(9_223_372_036_854_000_000))
+        );
+        assert_eq!(qty_floor("92233720368547758.07"), Some(Qty(i64::MAX)));
     }
 }

@@ -95,6 +95,8 @@ pub(crate) enum St {
         pages: u32,
     },
     Balance,
+    /// `GET /ok` (CLOB health check) for the exchange status.
+    ExchangeStatus,
     Positions,
     ResToken {
         instrument: String,
@@ -114,4 +116,33 @@ pub(crate) enum St {
     },
     /// `DELETE /orders`, `/cancel-all` or `/cancel-market-orders` sent.
     CancelMany,
+    /// `GET /data/trades` for the fills of an order (fees and notional per fill).
+    OrderTrades(TradesOf),
+}
+
+/// Collecting the fills of one order from `GET /data/trades` pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TradesOf {
+    /// The order, with its estimated notional and fee until the fills replace them.
+    pub order: OrderStatus,
+    /// Only trades at or after this time (unix s).
+    pub after_s: Option<i64>,
+    /// A failed listing is an error (reads) rather than keeping the estimate (place, cancel).
+    pub strict: bool,
+    /// The order's fills so far.
+    pub acc: Vec<Fill>,
+    /// Pages read so far.
+    pub pages: u32,
+}
+
+impl TradesOf {
+    pub fn new(order: OrderStatus, after_s: Option<i64>, strict: bool) -> TradesOf {
+        TradesOf {
+            order,
+            after_s,
+            strict,
+            acc: Vec::new(),
+            pages: 0,
+        }
+    }
 }

@@ -29,7 +29,7 @@ use crate::order_v2::{
     post_order_body, salt_from_random, Exchanges, OrderSide, OrderType, OrderV2,
 };
 use crate::settings::Settings;
-use crate::state::St;
+use crate::state::{St, TradesOf};
 use crate::{auth_l1, book, dec, eth, gamma};
 
 /// Default minimum order size when a book does not say (shares).
@@ -67,6 +67,9 @@ pub struct PolymarketVenue {
     cond: Mutex<HashMap<String, String>>,
     by_client: Mutex<HashMap<String, KnownOrder>>,
     by_digest: Mutex<HashMap<String, String>>,
+    /// Each token's own taker fee rate (ppm), from `/clob-markets` (`fd.r`); the configured
+    /// `fee_rate` is only the fallback for tokens never looked up.
+    fee_rates: Mutex<HashMap<String, u32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -235,6 +238,14 @@ impl PolymarketVenue {
             },
         );
         lock(&self.by_digest).insert(order_id.to_ascii_lowercase(), client_order_id.to_string());
+    }
+
+    /// The taker fee rate of `token`: the market's own when known, else the configured one.
+    pub(crate) fn fee_rate_of(&self, token: &str) -> u32 {
+        lock(&self.fee_rates)
+            .get(token)
+            .copied()
+            .unwrap_or(self.s.fee_rate_ppm)
     }
 
     fn client_id_of(&self, digest: &str) -> Option<String> {
@@ -421,6 +432,19 @@ impl PolymarketVenue {
             VenueOp::PlaceOrders { orders } => self.place_batch(orders, ctx),
             VenueOp::CancelOrders { order_ids } => self.cancel_many(order_ids, ctx),
             VenueOp::CancelAll { instrument } => self.cancel_all(instrument, ctx),
+            VenueOp::ExchangeStatus => {
+                // The CLOB documents no trading-hours or halt endpoint; its health check
+                // `GET /ok` (polymarket.md §1.2) is the real signal that it takes requests.
+                let mut req = HttpRequest::new("GET", self.clob("/ok"), "read");
+                req.idempotent = true;
+                self.http(req, St::ExchangeStatus)
+            }
+            VenueOp::Settlements { .. } => Err(PluginError::new(
+                ErrorKind::Unsupported,
+                "settlements: Polymarket has no settlement records; the shapes of the Data API's \
+                 /closed-positions and REDEEM /activity rows are not documented \
+                 (polymarket.md §1.3), so use `resolution` per instrument and `positions`",
+            )),
             other => Err(PluginError::unsupported(other.name())),
         }
     }
@@ -549,28 +573,32 @@ impl PolymarketVenue {
             Side::Buy => Dir::Buy,
             Side::Sell => Dir::Sell,
         };
+        // Sizes in 6-decimal base units, checked: an absurd size is refused, never wrapped.
+        let too_big = || PluginError::invalid(format!("order size {} is too large", req.qty));
+        let size_micro = req.qty.0.checked_mul(10_000).ok_or_else(too_big)?;
         let amounts = if otype.is_market() {
             // BUY: dollars to spend = qty × price, floored to cents; SELL: shares.
             let amount = match req.side {
                 Side::Buy => {
-                    req.qty
-                        .notional(req.price, Rounding::Down)
+                    clob::notional(req.qty, req.price)
+                        .ok_or_else(too_big)?
                         .round_to(10_000, Rounding::Down)
                         .0
                 }
-                Side::Sell => req.qty.0 * 10_000,
+                Side::Sell => size_micro,
             };
             let a = market_amounts(dir, amount.max(0) as u64, req.price, cfg);
             let notional = match req.side {
                 Side::Buy => a.maker,
                 Side::Sell => a.taker,
             };
-            if (notional as i64) < MIN_NOTIONAL.0 {
+            let notional = i64::try_from(notional).map_err(|_| too_big())?;
+            if notional < MIN_NOTIONAL.0 {
                 return Err(PluginError::invalid(format!(
                     "marketable orders need at least $1 notional; {} shares at {} is ${}",
                     req.qty,
                     req.price,
-                    Usd(notional as i64)
+                    Usd(notional)
                 )));
             }
             a
@@ -581,7 +609,12 @@ impl PolymarketVenue {
                     req.qty, meta.min_size
                 )));
             }
-            limit_amounts(dir, req.price, (req.qty.0 * 10_000) as u64, cfg)
+            let a = limit_amounts(dir, req.price, size_micro as u64, cfg);
+            // Amounts are read back as i64 (micro-dollars, micro-shares).
+            if i64::try_from(a.maker.max(a.taker)).is_err() {
+                return Err(too_big());
+            }
+            a
         };
         if amounts.maker == 0 || amounts.taker == 0 {
             return Err(PluginError::invalid("order amounts round to zero"));
@@ -698,19 +731,34 @@ impl PolymarketVenue {
         self.http(req, St::PlaceLookup { order, digest })
     }
 
+    /// The status of an accepted order from the `POST /order` answer: exactly the shares and
+    /// dollars the venue reports (a marketable BUY spends `qty × price` and gets more shares
+    /// when the book is better; they are never capped at the asked size), with the fee
+    /// estimated at the market's own rate on the average price until the fills replace it
+    /// ([`Self::order_trades`]). An amount that cannot be read is an error: the order exists
+    /// and its fill is unknown.
     pub(crate) fn placed_status(
         &self,
         order: &OrderRequest,
         id: String,
         r: &PostOrderResp,
         market: bool,
-    ) -> OrderStatus {
-        let (making, taking) = r.amounts();
+    ) -> Result<OrderStatus, String> {
+        let (making, taking) = r.amounts()?;
         let (shares_micro, notional_micro) = match order.side {
             Side::Buy => (taking, making),
             Side::Sell => (making, taking),
         };
-        let filled = Qty((shares_micro / 10_000).min(order.qty.0).max(0));
+        let filled = Qty(shares_micro / 10_000);
+        let avg = if filled.0 > 0 {
+            let p = notional_micro as i128 * 100 / filled.0 as i128;
+            if p > Price::ONE.0 as i128 {
+                return Err(format!("amounts {making}/{taking} imply a price above $1"));
+            }
+            Price(p as i64)
+        } else {
+            Price::ZERO
+        };
         let status = r.status.as_deref().unwrap_or("").to_ascii_lowercase();
         let state = match status.as_str() {
             "matched" if filled >= order.qty => OrderState::Filled,
@@ -718,7 +766,9 @@ impl PolymarketVenue {
             _ if filled.0 > 0 => OrderState::PartiallyFilled,
             _ => OrderState::Open,
         };
-        OrderStatus {
+        let fees = clob::fill_fee(self.fee_rate_of(&order.instrument), avg, filled)
+            .ok_or_else(|| format!("takingAmount/makingAmount {taking}/{making} out of range"))?;
+        Ok(OrderStatus {
             order_id: id,
             client_order_id: Some(order.client_order_id.clone()),
             instrument: order.instrument.clone(),
@@ -726,19 +776,80 @@ impl PolymarketVenue {
             price: order.price,
             qty: order.qty,
             filled_qty: filled,
-            filled_notional: Usd(notional_micro.max(0)),
-            // Makers never pay; a marketable order takes, so charge the taker fee on what
-            // matched at its average price (polymarket.md §5). The fills carry the venue's own
-            // figure; this keeps the ledger's cost honest from the first answer.
-            fees: if filled.0 > 0 {
-                let avg = Price((notional_micro.max(0) as i128 * 100 / filled.0 as i128) as i64);
-                FeeModel::polymarket(self.s.fee_rate_ppm).taker_fee(avg, filled)
-            } else {
-                Usd::ZERO
-            },
+            filled_notional: Usd(notional_micro),
+            fees,
             state,
             reason: (state == OrderState::Cancelled)
                 .then(|| format!("{status}: unfilled remainder killed")),
+        })
+    }
+
+    /// Asks for the trades of an order that matched something, so its notional and fee become
+    /// the sum over its fills (each at the maker's price, fee per fill). `strict`: a failed
+    /// listing is an error (reads, which the host retries); otherwise the order keeps the
+    /// estimate it carries (a placement or cancel that did happen must not turn into an error).
+    pub(crate) fn order_trades(
+        &self,
+        q: TradesOf,
+        cursor: Option<String>,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        if q.order.filled_qty.0 == 0 {
+            return done(OpResult::Order { order: q.order });
+        }
+        check_token(&q.order.instrument)?;
+        let mut url = self.clob(&format!("/data/trades?asset_id={}", q.order.instrument));
+        if let Some(a) = q.after_s {
+            url.push_str(&format!("&after={a}"));
+        }
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&next_cursor={}", enc(c)));
+        }
+        let req = self.l2("GET", url, Vec::new(), ctx, "read")?;
+        self.http(req, St::OrderTrades(q))
+    }
+
+    fn order_trades_page(
+        &self,
+        mut q: TradesOf,
+        r: &HttpResponse,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let page = if is_2xx(r) {
+            Page::<Trade>::parse(&r.body).map_err(|e| parse_err("trades of order", e))
+        } else {
+            Err(self.fail("trades of order", r))
+        };
+        let key = self.creds().map(|c| c.key).unwrap_or_default();
+        let maker = self.s.maker.to_checksum();
+        let page = page.and_then(|p| {
+            let (items, next) = p.split();
+            for t in items {
+                let fills = t
+                    .fills(&key, &maker)
+                    .map_err(|e| parse_err("trades of order", e))?;
+                q.acc.extend(fills.into_iter().filter(|f| {
+                    f.order_id.eq_ignore_ascii_case(&q.order.order_id)
+                        && f.status != plugin_api::FillStatus::Failed
+                }));
+            }
+            Ok(next)
+        });
+        match page {
+            Err(e) if q.strict => Err(e),
+            Err(e) => {
+                tracing::warn!(order_id = %q.order.order_id, error = %e, "trades of order unavailable; fee estimated at the market's rate");
+                done(OpResult::Order { order: q.order })
+            }
+            Ok(Some(c)) if q.pages + 1 < MAX_PAGES => {
+                q.pages += 1;
+                self.order_trades(q, Some(c), ctx)
+            }
+            Ok(_) => match with_fills(q.order.clone(), &q.acc) {
+                Some(o) => done(OpResult::Order { order: o }),
+                None if q.strict => Err(parse_err("trades of order", "amounts out of range")),
+                None => done(OpResult::Order { order: q.order }),
+            },
         }
     }
 
@@ -796,11 +907,14 @@ impl PolymarketVenue {
         o: Option<OpenOrder>,
         canceled: bool,
         reason: Option<String>,
+        ctx: &CallCtx,
     ) -> PluginResult<Step> {
         let coid = self.client_id_of(order_id);
         match o {
             Some(o) => {
-                let mut s = o.to_status(coid);
+                let after = o.created_s();
+                let mut s =
+                    self.estimate_fee(o.to_status(coid).map_err(|e| parse_err("order", e))?);
                 if canceled && !s.state.is_final() {
                     s.state = OrderState::Cancelled;
                     s.reason = Some("canceled".into());
@@ -814,7 +928,8 @@ impl PolymarketVenue {
                         ),
                     ));
                 }
-                done(OpResult::Order { order: s })
+                // The cancel happened: a failed trades listing keeps the estimate.
+                self.order_trades(TradesOf::new(s, after, false), None, ctx)
             }
             None if canceled => done(OpResult::Order {
                 order: OrderStatus {
@@ -836,6 +951,14 @@ impl PolymarketVenue {
                 format!("order {order_id} not found: {}", reason.unwrap_or_default()),
             )),
         }
+    }
+
+    /// A read-back order's fee estimated at the market's rate on its limit price, for shares
+    /// its trades do not cover yet.
+    fn estimate_fee(&self, mut s: OrderStatus) -> OrderStatus {
+        s.fees = clob::fill_fee(self.fee_rate_of(&s.instrument), s.price, s.filled_qty)
+            .unwrap_or(Usd::ZERO);
+        s
     }
 
     fn on_response(&self, st: St, r: HttpResponse, ctx: &CallCtx) -> PluginResult<Step> {
@@ -946,12 +1069,19 @@ impl PolymarketVenue {
                     None => self.rules_done(tick, meta.min_size.0, None),
                 }
             }
-            St::RulesFee { tick, min_size, .. } => {
+            St::RulesFee {
+                instrument,
+                tick,
+                min_size,
+            } => {
                 let fee = if is_2xx(&r) {
                     clob::parse_clob_market_fee(&r.body)
                 } else {
                     None
                 };
+                if let Some(rate) = fee {
+                    lock(&self.fee_rates).insert(instrument, rate);
+                }
                 self.rules_done(tick, min_size, fee)
             }
             St::PlaceMeta { order } => {
@@ -975,28 +1105,54 @@ impl PolymarketVenue {
             } => {
                 match r.status {
                     200..=299 => {
-                        let resp: PostOrderResp = serde_json::from_slice(&r.body)
-                            .map_err(|e| parse_err("post order", e))?;
+                        // A 2xx means the venue took the request: an answer that cannot be read
+                        // is an unknown outcome (look the order up), never a refusal.
+                        let resp: PostOrderResp = match serde_json::from_slice(&r.body) {
+                            Ok(x) => x,
+                            Err(e) => {
+                                tracing::warn!(client_order_id = %order.client_order_id, order_id = %digest, error = %e, "unreadable 2xx answer to POST /order; looking the order up");
+                                return self.lookup_submit(order, digest, ctx);
+                            }
+                        };
                         let msg = resp.error_msg.clone().unwrap_or_default();
                         let id = resp.order_id.clone().unwrap_or_default();
-                        if resp.success != Some(false) && msg.is_empty() && !id.is_empty() {
+                        let refused = resp.success == Some(false) || !msg.is_empty();
+                        if !refused && id.is_empty() {
+                            tracing::warn!(client_order_id = %order.client_order_id, order_id = %digest, "2xx answer to POST /order without an order id or error; looking the order up");
+                            return self.lookup_submit(order, digest, ctx);
+                        }
+                        if !refused {
                             if !id.eq_ignore_ascii_case(&digest) {
                                 tracing::warn!(expected = %digest, got = %id, "venue order id differs from the EIP-712 digest");
                                 lock(&self.by_digest)
                                     .insert(id.to_ascii_lowercase(), order.client_order_id.clone());
                             }
-                            let (making, taking) = resp.amounts();
+                            let status = match self.placed_status(&order, id.clone(), &resp, market)
+                            {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    // The whole answer is suspect: look up the id journaled before sending.
+                                    tracing::warn!(client_order_id = %order.client_order_id, order_id = %digest, error = %e, "unreadable amounts in the answer to POST /order; looking the order up");
+                                    return self.lookup_submit(order, digest, ctx);
+                                }
+                            };
                             let matched = resp
                                 .status
                                 .as_deref()
                                 .is_some_and(|s| s.eq_ignore_ascii_case("matched"));
-                            if matched && making == 0 && taking == 0 {
+                            if matched && status.filled_qty.0 == 0 && status.filled_notional.0 == 0
+                            {
                                 // Matched without amounts: ask for the authoritative fill.
                                 return self.lookup_submit(order, id, ctx);
                             }
-                            return done(OpResult::Order {
-                                order: self.placed_status(&order, id, &resp, market),
-                            });
+                            // The match happened during this call: ten minutes of trades
+                            // cover it whatever the clock skew.
+                            let after = ctx.now_ms.div_euclid(1000) - 600;
+                            return self.order_trades(
+                                TradesOf::new(status, Some(after), false),
+                                None,
+                                ctx,
+                            );
                         }
                         let text = if msg.is_empty() {
                             "order refused without a message".to_string()
@@ -1059,11 +1215,15 @@ impl PolymarketVenue {
                 }
                 match clob::parse_order(&r.body).map_err(|e| parse_err("order", e))? {
                     Some(o) => {
-                        let mut s = o.to_status(Some(order.client_order_id.clone()));
+                        let after = o.created_s();
+                        let mut s = o
+                            .to_status(Some(order.client_order_id.clone()))
+                            .map_err(|e| parse_err("order", e))?;
                         if s.instrument.is_empty() {
                             s.instrument = order.instrument.clone();
                         }
-                        done(OpResult::Order { order: s })
+                        let s = self.estimate_fee(s);
+                        self.order_trades(TradesOf::new(s, after, false), None, ctx)
                     }
                     None => Err(PluginError::new(
                         ErrorKind::Timeout,
@@ -1081,6 +1241,7 @@ impl PolymarketVenue {
             }
             St::BatchSubmit { orders, slots } => self.batch_submitted(&orders, &slots, &r),
             St::CancelMany => self.cancelled(&r),
+            St::OrderTrades(q) => self.order_trades_page(q, &r, ctx),
             St::Cancel {
                 order_id,
                 instrument,
@@ -1128,7 +1289,7 @@ impl PolymarketVenue {
                 } else {
                     None
                 };
-                self.cancel_status(&order_id, &instrument, o, canceled, reason)
+                self.cancel_status(&order_id, &instrument, o, canceled, reason, ctx)
             }
             St::GetOrder {
                 order_id,
@@ -1140,9 +1301,10 @@ impl PolymarketVenue {
                 match clob::parse_order(&r.body).map_err(|e| parse_err("order", e))? {
                     Some(o) => {
                         let coid = client_order_id.or_else(|| self.client_id_of(&order_id));
-                        done(OpResult::Order {
-                            order: o.to_status(coid),
-                        })
+                        let after = o.created_s();
+                        let s = o.to_status(coid).map_err(|e| parse_err("order", e))?;
+                        let s = self.estimate_fee(s);
+                        self.order_trades(TradesOf::new(s, after, true), None, ctx)
                     }
                     None => Err(PluginError::rejected(
                         "not_found",
@@ -1163,7 +1325,7 @@ impl PolymarketVenue {
                 let (items, next) = page.split();
                 for o in items {
                     let coid = self.client_id_of(&o.id);
-                    acc.push(o.to_status(coid));
+                    acc.push(o.to_status(coid).map_err(|e| parse_err("open orders", e))?);
                 }
                 match next {
                     Some(c) if pages + 1 < MAX_PAGES => {
@@ -1186,7 +1348,7 @@ impl PolymarketVenue {
                 let key = self.creds().map(|c| c.key).unwrap_or_default();
                 let maker = self.s.maker.to_checksum();
                 for t in items {
-                    for mut f in t.fills(&key, &maker) {
+                    for mut f in t.fills(&key, &maker).map_err(|e| parse_err("trades", e))? {
                         if since_ms.is_some_and(|s| f.ts_ms < s) {
                             continue;
                         }
@@ -1202,6 +1364,36 @@ impl PolymarketVenue {
                         self.fills_page(instrument, since_ms, acc, Some(c), pages + 1, ctx)
                     }
                     _ => done(OpResult::Fills { fills: acc }),
+                }
+            }
+            St::ExchangeStatus => {
+                let detail = |d: &str| Some(format!("CLOB GET /ok: {d}"));
+                match r.status {
+                    200..=299 => done(OpResult::ExchangeStatus {
+                        trading: true,
+                        detail: detail("healthy (a health check: post-only / cancel-only mode shows only on orders)"),
+                    }),
+                    // Matching engine restarting (polymarket.md §3.5): not trading now.
+                    425 => done(OpResult::ExchangeStatus {
+                        trading: false,
+                        detail: detail("HTTP 425, matching engine restarting"),
+                    }),
+                    _ => {
+                        let e = self.fail("exchange status", &r);
+                        if matches!(&e.kind, ErrorKind::Rejected { code: c } if c == code::TRADING_RESTRICTED)
+                        {
+                            done(OpResult::ExchangeStatus {
+                                trading: false,
+                                detail: detail(&format!(
+                                    "HTTP {}: {}",
+                                    r.status,
+                                    errors::error_text(&r.body)
+                                )),
+                            })
+                        } else {
+                            Err(e)
+                        }
+                    }
                 }
             }
             St::Balance => {
@@ -1271,6 +1463,40 @@ impl PolymarketVenue {
     }
 }
 
+/// `order` with its notional and fee replaced by the sums over `fills` (the venue's booking).
+/// Shares the fills do not cover yet (trades still being listed) keep the order's estimate,
+/// pro rata. `None` if a sum does not fit.
+fn with_fills(mut order: OrderStatus, fills: &[plugin_api::Fill]) -> Option<OrderStatus> {
+    if fills.is_empty() {
+        tracing::warn!(order_id = %order.order_id, filled = %order.filled_qty, "no trades listed for a matched order; notional and fee stay estimated");
+        return Some(order);
+    }
+    let mut covered = Qty::ZERO;
+    let mut notional = Usd::ZERO;
+    let mut fees = Usd::ZERO;
+    for f in fills {
+        covered = Qty(covered.0.checked_add(f.qty.0)?);
+        notional = clob::sum_usd(notional, clob::notional(f.qty, f.price)?)?;
+        fees = clob::sum_usd(fees, f.fee)?;
+    }
+    if covered < order.filled_qty {
+        let rest = (order.filled_qty.0 - covered.0) as i128;
+        let all = order.filled_qty.0 as i128;
+        tracing::warn!(order_id = %order.order_id, filled = %order.filled_qty, covered = %covered, "trades cover part of the order; the rest stays estimated");
+        let part = |v: Usd| i64::try_from(v.0 as i128 * rest / all).ok().map(Usd);
+        notional = clob::sum_usd(notional, part(order.filled_notional)?)?;
+        fees = clob::sum_usd(fees, part(order.fees)?)?;
+    } else {
+        if covered > order.filled_qty {
+            tracing::warn!(order_id = %order.order_id, filled = %order.filled_qty, covered = %covered, "trades list more shares than the order reports; booking the trades");
+        }
+        order.filled_qty = covered;
+    }
+    order.filled_notional = notional;
+    order.fees = fees;
+    Some(order)
+}
+
 fn parse_creds(body: &[u8]) -> Option<ApiCreds> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -1295,24 +1521,40 @@ fn parse_positions(body: &[u8]) -> PluginResult<Vec<Position>> {
         avg_price: Option<Box<serde_json::value::RawValue>>,
     }
     let ps: Vec<P> = serde_json::from_slice(body).map_err(|e| parse_err("positions", e))?;
-    Ok(ps
-        .into_iter()
-        .filter_map(|p| {
-            let qty = dec::qty_floor(dec::raw_text(&p.size))?;
-            let cost = match (&p.initial_value, &p.avg_price) {
-                (Some(v), _) => dec::usd(dec::raw_text(v)),
-                (None, Some(a)) => dec::parse_scaled(dec::raw_text(a), 6, Rounding::HalfUp)
-                    .map(|a| qty.notional(Price(a as i64), Rounding::HalfUp)),
-                _ => None,
+    let bad = |asset: &str, field: &str, raw: &serde_json::value::RawValue| {
+        parse_err(
+            "positions",
+            format!(
+                "asset {asset}: {field} {:?} is not a valid decimal in range",
+                dec::raw_text(raw)
+            ),
+        )
+    };
+    let mut out = Vec::with_capacity(ps.len());
+    for p in ps {
+        let raw_size = dec::raw_text(&p.size);
+        let qty = dec::qty_floor(raw_size).ok_or_else(|| bad(&p.asset, "size", &p.size))?;
+        let cost = match (&p.initial_value, &p.avg_price) {
+            (Some(v), _) => {
+                dec::usd(dec::raw_text(v)).ok_or_else(|| bad(&p.asset, "initialValue", v))?
             }
-            .unwrap_or(Usd::ZERO);
-            (qty.0 > 0).then_some(Position {
+            (None, Some(a)) => dec::parse_scaled(dec::raw_text(a), 6, Rounding::HalfUp)
+                .and_then(|x| i64::try_from(x).ok())
+                .filter(|x| (0..=Price::ONE.0).contains(x))
+                .and_then(|x| clob::notional(qty, Price(x)))
+                .ok_or_else(|| bad(&p.asset, "avgPrice", a))?,
+            // The Data API sent no cost: unknown, reported as zero.
+            (None, None) => Usd::ZERO,
+        };
+        if qty.0 > 0 {
+            out.push(Position {
                 instrument: p.asset,
                 qty,
                 cost,
-            })
-        })
-        .collect())
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl Venue for PolymarketVenue {
@@ -1327,6 +1569,7 @@ impl Venue for PolymarketVenue {
             cond: Mutex::new(HashMap::new()),
             by_client: Mutex::new(HashMap::new()),
             by_digest: Mutex::new(HashMap::new()),
+            fee_rates: Mutex::new(HashMap::new()),
         })
     }
 
@@ -1352,6 +1595,7 @@ impl Venue for PolymarketVenue {
                 "place_orders",
                 "cancel_orders",
                 "cancel_all",
+                "exchange_status",
             ]
             .iter()
             .map(|s| s.to_string())

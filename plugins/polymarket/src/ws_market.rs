@@ -287,7 +287,9 @@ fn push_events<'a>(m: MsgWire<'a>, out: &mut Vec<MarketEvent<'a>>) -> Result<(),
                     event: E,
                     field,
                     value: match e {
-                        BookError::Level(v) | BookError::Json(v) => cut(&v),
+                        BookError::Level(v) | BookError::Json(v) | BookError::Timestamp(v) => {
+                            cut(&v)
+                        }
                     },
                 }
             };

@@ -17,12 +17,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use plugin_api::{Price, Rounding};
-use polymix_venue_polymarket::amounts::{decimals_of, TickCfg};
-use polymix_venue_polymarket::auth_l2::{decode_secret, sign_raw};
-use polymix_venue_polymarket::eth::{decode_hex, decode_hex_into, recover, Address};
-use polymix_venue_polymarket::order_v2::{Exchanges, OrderSide, OrderV2, SignatureType};
-use polymix_venue_polymarket::{auth_l1, dec};
+use plugin_api::Price;
+
+pub mod verify;
+use verify::{
+    amount_decimals, clob_auth_digest, decimals_of, decode_secret, l2_signature, recover, unhex,
+    Address, OrderSide, PostedOrder,
+};
 
 /// Double configuration.
 #[derive(Clone, Debug)]
@@ -94,14 +95,31 @@ impl MarketSeed {
     }
 }
 
-/// What a fault does.
+/// What a fault does. The `…After` kinds *process the request first* (an order is placed,
+/// matched and booked, a cancel takes effect) and then fail the reply, which is how a lost
+/// answer looks to a client: the venue holds the order but the client does not know it.
+///
+/// ```ignore
+/// // The order is placed, then the client sees a 502 / a dropped connection / a timeout /
+/// // a 200 it cannot read:
+/// pm.inject(Fault::once("POST", "/order", FaultKind::StatusAfter(502)));
+/// pm.inject(Fault::once("POST", "/order", FaultKind::DropAfter));
+/// pm.inject(Fault::once("POST", "/order", FaultKind::DelayAfter(Duration::from_secs(15))));
+/// pm.inject(Fault::once("POST", "/order", FaultKind::GarbageAfter));
+/// // Refused before processing (nothing happens at the venue):
+/// pm.inject(Fault::once("POST", "/order", FaultKind::Status(500)));
+/// ```
+/// Rules match on method and path prefix and apply to the next `times` matching requests
+/// ([`Fault::once`] = 1); [`PolymarketDouble::accepted_orders`] and
+/// [`PolymarketDouble::order_status`] show what the venue really holds.
 #[derive(Clone, Debug)]
 pub enum FaultKind {
     /// Answer with this status before processing (429 carries `Retry-After: 1`).
     Status(u16),
     /// Sleep, then process and answer normally (slow response).
     Delay(Duration),
-    /// Process (the request takes effect), then sleep before answering.
+    /// Process (the request takes effect), then sleep before answering (set it past the
+    /// client's timeout for "processed, then timed out").
     DelayAfter(Duration),
     /// Drop the connection without processing.
     Drop,
@@ -110,6 +128,12 @@ pub enum FaultKind {
     /// Hold the request this long, then process it whether or not the client is still there
     /// (a venue that books an order seconds after a client gave up on it).
     Late(Duration),
+    /// Process (the request takes effect), then answer this status (500/502/504…) with an
+    /// error body instead of the real answer.
+    StatusAfter(u16),
+    /// Process (the request takes effect), then answer 200 with a body that is not the
+    /// venue's JSON (a garbled 2xx).
+    GarbageAfter,
 }
 
 /// A fault rule: applies to the next `times` requests matching method and path prefix.
@@ -181,6 +205,8 @@ struct DTrade {
     price: i64,
     size_micro: i64,
     fee_bps: i64,
+    /// The taker order's limit price (the trade's `price`; the fill is at the maker's).
+    limit: i64,
     owner: String,
     maker: Address,
     at: Instant,
@@ -206,7 +232,8 @@ struct Inner {
     faults: Vec<Fault>,
     ghost_next: usize,
     balance_updates: usize,
-    exchanges: Exchanges,
+    /// `(standard, neg-risk)` V2 exchange contracts.
+    exchanges: (Address, Address),
 }
 
 /// A running double.
@@ -258,8 +285,9 @@ fn fmt6(v: i64) -> String {
     }
 }
 
+/// A seeded decimal (test setup input) in micro units.
 fn micro(s: &str) -> i64 {
-    dec::parse_scaled(s, 6, Rounding::HalfUp).unwrap_or(0) as i64
+    verify::micro(s).unwrap_or_else(|| panic!("double setup: {s:?} is not a decimal"))
 }
 
 type Reply = (StatusCode, Value);
@@ -278,7 +306,10 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let inner = Arc::new(Mutex::new(Inner {
-        exchanges: Exchanges::v2(cfg.chain_id),
+        exchanges: (
+            Address::parse(verify::EXCHANGE_V2).expect("exchange address"),
+            Address::parse(verify::NEG_RISK_EXCHANGE_V2).expect("exchange address"),
+        ),
         cfg,
         keys: HashMap::new(),
         key_of: HashMap::new(),
@@ -531,6 +562,21 @@ async fn handle(
         Some(FaultKind::DropAfter) => {
             std::panic::resume_unwind(Box::new("dropped connection (injected)"))
         }
+        Some(FaultKind::StatusAfter(s)) => {
+            return (
+                StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                axum::Json(json!({"error": "injected fault after processing"})),
+            )
+                .into_response();
+        }
+        Some(FaultKind::GarbageAfter) => {
+            return (
+                StatusCode::OK,
+                [("content-type", "text/html")],
+                "<html><body>upstream hiccup</body></html>",
+            )
+                .into_response();
+        }
         _ => {}
     }
     (status, axum::Json(v)).into_response()
@@ -579,13 +625,13 @@ impl Inner {
 
     fn l1(&self, h: &HeaderMap) -> Result<Address, Reply> {
         let bad = || err(401, "Invalid L1 Request headers");
-        let addr = Address::parse(hdr(h, "poly_address")).map_err(|_| bad())?;
+        let addr = Address::parse(hdr(h, "poly_address")).ok_or_else(bad)?;
         let ts = hdr(h, "poly_timestamp");
         let nonce: u64 = hdr(h, "poly_nonce").parse().map_err(|_| bad())?;
-        let sig = decode_hex(hdr(h, "poly_signature")).map_err(|_| bad())?;
-        let digest = auth_l1::digest(self.cfg.chain_id, &addr, ts, nonce);
+        let sig = unhex(hdr(h, "poly_signature")).ok_or_else(bad)?;
+        let digest = clob_auth_digest(self.cfg.chain_id, addr, ts, nonce);
         match recover(&digest, &sig) {
-            Ok(a) if a == addr => Ok(addr),
+            Some(a) if a == addr => Ok(addr),
             _ => Err(bad()),
         }
     }
@@ -604,11 +650,11 @@ impl Inner {
         if info.passphrase != hdr(h, "poly_passphrase") {
             return Err(unauthorized());
         }
-        let addr = Address::parse(hdr(h, "poly_address")).map_err(|_| unauthorized())?;
+        let addr = Address::parse(hdr(h, "poly_address")).ok_or_else(unauthorized)?;
         if addr != info.address {
             return Err(unauthorized());
         }
-        let expect = sign_raw(&info.secret, hdr(h, "poly_timestamp"), method, path, body);
+        let expect = l2_signature(&info.secret, hdr(h, "poly_timestamp"), method, path, body);
         if expect != hdr(h, "poly_signature") {
             return Err(unauthorized());
         }
@@ -627,6 +673,9 @@ impl Inner {
         match (method, path) {
             ("GET", "/time") => (StatusCode::OK, json!(now_s())),
             ("GET", "/version") => (StatusCode::OK, json!({"version": 2})),
+            // Health check (polymarket.md §1.2; body shape unconfirmed, the adapter reads only
+            // the status). Inject `FaultKind::Status(503)` on `/ok` to simulate an outage.
+            ("GET", "/ok") => (StatusCode::OK, json!("OK")),
             ("POST", "/auth/api-key") => match self.l1(h) {
                 Err(e) => e,
                 Ok(a) if self.key_of.contains_key(&a) => err(400, "Could not create api key"),
@@ -813,7 +862,7 @@ impl Inner {
     }
 
     fn positions(&self, q: &HashMap<String, String>) -> Reply {
-        let Ok(user) = Address::parse(q.get("user").map(String::as_str).unwrap_or("")) else {
+        let Some(user) = Address::parse(q.get("user").map(String::as_str).unwrap_or("")) else {
             return err(400, "invalid user");
         };
         let out: Vec<Value> = self
@@ -948,12 +997,12 @@ impl Inner {
                 } else {
                     self.balances.get(&w).copied().unwrap_or(0)
                 };
-                let ex = self.exchanges;
+                let (standard, neg_risk) = self.exchanges;
                 (
                     StatusCode::OK,
                     json!({"balance": bal.to_string(), "allowances": {
-                    ex.standard.contract.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935",
-                    ex.neg_risk.contract.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935"}}),
+                    standard.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935",
+                    neg_risk.to_checksum(): "115792089237316195423570985008687907853269984665640564039457584007913129639935"}}),
                 )
             }
             ("GET", "/balance-allowance/update") => {
@@ -1051,37 +1100,11 @@ impl Inner {
         if v["owner"].as_str() != Some(key) {
             return err(400, "the order owner has to be the owner of the API KEY");
         }
-        let s = |k: &str| o[k].as_str().unwrap_or("").to_string();
-        let parsed = (|| -> Option<OrderV2> {
-            let mut metadata = [0u8; 32];
-            let mut builder = [0u8; 32];
-            decode_hex_into(&s("metadata"), &mut metadata).ok()?;
-            decode_hex_into(&s("builder"), &mut builder).ok()?;
-            Some(OrderV2 {
-                salt: o["salt"].as_u64()?,
-                maker: Address::parse(&s("maker")).ok()?,
-                signer: Address::parse(&s("signer")).ok()?,
-                token_id: s("tokenId"),
-                maker_amount: s("makerAmount").parse().ok()?,
-                taker_amount: s("takerAmount").parse().ok()?,
-                side: match s("side").as_str() {
-                    "BUY" => OrderSide::Buy,
-                    "SELL" => OrderSide::Sell,
-                    _ => return None,
-                },
-                signature_type: match o["signatureType"].as_u64()? {
-                    0 => SignatureType::Eoa,
-                    1 => SignatureType::PolyProxy,
-                    2 => SignatureType::PolyGnosisSafe,
-                    _ => SignatureType::Poly1271,
-                },
-                timestamp_ms: s("timestamp").parse().ok()?,
-                metadata,
-                builder,
-                expiration: s("expiration").parse().ok()?,
-            })
-        })();
-        let Some(order) = parsed else {
+        // `expiration` is sent but not signed in V2; it must still be a number.
+        let expiration_ok = o["expiration"]
+            .as_str()
+            .is_some_and(|e| e.parse::<u64>().is_ok());
+        let Some(order) = PostedOrder::from_json(o).filter(|_| expiration_ok) else {
             return err(400, "invalid order payload");
         };
         if order.salt > (1u64 << 53) - 1 {
@@ -1090,15 +1113,19 @@ impl Inner {
         let Some(m) = self.markets.get(&order.token_id).cloned() else {
             return err(400, "INVALID_ORDER_ERROR: market not found");
         };
-        let dom = *self.exchanges.for_market(m.seed.neg_risk);
-        let Ok(digest) = order.digest(&dom) else {
+        let contract = if m.seed.neg_risk {
+            self.exchanges.1
+        } else {
+            self.exchanges.0
+        };
+        let Some(digest) = order.digest(self.cfg.chain_id, contract) else {
             return err(400, "invalid order payload");
         };
-        let sig = decode_hex(&s("signature")).unwrap_or_default();
-        let recovered = if order.signature_type == SignatureType::Poly1271 {
+        // POLY_1271 (deposit wallet) signatures are ERC-1271 blobs this double does not verify.
+        let recovered = if order.signature_type == 3 {
             None
         } else {
-            recover(&digest, &sig).ok()
+            recover(&digest, &order.signature)
         };
         if recovered != Some(order.signer) {
             return err(400, "invalid signature");
@@ -1106,15 +1133,13 @@ impl Inner {
         if order.signer != signer_hdr {
             return err(400, "signer address has to be the address of the API KEY");
         }
-        if order.signature_type == SignatureType::Eoa && order.maker != order.signer {
+        if order.signature_type == 0 && order.maker != order.signer {
             return err(400, "invalid signature");
         }
-        if order.signature_type != SignatureType::Eoa
-            && self.funder_of.get(&order.signer) != Some(&order.maker)
-        {
+        if order.signature_type != 0 && self.funder_of.get(&order.signer) != Some(&order.maker) {
             return err(400, "maker address not allowed");
         }
-        let id = format!("0x{}", polymix_venue_polymarket::eth::hex_lower(&digest));
+        let id = format!("0x{}", verify::hex(&digest));
         if self.orders.iter().any(|x| x.id == id) {
             return err(400, &format!("order {id} is invalid. Duplicated."));
         }
@@ -1130,7 +1155,7 @@ impl Inner {
                 "INVALID_POST_ONLY_ORDER_TYPE: post-only orders are only allowed with GTC/GTD",
             );
         }
-        let Some(cfg) = TickCfg::new(m.tick) else {
+        let Some(amount_dec) = amount_decimals(m.tick.0) else {
             return err(400, "INVALID_ORDER_ERROR");
         };
         let (maker, taker) = (order.maker_amount as i64, order.taker_amount as i64);
@@ -1153,9 +1178,9 @@ impl Inner {
             }
         } else {
             let (mmax, tmax) = if order.side == OrderSide::Buy {
-                (cfg.amount_dec, 2)
+                (amount_dec, 2)
             } else {
-                (2, cfg.amount_dec)
+                (2, amount_dec)
             };
             if md > mmax || td > tmax {
                 return err(400, &format!("invalid amounts, the {side_name} orders maker amount supports a max accuracy of {mmax} decimals, taker amount a max of {tmax} decimals"));
@@ -1292,6 +1317,7 @@ impl Inner {
                 market: m.seed.condition_id.clone(),
                 side: order.side,
                 price: *lp,
+                limit: price,
                 size_micro: *take,
                 fee_bps,
                 owner: key.to_string(),
@@ -1363,10 +1389,146 @@ fn trade_json(t: &DTrade, delay: Duration) -> Value {
     json!({
         "id": t.id, "taker_order_id": t.order_id, "market": t.market, "asset_id": t.asset_id,
         "side": if t.side == OrderSide::Buy { "BUY" } else { "SELL" },
-        "size": fmt6(t.size_micro), "price": fmt6(t.price), "fee_rate_bps": t.fee_bps.to_string(),
+        // As the venue: the trade's `price` is the taker's limit; each maker order matched
+        // carries its own price and amount (the book level here), which is what is booked.
+        "size": fmt6(t.size_micro), "price": fmt6(t.limit), "fee_rate_bps": t.fee_bps.to_string(),
         "status": status, "match_time": t.match_time.to_string(), "last_update": t.match_time.to_string(),
         "outcome": "Yes", "owner": t.owner, "maker_address": t.maker.to_checksum(), "trader_side": "TAKER",
         "transaction_hash": if status == "CONFIRMED" { format!("0x{:064x}", t.match_time) } else { String::new() },
-        "bucket_index": 0, "maker_orders": [],
+        "bucket_index": 0,
+        "maker_orders": [{
+            "order_id": format!("book-{}", t.id), "owner": "book-maker",
+            "maker_address": "0x0000000000000000000000000000000000000001",
+            "matched_amount": fmt6(t.size_micro), "price": fmt6(t.price), "fee_rate_bps": "0",
+            "asset_id": t.asset_id, "outcome": "Yes",
+            "side": if t.side == OrderSide::Buy { "SELL" } else { "BUY" },
+        }],
     })
+}
+
+#[cfg(test)]
+mod fault_tests {
+    //! The "process, then fail the reply" faults: the venue holds the order, the client sees a
+    //! failure. Requests are signed here with the primitives (k256), not with the adapter.
+    use super::verify::{self, Address, PostedOrder};
+    use super::*;
+    use k256::ecdsa::SigningKey;
+
+    const PK: [u8; 32] = [
+        0xac, 0x09, 0x74, 0xbe, 0xc3, 0x9a, 0x17, 0xe3, 0x6b, 0xa4, 0xa6, 0xb4, 0xd2, 0x38, 0xff,
+        0x94, 0x4b, 0xac, 0xb4, 0x78, 0xcb, 0xed, 0x5e, 0xfc, 0xae, 0x78, 0x4d, 0x7b, 0xf4, 0xf2,
+        0xff, 0x80,
+    ];
+    const ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    const TOKEN: &str = "1234";
+
+    /// A signed GTC BUY of 10 @ 0.50 with a distinct salt, as a `POST /order` body.
+    fn order_body(salt: u64, key: &str) -> String {
+        let a = Address::parse(ADDR).unwrap();
+        let mut o = PostedOrder {
+            salt,
+            maker: a,
+            signer: a,
+            token_id: TOKEN.into(),
+            maker_amount: 5_000_000,
+            taker_amount: 10_000_000,
+            side: OrderSide::Buy,
+            signature_type: 0,
+            timestamp_ms: 1_700_000_000_000,
+            metadata: [0; 32],
+            builder: [0; 32],
+            signature: Vec::new(),
+        };
+        let d = o
+            .digest(137, Address::parse(verify::EXCHANGE_V2).unwrap())
+            .unwrap();
+        let sk = SigningKey::from_bytes(&PK.into()).unwrap();
+        let (sig, rec) = sk.sign_prehash_recoverable(&d).unwrap();
+        o.signature = sig.to_bytes().to_vec();
+        o.signature.push(27 + rec.to_byte());
+        json!({"order": {"salt": o.salt, "maker": ADDR, "signer": ADDR, "tokenId": TOKEN,
+            "makerAmount": "5000000", "takerAmount": "10000000", "side": "BUY", "expiration": "0",
+            "signatureType": 0, "timestamp": "1700000000000",
+            "metadata": format!("0x{}", "00".repeat(32)), "builder": format!("0x{}", "00".repeat(32)),
+            "signature": format!("0x{}", verify::hex(&o.signature))},
+            "owner": key, "orderType": "GTC", "deferExec": false, "postOnly": false})
+        .to_string()
+    }
+
+    async fn post(pm: &PolymarketDouble, body: String) -> Result<(u16, String), String> {
+        let (key, secret, pass) = {
+            let g = lock(&pm.inner);
+            (
+                g.cfg.api_key.clone(),
+                g.cfg.api_secret.clone(),
+                g.cfg.api_passphrase.clone(),
+            )
+        };
+        let sig = verify::l2_signature(
+            &verify::decode_secret(&secret).unwrap(),
+            "1700000000",
+            "POST",
+            "/order",
+            body.as_bytes(),
+        );
+        let r = reqwest::Client::new()
+            .post(format!("{}/order", pm.base_url))
+            .header("POLY_ADDRESS", ADDR)
+            .header("POLY_SIGNATURE", sig)
+            .header("POLY_TIMESTAMP", "1700000000")
+            .header("POLY_API_KEY", key)
+            .header("POLY_PASSPHRASE", pass)
+            .body(body)
+            .timeout(Duration::from_millis(500))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        Ok((status, r.text().await.map_err(|e| e.to_string())?))
+    }
+
+    #[tokio::test]
+    async fn faults_after_processing_keep_the_order() {
+        let pm = spawn(PolymarketDoubleConfig::default()).await;
+        let (key, _, _) = pm.issue_key(ADDR);
+        pm.add_market(MarketSeed::new(TOKEN, "0xc"));
+        pm.set_balance(ADDR, "1000");
+        // Before processing: refused, nothing placed.
+        pm.inject(Fault::once("POST", "/order", FaultKind::Status(500)));
+        assert_eq!(post(&pm, order_body(1, &key)).await.unwrap().0, 500);
+        assert_eq!(pm.accepted_orders(), 0);
+        // After processing: the order exists, the reply fails.
+        pm.inject(Fault::once("POST", "/order", FaultKind::StatusAfter(502)));
+        assert_eq!(post(&pm, order_body(2, &key)).await.unwrap().0, 502);
+        assert_eq!(pm.accepted_orders(), 1);
+        pm.inject(Fault::once("POST", "/order", FaultKind::GarbageAfter));
+        let (s, body) = post(&pm, order_body(3, &key)).await.unwrap();
+        assert_eq!(s, 200);
+        assert!(serde_json::from_str::<Value>(&body).is_err(), "{body}");
+        assert_eq!(pm.accepted_orders(), 2);
+        pm.inject(Fault::once("POST", "/order", FaultKind::DropAfter));
+        assert!(post(&pm, order_body(4, &key)).await.is_err());
+        assert_eq!(pm.accepted_orders(), 3);
+        pm.inject(Fault::once(
+            "POST",
+            "/order",
+            FaultKind::DelayAfter(Duration::from_secs(2)),
+        ));
+        assert!(
+            post(&pm, order_body(5, &key)).await.is_err(),
+            "client timed out"
+        );
+        assert_eq!(pm.accepted_orders(), 4);
+        // No fault: answered normally; a forged signature is refused.
+        let (s, body) = post(&pm, order_body(6, &key)).await.unwrap();
+        assert_eq!(s, 200, "{body}");
+        let forged = order_body(7, &key).replace("\"salt\":7", "\"salt\":8");
+        let (s, body) = post(&pm, forged).await.unwrap();
+        assert_eq!(
+            (s, body.contains("invalid signature")),
+            (400, true),
+            "{body}"
+        );
+        assert_eq!(pm.accepted_orders(), 5);
+    }
 }

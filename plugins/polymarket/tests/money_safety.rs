@@ -1,0 +1,442 @@
+//! Issue #11 (live money-safety): what the adapter books after a garbled answer, a price
+//! improvement, or a read-back must be what the venue booked.
+
+use plugin_api::testing::fixed_ctx;
+use plugin_api::*;
+use polymix_venue_polymarket::PolymarketVenue;
+use serde_json::json;
+
+const PK: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const TOKEN: &str = "71321045679252212594626385532706912750332728571942532289631379312455583992563";
+const OTHER: &str = "52114319501245915516055106046884209969926127482827954674443846427813813222426";
+
+fn venue() -> PolymarketVenue {
+    let mut s = Secrets::new();
+    s.insert("private_key", Secret::new(PK));
+    s.insert(
+        "api_key",
+        Secret::new("00000000-0000-0000-0000-000000000000"),
+    );
+    s.insert(
+        "api_secret",
+        Secret::new("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    );
+    s.insert("api_passphrase", Secret::new("a".repeat(64)));
+    PolymarketVenue::create(VenueConfig {
+        instance: "pm".into(),
+        // The configured fallback rate (0.05) differs from the market's own (0.02 below).
+        settings: json!({"clob_url": "http://clob.test", "fee_rate": "0.05"}),
+        secrets: s,
+    })
+    .unwrap()
+}
+
+fn resp(status: u16, body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn http(step: Step) -> (HttpRequest, String) {
+    match step {
+        Step::Http { request, state } => (request, state),
+        other => panic!("expected an HTTP step, got {other:?}"),
+    }
+}
+
+fn done_order(step: Step) -> OrderStatus {
+    match step {
+        Step::Done {
+            result: OpResult::Order { order },
+        } => order,
+        other => panic!("expected an order, got {other:?}"),
+    }
+}
+
+fn order(coid: &str, token: &str, price: i64, qty: i64, tif: TimeInForce) -> OrderRequest {
+    OrderRequest {
+        client_order_id: coid.into(),
+        instrument: token.into(),
+        side: Side::Buy,
+        price: Price(price),
+        qty: Qty(qty),
+        tif,
+        post_only: false,
+    }
+}
+
+fn book(token: &str) -> String {
+    format!(
+        r#"{{"market":"0xcond","asset_id":"{token}","timestamp":"1","bids":[{{"price":"0.5","size":"10"}}],"asks":[{{"price":"0.6","size":"10"}},{{"price":"0.56","size":"10"}}],"min_order_size":"5","tick_size":"0.01","neg_risk":false}}"#
+    )
+}
+
+/// Loads the book of `token` so orders go straight to `POST /order`.
+fn seed_meta(v: &PolymarketVenue, token: &str) {
+    let ctx = fixed_ctx();
+    let (_, st) = http(
+        v.begin(
+            VenueOp::Book {
+                instrument: token.into(),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    v.resume(st, resp(200, &book(token)), ctx).unwrap();
+}
+
+/// Begins a place and returns the `POST /order` request, its state and the expected id.
+fn submit(v: &PolymarketVenue, o: OrderRequest) -> (HttpRequest, String, String) {
+    let (post, st) = http(
+        v.begin(VenueOp::PlaceOrder { order: o }, fixed_ctx())
+            .unwrap(),
+    );
+    assert_eq!((post.method.as_str(), post.idempotent), ("POST", false));
+    let digest = post.expected_order_id.clone().expect("expected order id");
+    (post, st, digest)
+}
+
+// ------------------------------------------------------------------ A: garbled 2xx answers
+
+#[test]
+fn garbled_2xx_answer_to_post_order_is_looked_up_not_refused() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    seed_meta(&v, TOKEN);
+    for (i, body) in [
+        "<html>upstream hiccup</html>",
+        "{}",
+        r#"{"success":true}"#,
+        r#"{"success":true,"errorMsg":"","orderID":"0xab","status":"matched","makingAmount":"x1","takingAmount":"2"}"#,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let coid = format!("g{i}");
+        let (_, st, digest) = submit(&v, order(&coid, TOKEN, 560_000, 2104, TimeInForce::Gtc));
+        let (look, st) = http(
+            v.resume(st, resp(200, body), ctx)
+                .unwrap_or_else(|e| panic!("{body}: {e}")),
+        );
+        assert_eq!(look.method, "GET");
+        assert_eq!(look.url, format!("http://clob.test/data/order/{digest}"));
+        // Not found: outcome unknown, naming both ids; never a definite refusal.
+        let e = v.resume(st, resp(200, "null"), ctx).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout, "{body}: {e}");
+        assert!(e.message.contains(&coid) && e.message.contains(&digest), "{e}");
+    }
+}
+
+#[test]
+fn garbled_element_of_a_batch_answer_is_not_a_refusal() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    seed_meta(&v, TOKEN);
+    let orders = vec![
+        order("b1", TOKEN, 560_000, 2104, TimeInForce::Gtc),
+        order("b2", TOKEN, 550_000, 2104, TimeInForce::Gtc),
+    ];
+    for body in [
+        r#"[{"success":true,"errorMsg":"","orderID":"0x01","status":"live"},{}]"#,
+        r#"[{"success":true,"errorMsg":"","orderID":"0x01","status":"live"},{"success":true,"errorMsg":""}]"#,
+        "not json",
+    ] {
+        let (_, st) = http(
+            v.begin(
+                VenueOp::PlaceOrders {
+                    orders: orders.clone(),
+                },
+                ctx,
+            )
+            .unwrap(),
+        );
+        let e = match v.resume(st, resp(200, body), ctx) {
+            Err(e) => e,
+            Ok(step) => panic!("{body}: expected outcome unknown, got {step:?}"),
+        };
+        assert_eq!(e.kind, ErrorKind::Timeout, "{body}: {e}");
+        assert!(e.message.contains("b2"), "{e}");
+    }
+}
+
+// ------------------------------------------------------ C: a FOK BUY that gets more shares
+
+#[test]
+fn fok_buy_records_every_share_the_venue_delivered() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    seed_meta(&v, TOKEN);
+    // BUY 10 @ 0.60 spends $6.00; the book was at 0.58 → 10.34 shares.
+    let (post, st, digest) = submit(&v, order("f1", TOKEN, 600_000, 1000, TimeInForce::Fok));
+    let body: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+    assert_eq!(body["order"]["makerAmount"], "6000000");
+    let answer = format!(
+        r#"{{"success":true,"errorMsg":"","orderID":"{digest}","status":"matched","makingAmount":"6","takingAmount":"10.34","tradeIDs":["t1"]}}"#
+    );
+    let step = v.resume(st, resp(200, &answer), ctx).unwrap();
+    // The adapter asks for the order's trades (fees per fill); the venue has them.
+    let (trades, st) = http(step);
+    assert!(trades.url.starts_with("http://clob.test/data/trades?"));
+    let t = format!(
+        r#"{{"data":[{{"id":"t1","taker_order_id":"{digest}","asset_id":"{TOKEN}","side":"BUY","size":"10.34","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER","maker_orders":[{{"order_id":"0xm1","matched_amount":"10.34","price":"0.58","fee_rate_bps":"0","asset_id":"{TOKEN}","side":"SELL"}}]}}],"next_cursor":"LTE="}}"#
+    );
+    let o = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
+    assert_eq!(o.qty, Qty(1000), "qty stays the asked qty");
+    assert_eq!(o.filled_qty, Qty(1034), "never capped at the asked qty");
+    assert_eq!(o.state, OrderState::Filled);
+    // 10.34 × 0.58 = 5.9972 (the venue's maker price, not the 0.60 limit).
+    assert_eq!(o.filled_notional, Usd(5_997_200));
+}
+
+// --------------------------------------------- D: fee per fill at the market's own rate
+
+/// The fee the venue charges for one fill (polymarket.md §5), computed here by hand.
+fn venue_fee(shares_hundredths: i128, price_micro: i128, rate_bps: i128) -> i64 {
+    // fee = C × rate × p × (1−p), rounded half up to 5 decimals. The product below is in units
+    // of 1e-18 $ (1e-2 shares × 1e-4 rate × 1e-6 × 1e-6); 1e-5 $ units: divide by 1e13.
+    let exact = shares_hundredths * rate_bps * price_micro * (1_000_000 - price_micro);
+    let d = 10_000_000_000_000i128;
+    let five = (exact + d / 2) / d;
+    (five * 10) as i64
+}
+
+#[test]
+fn a_filled_order_costs_the_sum_of_its_fills() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    seed_meta(&v, TOKEN);
+    let (_, st, digest) = submit(&v, order("d1", TOKEN, 600_000, 2000, TimeInForce::Fok));
+    let answer = format!(
+        r#"{{"success":true,"errorMsg":"","orderID":"{digest}","status":"matched","makingAmount":"11.5","takingAmount":"20","tradeIDs":["t7"]}}"#
+    );
+    let (req, st) = http(v.resume(st, resp(200, &answer), ctx).unwrap());
+    assert_eq!(req.method, "GET");
+    assert!(
+        req.url.contains(&format!("asset_id={TOKEN}")),
+        "{}",
+        req.url
+    );
+    // One trade, two makers (5 @ 0.55 and 15 @ 0.58), plus a trade of another order that must
+    // be ignored.
+    let t = format!(
+        r#"{{"data":[
+          {{"id":"t7","taker_order_id":"{digest}","asset_id":"{TOKEN}","side":"BUY","size":"20","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER",
+            "maker_orders":[{{"order_id":"0xm1","matched_amount":"5","price":"0.55","asset_id":"{TOKEN}","side":"SELL"}},
+                            {{"order_id":"0xm2","matched_amount":"15","price":"0.58","asset_id":"{TOKEN}","side":"SELL"}}]}},
+          {{"id":"t8","taker_order_id":"0x{}","asset_id":"{TOKEN}","side":"BUY","size":"3","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER","maker_orders":[]}}
+        ],"next_cursor":"LTE="}}"#,
+        "9".repeat(64)
+    );
+    let o = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
+    assert_eq!(o.filled_qty, Qty(2000));
+    // 5 × 0.55 + 15 × 0.58 = 2.75 + 8.70 = 11.45
+    assert_eq!(o.filled_notional, Usd(11_450_000));
+    let want = venue_fee(500, 550_000, 200) + venue_fee(1500, 580_000, 200);
+    assert_eq!(o.fees, Usd(want));
+    assert_ne!(
+        o.fees,
+        FeeModel::polymarket(50_000).taker_fee(Price(575_000), Qty(2000)),
+        "not the configured fallback rate on the average price"
+    );
+}
+
+#[test]
+fn place_fee_uses_the_markets_own_rate_when_trades_are_unavailable() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    // Rules → tick → book → clob-markets (fd.r = 0.02): the market's own rate gets cached.
+    let (_, st) = http(
+        v.begin(
+            VenueOp::Rules {
+                instrument: TOKEN.into(),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    let (_, st) = http(
+        v.resume(st, resp(200, r#"{"minimum_tick_size": 0.01}"#), ctx)
+            .unwrap(),
+    );
+    let (_, st) = http(v.resume(st, resp(200, &book(TOKEN)), ctx).unwrap());
+    v.resume(st, resp(200, r#"{"fd":{"r":0.02,"e":1,"to":true}}"#), ctx)
+        .unwrap();
+    let (_, st, digest) = submit(&v, order("d2", TOKEN, 500_000, 1000, TimeInForce::Fok));
+    let answer = format!(
+        r#"{{"success":true,"errorMsg":"","orderID":"{digest}","status":"matched","makingAmount":"5","takingAmount":"10"}}"#
+    );
+    let (_, st) = http(v.resume(st, resp(200, &answer), ctx).unwrap());
+    // The trades listing fails: the placement is still known; the fee uses 0.02, not 0.05.
+    let o = done_order(v.resume(st, resp(500, "oops"), ctx).unwrap());
+    assert_eq!(o.filled_qty, Qty(1000));
+    assert_eq!(o.filled_notional, Usd(5_000_000));
+    assert_eq!(o.fees, Usd(venue_fee(1000, 500_000, 200)));
+}
+
+// ------------------------------------------------- B: an order read back carries its fees
+
+#[test]
+fn order_read_back_carries_the_venues_fees_and_notional() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let id = format!("0x{}", "ab".repeat(32));
+    let (r, st) = http(
+        v.begin(
+            VenueOp::GetOrder {
+                order_id: Some(id.clone()),
+                client_order_id: None,
+                instrument: OTHER.into(),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    assert!(r.url.ends_with(&id));
+    let o = format!(
+        r#"{{"id":"{id}","status":"MATCHED","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"10","price":"0.6","associate_trades":["t1"],"created_at":1764000000}}"#
+    );
+    let (r, st) = http(v.resume(st, resp(200, &o), ctx).unwrap());
+    assert!(
+        r.url.starts_with("http://clob.test/data/trades?"),
+        "{}",
+        r.url
+    );
+    assert!(r.url.contains(&format!("asset_id={OTHER}")), "{}", r.url);
+    let t = format!(
+        r#"{{"data":[{{"id":"t1","taker_order_id":"{id}","asset_id":"{OTHER}","side":"BUY","size":"10","price":"0.6","fee_rate_bps":"300","status":"CONFIRMED","match_time":"1764000001","trader_side":"TAKER","maker_orders":[{{"order_id":"0xm","matched_amount":"10","price":"0.57","asset_id":"{OTHER}","side":"SELL"}}]}}],"next_cursor":"LTE="}}"#
+    );
+    let s = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
+    assert_eq!(s.state, OrderState::Filled);
+    assert_eq!(s.filled_qty, Qty(1000));
+    assert_eq!(s.filled_notional, Usd(5_700_000));
+    assert_eq!(s.fees, Usd(venue_fee(1000, 570_000, 300)));
+    assert!(s.fees.0 > 0);
+}
+
+#[test]
+fn unmatched_order_read_back_needs_no_trades() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let id = format!("0x{}", "cd".repeat(32));
+    let (_, st) = http(
+        v.begin(
+            VenueOp::GetOrder {
+                order_id: Some(id.clone()),
+                client_order_id: None,
+                instrument: OTHER.into(),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    let o = format!(
+        r#"{{"id":"{id}","status":"LIVE","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"0","price":"0.6"}}"#
+    );
+    let s = done_order(v.resume(st, resp(200, &o), ctx).unwrap());
+    assert_eq!((s.state, s.fees), (OrderState::Open, Usd::ZERO));
+}
+
+// ------------------------------------------------------ E: exchange status, settlements
+
+fn status_of(step: Step) -> (bool, Option<String>) {
+    match step {
+        Step::Done {
+            result: OpResult::ExchangeStatus { trading, detail },
+        } => (trading, detail),
+        other => panic!("expected an exchange status, got {other:?}"),
+    }
+}
+
+#[test]
+fn exchange_status_comes_from_the_clob_health_check() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    assert!(v.info().capabilities.iter().any(|c| c == "exchange_status"));
+    let begin = || http(v.begin(VenueOp::ExchangeStatus, ctx).unwrap());
+    let (r, st) = begin();
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        ("GET", "http://clob.test/ok")
+    );
+    assert!(r.idempotent);
+    let (trading, detail) = status_of(v.resume(st, resp(200, "\"OK\""), ctx).unwrap());
+    assert!(trading);
+    assert!(detail.unwrap().contains("/ok"));
+    // Restricted mode and an engine restart: not trading, with the venue's words.
+    let (_, st) = begin();
+    let (trading, detail) = status_of(
+        v.resume(st, resp(503, r#"{"code":"post_only_mode"}"#), ctx)
+            .unwrap(),
+    );
+    assert!(!trading);
+    assert!(detail.unwrap().contains("post"));
+    let (_, st) = begin();
+    let (trading, _) = status_of(v.resume(st, resp(425, "restarting"), ctx).unwrap());
+    assert!(!trading);
+    // No answer is not "trading": an error (the host keeps its last view).
+    let (_, st) = begin();
+    assert!(v.resume(st, resp(0, ""), ctx).is_err());
+    let (_, st) = begin();
+    assert!(v.resume(st, resp(500, "boom"), ctx).is_err());
+}
+
+#[test]
+fn settlements_say_why_they_are_unsupported() {
+    let v = venue();
+    let e = v
+        .begin(
+            VenueOp::Settlements {
+                market: None,
+                since_ms: None,
+            },
+            fixed_ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert!(e.message.contains("resolution"), "{e}");
+}
+
+// ------------------------------------------------------ F: no wrapped money on any path
+
+#[test]
+fn out_of_range_position_cost_is_a_parse_error_naming_the_field() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let (_, st) = http(v.begin(VenueOp::Positions, ctx).unwrap());
+    let e = v
+        .resume(
+            st,
+            resp(
+                200,
+                r#"[{"asset":"1","size":"10","avgPrice":"9999999999999"}]"#,
+            ),
+            ctx,
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Parse);
+    assert!(e.message.contains("avgPrice"), "{e}");
+    let (_, st) = http(v.begin(VenueOp::Positions, ctx).unwrap());
+    let e = v
+        .resume(st, resp(200, r#"[{"asset":"1","size":"-10"}]"#), ctx)
+        .unwrap_err();
+    assert!(e.message.contains("size"), "{e}");
+}
+
+#[test]
+fn huge_order_sizes_are_refused_not_wrapped() {
+    let v = venue();
+    seed_meta(&v, TOKEN);
+    for tif in [TimeInForce::Gtc, TimeInForce::Fok] {
+        for side in [Side::Buy, Side::Sell] {
+            let mut o = order("h", TOKEN, 500_000, i64::MAX, tif);
+            o.side = side;
+            let e = v
+                .begin(VenueOp::PlaceOrder { order: o }, fixed_ctx())
+                .unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidInput, "{e}");
+        }
+    }
+}

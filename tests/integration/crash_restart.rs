@@ -24,13 +24,13 @@ const T: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
 const ORDERS: &str = "/portfolio/events/orders";
 
 /// A running `polymix run --live`, killed (SIGKILL) when dropped.
-struct Polymix {
+pub struct Polymix {
     child: Child,
     log: PathBuf,
 }
 
 impl Polymix {
-    fn start(config: &Path, log: PathBuf) -> Polymix {
+    pub fn start(config: &Path, log: PathBuf) -> Polymix {
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = Command::new(polymix_bin())
@@ -50,18 +50,18 @@ impl Polymix {
     }
 
     /// SIGKILL: no shutdown code runs.
-    fn kill(&mut self) {
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
-    fn assert_running(&mut self) {
+    pub fn assert_running(&mut self) {
         if let Ok(Some(st)) = self.child.try_wait() {
             panic!("polymix exited early ({st}); log:\n{}", self.log_text());
         }
     }
 
-    fn log_text(&self) -> String {
+    pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -122,7 +122,7 @@ async fn until(p: &mut Polymix, what: &str, timeout: Duration, mut f: impl FnMut
     }
 }
 
-fn ledger_trades(path: &Path) -> Vec<(TradeRow, Vec<OrderRow>)> {
+pub fn ledger_trades(path: &Path) -> Vec<(TradeRow, Vec<OrderRow>)> {
     if !path.exists() {
         return Vec::new();
     }

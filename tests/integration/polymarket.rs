@@ -366,7 +366,10 @@ async fn polymarket_full_cycle_against_double() {
     );
     assert_eq!(fills[0].status, FillStatus::Confirmed);
     match x.run(&v, VenueOp::Balance).await.unwrap() {
-        OpResult::Balance { balance } => assert_eq!(balance.available, Usd(94_400_000)),
+        // $100 − 10 × 0.56 − the taker fee the venue charged: 10 × 0.05 × 0.56 × 0.44.
+        OpResult::Balance { balance } => {
+            assert_eq!(balance.available, Usd(94_400_000 - 123_200))
+        }
         o => panic!("{o:?}"),
     }
     match x.run(&v, VenueOp::Positions).await.unwrap() {

@@ -2,7 +2,7 @@
 //! lets venues prepare their next order, trades, and on start reconciles what a crash left in
 //! flight.
 
-use plugin_api::{OpResult, VenueEvent, VenueOp};
+use plugin_api::{Book, OpResult, VenueEvent, VenueOp};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -111,18 +111,25 @@ impl Engine {
                 };
                 match self.venues[vi].run(&op).await {
                     Ok(OpResult::Books { books }) => {
-                        if books.len() < chunk.len() {
-                            let got: BTreeSet<&str> =
-                                books.iter().map(|b| b.instrument.as_str()).collect();
-                            let missing: Vec<&String> =
-                                chunk.iter().filter(|i| !got.contains(i.as_str())).collect();
-                            self.error(
-                                None,
-                                self.venues[vi].name(),
-                                &format!("books: no book for {missing:?}"),
-                            );
+                        // A book the venue no longer serves (its market closed or resolved)
+                        // is emptied, never left stale for the strategy to trade on.
+                        let got: BTreeSet<String> =
+                            books.iter().map(|b| b.instrument.clone()).collect();
+                        let missing: Vec<&String> =
+                            chunk.iter().filter(|i| !got.contains(i.as_str())).collect();
+                        if !missing.is_empty() {
+                            tracing::warn!(venue = %self.venues[vi].name(), ?missing, "venue served no book (market closed or resolved?); treating it as empty");
                         }
-                        let events = books.into_iter().map(|book| VenueEvent::Book { book });
+                        let empty = missing.into_iter().map(|i| Book {
+                            instrument: i.clone(),
+                            bids: Vec::new(),
+                            asks: Vec::new(),
+                            ts_ms: self.clock.now_ms(),
+                        });
+                        let events = books
+                            .into_iter()
+                            .chain(empty)
+                            .map(|book| VenueEvent::Book { book });
                         self.apply_events(vi, events.collect(), dirty);
                     }
                     Ok(_) => {}
@@ -142,6 +149,17 @@ impl Engine {
                     self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
                 }
                 Ok(_) => {}
+                Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Rejected { ref code }) if code.contains("not_found")) =>
+                {
+                    tracing::warn!(venue = %self.venues[vi].name(), instrument = %inst, "venue has no book (market closed or resolved?); treating it as empty");
+                    let book = Book {
+                        instrument: inst.clone(),
+                        bids: Vec::new(),
+                        asks: Vec::new(),
+                        ts_ms: self.clock.now_ms(),
+                    };
+                    self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
+                }
                 Err(e) => self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}")),
             }
         }

@@ -351,6 +351,16 @@ impl VenueIo {
                     r
                 }
                 Ok(r) => r,
+                Err(message) if request.idempotent && run.budget == 0 && run.wrote => {
+                    // A read after a write (the lookup of a lost answer, the fills of a
+                    // placed order) that keeps failing: the plugin decides what it can still
+                    // report from what it already knows, rather than losing it.
+                    HttpResponse {
+                        status: 0,
+                        headers: vec![("x-polymix-transport-error".into(), message)],
+                        body: vec![],
+                    }
+                }
                 Err(message) if request.idempotent => {
                     if run.budget == 0 {
                         return Err(VenueError::Transport {

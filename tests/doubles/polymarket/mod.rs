@@ -479,6 +479,25 @@ impl PolymarketDouble {
             .map(|o| o.status.clone())
     }
 
+    /// Outcome-token position of an address, micro-shares.
+    pub fn position(&self, address: &str, token: &str) -> i64 {
+        let a = Address::parse(address).expect("address");
+        lock(&self.inner)
+            .positions
+            .get(&(a, token.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every order the venue holds, as (order id, shares matched in micro-shares, status).
+    pub fn order_records(&self) -> Vec<(String, i64, String)> {
+        lock(&self.inner)
+            .orders
+            .iter()
+            .map(|o| (o.id.clone(), o.matched_micro, o.status.clone()))
+            .collect()
+    }
+
     /// Number of `GET /balance-allowance/update` calls.
     pub fn balance_updates(&self) -> usize {
         lock(&self.inner).balance_updates
@@ -580,6 +599,23 @@ async fn handle(
         _ => {}
     }
     (status, axum::Json(v)).into_response()
+}
+
+/// The taker fee of one fill in micro-dollars, as polymarket.md §5 states it:
+/// `shares × rate × p × (1 − p)`, rounded to 5 decimals (half up), at least 0.00001 when
+/// positive. `size_micro` in micro-shares, `price_micro` in micro-dollars, `fee_bps` in bps.
+fn taker_fee_micro(size_micro: i64, price_micro: i64, fee_bps: i64) -> i64 {
+    let num = size_micro as i128
+        * fee_bps as i128
+        * price_micro as i128
+        * (1_000_000 - price_micro as i128);
+    // micro-shares · bps · micro · micro → micro-dollars: ÷ (1e6 · 1e4 · 1e6 · 1e6) × 1e6.
+    let den: i128 = 10_000 * 1_000_000 * 1_000_000;
+    if num <= 0 {
+        return 0;
+    }
+    let tens = (num + den * 5) / (den * 10);
+    ((tens * 10) as i64).max(10)
 }
 
 fn pct_decode(s: &str) -> String {
@@ -1046,13 +1082,22 @@ impl Inner {
         for t in self.trades.iter_mut() {
             if t.ghost && !t.reverted && t.at.elapsed() >= delay {
                 t.reverted = true;
-                reverts.push((t.maker, t.asset_id.clone(), t.side, t.price, t.size_micro));
+                reverts.push((
+                    t.maker,
+                    t.asset_id.clone(),
+                    t.side,
+                    t.price,
+                    t.size_micro,
+                    t.fee_bps,
+                ));
             }
         }
-        for (w, asset, side, price, size) in reverts {
+        for (w, asset, side, price, size, fee_bps) in reverts {
             let usdc = (price as i128 * size as i128 / 1_000_000) as i64;
             let sign = if side == OrderSide::Buy { 1 } else { -1 };
-            *self.balances.entry(w).or_default() += sign * usdc;
+            // A reverted settlement undoes the transfer and the fee charged on it.
+            let fee = taker_fee_micro(size, price, fee_bps);
+            *self.balances.entry(w).or_default() += sign * usdc + fee;
             *self.positions.entry((w, asset)).or_default() -= sign * size;
         }
     }
@@ -1305,9 +1350,11 @@ impl Inner {
             }
             side_levels.retain(|l| l.1 > 0);
         }
+        let mut fees = 0i64;
         for (_, lp, take) in &fills {
             let amount = (*lp as i128 * *take as i128 / 1_000_000) as i64;
             paid += amount;
+            fees += taker_fee_micro(*take, *lp, fee_bps);
             let tid = format!("trade-{}", self.trades.len() + 1);
             trade_ids.push(tid.clone());
             self.trades.push(DTrade {
@@ -1329,7 +1376,8 @@ impl Inner {
             });
         }
         let sign = if order.side == OrderSide::Buy { 1 } else { -1 };
-        *self.balances.entry(wallet).or_default() -= sign * paid;
+        // The operator charges the taker fee in collateral at match time (polymarket.md §5).
+        *self.balances.entry(wallet).or_default() -= sign * paid + fees;
         *self
             .positions
             .entry((wallet, order.token_id.clone()))

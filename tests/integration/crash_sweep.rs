@@ -1,0 +1,322 @@
+//! A kill -9 sweep of the live engine between the Polymarket and Kalshi doubles.
+//!
+//! Each point draws faults for both venues' order writes (processed then the answer lost, a
+//! 5xx, garbage-free drops, slow answers, a venue that books the order seconds late, nothing)
+//! and a kill time after the first order write reaches a venue; the `polymix` binary is killed
+//! with SIGKILL then, restarted on the same ledger, both markets resolve, and the invariants
+//! are checked against the doubles' own records:
+//! 1. every intent reached each venue at most once (Kalshi: one POST per client order id;
+//!    Polymarket: no signed order posted twice);
+//! 2. every order a double holds is in the ledger, with the shares the double booked (Kalshi:
+//!    and its cost and fee);
+//! 3. every trade reaches a final state and settles;
+//! 4. the ledger's realized P&L equals the cash the doubles moved, to the cent.
+//!
+//! `crash_sweep_small` runs a few points on every `cargo test`; `crash_sweep_full` (ignored)
+//! runs `SWEEP_POINTS` (default 60) and prints the counts.
+
+use plugin_api::{Price, Qty, Usd};
+use polymix_doubles::kalshi::{self, Fault as KFault, KalshiDouble, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{
+    self as pmd, Fault as PFault, FaultKind, PolymarketDouble, PolymarketDoubleConfig,
+};
+use polymix_host::store::{state, OrderRow, TradeRow};
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::crash_restart::{ledger_trades, Polymix};
+use crate::live_e2e::{
+    kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, ARB_TICKER, ARB_YES,
+    RISK_AND_STRATEGY,
+};
+use crate::support::{plugin_dirs_toml, temp_dir};
+
+const PM_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const KS_ORDERS: &str = "/portfolio/events/orders";
+/// Longest a faulty Polymarket holds an order before booking it; the appear window is longer.
+const MAX_LATE_MS: u64 = 2_500;
+
+#[derive(Debug, Clone)]
+struct Point {
+    pm_fault: Option<FaultKind>,
+    ks_fault: Option<KFault>,
+    /// How many writes the fault hits (1: the entry; 2: the unwind sale too).
+    times: usize,
+    kill_after_ms: u64,
+}
+
+fn draw(rng: &mut impl Rng) -> Point {
+    let ms = |rng: &mut dyn rand::RngCore, lo: u64, hi: u64| {
+        Duration::from_millis(lo + rng.next_u64() % (hi - lo))
+    };
+    let pm_fault = match rng.gen_range(0..8) {
+        0 => None,
+        1 => Some(FaultKind::DropAfter),
+        2 => Some(FaultKind::Drop),
+        3 => Some(FaultKind::Status([500, 502, 504][rng.gen_range(0..3)])),
+        4 => Some(FaultKind::DelayAfter(ms(rng, 200, 2_500))),
+        5 => Some(FaultKind::Late(ms(rng, 200, MAX_LATE_MS))),
+        6 => Some(FaultKind::Status(429)),
+        _ => Some(FaultKind::Late(ms(rng, 1_100, MAX_LATE_MS))),
+    };
+    let ks_fault = match rng.gen_range(0..7) {
+        0 => None,
+        1 => Some(KFault::ServerErrorAfterProcessing(
+            [500, 502, 504][rng.gen_range(0..3)],
+        )),
+        2 => Some(KFault::ServerError(503)),
+        3 => Some(KFault::Slow(200 + rng.gen_range(0..2_500))),
+        4 => Some(KFault::DropBeforeProcessing),
+        5 => Some(KFault::DropAfterProcessing),
+        _ => Some(KFault::RateLimited),
+    };
+    Point {
+        pm_fault,
+        ks_fault,
+        times: rng.gen_range(1..=2),
+        kill_after_ms: rng.gen_range(0..2_500),
+    }
+}
+
+fn engine_section() -> String {
+    "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 50\nsettle_poll_ms = 300\nreconcile_ms = 100\norder_appear_window_ms = 4000\n\n[api]\nenabled = false\n".into()
+}
+
+fn config(dir: &Path, pm: &PolymarketDouble, ks: &KalshiDouble) -> std::path::PathBuf {
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(dir, pm).replace("timeout_ms = 3000", "timeout_ms = 1000"),
+        kalshi_venue_toml(dir, "ks", ks, 1_000),
+        RISK_AND_STRATEGY,
+        engine_section(),
+        pairs_toml("pm", "ks"),
+    );
+    let p = dir.join("polymix.toml");
+    std::fs::write(&p, body).expect("write config");
+    p
+}
+
+async fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Result<(), String> {
+    let start = Instant::now();
+    while !f() {
+        if start.elapsed() > timeout {
+            return Err(format!("timed out waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Ok(())
+}
+
+const SETTLED_OR_DEAD: &[&str] = &[state::SETTLED, state::FAILED];
+
+/// Runs one point; returns the invariants it broke (empty when all held).
+async fn run_point(i: usize, p: &Point) -> Vec<String> {
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let (pm0, ks0) = (pm.balance(PM_ADDR), ks.balance());
+    if let Some(k) = &p.pm_fault {
+        let mut f = PFault::once("POST", "/order", k.clone());
+        f.times = p.times;
+        pm.inject(f);
+    }
+    if let Some(f) = p.ks_fault {
+        ks.inject_on(f, p.times, Some("POST"), Some(KS_ORDERS));
+    }
+    let dir = temp_dir(&format!("sweep-{i}"));
+    let cfg = config(&dir, &pm, &ks);
+    let ledger = dir.join("data").join("live.sqlite");
+    let mut broken = Vec::new();
+
+    // 1. Run until the first order write reaches a venue, then a while longer; SIGKILL.
+    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    if let Err(e) = wait("a first order write", Duration::from_secs(20), || {
+        pm.order_posts() + ks.place_attempts() > 0
+    })
+    .await
+    {
+        broken.push(format!("{e}; log:\n{}", p1.log_text()));
+        return broken;
+    }
+    tokio::time::sleep(Duration::from_millis(p.kill_after_ms)).await;
+    p1.kill();
+    drop(p1);
+
+    // 2. Restart; let every trade become final; resolve both markets; let them settle.
+    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
+    let finals = [
+        state::HEDGED,
+        state::UNWOUND,
+        state::FAILED,
+        state::SETTLED,
+        state::NAKED,
+    ];
+    let all_final = |ts: &[(TradeRow, Vec<OrderRow>)]| {
+        !ts.is_empty() && ts.iter().all(|(t, _)| finals.contains(&t.state.as_str()))
+    };
+    if let Err(e) = wait("every trade final", Duration::from_secs(25), || {
+        all_final(&ledger_trades(&ledger))
+    })
+    .await
+    {
+        broken.push(format!(
+            "{e}: {:#?}; log:\n{}",
+            ledger_trades(&ledger),
+            p2.log_text()
+        ));
+        return broken;
+    }
+    pm.resolve(ARB_YES, true);
+    ks.settle(ARB_TICKER, "yes");
+    if let Err(e) = wait("settlement", Duration::from_secs(25), || {
+        ledger_trades(&ledger)
+            .iter()
+            .all(|(t, _)| SETTLED_OR_DEAD.contains(&t.state.as_str()))
+    })
+    .await
+    {
+        broken.push(format!("{e}: {:#?}", ledger_trades(&ledger)));
+    }
+    // Anything still in the air lands now; then look.
+    tokio::time::sleep(Duration::from_millis(MAX_LATE_MS.min(1_000))).await;
+    p2.kill();
+    let trades = ledger_trades(&ledger);
+    let rows: Vec<&OrderRow> = trades.iter().flat_map(|(_, o)| o.iter()).collect();
+
+    // Invariant 1: at most once.
+    let mut per_coid: BTreeMap<String, usize> = BTreeMap::new();
+    for r in ks.requests() {
+        if r.method == "POST" && r.path.ends_with(KS_ORDERS) && r.status != 429 {
+            let coid = serde_json::from_str::<serde_json::Value>(&r.body)
+                .ok()
+                .and_then(|v| v["client_order_id"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            *per_coid.entry(coid).or_default() += 1;
+        }
+    }
+    if per_coid.values().any(|n| *n > 1) {
+        broken.push(format!("an intent reached Kalshi twice: {per_coid:?}"));
+    }
+    let mut bodies: Vec<Vec<u8>> = pm
+        .request_log()
+        .into_iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/order")
+        .map(|(_, _, b)| b)
+        .collect();
+    let sent = bodies.len();
+    bodies.sort();
+    bodies.dedup();
+    // A 429'd order is re-sent as the same bytes; count distinct signed orders booked.
+    let booked = pm.order_records();
+    let mut ids: Vec<&String> = booked.iter().map(|(id, _, _)| id).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.len() != booked.len() {
+        broken.push(format!("Polymarket booked one order twice: {booked:?}"));
+    }
+    if bodies.len() > rows.iter().filter(|r| r.venue == "pm").count() {
+        broken.push(format!(
+            "Polymarket got {} distinct orders ({sent} posts), the ledger knows {}",
+            bodies.len(),
+            rows.iter().filter(|r| r.venue == "pm").count()
+        ));
+    }
+
+    // Invariant 2: every venue order in the ledger with the venue's shares (and Kalshi's fees).
+    for k in ks.orders() {
+        match rows.iter().find(|r| r.client_order_id == k.client_order_id) {
+            None => broken.push(format!("Kalshi order unknown to the ledger: {k:?}")),
+            Some(r) => {
+                let venue_cost = k.taker_cost + k.maker_cost;
+                let cost = if r.side == "sell" {
+                    k.filled.payout(Price::ONE) - venue_cost
+                } else {
+                    venue_cost
+                };
+                if r.filled_qty != k.filled || r.filled_notional != cost || r.fees != k.taker_fees {
+                    broken.push(format!("Kalshi order booked differently: {r:?} vs {k:?}"));
+                }
+            }
+        }
+    }
+    for (id, matched, status) in &booked {
+        match rows
+            .iter()
+            .find(|r| r.order_id.as_deref() == Some(id.as_str()))
+        {
+            None => broken.push(format!(
+                "Polymarket order {id} ({status}) unknown to the ledger"
+            )),
+            Some(r) if r.filled_qty != Qty(matched / 10_000) => broken.push(format!(
+                "Polymarket order {id}: venue matched {matched} micro-shares, ledger {r:?}"
+            )),
+            _ => {}
+        }
+    }
+
+    // Invariant 4: P&L to the cent. Kalshi settled to cash; Polymarket's winning shares are
+    // worth $1 each (the double does not redeem).
+    if broken.is_empty() && !trades.is_empty() {
+        let pm_value = Usd(pm.position(PM_ADDR, ARB_YES));
+        let venue = Usd(pm.balance(PM_ADDR) - pm0) + (ks.balance() - ks0) + pm_value;
+        let ledger_pnl: Usd = trades.iter().filter_map(|(t, _)| t.realized_pnl).sum();
+        if venue != ledger_pnl {
+            broken.push(format!(
+                "P&L: ledger {ledger_pnl}, doubles {venue}: {trades:#?}"
+            ));
+        }
+    }
+    if !broken.is_empty() {
+        broken.push(format!(
+            "point {i}: {p:?}; run2 log:\n{}",
+            std::fs::read_to_string(dir.join("run2.log")).unwrap_or_default()
+        ));
+    }
+    broken
+}
+
+async fn sweep(points: usize, seed: u64) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut failed = Vec::new();
+    let started = Instant::now();
+    for i in 0..points {
+        let p = draw(&mut rng);
+        let b = run_point(i, &p).await;
+        if !b.is_empty() {
+            failed.push((i, p, b));
+        }
+    }
+    println!(
+        "crash sweep: {points} points (seed {seed}), {} broke an invariant, {:.0} s",
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_sweep_small() {
+    sweep(4, 0x5eed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long: run with SWEEP_POINTS=N cargo test -p polymix-tests --test integration crash_sweep_full -- --ignored --nocapture"]
+async fn crash_sweep_full() {
+    let n = std::env::var("SWEEP_POINTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let seed = std::env::var("SWEEP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    sweep(n, seed).await;
+}

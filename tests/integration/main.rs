@@ -4,6 +4,7 @@ mod api;
 mod browser;
 mod crash_restart;
 mod crash_sweep;
+mod harness;
 mod kalshi;
 mod live_e2e;
 mod live_faults;

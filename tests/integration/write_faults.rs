@@ -16,48 +16,15 @@ use polymix_doubles::polymarket::{
     self as pmd, Fault as PFault, FaultKind, PolymarketDouble, PolymarketDoubleConfig,
 };
 use polymix_host::plugins::Registry;
-use polymix_host::venue_io::{SystemClock, VenueError, VenueIo, VenueIoSettings};
-use std::path::Path;
-use std::sync::Arc;
+use polymix_host::venue_io::VenueError;
 use std::time::{Duration, Instant};
 
+use crate::harness::{registry_for, venue_io};
 use crate::live_e2e::{kalshi_venue_toml, polymarket_venue_toml, seed, ARB_YES};
-use crate::support::{plugin_dirs_toml, temp_dir};
+use crate::support::temp_dir;
 
 const KS_T: &str = "KXNBAGAME-26NOV24LALBOS-LAL";
 const KS_ORDERS: &str = "/portfolio/events/orders";
-
-/// Loads the plugins of a config holding `venues` (TOML blocks).
-pub async fn registry_for(dir: &Path, venues: &str) -> Registry {
-    let p = dir.join("venues.toml");
-    std::fs::write(
-        &p,
-        format!("mode = \"live\"\n{}\n{venues}", plugin_dirs_toml()),
-    )
-    .expect("write config");
-    let cfg = polymix_host::config::load(&p).expect("config loads");
-    tokio::task::spawn_blocking(move || Registry::build(&cfg))
-        .await
-        .expect("join")
-        .expect("plugins load")
-}
-
-/// The host's I/O for venue `name`, with a short backoff so the tests stay quick.
-pub fn venue_io(reg: &Registry, name: &str, timeout_ms: u64, retries: u32) -> VenueIo {
-    VenueIo::new(
-        name,
-        reg.venue(name).expect("venue").handle.clone(),
-        VenueIoSettings {
-            timeout: Duration::from_millis(timeout_ms),
-            retries,
-            rates: [("read".to_string(), 100), ("write".to_string(), 100)]
-                .into_iter()
-                .collect(),
-            backoff: Duration::from_millis(20),
-        },
-        Arc::new(SystemClock),
-    )
-}
 
 fn order(coid: &str, instrument: &str, price: i64, shares: i64) -> VenueOp {
     VenueOp::PlaceOrder {

@@ -2,7 +2,9 @@
 
 mod api;
 mod browser;
+mod cli_safety;
 mod crash_restart;
+mod gate_cash;
 mod kalshi;
 mod live_e2e;
 mod notify;

@@ -211,6 +211,24 @@ fn cases() -> Vec<Case> {
             "pair[0].b.venue",
         ),
         (
+            "live venue in a paper config",
+            |t| {
+                // The second venue's paper-sim block, settings and all, becomes a Kalshi venue.
+                let start = t.find("plugin = \"paper-sim\"\n[venue.settings]\nrules = \"kalshi\"");
+                let end = t.find("venue_key = \"kalshi\"\nbalance = \"10000\"\n");
+                let (Some(start), Some(end)) = (start, end) else {
+                    return t;
+                };
+                let end = end + "venue_key = \"kalshi\"\nbalance = \"10000\"\n".len();
+                format!(
+                    "{}plugin = \"kalshi\"\n[venue.settings]\nbase_url = \"http://127.0.0.1:9/trade-api/v2\"\n{}",
+                    &t[..start],
+                    &t[end..]
+                )
+            },
+            "venue[1].plugin",
+        ),
+        (
             "negative risk limit, reported in dollars",
             |t| t.replace("max_position_size = \"1000\"", "max_position_size = \"-5\""),
             "risk[0].settings.max_position_size",

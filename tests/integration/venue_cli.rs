@@ -487,9 +487,16 @@ async fn every_polymarket_operator_command_works_against_the_double() {
     }
     let v = run(args(&["orders"])).await.unwrap();
     assert_eq!(v["orders"].as_array().unwrap().len(), 2, "{v}");
-    let v = run(args(&["cancel", "--id", &resting[0], "--instrument", yes]))
-        .await
-        .unwrap();
+    let v = run(args(&[
+        "cancel",
+        "--id",
+        &resting[0],
+        "--instrument",
+        yes,
+        "--confirm",
+    ]))
+    .await
+    .unwrap();
     assert_eq!(v["order"]["state"], "cancelled", "{v}");
     let out = Command::new(polymix_bin())
         .args(["venue", "--config"])

@@ -143,6 +143,23 @@ pub async fn prepare(path: &Path) -> anyhow::Result<(Config, Registry)> {
     let reg = tokio::task::spawn_blocking(move || Registry::build(&c2))
         .await?
         .map_err(|e| plugin_error(&cfg, e))?;
+    // The engine refuses this too, but only once `run` starts it; `check` must say so first.
+    if cfg.mode == config::Mode::Paper {
+        if let Some((i, v)) = reg
+            .venues
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.info.simulated)
+        {
+            anyhow::bail!(
+                "{}: venue[{i}].plugin: mode is paper but venue `{}` (plugin {}) is a live venue; \
+                 use paper-sim venues or set mode = \"live\"",
+                cfg.source.display(),
+                v.name,
+                v.plugin
+            );
+        }
+    }
     Ok((cfg, reg))
 }
 

@@ -70,7 +70,7 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     if let Some(s) = speed.filter(|s| !SPEED.contains(s)) {
         anyhow::bail!(
-            "--speed: {s} is out of range (a multiple of real time from {} to {})",
+            "--speed: {s:?} is out of range (a multiple of real time from {} to {})",
             SPEED.start(),
             SPEED.end()
         );

@@ -542,15 +542,16 @@ fn fd_count() -> usize {
 }
 
 /// 2,000 half-open connections (connected, nothing sent) must not pin 2,000 descriptors in the
-/// server: excess connections are closed at once, idle ones after the header-read timeout, and
-/// a normal request still gets through meanwhile.
+/// server, and a normal request still gets through at once while they are held: at the cap the
+/// oldest connection still waiting for its headers gives way (the header timeout here is far
+/// longer than the test, so it is not what frees the slots).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_open_connections_are_bounded_and_a_real_request_still_gets_through() {
     let (engine, reg) = replayed(&crate::paper_e2e::paper_config("api-flood")).await;
     let limits = ApiLimits {
         max_connections: 64,
-        header_timeout: std::time::Duration::from_millis(400),
-        idle_timeout: std::time::Duration::from_secs(2),
+        header_timeout: std::time::Duration::from_secs(60),
+        idle_timeout: std::time::Duration::from_secs(60),
     };
     let addr = serve_limited(&engine, &reg, Some(API_KEY), limits).await;
     let base = format!("http://{addr}");
@@ -586,7 +587,7 @@ async fn half_open_connections_are_bounded_and_a_real_request_still_gets_through
     // A normal authorized request gets an answer while the flood is still connected.
     let client = reqwest::Client::new();
     let mut ok = false;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     while !ok && std::time::Instant::now() < deadline {
         if let Ok(r) = client
             .get(format!("{base}/api/trading/state"))

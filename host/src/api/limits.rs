@@ -1,15 +1,20 @@
 //! Connection bounds of the control API. `axum::serve` alone accepts without limit and waits
 //! forever for a request's headers, so a few thousand half-open sockets would take every file
 //! descriptor of the process, the trading engine's included. Here a connection needs a slot to
-//! be served (one more is closed as soon as it is accepted), must send its first request's
-//! headers within the header timeout, and is closed after the idle timeout without traffic.
+//! be served, must send its first request's headers within the header timeout, and is closed
+//! after the idle timeout without traffic. When every slot is taken, the oldest connection
+//! still waiting for its headers gives way to the new one (a flood of silent sockets cannot
+//! lock out an operator, whose request arrives with its headers); if none is waiting, the new
+//! connection is closed at once.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -19,11 +24,34 @@ use tokio::time::{Instant, Sleep};
 
 use super::ApiLimits;
 
+/// How long a new connection waits for the slot of a connection it evicted to come free.
+const EVICTION_GRACE: Duration = Duration::from_millis(200);
+
+/// What the listener can do to a served connection that has not sent its headers yet.
+#[derive(Default)]
+struct Waiting {
+    evicted: AtomicBool,
+    headers_done: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Waiting {
+    fn evict(&self) {
+        self.evicted.store(true, Ordering::SeqCst);
+        let waker = self.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
 /// A listener that hands out at most `max_connections` live connections.
 pub(super) struct BoundedListener {
     inner: TcpListener,
     slots: Arc<Semaphore>,
     limits: ApiLimits,
+    /// Served connections in accept order; those still waiting for headers may be evicted.
+    waiting: VecDeque<Weak<Waiting>>,
 }
 
 impl BoundedListener {
@@ -32,7 +60,34 @@ impl BoundedListener {
             inner,
             slots: Arc::new(Semaphore::new(limits.max_connections.max(1))),
             limits,
+            waiting: VecDeque::new(),
         }
+    }
+
+    /// Evicts the oldest connection still waiting for its headers; false if there is none.
+    fn evict_oldest_waiting(&mut self) -> bool {
+        while let Some(w) = self.waiting.pop_front() {
+            let Some(w) = w.upgrade() else { continue };
+            if !w.headers_done.load(Ordering::SeqCst) {
+                w.evict();
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A slot for a new connection: a free one, or one an evicted connection gives back.
+    async fn slot(&mut self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(p) = self.slots.clone().try_acquire_owned() {
+            return Some(p);
+        }
+        if !self.evict_oldest_waiting() {
+            return None;
+        }
+        tokio::time::timeout(EVICTION_GRACE, self.slots.clone().acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 }
 
@@ -51,9 +106,21 @@ impl axum::serve::Listener for BoundedListener {
                     continue;
                 }
             };
-            match self.slots.clone().try_acquire_owned() {
-                Ok(permit) => return (BoundedStream::new(stream, permit, self.limits), addr),
-                Err(_) => {
+            match self.slot().await {
+                Some(permit) => {
+                    let waiting = Arc::new(Waiting::default());
+                    // Forget connections that are gone or past their headers, then remember this one.
+                    self.waiting.retain(|w| {
+                        w.upgrade()
+                            .is_some_and(|w| !w.headers_done.load(Ordering::SeqCst))
+                    });
+                    self.waiting.push_back(Arc::downgrade(&waiting));
+                    return (
+                        BoundedStream::new(stream, permit, self.limits, waiting),
+                        addr,
+                    );
+                }
+                None => {
                     // Dropping closes the socket now: the descriptor is back at once.
                     tracing::debug!(peer = %addr, "control API: connection limit reached, closed");
                     drop(stream);
@@ -72,6 +139,7 @@ impl axum::serve::Listener for BoundedListener {
 pub(super) struct BoundedStream {
     inner: TcpStream,
     _slot: OwnedSemaphorePermit,
+    waiting: Arc<Waiting>,
     deadline: Pin<Box<Sleep>>,
     idle: Duration,
     /// Whether the first request's header block (`\r\n\r\n`) has arrived.
@@ -81,10 +149,16 @@ pub(super) struct BoundedStream {
 }
 
 impl BoundedStream {
-    fn new(inner: TcpStream, slot: OwnedSemaphorePermit, limits: ApiLimits) -> Self {
+    fn new(
+        inner: TcpStream,
+        slot: OwnedSemaphorePermit,
+        limits: ApiLimits,
+        waiting: Arc<Waiting>,
+    ) -> Self {
         BoundedStream {
             inner,
             _slot: slot,
+            waiting,
             deadline: Box::pin(tokio::time::sleep(limits.header_timeout)),
             idle: limits.idle_timeout,
             headers_done: false,
@@ -100,6 +174,7 @@ impl BoundedStream {
                 self.last4 = (self.last4 << 8) | u32::from(*b);
                 if self.last4 == 0x0d0a_0d0a {
                     self.headers_done = true;
+                    self.waiting.headers_done.store(true, Ordering::SeqCst);
                     break;
                 }
             }
@@ -109,7 +184,16 @@ impl BoundedStream {
         }
     }
 
+    /// Whether the connection must end now: its deadline passed, or the listener evicted it
+    /// (checked after registering the waker, so an eviction in between is not missed).
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.headers_done {
+            *self.waiting.waker.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(cx.waker().clone());
+            if self.waiting.evicted.load(Ordering::SeqCst) {
+                return true;
+            }
+        }
         self.deadline.as_mut().poll(cx).is_ready()
     }
 }

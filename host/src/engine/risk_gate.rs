@@ -1,6 +1,7 @@
 //! The risk gate: every risk plugin runs under one lock with cash reservation, and an approved
 //! trade is journaled before the lock is released, so concurrent proposals can never exceed a
-//! limit or spend one dollar twice.
+//! limit or spend one dollar twice. The cash check is the gate's own, not a plugin's: a config
+//! with no `[[risk]]` still cannot spend money a venue does not have.
 
 use plugin_api::ffi::RiskHandle;
 use plugin_api::{Mode, Qty, RiskDecision, RiskProposal, RiskReason, RiskSnapshot, Usd, VenueCash};

@@ -21,8 +21,10 @@ fn main() -> ExitCode {
     };
     match rt.block_on(cli::dispatch(args)) {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): nothing left to say to anyone.
+        Err(e) if cli::output::is_stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", cli::error_line(&e));
             ExitCode::from(1)
         }
     }

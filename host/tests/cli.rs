@@ -46,6 +46,8 @@ fn assert_clean_failure(code: i32, err: &str, needles: &[&str]) {
 }
 
 const VENUE: &str = "[[venue]]\nname = \"pm\"\nplugin = \"paper-sim\"\n";
+/// `check` validates what `run` needs, a strategy included.
+const STRATEGY: &str = "[strategy]\nname = \"arb\"\nplugin = \"arb\"\n";
 
 #[test]
 fn unknown_key_exits_1_naming_file_and_key() {
@@ -85,8 +87,8 @@ fn unreadable_secret_file_exits_1_naming_it() {
 
 #[test]
 fn missing_plugin_exits_1_naming_plugin_and_searched_paths() {
-    let body = "[plugins]\ndirs = [\"/nonexistent/plugins\"]\n[[venue]]\nname = \"x\"\nplugin = \"nosuch\"\n";
-    let (c, e) = check(body, "plugin", &[]);
+    let body = format!("[plugins]\ndirs = [\"/nonexistent/plugins\"]\n{STRATEGY}[[venue]]\nname = \"x\"\nplugin = \"nosuch\"\n");
+    let (c, e) = check(&body, "plugin", &[]);
     assert_clean_failure(
         c,
         &e,
@@ -101,7 +103,7 @@ fn missing_plugin_exits_1_naming_plugin_and_searched_paths() {
 #[test]
 fn secret_values_never_appear_in_check_output() {
     let body = format!(
-        "{VENUE}[venue.settings]\nrules = \"polymarket\"\nscenario = \"{}/config/scenarios/bundled.jsonl\"\n[venue.secrets]\ntoken = {{ env = \"POLYMIX_TEST_SECRET\" }}\n",
+        "{STRATEGY}{VENUE}[venue.settings]\nrules = \"polymarket\"\nscenario = \"{}/config/scenarios/bundled.jsonl\"\n[venue.secrets]\ntoken = {{ env = \"POLYMIX_TEST_SECRET\" }}\n",
         repo().display()
     );
     let p = temp_config("mask", &body);

@@ -160,6 +160,25 @@ pub fn in_range<T: PartialOrd + Display>(
     }
 }
 
+/// Like [`in_range`] for an amount of money in micro-dollars (as [`SettingsTable::decimal`]
+/// returns it): the message shows the dollars the operator wrote (`-5.00`), never micro-units.
+pub fn in_range_usd(
+    key: &'static str,
+    micros: i64,
+    range: RangeInclusive<i64>,
+    allowed: &'static str,
+) -> Result<i64, SettingsError> {
+    if range.contains(&micros) {
+        Ok(micros)
+    } else {
+        Err(SettingsError::OutOfRange {
+            key,
+            got: Usd(micros).to_string(),
+            allowed,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +209,11 @@ mod tests {
             SettingsError::NotATable("a string").to_string(),
             "settings must be a table, got a string"
         );
+        let e = in_range_usd("limit", -5_000_000, 0..=i64::MAX, "not negative")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "`limit`: -5.00 is out of range (not negative)");
+        assert_eq!(in_range_usd("limit", 7, 0..=10, "x"), Ok(7));
         let pe: PluginError = SettingsError::NotATable("x").into();
         assert_eq!(pe.kind, crate::ErrorKind::InvalidInput);
     }

@@ -2,7 +2,7 @@
 //! against the OpenAPI document's own schema, key rules of the mutating endpoints, and the
 //! unrealized P&L recomputed from the API's own legs and books.
 
-use polymix_host::api::{route_docs, serve, ApiState, Body};
+use polymix_host::api::{route_docs, serve, ApiLimits, ApiState, Body};
 use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::SimClock;
@@ -60,6 +60,15 @@ async fn replayed(cfg: &Path) -> (Arc<Engine>, Registry) {
 }
 
 async fn serve_on(engine: &Arc<Engine>, reg: &Registry, api_key: Option<&str>) -> SocketAddr {
+    serve_limited(engine, reg, api_key, ApiLimits::default()).await
+}
+
+async fn serve_limited(
+    engine: &Arc<Engine>,
+    reg: &Registry,
+    api_key: Option<&str>,
+    limits: ApiLimits,
+) -> SocketAddr {
     serve(
         "127.0.0.1:0",
         ApiState {
@@ -67,6 +76,7 @@ async fn serve_on(engine: &Arc<Engine>, reg: &Registry, api_key: Option<&str>) -
             plugins: reg.rows.clone(),
             api_key: api_key.map(String::from),
             reset_key: Some(RESET_KEY.into()),
+            limits,
         },
     )
     .await
@@ -522,4 +532,155 @@ async fn unrealized_pnl_is_the_open_legs_marked_to_the_best_bid() {
 async fn a_non_loopback_bind_without_a_key_is_refused() {
     let e = polymix_host::api::check_bind("0.0.0.0:0", false).unwrap_err();
     assert!(e.to_string().contains("api_key"));
+}
+
+/// Open file descriptors of this process.
+fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// 2,000 half-open connections (connected, nothing sent) must not pin 2,000 descriptors in the
+/// server, and a normal request still gets through at once while they are held: at the cap the
+/// oldest connection still waiting for its headers gives way (the header timeout here is far
+/// longer than the test, so it is not what frees the slots).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_are_bounded_and_a_real_request_still_gets_through() {
+    let (engine, reg) = replayed(&crate::paper_e2e::paper_config("api-flood")).await;
+    let limits = ApiLimits {
+        max_connections: 64,
+        header_timeout: std::time::Duration::from_secs(60),
+        idle_timeout: std::time::Duration::from_secs(60),
+    };
+    let addr = serve_limited(&engine, &reg, Some(API_KEY), limits).await;
+    let base = format!("http://{addr}");
+    assert_eq!(get(&format!("{base}/api/health")).await.0, 200);
+
+    let before = fd_count();
+    const N: usize = 2_000;
+    let (clients, peak) = tokio::task::spawn_blocking(move || {
+        let mut clients = Vec::with_capacity(N);
+        let mut peak = 0;
+        for i in 0..N {
+            match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)) {
+                Ok(c) => clients.push(c),
+                Err(e) => panic!("connect {i}: {e}"),
+            }
+            if i % 100 == 99 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                peak = peak.max(fd_count());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        (clients, peak.max(fd_count()))
+    })
+    .await
+    .unwrap();
+    // Our own N client sockets are counted too; the server may add at most its cap and slack.
+    let server_side = peak.saturating_sub(before + clients.len());
+    assert!(
+        server_side <= 64 + 32,
+        "the server held {server_side} descriptors for {N} half-open connections"
+    );
+
+    // A normal authorized request gets an answer while the flood is still connected.
+    let client = reqwest::Client::new();
+    let mut ok = false;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while !ok && std::time::Instant::now() < deadline {
+        if let Ok(r) = client
+            .get(format!("{base}/api/trading/state"))
+            .header("x-api-key", API_KEY)
+            .send()
+            .await
+        {
+            ok = r.status() == 200;
+        }
+        if !ok {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    assert!(ok, "a normal request never got through");
+
+    // The server closed the half-open connections it accepted (EOF or reset on our side).
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut c = &clients[0];
+        c.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let r = std::io::Read::read(&mut c, &mut buf);
+        matches!(r, Ok(0))
+            || matches!(&r, Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+    })
+    .await
+    .unwrap();
+    assert!(closed, "a half-open connection was left open");
+}
+
+/// Every API error answers `{"error": "..."}`: bad query, unknown path, wrong method, too
+/// large or malformed body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_error_answers_a_json_body() {
+    let (engine, reg) = replayed(&crate::paper_e2e::paper_config("api-errors")).await;
+    let base = format!("http://{}", serve_on(&engine, &reg, Some(API_KEY)).await);
+    let client = reqwest::Client::new();
+    let big = "x".repeat(200 * 1024);
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        (
+            "bad query",
+            client.get(format!("{base}/api/trades?since=abc")),
+            400,
+        ),
+        ("unknown path", client.get(format!("{base}/api/nope")), 404),
+        (
+            "bad path",
+            client.get(format!("{base}/api/trades/%ZZ")),
+            404,
+        ),
+        (
+            "wrong method",
+            client.post(format!("{base}/api/trades")),
+            405,
+        ),
+        (
+            "body too large",
+            client
+                .post(format!("{base}/api/trading/reset"))
+                .header("x-api-key", API_KEY)
+                .header("x-reset-key", RESET_KEY)
+                .header("content-type", "application/json")
+                .body(big),
+            413,
+        ),
+        (
+            "bad JSON body",
+            client
+                .post(format!("{base}/api/trading/reset"))
+                .header("x-api-key", API_KEY)
+                .header("x-reset-key", RESET_KEY)
+                .header("content-type", "application/json")
+                .body("{not json"),
+            400,
+        ),
+    ];
+    for (what, rb, status) in cases {
+        let r = rb.send().await.expect(what);
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("").to_string())
+            .unwrap_or_default();
+        let body = r.text().await.unwrap();
+        assert!(ct.starts_with("application/json"), "{what}: {ct}: {body}");
+        let v: Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{what}: {e}: {body}"));
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {v}"
+        );
+    }
+    // Neither refused reset archived anything.
+    assert_eq!(archived_count(&engine), 0);
 }

@@ -2,9 +2,11 @@
 
 mod api;
 mod browser;
+mod cli_safety;
 mod crash_restart;
 mod crash_sweep;
 mod harness;
+mod gate_cash;
 mod kalshi;
 mod live_e2e;
 mod live_faults;

@@ -201,6 +201,7 @@ async fn every_operator_command_works_against_the_double() {
         resting_static,
         "--instrument",
         "KXNBAGAME-26NOV24LALBOS-LAL:yes",
+        "--confirm",
     ])
     .await
     .unwrap();
@@ -490,9 +491,16 @@ async fn every_polymarket_operator_command_works_against_the_double() {
     }
     let v = run(args(&["orders"])).await.unwrap();
     assert_eq!(v["orders"].as_array().unwrap().len(), 2, "{v}");
-    let v = run(args(&["cancel", "--id", &resting[0], "--instrument", yes]))
-        .await
-        .unwrap();
+    let v = run(args(&[
+        "cancel",
+        "--id",
+        &resting[0],
+        "--instrument",
+        yes,
+        "--confirm",
+    ]))
+    .await
+    .unwrap();
     assert_eq!(v["order"]["state"], "cancelled", "{v}");
     let out = Command::new(polymix_bin())
         .args(["venue", "--config"])
@@ -516,4 +524,118 @@ async fn every_polymarket_operator_command_works_against_the_double() {
     // Exactly the three orders placed reached the venue.
     assert_eq!(pm.received_orders().len(), 3);
     assert_eq!(pm.accepted_orders(), 3);
+}
+
+/// Runs `polymix venue <args>` on `cfg` and returns its output, success or not.
+fn venue_raw(cfg: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(polymix_bin())
+        .args(["venue", "--json", "--config"])
+        .arg(cfg)
+        .arg("ks")
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run polymix")
+}
+
+fn refused_in_one_line(what: &str, out: &std::process::Output) -> String {
+    assert!(!out.status.success(), "{what}: must be refused");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    err
+}
+
+/// A paper config never reaches a live venue's order endpoint, whatever the command and even
+/// with --confirm; a live config needs --confirm for cancel and cancel-all too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_config_never_reaches_a_live_order_endpoint_and_cancels_need_confirm() {
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    ks.add_market(MarketSpec::new(T));
+    ks.seed_book(T, &[("0.5500", "10.00")], &[("0.3800", "100.00")]);
+    let dir = temp_dir("venue-paper");
+    let venue = kalshi_venue_toml(&dir, "ks", &ks, 3000);
+    let paper = dir.join("paper.toml");
+    std::fs::write(
+        &paper,
+        format!(
+            "mode = \"paper\"\n{}\n{venue}\n[api]\nenabled = false\n",
+            plugin_dirs_toml()
+        ),
+    )
+    .unwrap();
+    let live = dir.join("live.toml");
+    std::fs::write(
+        &live,
+        format!(
+            "mode = \"live\"\n{}\n{venue}\n[api]\nenabled = false\n",
+            plugin_dirs_toml()
+        ),
+    )
+    .unwrap();
+    let place: Vec<&str> = vec![
+        "place",
+        "--instrument",
+        "KXNBAGAME-26NOV24LALBOS-LAL:no",
+        "--side",
+        "buy",
+        "--price",
+        "0.45",
+        "--qty",
+        "5",
+        "--tif",
+        "ioc",
+        "--confirm",
+    ];
+    let cancel: Vec<&str> = vec![
+        "cancel",
+        "--id",
+        "some-order",
+        "--instrument",
+        "KXNBAGAME-26NOV24LALBOS-LAL:no",
+        "--confirm",
+    ];
+    let cancel_all: Vec<&str> = vec!["cancel-all", "--confirm"];
+    let (p2, l2) = (paper.clone(), live.clone());
+    let outs = tokio::task::spawn_blocking(move || {
+        let mut outs = Vec::new();
+        for args in [&place, &cancel, &cancel_all] {
+            outs.push((format!("paper {args:?}"), venue_raw(&p2, args)));
+        }
+        // Live, but no --confirm: cancel and cancel-all are refused like place.
+        for args in [&place, &cancel, &cancel_all] {
+            let unconfirmed: Vec<&str> =
+                args.iter().copied().filter(|a| *a != "--confirm").collect();
+            outs.push((
+                format!("live {unconfirmed:?}"),
+                venue_raw(&l2, &unconfirmed),
+            ));
+        }
+        // Reads still work on a paper config.
+        outs.push(("paper balance".into(), venue_raw(&p2, &["balance"])));
+        outs
+    })
+    .await
+    .unwrap();
+    let (last, refusals) = outs.split_last().unwrap();
+    for (what, out) in refusals {
+        let err = refused_in_one_line(what, out);
+        if what.starts_with("paper") {
+            assert!(err.contains("paper"), "{what}: {err}");
+        } else {
+            assert!(err.contains("--confirm"), "{what}: {err}");
+        }
+    }
+    assert!(
+        last.1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.1.stderr)
+    );
+    let order_requests: Vec<_> = ks
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .collect();
+    assert!(order_requests.is_empty(), "{order_requests:?}");
+    assert_eq!(ks.place_attempts(), 0);
 }

@@ -6,7 +6,9 @@
 //! built from that table, so a route cannot be served without being documented.
 
 mod auth;
+mod errors;
 mod handlers;
+mod limits;
 pub mod openapi;
 pub mod routes;
 mod schemas;
@@ -40,6 +42,28 @@ pub enum ApiError {
     },
 }
 
+/// Bounds on the API's connections, so a flood of idle or half-open sockets cannot exhaust the
+/// engine's file descriptors (the API shares the process with the trading engine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiLimits {
+    /// Connections served at once; one more is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// A new connection must deliver its first request's headers within this.
+    pub header_timeout: std::time::Duration,
+    /// A connection on which nothing arrives for this long is closed.
+    pub idle_timeout: std::time::Duration,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            max_connections: 256,
+            header_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 /// Shared state of the handlers.
 pub struct ApiState {
     /// The running engine.
@@ -50,6 +74,8 @@ pub struct ApiState {
     pub api_key: Option<String>,
     /// Key for reset (`x-reset-key`, on top of the API key), if configured.
     pub reset_key: Option<String>,
+    /// Connection bounds.
+    pub limits: ApiLimits,
 }
 
 /// Checks the bind address against the key rule.
@@ -76,9 +102,10 @@ pub async fn serve(bind: &str, state: ApiState) -> Result<SocketAddr, ApiError> 
         addr: bind.to_string(),
         message: e.to_string(),
     })?;
+    let bounded = limits::BoundedListener::new(listener, state.limits);
     let app = router(Arc::new(state));
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(bounded, app).await {
             tracing::error!(error = %e, "control API stopped");
         }
     });
@@ -94,6 +121,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             let handler = auth::guard(route.doc.auth, route.handler, &state);
             r.route(route.doc.path, handler)
         })
+        .layer(axum::middleware::from_fn(errors::json_errors))
         .with_state(state)
 }
 

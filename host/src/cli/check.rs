@@ -6,26 +6,26 @@ use std::process::ExitCode;
 use polymix_host::config::SecretRef;
 use polymix_host::plugins::Registry;
 
+use super::output::outln;
+
 fn secret_line(name: &str, r: &SecretRef) -> String {
     format!("    {name} = *** (from {})", r.describe())
 }
 
 /// Validates and prints the resolved setup.
 pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    let cfg = super::load_config(path)?;
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2)).await??;
-    println!("config: {}", path.display());
-    println!("mode: {}", cfg.mode.as_str());
-    println!("ledger: {}", cfg.ledger_path().display());
-    println!("venues:");
+    let (cfg, reg) = super::prepare(path).await?;
+    outln!("config: {}", path.display());
+    outln!("mode: {}", cfg.mode.as_str());
+    outln!("ledger: {}", cfg.ledger_path().display());
+    outln!("venues:");
     for v in &cfg.venues {
         let inst = reg.venue(&v.name);
         let rates = polymix_host::venue_io::VenueIoSettings::resolve(
             v,
             &inst.map(|i| i.info.rate_limits.clone()).unwrap_or_default(),
         );
-        println!(
+        outln!(
             "  {} (plugin {}, {}, timeout {} ms, rate {}/{} per s)",
             v.name,
             v.plugin,
@@ -40,27 +40,27 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             rates.rates["write"]
         );
         for (k, val) in &v.settings {
-            println!("    {k} = {val}");
+            outln!("    {k} = {val}");
         }
         for (k, r) in &v.secrets {
-            println!("{}", secret_line(k, r));
+            outln!("{}", secret_line(k, r));
         }
     }
-    println!("risk:");
+    outln!("risk:");
     for r in &cfg.risks {
-        println!("  {} (plugin {})", r.name, r.plugin);
+        outln!("  {} (plugin {})", r.name, r.plugin);
         for (k, val) in &r.settings {
-            println!("    {k} = {val}");
+            outln!("    {k} = {val}");
         }
     }
     if let Some(s) = &cfg.strategy {
-        println!("strategy: {} (plugin {})", s.name, s.plugin);
+        outln!("strategy: {} (plugin {})", s.name, s.plugin);
         for (k, val) in &s.settings {
-            println!("    {k} = {val}");
+            outln!("    {k} = {val}");
         }
     }
-    println!("pairs: {}", cfg.pairs.len());
-    println!(
+    outln!("pairs: {}", cfg.pairs.len());
+    outln!(
         "api: {} (api key {}, reset key {})",
         cfg.api.bind,
         if cfg.api.api_key.is_some() {
@@ -74,9 +74,9 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             "not set"
         }
     );
-    println!("plugins:");
+    outln!("plugins:");
     for row in &reg.rows {
-        println!(
+        outln!(
             "  {:<8} {:<10} {} {} (plugin-api {}) {}",
             row.kind,
             row.instance,
@@ -86,7 +86,7 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             row.path.display()
         );
     }
-    println!("ok");
+    outln!("ok");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -95,10 +95,10 @@ pub async fn plugins(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(path)?;
     let reg = tokio::task::spawn_blocking(move || Registry::build(&cfg)).await??;
     if json {
-        println!("{}", serde_json::to_string_pretty(&reg.rows)?);
+        outln!("{}", serde_json::to_string_pretty(&reg.rows)?);
     } else {
         for row in &reg.rows {
-            println!(
+            outln!(
                 "{:<8} {:<10} {:<12} {:<8} plugin-api {:<8} {}",
                 row.kind,
                 row.instance,

@@ -1,8 +1,11 @@
 //! Command-line parsing and dispatch. `anyhow` lives here and nowhere else.
 
 mod check;
+mod order_guard;
+pub(crate) mod output;
 mod run;
 mod state;
+mod trades;
 mod venue;
 
 use clap::{Parser, Subcommand};
@@ -10,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use polymix_host::config::{self, Config};
+use polymix_host::plugins::{Registry, RegistryError};
 
 /// PolyMix: cross-venue prediction-market arbitrage (paper by default).
 #[derive(Parser, Debug)]
@@ -66,6 +70,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every trade of the ledger with its legs (orders as booked: fills, money, fees).
+    Trades {
+        /// Config file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Every trade (the default).
+        #[arg(long, conflicts_with = "open")]
+        all: bool,
+        /// Only trades that may still hold or acquire positions.
+        #[arg(long)]
+        open: bool,
+    },
     /// Archive the ledger and start clean (needs the reset key).
     Reset {
         /// Config file.
@@ -94,9 +113,99 @@ pub fn init_logging(args: &Cli) {
         .try_init();
 }
 
+/// The one line printed for a failed command. Library errors here already end with their
+/// cause (`cannot read: <io error>`) *and* expose it as `source()`, so printing anyhow's whole
+/// chain (`{:#}`) said every cause twice. A cause is appended only when the line does not
+/// already say it, so wrapped errors that omit their cause still show it.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    format!("error: {line}")
+}
+
 /// Loads a config or explains why not.
 pub fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(config::load(path)?)
+}
+
+/// Everything `check` and `run` validate, in one place, so `check` never says ok for a config
+/// `run` refuses: the file, the rules of a run, then every plugin with its settings.
+pub async fn prepare(path: &Path) -> anyhow::Result<(Config, Registry)> {
+    let cfg = load_config(path)?;
+    config::validate_for_run(&cfg)?;
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2))
+        .await?
+        .map_err(|e| plugin_error(&cfg, e))?;
+    // The engine refuses this too, but only once `run` starts it; `check` must say so first.
+    if cfg.mode == config::Mode::Paper {
+        if let Some((i, v)) = reg
+            .venues
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.info.simulated)
+        {
+            anyhow::bail!(
+                "{}: venue[{i}].plugin: mode is paper but venue `{}` (plugin {}) is a live venue; \
+                 use paper-sim venues or set mode = \"live\"",
+                cfg.source.display(),
+                v.name,
+                v.plugin
+            );
+        }
+    }
+    Ok((cfg, reg))
+}
+
+/// A plugin's refusal of its settings, located like a config error: file, then the key path
+/// (`risk[0].settings.min_roi`) when the plugin names a key that is in that table.
+fn plugin_error(cfg: &Config, e: RegistryError) -> anyhow::Error {
+    let RegistryError::Create {
+        section,
+        instance,
+        error,
+        ..
+    } = &e
+    else {
+        return e.into();
+    };
+    let entry = match *section {
+        "venue" => cfg
+            .venues
+            .iter()
+            .position(|v| &v.name == instance)
+            .map(|i| (format!("venue[{i}]"), &cfg.venues[i].settings)),
+        "risk" => cfg
+            .risks
+            .iter()
+            .position(|r| &r.name == instance)
+            .map(|i| (format!("risk[{i}]"), &cfg.risks[i].settings)),
+        "strategy" => cfg
+            .strategy
+            .as_ref()
+            .map(|s| ("strategy".to_string(), &s.settings)),
+        _ => None,
+    };
+    let Some((at, settings)) = entry else {
+        return anyhow::anyhow!("{}: {e}", cfg.source.display());
+    };
+    // Settings errors quote the key in backticks (plugin_api::settings::SettingsError).
+    let key = error
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .find(|k| settings.contains_key(*k));
+    let path = match key {
+        Some(k) => format!("{at}.settings.{k}"),
+        None => format!("{at}.settings"),
+    };
+    anyhow::anyhow!("{}: {path}: {e}", cfg.source.display())
 }
 
 /// Runs the chosen command.
@@ -112,6 +221,16 @@ pub async fn dispatch(args: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => run::run(&config, exit_on_completion, speed, live, json).await,
         Command::State { config, json } => state::state(&config, json).await,
+        Command::Trades {
+            config, json, open, ..
+        } => {
+            let which = if open {
+                trades::Which::Open
+            } else {
+                trades::Which::All
+            };
+            trades::trades(&config, json, which).await
+        }
         Command::Reset { config, key } => state::reset(&config, &key).await,
         Command::Venue(v) => venue::venue(v).await,
     }

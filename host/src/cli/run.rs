@@ -10,6 +10,12 @@ use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::{Clock, SimClock, SystemClock};
 
+use super::output::{out, outln};
+
+/// Replay speeds accepted by `--speed`: beyond these a sleep between events overflows (1e-300)
+/// or rounds to nothing, and NaN or a negative speed has no meaning.
+const SPEED: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
 /// Starts the control API if enabled. A refused non-loopback bind stops the run; a port that is
 /// taken is reported and the run goes on without the API.
 async fn start_api(cfg: &Config, engine: &Arc<Engine>, reg: &Registry) -> anyhow::Result<()> {
@@ -29,6 +35,11 @@ async fn start_api(cfg: &Config, engine: &Arc<Engine>, reg: &Registry) -> anyhow
         plugins: reg.rows.clone(),
         api_key: key(&cfg.api.api_key)?,
         reset_key: key(&cfg.api.reset_key)?,
+        limits: api::ApiLimits {
+            max_connections: cfg.api.max_connections as usize,
+            header_timeout: std::time::Duration::from_millis(cfg.api.header_timeout_ms),
+            idle_timeout: std::time::Duration::from_millis(cfg.api.idle_timeout_ms),
+        },
     };
     match api::serve(&cfg.api.bind, state).await {
         Ok(addr) => {
@@ -57,9 +68,15 @@ pub async fn run(
     live: bool,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = Arc::new(super::load_config(path)?);
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || Registry::build(&c2)).await??;
+    if let Some(s) = speed.filter(|s| !SPEED.contains(s)) {
+        anyhow::bail!(
+            "--speed: {s:?} is out of range (a multiple of real time from {} to {})",
+            SPEED.start(),
+            SPEED.end()
+        );
+    }
+    let (cfg, reg) = super::prepare(path).await?;
+    let cfg = Arc::new(cfg);
     let all_simulated = reg.venues.iter().all(|v| v.info.simulated);
     let opts = EngineOptions {
         live_confirmed: live_confirmed(live),
@@ -105,16 +122,16 @@ pub async fn run(
         let balances = engine.refresh_balances().await?;
         let summary = engine.summary(balances)?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            outln!("{}", serde_json::to_string_pretty(&summary)?);
         } else {
-            println!(
+            outln!(
                 "PolyMix {} run: {}",
                 cfg.mode.as_str().to_uppercase(),
                 path.display()
             );
-            print!("{}", summary.table());
+            out!("{}", summary.table());
             if !summary.all_settled() {
-                println!("note: some trades are still open (markets not resolved in the scenario)");
+                outln!("note: some trades are still open (markets not resolved in the scenario)");
             }
         }
         if !exit_on_completion {
@@ -139,6 +156,6 @@ pub async fn run(
     });
     engine.run_live(rx).await?;
     let balances = engine.refresh_balances().await?;
-    print!("{}", engine.summary(balances)?.table());
+    out!("{}", engine.summary(balances)?.table());
     Ok(ExitCode::SUCCESS)
 }

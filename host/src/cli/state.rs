@@ -9,6 +9,8 @@ use polymix_host::store::{archive, state, Ledger};
 use polymix_host::venue_io::{Clock, SystemClock};
 use subtle::ConstantTimeEq;
 
+use super::output::outln;
+
 /// Prints the ledger's state.
 pub async fn state(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let cfg = super::load_config(path)?;
@@ -34,7 +36,7 @@ pub async fn state(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
                 serde_json::to_value(ledger.orders_of(&t.id)?)?,
             );
         }
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "mode": cfg.mode.as_str(),
@@ -49,32 +51,36 @@ pub async fn state(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
             }))?
         );
     } else {
-        println!(
+        outln!(
             "mode: {}  ledger: {}",
             cfg.mode.as_str(),
             cfg.ledger_path().display()
         );
-        println!(
+        outln!(
             "trades: {}  realized P&L: ${}",
             all.len(),
             plugin_api::Usd(pnl).to_decimal(2)
         );
-        println!(
+        outln!(
             "{day}: {} trades, loss ${}, P&L ${}",
             daily.trades,
             daily.loss.to_decimal(2),
             daily.pnl.to_decimal(2)
         );
-        println!("open trades: {}", open.len());
+        outln!("open trades: {}", open.len());
         for t in &open {
-            println!(
+            outln!(
                 "  {} {} {} qty {} ({})",
-                t.id, t.pair_id, t.state, t.qty, t.note
+                t.id,
+                t.pair_id,
+                t.state,
+                t.qty,
+                t.note
             );
         }
-        println!("errors: {}", errors.len());
+        outln!("errors: {}", errors.len());
         for e in errors.iter().take(10) {
-            println!(
+            outln!(
                 "  [{}] {}: {}",
                 e.source,
                 e.trade_id.as_deref().unwrap_or("-"),
@@ -102,8 +108,8 @@ pub async fn reset(path: &Path, key: &str) -> anyhow::Result<ExitCode> {
     }
     let stamp = format!("{}", SystemClock.now_ms());
     match archive(&cfg.ledger_path(), &stamp)? {
-        Some(p) => println!("ledger archived to {}", p.display()),
-        None => println!(
+        Some(p) => outln!("ledger archived to {}", p.display()),
+        None => outln!(
             "no ledger at {}; nothing to archive",
             cfg.ledger_path().display()
         ),

@@ -79,12 +79,15 @@ enum VenueCmd {
         #[arg(long)]
         confirm: bool,
     },
-    /// Cancel an order.
+    /// Cancel an order (a live venue needs --confirm).
     Cancel {
         #[arg(long)]
         id: String,
         #[arg(long)]
         instrument: String,
+        /// Required to cancel on a live venue.
+        #[arg(long)]
+        confirm: bool,
     },
     /// Fills.
     Fills {
@@ -134,6 +137,12 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         VenueIoSettings::resolve(&entry, &inst.info.rate_limits),
         Arc::new(SystemClock),
     );
+    let confirmed = matches!(
+        a.cmd,
+        VenueCmd::Place { confirm: true, .. }
+            | VenueCmd::Cancel { confirm: true, .. }
+            | VenueCmd::CancelAll { confirm: true, .. }
+    );
     let op = match a.cmd {
         VenueCmd::Markets {
             series,
@@ -173,14 +182,8 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
             qty,
             tif,
             client_order_id,
-            confirm,
+            ..
         } => {
-            if !inst.info.simulated && !confirm {
-                anyhow::bail!(
-                    "venue {} is live: add --confirm to place a real order",
-                    a.name
-                );
-            }
             let side = match side.as_str() {
                 "buy" => Side::Buy,
                 "sell" => Side::Sell,
@@ -209,7 +212,7 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
                 },
             }
         }
-        VenueCmd::Cancel { id, instrument } => VenueOp::CancelOrder {
+        VenueCmd::Cancel { id, instrument, .. } => VenueOp::CancelOrder {
             order_id: id,
             instrument,
         },
@@ -224,19 +227,15 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         VenueCmd::Resolution { instrument } => VenueOp::Resolution { instrument },
         VenueCmd::Status => VenueOp::ExchangeStatus,
         VenueCmd::Settlements { market, since_ms } => VenueOp::Settlements { market, since_ms },
-        VenueCmd::CancelAll {
-            instrument,
-            confirm,
-        } => {
-            if !inst.info.simulated && !confirm {
-                anyhow::bail!(
-                    "venue {} is live: cancel-all cancels every resting order of the account; add --confirm",
-                    a.name
-                );
-            }
-            VenueOp::CancelAll { instrument }
-        }
+        VenueCmd::CancelAll { instrument, .. } => VenueOp::CancelAll { instrument },
     };
+    // One gate for every order change: paper never reaches a live venue's orders, live needs
+    // --confirm (place, cancel, cancel-all alike).
+    if let Some(why) =
+        super::order_guard::refusal(&a.name, cfg.mode, inst.info.simulated, confirmed, &op)
+    {
+        anyhow::bail!("{}: {why}", a.config.display());
+    }
     let result = match io.run(&op).await {
         Ok(r) => r,
         // The operator must be able to find an order whose fate is unknown: name every id it

@@ -98,6 +98,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
 }
 
 fn validate(cfg: &Config) -> Result<(), ConfigError> {
+    super::validate::check_values(cfg)?;
     let invalid = |key: String, message: String| ConfigError::Invalid {
         file: cfg.source.clone(),
         key,

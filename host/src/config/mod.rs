@@ -5,7 +5,9 @@ mod env_overrides;
 mod load;
 mod model;
 mod secrets;
+mod validate;
 
 pub use load::{load, ConfigError};
 pub use model::*;
 pub use secrets::{resolve_secret, SecretRef};
+pub use validate::validate_for_run;

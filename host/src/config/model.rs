@@ -269,6 +269,15 @@ pub struct ApiSection {
     pub api_key: Option<SecretRef>,
     /// Key for reset (seed: `LIVE_TRADING_RESET_KEY`).
     pub reset_key: Option<SecretRef>,
+    /// Connections served at once; more are closed on accept.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// A new connection must send its request headers within this, ms.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_ms: u64,
+    /// A connection silent for this long is closed, ms.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for ApiSection {
@@ -278,8 +287,21 @@ impl Default for ApiSection {
             bind: default_bind(),
             api_key: None,
             reset_key: None,
+            max_connections: default_max_connections(),
+            header_timeout_ms: default_header_timeout(),
+            idle_timeout_ms: default_idle_timeout(),
         }
     }
+}
+
+fn default_max_connections() -> u32 {
+    256
+}
+fn default_header_timeout() -> u64 {
+    10_000
+}
+fn default_idle_timeout() -> u64 {
+    60_000
 }
 
 fn default_true() -> bool {

@@ -1,6 +1,7 @@
 //! The risk gate: every risk plugin runs under one lock with cash reservation, and an approved
 //! trade is journaled before the lock is released, so concurrent proposals can never exceed a
-//! limit or spend one dollar twice.
+//! limit or spend one dollar twice. The cash check is the gate's own, not a plugin's: a config
+//! with no `[[risk]]` still cannot spend money a venue does not have.
 
 use plugin_api::ffi::RiskHandle;
 use plugin_api::{Mode, Qty, RiskDecision, RiskProposal, RiskReason, RiskSnapshot, Usd, VenueCash};
@@ -51,6 +52,41 @@ pub struct RiskGate {
     policies: Vec<Arc<Guarded<RiskHandle>>>,
     ledger: Arc<Ledger>,
     mode: Mode,
+}
+
+/// Why the venues' available cash cannot pay for `needs` (one reason per short venue). A venue
+/// whose balance was never read has none: unknown cash is not cash.
+fn cash_shortfalls<'a>(
+    s: &GateState,
+    needs: impl IntoIterator<Item = (&'a str, Usd)>,
+) -> Vec<RiskReason> {
+    let mut per_venue: Vec<(&str, Usd)> = Vec::new();
+    for (venue, amount) in needs {
+        match per_venue.iter_mut().find(|(v, _)| *v == venue) {
+            Some((_, total)) => *total += amount,
+            None => per_venue.push((venue, amount)),
+        }
+    }
+    per_venue
+        .into_iter()
+        .filter_map(|(venue, need)| {
+            let Some(cash) = s.cash.get(venue) else {
+                return Some(RiskReason {
+                    code: "insufficient_cash".into(),
+                    message: format!("venue {venue}: balance unknown; no trade until it is read"),
+                });
+            };
+            let available = *cash - s.reserved.get(venue).copied().unwrap_or_default();
+            (need > available).then(|| RiskReason {
+                code: "insufficient_cash".into(),
+                message: format!(
+                    "venue {venue}: the trade needs ${} but ${} is available",
+                    need.to_decimal(2),
+                    available.to_decimal(2)
+                ),
+            })
+        })
+        .collect()
 }
 
 impl RiskGate {
@@ -171,10 +207,19 @@ impl RiskGate {
                 proposal.qty = q;
             }
         }
+        let (trade, orders) = (c.build)(proposal.qty);
+        // The host's own check, with or without risk plugins: a trade must be payable from the
+        // cash each venue has left after what in-flight trades reserved.
+        reasons.extend(cash_shortfalls(
+            &s,
+            [
+                (trade.venue_a.as_str(), trade.reserved_a),
+                (trade.venue_b.as_str(), trade.reserved_b),
+            ],
+        ));
         if !reasons.is_empty() {
             return Ok(Admission::Rejected(reasons));
         }
-        let (trade, orders) = (c.build)(proposal.qty);
         // Journal first: if this fails nothing is reserved and nothing will be sent.
         self.ledger.insert_planned(&trade, &orders)?;
         *s.reserved.entry(proposal.venue_a.clone()).or_default() += trade.reserved_a;

@@ -1,7 +1,7 @@
 //! The `[[risk]].settings` table of the limits policy, parsed without floats.
 
 pub use plugin_api::settings::SettingsError;
-use plugin_api::settings::{in_range, SettingsTable};
+use plugin_api::settings::{in_range, in_range_usd, SettingsTable};
 use plugin_api::Usd;
 use serde_json::Value;
 
@@ -49,7 +49,7 @@ impl LimitSettings {
         let t = SettingsTable::parse(v, &KEYS)?;
         let money = |key: &'static str| -> Result<Option<i64>, SettingsError> {
             t.decimal(key)?
-                .map(|x| in_range(key, x, 0..=i64::MAX, "not negative"))
+                .map(|x| in_range_usd(key, x, 0..=i64::MAX, "not negative"))
                 .transpose()
         };
         let mut s = LimitSettings::default();
@@ -68,8 +68,10 @@ impl LimitSettings {
             )?;
             s.max_daily_trades = n as u32;
         }
-        if let Some(x) = money("min_roi")? {
-            s.min_roi_ppm = x;
+        if let Some(x) = t.decimal("min_roi")? {
+            // A fraction of the cost: 100% or more is a percentage typed as a fraction.
+            s.min_roi_ppm =
+                in_range_usd("min_roi", x, 0..=999_999, "0 to less than 1; 0.02 is 2%")?;
         }
         if let Some(x) = money("max_unhedged_exposure")? {
             s.max_unhedged_exposure = Usd(x);
@@ -135,5 +137,24 @@ mod tests {
             assert!(e.to_string().contains(key), "{bad}: {e}");
         }
         assert!(LimitSettings::from_json(&json!("x")).is_err());
+    }
+
+    #[test]
+    fn amounts_are_reported_in_dollars_and_roi_stays_below_one() {
+        let e = LimitSettings::from_json(&json!({ "max_position_size": "-5" }))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("-5.00") && !e.contains("5000000"), "{e}");
+        for roi in [json!("1"), json!(1.5), json!("2")] {
+            let e = LimitSettings::from_json(&json!({ "min_roi": roi }))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("min_roi") && e.contains("less than 1"),
+                "{roi}: {e}"
+            );
+        }
+        let ok = LimitSettings::from_json(&json!({ "min_roi": "0.999999" })).unwrap();
+        assert_eq!(ok.min_roi_ppm, 999_999);
     }
 }

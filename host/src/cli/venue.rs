@@ -253,9 +253,9 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        super::output::outln!("{}", serde_json::to_string_pretty(&result)?);
     } else {
-        println!("{result:#?}");
+        super::output::outln!("{result:#?}");
     }
     Ok(ExitCode::SUCCESS)
 }

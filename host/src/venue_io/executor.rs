@@ -236,7 +236,9 @@ impl VenueIo {
                 Err(e) if run.wrote => break Err(self.after_write(op, e, &run)),
                 // Nothing reached the venue that could have changed anything: running the
                 // operation again (e.g. after a rate-limited `begin`) cannot double an order.
-                Err(e) if is_transient(&e) && run.budget > 0 => {
+                // A write operation that timed out without a request (a simulator acting in
+                // process) may have acted: it is never re-run.
+                Err(e) if is_rerunnable(op, &e) && run.budget > 0 => {
                     let wait = self.backoff(run.attempt);
                     tracing::warn!(venue = %self.name, op = op.name(), attempt = run.attempt, wait_ms = wait.as_millis() as u64, error = %e, "retrying operation that sent no write");
                     run.spend();
@@ -438,10 +440,24 @@ impl OpRun {
     }
 }
 
-fn is_transient(e: &VenueError) -> bool {
+/// Whether an operation that sent no write may run again after `e`: a rate limit means
+/// nothing was done; other transient errors only for operations that change nothing.
+fn is_rerunnable(op: &VenueOp, e: &VenueError) -> bool {
+    let writes = matches!(
+        op,
+        VenueOp::PlaceOrder { .. }
+            | VenueOp::PlaceOrders { .. }
+            | VenueOp::CancelOrder { .. }
+            | VenueOp::CancelOrders { .. }
+            | VenueOp::CancelAll { .. }
+    );
     match e {
-        VenueError::Transport { ambiguous, .. } => !ambiguous,
-        VenueError::Plugin(e) => e.kind().is_some_and(ErrorKind::is_transient),
+        VenueError::Transport { ambiguous, .. } => !ambiguous && !writes,
+        VenueError::Plugin(e) => match e.kind() {
+            Some(ErrorKind::RateLimited) => true,
+            Some(k) => k.is_transient() && !writes,
+            None => false,
+        },
         _ => false,
     }
 }

@@ -404,3 +404,23 @@ async fn order_booked_after_the_lookup_said_not_found_is_adopted() {
     check_polymarket(&o, &pm);
     check_pnl(&o, pm_cash, ks_cash);
 }
+
+/// Polymarket books the order and answers 200 with a body that is not its JSON; Kalshi books
+/// and answers 504. Neither garbled nor failed answers are taken as refusals: both orders are
+/// looked up, found, and the trade hedges, each venue having seen one write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbled_2xx_and_5xx_after_booking_are_looked_up_not_refused() {
+    let (o, pm, ks, pm_cash, ks_cash) = run(
+        "lf-garbled",
+        Some(FaultKind::GarbageAfter),
+        Some(KFault::ServerErrorAfterProcessing(504)),
+        5_000,
+    )
+    .await;
+    assert_eq!(o.trade.state, state::SETTLED, "{:#?}", o.orders);
+    assert_eq!(pm.order_posts(), 1);
+    assert_eq!(ks.place_attempts(), 1);
+    check_kalshi(&o, &ks);
+    check_polymarket(&o, &pm);
+    check_pnl(&o, pm_cash, ks_cash);
+}

@@ -241,8 +241,19 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         // The operator must be able to find an order whose fate is unknown: name every id it
         // can be looked up by.
         Err(e) if e.is_ambiguous() => {
-            let coid = match &op {
-                VenueOp::PlaceOrder { order } => format!(
+            let expected = match &e {
+                polymix_host::venue_io::VenueError::OutcomeUnknown {
+                    expected_order_ids, ..
+                } => expected_order_ids.last().cloned(),
+                _ => None,
+            };
+            let coid = match (&op, expected) {
+                // Polymarket keeps no client ids: only the digest finds the order later.
+                (VenueOp::PlaceOrder { order }, Some(id)) => format!(
+                    "; client order id {}; look it up with `venue {} order --instrument {} --id {id}`",
+                    order.client_order_id, a.name, order.instrument
+                ),
+                (VenueOp::PlaceOrder { order }, None) => format!(
                     "; look it up with `venue {} order --instrument {} --client-order-id {}`",
                     a.name, order.instrument, order.client_order_id
                 ),

@@ -1,0 +1,106 @@
+//! `polymix venue … place` when the venue's answer to the order write is lost: the command
+//! sends the order once, never re-signs or re-sends it, fails with one line that says the
+//! outcome is unknown and names every id the order can be looked up by (client order id;
+//! Polymarket's expected order id, its EIP-712 digest).
+
+use polymix_doubles::kalshi::{self, Fault as KFault, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self as pmd, Fault, FaultKind, PolymarketDoubleConfig};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::live_e2e::{kalshi_venue_toml, polymarket_venue_toml, seed, ARB_TICKER, ARB_YES};
+use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
+
+/// The one `error:` line (stderr also carries the log).
+fn error_line(out: &Output) -> String {
+    let all = String::from_utf8_lossy(&out.stderr).into_owned();
+    let errs: Vec<&str> = all.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errs.len(), 1, "one error line: {all}");
+    errs[0].to_string()
+}
+
+fn place(cfg: &Path, venue: &str, instrument: &str, price: &str, coid: &str) -> Output {
+    Command::new(polymix_bin())
+        .args(["venue", "--config"])
+        .arg(cfg)
+        .args([
+            venue,
+            "place",
+            "--instrument",
+            instrument,
+            "--side",
+            "buy",
+            "--price",
+            price,
+            "--qty",
+            "10",
+            "--tif",
+            "gtc",
+            "--client-order-id",
+            coid,
+            "--confirm",
+        ])
+        .env_clear()
+        .output()
+        .expect("run polymix")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_whose_answer_is_lost_is_sent_once_and_names_its_ids() {
+    let pm = pmd::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("cli-unknown");
+    let cfg = dir.join("live.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "mode = \"live\"\n{}\n{}\n{}\n[api]\nenabled = false\n",
+            plugin_dirs_toml(),
+            polymarket_venue_toml(&dir, &pm),
+            kalshi_venue_toml(&dir, "ks", &ks, 3000)
+        ),
+    )
+    .expect("write config");
+
+    // Polymarket: 502 without booking; the lookup by digest finds nothing.
+    pm.inject(Fault::once("POST", "/order", FaultKind::Status(502)));
+    let c = cfg.clone();
+    let out = tokio::task::spawn_blocking(move || place(&c, "pm", ARB_YES, "0.30", "cli-pm-1"))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = error_line(&out);
+    assert!(err.contains("outcome unknown"), "{err}");
+    assert!(err.contains("cli-pm-1"), "names the client order id: {err}");
+    assert!(
+        err.contains("expected order id 0x"),
+        "names the expected order id: {err}"
+    );
+    assert!(err.contains("order --instrument"), "{err}");
+    assert!(
+        err.contains(" --id 0x"),
+        "the digest is how to find it: {err}"
+    );
+    assert_eq!(pm.order_posts(), 1, "sent once, never re-signed");
+    assert_eq!(pm.accepted_orders(), 0);
+
+    // Kalshi: 503 without booking; the lookup by client order id finds nothing.
+    ks.inject_on(
+        KFault::ServerError(503),
+        1,
+        Some("POST"),
+        Some("/portfolio/events/orders"),
+    );
+    let c = cfg.clone();
+    let inst = format!("{ARB_TICKER}:no");
+    let out = tokio::task::spawn_blocking(move || place(&c, "ks", &inst, "0.45", "cli-ks-1"))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = error_line(&out);
+    assert!(err.contains("outcome unknown"), "{err}");
+    assert!(err.contains("cli-ks-1"), "{err}");
+    assert_eq!(ks.place_attempts(), 1, "sent once");
+    assert!(ks.orders().is_empty());
+}

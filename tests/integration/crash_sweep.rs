@@ -113,8 +113,19 @@ async fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Res
 
 const SETTLED_OR_DEAD: &[&str] = &[state::SETTLED, state::FAILED];
 
+/// What one point saw, for the sweep's counts.
+#[derive(Default)]
+struct Seen {
+    /// The kill left a trade in flight (not yet final).
+    killed_mid_trade: bool,
+    /// Final states of the trades, after settlement.
+    states: Vec<String>,
+    /// Orders whose outcome the first run could not learn (`submitted`/`unknown` at the kill).
+    unknown_at_kill: usize,
+}
+
 /// Runs one point; returns the invariants it broke (empty when all held).
-async fn run_point(i: usize, p: &Point) -> Vec<String> {
+async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     let pm = pmd::spawn(PolymarketDoubleConfig {
         settle_delay: Duration::from_millis(50),
         ..Default::default()
@@ -149,6 +160,15 @@ async fn run_point(i: usize, p: &Point) -> Vec<String> {
     tokio::time::sleep(Duration::from_millis(p.kill_after_ms)).await;
     p1.kill();
     drop(p1);
+    let at_kill = ledger_trades(&ledger);
+    seen.killed_mid_trade = at_kill
+        .iter()
+        .any(|(t, _)| state::IN_FLIGHT.contains(&t.state.as_str()));
+    seen.unknown_at_kill = at_kill
+        .iter()
+        .flat_map(|(_, o)| o.iter())
+        .filter(|o| matches!(o.state.as_str(), "sent" | "submitted" | "unknown"))
+        .count();
 
     // 2. Restart; let every trade become final; resolve both markets; let them settle.
     let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
@@ -189,6 +209,7 @@ async fn run_point(i: usize, p: &Point) -> Vec<String> {
     tokio::time::sleep(Duration::from_millis(MAX_LATE_MS.min(1_000))).await;
     p2.kill();
     let trades = ledger_trades(&ledger);
+    seen.states = trades.iter().map(|(t, _)| t.state.clone()).collect();
     let rows: Vec<&OrderRow> = trades.iter().flat_map(|(_, o)| o.iter()).collect();
 
     // Invariant 1: at most once.
@@ -287,15 +308,23 @@ async fn sweep(points: usize, seed: u64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut failed = Vec::new();
     let started = Instant::now();
+    let (mut mid, mut unknown) = (0, 0);
+    let mut states: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..points {
         let p = draw(&mut rng);
-        let b = run_point(i, &p).await;
+        let mut seen = Seen::default();
+        let b = run_point(i, &p, &mut seen).await;
+        mid += seen.killed_mid_trade as usize;
+        unknown += seen.unknown_at_kill;
+        for s in seen.states {
+            *states.entry(s).or_default() += 1;
+        }
         if !b.is_empty() {
             failed.push((i, p, b));
         }
     }
     println!(
-        "crash sweep: {points} points (seed {seed}), {} broke an invariant, {:.0} s",
+        "crash sweep: {points} points (seed {seed}), {} broke an invariant, {:.0} s; killed mid-trade {mid}, orders of unknown outcome at the kill {unknown}, final states {states:?}",
         failed.len(),
         started.elapsed().as_secs_f64()
     );

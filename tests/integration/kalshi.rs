@@ -823,14 +823,45 @@ async fn a_garbled_submit_answer_is_resolved_by_client_order_id() {
     assert_eq!(o.filled_qty, Qty::shares(2));
     assert_eq!(d.place_attempts(), 1, "one POST, never re-sent");
     assert_eq!(d.orders().len(), 1);
-    // The double did answer garbage for that POST (the fault struck).
-    let posts: Vec<u16> = d
+    // What the double answers under this fault: the order is booked, the answer is its real
+    // 201 with a body that is not JSON (the same order body, re-sent by hand under a new id).
+    let posted = d
         .requests()
-        .iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with(ORDERS))
-        .map(|r| r.status)
-        .collect();
-    assert_eq!(posts, vec![201]);
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with(ORDERS))
+        .expect("the plugin's POST")
+        .body
+        .replace("pmx-gb-a0", "pmx-gb-raw");
+    d.inject(FaultRule::once("POST", ORDERS, Fault::GarbageAfter));
+    let k = kalshi::test_keypair();
+    let signer = polymix_venue_kalshi::auth::Signer::new(&k.key_id, &k.private_key_pem).unwrap();
+    let now = ctx().now_ms;
+    let r = http_client()
+        .post(format!("{}{ORDERS}", d.base_url))
+        .header("KALSHI-ACCESS-KEY", &k.key_id)
+        .header("KALSHI-ACCESS-TIMESTAMP", now.to_string())
+        .header(
+            "KALSHI-ACCESS-SIGNATURE",
+            signer.sign(
+                now,
+                "POST",
+                &format!("/trade-api/v2{ORDERS}"),
+                rand::random(),
+            ),
+        )
+        .header("content-type", "application/json")
+        .body(posted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let body = r.bytes().await.unwrap();
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&body).is_err(),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(d.orders().len(), 2, "booked before the garbled answer");
 }
 
 /// The venue holds the order 3.7 s and books it after the host gave up at 1 s: the operation
@@ -856,9 +887,16 @@ async fn a_late_booked_submit_is_unknown_not_resent() {
             TimeInForce::Fok,
         ))
         .await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1),
+        "the host's timeout struck: {took:?}"
+    );
     match &r {
         Err(e) => assert!(matches!(e, VenueError::OutcomeUnknown { .. }), "{e:?}"),
         Ok(OpResult::Order { order }) => {
+            // Only possible once the venue booked it.
+            assert!(took >= Duration::from_millis(3_700), "{took:?}");
             assert_eq!(order.client_order_id.as_deref(), Some("pmx-lt-a0"))
         }
         Ok(other) => panic!("{other:?}"),

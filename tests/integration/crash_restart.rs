@@ -10,7 +10,8 @@
 //! digest) that the engine journaled before sending.
 
 use plugin_api::{client_order_id, Qty, Usd};
-use polymix_doubles::kalshi::{self, Fault, KalshiDouble, KalshiDoubleConfig, MarketSpec};
+use polymix_doubles::fault::{Fault, FaultRule};
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig, MarketSpec};
 use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -299,7 +300,13 @@ fn held(orders: &[OrderRow], leg: &str) -> Qty {
 async fn sigkill_with_leg_b_in_flight_recovers_hedged_without_resending() {
     let (t, orders, a, b) = crash_and_restart(
         "crash-b-slow",
-        |_, b| b.inject_on(Fault::Slow(60_000), 1, Some("POST"), Some(ORDERS)),
+        |_, b| {
+            b.inject(FaultRule::once(
+                "POST",
+                ORDERS,
+                Fault::DelayAfter(Duration::from_millis(60_000)),
+            ))
+        },
         |a, b| !a.orders().is_empty() && b.place_attempts() >= 1 && !b.orders().is_empty(),
     )
     .await;
@@ -323,8 +330,12 @@ async fn sigkill_with_leg_b_never_booked_recovers_by_unwinding_leg_a() {
     let (t, orders, a, b) = crash_and_restart(
         "crash-b-lost",
         |a, b| {
-            a.inject_on(Fault::Slow(60_000), 1, Some("POST"), Some(ORDERS));
-            b.inject_on(Fault::DropBeforeProcessing, 1, Some("POST"), Some(ORDERS));
+            a.inject(FaultRule::once(
+                "POST",
+                ORDERS,
+                Fault::DelayAfter(Duration::from_millis(60_000)),
+            ));
+            b.inject(FaultRule::once("POST", ORDERS, Fault::Drop));
         },
         |a, b| {
             !a.orders().is_empty()
@@ -372,7 +383,7 @@ async fn sigkill_with_leg_b_never_booked_recovers_by_unwinding_leg_a() {
 /// HEDGED.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_with_polymarket_leg_in_flight_recovers_by_the_journaled_order_id() {
-    use polymix_doubles::polymarket::{self as pmd, Fault as PmFault, FaultKind};
+    use polymix_doubles::polymarket as pmd;
     let pm = pmd::spawn(pmd::PolymarketDoubleConfig {
         settle_delay: Duration::from_millis(100),
         ..Default::default()
@@ -380,10 +391,10 @@ async fn sigkill_with_polymarket_leg_in_flight_recovers_by_the_journaled_order_i
     .await;
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     crate::live_e2e::seed(&pm, &ks);
-    pm.inject(PmFault::once(
+    pm.inject(FaultRule::once(
         "POST",
         "/order",
-        FaultKind::DelayAfter(Duration::from_secs(60)),
+        Fault::DelayAfter(Duration::from_secs(60)),
     ));
     let dir = temp_dir("crash-pm-slow");
     let body = format!(
@@ -431,11 +442,15 @@ async fn sigkill_right_after_the_unwind_order_left_books_the_unwind_loss() {
     let armed = std::sync::atomic::AtomicBool::new(false);
     let (t, orders, a, b) = crash_and_restart(
         "crash-unwind",
-        |_, b| b.inject_on(Fault::DropBeforeProcessing, 1, Some("POST"), Some(ORDERS)),
+        |_, b| b.inject(FaultRule::once("POST", ORDERS, Fault::Drop)),
         |a, _| {
             // Once A's entry is booked, hold the answer to A's next write: the unwind sale.
             if a.orders().len() == 1 && !armed.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                a.inject_on(Fault::Slow(60_000), 1, Some("POST"), Some(ORDERS));
+                a.inject(FaultRule::once(
+                    "POST",
+                    ORDERS,
+                    Fault::DelayAfter(Duration::from_millis(60_000)),
+                ));
             }
             a.orders().len() >= 2
         },

@@ -16,10 +16,9 @@
 //! runs `SWEEP_POINTS` (default 60) and prints the counts.
 
 use plugin_api::{Price, Qty, Usd};
-use polymix_doubles::kalshi::{self, Fault as KFault, KalshiDouble, KalshiDoubleConfig};
-use polymix_doubles::polymarket::{
-    self as pmd, Fault as PFault, FaultKind, PolymarketDouble, PolymarketDoubleConfig,
-};
+use polymix_doubles::fault::{Fault, FaultRule};
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self as pmd, PolymarketDouble, PolymarketDoubleConfig};
 use polymix_host::store::{state, OrderRow, TradeRow};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -40,8 +39,8 @@ const MAX_LATE_MS: u64 = 2_500;
 
 #[derive(Debug, Clone)]
 struct Point {
-    pm_fault: Option<FaultKind>,
-    ks_fault: Option<KFault>,
+    pm_fault: Option<Fault>,
+    ks_fault: Option<Fault>,
     /// How many writes the fault hits (1: the entry; 2: the unwind sale too).
     times: usize,
     kill_after_ms: u64,
@@ -53,24 +52,24 @@ fn draw(rng: &mut impl Rng) -> Point {
     };
     let pm_fault = match rng.gen_range(0..8) {
         0 => None,
-        1 => Some(FaultKind::DropAfter),
-        2 => Some(FaultKind::Drop),
-        3 => Some(FaultKind::Status([500, 502, 504][rng.gen_range(0..3)])),
-        4 => Some(FaultKind::DelayAfter(ms(rng, 200, 2_500))),
-        5 => Some(FaultKind::Late(ms(rng, 200, MAX_LATE_MS))),
-        6 => Some(FaultKind::Status(429)),
-        _ => Some(FaultKind::Late(ms(rng, 1_100, MAX_LATE_MS))),
+        1 => Some(Fault::DropAfter),
+        2 => Some(Fault::Drop),
+        3 => Some(Fault::Status([500, 502, 504][rng.gen_range(0..3)])),
+        4 => Some(Fault::DelayAfter(ms(rng, 200, 2_500))),
+        5 => Some(Fault::Late(ms(rng, 200, MAX_LATE_MS))),
+        6 => Some(Fault::Status(429)),
+        _ => Some(Fault::Late(ms(rng, 1_100, MAX_LATE_MS))),
     };
     let ks_fault = match rng.gen_range(0..7) {
         0 => None,
-        1 => Some(KFault::ServerErrorAfterProcessing(
-            [500, 502, 504][rng.gen_range(0..3)],
-        )),
-        2 => Some(KFault::ServerError(503)),
-        3 => Some(KFault::Slow(200 + rng.gen_range(0..2_500))),
-        4 => Some(KFault::DropBeforeProcessing),
-        5 => Some(KFault::DropAfterProcessing),
-        _ => Some(KFault::RateLimited),
+        1 => Some(Fault::StatusAfter([500, 502, 504][rng.gen_range(0..3)])),
+        2 => Some(Fault::Status(503)),
+        3 => Some(Fault::DelayAfter(Duration::from_millis(
+            200 + rng.gen_range(0..2_500),
+        ))),
+        4 => Some(Fault::Drop),
+        5 => Some(Fault::DropAfter),
+        _ => Some(Fault::Status(429)),
     };
     Point {
         pm_fault,
@@ -135,12 +134,12 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     seed(&pm, &ks);
     let (pm0, ks0) = (pm.balance(PM_ADDR), ks.balance());
     if let Some(k) = &p.pm_fault {
-        let mut f = PFault::once("POST", "/order", k.clone());
+        let mut f = FaultRule::once("POST", "/order", *k);
         f.times = p.times;
         pm.inject(f);
     }
     if let Some(f) = p.ks_fault {
-        ks.inject_on(f, p.times, Some("POST"), Some(KS_ORDERS));
+        ks.inject(FaultRule::once("POST", KS_ORDERS, f).times(p.times));
     }
     let dir = temp_dir(&format!("sweep-{i}"));
     let cfg = config(&dir, &pm, &ks);

@@ -41,3 +41,11 @@ pub fn venue_io(reg: &Registry, name: &str, timeout_ms: u64, retries: u32) -> Ve
         Arc::new(SystemClock),
     )
 }
+
+/// Writes a secret to a file in `dir` and returns the TOML that points a `[venue.secrets]`
+/// entry at it (secrets are never written into the config itself).
+pub fn secret_file(dir: &Path, name: &str, value: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, value).expect("write secret");
+    format!("{{ file = {:?} }}", p.display().to_string())
+}

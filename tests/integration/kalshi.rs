@@ -1,20 +1,25 @@
 //! The Kalshi adapter against the Kalshi test double, over real HTTP on 127.0.0.1.
 //!
-//! These tests drive the plugin alone with a small executor of their own ([`Exec`]) that sends
-//! each `Step::Http` with reqwest and loops until `Step::Done`, with the host's policy: back off
-//! and re-begin on 429/5xx, and after a timed-out or dropped order submit, look the order up by
-//! client_order_id before ever resending. The host's own I/O path is tested in `venue_cli.rs`.
+//! Every operation runs through the host's own [`VenueIo`] (retries, timeouts, rate limits)
+//! on the plugin loaded as a cdylib through the registry, exactly as `polymix` runs it (see
+//! `harness.rs`). Only the double's own checks (signature diagnoses, the removed V1 endpoint)
+//! are probed with hand-made requests.
 
 use plugin_api::{
-    CallCtx, ErrorKind, HttpRequest, HttpResponse, MarketFilter, OpResult, OrderRequest,
-    OrderState, OrderStatus, PluginError, PluginResult, Price, Qty, Secret, Secrets, Side, Step,
-    TimeInForce, Usd, Venue, VenueConfig, VenueOp,
+    CallCtx, ErrorKind, MarketFilter, OpResult, OrderRequest, OrderState, OrderStatus, Price, Qty,
+    Side, TimeInForce, Usd, VenueOp,
 };
-use polymix_doubles::kalshi::{self, Fault, KalshiDouble, KalshiDoubleConfig, MarketSpec};
-use polymix_venue_kalshi::KalshiVenue;
+use polymix_doubles::fault::{Fault, FaultRule};
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig, MarketSpec};
+use polymix_host::plugins::Registry;
+use polymix_host::venue_io::{VenueError, VenueIo};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::harness::{registry_for, secret_file, venue_io};
+use crate::support::temp_dir;
+
 const T: &str = "KXNBAGAME-26MAY25NYKCLE-NYK";
+const ORDERS: &str = "/portfolio/events/orders";
 
 /// reqwest is built with rustls and no crypto provider (the host chooses one); install ring.
 fn http_client() -> reqwest::Client {
@@ -32,145 +37,51 @@ fn ctx() -> CallCtx {
     }
 }
 
-fn secrets(key_id: &str, pem: &str) -> Secrets {
-    let mut s = Secrets::new();
-    s.insert("api_key_id", Secret::new(key_id));
-    s.insert("private_key_pem", Secret::new(pem));
-    s
+/// The Kalshi plugin loaded through the registry for one double, keyed with `key_id`/`pem`,
+/// and the host's I/O for it.
+struct Ks {
+    /// Keeps the plugin library loaded while `io` uses it.
+    reg: Registry,
+    io: VenueIo,
 }
 
-/// Test-only executor standing in for `polymix_host::venue_io`.
-struct Exec {
-    venue: KalshiVenue,
-    client: reqwest::Client,
-    timeout: Duration,
-}
-
-impl Exec {
-    fn new(double: &KalshiDouble) -> Exec {
+impl Ks {
+    async fn new(double: &KalshiDouble) -> Ks {
         let k = kalshi::test_keypair();
-        Self::with_key(double, &k.key_id, &k.private_key_pem)
+        Self::with_key(double, &k.key_id, &k.private_key_pem).await
     }
 
-    fn with_key(double: &KalshiDouble, key_id: &str, pem: &str) -> Exec {
-        let venue = KalshiVenue::create(VenueConfig {
-            instance: "kalshi".into(),
-            settings: serde_json::json!({ "base_url": double.base_url }),
-            secrets: secrets(key_id, pem),
-        })
-        .expect("create venue");
-        Exec {
-            venue,
-            client: http_client(),
-            timeout: Duration::from_secs(5),
-        }
+    async fn with_key(double: &KalshiDouble, key_id: &str, pem: &str) -> Ks {
+        let dir = temp_dir("kalshi");
+        let toml = format!(
+            r#"
+[[venue]]
+name = "kalshi"
+plugin = "kalshi"
+[venue.settings]
+base_url = "{url}"
+[venue.secrets]
+api_key_id = {id}
+private_key_pem = {pem}
+"#,
+            url = double.base_url,
+            id = secret_file(&dir, "kalshi_key_id", key_id),
+            pem = secret_file(&dir, "kalshi_key.pem", pem),
+        );
+        let reg = registry_for(&dir, &toml).await;
+        // Enough re-sends for the storms below; every one is the host's own policy.
+        let io = venue_io(&reg, "kalshi", 5_000, 8);
+        Ks { reg, io }
     }
 
-    async fn send(&self, r: &HttpRequest) -> Result<HttpResponse, PluginError> {
-        let method = reqwest::Method::from_bytes(r.method.as_bytes()).expect("method");
-        let mut b = self.client.request(method, &r.url).timeout(self.timeout);
-        for (k, v) in &r.headers {
-            b = b.header(k, v);
-        }
-        let resp = b.body(r.body.clone()).send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                ErrorKind::Timeout
-            } else {
-                ErrorKind::Network
-            };
-            PluginError::new(kind, format!("transport: {e}"))
-        })?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_lowercase(),
-                    v.to_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| PluginError::new(ErrorKind::Network, format!("body: {e}")))?
-            .to_vec();
-        Ok(HttpResponse {
-            status,
-            headers,
-            body,
-        })
+    /// The same plugin instance with another timeout and re-send budget.
+    fn with_io(self, timeout_ms: u64, retries: u32) -> Ks {
+        let io = venue_io(&self.reg, "kalshi", timeout_ms, retries);
+        Ks { reg: self.reg, io }
     }
 
-    /// One attempt: begin, then send/resume until done.
-    async fn once(&self, op: VenueOp) -> PluginResult<OpResult> {
-        let mut step = self.venue.begin(op, ctx())?;
-        loop {
-            step = match step {
-                Step::Done { result } => return Ok(result),
-                Step::Http { request, state } => {
-                    let resp = self.send(&request).await?;
-                    self.venue.resume(state, resp, ctx())?
-                }
-                Step::Wait { ms, state } => {
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    let empty = HttpResponse {
-                        status: 0,
-                        headers: vec![],
-                        body: vec![],
-                    };
-                    self.venue.resume(state, empty, ctx())?
-                }
-            };
-        }
-    }
-
-    /// With the host's retry policy: transient errors are retried with exponential backoff
-    /// (fresh signature each time); an order whose outcome is unknown is looked up by
-    /// client_order_id and only resent when the venue says it does not exist.
-    async fn run(&self, op: VenueOp) -> PluginResult<OpResult> {
-        let mut backoff = Duration::from_millis(10);
-        for _ in 0..12 {
-            match self.once(op.clone()).await {
-                Err(e)
-                    if e.kind == ErrorKind::Timeout
-                        || (e.kind == ErrorKind::Network
-                            && matches!(op, VenueOp::PlaceOrder { .. })) =>
-                {
-                    let VenueOp::PlaceOrder { order } = &op else {
-                        tokio::time::sleep(backoff).await;
-                        continue;
-                    };
-                    let lookup = VenueOp::GetOrder {
-                        order_id: None,
-                        client_order_id: Some(order.client_order_id.clone()),
-                        instrument: order.instrument.clone(),
-                    };
-                    match Box::pin(self.run(lookup)).await {
-                        Ok(found) => return Ok(found),
-                        Err(e)
-                            if e.kind
-                                == (ErrorKind::Rejected {
-                                    code: "not_found".into(),
-                                }) =>
-                        {
-                            continue
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Err(e) if e.kind.is_transient() => {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(200));
-                }
-                other => return other,
-            }
-        }
-        Err(PluginError::new(
-            ErrorKind::Timeout,
-            "gave up after retries",
-        ))
+    async fn run(&self, op: VenueOp) -> Result<OpResult, VenueError> {
+        self.io.run(&op).await
     }
 
     async fn order(&self, op: VenueOp) -> OrderStatus {
@@ -210,7 +121,7 @@ async fn double() -> KalshiDouble {
 #[tokio::test]
 async fn book_place_get_cancel_balance_fills_positions() {
     let d = double().await;
-    let x = Exec::new(&d);
+    let x = Ks::new(&d).await;
 
     let Ok(OpResult::Book { book }) = x
         .run(VenueOp::Book {
@@ -338,10 +249,11 @@ async fn book_place_get_cancel_balance_fills_positions() {
         .await
         .unwrap_err();
     assert_eq!(
-        e.kind,
-        ErrorKind::Rejected {
+        e.kind(),
+        Some(ErrorKind::Rejected {
             code: "not_found".into()
-        }
+        }),
+        "{e}"
     );
 
     let Ok(OpResult::Fills { fills }) = x
@@ -390,8 +302,8 @@ async fn book_place_get_cancel_balance_fills_positions() {
 #[tokio::test]
 async fn a_429_storm_is_ridden_out_without_a_duplicate_order() {
     let d = double().await;
-    let x = Exec::new(&d);
-    d.inject(Fault::RateLimited, 6);
+    let x = Ks::new(&d).await;
+    d.inject(FaultRule::every_request(Fault::Status(429)).times(6));
     let o = x
         .order(order(
             "pmx-t3-a0",
@@ -411,15 +323,14 @@ async fn a_429_storm_is_ridden_out_without_a_duplicate_order() {
 #[tokio::test]
 async fn a_timed_out_submit_is_resolved_by_client_order_id_without_a_second_order() {
     let d = double().await;
-    let mut x = Exec::new(&d);
-    x.timeout = Duration::from_millis(300);
-    // The double books the order, then answers too late.
-    d.inject_on(
-        Fault::Slow(1_500),
-        1,
-        Some("POST"),
-        Some("/portfolio/events/orders"),
-    );
+    let x = Ks::new(&d).await.with_io(300, 8);
+    // The double books the order, then answers too late; the plugin looks it up within the
+    // operation.
+    d.inject(FaultRule::once(
+        "POST",
+        ORDERS,
+        Fault::DelayAfter(Duration::from_millis(1_500)),
+    ));
     let o = x
         .order(order(
             "pmx-t4-a0",
@@ -439,14 +350,9 @@ async fn a_timed_out_submit_is_resolved_by_client_order_id_without_a_second_orde
 #[tokio::test]
 async fn a_dropped_or_failed_submit_is_reconciled_not_duplicated() {
     let d = double().await;
-    let x = Exec::new(&d);
+    let x = Ks::new(&d).await;
     // Connection dropped after the order was booked.
-    d.inject_on(
-        Fault::DropAfterProcessing,
-        1,
-        Some("POST"),
-        Some("/portfolio/events/orders"),
-    );
+    d.inject(FaultRule::once("POST", ORDERS, Fault::DropAfter));
     let o = x
         .order(order(
             "pmx-t5-a0",
@@ -459,12 +365,7 @@ async fn a_dropped_or_failed_submit_is_reconciled_not_duplicated() {
         .await;
     assert_eq!(o.state, OrderState::Filled);
     // A 503 after booking: the adapter looks the order up by itself.
-    d.inject_on(
-        Fault::ServerErrorAfterProcessing(503),
-        1,
-        Some("POST"),
-        Some("/portfolio/events/orders"),
-    );
+    d.inject(FaultRule::once("POST", ORDERS, Fault::StatusAfter(503)));
     let o = x
         .order(order(
             "pmx-t5-b0",
@@ -476,15 +377,12 @@ async fn a_dropped_or_failed_submit_is_reconciled_not_duplicated() {
         ))
         .await;
     assert_eq!(o.state, OrderState::Filled);
-    // A 502 before booking: not found, so it is resent once and succeeds.
-    d.inject_on(
-        Fault::ServerError(502),
-        1,
-        Some("POST"),
-        Some("/portfolio/events/orders"),
-    );
-    let o = x
-        .order(order(
+    // A 502 before booking: the lookup finds nothing. The old test driver then re-sent the
+    // order; the host never re-sends a write that may have been processed, so the operation
+    // ends "outcome unknown" for the engine to reconcile, and nothing more is booked.
+    d.inject(FaultRule::once("POST", ORDERS, Fault::Status(502)));
+    let e = x
+        .run(order(
             "pmx-t5-c0",
             &format!("{T}:yes"),
             Side::Buy,
@@ -492,16 +390,17 @@ async fn a_dropped_or_failed_submit_is_reconciled_not_duplicated() {
             "1.00",
             TimeInForce::Fok,
         ))
-        .await;
-    assert_eq!(o.state, OrderState::Filled);
-    assert_eq!(d.orders().len(), 3);
-    assert_eq!(d.place_attempts(), 4);
+        .await
+        .expect_err("nothing was booked");
+    assert!(matches!(e, VenueError::OutcomeUnknown { .. }), "{e:?}");
+    assert_eq!(d.orders().len(), 2);
+    assert_eq!(d.place_attempts(), 3, "one POST per intent, never re-sent");
 }
 
 #[tokio::test]
 async fn a_resent_client_order_id_returns_the_existing_order() {
     let d = double().await;
-    let x = Exec::new(&d);
+    let x = Ks::new(&d).await;
     let op = order(
         "pmx-t6-a0",
         &format!("{T}:yes"),
@@ -574,14 +473,18 @@ async fn signing_mistakes_are_refused_and_diagnosed() {
         assert!(f.diagnosis.contains(&expected), "{f:?}");
     }
     // A key the venue does not know (e.g. a demo key on prod) → Auth with a hint.
-    let x = Exec::with_key(
+    let x = Ks::with_key(
         &d,
         "11111111-2222-3333-4444-555555555555",
         &k.private_key_pem,
-    );
+    )
+    .await;
     let e = x.run(VenueOp::Balance).await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Auth);
-    assert!(e.message.contains("demo and prod keys are separate"), "{e}");
+    assert_eq!(e.kind(), Some(ErrorKind::Auth), "{e}");
+    assert!(
+        e.to_string().contains("demo and prod keys are separate"),
+        "{e}"
+    );
     // Removed V1 endpoint: an error body with a 2xx status.
     let r = client
         .post(format!("{}/portfolio/orders", d.base_url))
@@ -612,7 +515,7 @@ async fn read_only_keys_can_read_but_not_trade() {
     cfg.keys[0].write = false;
     let d = kalshi::spawn(cfg).await;
     d.add_market(MarketSpec::new(T));
-    let x = Exec::with_key(&d, &k.key_id, &k.private_key_pem_pkcs8);
+    let x = Ks::with_key(&d, &k.key_id, &k.private_key_pem_pkcs8).await;
     assert!(matches!(
         x.run(VenueOp::Balance).await,
         Ok(OpResult::Balance { .. })
@@ -628,8 +531,8 @@ async fn read_only_keys_can_read_but_not_trade() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Auth);
-    assert!(e.message.contains("write scope"), "{e}");
+    assert_eq!(e.kind(), Some(ErrorKind::Auth), "{e}");
+    assert!(e.to_string().contains("write scope"), "{e}");
     assert!(d.orders().is_empty());
 }
 
@@ -648,7 +551,7 @@ async fn markets_paginate_with_opaque_cursors_and_exclude_parlays() {
         }
         d.add_market(m);
     }
-    let x = Exec::new(&d);
+    let x = Ks::new(&d).await;
     let mut cursor = None;
     let mut all = Vec::new();
     loop {
@@ -679,7 +582,7 @@ async fn markets_paginate_with_opaque_cursors_and_exclude_parlays() {
 #[tokio::test]
 async fn resolution_after_settlement() {
     let d = double().await;
-    let x = Exec::new(&d);
+    let x = Ks::new(&d).await;
     let Ok(OpResult::Resolution { resolution }) = x
         .run(VenueOp::Resolution {
             instrument: format!("{T}:no"),
@@ -716,10 +619,11 @@ async fn resolution_after_settlement() {
         .await
         .unwrap_err();
     assert_eq!(
-        e.kind,
-        ErrorKind::Rejected {
+        e.kind(),
+        Some(ErrorKind::Rejected {
             code: "market_closed".into()
-        }
+        }),
+        "{e}"
     );
 }
 
@@ -734,7 +638,7 @@ async fn ed25519_keys_sign_requests_the_double_accepts() {
     let d = kalshi::spawn(cfg).await;
     d.add_market(MarketSpec::new(T));
     d.seed_book(T, &[("0.4200", "13.00")], &[("0.5400", "400.00")]);
-    let x = Exec::with_key(&d, &ed.key_id, &ed.private_key_pem);
+    let x = Ks::with_key(&d, &ed.key_id, &ed.private_key_pem).await;
     assert!(matches!(
         x.run(VenueOp::Balance).await,
         Ok(OpResult::Balance { .. })
@@ -756,9 +660,9 @@ async fn ed25519_keys_sign_requests_the_double_accepts() {
     assert_eq!(order.filled_qty, Qty::shares(2));
     assert!(d.auth_failures().is_empty(), "{:?}", d.auth_failures());
     // The Ed25519 key under the RSA key's id: the signature does not verify.
-    let wrong = Exec::with_key(&d, &kalshi::test_keypair().key_id, &ed.private_key_pem);
+    let wrong = Ks::with_key(&d, &kalshi::test_keypair().key_id, &ed.private_key_pem).await;
     let e = wrong.run(VenueOp::Balance).await.unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Auth, "{e}");
+    assert_eq!(e.kind(), Some(ErrorKind::Auth), "{e}");
     assert_eq!(d.auth_failures().len(), 1);
 }
 
@@ -770,7 +674,7 @@ async fn cancel_all_lists_resting_orders_and_cancels_them_in_batches() {
     const U: &str = "KXNBAGAME-26MAY25NYKCLE-CLE";
     let d = double().await;
     d.add_market(MarketSpec::new(U));
-    let x = Exec::new(&d);
+    let x = Ks::new(&d).await;
     // 205 resting bids on T (more than one 200-order page), one on U, and one filled order.
     for i in 0..205 {
         let o = x
@@ -807,15 +711,16 @@ async fn cancel_all_lists_resting_orders_and_cancels_them_in_batches() {
         .await;
     assert_eq!(filled.state, OrderState::Filled);
 
-    // One batch fails before processing: its orders are reported as not cancelled.
-    d.inject_on(
-        Fault::ServerError(503),
-        1,
-        Some("DELETE"),
-        Some("/portfolio/events/orders/batched"),
-    );
-    let r = x
-        .once(VenueOp::CancelAll {
+    // One batch fails before processing: its orders are reported as not cancelled. The host
+    // gets no re-sends here, so the refused batch is reported rather than retried.
+    let once = x.with_io(5_000, 0);
+    d.inject(FaultRule::once(
+        "DELETE",
+        "/portfolio/events/orders/batched",
+        Fault::Status(503),
+    ));
+    let r = once
+        .run(VenueOp::CancelAll {
             instrument: Some(format!("{T}:no")),
         })
         .await
@@ -865,8 +770,8 @@ async fn cancel_all_lists_resting_orders_and_cancels_them_in_batches() {
     assert!(batches.iter().all(|b| b.status == 200 || b.status == 503));
 
     // Without an instrument: everything left, on every market.
-    let r = x
-        .once(VenueOp::CancelAll { instrument: None })
+    let r = once
+        .run(VenueOp::CancelAll { instrument: None })
         .await
         .expect("cancel-all");
     let OpResult::Cancelled {
@@ -882,8 +787,8 @@ async fn cancel_all_lists_resting_orders_and_cancels_them_in_batches() {
     assert!(d.orders().iter().all(|o| o.status != "resting"));
     // Nothing left: an empty report, no batch sent.
     let before = d.requests().len();
-    let r = x
-        .once(VenueOp::CancelAll { instrument: None })
+    let r = once
+        .run(VenueOp::CancelAll { instrument: None })
         .await
         .unwrap();
     assert_eq!(
@@ -894,4 +799,122 @@ async fn cancel_all_lists_resting_orders_and_cancels_them_in_batches() {
         }
     );
     assert_eq!(d.requests().len(), before + 1, "one listing, no batch");
+}
+
+/// The venue books the order and answers its real status with a body that is not JSON (a
+/// proxy's page): the host sends the order once and the plugin finds it by client order id.
+#[tokio::test]
+async fn a_garbled_submit_answer_is_resolved_by_client_order_id() {
+    let d = double().await;
+    let x = Ks::new(&d).await;
+    d.inject(FaultRule::once("POST", ORDERS, Fault::GarbageAfter));
+    let o = x
+        .order(order(
+            "pmx-gb-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "2.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    assert_eq!(o.client_order_id.as_deref(), Some("pmx-gb-a0"));
+    assert_eq!(o.state, OrderState::Filled);
+    assert_eq!(o.filled_qty, Qty::shares(2));
+    assert_eq!(d.place_attempts(), 1, "one POST, never re-sent");
+    assert_eq!(d.orders().len(), 1);
+    // What the double answers under this fault: the order is booked, the answer is its real
+    // 201 with a body that is not JSON (the same order body, re-sent by hand under a new id).
+    let posted = d
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with(ORDERS))
+        .expect("the plugin's POST")
+        .body
+        .replace("pmx-gb-a0", "pmx-gb-raw");
+    d.inject(FaultRule::once("POST", ORDERS, Fault::GarbageAfter));
+    let k = kalshi::test_keypair();
+    let signer = polymix_venue_kalshi::auth::Signer::new(&k.key_id, &k.private_key_pem).unwrap();
+    let now = ctx().now_ms;
+    let r = http_client()
+        .post(format!("{}{ORDERS}", d.base_url))
+        .header("KALSHI-ACCESS-KEY", &k.key_id)
+        .header("KALSHI-ACCESS-TIMESTAMP", now.to_string())
+        .header(
+            "KALSHI-ACCESS-SIGNATURE",
+            signer.sign(
+                now,
+                "POST",
+                &format!("/trade-api/v2{ORDERS}"),
+                rand::random(),
+            ),
+        )
+        .header("content-type", "application/json")
+        .body(posted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let body = r.bytes().await.unwrap();
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&body).is_err(),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(d.orders().len(), 2, "booked before the garbled answer");
+}
+
+/// The venue holds the order 3.7 s and books it after the host gave up at 1 s: the operation
+/// ends "outcome unknown" (or finds the order, had it landed before the lookup) and the order
+/// is never sent twice; once it lands, a lookup by client order id finds it.
+#[tokio::test]
+async fn a_late_booked_submit_is_unknown_not_resent() {
+    let d = double().await;
+    let x = Ks::new(&d).await.with_io(1_000, 3);
+    d.inject(FaultRule::once(
+        "POST",
+        ORDERS,
+        Fault::Late(Duration::from_millis(3_700)),
+    ));
+    let started = std::time::Instant::now();
+    let r = x
+        .run(order(
+            "pmx-lt-a0",
+            &format!("{T}:yes"),
+            Side::Buy,
+            "0.50",
+            "2.00",
+            TimeInForce::Fok,
+        ))
+        .await;
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1),
+        "the host's timeout struck: {took:?}"
+    );
+    match &r {
+        Err(e) => assert!(matches!(e, VenueError::OutcomeUnknown { .. }), "{e:?}"),
+        Ok(OpResult::Order { order }) => {
+            // Only possible once the venue booked it.
+            assert!(took >= Duration::from_millis(3_700), "{took:?}");
+            assert_eq!(order.client_order_id.as_deref(), Some("pmx-lt-a0"))
+        }
+        Ok(other) => panic!("{other:?}"),
+    }
+    assert_eq!(d.place_attempts(), 1, "one POST, never re-sent");
+    // The venue books it later, whether or not anyone waits.
+    let deadline = started + Duration::from_secs(10);
+    while d.orders().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(d.orders().len(), 1, "booked once, late");
+    let found = x
+        .order(VenueOp::GetOrder {
+            order_id: None,
+            client_order_id: Some("pmx-lt-a0".into()),
+            instrument: format!("{T}:yes"),
+        })
+        .await;
+    assert_eq!(found.state, OrderState::Filled);
+    assert_eq!(d.place_attempts(), 1);
 }

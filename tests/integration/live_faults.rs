@@ -6,10 +6,9 @@
 //! moved, to the cent.
 
 use plugin_api::{Qty, Usd};
-use polymix_doubles::kalshi::{self, Fault as KFault, KalshiDouble, KalshiDoubleConfig};
-use polymix_doubles::polymarket::{
-    self as pmd, Fault as PFault, FaultKind, PolymarketDouble, PolymarketDoubleConfig,
-};
+use polymix_doubles::fault::{Fault, FaultRule};
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self as pmd, PolymarketDouble, PolymarketDoubleConfig};
 use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -39,8 +38,8 @@ struct Outcome {
 /// wins) and waits for settlement.
 async fn run(
     tag: &str,
-    pm_fault: Option<FaultKind>,
-    ks_fault: Option<KFault>,
+    pm_fault: Option<Fault>,
+    ks_fault: Option<Fault>,
     window_ms: u64,
 ) -> (Outcome, PolymarketDouble, KalshiDouble, i64, Usd) {
     let pm = pmd::spawn(PolymarketDoubleConfig {
@@ -52,10 +51,10 @@ async fn run(
     seed(&pm, &ks);
     let (pm_cash0, ks_cash0) = (pm.balance(PM_ADDR), ks.balance());
     if let Some(k) = pm_fault {
-        pm.inject(PFault::once("POST", "/order", k));
+        pm.inject(FaultRule::once("POST", "/order", k));
     }
     if let Some(f) = ks_fault {
-        ks.inject_on(f, 1, Some("POST"), Some(KS_ORDERS));
+        ks.inject(FaultRule::once("POST", KS_ORDERS, f));
     }
     let engine = live_engine_with(tag, &pm, &ks, &engine_section(window_ms)).await;
     let ledger = engine.ledger().clone();
@@ -206,8 +205,8 @@ fn check_pnl(o: &Outcome, pm_cash_micro: i64, ks_cash: Usd) {
 async fn both_answers_lost_after_processing_hedges_without_resending() {
     let (o, pm, ks, pm_cash, ks_cash) = run(
         "lf-lost",
-        Some(FaultKind::DropAfter),
-        Some(KFault::ServerErrorAfterProcessing(502)),
+        Some(Fault::DropAfter),
+        Some(Fault::StatusAfter(502)),
         5_000,
     )
     .await;
@@ -224,8 +223,8 @@ async fn both_answers_lost_after_processing_hedges_without_resending() {
 async fn both_answers_late_after_processing_hedges_without_resending() {
     let (o, pm, ks, pm_cash, ks_cash) = run(
         "lf-late",
-        Some(FaultKind::DelayAfter(Duration::from_millis(3_500))),
-        Some(KFault::Slow(3_500)),
+        Some(Fault::DelayAfter(Duration::from_millis(3_500))),
+        Some(Fault::DelayAfter(Duration::from_millis(3_500))),
         5_000,
     )
     .await;
@@ -243,7 +242,7 @@ async fn both_answers_late_after_processing_hedges_without_resending() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unbooked_leg_is_final_after_the_window_and_the_other_leg_unwinds() {
     let (o, pm, ks, pm_cash, ks_cash) =
-        run("lf-unbooked", Some(FaultKind::Status(500)), None, 1_500).await;
+        run("lf-unbooked", Some(Fault::Status(500)), None, 1_500).await;
     assert_eq!(pm.order_posts(), 1, "never re-sent");
     assert_eq!(pm.accepted_orders(), 0);
     let a = o
@@ -381,7 +380,7 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
 async fn order_booked_after_the_lookup_said_not_found_is_adopted() {
     let (o, pm, ks, pm_cash, ks_cash) = run(
         "lf-lateorder",
-        Some(FaultKind::Late(Duration::from_millis(3_700))),
+        Some(Fault::Late(Duration::from_millis(3_700))),
         None,
         15_000,
     )

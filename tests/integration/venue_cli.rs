@@ -289,7 +289,7 @@ async fn live_mode_refuses_to_start_when_venue_credentials_are_missing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
     use plugin_api::{OpResult, OrderRequest, Price, Qty, Side, TimeInForce, VenueOp};
-    use polymix_doubles::kalshi::Fault;
+    use polymix_doubles::fault::{Fault, FaultRule};
     use polymix_host::venue_io::{SystemClock, VenueIo, VenueIoSettings};
     use std::time::Duration;
 
@@ -339,12 +339,7 @@ async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
         },
     };
 
-    ks.inject_on(
-        Fault::RateLimited,
-        4,
-        Some("POST"),
-        Some("/portfolio/events/orders"),
-    );
+    ks.inject(FaultRule::once("POST", "/portfolio/events/orders", Fault::Status(429)).times(4));
     let r = io(3000)
         .run(&place("storm-1"))
         .await
@@ -358,12 +353,11 @@ async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
 
     // The double books the order, then answers after 1.5 s; the host gives up at 300 ms and
     // lets the plugin look the order up by its client order id within the same operation.
-    ks.inject_on(
-        Fault::Slow(1500),
-        1,
-        Some("POST"),
-        Some("/portfolio/events/orders"),
-    );
+    ks.inject(FaultRule::once(
+        "POST",
+        "/portfolio/events/orders",
+        Fault::DelayAfter(Duration::from_millis(1500)),
+    ));
     let r = io(300)
         .run(&place("slow-1"))
         .await

@@ -9,12 +9,9 @@
 use plugin_api::{
     ErrorKind, OpResult, OrderRequest, OrderState, Price, Qty, Side, TimeInForce, VenueOp,
 };
-use polymix_doubles::kalshi::{
-    self, Fault as KFault, KalshiDouble, KalshiDoubleConfig, MarketSpec,
-};
-use polymix_doubles::polymarket::{
-    self as pmd, Fault as PFault, FaultKind, PolymarketDouble, PolymarketDoubleConfig,
-};
+use polymix_doubles::fault::{Fault, FaultRule};
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig, MarketSpec};
+use polymix_doubles::polymarket::{self as pmd, PolymarketDouble, PolymarketDoubleConfig};
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::VenueError;
 use std::time::{Duration, Instant};
@@ -70,15 +67,15 @@ fn writes_to(ks: &KalshiDouble, path: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kalshi_write_processed_then_answer_lost_is_found_not_resent() {
     let (ks, reg) = kalshi_setup("wf-ks-lost").await;
-    let cases: Vec<(&str, KFault)> = vec![
-        ("k500", KFault::ServerErrorAfterProcessing(500)),
-        ("k502", KFault::ServerErrorAfterProcessing(502)),
-        ("k504", KFault::ServerErrorAfterProcessing(504)),
-        ("kdrop", KFault::DropAfterProcessing),
-        ("kslow", KFault::Slow(1_500)),
+    let cases: Vec<(&str, Fault)> = vec![
+        ("k500", Fault::StatusAfter(500)),
+        ("k502", Fault::StatusAfter(502)),
+        ("k504", Fault::StatusAfter(504)),
+        ("kdrop", Fault::DropAfter),
+        ("kslow", Fault::DelayAfter(Duration::from_millis(1_500))),
     ];
     for (i, (coid, fault)) in cases.into_iter().enumerate() {
-        ks.inject_on(fault, 1, Some("POST"), Some(KS_ORDERS));
+        ks.inject(FaultRule::once("POST", KS_ORDERS, fault));
         let io = venue_io(&reg, "ks", 400, 3);
         let r = io
             .run(&order(coid, &format!("{KS_T}:no"), 450_000, 5))
@@ -99,12 +96,7 @@ async fn kalshi_write_processed_then_answer_lost_is_found_not_resent() {
 async fn kalshi_write_answered_5xx_is_never_rerun() {
     let (ks, reg) = kalshi_setup("wf-ks-5xx").await;
     for (i, status) in [500u16, 502, 503, 504].into_iter().enumerate() {
-        ks.inject_on(
-            KFault::ServerError(status),
-            1,
-            Some("POST"),
-            Some(KS_ORDERS),
-        );
+        ks.inject(FaultRule::once("POST", KS_ORDERS, Fault::Status(status)));
         let io = venue_io(&reg, "ks", 2_000, 3);
         let coid = format!("k5xx-{status}");
         let e = io
@@ -125,7 +117,7 @@ async fn kalshi_write_answered_5xx_is_never_rerun() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kalshi_write_rate_limited_is_resent_once_allowed() {
     let (ks, reg) = kalshi_setup("wf-ks-429").await;
-    ks.inject_on(KFault::RateLimited, 2, Some("POST"), Some(KS_ORDERS));
+    ks.inject(FaultRule::once("POST", KS_ORDERS, Fault::Status(429)).times(2));
     let io = venue_io(&reg, "ks", 2_000, 4);
     let r = io
         .run(&order("k429", &format!("{KS_T}:no"), 450_000, 5))
@@ -144,13 +136,13 @@ async fn kalshi_write_rate_limited_is_resent_once_allowed() {
 async fn polymarket_write_failed_is_never_resigned_or_resent() {
     let (pm, reg) = polymarket_setup("wf-pm-5xx").await;
     let kinds = [
-        FaultKind::Status(500),
-        FaultKind::Status(502),
-        FaultKind::Status(504),
-        FaultKind::Drop,
+        Fault::Status(500),
+        Fault::Status(502),
+        Fault::Status(504),
+        Fault::Drop,
     ];
     for (i, kind) in kinds.into_iter().enumerate() {
-        pm.inject(PFault::once("POST", "/order", kind.clone()));
+        pm.inject(FaultRule::once("POST", "/order", kind));
         let io = venue_io(&reg, "pm", 1_000, 3);
         let e = io
             .run(&order(&format!("p5xx-{i}"), ARB_YES, 300_000, 10))
@@ -176,11 +168,11 @@ async fn polymarket_write_failed_is_never_resigned_or_resent() {
 async fn polymarket_write_processed_then_answer_lost_is_found_by_digest() {
     let (pm, reg) = polymarket_setup("wf-pm-lost").await;
     let kinds = [
-        FaultKind::DropAfter,
-        FaultKind::DelayAfter(Duration::from_millis(1_500)),
+        Fault::DropAfter,
+        Fault::DelayAfter(Duration::from_millis(1_500)),
     ];
     for (i, kind) in kinds.into_iter().enumerate() {
-        pm.inject(PFault::once("POST", "/order", kind.clone()));
+        pm.inject(FaultRule::once("POST", "/order", kind));
         let io = venue_io(&reg, "pm", 500, 3);
         let r = io
             .run(&order(&format!("plost-{i}"), ARB_YES, 300_000, 10))
@@ -199,7 +191,7 @@ async fn polymarket_write_processed_then_answer_lost_is_found_by_digest() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polymarket_429_waits_retry_after_and_resends_the_same_order() {
     let (pm, reg) = polymarket_setup("wf-pm-429").await;
-    pm.inject(PFault::once("POST", "/order", FaultKind::Status(429)));
+    pm.inject(FaultRule::once("POST", "/order", Fault::Status(429)));
     let io = venue_io(&reg, "pm", 2_000, 3);
     let t0 = Instant::now();
     let r = io
@@ -228,8 +220,8 @@ async fn polymarket_429_waits_retry_after_and_resends_the_same_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polymarket_lookup_read_retries_alone() {
     let (pm, reg) = polymarket_setup("wf-pm-read").await;
-    pm.inject(PFault::once("POST", "/order", FaultKind::DropAfter));
-    pm.inject(PFault::once("GET", "/data/order", FaultKind::Status(503)));
+    pm.inject(FaultRule::once("POST", "/order", Fault::DropAfter));
+    pm.inject(FaultRule::once("GET", "/data/order", Fault::Status(503)));
     let io = venue_io(&reg, "pm", 1_000, 3);
     let r = io.run(&order("pread", ARB_YES, 300_000, 10)).await;
     assert!(matches!(r, Ok(OpResult::Order { .. })), "{r:?}");

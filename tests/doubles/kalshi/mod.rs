@@ -12,8 +12,8 @@
 //!   `ceil_to_cent(0.07·C·P·(1−P))`, refuses a reused `client_order_id` with 409;
 //! * answers the removed V1 order-writing endpoints with `deprecated_v1_order_endpoint`
 //!   (with a 200 status by default, as reported in the wild);
-//! * injects faults: bare-string 429s, 5xx (before or after processing), slow answers,
-//!   dropped connections, forced 409s.
+//! * injects the faults of [`crate::fault`] (Kalshi's bare-string 429s, 5xx before or after
+//!   processing, slow, late, dropped or garbled answers, forced 409s).
 //!
 //! ```ignore
 //! let double = polymix_doubles::kalshi::spawn(KalshiDoubleConfig::default()).await;
@@ -36,6 +36,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::fault::{Fault, FaultRule, FaultRules};
 use exchange::{err, Exchange, NewOrder, Reject};
 pub use exchange::{FillRec, MarketSpec, OrderRec};
 
@@ -160,33 +161,6 @@ impl Default for KalshiDoubleConfig {
     }
 }
 
-/// A fault to inject into upcoming requests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fault {
-    /// 429 with the bare-string body `{"error":"too many requests"}`; nothing processed.
-    RateLimited,
-    /// This 5xx status, nothing processed.
-    ServerError(u16),
-    /// Process the request, then answer this 5xx status (the order exists!).
-    ServerErrorAfterProcessing(u16),
-    /// Process the request, then wait this many ms before answering.
-    Slow(u64),
-    /// Drop the connection without processing.
-    DropBeforeProcessing,
-    /// Process, then drop the connection without answering.
-    DropAfterProcessing,
-    /// Answer an order submit with 409 `order_already_exists` without processing.
-    Duplicate409,
-}
-
-#[derive(Clone, Debug)]
-struct FaultRule {
-    fault: Fault,
-    left: usize,
-    method: Option<String>,
-    path_contains: Option<String>,
-}
-
 /// One request as the double saw it.
 #[derive(Clone, Debug)]
 pub struct RequestRec {
@@ -215,7 +189,7 @@ pub struct AuthFailure {
 
 struct Inner {
     ex: Exchange,
-    faults: Vec<FaultRule>,
+    faults: FaultRules,
     requests: Vec<RequestRec>,
     auth_failures: Vec<AuthFailure>,
     place_attempts: usize,
@@ -262,7 +236,7 @@ pub async fn spawn(config: KalshiDoubleConfig) -> KalshiDouble {
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             ex: Exchange::new(config.balance),
-            faults: Vec::new(),
+            faults: FaultRules::default(),
             requests: Vec::new(),
             auth_failures: Vec::new(),
             place_attempts: 0,
@@ -360,26 +334,10 @@ impl KalshiDouble {
         self.shared.lock().ex.position(ticker)
     }
 
-    /// The next `count` requests get `fault`.
-    pub fn inject(&self, fault: Fault, count: usize) {
-        self.inject_on(fault, count, None, None);
-    }
-
-    /// The next `count` requests with this method and a path containing `path_contains` get
-    /// `fault`.
-    pub fn inject_on(
-        &self,
-        fault: Fault,
-        count: usize,
-        method: Option<&str>,
-        path_contains: Option<&str>,
-    ) {
-        self.shared.lock().faults.push(FaultRule {
-            fault,
-            left: count,
-            method: method.map(str::to_string),
-            path_contains: path_contains.map(str::to_string),
-        });
+    /// Adds a fault rule ([`crate::fault`]: the same faults, with the same meaning, as the
+    /// Polymarket double's). Paths are matched below `/trade-api/v2`.
+    pub fn inject(&self, rule: FaultRule) {
+        self.shared.lock().faults.push(rule);
     }
 
     /// Orders the double accepted.
@@ -445,44 +403,35 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
         if is_submit {
             g.place_attempts += 1;
         }
-        let pos = g.faults.iter().position(|r| {
-            r.left > 0
-                && r.method.as_deref().is_none_or(|m| m == method)
-                && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
-                && (r.fault != Fault::Duplicate409 || is_submit)
-        });
-        let f = pos.map(|i| {
-            g.faults[i].left -= 1;
-            g.faults[i].fault
-        });
-        g.faults.retain(|r| r.left > 0);
-        f
+        let below_root = path.strip_prefix(PREFIX).unwrap_or(&path);
+        // A duplicate-id refusal only makes sense for an order submit.
+        g.faults.take(&method, below_root, |f| {
+            *f != Fault::Duplicate409 || is_submit
+        })
     };
-    let record = |status: u16| {
-        sh.lock().requests.push(RequestRec {
-            method: method.clone(),
-            path: path.clone(),
-            query: query.clone(),
-            status,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        });
+    let seen = Seen {
+        method,
+        path,
+        query,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     };
     match fault {
-        Some(Fault::RateLimited) => {
-            record(429);
+        Some(Fault::Status(429)) => {
+            // Kalshi's 429: a bare-string body and no Retry-After (kalshi.md "Rate limits").
+            seen.record(&sh, 429);
             return json_response(429, &json!({"error": "too many requests"}));
         }
-        Some(Fault::ServerError(s)) => {
-            record(s);
+        Some(Fault::Status(s)) => {
+            seen.record(&sh, s);
             let (s, b) = err(s, "internal_server_error", "internal server error");
             return json_response(s, &b);
         }
-        Some(Fault::DropBeforeProcessing) => {
-            record(0);
+        Some(Fault::Drop) => {
+            seen.record(&sh, 0);
             drop_connection();
         }
         Some(Fault::Duplicate409) => {
-            record(409);
+            seen.record(&sh, 409);
             let (s, b) = err(
                 409,
                 "order_already_exists",
@@ -490,30 +439,96 @@ async fn handle(State(sh): State<Arc<Shared>>, req: Request) -> Response {
             );
             return json_response(s, &b);
         }
+        Some(Fault::Delay(t)) => tokio::time::sleep(t).await,
+        Some(Fault::Late(t)) => {
+            // Processing runs in its own task, so a client that hangs up does not cancel it.
+            let sh2 = sh.clone();
+            let headers = parts.headers.clone();
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(t).await;
+                let (status, body) = process(
+                    &sh2,
+                    &seen.method,
+                    &seen.path,
+                    &seen.query,
+                    &headers,
+                    &bytes,
+                );
+                seen.record(&sh2, status);
+                (status, body)
+            });
+            return match task.await {
+                Ok((status, body)) => answer(status, &body),
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            };
+        }
         _ => {}
     }
-    let (status, body) = process(&sh, &method, &path, &query, &parts.headers, &bytes);
+    let (status, body) = process(
+        &sh,
+        &seen.method,
+        &seen.path,
+        &seen.query,
+        &parts.headers,
+        &bytes,
+    );
     match fault {
-        Some(Fault::Slow(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
-        Some(Fault::ServerErrorAfterProcessing(s)) => {
-            record(s);
+        Some(Fault::DelayAfter(t)) => tokio::time::sleep(t).await,
+        Some(Fault::StatusAfter(s)) => {
+            seen.record(&sh, s);
             let (s, b) = err(s, "internal_server_error", "internal server error");
             return json_response(s, &b);
         }
-        Some(Fault::DropAfterProcessing) => {
-            record(0);
+        Some(Fault::DropAfter) => {
+            seen.record(&sh, 0);
             drop_connection();
+        }
+        Some(Fault::GarbageAfter) => {
+            // Booked, then the real status with a body that is not JSON (a proxy's page).
+            seen.record(&sh, status);
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return (
+                status,
+                [("content-type", "text/html")],
+                "<html><body>upstream hiccup</body></html>",
+            )
+                .into_response();
         }
         _ => {}
     }
-    record(status);
+    seen.record(&sh, status);
+    answer(status, &body)
+}
+
+/// A request as it arrived, for the log.
+struct Seen {
+    method: String,
+    path: String,
+    query: String,
+    body: String,
+}
+
+impl Seen {
+    fn record(&self, sh: &Shared, status: u16) {
+        sh.lock().requests.push(RequestRec {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            status,
+            body: self.body.clone(),
+        });
+    }
+}
+
+/// The venue's answer: JSON, or no body for a 204.
+fn answer(status: u16, body: &Value) -> Response {
     if status == 204 {
         return Response::builder()
             .status(204)
             .body(Body::empty())
             .unwrap_or_default();
     }
-    json_response(status, &body)
+    json_response(status, body)
 }
 
 /// Decodes an `application/x-www-form-urlencoded` query (`+` is a space, as in Go's and

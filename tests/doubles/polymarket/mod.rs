@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::fault::{Fault, FaultRule, FaultRules};
 use plugin_api::Price;
 
 pub mod verify;
@@ -95,72 +96,6 @@ impl MarketSeed {
     }
 }
 
-/// What a fault does. The `…After` kinds *process the request first* (an order is placed,
-/// matched and booked, a cancel takes effect) and then fail the reply, which is how a lost
-/// answer looks to a client: the venue holds the order but the client does not know it.
-///
-/// ```ignore
-/// // The order is placed, then the client sees a 502 / a dropped connection / a timeout /
-/// // a 200 it cannot read:
-/// pm.inject(Fault::once("POST", "/order", FaultKind::StatusAfter(502)));
-/// pm.inject(Fault::once("POST", "/order", FaultKind::DropAfter));
-/// pm.inject(Fault::once("POST", "/order", FaultKind::DelayAfter(Duration::from_secs(15))));
-/// pm.inject(Fault::once("POST", "/order", FaultKind::GarbageAfter));
-/// // Refused before processing (nothing happens at the venue):
-/// pm.inject(Fault::once("POST", "/order", FaultKind::Status(500)));
-/// ```
-/// Rules match on method and path prefix and apply to the next `times` matching requests
-/// ([`Fault::once`] = 1); [`PolymarketDouble::accepted_orders`] and
-/// [`PolymarketDouble::order_status`] show what the venue really holds.
-#[derive(Clone, Debug)]
-pub enum FaultKind {
-    /// Answer with this status before processing (429 carries `Retry-After: 1`).
-    Status(u16),
-    /// Sleep, then process and answer normally (slow response).
-    Delay(Duration),
-    /// Process (the request takes effect), then sleep before answering (set it past the
-    /// client's timeout for "processed, then timed out").
-    DelayAfter(Duration),
-    /// Drop the connection without processing.
-    Drop,
-    /// Process (the request takes effect), then drop the connection.
-    DropAfter,
-    /// Hold the request this long, then process it whether or not the client is still there
-    /// (a venue that books an order seconds after a client gave up on it).
-    Late(Duration),
-    /// Process (the request takes effect), then answer this status (500/502/504…) with an
-    /// error body instead of the real answer.
-    StatusAfter(u16),
-    /// Process (the request takes effect), then answer 200 with a body that is not the
-    /// venue's JSON (a garbled 2xx).
-    GarbageAfter,
-}
-
-/// A fault rule: applies to the next `times` requests matching method and path prefix.
-#[derive(Clone, Debug)]
-pub struct Fault {
-    /// HTTP method, or any.
-    pub method: Option<String>,
-    /// Path prefix, e.g. `/order`.
-    pub path: String,
-    /// Effect.
-    pub kind: FaultKind,
-    /// How many requests it hits.
-    pub times: usize,
-}
-
-impl Fault {
-    /// A one-shot fault on `method path`.
-    pub fn once(method: &str, path: &str, kind: FaultKind) -> Fault {
-        Fault {
-            method: Some(method.to_string()),
-            path: path.to_string(),
-            kind,
-            times: 1,
-        }
-    }
-}
-
 struct KeyInfo {
     secret: Vec<u8>,
     passphrase: String,
@@ -229,7 +164,7 @@ struct Inner {
     received: Vec<Value>,
     /// Every request as it arrived (method, path, body), faults included.
     log: Vec<(String, String, Vec<u8>)>,
-    faults: Vec<Fault>,
+    faults: FaultRules,
     ghost_next: usize,
     balance_updates: usize,
     /// `(standard, neg-risk)` V2 exchange contracts.
@@ -322,7 +257,7 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         trades: Vec::new(),
         received: Vec::new(),
         log: Vec::new(),
-        faults: Vec::new(),
+        faults: FaultRules::default(),
         ghost_next: 0,
         balance_updates: 0,
     }));
@@ -436,9 +371,10 @@ impl PolymarketDouble {
         }
     }
 
-    /// Adds a fault rule.
-    pub fn inject(&self, f: Fault) {
-        lock(&self.inner).faults.push(f);
+    /// Adds a fault rule ([`crate::fault`]: the same faults, with the same meaning, as the
+    /// Kalshi double's).
+    pub fn inject(&self, rule: FaultRule) {
+        lock(&self.inner).faults.push(rule);
     }
 
     /// The next order that matches produces trades that end FAILED (a ghost fill).
@@ -523,24 +459,15 @@ async fn handle(
         let mut g = lock(&d);
         g.log
             .push((method.as_str().to_string(), path.clone(), body.to_vec()));
-        let idx = g.faults.iter().position(|f| {
-            f.times > 0
-                && path.starts_with(&f.path)
-                && f.method
-                    .as_deref()
-                    .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
-        });
-        idx.map(|i| {
-            g.faults[i].times -= 1;
-            let k = g.faults[i].kind.clone();
-            if g.faults[i].times == 0 {
-                g.faults.remove(i);
-            }
-            k
-        })
+        g.faults.take(method.as_str(), &path, |_| true)
     };
+    // The venue has no client order ids: a duplicate-id refusal is a plain 409 here.
+    let fault = fault.map(|f| match f {
+        Fault::Duplicate409 => Fault::Status(409),
+        f => f,
+    });
     match &fault {
-        Some(FaultKind::Status(s)) => {
+        Some(Fault::Status(s)) => {
             let mut r = (
                 StatusCode::from_u16(*s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 axum::Json(json!({"error": "injected fault"})),
@@ -552,13 +479,11 @@ async fn handle(
             }
             return r;
         }
-        Some(FaultKind::Delay(t)) => tokio::time::sleep(*t).await,
-        Some(FaultKind::Drop) => {
-            std::panic::resume_unwind(Box::new("dropped connection (injected)"))
-        }
+        Some(Fault::Delay(t)) => tokio::time::sleep(*t).await,
+        Some(Fault::Drop) => std::panic::resume_unwind(Box::new("dropped connection (injected)")),
         _ => {}
     }
-    if let Some(FaultKind::Late(t)) = fault {
+    if let Some(Fault::Late(t)) = fault {
         // Processing runs in its own task, so a client that hangs up does not cancel it.
         let d2 = d.clone();
         let m = method.as_str().to_string();
@@ -577,20 +502,20 @@ async fn handle(
         g.route(method.as_str(), &path, &query, &headers, &body)
     };
     match fault {
-        Some(FaultKind::DelayAfter(t)) => tokio::time::sleep(t).await,
-        Some(FaultKind::DropAfter) => {
+        Some(Fault::DelayAfter(t)) => tokio::time::sleep(t).await,
+        Some(Fault::DropAfter) => {
             std::panic::resume_unwind(Box::new("dropped connection (injected)"))
         }
-        Some(FaultKind::StatusAfter(s)) => {
+        Some(Fault::StatusAfter(s)) => {
             return (
                 StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 axum::Json(json!({"error": "injected fault after processing"})),
             )
                 .into_response();
         }
-        Some(FaultKind::GarbageAfter) => {
+        Some(Fault::GarbageAfter) => {
             return (
-                StatusCode::OK,
+                status,
                 [("content-type", "text/html")],
                 "<html><body>upstream hiccup</body></html>",
             )
@@ -710,7 +635,7 @@ impl Inner {
             ("GET", "/time") => (StatusCode::OK, json!(now_s())),
             ("GET", "/version") => (StatusCode::OK, json!({"version": 2})),
             // Health check (polymarket.md §1.2; body shape unconfirmed, the adapter reads only
-            // the status). Inject `FaultKind::Status(503)` on `/ok` to simulate an outage.
+            // the status). Inject `Fault::Status(503)` on `/ok` to simulate an outage.
             ("GET", "/ok") => (StatusCode::OK, json!("OK")),
             ("POST", "/auth/api-key") => match self.l1(h) {
                 Err(e) => e,
@@ -1542,25 +1467,25 @@ mod fault_tests {
         pm.add_market(MarketSeed::new(TOKEN, "0xc"));
         pm.set_balance(ADDR, "1000");
         // Before processing: refused, nothing placed.
-        pm.inject(Fault::once("POST", "/order", FaultKind::Status(500)));
+        pm.inject(FaultRule::once("POST", "/order", Fault::Status(500)));
         assert_eq!(post(&pm, order_body(1, &key)).await.unwrap().0, 500);
         assert_eq!(pm.accepted_orders(), 0);
         // After processing: the order exists, the reply fails.
-        pm.inject(Fault::once("POST", "/order", FaultKind::StatusAfter(502)));
+        pm.inject(FaultRule::once("POST", "/order", Fault::StatusAfter(502)));
         assert_eq!(post(&pm, order_body(2, &key)).await.unwrap().0, 502);
         assert_eq!(pm.accepted_orders(), 1);
-        pm.inject(Fault::once("POST", "/order", FaultKind::GarbageAfter));
+        pm.inject(FaultRule::once("POST", "/order", Fault::GarbageAfter));
         let (s, body) = post(&pm, order_body(3, &key)).await.unwrap();
         assert_eq!(s, 200);
         assert!(serde_json::from_str::<Value>(&body).is_err(), "{body}");
         assert_eq!(pm.accepted_orders(), 2);
-        pm.inject(Fault::once("POST", "/order", FaultKind::DropAfter));
+        pm.inject(FaultRule::once("POST", "/order", Fault::DropAfter));
         assert!(post(&pm, order_body(4, &key)).await.is_err());
         assert_eq!(pm.accepted_orders(), 3);
-        pm.inject(Fault::once(
+        pm.inject(FaultRule::once(
             "POST",
             "/order",
-            FaultKind::DelayAfter(Duration::from_secs(2)),
+            Fault::DelayAfter(Duration::from_secs(2)),
         ));
         assert!(
             post(&pm, order_body(5, &key)).await.is_err(),

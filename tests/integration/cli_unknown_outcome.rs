@@ -3,8 +3,9 @@
 //! outcome is unknown and names every id the order can be looked up by (client order id;
 //! Polymarket's expected order id, its EIP-712 digest).
 
-use polymix_doubles::kalshi::{self, Fault as KFault, KalshiDoubleConfig};
-use polymix_doubles::polymarket::{self as pmd, Fault, FaultKind, PolymarketDoubleConfig};
+use polymix_doubles::fault::{Fault, FaultRule};
+use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -64,7 +65,7 @@ async fn a_place_whose_answer_is_lost_is_sent_once_and_names_its_ids() {
     .expect("write config");
 
     // Polymarket: 502 without booking; the lookup by digest finds nothing.
-    pm.inject(Fault::once("POST", "/order", FaultKind::Status(502)));
+    pm.inject(FaultRule::once("POST", "/order", Fault::Status(502)));
     let c = cfg.clone();
     let out = tokio::task::spawn_blocking(move || place(&c, "pm", ARB_YES, "0.30", "cli-pm-1"))
         .await
@@ -86,12 +87,11 @@ async fn a_place_whose_answer_is_lost_is_sent_once_and_names_its_ids() {
     assert_eq!(pm.accepted_orders(), 0);
 
     // Kalshi: 503 without booking; the lookup by client order id finds nothing.
-    ks.inject_on(
-        KFault::ServerError(503),
-        1,
-        Some("POST"),
-        Some("/portfolio/events/orders"),
-    );
+    ks.inject(FaultRule::once(
+        "POST",
+        "/portfolio/events/orders",
+        Fault::Status(503),
+    ));
     let c = cfg.clone();
     let inst = format!("{ARB_TICKER}:no");
     let out = tokio::task::spawn_blocking(move || place(&c, "ks", &inst, "0.45", "cli-ks-1"))

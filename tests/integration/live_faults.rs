@@ -411,8 +411,8 @@ async fn order_booked_after_the_lookup_said_not_found_is_adopted() {
 async fn garbled_2xx_and_5xx_after_booking_are_looked_up_not_refused() {
     let (o, pm, ks, pm_cash, ks_cash) = run(
         "lf-garbled",
-        Some(FaultKind::GarbageAfter),
-        Some(KFault::ServerErrorAfterProcessing(504)),
+        Some(Fault::GarbageAfter),
+        Some(Fault::StatusAfter(504)),
         5_000,
     )
     .await;

@@ -47,6 +47,11 @@ impl Engine {
                 self.check_fills().await?;
                 self.poll_resolutions().await?;
                 self.settle_ready().await?;
+                // The venues' cash is the truth: orders adopted late, fees and settlements
+                // all move it, and no trade is in flight here.
+                if let Err(e) = self.refresh_balances().await {
+                    tracing::warn!(error = %e, "balance refresh failed; keeping the last known cash");
+                }
                 last_settle = std::time::Instant::now();
             }
             tokio::time::sleep(poll).await;

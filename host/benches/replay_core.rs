@@ -242,7 +242,7 @@ fn bench_rows(
             pair_id: "p".into(),
             direction: "yes_a_no_b".into(),
             qty,
-            state: "PLANNED".into(),
+            state: polymix_host::store::TradeState::Planned,
             venue_a: "pm".into(),
             venue_b: "ks".into(),
             instrument_a: "a".into(),

@@ -393,9 +393,7 @@ fn trades_lists_every_trade_with_its_legs() {
     let v: serde_json::Value = serde_json::from_slice(&open.stdout).unwrap();
     let n_open = all
         .iter()
-        .filter(|t| {
-            polymix_host::store::state::OPEN.contains(&t.state.as_str()) && t.settled_ms.is_none()
-        })
+        .filter(|t| polymix_host::store::state::OPEN.contains(&t.state) && t.settled_ms.is_none())
         .count();
     assert_eq!(v.as_array().unwrap().len(), n_open);
 

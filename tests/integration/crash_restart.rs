@@ -12,7 +12,9 @@
 use plugin_api::{client_order_id, Qty, Usd};
 use polymix_doubles::fault::{Fault, FaultRule};
 use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig, MarketSpec};
-use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use polymix_host::store::{
+    state, Ledger, Leg, OrderRow, OrderState, Purpose, Side, TradeRow, TradeState,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -140,7 +142,7 @@ pub fn ledger_trades(path: &Path) -> Vec<(TradeRow, Vec<OrderRow>)> {
         .collect()
 }
 
-const FINAL: &[&str] = &[state::HEDGED, state::UNWOUND, state::SETTLED, state::FAILED];
+const FINAL: &[TradeState] = &[state::HEDGED, state::UNWOUND, state::SETTLED, state::FAILED];
 
 /// Runs `polymix run --live` on `cfg`, kills it (SIGKILL) as soon as `mid_trade` holds, restarts
 /// it on the same config and ledger, and returns the one trade once it is final.
@@ -168,7 +170,7 @@ async fn kill_mid_trade_and_restart(
     let before = ledger_trades(&ledger);
     assert_eq!(before.len(), 1, "one trade journaled; log:\n{log1}");
     assert!(
-        !FINAL.contains(&before[0].0.state.as_str()),
+        !FINAL.contains(&before[0].0.state),
         "killed before the trade finished: {:#?}",
         before[0].0
     );
@@ -182,7 +184,7 @@ async fn kill_mid_trade_and_restart(
         Duration::from_secs(25),
         || {
             let v = ledger_trades(&ledger);
-            let f = v.len() == 1 && FINAL.contains(&v[0].0.state.as_str());
+            let f = v.len() == 1 && FINAL.contains(&v[0].0.state);
             if f {
                 done = v.into_iter().next();
             }
@@ -206,7 +208,7 @@ async fn kill_mid_trade_and_restart(
     // It may have moved on (an unwound trade holding nothing settles at once), but only
     // between final states.
     let seen = done.expect("final trade").0.state;
-    assert!(FINAL.contains(&t.state.as_str()), "{seen} then {t:#?}");
+    assert!(FINAL.contains(&t.state), "{seen} then {t:#?}");
     (t, orders)
 }
 
@@ -241,7 +243,7 @@ fn check_nothing_lost_nothing_twice(
         assert!(
             orders
                 .iter()
-                .any(|o| o.client_order_id == coid && o.purpose == "entry"),
+                .any(|o| o.client_order_id == coid && o.purpose == Purpose::Entry),
             "entry leg {leg} ({coid}) missing from the ledger: {orders:#?}"
         );
     }
@@ -282,9 +284,9 @@ fn check_nothing_lost_nothing_twice(
 fn held(orders: &[OrderRow], leg: &str) -> Qty {
     orders
         .iter()
-        .filter(|o| o.leg == leg)
+        .filter(|o| o.leg.as_str() == leg)
         .map(|o| {
-            if o.side == "sell" {
+            if o.side == Side::Sell {
                 -o.filled_qty
             } else {
                 o.filled_qty
@@ -358,10 +360,10 @@ async fn sigkill_with_leg_b_never_booked_recovers_by_unwinding_leg_a() {
     assert_eq!(b.place_attempts(), 1, "B's lost submit was not resent");
     let ob = orders
         .iter()
-        .find(|o| o.leg == "b")
+        .find(|o| o.leg == Leg::B)
         .expect("leg B journaled");
     assert_eq!(ob.filled_qty, Qty::ZERO, "{ob:#?}");
-    assert_eq!(ob.state, "not_found", "{ob:#?}");
+    assert_eq!(ob.state, OrderState::NotFound, "{ob:#?}");
     // A: the entry (found, not resent) and one unwind sale of all 10 at the 0.38 bid.
     let a_orders = a.orders();
     assert_eq!(a_orders.len(), 2, "{a_orders:#?}");
@@ -417,11 +419,11 @@ async fn sigkill_with_polymarket_leg_in_flight_recovers_by_the_journaled_order_i
     assert_eq!(t.state, state::HEDGED, "{t:#?}\n{orders:#?}");
     assert!(t.note.contains("reconciled after restart"), "{}", t.note);
     assert_eq!(orders.len(), 2, "no unwind: {orders:#?}");
-    let oa = orders.iter().find(|o| o.leg == "a").expect("leg a");
+    let oa = orders.iter().find(|o| o.leg == Leg::A).expect("leg a");
     assert_eq!(oa.venue, "pm");
     assert_eq!(oa.client_order_id, client_order_id(&t.id, 'a', 0));
     assert_eq!(oa.filled_qty, Qty::shares(10), "{oa:#?}");
-    assert_eq!(oa.state, "filled", "{oa:#?}");
+    assert_eq!(oa.state, OrderState::Filled, "{oa:#?}");
     let id = oa.order_id.clone().expect("order id journaled");
     assert_eq!(
         pm.order_status(&id).as_deref(),

@@ -19,7 +19,7 @@ use plugin_api::{Price, Qty, Usd};
 use polymix_doubles::fault::{Fault, FaultRule};
 use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self as pmd, PolymarketDouble, PolymarketDoubleConfig};
-use polymix_host::store::{state, OrderRow, TradeRow};
+use polymix_host::store::{state, OrderRow, Side, TradeRow, TradeState};
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -110,7 +110,7 @@ async fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Res
     Ok(())
 }
 
-const SETTLED_OR_DEAD: &[&str] = &[state::SETTLED, state::FAILED];
+const SETTLED_OR_DEAD: &[TradeState] = &[state::SETTLED, state::FAILED];
 
 /// What one point saw, for the sweep's counts.
 #[derive(Default)]
@@ -162,7 +162,7 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     let at_kill = ledger_trades(&ledger);
     seen.killed_mid_trade = at_kill
         .iter()
-        .any(|(t, _)| state::IN_FLIGHT.contains(&t.state.as_str()));
+        .any(|(t, _)| state::IN_FLIGHT.contains(&t.state));
     seen.unknown_at_kill = at_kill
         .iter()
         .flat_map(|(_, o)| o.iter())
@@ -179,7 +179,7 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
         state::NAKED,
     ];
     let all_final = |ts: &[(TradeRow, Vec<OrderRow>)]| {
-        !ts.is_empty() && ts.iter().all(|(t, _)| finals.contains(&t.state.as_str()))
+        !ts.is_empty() && ts.iter().all(|(t, _)| finals.contains(&t.state))
     };
     if let Err(e) = wait("every trade final", Duration::from_secs(25), || {
         all_final(&ledger_trades(&ledger))
@@ -198,7 +198,7 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     if let Err(e) = wait("settlement", Duration::from_secs(25), || {
         ledger_trades(&ledger)
             .iter()
-            .all(|(t, _)| SETTLED_OR_DEAD.contains(&t.state.as_str()))
+            .all(|(t, _)| SETTLED_OR_DEAD.contains(&t.state))
     })
     .await
     {
@@ -208,7 +208,10 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     tokio::time::sleep(Duration::from_millis(MAX_LATE_MS.min(1_000))).await;
     p2.kill();
     let trades = ledger_trades(&ledger);
-    seen.states = trades.iter().map(|(t, _)| t.state.clone()).collect();
+    seen.states = trades
+        .iter()
+        .map(|(t, _)| t.state.as_str().to_string())
+        .collect();
     let rows: Vec<&OrderRow> = trades.iter().flat_map(|(_, o)| o.iter()).collect();
 
     // Invariant 1: at most once.
@@ -256,7 +259,7 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
             None => broken.push(format!("Kalshi order unknown to the ledger: {k:?}")),
             Some(r) => {
                 let venue_cost = k.taker_cost + k.maker_cost;
-                let cost = if r.side == "sell" {
+                let cost = if r.side == Side::Sell {
                     k.filled.payout(Price::ONE) - venue_cost
                 } else {
                     venue_cost

@@ -3,7 +3,7 @@
 
 use plugin_api::{Qty, RiskProposal, Usd};
 use polymix_host::engine::risk_gate::{Admission, Candidate, RiskGate};
-use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use polymix_host::store::{state, Ledger, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
 use std::sync::Arc;
 
 use crate::support::temp_dir;
@@ -29,7 +29,7 @@ fn candidate(id: usize, cost: Usd) -> Candidate {
                 pair_id: "p".into(),
                 direction: "yes_a_no_b".into(),
                 qty,
-                state: state::PLANNED.into(),
+                state: state::PLANNED,
                 venue_a: "A".into(),
                 venue_b: "B".into(),
                 instrument_a: "x".into(),
@@ -51,15 +51,15 @@ fn candidate(id: usize, cost: Usd) -> Candidate {
             let o = |leg: char, venue: &str| OrderRow {
                 client_order_id: plugin_api::client_order_id(&tid, leg, 0),
                 trade_id: tid.clone(),
-                leg: leg.to_string(),
-                purpose: "entry".into(),
+                leg: Leg::parse(&leg.to_string()).expect("leg"),
+                purpose: Purpose::Entry,
                 venue: venue.into(),
                 instrument: "x".into(),
-                side: "buy".into(),
+                side: Side::Buy,
                 price: plugin_api::Price(480_000),
                 qty,
                 tif: "ioc".into(),
-                state: "planned".into(),
+                state: OrderState::Planned,
                 order_id: None,
                 filled_qty: Qty::ZERO,
                 filled_notional: Usd::ZERO,

@@ -7,7 +7,7 @@ use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig, MarketSpec
 use polymix_doubles::polymarket::{self, MarketSeed, PolymarketDouble, PolymarketDoubleConfig};
 use polymix_host::engine::{Engine, EngineError, EngineOptions};
 use polymix_host::plugins::Registry;
-use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use polymix_host::store::{state, Ledger, OrderRow, OrderState, Purpose, TradeRow};
 use polymix_host::venue_io::SystemClock;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -260,7 +260,7 @@ pub async fn live_engine_with(
 pub fn entry(orders: &[OrderRow], leg: &str) -> OrderRow {
     let v: Vec<&OrderRow> = orders
         .iter()
-        .filter(|o| o.leg == leg && o.purpose == "entry")
+        .filter(|o| o.leg.as_str() == leg && o.purpose == Purpose::Entry)
         .collect();
     assert_eq!(v.len(), 1, "one entry order on leg {leg}: {orders:#?}");
     v[0].clone()
@@ -328,8 +328,8 @@ async fn live_engine_trades_the_arb_once_hedges_and_settles() {
     assert_eq!(ob.client_order_id, client_order_id(&t.id, 'b', 0));
     assert_eq!(oa.filled_qty, Qty::shares(10), "{oa:#?}");
     assert_eq!(ob.filled_qty, oa.filled_qty, "{ob:#?}");
-    assert_eq!(oa.state, "filled");
-    assert_eq!(ob.state, "filled");
+    assert_eq!(oa.state, OrderState::Filled);
+    assert_eq!(ob.state, OrderState::Filled);
     assert_eq!(oa.filled_notional, Usd::from_cents(400)); // 10 × 0.40
     assert_eq!(ob.filled_notional, Usd::from_cents(450)); // 10 × 0.45 (NO)
                                                           // Kalshi taker fee: ceil_to_cent(0.07 · 10 · 0.55 · 0.45) = ceil(0.17325) = $0.18.

@@ -9,7 +9,9 @@ use plugin_api::{Qty, Usd};
 use polymix_doubles::fault::{Fault, FaultRule};
 use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self as pmd, PolymarketDouble, PolymarketDoubleConfig};
-use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use polymix_host::store::{
+    state, Ledger, Leg, OrderRow, OrderState, Purpose, Side, TradeRow, TradeState,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -25,7 +27,7 @@ fn engine_section(window_ms: u64) -> String {
     )
 }
 
-const FINAL: &[&str] = &[state::HEDGED, state::UNWOUND, state::FAILED, state::SETTLED];
+const FINAL: &[TradeState] = &[state::HEDGED, state::UNWOUND, state::FAILED, state::SETTLED];
 
 struct Outcome {
     trade: TradeRow,
@@ -61,7 +63,7 @@ async fn run(
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
         let trades = wait_for(&ledger, "a final trade", Duration::from_secs(30), |t| {
-            t.len() == 1 && FINAL.contains(&t[0].state.as_str())
+            t.len() == 1 && FINAL.contains(&t[0].state)
         })
         .await;
         let t = trades[0].clone();
@@ -133,7 +135,7 @@ fn check_kalshi(o: &Outcome, ks: &KalshiDouble) {
         // Kalshi books every order as a purchase on one side of the YES/NO book: selling NO
         // is buying YES, whose cost is $1 per contract minus the NO proceeds.
         let venue_cost = k.taker_cost + k.maker_cost;
-        let expected = if row.side == "sell" {
+        let expected = if row.side == Side::Sell {
             k.filled.payout(plugin_api::Price::ONE) - venue_cost
         } else {
             venue_cost
@@ -182,7 +184,7 @@ fn check_pnl(o: &Outcome, pm_cash_micro: i64, ks_cash: Usd) {
         .iter()
         .filter(|r| r.venue == "pm" && r.instrument == ARB_YES)
         .map(|r| {
-            if r.side == "sell" {
+            if r.side == Side::Sell {
                 -r.filled_qty
             } else {
                 r.filled_qty
@@ -248,13 +250,13 @@ async fn unbooked_leg_is_final_after_the_window_and_the_other_leg_unwinds() {
     let a = o
         .orders
         .iter()
-        .find(|r| r.venue == "pm" && r.purpose == "entry")
+        .find(|r| r.venue == "pm" && r.purpose == Purpose::Entry)
         .expect("leg a");
-    assert_eq!(a.state, "not_found", "{a:#?}");
+    assert_eq!(a.state, OrderState::NotFound, "{a:#?}");
     assert!(
         o.orders
             .iter()
-            .any(|r| r.venue == "ks" && r.purpose == "unwind" && r.filled_qty.0 > 0),
+            .any(|r| r.venue == "ks" && r.purpose == Purpose::Unwind && r.filled_qty.0 > 0),
         "leg b sold back: {:#?}",
         o.orders
     );
@@ -284,7 +286,7 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
         pair_id: "lal-bos-lal".into(),
         direction: "yes_a_no_b".into(),
         qty: Qty::shares(10),
-        state: state::PLANNED.into(),
+        state: state::PLANNED,
         venue_a: "pm".into(),
         venue_b: "ks".into(),
         instrument_a: ARB_YES.into(),
@@ -306,15 +308,15 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
     let leg = |leg: char, venue: &str, inst: &str| OrderRow {
         client_order_id: plugin_api::client_order_id(&t.id, leg, 0),
         trade_id: t.id.clone(),
-        leg: leg.to_string(),
-        purpose: "entry".into(),
+        leg: Leg::parse(&leg.to_string()).expect("leg"),
+        purpose: Purpose::Entry,
         venue: venue.into(),
         instrument: inst.into(),
-        side: "buy".into(),
+        side: Side::Buy,
         price: plugin_api::Price(400_000),
         qty: Qty::shares(10),
         tif: "ioc".into(),
-        state: "planned".into(),
+        state: OrderState::Planned,
         order_id: None,
         filled_qty: Qty::ZERO,
         filled_notional: Usd::ZERO,
@@ -333,7 +335,7 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
         .transition(&t.id, state::SUBMITTING, "sending both legs", now)
         .expect("transition");
     for o in orders.iter_mut() {
-        o.state = "sent".into();
+        o.state = OrderState::Sent;
         ledger.update_order(o).expect("sent");
     }
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -342,10 +344,7 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
             &ledger,
             "the stopped trade final",
             Duration::from_secs(15),
-            |ts| {
-                ts.iter()
-                    .any(|x| x.id == t.id && FINAL.contains(&x.state.as_str()))
-            },
+            |ts| ts.iter().any(|x| x.id == t.id && FINAL.contains(&x.state)),
         )
         .await;
         let _ = tx.send(true);
@@ -356,7 +355,7 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
     let t2 = ledger.trade(&t.id).unwrap().unwrap();
     assert_eq!(t2.state, state::FAILED, "{t2:#?}");
     for o in ledger.orders_of(&t.id).unwrap() {
-        assert_eq!(o.state, "not_found", "{o:#?}");
+        assert_eq!(o.state, OrderState::NotFound, "{o:#?}");
         assert_eq!(o.filled_qty, Qty::ZERO);
     }
     assert!(
@@ -390,11 +389,11 @@ async fn order_booked_after_the_lookup_said_not_found_is_adopted() {
     let a = o
         .orders
         .iter()
-        .find(|r| r.venue == "pm" && r.purpose == "entry")
+        .find(|r| r.venue == "pm" && r.purpose == Purpose::Entry)
         .expect("leg a");
     assert_eq!(a.filled_qty, Qty::shares(10), "adopted: {a:#?}");
     assert!(
-        !o.orders.iter().any(|r| r.purpose == "unwind"),
+        !o.orders.iter().any(|r| r.purpose == Purpose::Unwind),
         "nothing unwound: {:#?}",
         o.orders
     );

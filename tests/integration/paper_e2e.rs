@@ -5,7 +5,7 @@ use plugin_api::{Qty, RiskProposal, Usd};
 use polymix_host::engine::risk_gate::{Admission, Candidate, RiskGate};
 use polymix_host::engine::{Engine, EngineOptions, Summary};
 use polymix_host::plugins::{Guarded, Registry};
-use polymix_host::store::{state, Ledger, OrderRow, TradeRow};
+use polymix_host::store::{state, Ledger, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
 use polymix_host::venue_io::SimClock;
 use std::sync::Arc;
 use std::time::Duration;
@@ -143,7 +143,7 @@ fn candidate(id: usize, cost: Usd) -> Candidate {
                 pair_id: "p".into(),
                 direction: "yes_a_no_b".into(),
                 qty,
-                state: state::PLANNED.into(),
+                state: state::PLANNED,
                 venue_a: "A".into(),
                 venue_b: "B".into(),
                 instrument_a: "x".into(),
@@ -165,15 +165,15 @@ fn candidate(id: usize, cost: Usd) -> Candidate {
             let o = |leg: char| OrderRow {
                 client_order_id: plugin_api::client_order_id(&tid, leg, 0),
                 trade_id: tid.clone(),
-                leg: leg.to_string(),
-                purpose: "entry".into(),
+                leg: Leg::parse(&leg.to_string()).expect("leg"),
+                purpose: Purpose::Entry,
                 venue: "A".into(),
                 instrument: "x".into(),
-                side: "buy".into(),
+                side: Side::Buy,
                 price: plugin_api::Price(480_000),
                 qty,
                 tif: "ioc".into(),
-                state: "planned".into(),
+                state: OrderState::Planned,
                 order_id: None,
                 filled_qty: Qty::ZERO,
                 filled_notional: Usd::ZERO,

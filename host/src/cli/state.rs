@@ -18,7 +18,7 @@ pub async fn state(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let all = ledger.trades_in(&[])?;
     let open: Vec<_> = all
         .iter()
-        .filter(|t| state::OPEN.contains(&t.state.as_str()) && t.settled_ms.is_none())
+        .filter(|t| state::OPEN.contains(&t.state) && t.settled_ms.is_none())
         .cloned()
         .collect();
     let day = all

@@ -18,7 +18,7 @@ pub enum Which {
 }
 
 fn is_open(t: &TradeRow) -> bool {
-    state::OPEN.contains(&t.state.as_str()) && t.settled_ms.is_none()
+    state::OPEN.contains(&t.state) && t.settled_ms.is_none()
 }
 
 /// Prints the trades.

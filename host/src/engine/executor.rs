@@ -4,7 +4,7 @@ use abi_stable::std_types::RVec;
 use plugin_api::ffi::FfiPairBooks;
 use plugin_api::{
     Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus, Proposal, Qty,
-    RiskProposal, Side, TimeInForce, Usd, VenueOp,
+    RiskProposal, TimeInForce, Usd, VenueOp,
 };
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use super::risk_gate::{Admission, Candidate};
 use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
 use crate::store::{state, OrderRow, TradeRow};
+use crate::store::{Leg, OrderState, Purpose};
 
 /// The four ladders of one pair, shared (not copied) with the strategy worker.
 struct PairInput {
@@ -173,7 +174,7 @@ impl Engine {
         o.filled_qty = st.filled_qty;
         o.filled_notional = st.filled_notional;
         o.fees = st.fees;
-        o.state = format!("{:?}", st.state).to_lowercase();
+        o.state = OrderState::from_venue(st.state);
         o.reason = st.reason.clone();
         o.updated_ms = now;
     }
@@ -186,22 +187,18 @@ impl Engine {
             .ok_or_else(|| EngineError::Setup(format!("unknown venue {}", o.venue)))?;
         if !self.simulated[vi] && !self.live_ok {
             // Belt and braces: Engine::new already refused, but no path may reach a live venue.
-            o.state = "refused".into();
+            o.state = OrderState::Refused;
             o.reason = Some("live venue in a non-live run".into());
             self.ledger.update_order(o)?;
             return Ok(());
         }
-        o.state = "sent".into();
+        o.state = OrderState::Sent;
         o.updated_ms = self.clock.now_ms();
         self.ledger.update_order(o)?;
         let req = OrderRequest {
             client_order_id: o.client_order_id.clone(),
             instrument: o.instrument.clone(),
-            side: if o.side == "sell" {
-                Side::Sell
-            } else {
-                Side::Buy
-            },
+            side: o.side.to_api(),
             price: o.price,
             qty: o.qty,
             tif: self.tif(&o.tif),
@@ -214,7 +211,7 @@ impl Engine {
         let ledger = &self.ledger;
         let clock = &self.clock;
         let mut journal = |id: Option<&str>| {
-            o.state = "submitted".into();
+            o.state = OrderState::Submitted;
             if let Some(id) = id {
                 o.order_id = Some(id.to_string());
             }
@@ -228,22 +225,22 @@ impl Engine {
         match r {
             Ok(OpResult::Order { order }) => Self::apply_status(o, &order, now),
             Ok(other) => {
-                o.state = "unknown".into();
+                o.state = OrderState::Unknown;
                 o.reason = Some(format!("unexpected result {other:?}"));
             }
             Err(e) => {
                 let duplicate = matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("duplicate"));
                 if e.is_ambiguous() || duplicate {
                     tracing::warn!(client_order_id = %o.client_order_id, order_id = ?o.order_id, error = %e, "order outcome unknown; looking it up");
-                    if o.state == "sent" {
+                    if o.state == OrderState::Sent {
                         // The venue reported a timeout before any write left (e.g. a
                         // simulator): the order may still exist, so look it up as submitted.
-                        o.state = "submitted".into();
+                        o.state = OrderState::Submitted;
                     }
                     self.ledger.update_order(o)?;
                     self.lookup(o, vi).await?;
                 } else {
-                    o.state = "rejected".into();
+                    o.state = OrderState::Rejected;
                     o.reason = Some(e.to_string());
                     o.updated_ms = now;
                 }
@@ -268,15 +265,15 @@ impl Engine {
     /// was created has passed. Until then the order stays `unknown` and later sweeps ask again.
     pub(super) async fn lookup(&self, o: &mut OrderRow, vi: VenueIdx) -> Result<(), EngineError> {
         let now = self.clock.now_ms();
-        if o.state == "planned" {
+        if o.state == OrderState::Planned {
             // Journaled with its trade, never handed to the venue (a crash came first).
-            o.state = "not_found".into();
+            o.state = OrderState::NotFound;
             o.filled_qty = Qty::ZERO;
             o.reason = Some("never sent: the engine stopped before sending it".into());
             o.updated_ms = now;
             return Ok(());
         }
-        let never_written = o.state == "sent";
+        let never_written = o.state == OrderState::Sent;
         let op = VenueOp::GetOrder {
             order_id: o.order_id.clone(),
             client_order_id: Some(o.client_order_id.clone()),
@@ -287,7 +284,7 @@ impl Engine {
             .saturating_add(self.cfg.engine.order_appear_window_ms as i64);
         match self.venues[vi].run(&op).await {
             Ok(OpResult::Order { order }) => {
-                if o.state == "unknown" || o.state == "submitted" {
+                if o.state == OrderState::Unknown || o.state == OrderState::Submitted {
                     tracing::warn!(client_order_id = %o.client_order_id, order_id = %order.order_id, filled = %order.filled_qty, "order whose outcome was unknown found at the venue; adopting it");
                 }
                 Self::apply_status(o, &order, now);
@@ -302,7 +299,7 @@ impl Engine {
                 // id was never journaled; such an order was never written.
                 let unaskable = matches!(e.kind(), Some(ErrorKind::InvalidInput));
                 if never_written && (not_found || unaskable) {
-                    o.state = "not_found".into();
+                    o.state = OrderState::NotFound;
                     o.filled_qty = Qty::ZERO;
                     o.reason =
                         Some("never reached the venue: no write left before the stop".into());
@@ -310,7 +307,7 @@ impl Engine {
                     return Ok(());
                 }
                 if not_found && now >= deadline {
-                    o.state = "not_found".into();
+                    o.state = OrderState::NotFound;
                     o.filled_qty = Qty::ZERO;
                     o.reason = Some(format!(
                         "venue has no such order {} ms after it was created: it never arrived",
@@ -329,7 +326,7 @@ impl Engine {
                 }
             }
         }
-        o.state = "unknown".into();
+        o.state = OrderState::Unknown;
         o.updated_ms = now;
         self.error(
             Some(&o.trade_id),
@@ -401,8 +398,8 @@ impl Engine {
         self.resolved_dirty
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let now = self.clock.now_ms();
-        let held = |leg: &str| super::settlement::held(orders, leg);
-        let (fa, fb) = (held("a"), held("b"));
+        let held = |leg: Leg| super::settlement::held(orders, leg);
+        let (fa, fb) = (held(Leg::A), held(Leg::B));
         if orders.iter().any(Self::is_unresolved) {
             self.ledger.transition(
                 &trade.id,
@@ -418,7 +415,7 @@ impl Engine {
         if fa.0 == 0 && fb.0 == 0 {
             let sold = orders
                 .iter()
-                .any(|o| o.purpose == "unwind" && o.filled_qty.0 > 0);
+                .any(|o| o.purpose == Purpose::Unwind && o.filled_qty.0 > 0);
             if sold {
                 self.ledger.transition(
                     &trade.id,
@@ -460,9 +457,9 @@ impl Engine {
             return Ok(());
         }
         let (leg, excess) = if fa > fb {
-            ("a", fa - fb)
+            (Leg::A, fa - fb)
         } else {
-            ("b", fb - fa)
+            (Leg::B, fb - fa)
         };
         self.stat(|s| s.unwinds += 1);
         crate::metrics::inc("polymix_leg_failures_total", &[]);

@@ -285,7 +285,7 @@ impl Engine {
         if at_start {
             self.ledger.transition(
                 &t.id,
-                &t.state,
+                t.state,
                 "reconciled after restart",
                 self.clock.now_ms(),
             )?;

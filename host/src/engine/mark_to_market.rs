@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::settlement::held;
 use super::setup::Engine;
-use crate::store::{state, LedgerError, OrderRow, TradeRow};
+use crate::store::{state, LedgerError, Leg, OrderRow, Side, TradeRow};
 
 /// One leg that still holds shares, marked to the best bid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -49,11 +49,11 @@ impl TradeMark {
 
 /// What the shares a leg holds cost: the average cost of its good (not failed) bought shares,
 /// fees included, times the shares still held. Sold shares left at that average cost.
-fn cost_of_held(orders: &[OrderRow], leg: &str, held: Qty) -> Usd {
+fn cost_of_held(orders: &[OrderRow], leg: Leg, held: Qty) -> Usd {
     let (mut bought, mut paid) = (0i128, 0i128);
     for o in orders
         .iter()
-        .filter(|o| o.leg == leg && o.side == "buy" && o.filled_qty.0 > 0)
+        .filter(|o| o.leg == leg && o.side == Side::Buy && o.filled_qty.0 > 0)
     {
         let good = (o.filled_qty - o.failed_qty).0 as i128;
         bought += good;
@@ -77,8 +77,8 @@ pub fn mark_trade(
 ) -> TradeMark {
     let mut legs = Vec::new();
     for (leg, venue, instrument) in [
-        ("a", &trade.venue_a, &trade.instrument_a),
-        ("b", &trade.venue_b, &trade.instrument_b),
+        (Leg::A, &trade.venue_a, &trade.instrument_a),
+        (Leg::B, &trade.venue_b, &trade.instrument_b),
     ] {
         let q = held(orders, leg);
         if q.0 <= 0 {
@@ -142,6 +142,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::{OrderState, Purpose};
 
     fn order(
         leg: &str,
@@ -154,15 +155,19 @@ mod tests {
         OrderRow {
             client_order_id: format!("{leg}-{side}-{filled}"),
             trade_id: "t1".into(),
-            leg: leg.into(),
-            purpose: if side == "buy" { "entry" } else { "unwind" }.into(),
+            leg: Leg::parse(leg).expect("leg"),
+            purpose: if side == "buy" {
+                Purpose::Entry
+            } else {
+                Purpose::Unwind
+            },
             venue: if leg == "a" { "pm" } else { "ks" }.into(),
             instrument: if leg == "a" { "A-YES" } else { "B-NO" }.into(),
-            side: side.into(),
+            side: Side::parse(side).expect("side"),
             price: Price(0),
             qty: Qty(filled),
             tif: "ioc".into(),
-            state: "filled".into(),
+            state: OrderState::Filled,
             order_id: None,
             filled_qty: Qty(filled),
             filled_notional: Usd(notional),
@@ -180,7 +185,7 @@ mod tests {
             pair_id: "p".into(),
             direction: "yes_a_no_b".into(),
             qty: Qty(10_000),
-            state: state::NAKED.into(),
+            state: state::NAKED,
             venue_a: "pm".into(),
             venue_b: "ks".into(),
             instrument_a: "A-YES".into(),

@@ -5,16 +5,16 @@ use plugin_api::{FillStatus, OpResult, Qty, Resolution, Usd, VenueOp};
 
 use super::books::VenueIdx;
 use super::setup::{Engine, EngineError};
-use crate::store::{state, OrderRow, TradeRow};
+use crate::store::{state, Leg, OrderRow, Purpose, Side, TradeRow};
 
 /// Shares a leg holds now: bought − failed − sold.
-pub(super) fn held(orders: &[OrderRow], leg: &str) -> Qty {
+pub(super) fn held(orders: &[OrderRow], leg: Leg) -> Qty {
     orders
         .iter()
         .filter(|o| o.leg == leg)
         .map(|o| {
             let q = o.filled_qty - o.failed_qty;
-            if o.side == "sell" {
+            if o.side == Side::Sell {
                 -q
             } else {
                 q
@@ -33,7 +33,7 @@ fn net_cash(orders: &[OrderRow]) -> Usd {
             }
             let ok = o.filled_qty - o.failed_qty;
             let scale = |v: Usd| Usd((v.0 as i128 * ok.0 as i128 / o.filled_qty.0 as i128) as i64);
-            if o.side == "sell" {
+            if o.side == Side::Sell {
                 scale(o.filled_notional) - scale(o.fees)
             } else {
                 -(scale(o.filled_notional) + scale(o.fees))
@@ -118,8 +118,8 @@ impl Engine {
         let mut payout = Usd::ZERO;
         let mut credits = Vec::new();
         for (leg, v, inst) in [
-            ("a", &t.venue_a, &t.instrument_a),
-            ("b", &t.venue_b, &t.instrument_b),
+            (Leg::A, &t.venue_a, &t.instrument_a),
+            (Leg::B, &t.venue_b, &t.instrument_b),
         ] {
             let q = held(orders, leg);
             if q.0 == 0 {
@@ -183,7 +183,7 @@ impl Engine {
             let mut all_confirmed = true;
             for o in orders
                 .iter_mut()
-                .filter(|o| o.purpose == "entry" && o.filled_qty.0 > 0)
+                .filter(|o| o.purpose == Purpose::Entry && o.filled_qty.0 > 0)
             {
                 let Some(oid) = o.order_id.clone() else {
                     continue;

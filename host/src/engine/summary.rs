@@ -30,7 +30,7 @@ impl Engine {
         let mut by_state = BTreeMap::new();
         let mut pnl = Usd::ZERO;
         for t in self.ledger.trades_in(&[])? {
-            *by_state.entry(t.state.clone()).or_default() += 1;
+            *by_state.entry(t.state.as_str().to_string()).or_default() += 1;
             pnl += t.realized_pnl.unwrap_or_default();
         }
         Ok(Summary {
@@ -96,6 +96,6 @@ impl Summary {
             state::UNWINDING,
         ]
         .iter()
-        .all(|s| !self.trades_by_state.contains_key(*s))
+        .all(|s| !self.trades_by_state.contains_key(s.as_str()))
     }
 }

@@ -2,7 +2,7 @@
 
 use plugin_api::{client_order_id, Direction, PairSpec, Proposal, Qty, Rounding, Usd};
 
-use crate::store::{state, OrderRow, TradeRow};
+use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
 
 /// Fees the proposal expects for `qty` shares, split per leg in proportion to leg cost.
 fn leg_reservations(p: &Proposal, qty: Qty) -> (Usd, Usd) {
@@ -40,7 +40,7 @@ pub(super) fn build(
         pair_id: pair.id.clone(),
         direction: direction.into(),
         qty,
-        state: state::PLANNED.into(),
+        state: state::PLANNED,
         venue_a: pair.a.venue.clone(),
         venue_b: pair.b.venue.clone(),
         instrument_a: inst_a.to_string(),
@@ -59,18 +59,18 @@ pub(super) fn build(
         updated_ms: now_ms,
         settled_ms: None,
     };
-    let order = |leg: char, venue: &str, inst: &str, price| OrderRow {
-        client_order_id: client_order_id(trade_id, leg, 0),
+    let order = |leg: Leg, venue: &str, inst: &str, price| OrderRow {
+        client_order_id: client_order_id(trade_id, leg.letter(), 0),
         trade_id: trade_id.to_string(),
-        leg: leg.to_string(),
-        purpose: "entry".into(),
+        leg,
+        purpose: Purpose::Entry,
         venue: venue.to_string(),
         instrument: inst.to_string(),
-        side: "buy".into(),
+        side: Side::Buy,
         price,
         qty,
         tif: tif.to_string(),
-        state: "planned".into(),
+        state: OrderState::Planned,
         order_id: None,
         filled_qty: Qty::ZERO,
         filled_notional: Usd::ZERO,
@@ -81,8 +81,8 @@ pub(super) fn build(
         updated_ms: now_ms,
     };
     let orders = vec![
-        order('a', &pair.a.venue, inst_a, p.limit_a),
-        order('b', &pair.b.venue, inst_b, p.limit_b),
+        order(Leg::A, &pair.a.venue, inst_a, p.limit_a),
+        order(Leg::B, &pair.b.venue, inst_b, p.limit_b),
     ];
     (trade, orders)
 }

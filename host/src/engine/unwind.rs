@@ -6,13 +6,13 @@ use plugin_api::{client_order_id, OpResult, Price, Qty, Usd, VenueOp};
 
 use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
-use crate::store::{state, OrderRow, TradeRow};
+use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
 
 /// What `q` shares of `leg` cost on entry, fees included, at the leg's average entry price.
-pub(super) fn entry_cost(orders: &[OrderRow], leg: &str, q: Qty) -> Usd {
+pub(super) fn entry_cost(orders: &[OrderRow], leg: Leg, q: Qty) -> Usd {
     let (bought, paid) = orders
         .iter()
-        .filter(|o| o.leg == leg && o.side == "buy")
+        .filter(|o| o.leg == leg && o.side == Side::Buy)
         .fold((Qty::ZERO, Usd::ZERO), |(b, p), o| {
             (b + o.filled_qty, p + o.filled_notional + o.fees)
         });
@@ -24,8 +24,8 @@ pub(super) fn entry_cost(orders: &[OrderRow], leg: &str, q: Qty) -> Usd {
 pub(super) fn unwind_loss(orders: &[OrderRow]) -> Usd {
     orders
         .iter()
-        .filter(|o| o.purpose == "unwind" && o.side == "sell" && o.filled_qty.0 > 0)
-        .map(|o| entry_cost(orders, &o.leg, o.filled_qty) - (o.filled_notional - o.fees))
+        .filter(|o| o.purpose == Purpose::Unwind && o.side == Side::Sell && o.filled_qty.0 > 0)
+        .map(|o| entry_cost(orders, o.leg, o.filled_qty) - (o.filled_notional - o.fees))
         .sum()
 }
 
@@ -57,7 +57,7 @@ impl Engine {
         &self,
         trade: &TradeRow,
         orders: &[OrderRow],
-        leg: &str,
+        leg: Leg,
         excess: Qty,
     ) -> Result<(), EngineError> {
         let start = self.clock.now_ms();
@@ -67,7 +67,7 @@ impl Engine {
             &format!("selling {excess} on leg {leg}"),
             start,
         )?;
-        let (venue, instrument) = if leg == "a" {
+        let (venue, instrument) = if leg == Leg::A {
             (trade.venue_a.clone(), trade.instrument_a.clone())
         } else {
             (trade.venue_b.clone(), trade.instrument_b.clone())
@@ -95,7 +95,7 @@ impl Engine {
         let mut proceeds = Usd::ZERO;
         let attempts_done = orders
             .iter()
-            .filter(|o| o.leg == leg && o.purpose == "unwind")
+            .filter(|o| o.leg == leg && o.purpose == Purpose::Unwind)
             .count() as u32;
         if let Some(bid) = best_bid {
             let max_ticks = self.cfg.engine.unwind_max_ticks as i64;
@@ -109,21 +109,17 @@ impl Engine {
                 let attempt = attempts_done + k as u32 + 1;
                 let now = self.clock.now_ms();
                 let mut o = OrderRow {
-                    client_order_id: client_order_id(
-                        &trade.id,
-                        leg.chars().next().unwrap_or('a'),
-                        attempt,
-                    ),
+                    client_order_id: client_order_id(&trade.id, leg.letter(), attempt),
                     trade_id: trade.id.clone(),
-                    leg: leg.to_string(),
-                    purpose: "unwind".into(),
+                    leg,
+                    purpose: Purpose::Unwind,
                     venue: venue.clone(),
                     instrument: instrument.clone(),
-                    side: "sell".into(),
+                    side: Side::Sell,
                     price,
                     qty: left,
                     tif: "ioc".into(),
-                    state: "planned".into(),
+                    state: OrderState::Planned,
                     order_id: None,
                     filled_qty: Qty::ZERO,
                     filled_notional: Usd::ZERO,
@@ -171,7 +167,7 @@ impl Engine {
             );
         } else {
             let hedged_left =
-                super::settlement::held(&all, "a").min(super::settlement::held(&all, "b"));
+                super::settlement::held(&all, Leg::A).min(super::settlement::held(&all, Leg::B));
             let to = if hedged_left.0 > 0 {
                 state::HEDGED
             } else {

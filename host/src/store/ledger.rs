@@ -6,6 +6,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use super::lifecycle::{Leg, OrderState, Purpose, Side, TradeState};
 use super::schema::MIGRATIONS;
 
 /// How many errors the ledger keeps.
@@ -14,6 +15,16 @@ pub const ERROR_LOG_CAP: i64 = 100;
 /// A ledger failure.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    /// A trade was asked to make a transition the lifecycle does not allow.
+    #[error("trade {trade_id}: illegal transition {from} → {to}")]
+    IllegalTransition {
+        /// Trade.
+        trade_id: String,
+        /// Its state.
+        from: TradeState,
+        /// The state asked for.
+        to: TradeState,
+    },
     /// SQLite refused.
     #[error("ledger {path}: {source}")]
     Sql {
@@ -32,33 +43,35 @@ pub enum LedgerError {
     },
 }
 
-/// Trade states (design §4).
+/// Trade states (design §4), by their lifecycle names; see [`TradeState`].
 pub mod state {
+    use super::TradeState;
+
     /// Approved and journaled; nothing sent.
-    pub const PLANNED: &str = "PLANNED";
+    pub const PLANNED: TradeState = TradeState::Planned;
     /// Orders on the wire.
-    pub const SUBMITTING: &str = "SUBMITTING";
+    pub const SUBMITTING: TradeState = TradeState::Submitting;
     /// Both legs filled equally.
-    pub const HEDGED: &str = "HEDGED";
+    pub const HEDGED: TradeState = TradeState::Hedged;
     /// Legs filled unequally; excess to unwind.
-    pub const PARTIAL: &str = "PARTIAL";
+    pub const PARTIAL: TradeState = TradeState::Partial;
     /// Selling the excess back.
-    pub const UNWINDING: &str = "UNWINDING";
+    pub const UNWINDING: TradeState = TradeState::Unwinding;
     /// Excess sold; nothing hedged remains.
-    pub const UNWOUND: &str = "UNWOUND";
+    pub const UNWOUND: TradeState = TradeState::Unwound;
     /// Excess could not be flattened.
-    pub const NAKED: &str = "NAKED";
+    pub const NAKED: TradeState = TradeState::Naked;
     /// Resolved and paid out.
-    pub const SETTLED: &str = "SETTLED";
+    pub const SETTLED: TradeState = TradeState::Settled;
     /// Refused before anything was sent.
-    pub const REJECTED: &str = "REJECTED";
+    pub const REJECTED: TradeState = TradeState::Rejected;
     /// Sent, nothing filled.
-    pub const FAILED: &str = "FAILED";
+    pub const FAILED: TradeState = TradeState::Failed;
 
     /// States in which the trade may still hold or be acquiring positions.
-    pub const OPEN: &[&str] = &[PLANNED, SUBMITTING, HEDGED, PARTIAL, UNWINDING, NAKED];
-    /// States whose orders may still be in flight (reconciled at restart).
-    pub const IN_FLIGHT: &[&str] = &[PLANNED, SUBMITTING, PARTIAL, UNWINDING];
+    pub const OPEN: &[TradeState] = TradeState::OPEN;
+    /// States whose orders may still be in flight (reconciled continuously).
+    pub const IN_FLIGHT: &[TradeState] = TradeState::IN_FLIGHT;
 }
 
 /// One trade.
@@ -73,7 +86,7 @@ pub struct TradeRow {
     /// Shares per leg as planned.
     pub qty: Qty,
     /// State.
-    pub state: String,
+    pub state: TradeState,
     /// Venue of leg A.
     pub venue_a: String,
     /// Venue of leg B.
@@ -117,24 +130,24 @@ pub struct OrderRow {
     pub client_order_id: String,
     /// Trade.
     pub trade_id: String,
-    /// `a` or `b`.
-    pub leg: String,
-    /// `entry` or `unwind`.
-    pub purpose: String,
+    /// Which leg.
+    pub leg: Leg,
+    /// Entry or unwind.
+    pub purpose: Purpose,
     /// Venue instance.
     pub venue: String,
     /// Instrument.
     pub instrument: String,
-    /// `buy` or `sell`.
-    pub side: String,
+    /// Buy or sell.
+    pub side: Side,
     /// Limit.
     pub price: Price,
     /// Shares.
     pub qty: Qty,
     /// `ioc`, `fok`, ...
     pub tif: String,
-    /// `planned`, `sent`, `unknown`, or the venue's final state (`filled`, `cancelled`, ...).
-    pub state: String,
+    /// What the ledger knows of the order.
+    pub state: OrderState,
     /// Venue order id once known.
     pub order_id: Option<String>,
     /// Shares filled.
@@ -357,19 +370,24 @@ impl Ledger {
     pub fn transition(
         &self,
         trade_id: &str,
-        to: &str,
+        to: TradeState,
         detail: &str,
         now_ms: i64,
     ) -> Result<(), LedgerError> {
-        self.with(|c| {
+        let mut illegal = None;
+        let r = self.with(|c| {
             let tx = c.transaction()?;
-            let from: Option<String> = tx
+            let from: Option<TradeState> = tx
                 .query_row(
                     "SELECT state FROM trades WHERE id = ?1",
                     params![trade_id],
                     |r| r.get(0),
                 )
                 .optional()?;
+            if let Some(f) = from.filter(|f| !f.can_go_to(to)) {
+                illegal = Some(f);
+                return Ok(());
+            }
             tx.execute(
                 "UPDATE trades SET state = ?2, updated_ms = ?3, note = CASE WHEN note = '' THEN ?4 ELSE note || '; ' || ?4 END WHERE id = ?1",
                 params![trade_id, to, now_ms, detail],
@@ -379,7 +397,15 @@ impl Ledger {
                 params![trade_id, from, to, detail, now_ms],
             )?;
             tx.commit()
-        })
+        });
+        match illegal {
+            Some(from) => Err(LedgerError::IllegalTransition {
+                trade_id: trade_id.to_string(),
+                from,
+                to,
+            }),
+            None => r,
+        }
     }
 
     /// Journals a new (unwind) order before it is sent.
@@ -427,11 +453,17 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let from: Option<String> = tx
+            let from: Option<TradeState> = tx
                 .query_row("SELECT state FROM trades WHERE id = ?1", params![trade_id], |r| r.get(0))
                 .optional()?;
             // A naked trade stays NAKED (shown until cleared) but records its P&L.
-            let to = if from.as_deref() == Some(state::NAKED) { state::NAKED } else { state::SETTLED };
+            let to = if from == Some(state::NAKED) { state::NAKED } else { state::SETTLED };
+            if let Some(f) = from.filter(|f| !f.can_go_to(to)) {
+                tracing::error!(trade_id, from = %f, "settling a trade in a state that cannot settle");
+                return Err(rusqlite::Error::InvalidParameterName(format!(
+                    "trade {trade_id}: illegal transition {f} → {to}"
+                )));
+            }
             tx.execute(
                 "UPDATE trades SET state = ?2, realized_pnl = ?3, settled_ms = ?4, updated_ms = ?4 WHERE id = ?1",
                 params![trade_id, to, total_pnl.0, now_ms],
@@ -506,14 +538,14 @@ impl Ledger {
     }
 
     /// Trades in any of `states` (all trades when empty), oldest first.
-    pub fn trades_in(&self, states: &[&str]) -> Result<Vec<TradeRow>, LedgerError> {
+    pub fn trades_in(&self, states: &[TradeState]) -> Result<Vec<TradeRow>, LedgerError> {
         self.with(|c| {
             let mut s = c.prepare("SELECT * FROM trades ORDER BY created_ms, id")?;
             let rows = s.query_map([], trade_from_row)?;
             let all: Vec<TradeRow> = rows.collect::<rusqlite::Result<_>>()?;
             Ok(all
                 .into_iter()
-                .filter(|t| states.is_empty() || states.contains(&t.state.as_str()))
+                .filter(|t| states.is_empty() || states.contains(&t.state))
                 .collect())
         })
     }
@@ -620,6 +652,43 @@ mod tests {
         assert_eq!(e.len(), 100);
         assert_eq!(e[0].message, "e249");
         assert_eq!(e[99].message, "e150");
+    }
+
+    #[test]
+    fn an_illegal_transition_is_refused_and_changes_nothing() {
+        let l = Ledger::open(&tmp()).unwrap();
+        l.with(|c| {
+            c.execute(
+                "INSERT INTO trades (id, pair_id, direction, qty, state, venue_a, venue_b, instrument_a, instrument_b, limit_a, limit_b, expected_cost, expected_profit, reserved_a, reserved_b, day, created_ms, updated_ms) VALUES ('t1','p','yes_a_no_b',100,'PLANNED','a','b','x','y',1,1,1,1,1,1,'2026-01-01',0,0)",
+                [],
+            )
+            .map(|_| ())
+        })
+        .unwrap();
+        l.transition("t1", state::SUBMITTING, "sending", 1).unwrap();
+        l.transition("t1", state::HEDGED, "both legs", 2).unwrap();
+        l.settle("t1", "2026-01-01", Usd(1), Usd(1), Usd(1), 3)
+            .unwrap();
+        let e = l
+            .transition("t1", state::PARTIAL, "a bug", 4)
+            .expect_err("SETTLED → PARTIAL");
+        assert!(
+            matches!(
+                e,
+                LedgerError::IllegalTransition {
+                    from: TradeState::Settled,
+                    to: TradeState::Partial,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let t = l.trade("t1").unwrap().unwrap();
+        assert_eq!(t.state, TradeState::Settled);
+        assert!(!t.note.contains("a bug"));
+        assert!(l
+            .settle("t1", "2026-01-01", Usd(1), Usd(1), Usd(1), 5)
+            .is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! transition is written here before it is acted on.
 
 mod ledger;
+pub mod lifecycle;
 mod schema;
 
 pub use ledger::*;
+pub use lifecycle::{Leg, OrderState, Purpose, Side, TradeState};

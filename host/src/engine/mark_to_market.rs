@@ -2,13 +2,12 @@
 //! what was paid for them. Exit fees are not deducted: the mark is the bid, as on the venues'
 //! own position screens.
 
-use plugin_api::money::div_round;
 use plugin_api::{Price, Qty, Rounding, Usd};
 use serde::Serialize;
 
 use super::settlement::held;
 use super::setup::Engine;
-use crate::store::{state, LedgerError, Leg, OrderRow, Side, TradeRow};
+use crate::store::{state, LedgerError, Leg, OrderRow, TradeRow};
 
 /// One leg that still holds shares, marked to the best bid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -47,28 +46,6 @@ impl TradeMark {
     }
 }
 
-/// What the shares a leg holds cost: the average cost of its good (not failed) bought shares,
-/// fees included, times the shares still held. Sold shares left at that average cost.
-fn cost_of_held(orders: &[OrderRow], leg: Leg, held: Qty) -> Usd {
-    let (mut bought, mut paid) = (0i128, 0i128);
-    for o in orders
-        .iter()
-        .filter(|o| o.leg == leg && o.side == Side::Buy && o.filled_qty.0 > 0)
-    {
-        let good = (o.filled_qty - o.failed_qty).0 as i128;
-        bought += good;
-        paid += div_round(
-            (o.filled_notional + o.fees).0 as i128 * good,
-            o.filled_qty.0 as i128,
-            Rounding::HalfUp,
-        );
-    }
-    if bought <= 0 {
-        return Usd::ZERO;
-    }
-    Usd(div_round(paid * held.0 as i128, bought, Rounding::HalfUp) as i64)
-}
-
 /// Marks a trade's held legs to `bid_of(venue, instrument)`.
 pub fn mark_trade(
     trade: &TradeRow,
@@ -84,7 +61,7 @@ pub fn mark_trade(
         if q.0 <= 0 {
             continue;
         }
-        let cost = cost_of_held(orders, leg, q);
+        let cost = super::avg_cost::avg_entry_cost(orders, leg, q);
         let bid = bid_of(venue, instrument);
         let value = bid.map_or(Usd::ZERO, |b| q.notional(b, Rounding::Down));
         legs.push(LegMark {
@@ -142,7 +119,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{OrderState, Purpose};
+    use crate::store::{OrderState, Purpose, Side};
 
     fn order(
         leg: &str,

@@ -4,20 +4,10 @@
 
 use plugin_api::{client_order_id, OpResult, Price, Qty, Usd, VenueOp};
 
+use super::avg_cost::avg_entry_cost;
 use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
 use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
-
-/// What `q` shares of `leg` cost on entry, fees included, at the leg's average entry price.
-pub(super) fn entry_cost(orders: &[OrderRow], leg: Leg, q: Qty) -> Usd {
-    let (bought, paid) = orders
-        .iter()
-        .filter(|o| o.leg == leg && o.side == Side::Buy)
-        .fold((Qty::ZERO, Usd::ZERO), |(b, p), o| {
-            (b + o.filled_qty, p + o.filled_notional + o.fees)
-        });
-    Usd((paid.0 as i128 * q.0 as i128 / bought.0.max(1) as i128) as i64)
-}
 
 /// What every unwind sale of a trade lost: entry cost of the shares sold minus what they
 /// brought in after fees (positive = loss).
@@ -25,7 +15,7 @@ pub(super) fn unwind_loss(orders: &[OrderRow]) -> Usd {
     orders
         .iter()
         .filter(|o| o.purpose == Purpose::Unwind && o.side == Side::Sell && o.filled_qty.0 > 0)
-        .map(|o| entry_cost(orders, o.leg, o.filled_qty) - (o.filled_notional - o.fees))
+        .map(|o| avg_entry_cost(orders, o.leg, o.filled_qty) - (o.filled_notional - o.fees))
         .sum()
 }
 
@@ -80,7 +70,7 @@ impl Engine {
             .get(&(vi, instrument.clone()))
             .map(|r| r.tick)
             .unwrap_or(Price(10_000));
-        let cost_of = |q: Qty| entry_cost(orders, leg, q);
+        let cost_of = |q: Qty| avg_entry_cost(orders, leg, q);
         self.gate.add_unhedged(cost_of(excess));
         let best_bid = match self.venues[vi]
             .run(&VenueOp::Book {

@@ -604,6 +604,23 @@ impl Ledger {
     pub fn trade_count(&self) -> Result<i64, LedgerError> {
         self.with(|c| c.query_row("SELECT COUNT(*) FROM trades", [], |r| r.get(0)))
     }
+
+    /// The next trade sequence number, unique for this ledger file: taken in one write
+    /// transaction (SQLite's write lock), so two tasks, or two processes sharing the ledger,
+    /// never get the same one. Starts after the trades already journaled.
+    pub fn next_trade_seq(&self) -> Result<i64, LedgerError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let n: i64 = tx.query_row(
+                "INSERT INTO kv (key, value) VALUES ('trade_seq', (SELECT COUNT(*) FROM trades) + 1) \
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)",
+                [],
+                |r| r.get(0),
+            )?;
+            tx.commit()?;
+            Ok(n)
+        })
+    }
 }
 
 /// Moves a ledger file (and its WAL files) aside to `<name>.<stamp>.archived`; never deletes.
@@ -689,6 +706,31 @@ mod tests {
         assert!(l
             .settle("t1", "2026-01-01", Usd(1), Usd(1), Usd(1), 5)
             .is_err());
+    }
+
+    #[test]
+    fn trade_sequence_numbers_are_unique_across_threads_and_handles() {
+        let path = tmp();
+        let a = std::sync::Arc::new(Ledger::open(&path).unwrap());
+        let b = std::sync::Arc::new(Ledger::open(&path).unwrap());
+        let mut handles = Vec::new();
+        for i in 0..8 {
+            let l = if i % 2 == 0 { a.clone() } else { b.clone() };
+            handles.push(std::thread::spawn(move || {
+                (0..25)
+                    .map(|_| l.next_trade_seq().unwrap())
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut all: Vec<i64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        all.sort();
+        let n = all.len();
+        all.dedup();
+        assert_eq!(all.len(), n, "a sequence number was handed out twice");
+        assert_eq!(all, (1..=200).collect::<Vec<_>>());
     }
 
     #[test]

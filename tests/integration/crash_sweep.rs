@@ -281,7 +281,14 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
             Some(r) if r.filled_qty != Qty(matched / 10_000) => broken.push(format!(
                 "Polymarket order {id}: venue matched {matched} micro-shares, ledger {r:?}"
             )),
-            _ => {}
+            Some(r) => {
+                let (_, money, fees) = pm.order_booking(id).unwrap_or_default();
+                if r.filled_notional != Usd(money) || r.fees != Usd(fees) {
+                    broken.push(format!(
+                        "Polymarket order {id}: venue booked {money} µ$ and {fees} µ$ fees, ledger {r:?}"
+                    ));
+                }
+            }
         }
     }
 

@@ -174,6 +174,17 @@ fn check_polymarket(o: &Outcome, pm: &PolymarketDouble) {
             }
         }
     }
+    // Every order the venue booked is in the ledger with the venue's shares, money and fees.
+    for (id, _, status) in pm.order_records() {
+        let r = pm_rows
+            .iter()
+            .find(|r| r.order_id.as_deref() == Some(id.as_str()))
+            .unwrap_or_else(|| panic!("Polymarket order {id} ({status}) unknown to the ledger"));
+        let (shares, money, fees) = pm.order_booking(&id).expect("booked");
+        assert_eq!(r.filled_qty, Qty(shares / 10_000), "shares of {id}: {r:#?}");
+        assert_eq!(r.filled_notional, Usd(money), "money of {id}: {r:#?}");
+        assert_eq!(r.fees, Usd(fees), "fees of {id}: {r:#?}");
+    }
 }
 
 /// The ledger's realized P&L equals what the doubles' cash says: Kalshi settles to cash;

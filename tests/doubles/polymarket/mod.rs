@@ -434,6 +434,19 @@ impl PolymarketDouble {
             .collect()
     }
 
+    /// What the venue booked for one order: (shares matched in micro-shares, money paid or
+    /// received in micro-dollars at each fill's price, taker fees charged in micro-dollars).
+    pub fn order_booking(&self, id: &str) -> Option<(i64, i64, i64)> {
+        let g = lock(&self.inner);
+        let o = g.orders.iter().find(|o| o.id == id)?;
+        let (mut money, mut fees) = (0i64, 0i64);
+        for t in g.trades.iter().filter(|t| t.order_id == id && !t.reverted) {
+            money += (t.price as i128 * t.size_micro as i128 / 1_000_000) as i64;
+            fees += taker_fee_micro(t.size_micro, t.price, t.fee_bps);
+        }
+        Some((o.matched_micro, money, fees))
+    }
+
     /// Number of `GET /balance-allowance/update` calls.
     pub fn balance_updates(&self) -> usize {
         lock(&self.inner).balance_updates

@@ -104,3 +104,68 @@ async fn a_place_whose_answer_is_lost_is_sent_once_and_names_its_ids() {
     assert_eq!(ks.place_attempts(), 1, "sent once");
     assert!(ks.orders().is_empty());
 }
+
+/// The venue books the order and then the answer is a 500 (Polymarket) or garbage (Kalshi):
+/// the command finds the order within the same operation and prints it; one write each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_place_booked_then_answered_badly_is_found_and_printed() {
+    let pm = pmd::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("cli-found");
+    let cfg = dir.join("live.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "mode = \"live\"\n{}\n{}\n{}\n[api]\nenabled = false\n",
+            plugin_dirs_toml(),
+            polymarket_venue_toml(&dir, &pm),
+            kalshi_venue_toml(&dir, "ks", &ks, 3000)
+        ),
+    )
+    .expect("write config");
+    let cases = [
+        ("pm", ARB_YES.to_string(), "0.30", Fault::StatusAfter(500)),
+        ("pm", ARB_YES.to_string(), "0.31", Fault::DropAfter),
+        (
+            "ks",
+            format!("{ARB_TICKER}:no"),
+            "0.45",
+            Fault::GarbageAfter,
+        ),
+        (
+            "ks",
+            format!("{ARB_TICKER}:no"),
+            "0.44",
+            Fault::StatusAfter(502),
+        ),
+    ];
+    for (i, (venue, inst, price, fault)) in cases.into_iter().enumerate() {
+        let path = if venue == "pm" {
+            "/order"
+        } else {
+            "/portfolio/events/orders"
+        };
+        let rule = FaultRule::once("POST", path, fault);
+        if venue == "pm" {
+            pm.inject(rule);
+        } else {
+            ks.inject(rule);
+        }
+        let (c, coid) = (cfg.clone(), format!("cli-found-{i}"));
+        let out = tokio::task::spawn_blocking(move || place(&c, venue, &inst, price, &coid))
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{venue} {fault:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("order_id"), "{venue} {fault:?}: {text}");
+    }
+    assert_eq!(pm.order_posts(), 2, "one POST per intent");
+    assert_eq!(pm.accepted_orders(), 2);
+    assert_eq!(ks.place_attempts(), 2);
+    assert_eq!(ks.orders().len(), 2);
+}

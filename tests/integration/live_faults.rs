@@ -433,3 +433,92 @@ async fn garbled_2xx_and_5xx_after_booking_are_looked_up_not_refused() {
     check_polymarket(&o, &pm);
     check_pnl(&o, pm_cash, ks_cash);
 }
+
+/// One pair's trade is unwinding for seconds (the venue holds the unwind's book read for 3 s)
+/// when another pair's arb appears: the other pair is traded meanwhile, and both trades end
+/// correctly. Before trades ran as their own futures, the loop sat in the unwind and the
+/// second arb was only seen after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_pair_trades_while_one_trade_unwinds() {
+    use crate::live_e2e::{FLAT_TICKER, FLAT_YES};
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // Pair 1's Kalshi leg is refused outright: its Polymarket leg must be sold back.
+    ks.inject(FaultRule::once("POST", KS_ORDERS, Fault::Status(400)));
+    let engine = live_engine_with("lf-concurrent", &pm, &ks, &engine_section(2_000)).await;
+    // Only the unwind reads a single Polymarket book (the loop polls them in batches, and
+    // the rules were read when the engine was built): hold that read for 3 s.
+    pm.inject(FaultRule::once(
+        "GET",
+        "/book",
+        Fault::Delay(Duration::from_millis(3_000)),
+    ));
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        wait_for(&ledger, "trade 1 unwinding", Duration::from_secs(20), |t| {
+            t.iter().any(|t| t.state == state::UNWINDING)
+        })
+        .await;
+        // Now the second pair becomes an arb: P at 0.40 on Polymarket, not-P at 0.45 on Kalshi.
+        pm.set_book(
+            FLAT_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        ks.seed_book(
+            FLAT_TICKER,
+            &[("0.5500", "10.00"), ("0.2000", "100.00")],
+            &[("0.3800", "100.00")],
+        );
+        let done = wait_for(&ledger, "both trades final", Duration::from_secs(30), |t| {
+            t.len() == 2 && t.iter().all(|t| FINAL.contains(&t.state))
+        })
+        .await;
+        let _ = tx.send(true);
+        done
+    };
+    let (r, trades) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live");
+    let (t1, t2) = (&trades[0], &trades[1]);
+    assert_eq!(t1.pair_id, "lal-bos-lal");
+    assert_eq!(t2.pair_id, "nyk-mia-nyk");
+    let t1 = ledger.trade(&t1.id).unwrap().unwrap();
+    let t2 = ledger.trade(&t2.id).unwrap().unwrap();
+    // Unwound to nothing, it may already have settled.
+    assert!(
+        t1.state == state::UNWOUND || t1.state == state::SETTLED,
+        "{t1:#?}"
+    );
+    assert_eq!(t2.state, state::HEDGED, "{t2:#?}");
+    let unwound_ms = ledger
+        .transitions_of(&t1.id)
+        .unwrap()
+        .into_iter()
+        .find(|(from, _, _, _)| *from == Some(state::UNWINDING))
+        .map(|(_, _, _, ms)| ms)
+        .expect("trade 1 left UNWINDING");
+    assert!(
+        t2.created_ms < unwound_ms,
+        "trade 2 was decided while trade 1 was still unwinding: {} vs {unwound_ms}",
+        t2.created_ms,
+    );
+    let o2 = ledger.orders_of(&t2.id).unwrap();
+    assert!(
+        o2.iter().all(|o| o.filled_qty == Qty::shares(10)),
+        "{o2:#?}"
+    );
+    check_kalshi(
+        &Outcome {
+            trade: t2.clone(),
+            orders: o2,
+            ledger: ledger.clone(),
+        },
+        &ks,
+    );
+}

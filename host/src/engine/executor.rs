@@ -42,6 +42,11 @@ impl Engine {
                     if off.get(i as usize).is_some_and(Option::is_some) {
                         return None;
                     }
+                    // A trade in flight on any of the pair's instruments has not yet taken
+                    // its shares off the books: wait for it.
+                    if self.touches_busy(p) {
+                        return None;
+                    }
                     let (va, vb) = (self.vidx(&p.a.venue)?, self.vidx(&p.b.venue)?);
                     if !trading[va] || !trading[vb] {
                         return None;
@@ -95,6 +100,22 @@ impl Engine {
 
     /// Gate, journal and execute one proposal. Returns the trade id if one was made.
     pub async fn handle_proposal(&self, p: Proposal) -> Result<Option<String>, EngineError> {
+        match self.admit_proposal(p)? {
+            Some((trade, orders)) => {
+                let id = trade.id.clone();
+                self.execute(trade, orders).await?;
+                Ok(Some(id))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Gates and journals one proposal: the approved trade and its orders, ready to execute,
+    /// or `None` when the risk gate refused it.
+    pub(super) fn admit_proposal(
+        &self,
+        p: Proposal,
+    ) -> Result<Option<(TradeRow, Vec<OrderRow>)>, EngineError> {
         self.stat(|s| s.opportunities += 1);
         let Some(pair) = self.pairs.get(p.pair as usize).cloned() else {
             self.error(
@@ -156,8 +177,7 @@ impl Engine {
                 self.stat(|s| s.trades += 1);
                 crate::metrics::inc("polymix_trades_total", &[]);
                 tracing::info!(trade_id = %trade.id, pair = %pair.id, qty = %trade.qty, expected_profit = %trade.expected_profit, "trade approved");
-                self.execute(*trade, orders).await?;
-                Ok(Some(trade_id))
+                Ok(Some((*trade, orders)))
             }
         }
     }

@@ -11,7 +11,9 @@ use crate::store::state;
 
 impl Engine {
     /// Live loop: polls books of every pair instrument, trades, checks fills and resolutions,
-    /// until `stop` resolves.
+    /// until `stop` resolves. Each approved trade runs as its own future next to the loop, so
+    /// one trade waiting on a venue or unwinding does not stop the others (see `in_flight`);
+    /// on stop the loop hands over no more trades and waits for the running ones to end.
     pub async fn run_live(
         &self,
         stop: tokio::sync::watch::Receiver<bool>,
@@ -22,6 +24,25 @@ impl Engine {
             None,
         );
         self.reconcile().await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::try_join!(self.drive_live(stop, tx), self.run_trades(rx))?;
+        self.notify(
+            crate::notify::Kind::EngineStop,
+            "engine stopped".into(),
+            None,
+        );
+        if let Some(n) = self.notifier() {
+            n.flush().await;
+        }
+        Ok(())
+    }
+
+    /// The loop itself: books, decisions (approved trades go to `trades`), sweeps.
+    async fn drive_live(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+        trades: tokio::sync::mpsc::UnboundedSender<super::in_flight::Job>,
+    ) -> Result<(), EngineError> {
         let poll = Duration::from_millis(self.cfg.engine.poll_ms);
         let settle_every = Duration::from_millis(self.cfg.engine.settle_poll_ms);
         let mut last_settle = std::time::Instant::now();
@@ -37,7 +58,18 @@ impl Engine {
             self.prepare_venues(&mut preparing).await;
             let mut dirty = BTreeSet::new();
             self.poll_books(&mut dirty).await;
-            self.trade_on(&dirty).await?;
+            if !dirty.is_empty() {
+                let pairs: Vec<u32> = dirty.iter().copied().collect();
+                for p in self.evaluate(&pairs).await {
+                    if let Some((trade, orders)) = self.admit_proposal(p)? {
+                        self.mark_in_flight(&trade);
+                        if trades.send((trade, orders)).is_err() {
+                            // The executor is gone (it failed): the loop ends with it.
+                            return Ok(());
+                        }
+                    }
+                }
+            }
             if last_reconcile.elapsed() >= reconcile_every {
                 self.reconcile_pending().await?;
                 last_reconcile = std::time::Instant::now();
@@ -47,22 +79,16 @@ impl Engine {
                 self.check_fills().await?;
                 self.poll_resolutions().await?;
                 self.settle_ready().await?;
-                // The venues' cash is the truth: orders adopted late, fees and settlements
-                // all move it, and no trade is in flight here.
-                if let Err(e) = self.refresh_balances().await {
-                    tracing::warn!(error = %e, "balance refresh failed; keeping the last known cash");
+                // The venues' cash is the truth (orders adopted late, fees and settlements all
+                // move it), but only while no trade holds a reservation against it.
+                if !self.any_in_flight() {
+                    if let Err(e) = self.refresh_balances().await {
+                        tracing::warn!(error = %e, "balance refresh failed; keeping the last known cash");
+                    }
                 }
                 last_settle = std::time::Instant::now();
             }
             tokio::time::sleep(poll).await;
-        }
-        self.notify(
-            crate::notify::Kind::EngineStop,
-            "engine stopped".into(),
-            None,
-        );
-        if let Some(n) = self.notifier() {
-            n.flush().await;
         }
         Ok(())
     }
@@ -257,6 +283,10 @@ impl Engine {
     /// unwound or failed). Runs on a timer in live mode, so no trade stays in flight for good.
     pub async fn reconcile_pending(&self) -> Result<(), EngineError> {
         for t in self.ledger.trades_in(state::IN_FLIGHT)? {
+            if self.is_in_flight(&t.id) {
+                // Its own future is running it.
+                continue;
+            }
             self.reconcile_trade(&t, false).await?;
         }
         Ok(())

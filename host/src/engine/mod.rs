@@ -5,6 +5,7 @@ mod avg_cost;
 pub mod books;
 mod error_throttle;
 mod executor;
+mod in_flight;
 mod live;
 pub mod mark_to_market;
 pub mod replay;

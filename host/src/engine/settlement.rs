@@ -103,7 +103,7 @@ impl Engine {
             .ledger
             .trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])?
         {
-            if t.settled_ms.is_some() {
+            if t.settled_ms.is_some() || self.is_in_flight(&t.id) {
                 continue;
             }
             let orders = self.ledger.orders_of(&t.id)?;
@@ -167,7 +167,7 @@ impl Engine {
     /// Checks the fills of unconfirmed hedged trades; a failed fill is booked and unwound.
     pub async fn check_fills(&self) -> Result<(), EngineError> {
         for t in self.ledger.trades_in(&[state::HEDGED])? {
-            if t.settled_ms.is_some() {
+            if t.settled_ms.is_some() || self.is_in_flight(&t.id) {
                 continue;
             }
             if self

@@ -100,6 +100,8 @@ pub struct Engine {
     /// Per pair: why it does not trade (its rules could not be read: a market resolved or
     /// closed since the pair was configured). Its open trades still reconcile and settle.
     pub(super) pair_off: Mutex<Vec<Option<String>>>,
+    /// Trades running in a live run, and the instruments they hold.
+    pub(super) in_flight: Mutex<super::in_flight::InFlight>,
 }
 
 /// Rules handed to the strategy for a leg whose real rules could not be read; the pair does
@@ -275,6 +277,7 @@ impl Engine {
             notified: Mutex::new(Default::default()),
             phase: Mutex::new(super::live::Phase::Starting),
             pair_off: Mutex::new(pair_off),
+            in_flight: Mutex::new(Default::default()),
         };
         for (i, why) in engine
             .pair_off

@@ -74,6 +74,9 @@ pub mod state {
     pub const IN_FLIGHT: &[TradeState] = TradeState::IN_FLIGHT;
 }
 
+/// One recorded transition of a trade: from (none for the first), to, why, when (ms).
+pub type Transition = (Option<TradeState>, TradeState, String, i64);
+
 /// One trade.
 #[derive(Clone, Debug, Serialize)]
 pub struct TradeRow {
@@ -556,6 +559,19 @@ impl Ledger {
             let mut s =
                 c.prepare("SELECT * FROM orders WHERE trade_id = ?1 ORDER BY created_ms, rowid")?;
             let rows = s.query_map(params![trade_id], order_from_row)?;
+            rows.collect()
+        })
+    }
+
+    /// A trade's transitions in order.
+    pub fn transitions_of(&self, trade_id: &str) -> Result<Vec<Transition>, LedgerError> {
+        self.with(|c| {
+            let mut s = c.prepare(
+                "SELECT from_state, to_state, detail, ts_ms FROM transitions WHERE trade_id = ?1 ORDER BY seq",
+            )?;
+            let rows = s.query_map(params![trade_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
             rows.collect()
         })
     }

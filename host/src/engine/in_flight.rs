@@ -1,0 +1,115 @@
+//! Trades in flight in a live run: each approved trade runs as its own future, so the live
+//! loop keeps reading books and trading other pairs while one trade waits on a venue or
+//! unwinds. While a trade runs, its instruments are busy (no other trade is decided on books
+//! it has not yet taken its shares from) and the reconciliation, fill and settlement sweeps
+//! leave it alone (its own future owns it until it ends).
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::collections::{BTreeSet, HashSet};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::books::VenueIdx;
+use super::setup::{Engine, EngineError};
+use crate::store::{OrderRow, TradeRow};
+
+/// Which trades are running and which instruments they hold.
+#[derive(Default)]
+pub(super) struct InFlight {
+    instruments: BTreeSet<(VenueIdx, String)>,
+    trades: HashSet<String>,
+}
+
+/// An approved trade handed from the live loop to the executor.
+pub(super) type Job = (TradeRow, Vec<OrderRow>);
+
+impl Engine {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn trade_instruments(&self, t: &TradeRow) -> Vec<(VenueIdx, String)> {
+        [(&t.venue_a, &t.instrument_a), (&t.venue_b, &t.instrument_b)]
+            .into_iter()
+            .filter_map(|(v, i)| Some((self.vidx(v)?, i.clone())))
+            .collect()
+    }
+
+    /// Marks an approved trade as running (before it is handed over, so the next decision
+    /// already sees its instruments busy).
+    pub(super) fn mark_in_flight(&self, t: &TradeRow) {
+        let keys = self.trade_instruments(t);
+        let mut f = self.in_flight();
+        f.trades.insert(t.id.clone());
+        f.instruments.extend(keys);
+    }
+
+    fn unmark_in_flight(&self, t: &TradeRow) {
+        let keys = self.trade_instruments(t);
+        let mut f = self.in_flight();
+        f.trades.remove(&t.id);
+        for k in keys {
+            f.instruments.remove(&k);
+        }
+    }
+
+    /// Whether trade `id` is being run by its own future right now.
+    pub(super) fn is_in_flight(&self, id: &str) -> bool {
+        self.in_flight().trades.contains(id)
+    }
+
+    /// Whether any trade is running.
+    pub(super) fn any_in_flight(&self) -> bool {
+        !self.in_flight().trades.is_empty()
+    }
+
+    /// Whether a pair shares an instrument with a running trade.
+    pub(super) fn touches_busy(&self, p: &plugin_api::PairSpec) -> bool {
+        let f = self.in_flight();
+        if f.instruments.is_empty() {
+            return false;
+        }
+        [
+            (&p.a.venue, &p.a.yes),
+            (&p.a.venue, &p.a.no),
+            (&p.b.venue, &p.b.yes),
+            (&p.b.venue, &p.b.no),
+        ]
+        .into_iter()
+        .any(|(v, i)| {
+            self.vidx(v)
+                .is_some_and(|vi| f.instruments.contains(&(vi, i.clone())))
+        })
+    }
+
+    /// Runs every trade the live loop hands over, concurrently, until the loop stops handing
+    /// trades over and the last one has ended. A ledger failure in any trade ends the run.
+    pub(super) async fn run_trades(
+        &self,
+        mut jobs: UnboundedReceiver<Job>,
+    ) -> Result<(), EngineError> {
+        let mut running = FuturesUnordered::new();
+        loop {
+            tokio::select! {
+                job = jobs.recv() => match job {
+                    Some((trade, orders)) => running.push(self.run_trade(trade, orders)),
+                    None => break,
+                },
+                Some(r) = running.next(), if !running.is_empty() => r?,
+            }
+        }
+        while let Some(r) = running.next().await {
+            r?;
+        }
+        Ok(())
+    }
+
+    async fn run_trade(&self, trade: TradeRow, orders: Vec<OrderRow>) -> Result<(), EngineError> {
+        let t = trade.clone();
+        let r = self.execute(trade, orders).await;
+        self.unmark_in_flight(&t);
+        // The settlement sweep skipped it while it ran: let it look again.
+        self.resolved_dirty
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        r
+    }
+}

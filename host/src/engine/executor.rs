@@ -132,7 +132,7 @@ impl Engine {
         let day = super::utc_day(now);
         self.gate.roll_day(&day)?;
         // Unique across concurrent trades and processes sharing the ledger (not a count).
-        let seq = self.ledger.next_trade_seq()?;
+        let seq = self.next_trade_seq()?;
         let trade_id = format!("{}-{seq:06}", self.ledger_id);
         let total = (p.cost_a + p.cost_b).0.max(1) as i128;
         let fee_a = Usd((p.fees.0 as i128 * p.cost_a.0 as i128 / total) as i64);

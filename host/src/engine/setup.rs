@@ -102,6 +102,8 @@ pub struct Engine {
     pub(super) pair_off: Mutex<Vec<Option<String>>>,
     /// Trades running in a live run, and the instruments they hold.
     pub(super) in_flight: Mutex<super::in_flight::InFlight>,
+    /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
+    pub(super) seq_block: Mutex<(i64, i64)>,
 }
 
 /// Rules handed to the strategy for a leg whose real rules could not be read; the pair does
@@ -278,6 +280,7 @@ impl Engine {
             phase: Mutex::new(super::live::Phase::Starting),
             pair_off: Mutex::new(pair_off),
             in_flight: Mutex::new(Default::default()),
+            seq_block: Mutex::new((0, 0)),
         };
         for (i, why) in engine
             .pair_off
@@ -296,6 +299,21 @@ impl Engine {
         }
         engine.refresh_balances().await?;
         Ok(engine)
+    }
+
+    /// The next trade sequence number: from a block reserved in the ledger, so ids stay
+    /// unique across processes sharing a ledger while only one trade in 64 pays a write.
+    pub(super) fn next_trade_seq(&self) -> Result<i64, EngineError> {
+        /// Numbers reserved per ledger write (unused ones are skipped after a restart).
+        const BLOCK: i64 = 64;
+        let mut b = self.seq_block.lock().unwrap_or_else(|p| p.into_inner());
+        if b.0 >= b.1 {
+            let first = self.ledger.reserve_trade_seqs(BLOCK)?;
+            *b = (first, first + BLOCK);
+        }
+        let n = b.0;
+        b.0 += 1;
+        Ok(n)
     }
 
     /// Where the engine is: reconciling at start-up, or trading.

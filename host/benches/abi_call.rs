@@ -20,6 +20,7 @@ fn pairs() -> Vec<PairSpec> {
         qty_step: Qty::shares(1),
         min_notional: Usd::ZERO,
         taker_fee: fee,
+        neg_risk: None,
     };
     let leg = |v: &str, fee| PairLeg {
         venue: v.into(),

@@ -52,6 +52,7 @@ fn main() {
         qty_step: Qty::shares(1),
         min_notional: Usd::ZERO,
         taker_fee: fee,
+        neg_risk: None,
     };
     let pairs: Vec<PairSpec> = (0..n_pairs)
         .map(|i| PairSpec {

@@ -215,6 +215,11 @@ pub struct InstrumentRules {
     pub min_notional: Usd,
     /// Taker fee.
     pub taker_fee: FeeModel,
+    /// Polymarket: whether the market is a neg-risk market (its orders are signed for the
+    /// neg-risk exchange). `None` where the venue has no such notion or did not say. Plugins
+    /// built before this field existed send none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neg_risk: Option<bool>,
 }
 
 /// A market (or outcome) listing for discovery and operator commands.

@@ -423,6 +423,7 @@ async fn every_polymarket_operator_command_works_against_the_double() {
     assert_eq!(v["book"]["asks"][0]["price"], 400_000, "{v}");
     let v = run(args(&["rules", yes])).await.unwrap();
     assert_eq!(v["rules"]["tick"], 10_000, "{v}");
+    assert_eq!(v["rules"]["neg_risk"], false, "the book said: {v}");
 
     // A marketable FOK buy of 10 at 0.40: matched in full.
     let v = run(args(&[

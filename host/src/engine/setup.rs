@@ -114,6 +114,7 @@ const PLACEHOLDER_RULES: plugin_api::InstrumentRules = plugin_api::InstrumentRul
     qty_step: plugin_api::Qty(100),
     min_notional: plugin_api::Usd::ZERO,
     taker_fee: plugin_api::FeeModel::FREE,
+    neg_risk: None,
 };
 
 impl Engine {

@@ -17,6 +17,7 @@ fn rules(fee: FeeModel, min_qty: Qty, step: Qty, min_notional: Usd) -> Instrumen
         qty_step: step,
         min_notional,
         taker_fee: fee,
+        neg_risk: None,
     }
 }
 

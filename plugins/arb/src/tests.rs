@@ -25,6 +25,7 @@ fn poly() -> InstrumentRules {
         qty_step: Qty(1),
         min_notional: Usd::dollars(1),
         taker_fee: FeeModel::polymarket(50_000),
+        neg_risk: None,
     }
 }
 
@@ -36,6 +37,7 @@ fn kalshi() -> InstrumentRules {
         qty_step: Qty::shares(1),
         min_notional: Usd::ZERO,
         taker_fee: FeeModel::KALSHI_TAKER,
+        neg_risk: None,
     }
 }
 

@@ -275,6 +275,7 @@ pub fn parse_rules(body: &Value) -> Result<InstrumentRules, KalshiError> {
         qty_step: if fractional { Qty(1) } else { Qty::shares(1) },
         min_notional: Usd::ZERO,
         taker_fee: FeeModel::KALSHI_TAKER,
+        neg_risk: None,
     })
 }
 

@@ -881,6 +881,7 @@ impl Sim {
                 RulesKind::Kalshi => Usd::ZERO,
             },
             taker_fee: self.fee_model(m),
+            neg_risk: None,
         })
     }
 

@@ -1066,7 +1066,7 @@ impl PolymarketVenue {
                             },
                         )
                     }
-                    None => self.rules_done(tick, meta.min_size.0, None),
+                    None => self.rules_done(&instrument, tick, meta.min_size.0, None),
                 }
             }
             St::RulesFee {
@@ -1080,9 +1080,9 @@ impl PolymarketVenue {
                     None
                 };
                 if let Some(rate) = fee {
-                    lock(&self.fee_rates).insert(instrument, rate);
+                    lock(&self.fee_rates).insert(instrument.clone(), rate);
                 }
-                self.rules_done(tick, min_size, fee)
+                self.rules_done(&instrument, tick, min_size, fee)
             }
             St::PlaceMeta { order } => {
                 if !is_2xx(&r) {
@@ -1450,7 +1450,13 @@ impl PolymarketVenue {
         }
     }
 
-    fn rules_done(&self, tick: i64, min_size: i64, fee_ppm: Option<u32>) -> PluginResult<Step> {
+    fn rules_done(
+        &self,
+        instrument: &str,
+        tick: i64,
+        min_size: i64,
+        fee_ppm: Option<u32>,
+    ) -> PluginResult<Step> {
         done(OpResult::Rules {
             rules: InstrumentRules {
                 tick: Price(tick),
@@ -1458,6 +1464,7 @@ impl PolymarketVenue {
                 qty_step: Qty(1),
                 min_notional: MIN_NOTIONAL,
                 taker_fee: FeeModel::polymarket(fee_ppm.unwrap_or(self.s.fee_rate_ppm)),
+                neg_risk: self.cached_meta(instrument).and_then(|m| m.neg_risk),
             },
         })
     }

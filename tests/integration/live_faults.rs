@@ -522,3 +522,88 @@ async fn another_pair_trades_while_one_trade_unwinds() {
         &ks,
     );
 }
+
+/// The book improves between the decision and the match (the venue holds the order write
+/// 600 ms; meanwhile P's ask drops from 0.40 to 0.20). Polymarket's IOC BUY spends
+/// `qty × limit`, so it buys more shares than asked: 20 for 10. The ledger records what the
+/// venue booked (never capped at 10), the legs are unequal, and the engine sells the 10-share
+/// surplus back: the trade ends HEDGED at 10 shares a leg, the surplus flattened. (A surplus
+/// worth less than the venue's $1 minimum for a marketable order cannot be sold: NAKED.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
+    use crate::live_e2e::ARB_COND;
+    use polymix_doubles::polymarket::MarketSeed;
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let mut m = MarketSeed::new(ARB_YES, ARB_COND);
+    m.question = format!("test market {ARB_COND}");
+    m.min_size = "1".into();
+    pm.add_market(m);
+    pm.inject(FaultRule::once(
+        "POST",
+        "/order",
+        Fault::Delay(Duration::from_millis(600)),
+    ));
+    let engine = live_engine_with("lf-surplus", &pm, &ks, &engine_section(2_000)).await;
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        // The order write is being held: the book improves before the venue matches it.
+        let t0 = std::time::Instant::now();
+        while pm
+            .request_log()
+            .iter()
+            .all(|(m, p, _)| !(m == "POST" && p == "/order"))
+        {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no order");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.20", "100")]);
+        let done = wait_for(&ledger, "the trade final", Duration::from_secs(20), |t| {
+            t.len() == 1 && FINAL.contains(&t[0].state)
+        })
+        .await;
+        let _ = tx.send(true);
+        done
+    };
+    let (r, trades) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live");
+    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
+    let orders = ledger.orders_of(&t.id).unwrap();
+    let a = orders
+        .iter()
+        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
+        .expect("leg a");
+    assert_eq!(a.qty, Qty::shares(10));
+    assert_eq!(
+        a.filled_qty,
+        Qty::shares(20),
+        "the venue's shares, not capped: {a:#?}"
+    );
+    let sold: Qty = orders
+        .iter()
+        .filter(|o| o.venue == "pm" && o.purpose == Purpose::Unwind)
+        .map(|o| o.filled_qty)
+        .sum();
+    assert_eq!(
+        sold,
+        Qty::shares(10),
+        "the surplus was sold back: {orders:#?}"
+    );
+    assert_eq!(t.state, state::HEDGED, "{t:#?}");
+    // The venue agrees: 20 bought, 10 sold.
+    assert_eq!(pm.position(PM_ADDR, ARB_YES), 10_000_000, "10 shares held");
+    check_polymarket(
+        &Outcome {
+            trade: t.clone(),
+            orders: orders.clone(),
+            ledger: ledger.clone(),
+        },
+        &pm,
+    );
+}

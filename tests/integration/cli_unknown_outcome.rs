@@ -12,6 +12,32 @@ use std::process::{Command, Output};
 use crate::live_e2e::{kalshi_venue_toml, polymarket_venue_toml, seed, ARB_TICKER, ARB_YES};
 use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
 
+/// Both doubles, seeded, and a live config naming them.
+async fn doubles_and_config(
+    tag: &str,
+) -> (
+    polymix_doubles::polymarket::PolymarketDouble,
+    polymix_doubles::kalshi::KalshiDouble,
+    std::path::PathBuf,
+) {
+    let pm = pmd::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir(tag);
+    let cfg = dir.join("live.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "mode = \"live\"\n{}\n{}\n{}\n[api]\nenabled = false\n",
+            plugin_dirs_toml(),
+            polymarket_venue_toml(&dir, &pm),
+            kalshi_venue_toml(&dir, "ks", &ks, 3000)
+        ),
+    )
+    .expect("write config");
+    (pm, ks, cfg)
+}
+
 /// The one `error:` line (stderr also carries the log).
 fn error_line(out: &Output) -> String {
     let all = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -48,21 +74,7 @@ fn place(cfg: &Path, venue: &str, instrument: &str, price: &str, coid: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_place_whose_answer_is_lost_is_sent_once_and_names_its_ids() {
-    let pm = pmd::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
-    let dir = temp_dir("cli-unknown");
-    let cfg = dir.join("live.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "mode = \"live\"\n{}\n{}\n{}\n[api]\nenabled = false\n",
-            plugin_dirs_toml(),
-            polymarket_venue_toml(&dir, &pm),
-            kalshi_venue_toml(&dir, "ks", &ks, 3000)
-        ),
-    )
-    .expect("write config");
+    let (pm, ks, cfg) = doubles_and_config("cli-unknown").await;
 
     // Polymarket: 502 without booking; the lookup by digest finds nothing.
     pm.inject(FaultRule::once("POST", "/order", Fault::Status(502)));
@@ -109,21 +121,7 @@ async fn a_place_whose_answer_is_lost_is_sent_once_and_names_its_ids() {
 /// the command finds the order within the same operation and prints it; one write each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_place_booked_then_answered_badly_is_found_and_printed() {
-    let pm = pmd::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
-    let dir = temp_dir("cli-found");
-    let cfg = dir.join("live.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "mode = \"live\"\n{}\n{}\n{}\n[api]\nenabled = false\n",
-            plugin_dirs_toml(),
-            polymarket_venue_toml(&dir, &pm),
-            kalshi_venue_toml(&dir, "ks", &ks, 3000)
-        ),
-    )
-    .expect("write config");
+    let (pm, ks, cfg) = doubles_and_config("cli-found").await;
     let cases = [
         ("pm", ARB_YES.to_string(), "0.30", Fault::StatusAfter(500)),
         ("pm", ARB_YES.to_string(), "0.31", Fault::DropAfter),

@@ -212,17 +212,10 @@ fn check_pnl(o: &Outcome, pm_cash_micro: i64, ks_cash: Usd) {
     );
 }
 
-/// Both venues process their leg, then the answers are lost (Polymarket: connection dropped;
-/// Kalshi: 502). Both are found, not re-sent; the trade hedges and settles to the cent.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn both_answers_lost_after_processing_hedges_without_resending() {
-    let (o, pm, ks, pm_cash, ks_cash) = run(
-        "lf-lost",
-        Some(Fault::DropAfter),
-        Some(Fault::StatusAfter(502)),
-        5_000,
-    )
-    .await;
+/// Runs [`run`] with these faults on each venue's first order write and checks the trade
+/// hedged and settled with one write per venue and the doubles' books, fees and cash.
+async fn hedges_once_and_settles(tag: &str, pm_fault: Option<Fault>, ks_fault: Option<Fault>) {
+    let (o, pm, ks, pm_cash, ks_cash) = run(tag, pm_fault, ks_fault, 5_000).await;
     assert_eq!(o.trade.state, state::SETTLED, "{:#?}", o.orders);
     assert_eq!(pm.order_posts(), 1);
     assert_eq!(ks.place_attempts(), 1);
@@ -231,22 +224,27 @@ async fn both_answers_lost_after_processing_hedges_without_resending() {
     check_pnl(&o, pm_cash, ks_cash);
 }
 
+/// Both venues process their leg, then the answers are lost (Polymarket: connection dropped;
+/// Kalshi: 502). Both are found, not re-sent; the trade hedges and settles to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_answers_lost_after_processing_hedges_without_resending() {
+    hedges_once_and_settles(
+        "lf-lost",
+        Some(Fault::DropAfter),
+        Some(Fault::StatusAfter(502)),
+    )
+    .await;
+}
+
 /// Both answers come too late (after the host's 3 s timeout), the orders already booked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_answers_late_after_processing_hedges_without_resending() {
-    let (o, pm, ks, pm_cash, ks_cash) = run(
+    hedges_once_and_settles(
         "lf-late",
         Some(Fault::DelayAfter(Duration::from_millis(3_500))),
         Some(Fault::DelayAfter(Duration::from_millis(3_500))),
-        5_000,
     )
     .await;
-    assert_eq!(o.trade.state, state::SETTLED, "{:#?}", o.orders);
-    assert_eq!(pm.order_posts(), 1);
-    assert_eq!(ks.place_attempts(), 1);
-    check_kalshi(&o, &ks);
-    check_polymarket(&o, &pm);
-    check_pnl(&o, pm_cash, ks_cash);
 }
 
 /// Polymarket answers 500 without booking its leg: the leg's outcome is unknown, it is looked
@@ -419,19 +417,12 @@ async fn order_booked_after_the_lookup_said_not_found_is_adopted() {
 /// looked up, found, and the trade hedges, each venue having seen one write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbled_2xx_and_5xx_after_booking_are_looked_up_not_refused() {
-    let (o, pm, ks, pm_cash, ks_cash) = run(
+    hedges_once_and_settles(
         "lf-garbled",
         Some(Fault::GarbageAfter),
         Some(Fault::StatusAfter(504)),
-        5_000,
     )
     .await;
-    assert_eq!(o.trade.state, state::SETTLED, "{:#?}", o.orders);
-    assert_eq!(pm.order_posts(), 1);
-    assert_eq!(ks.place_attempts(), 1);
-    check_kalshi(&o, &ks);
-    check_polymarket(&o, &pm);
-    check_pnl(&o, pm_cash, ks_cash);
 }
 
 /// One pair's trade is unwinding for seconds (the venue holds the unwind's book read for 3 s)

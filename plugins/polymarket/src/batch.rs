@@ -97,7 +97,7 @@ impl PolymarketVenue {
             }
         }
         if bodies.is_empty() {
-            return self.batch_result(&orders, &slots, Vec::new());
+            return self.batch_result(&orders, &slots, Vec::new(), ctx);
         }
         let body = format!("[{}]", bodies.join(",")).into_bytes();
         let mut req = self.l2("POST", self.clob("/orders"), body, ctx, "order")?;
@@ -137,6 +137,7 @@ impl PolymarketVenue {
         orders: &[OrderRequest],
         slots: &[Slot],
         r: &HttpResponse,
+        ctx: &CallCtx,
     ) -> PluginResult<Step> {
         let expected = || {
             orders
@@ -202,7 +203,7 @@ impl PolymarketVenue {
                         garbled.join(", ")
                     )));
                 }
-                self.batch_result(orders, slots, resps)
+                self.batch_result(orders, slots, resps, ctx)
             }
             0 | 408 | 425 | 500 | 502 | 504 => Err(unknown(format!("HTTP {}", r.status))),
             _ => {
@@ -220,6 +221,7 @@ impl PolymarketVenue {
         orders: &[OrderRequest],
         slots: &[Slot],
         resps: Vec<PostOrderResp>,
+        ctx: &CallCtx,
     ) -> PluginResult<Step> {
         let mut resps = resps.into_iter();
         let mut results = Vec::with_capacity(orders.len());
@@ -260,7 +262,11 @@ impl PolymarketVenue {
             };
             results.push(outcome);
         }
-        done(OpResult::Placed { results })
+        // Matched orders: notional and fee are the sums over their fills, read one order
+        // after another. The matches happened during this call: ten minutes of trades cover
+        // them whatever the clock skew.
+        let after = ctx.now_ms.div_euclid(1000) - 600;
+        self.batch_fills(results, 0, Some(after), ctx)
     }
 
     pub(crate) fn cancel_many(&self, order_ids: Vec<String>, ctx: &CallCtx) -> PluginResult<Step> {

@@ -133,6 +133,19 @@ pub(crate) struct TradesOf {
     pub acc: Vec<Fill>,
     /// Pages read so far.
     pub pages: u32,
+    /// When the order is one of a batch placement: the batch's results and this order's
+    /// place in them; the next matched order of the batch is read after this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<BatchFills>,
+}
+
+/// A batch placement whose matched orders get their fills read one after another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct BatchFills {
+    /// One outcome per order, in request order.
+    pub results: Vec<plugin_api::PlaceOutcome>,
+    /// Which result the current order is.
+    pub index: usize,
 }
 
 impl TradesOf {
@@ -143,6 +156,7 @@ impl TradesOf {
             strict,
             acc: Vec::new(),
             pages: 0,
+            batch: None,
         }
     }
 }

@@ -795,7 +795,8 @@ impl PolymarketVenue {
         ctx: &CallCtx,
     ) -> PluginResult<Step> {
         if q.order.filled_qty.0 == 0 {
-            return done(OpResult::Order { order: q.order });
+            let order = q.order.clone();
+            return self.trades_done(q, order, ctx);
         }
         check_token(&q.order.instrument)?;
         let mut url = self.clob(&format!("/data/trades?asset_id={}", q.order.instrument));
@@ -839,17 +840,65 @@ impl PolymarketVenue {
             Err(e) if q.strict => Err(e),
             Err(e) => {
                 tracing::warn!(order_id = %q.order.order_id, error = %e, "trades of order unavailable; fee estimated at the market's rate");
-                done(OpResult::Order { order: q.order })
+                let order = q.order.clone();
+                self.trades_done(q, order, ctx)
             }
             Ok(Some(c)) if q.pages + 1 < MAX_PAGES => {
                 q.pages += 1;
                 self.order_trades(q, Some(c), ctx)
             }
             Ok(_) => match with_fills(q.order.clone(), &q.acc) {
-                Some(o) => done(OpResult::Order { order: o }),
+                Some(o) => self.trades_done(q, o, ctx),
                 None if q.strict => Err(parse_err("trades of order", "amounts out of range")),
-                None => done(OpResult::Order { order: q.order }),
+                None => {
+                    let order = q.order.clone();
+                    self.trades_done(q, order, ctx)
+                }
             },
+        }
+    }
+
+    /// One order's fills are read: a single order is the result; an order of a batch takes
+    /// its place in the batch's results and the next matched order is read.
+    fn trades_done(&self, q: TradesOf, order: OrderStatus, ctx: &CallCtx) -> PluginResult<Step> {
+        match q.batch {
+            None => done(OpResult::Order { order }),
+            Some(mut b) => {
+                if let Some(slot) = b.results.get_mut(b.index) {
+                    *slot = plugin_api::PlaceOutcome::Accepted { order };
+                }
+                self.batch_fills(b.results, b.index + 1, q.after_s, ctx)
+            }
+        }
+    }
+
+    /// Reads the fills of the batch's matched orders from `from` on, one order at a time, so
+    /// each accepted order's notional and fee are the sums over its fills; then the batch's
+    /// result.
+    pub(crate) fn batch_fills(
+        &self,
+        results: Vec<plugin_api::PlaceOutcome>,
+        from: usize,
+        after_s: Option<i64>,
+        ctx: &CallCtx,
+    ) -> PluginResult<Step> {
+        let next = results
+            .iter()
+            .enumerate()
+            .skip(from)
+            .find_map(|(i, r)| match r {
+                plugin_api::PlaceOutcome::Accepted { order } if order.filled_qty.0 > 0 => {
+                    Some((i, order.clone()))
+                }
+                _ => None,
+            });
+        match next {
+            None => done(OpResult::Placed { results }),
+            Some((index, order)) => {
+                let mut q = TradesOf::new(order, after_s, false);
+                q.batch = Some(crate::state::BatchFills { results, index });
+                self.order_trades(q, None, ctx)
+            }
         }
     }
 
@@ -1239,7 +1288,7 @@ impl PolymarketVenue {
             St::BatchNegRisk { orders, instrument } => {
                 self.batch_neg_risk(orders, &instrument, &r, ctx)
             }
-            St::BatchSubmit { orders, slots } => self.batch_submitted(&orders, &slots, &r),
+            St::BatchSubmit { orders, slots } => self.batch_submitted(&orders, &slots, &r, ctx),
             St::CancelMany => self.cancelled(&r),
             St::OrderTrades(q) => self.order_trades_page(q, &r, ctx),
             St::Cancel {

@@ -440,3 +440,64 @@ fn huge_order_sizes_are_refused_not_wrapped() {
         }
     }
 }
+
+/// A batch placement's matched orders cost the sum of their fills too: each matched order's
+/// trades are read (one order after another), its notional at the makers' prices and its fee
+/// per fill; an unmatched order needs no read.
+#[test]
+fn batch_matched_orders_cost_the_sum_of_their_fills() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    seed_meta(&v, TOKEN);
+    let orders = vec![
+        order("bm1", TOKEN, 600_000, 2000, TimeInForce::Fok),
+        order("bm2", TOKEN, 400_000, 1000, TimeInForce::Gtc),
+    ];
+    let (req, st) = http(
+        v.begin(
+            VenueOp::PlaceOrders {
+                orders: orders.clone(),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (req.method.as_str(), req.url.ends_with("/orders")),
+        ("POST", true)
+    );
+    let answer = r#"[{"success":true,"errorMsg":"","orderID":"0xaa01","status":"matched","makingAmount":"11.5","takingAmount":"20"},
+                     {"success":true,"errorMsg":"","orderID":"0xaa02","status":"live","makingAmount":"0","takingAmount":"0"}]"#;
+    let (req, st) = http(v.resume(st, resp(200, answer), ctx).unwrap());
+    assert_eq!(req.method, "GET", "the matched order's trades are read");
+    assert!(req.url.contains("/data/trades"), "{}", req.url);
+    let t = format!(
+        r#"{{"data":[
+          {{"id":"t9","taker_order_id":"0xaa01","asset_id":"{TOKEN}","side":"BUY","size":"20","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER",
+            "maker_orders":[{{"order_id":"0xm1","matched_amount":"5","price":"0.55","asset_id":"{TOKEN}","side":"SELL"}},
+                            {{"order_id":"0xm2","matched_amount":"15","price":"0.58","asset_id":"{TOKEN}","side":"SELL"}}]}}
+        ],"next_cursor":"LTE="}}"#
+    );
+    let results = match v.resume(st, resp(200, &t), ctx).unwrap() {
+        Step::Done {
+            result: OpResult::Placed { results },
+        } => results,
+        other => panic!("expected the batch result, got {other:?}"),
+    };
+    let accepted: Vec<OrderStatus> = results
+        .into_iter()
+        .map(|r| match r {
+            plugin_api::PlaceOutcome::Accepted { order } => order,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(accepted[0].filled_qty, Qty(2000));
+    // 5 × 0.55 + 15 × 0.58 = 11.45, fee per fill at the trade's 200 bps.
+    assert_eq!(accepted[0].filled_notional, Usd(11_450_000));
+    assert_eq!(
+        accepted[0].fees,
+        Usd(venue_fee(500, 550_000, 200) + venue_fee(1500, 580_000, 200))
+    );
+    assert_eq!(accepted[1].filled_qty, Qty::ZERO);
+    assert_eq!(accepted[1].fees, Usd::ZERO);
+}

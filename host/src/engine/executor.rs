@@ -213,9 +213,12 @@ impl Engine {
             self.ledger.update_order(o)?;
             return Ok(());
         }
-        o.state = OrderState::Sent;
-        o.updated_ms = self.clock.now_ms();
-        self.ledger.update_order(o)?;
+        if o.state == OrderState::Planned {
+            // An unwind order, journaled on its own: `sent` before its operation starts.
+            o.state = OrderState::Sent;
+            o.updated_ms = self.clock.now_ms();
+            self.ledger.update_order(o)?;
+        }
         let req = OrderRequest {
             client_order_id: o.client_order_id.clone(),
             instrument: o.instrument.clone(),
@@ -231,13 +234,19 @@ impl Engine {
         // a crash it is looked up by that id; an order still `sent` never reached the venue.
         let ledger = &self.ledger;
         let clock = &self.clock;
+        // Only an id known before sending must be durable first (Polymarket cannot be asked
+        // by client id); a `sent` order without one is looked up by client order id, and
+        // "not found" for it is final only after the appear window, as for `submitted`.
         let mut journal = |id: Option<&str>| {
             o.state = OrderState::Submitted;
-            if let Some(id) = id {
-                o.order_id = Some(id.to_string());
-            }
             o.updated_ms = clock.now_ms();
-            ledger.update_order(o).map_err(|e| e.to_string())
+            match id {
+                Some(id) => {
+                    o.order_id = Some(id.to_string());
+                    ledger.update_order(o).map_err(|e| e.to_string())
+                }
+                None => Ok(()),
+            }
         };
         let r = venue
             .run_journaled(&VenueOp::PlaceOrder { order: req }, &mut journal)
@@ -281,9 +290,11 @@ impl Engine {
 
     /// Decides the fate of an order whose outcome is not known (a lost answer, a crash) by
     /// asking the venue, never by re-sending. This is the one place that turns "the venue has
-    /// no such order" into a final `not_found`: only once the order can no longer appear,
-    /// because no write ever left (`planned`, `sent`) or because the appear window since it
-    /// was created has passed. Until then the order stays `unknown` and later sweeps ask again.
+    /// no such order" into a final `not_found`: only once the order can no longer appear —
+    /// it was never handed over (`planned`), or it is `sent` without the id a venue that keeps
+    /// no client ids needs (journaled before any write, so none left), or the appear window
+    /// since it was created has passed. Until then the order stays `unknown` and later sweeps
+    /// ask again; one that appears is adopted.
     pub(super) async fn lookup(&self, o: &mut OrderRow, vi: VenueIdx) -> Result<(), EngineError> {
         let now = self.clock.now_ms();
         if o.state == OrderState::Planned {
@@ -294,7 +305,9 @@ impl Engine {
             o.updated_ms = now;
             return Ok(());
         }
-        let never_written = o.state == OrderState::Sent;
+        // A `sent` order without a journaled id: on a venue that keeps no client ids the id
+        // is journaled before any write, so it was never written.
+        let never_written = o.state == OrderState::Sent && o.order_id.is_none();
         let op = VenueOp::GetOrder {
             order_id: o.order_id.clone(),
             client_order_id: Some(o.client_order_id.clone()),
@@ -319,7 +332,7 @@ impl Engine {
                 // A venue that keeps no client ids (Polymarket) cannot look up an order whose
                 // id was never journaled; such an order was never written.
                 let unaskable = matches!(e.kind(), Some(ErrorKind::InvalidInput));
-                if never_written && (not_found || unaskable) {
+                if never_written && unaskable {
                     o.state = OrderState::NotFound;
                     o.filled_qty = Qty::ZERO;
                     o.reason =
@@ -368,12 +381,8 @@ impl Engine {
         trade: TradeRow,
         mut orders: Vec<OrderRow>,
     ) -> Result<(), EngineError> {
-        self.ledger.transition(
-            &trade.id,
-            state::SUBMITTING,
-            "sending both legs",
-            self.clock.now_ms(),
-        )?;
+        // The trade was journaled SUBMITTING with both legs `sent` (trade_plan): nothing more
+        // is written before the legs leave, except Polymarket's digest (see `place`).
         let (oa, ob) = orders.split_at_mut(1);
         let (ra, rb) = tokio::join!(self.place(&mut oa[0]), self.place(&mut ob[0]));
         ra?;

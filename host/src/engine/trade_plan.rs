@@ -19,7 +19,9 @@ fn leg_reservations(p: &Proposal, qty: Qty) -> (Usd, Usd) {
     (a, b)
 }
 
-/// Journal rows for a trade of `qty` shares.
+/// Journal rows for a trade of `qty` shares. The trade is written once, already SUBMITTING
+/// with both legs `sent` (one transaction, one fsync before either leg leaves): a stop before
+/// a leg's write leaves it `sent`, which reconciliation resolves by asking the venue.
 pub(super) fn build(
     trade_id: &str,
     pair: &PairSpec,
@@ -40,7 +42,7 @@ pub(super) fn build(
         pair_id: pair.id.clone(),
         direction: direction.into(),
         qty,
-        state: state::PLANNED,
+        state: state::SUBMITTING,
         venue_a: pair.a.venue.clone(),
         venue_b: pair.b.venue.clone(),
         instrument_a: inst_a.to_string(),
@@ -53,7 +55,7 @@ pub(super) fn build(
         reserved_b,
         unwind_loss: Usd::ZERO,
         realized_pnl: None,
-        note: String::new(),
+        note: "sending both legs".into(),
         day: day.to_string(),
         created_ms: now_ms,
         updated_ms: now_ms,
@@ -70,7 +72,7 @@ pub(super) fn build(
         price,
         qty,
         tif: tif.to_string(),
-        state: OrderState::Planned,
+        state: OrderState::Sent,
         order_id: None,
         filled_qty: Qty::ZERO,
         filled_notional: Usd::ZERO,

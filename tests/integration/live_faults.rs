@@ -598,3 +598,63 @@ async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
         &pm,
     );
 }
+
+/// Leg B is refused, so leg A's 10 shares are sold back; the venue holds that sale 3.7 s (past
+/// the host's 3 s timeout) and then books it. While its outcome is unknown no second sale of
+/// the same shares is sent (before the fix the ladder went on to the next tick and sold
+/// again); the sweep finds the late sale, and the trade ends UNWOUND with one sale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwind_sale_of_unknown_outcome_is_never_repeated() {
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    ks.inject(FaultRule::once("POST", KS_ORDERS, Fault::Status(400)));
+    // A long unwind time cap: without the fix the ladder would go on selling.
+    let section =
+        engine_section(15_000).replace("unwind_time_cap_ms = 5000", "unwind_time_cap_ms = 60000");
+    let engine = live_engine_with("lf-unwind-unknown", &pm, &ks, &section).await;
+    // The unwind reads one book first: hold it so the sale's fault can be armed after the
+    // entry order went through.
+    pm.inject(FaultRule::once(
+        "GET",
+        "/book",
+        Fault::Delay(Duration::from_millis(800)),
+    ));
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let t0 = std::time::Instant::now();
+        while pm.order_posts() == 0 {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no entry order");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        pm.inject(FaultRule::once(
+            "POST",
+            "/order",
+            Fault::Late(Duration::from_millis(3_700)),
+        ));
+        let done = wait_for(&ledger, "the trade unwound", Duration::from_secs(30), |t| {
+            t.len() == 1 && (t[0].state == state::UNWOUND || t[0].state == state::SETTLED)
+        })
+        .await;
+        let _ = tx.send(true);
+        done
+    };
+    let (r, trades) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live");
+    let orders = ledger.orders_of(&trades[0].id).unwrap();
+    let sales: Vec<&OrderRow> = orders
+        .iter()
+        .filter(|o| o.purpose == Purpose::Unwind)
+        .collect();
+    assert_eq!(sales.len(), 1, "one sale intent: {orders:#?}");
+    assert_eq!(sales[0].filled_qty, Qty::shares(10), "{:#?}", sales[0]);
+    assert_eq!(pm.order_posts(), 2, "entry + one sale");
+    assert_eq!(pm.position(PM_ADDR, ARB_YES), 0);
+    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
+    assert!(t.unwind_loss > Usd::ZERO, "{t:#?}");
+}

@@ -213,12 +213,6 @@ impl Engine {
             self.ledger.update_order(o)?;
             return Ok(());
         }
-        if o.state == OrderState::Planned {
-            // An unwind order, journaled on its own: `sent` before its operation starts.
-            o.state = OrderState::Sent;
-            o.updated_ms = self.clock.now_ms();
-            self.ledger.update_order(o)?;
-        }
         let req = OrderRequest {
             client_order_id: o.client_order_id.clone(),
             instrument: o.instrument.clone(),
@@ -229,13 +223,11 @@ impl Engine {
             post_only: false,
         };
         let venue = self.venues[vi].clone();
-        // Just before a write leaves, the order becomes `submitted` (with the venue's order id
-        // when the plugin knows it in advance, Polymarket's digest), so after a lost answer or
-        // a crash it is looked up by that id; an order still `sent` never reached the venue.
         let ledger = &self.ledger;
         let clock = &self.clock;
-        // Only an id known before sending must be durable first (Polymarket cannot be asked
-        // by client id); a `sent` order without one is looked up by client order id, and
+        // Just before a write leaves the order becomes `submitted`. Only an id known before
+        // sending (Polymarket's digest) must be durable first, since that venue cannot be
+        // asked by client id; a `sent` order without one is looked up by client order id and
         // "not found" for it is final only after the appear window, as for `submitted`.
         let mut journal = |id: Option<&str>| {
             o.state = OrderState::Submitted;

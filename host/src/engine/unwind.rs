@@ -109,7 +109,8 @@ impl Engine {
                     price,
                     qty: left,
                     tif: "ioc".into(),
-                    state: OrderState::Planned,
+                    // Journaled `sent` at once: one write before it leaves, as for entries.
+                    state: OrderState::Sent,
                     order_id: None,
                     filled_qty: Qty::ZERO,
                     filled_notional: Usd::ZERO,
@@ -121,6 +122,24 @@ impl Engine {
                 };
                 self.ledger.insert_order(&o)?;
                 self.place(&mut o).await?;
+                if o.state.is_unresolved() {
+                    // The sale's outcome is unknown: another sale of the same shares could
+                    // sell them twice. Stop here; reconciliation finds this order and then
+                    // resolves the legs again, which unwinds whatever is still in excess.
+                    let all = self.ledger.orders_of(&trade.id)?;
+                    self.book_unwind_loss(trade, &all)?;
+                    self.gate.add_unhedged(-cost_of(excess));
+                    self.ledger.transition(
+                        &trade.id,
+                        state::UNWINDING,
+                        &format!(
+                            "unwind order {} outcome unknown; reconciling before selling more",
+                            o.client_order_id
+                        ),
+                        self.clock.now_ms(),
+                    )?;
+                    return Ok(());
+                }
                 left -= o.filled_qty;
                 proceeds += o.filled_notional - o.fees;
                 self.stat(|s| s.fees += o.fees);

@@ -440,8 +440,9 @@ impl OpRun {
     }
 }
 
-/// Whether an operation that sent no write may run again after `e`: a rate limit means
-/// nothing was done; other transient errors only for operations that change nothing.
+/// Whether an operation that sent no write may run again after `e`: only an operation that
+/// changes nothing. One that places or cancels is never re-run, whatever failed (its
+/// reads already retried on their own, and a re-run would sign a new order).
 fn is_rerunnable(op: &VenueOp, e: &VenueError) -> bool {
     let writes = matches!(
         op,
@@ -451,13 +452,12 @@ fn is_rerunnable(op: &VenueOp, e: &VenueError) -> bool {
             | VenueOp::CancelOrders { .. }
             | VenueOp::CancelAll { .. }
     );
+    if writes {
+        return false;
+    }
     match e {
-        VenueError::Transport { ambiguous, .. } => !ambiguous && !writes,
-        VenueError::Plugin(e) => match e.kind() {
-            Some(ErrorKind::RateLimited) => true,
-            Some(k) => k.is_transient() && !writes,
-            None => false,
-        },
+        VenueError::Transport { ambiguous, .. } => !ambiguous,
+        VenueError::Plugin(e) => e.kind().is_some_and(ErrorKind::is_transient),
         _ => false,
     }
 }

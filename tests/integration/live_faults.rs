@@ -27,6 +27,18 @@ fn engine_section(window_ms: u64) -> String {
     )
 }
 
+/// Both doubles, seeded with the arb and the flat pair (fills settle after 100 ms).
+async fn seeded_doubles() -> (PolymarketDouble, KalshiDouble) {
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    (pm, ks)
+}
+
 const FINAL: &[TradeState] = &[state::HEDGED, state::UNWOUND, state::FAILED, state::SETTLED];
 
 struct Outcome {
@@ -44,13 +56,7 @@ async fn run(
     ks_fault: Option<Fault>,
     window_ms: u64,
 ) -> (Outcome, PolymarketDouble, KalshiDouble, i64, Usd) {
-    let pm = pmd::spawn(PolymarketDoubleConfig {
-        settle_delay: Duration::from_millis(100),
-        ..Default::default()
-    })
-    .await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
+    let (pm, ks) = seeded_doubles().await;
     let (pm_cash0, ks_cash0) = (pm.balance(PM_ADDR), ks.balance());
     if let Some(k) = pm_fault {
         pm.inject(FaultRule::once("POST", "/order", k));
@@ -432,13 +438,7 @@ async fn garbled_2xx_and_5xx_after_booking_are_looked_up_not_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_pair_trades_while_one_trade_unwinds() {
     use crate::live_e2e::{FLAT_TICKER, FLAT_YES};
-    let pm = pmd::spawn(PolymarketDoubleConfig {
-        settle_delay: Duration::from_millis(100),
-        ..Default::default()
-    })
-    .await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
+    let (pm, ks) = seeded_doubles().await;
     // Pair 1's Kalshi leg is refused outright: its Polymarket leg must be sold back.
     ks.inject(FaultRule::once("POST", KS_ORDERS, Fault::Status(400)));
     let engine = live_engine_with("lf-concurrent", &pm, &ks, &engine_section(2_000)).await;
@@ -524,13 +524,7 @@ async fn another_pair_trades_while_one_trade_unwinds() {
 async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
     use crate::live_e2e::ARB_COND;
     use polymix_doubles::polymarket::MarketSeed;
-    let pm = pmd::spawn(PolymarketDoubleConfig {
-        settle_delay: Duration::from_millis(100),
-        ..Default::default()
-    })
-    .await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
+    let (pm, ks) = seeded_doubles().await;
     let mut m = MarketSeed::new(ARB_YES, ARB_COND);
     m.question = format!("test market {ARB_COND}");
     m.min_size = "1".into();
@@ -605,13 +599,7 @@ async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
 /// again); the sweep finds the late sale, and the trade ends UNWOUND with one sale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwind_sale_of_unknown_outcome_is_never_repeated() {
-    let pm = pmd::spawn(PolymarketDoubleConfig {
-        settle_delay: Duration::from_millis(100),
-        ..Default::default()
-    })
-    .await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
+    let (pm, ks) = seeded_doubles().await;
     ks.inject(FaultRule::once("POST", KS_ORDERS, Fault::Status(400)));
     // A long unwind time cap: without the fix the ladder would go on selling.
     let section =

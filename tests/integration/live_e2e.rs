@@ -17,7 +17,7 @@ use crate::support::{plugin_dirs_toml, temp_dir};
 
 /// Hardhat account #0: a public test key, never funded anywhere that matters.
 const PM_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const PM_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+pub const PM_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
 /// Pair 1 (the arb): "Lakers beat Celtics".
 pub const ARB_YES: &str =
@@ -232,6 +232,17 @@ pub async fn live_engine_with(
     ks: &KalshiDouble,
     engine_section: &str,
 ) -> Engine {
+    live_engine_from(tag, pm, ks, RISK_AND_STRATEGY, engine_section).await
+}
+
+/// [`live_engine_with`] with its own risk and strategy sections too.
+pub async fn live_engine_from(
+    tag: &str,
+    pm: &PolymarketDouble,
+    ks: &KalshiDouble,
+    risk_and_strategy: &str,
+    engine_section: &str,
+) -> Engine {
     let dir = temp_dir(tag);
     let body = format!(
         "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
@@ -239,7 +250,7 @@ pub async fn live_engine_with(
         plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
         polymarket_venue_toml(&dir, pm),
         kalshi_venue_toml(&dir, "ks", ks, 3000),
-        RISK_AND_STRATEGY,
+        risk_and_strategy,
         engine_section,
         pairs_toml("pm", "ks"),
     );

@@ -14,6 +14,8 @@ use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
 use crate::store::{state, OrderRow, TradeRow};
 use crate::store::{Leg, OrderState, Purpose};
+use crate::venue_io::wire_stamp::observe;
+use crate::venue_io::Begun;
 
 /// The four ladders of one pair, shared (not copied) with the strategy worker.
 struct PairInput {
@@ -103,7 +105,7 @@ impl Engine {
         match self.admit_proposal(p)? {
             Some((trade, orders)) => {
                 let id = trade.id.clone();
-                self.execute(trade, orders).await?;
+                self.execute(trade, orders, None).await?;
                 Ok(Some(id))
             }
             None => Ok(None),
@@ -154,7 +156,7 @@ impl Engine {
                 super::trade_plan::build(&tid, &pair2, &p, qty, &tif, now, &day)
             }),
         };
-        match self.gate.admit(candidate)? {
+        match self.gate.reserve(candidate) {
             Admission::Rejected(reasons) => {
                 tracing::info!(pair = %pair.id, reasons = ?reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), "proposal rejected");
                 self.count_rejections(&reasons);
@@ -200,9 +202,53 @@ impl Engine {
         o.updated_ms = now;
     }
 
+    fn order_request(&self, o: &OrderRow) -> OrderRequest {
+        OrderRequest {
+            client_order_id: o.client_order_id.clone(),
+            instrument: o.instrument.clone(),
+            side: o.side.to_api(),
+            price: o.price,
+            qty: o.qty,
+            tif: self.tif(&o.tif),
+            post_only: false,
+        }
+    }
+
+    /// Builds (signs) an entry order on a live venue before it is journaled, so an order id
+    /// the venue gives it that is known in advance (Polymarket's digest) goes into the trade's
+    /// one journal transaction instead of a second write on the way to the wire. Simulators
+    /// act inside `begin`, so they are never prepared; a failure to build just leaves the
+    /// order to [`Self::place`]'s ordinary path.
+    async fn prepare(&self, o: &mut OrderRow) -> Option<Begun> {
+        let vi = self.vidx(&o.venue)?;
+        if self.simulated[vi] || !self.live_ok {
+            return None;
+        }
+        let op = VenueOp::PlaceOrder {
+            order: self.order_request(o),
+        };
+        match self.venues[vi].begin(&op).await {
+            Ok(b) => {
+                if let Some(id) = b.expected_order_id() {
+                    o.order_id = Some(id.to_string());
+                }
+                Some(b)
+            }
+            Err(e) => {
+                tracing::debug!(client_order_id = %o.client_order_id, error = %e, "order not prepared; placing it the ordinary way");
+                None
+            }
+        }
+    }
+
     /// Sends one order (journaled first) and records the outcome. Never returns without the
     /// order's fate written down: filled, refused, or `unknown` with an error logged.
-    pub(super) async fn place(&self, o: &mut OrderRow) -> Result<(), EngineError> {
+    /// `prepared`: the order as [`Self::prepare`] built it (its expected id already journaled).
+    pub(super) async fn place(
+        &self,
+        o: &mut OrderRow,
+        prepared: Option<Begun>,
+    ) -> Result<(), EngineError> {
         let vi = self
             .vidx(&o.venue)
             .ok_or_else(|| EngineError::Setup(format!("unknown venue {}", o.venue)))?;
@@ -213,15 +259,7 @@ impl Engine {
             self.ledger.update_order(o)?;
             return Ok(());
         }
-        let req = OrderRequest {
-            client_order_id: o.client_order_id.clone(),
-            instrument: o.instrument.clone(),
-            side: o.side.to_api(),
-            price: o.price,
-            qty: o.qty,
-            tif: self.tif(&o.tif),
-            post_only: false,
-        };
+        let req = self.order_request(o);
         let venue = self.venues[vi].clone();
         let ledger = &self.ledger;
         let clock = &self.clock;
@@ -233,6 +271,8 @@ impl Engine {
             o.state = OrderState::Submitted;
             o.updated_ms = clock.now_ms();
             match id {
+                // Journaled with the trade already (a prepared order).
+                Some(id) if o.order_id.as_deref() == Some(id) => Ok(()),
                 Some(id) => {
                     o.order_id = Some(id.to_string());
                     ledger.update_order(o).map_err(|e| e.to_string())
@@ -240,9 +280,14 @@ impl Engine {
                 None => Ok(()),
             }
         };
-        let r = venue
-            .run_journaled(&VenueOp::PlaceOrder { order: req }, &mut journal)
-            .await;
+        let r = match prepared {
+            Some(b) => venue.run_begun(b, &mut journal).await,
+            None => {
+                venue
+                    .run_journaled(&VenueOp::PlaceOrder { order: req }, &mut journal)
+                    .await
+            }
+        };
         let now = self.clock.now_ms();
         match r {
             Ok(OpResult::Order { order }) => Self::apply_status(o, &order, now),
@@ -367,16 +412,31 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs a journaled trade: both legs at once, then hedge check and unwind.
+    /// Runs a journaled trade: both legs at once, then hedge check and unwind. `book_at`:
+    /// when the book that decided it arrived (live), for the decision-to-wire figure.
     pub(super) async fn execute(
         &self,
         trade: TradeRow,
         mut orders: Vec<OrderRow>,
+        book_at: Option<std::time::Instant>,
     ) -> Result<(), EngineError> {
-        // The trade was journaled SUBMITTING with both legs `sent` (trade_plan): nothing more
-        // is written before the legs leave, except Polymarket's digest (see `place`).
+        // One write before the legs leave: the trade SUBMITTING with both legs `sent`
+        // (trade_plan) and the ids live venues give them when known in advance, in one
+        // transaction. The orders are built (signed) first, both at once, for those ids.
         let (oa, ob) = orders.split_at_mut(1);
-        let (ra, rb) = tokio::join!(self.place(&mut oa[0]), self.place(&mut ob[0]));
+        let ((pa, wpa), (pb, wpb)) = tokio::join!(
+            observe(self.prepare(&mut oa[0])),
+            observe(self.prepare(&mut ob[0]))
+        );
+        debug_assert!(wpa.first_write.is_none() && wpb.first_write.is_none());
+        self.gate.journal(&trade, &orders)?;
+        let (oa, ob) = orders.split_at_mut(1);
+        let ((ra, wa), (rb, wb)) = tokio::join!(
+            observe(self.place(&mut oa[0], pa)),
+            observe(self.place(&mut ob[0], pb))
+        );
+        self.decision_latency
+            .record(book_at, [wa.first_write, wb.first_write]);
         ra?;
         rb?;
         {

@@ -19,8 +19,9 @@ pub(super) struct InFlight {
     trades: HashSet<String>,
 }
 
-/// An approved trade handed from the live loop to the executor.
-pub(super) type Job = (TradeRow, Vec<OrderRow>);
+/// An approved trade handed from the live loop to the executor, with when the book that
+/// decided it arrived.
+pub(super) type Job = (TradeRow, Vec<OrderRow>, Option<std::time::Instant>);
 
 impl Engine {
     fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
@@ -91,7 +92,7 @@ impl Engine {
         loop {
             tokio::select! {
                 job = jobs.recv() => match job {
-                    Some((trade, orders)) => running.push(self.run_trade(trade, orders)),
+                    Some((trade, orders, book_at)) => running.push(self.run_trade(trade, orders, book_at)),
                     None => break,
                 },
                 Some(r) = running.next(), if !running.is_empty() => r?,
@@ -103,9 +104,14 @@ impl Engine {
         Ok(())
     }
 
-    async fn run_trade(&self, trade: TradeRow, orders: Vec<OrderRow>) -> Result<(), EngineError> {
+    async fn run_trade(
+        &self,
+        trade: TradeRow,
+        orders: Vec<OrderRow>,
+        book_at: Option<std::time::Instant>,
+    ) -> Result<(), EngineError> {
         let t = trade.clone();
-        let r = self.execute(trade, orders).await;
+        let r = self.execute(trade, orders, book_at).await;
         self.unmark_in_flight(&t);
         // The settlement sweep skipped it while it ran: let it look again.
         self.resolved_dirty

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::setup::{Engine, EngineError};
 use crate::store::state;
+use crate::venue_io::wire_stamp::observe;
 
 impl Engine {
     /// Live loop: polls books of every pair instrument, trades, checks fills and resolutions,
@@ -57,13 +58,13 @@ impl Engine {
         while !*stop.borrow() {
             self.prepare_venues(&mut preparing).await;
             let mut dirty = BTreeSet::new();
-            self.poll_books(&mut dirty).await;
+            let ((), wire) = observe(self.poll_books(&mut dirty)).await;
             if !dirty.is_empty() {
                 let pairs: Vec<u32> = dirty.iter().copied().collect();
                 for p in self.evaluate(&pairs).await {
                     if let Some((trade, orders)) = self.admit_proposal(p)? {
                         self.mark_in_flight(&trade);
-                        if trades.send((trade, orders)).is_err() {
+                        if trades.send((trade, orders, wire.last_response)).is_err() {
                             // The executor is gone (it failed): the loop ends with it.
                             return Ok(());
                         }

@@ -3,6 +3,7 @@
 
 mod avg_cost;
 pub mod books;
+mod decision_latency;
 mod error_throttle;
 mod executor;
 mod in_flight;

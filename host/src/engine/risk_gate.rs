@@ -169,6 +169,18 @@ impl RiskGate {
     /// Runs every policy; on approval reserves cash, counts the trade and journals it before
     /// returning. A policy that cannot be called rejects (fail closed).
     pub fn admit(&self, c: Candidate) -> Result<Admission, LedgerError> {
+        let admission = self.reserve(c);
+        if let Admission::Approved(trade, orders) = &admission {
+            self.journal(trade, orders)?;
+        }
+        Ok(admission)
+    }
+
+    /// [`Self::admit`] without the journal: on approval the cash is reserved and the trade
+    /// counted, atomically with the checks, and the caller must [`Self::journal`] the trade
+    /// before any of it leaves (so it can add what it learns meanwhile, e.g. an order's id,
+    /// in the same transaction).
+    pub fn reserve(&self, c: Candidate) -> Admission {
         let mut s = self.lock();
         let snapshot = self.snapshot(&s);
         let mut proposal = c.proposal;
@@ -218,15 +230,31 @@ impl RiskGate {
             ],
         ));
         if !reasons.is_empty() {
-            return Ok(Admission::Rejected(reasons));
+            return Admission::Rejected(reasons);
         }
-        // Journal first: if this fails nothing is reserved and nothing will be sent.
-        self.ledger.insert_planned(&trade, &orders)?;
-        *s.reserved.entry(proposal.venue_a.clone()).or_default() += trade.reserved_a;
-        *s.reserved.entry(proposal.venue_b.clone()).or_default() += trade.reserved_b;
+        *s.reserved.entry(trade.venue_a.clone()).or_default() += trade.reserved_a;
+        *s.reserved.entry(trade.venue_b.clone()).or_default() += trade.reserved_b;
         s.trades_today += 1;
         s.open_exposure += trade.reserved_a + trade.reserved_b;
-        Ok(Admission::Approved(Box::new(trade), orders))
+        Admission::Approved(Box::new(trade), orders)
+    }
+
+    /// Journals a reserved trade and its orders in one transaction. If that fails, the
+    /// reservation is given back and nothing may be sent.
+    pub fn journal(&self, trade: &TradeRow, orders: &[OrderRow]) -> Result<(), LedgerError> {
+        let r = self.ledger.insert_planned(trade, orders);
+        if r.is_err() {
+            let mut s = self.lock();
+            for (v, amount) in [
+                (&trade.venue_a, trade.reserved_a),
+                (&trade.venue_b, trade.reserved_b),
+            ] {
+                *s.reserved.entry(v.clone()).or_default() -= amount;
+            }
+            s.trades_today = s.trades_today.saturating_sub(1);
+            s.open_exposure -= trade.reserved_a + trade.reserved_b;
+        }
+        r
     }
 
     /// Replaces a trade's reservation by what it actually spent.

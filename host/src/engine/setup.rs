@@ -102,6 +102,8 @@ pub struct Engine {
     pub(super) pair_off: Mutex<Vec<Option<String>>>,
     /// Trades running in a live run, and the instruments they hold.
     pub(super) in_flight: Mutex<super::in_flight::InFlight>,
+    /// Decision-to-wire samples of live trades.
+    pub(super) decision_latency: super::decision_latency::DecisionLatency,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
     pub(super) seq_block: Mutex<(i64, i64)>,
 }
@@ -281,6 +283,7 @@ impl Engine {
             phase: Mutex::new(super::live::Phase::Starting),
             pair_off: Mutex::new(pair_off),
             in_flight: Mutex::new(Default::default()),
+            decision_latency: Default::default(),
             seq_block: Mutex::new((0, 0)),
         };
         for (i, why) in engine

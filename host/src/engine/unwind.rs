@@ -121,7 +121,7 @@ impl Engine {
                     updated_ms: now,
                 };
                 self.ledger.insert_order(&o)?;
-                self.place(&mut o).await?;
+                self.place(&mut o, None).await?;
                 if o.state.is_unresolved() {
                     // The sale's outcome is unknown: another sale of the same shares could
                     // sell them twice. Stop here; reconciliation finds this order and then

@@ -168,6 +168,9 @@ impl VenueIo {
         if !req.body.is_empty() {
             rb = rb.body(req.body.clone());
         }
+        if !req.idempotent {
+            super::wire_stamp::write_sent();
+        }
         let resp = rb.send().await.map_err(|e| {
             if e.is_timeout() {
                 format!(
@@ -195,11 +198,39 @@ impl VenueIo {
             .await
             .map_err(|e| format!("reading body failed: {e}"))?
             .to_vec();
+        super::wire_stamp::response_read();
         Ok(HttpResponse {
             status,
             headers,
             body,
         })
+    }
+
+    /// Builds an operation's first step (for an order: signs it) without sending anything,
+    /// so the caller can journal what the step will write ([`Begun::expected_order_id`])
+    /// together with its own records, in one transaction, before [`Self::run_begun`] sends it.
+    /// Only for live adapters: a simulator acts inside `begin`.
+    pub async fn begin(&self, op: &VenueOp) -> Result<Begun, VenueError> {
+        let ctx = self.ctx();
+        let op_owned = op.clone();
+        let step = self
+            .venue
+            .call_async("begin", move |h| h.begin(&op_owned, ctx))
+            .await?;
+        Ok(Begun {
+            op: op.clone(),
+            step,
+        })
+    }
+
+    /// [`Self::run_journaled`] from a step [`Self::begin`] built: that step is sent as built
+    /// (the order id journaled from it is the one the venue gets).
+    pub async fn run_begun(
+        &self,
+        begun: Begun,
+        journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
+    ) -> Result<OpResult, VenueError> {
+        self.run_from(&begun.op, Some(begun.step), journal).await
     }
 
     /// Runs one operation to completion.
@@ -223,6 +254,15 @@ impl VenueIo {
         op: &VenueOp,
         journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
     ) -> Result<OpResult, VenueError> {
+        self.run_from(op, None, journal).await
+    }
+
+    async fn run_from(
+        &self,
+        op: &VenueOp,
+        mut first: Option<Step>,
+        journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
+    ) -> Result<OpResult, VenueError> {
         let started = std::time::Instant::now();
         let mut run = OpRun {
             budget: self.settings.retries,
@@ -231,7 +271,7 @@ impl VenueIo {
             expected: Vec::new(),
         };
         let result = loop {
-            match self.run_once(op, journal, &mut run).await {
+            match self.run_once(op, first.take(), journal, &mut run).await {
                 Ok(r) => break Ok(r),
                 Err(e) if run.wrote => break Err(self.after_write(op, e, &run)),
                 // Nothing reached the venue that could have changed anything: running the
@@ -274,15 +314,20 @@ impl VenueIo {
     async fn run_once(
         &self,
         op: &VenueOp,
+        first: Option<Step>,
         journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
         run: &mut OpRun,
     ) -> Result<OpResult, VenueError> {
-        let ctx = self.ctx();
-        let op_owned = op.clone();
-        let mut step = self
-            .venue
-            .call_async("begin", move |h| h.begin(&op_owned, ctx))
-            .await?;
+        let mut step = match first {
+            Some(step) => step,
+            None => {
+                let ctx = self.ctx();
+                let op_owned = op.clone();
+                self.venue
+                    .call_async("begin", move |h| h.begin(&op_owned, ctx))
+                    .await?
+            }
+        };
         loop {
             match step {
                 Step::Done { result } => return Ok(result),
@@ -417,6 +462,26 @@ impl VenueIo {
                     self.sleep(wait).await;
                 }
             }
+        }
+    }
+}
+
+/// An operation whose first step is built and not yet sent (see [`VenueIo::begin`]).
+#[derive(Debug)]
+pub struct Begun {
+    op: VenueOp,
+    step: Step,
+}
+
+impl Begun {
+    /// The order id the venue will give what the first step writes, when the plugin knows it
+    /// before sending (Polymarket: the order's EIP-712 digest).
+    pub fn expected_order_id(&self) -> Option<&str> {
+        match &self.step {
+            Step::Http { request, .. } if !request.idempotent => {
+                request.expected_order_id.as_deref()
+            }
+            _ => None,
         }
     }
 }

@@ -6,8 +6,9 @@ mod executor;
 mod rate_limit;
 mod retry_after;
 mod settings;
+pub mod wire_stamp;
 
 pub use clock::{Clock, SimClock, SystemClock};
-pub use executor::{VenueError, VenueIo};
+pub use executor::{Begun, VenueError, VenueIo};
 pub use rate_limit::RateLimiter;
 pub use settings::VenueIoSettings;

@@ -11,6 +11,7 @@
 //! * [`matcher`]: games matched by league, teams and start time, into candidates.
 
 pub mod aliases;
+pub mod fetch;
 pub mod leagues;
 pub mod matcher;
 pub mod normalize;

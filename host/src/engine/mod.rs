@@ -7,6 +7,7 @@ mod error_throttle;
 mod executor;
 mod in_flight;
 mod live;
+mod pair_gate;
 pub mod mark_to_market;
 pub mod replay;
 pub mod risk_gate;

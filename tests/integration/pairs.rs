@@ -897,3 +897,99 @@ async fn the_cli_discovers_into_the_registry_and_approval_needs_an_override_for_
         tokio::task::block_in_place(|| cli(cfg, &["discover", "--league", "curling"]));
     assert!(!ok && err.contains("unknown league \"curling\""), "{err}");
 }
+
+/// The registry gates a running live engine: a suspended pair is not traded; approving it
+/// through the keyed API makes the engine trade it without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_through_the_api_reaches_the_running_live_engine() {
+    use polymix_host::api::{serve, ApiLimits, ApiState};
+    use polymix_host::store::{state, PairState};
+    use std::sync::Arc;
+    use std::time::Duration;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pm = spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    crate::live_e2e::seed(&pm, &ks);
+    let engine = Arc::new(
+        crate::live_e2e::live_engine_with(
+            "pairs-live",
+            &pm,
+            &ks,
+            &crate::live_e2e::engine_toml(50, 200),
+        )
+        .await,
+    );
+    // [[pair]] entries are registered as approved; suspend the arb before the engine runs.
+    let ledger = engine.ledger().clone();
+    let p = ledger
+        .pair("lal-bos-lal")
+        .unwrap()
+        .expect("config pair registered");
+    assert_eq!(p.state, PairState::Approved);
+    ledger
+        .pair_decide(
+            "lal-bos-lal",
+            PairState::Suspended,
+            "test",
+            Some("review"),
+            None,
+            1,
+        )
+        .unwrap();
+    engine.refresh_pair_gate();
+    let addr = serve(
+        "127.0.0.1:0",
+        ApiState {
+            engine: engine.clone(),
+            plugins: Vec::new(),
+            api_key: Some("k3y".into()),
+            reset_key: None,
+            limits: ApiLimits::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{addr}/api/registry/decide");
+    let body = r#"{"id": "lal-bos-lal", "to": "approved", "by": "ann"}"#;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        // Several polls and registry checks: the suspended arb is not traded.
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        assert_eq!(
+            ledger.trades_in(&[]).unwrap().len(),
+            0,
+            "a suspended pair traded"
+        );
+        let client = reqwest::Client::new();
+        let r = client.post(&url).body(body).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "no key, no decision");
+        let r = client
+            .post(&url)
+            .header("x-api-key", "k3y")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(
+            (v["state"].as_str(), v["decided_by"].as_str()),
+            (Some("approved"), Some("ann"))
+        );
+        let trades =
+            crate::live_e2e::wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
+                t.iter().any(|t| t.state == state::HEDGED)
+            })
+            .await;
+        let _ = tx.send(true);
+        trades
+    };
+    let (run, trades) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    assert_eq!(trades[0].pair_id, "lal-bos-lal");
+}

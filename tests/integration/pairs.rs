@@ -993,3 +993,125 @@ async fn an_approval_through_the_api_reaches_the_running_live_engine() {
     assert_eq!(trades.len(), 1, "{trades:#?}");
     assert_eq!(trades[0].pair_id, "lal-bos-lal");
 }
+
+/// The doubles settle a traded pair inconsistently with its polarity (Polymarket says P,
+/// Kalshi says not P): the settlement audit suspends the pair, records both results and
+/// notifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inconsistent_settlement_suspends_the_pair_and_notifies() {
+    use axum::routing::post;
+    use axum::{Json, Router};
+    use polymix_host::notify::{Notifier, Target};
+    use polymix_host::store::{state, PairState};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let g2 = got.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |Json(v): Json<serde_json::Value>| {
+            let g = g2.clone();
+            async move {
+                g.lock().unwrap().push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let pm = spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    crate::live_e2e::seed(&pm, &ks);
+    let engine = crate::live_e2e::live_engine_with(
+        "pairs-audit",
+        &pm,
+        &ks,
+        &crate::live_e2e::engine_toml(50, 200),
+    )
+    .await;
+    engine.set_notifier(Notifier::start(
+        "live",
+        vec![Target {
+            url: format!("http://{hook}/hook"),
+            format: "json".into(),
+        }],
+    ));
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        crate::live_e2e::wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        // Polymarket: P happened. Kalshi: it did not. Both say so about the same proposition.
+        pm.resolve(crate::live_e2e::ARB_YES, true);
+        ks.update_market(crate::live_e2e::ARB_TICKER, |m| {
+            m.status = "finalized".into();
+            m.result = "no".into();
+            m.settlement_value_dollars = Some("0.0000".into());
+        });
+        let start = std::time::Instant::now();
+        loop {
+            let p = ledger.pair("lal-bos-lal").unwrap().unwrap();
+            if p.state == PairState::Suspended {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "not suspended: {p:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = tx.send(true);
+    };
+    let (run, ()) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+    let p = ledger.pair("lal-bos-lal").unwrap().unwrap();
+    let last = p.history.last().unwrap();
+    assert_eq!(
+        (last.from, last.to, last.actor.as_str()),
+        (
+            Some(PairState::Approved),
+            PairState::Suspended,
+            "settlement-audit"
+        )
+    );
+    let why = last.reason.as_deref().unwrap();
+    assert!(why.contains("paid 1") && why.contains("paid 0"), "{why}");
+    assert!(
+        ledger
+            .errors()
+            .unwrap()
+            .iter()
+            .any(|e| e.message.contains("settlement audit")),
+        "recorded as an engine error"
+    );
+    // The other pair did not resolve: untouched.
+    assert_eq!(
+        ledger.pair("nyk-mia-nyk").unwrap().unwrap().state,
+        PairState::Approved
+    );
+    for _ in 0..100 {
+        if got
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m["kind"] == "pair_divergence")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let msgs = got.lock().unwrap().clone();
+    let m = msgs
+        .iter()
+        .find(|m| m["kind"] == "pair_divergence")
+        .unwrap_or_else(|| panic!("no divergence notification: {msgs:#?}"));
+    assert!(m["text"].as_str().unwrap().contains("lal-bos-lal"), "{m}");
+}

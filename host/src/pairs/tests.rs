@@ -149,3 +149,80 @@ fn soccer_other_team_token_is_vetoed() {
         );
     }
 }
+
+#[test]
+fn start_unknown_close_apart_not_open_and_line_value_are_vetoed() {
+    use super::polarity::threshold_side;
+    use super::vetoes::vetoes;
+    use plugin_api::{Threshold, ThresholdDirection};
+    let line = |venue: &str, value: &str, close: i64, status: ListingStatus| {
+        let mut l = listing(
+            venue,
+            "M",
+            &["Los Angeles L", "Boston"],
+            vec![
+                ListingOutcome {
+                    instrument: format!("{venue}-y"),
+                    side: OutcomeSide::Yes,
+                    subject: Subject::Threshold,
+                    source: "t".into(),
+                    best_ask: None,
+                },
+                ListingOutcome {
+                    instrument: format!("{venue}-n"),
+                    side: OutcomeSide::No,
+                    subject: Subject::Threshold,
+                    source: "t".into(),
+                    best_ask: None,
+                },
+            ],
+        );
+        l.threshold = Some(Threshold {
+            value: value.into(),
+            direction: ThresholdDirection::Above,
+            source: "t".into(),
+        });
+        l.close_ms = Some(close);
+        l.status = status;
+        l
+    };
+    let a = threshold_side("ks", &line("ks", "220.5", START, ListingStatus::Open)).unwrap();
+    let mut b = threshold_side(
+        "pm",
+        &line(
+            "pm",
+            "221.5",
+            START + 100 * 3_600_000,
+            ListingStatus::Paused,
+        ),
+    )
+    .unwrap();
+    b.start_ms = None;
+    let codes: Vec<&str> = vetoes(
+        &a,
+        &b,
+        super::leagues::Draws::Never,
+        &MatchParams::default(),
+    )
+    .iter()
+    .map(|v| v.code())
+    .collect();
+    assert_eq!(
+        codes,
+        [
+            "start_unknown",
+            "threshold_value",
+            "close_apart",
+            "not_open"
+        ]
+    );
+    // 220.5 and 220.50 are the same line.
+    let b = threshold_side("pm", &line("pm", "220.50", START, ListingStatus::Open)).unwrap();
+    assert!(vetoes(
+        &a,
+        &b,
+        super::leagues::Draws::Never,
+        &MatchParams::default()
+    )
+    .is_empty());
+}

@@ -74,9 +74,11 @@ pub(super) async fn decide(State(s): St, body: axum::body::Bytes) -> Response {
             Json(json!(p)).into_response()
         }
         Err(e @ PairRegistryError::NotFound(_)) => bad(StatusCode::NOT_FOUND, e.to_string()),
-        Err(e @ (PairRegistryError::Illegal { .. } | PairRegistryError::NeedsOverride { .. })) => {
-            bad(StatusCode::CONFLICT, e.to_string())
-        }
+        Err(
+            e @ (PairRegistryError::Illegal { .. }
+            | PairRegistryError::NeedsOverride { .. }
+            | PairRegistryError::Changed(_)),
+        ) => bad(StatusCode::CONFLICT, e.to_string()),
         Err(e) => internal(e),
     }
 }

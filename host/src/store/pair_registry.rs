@@ -183,6 +183,9 @@ pub enum PairRegistryError {
         /// The blockers, joined.
         blockers: String,
     },
+    /// Another decision changed the pair between reading and writing it.
+    #[error("pair {0} changed while being decided; look at it again")]
+    Changed(String),
     /// A stored value could not be read back.
     #[error("pair {id}: stored {what} is unreadable: {detail}")]
     Corrupt {
@@ -332,7 +335,15 @@ impl Ledger {
                     Proposed::Refreshed
                 }
                 Some(Some(s)) => Proposed::Kept(s),
-                Some(None) => Proposed::Kept(PairState::Suspended),
+                // Never guess a state: an unreadable one stops the write.
+                Some(None) => {
+                    return Err(rusqlite::Error::FromSqlConversionFailure(
+                        1,
+                        rusqlite::types::Type::Text,
+                        format!("pair {}: unknown state {:?}", c.id, state.unwrap_or_default())
+                            .into(),
+                    ))
+                }
             };
             tx.commit()?;
             Ok(out)
@@ -493,14 +504,12 @@ impl Ledger {
             tx.commit()?;
             Ok(n)
         })
+        .map_err(PairRegistryError::from)
         .and_then(|n| {
             if n == 1 {
                 Ok(())
             } else {
-                Err(LedgerError::Io {
-                    path: self.path().to_path_buf(),
-                    message: format!("pair {id} changed while being decided; try again"),
-                })
+                Err(PairRegistryError::Changed(id.to_string()))
             }
         })?;
         self.pair(id)?

@@ -7,6 +7,7 @@ pub mod config;
 pub mod engine;
 pub mod metrics;
 pub mod notify;
+pub mod pairs;
 pub mod plugins;
 pub mod store;
 pub mod venue_io;

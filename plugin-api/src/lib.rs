@@ -37,6 +37,7 @@ pub mod fees;
 pub mod ffi;
 pub mod http;
 pub mod info;
+pub mod listing;
 pub mod log;
 pub mod money;
 pub mod order;
@@ -54,6 +55,10 @@ pub use error::{ErrorKind, PluginError, PluginResult};
 pub use fees::{FeeFormula, FeeModel};
 pub use http::{HttpRequest, HttpResponse};
 pub use info::{PluginInfo, PluginKind};
+pub use listing::{
+    Listing, ListingFilter, ListingOutcome, ListingStatus, OutcomeSide, Subject, Threshold,
+    ThresholdDirection,
+};
 pub use money::{Price, Qty, Rounding, Usd};
 pub use order::{
     client_order_id, Balance, Fill, FillStatus, InstrumentRules, MarketInfo, OrderRequest,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::book::Book;
 use crate::error::PluginResult;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::listing::{Listing, ListingFilter};
 use crate::order::{
     Balance, Fill, InstrumentRules, MarketInfo, OrderRequest, OrderStatus, Position, Resolution,
     Settlement,
@@ -183,6 +184,12 @@ pub enum VenueOp {
     /// does not cover the body). The host calls it periodically in live runs; a plugin with
     /// nothing to prepare answers [`crate::ErrorKind::Unsupported`] and is not asked again.
     Prepare,
+    /// Markets described by their structure, for pair discovery (one page; capability
+    /// `listings`). See [`crate::listing`].
+    Listings {
+        /// Filter.
+        filter: ListingFilter,
+    },
 }
 
 impl VenueOp {
@@ -207,6 +214,7 @@ impl VenueOp {
             VenueOp::CancelAll { .. } => "cancel_all",
             VenueOp::ExchangeStatus => "exchange_status",
             VenueOp::Prepare => "prepare",
+            VenueOp::Listings { .. } => "listings",
         }
     }
 }
@@ -294,6 +302,13 @@ pub enum OpResult {
     },
     /// Preparation done; nothing to report.
     Prepared,
+    /// One page of structured listings.
+    Listings {
+        /// The listings.
+        listings: Vec<Listing>,
+        /// Cursor for the next page, if any.
+        next_cursor: Option<String>,
+    },
 }
 
 /// One order of a batch placement.

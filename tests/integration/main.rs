@@ -12,6 +12,7 @@ mod kalshi;
 mod live_e2e;
 mod live_faults;
 mod notify;
+mod pairs;
 mod paper_e2e;
 mod plugin_loading;
 mod polymarket;

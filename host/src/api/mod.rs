@@ -10,6 +10,7 @@ mod errors;
 mod handlers;
 mod limits;
 pub mod openapi;
+mod registry;
 pub mod routes;
 mod schemas;
 mod state;

@@ -5,7 +5,7 @@ use axum::handler::Handler;
 use axum::routing::{on, MethodFilter, MethodRouter};
 use std::sync::Arc;
 
-use super::{handlers, state, ApiState};
+use super::{handlers, registry, state, ApiState};
 
 /// Which keys a route needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +185,22 @@ pub(super) fn table() -> Vec<Route> {
             "Pairs watched, with top of book and pre-fee edge",
             JsonList("Pair"),
             handlers::pairs,
+        ),
+        get(
+            "/api/registry",
+            "The pair registry: every pair with its state, both sides, blockers, both rules \
+             texts and history",
+            JsonList("RegisteredPair"),
+            registry::list,
+        )
+        .may_fail(),
+        post(
+            "/api/registry/decide",
+            "Approve, reject, suspend or retire a pair; body {id, to, by, reason?, override?} \
+             (override is required, and recorded, to approve a pair with vetoes or flags)",
+            Auth::ApiKey,
+            Json("RegisteredPair"),
+            registry::decide,
         ),
         get(
             "/api/trades",

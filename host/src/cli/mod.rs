@@ -3,6 +3,7 @@
 mod check;
 mod order_guard;
 pub(crate) mod output;
+mod pairs;
 mod run;
 mod state;
 mod trades;
@@ -96,6 +97,8 @@ pub enum Command {
     },
     /// Operator commands through a venue plugin.
     Venue(venue::VenueArgs),
+    /// Pair discovery and the pair registry.
+    Pairs(pairs::PairsArgs),
 }
 
 /// Sets up `tracing` on stderr.
@@ -233,5 +236,6 @@ pub async fn dispatch(args: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Reset { config, key } => state::reset(&config, &key).await,
         Command::Venue(v) => venue::venue(v).await,
+        Command::Pairs(p) => pairs::pairs(p).await,
     }
 }

@@ -72,6 +72,7 @@ impl Engine {
                 }
             }
             if last_reconcile.elapsed() >= reconcile_every {
+                self.refresh_pair_gate();
                 self.reconcile_pending().await?;
                 last_reconcile = std::time::Instant::now();
             }

@@ -99,6 +99,7 @@ impl Engine {
         {
             return Ok(0);
         }
+        self.audit_pairs();
         for t in self
             .ledger
             .trades_in(&[state::HEDGED, state::UNWOUND, state::NAKED])?

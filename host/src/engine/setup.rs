@@ -163,7 +163,10 @@ impl Engine {
         let mut rules = HashMap::new();
         let mut pairs = Vec::new();
         let mut pair_off: Vec<Option<String>> = Vec::new();
-        for (i, p) in cfg.pairs.iter().enumerate() {
+        // Only registry-approved pairs trade; config pairs are registered as approved.
+        let ledger = Arc::new(Ledger::open(&cfg.ledger_path())?);
+        let entries = super::pair_gate::tradable_entries(&cfg, &ledger, clock.now_ms())?;
+        for (i, p) in entries.iter().enumerate() {
             let mut legs = Vec::new();
             let mut off = None;
             for side in [&p.a, &p.b] {
@@ -239,7 +242,6 @@ impl Engine {
         .map_err(|e| EngineError::Setup(format!("strategy `{name}`: {e}")))?;
         let strategy = Arc::new(Guarded::new(&name, handle, registry.timeout()));
 
-        let ledger = Arc::new(Ledger::open(&cfg.ledger_path())?);
         let ledger_id = match ledger.get_kv("ledger_id")? {
             Some(id) => id,
             None => {
@@ -301,6 +303,7 @@ impl Engine {
                 );
             }
         }
+        engine.refresh_pair_gate();
         engine.refresh_balances().await?;
         Ok(engine)
     }

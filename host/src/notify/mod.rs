@@ -28,6 +28,8 @@ pub enum Kind {
     Settlement,
     /// A venue's exchange stopped or resumed trading.
     VenueStatus,
+    /// A pair's two markets settled inconsistently with its polarity; the pair is suspended.
+    PairDivergence,
 }
 
 /// One notification.

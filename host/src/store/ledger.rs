@@ -335,7 +335,7 @@ impl Ledger {
         &self.path
     }
 
-    fn with<R>(
+    pub(super) fn with<R>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
     ) -> Result<R, LedgerError> {

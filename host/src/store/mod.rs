@@ -3,7 +3,9 @@
 
 mod ledger;
 pub mod lifecycle;
+pub mod pair_registry;
 mod schema;
 
 pub use ledger::*;
 pub use lifecycle::{Leg, OrderState, Purpose, Side, TradeState};
+pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};

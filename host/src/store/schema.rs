@@ -83,4 +83,38 @@ CREATE TABLE kv (
     value TEXT NOT NULL
 );
 "#,
+    // 2: the pair registry (store/pair_registry.rs).
+    r#"
+CREATE TABLE pair_registry (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    league TEXT NOT NULL,
+    title TEXT NOT NULL,
+    venue_a TEXT NOT NULL,
+    yes_a TEXT NOT NULL,
+    no_a TEXT NOT NULL,
+    venue_b TEXT NOT NULL,
+    yes_b TEXT NOT NULL,
+    no_b TEXT NOT NULL,
+    rules_a TEXT NOT NULL,
+    rules_b TEXT NOT NULL,
+    blockers TEXT NOT NULL,
+    candidate TEXT NOT NULL,
+    decided_by TEXT,
+    decided_ms INTEGER,
+    override_reason TEXT,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+);
+CREATE TABLE pair_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    pair_id TEXT NOT NULL REFERENCES pair_registry(id),
+    at_ms INTEGER NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT
+);
+"#,
 ];

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod book;
 pub mod cancel_all;
 pub mod errors;
+pub mod listings;
 pub mod markets;
 pub mod num;
 pub mod orders;
@@ -102,6 +103,9 @@ impl From<ApiError> for Cause {
 enum Pending {
     Markets,
     Events,
+    Listings {
+        filter: plugin_api::ListingFilter,
+    },
     Book {
         ins: Instrument,
     },
@@ -793,6 +797,14 @@ impl KalshiVenue {
                     next_cursor,
                 })
             }
+            Pending::Listings { filter } => {
+                let v = Self::check(&resp).map_err(|e| self.fail(e))?;
+                let (listings, next_cursor) = listings::parse_listings(&v, &filter)?;
+                done(OpResult::Listings {
+                    listings,
+                    next_cursor,
+                })
+            }
             Pending::Book { ins } => {
                 if let Some(e) = api_error(&resp) {
                     return Err(self.fail(e));
@@ -976,6 +988,7 @@ impl Venue for KalshiVenue {
             simulated: false,
             capabilities: [
                 "markets",
+                "listings",
                 "book",
                 "books",
                 "rules",
@@ -1058,6 +1071,27 @@ impl Venue for KalshiVenue {
                         self.get("/markets", &q, false, &ctx, Pending::Markets)
                     }
                 }
+            }
+            VenueOp::Listings { filter } => {
+                let series = filter.series.clone().ok_or_else(|| {
+                    KalshiError::Input("listings need a series ticker, e.g. KXNBAGAME".into())
+                })?;
+                let mut q = vec![
+                    ("series_ticker", series),
+                    ("with_nested_markets", "true".to_string()),
+                    ("with_milestones", "true".to_string()),
+                    (
+                        "limit",
+                        filter.limit.unwrap_or(100).clamp(1, 200).to_string(),
+                    ),
+                ];
+                if filter.open_only {
+                    q.push(("status", "open".into()));
+                }
+                if let Some(c) = filter.cursor.clone().filter(|c| !c.is_empty()) {
+                    q.push(("cursor", c));
+                }
+                self.get("/events", &q, false, &ctx, Pending::Listings { filter })
             }
             VenueOp::Book { instrument } => {
                 let ins = Instrument::parse(&instrument)?;

@@ -27,6 +27,7 @@ pub mod dec;
 pub mod errors;
 pub mod eth;
 pub mod gamma;
+pub mod listings;
 pub mod order_v1;
 pub mod order_v2;
 pub mod settings;

@@ -17,6 +17,10 @@ pub(crate) enum St {
         op: Box<VenueOp>,
     },
     Markets,
+    /// Gamma `/events/keyset` sent for structured listings.
+    Listings {
+        filter: plugin_api::ListingFilter,
+    },
     /// `POST /books` sent.
     Books,
     Book {

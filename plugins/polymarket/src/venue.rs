@@ -280,6 +280,27 @@ impl PolymarketVenue {
                 }
                 self.http(HttpRequest::new("GET", url, "gamma"), St::Markets)
             }
+            VenueOp::Listings { filter } => {
+                let tag = filter.series.clone().ok_or_else(|| {
+                    PluginError::invalid("listings need a Gamma tag slug, e.g. nba")
+                })?;
+                let limit = filter.limit.unwrap_or(100).clamp(1, 100);
+                let mut url = format!(
+                    "{}/events/keyset?limit={limit}&tag_slug={}",
+                    self.s.gamma_url,
+                    enc(&tag)
+                );
+                if filter.open_only {
+                    url.push_str("&closed=false&active=true");
+                }
+                if let Some(c) = filter.cursor.as_deref().filter(|c| !c.is_empty()) {
+                    url.push_str(&format!("&after_cursor={}", enc(c)));
+                }
+                self.http(
+                    HttpRequest::new("GET", url, "gamma"),
+                    St::Listings { filter },
+                )
+            }
             VenueOp::Book { instrument } => {
                 check_token(&instrument)?;
                 let req = HttpRequest::new(
@@ -1038,6 +1059,17 @@ impl PolymarketVenue {
                 *lock(&self.creds) = Some(c);
                 self.start(*op, ctx)
             }
+            St::Listings { filter } => {
+                if !is_2xx(&r) {
+                    return Err(self.fail("listings", &r));
+                }
+                let (listings, next_cursor) = crate::listings::parse_listings(&r.body, &filter)
+                    .map_err(|e| parse_err("listings", e))?;
+                done(OpResult::Listings {
+                    listings,
+                    next_cursor,
+                })
+            }
             St::Markets => {
                 if !is_2xx(&r) {
                     return Err(self.fail("markets", &r));
@@ -1637,6 +1669,7 @@ impl Venue for PolymarketVenue {
             simulated: false,
             capabilities: [
                 "markets",
+                "listings",
                 "book",
                 "books",
                 "rules",

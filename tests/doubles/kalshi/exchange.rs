@@ -36,6 +36,15 @@ pub struct MarketSpec {
     pub result: String,
     /// Payout per YES contract once determined, e.g. `1.0000`.
     pub settlement_value_dollars: Option<String>,
+    /// `strike_type` (`structured` for a team market, `greater` / `less` for a line); None:
+    /// left out.
+    pub strike_type: Option<String>,
+    /// `floor_strike` (JSON number text) of a `greater` market.
+    pub floor_strike: Option<String>,
+    /// `cap_strike` (JSON number text) of a `less` market.
+    pub cap_strike: Option<String>,
+    /// `rules_primary`.
+    pub rules_primary: String,
 }
 
 impl MarketSpec {
@@ -56,6 +65,10 @@ impl MarketSpec {
             fractional_trading_enabled: false,
             result: String::new(),
             settlement_value_dollars: None,
+            strike_type: None,
+            floor_strike: None,
+            cap_strike: None,
+            rules_primary: String::new(),
         }
     }
 
@@ -92,8 +105,47 @@ impl MarketSpec {
             "price_level_structure": self.price_level_structure, "price_ranges": tick_ranges,
             "fractional_trading_enabled": self.fractional_trading_enabled,
             "liquidity_dollars": "0.0000", "can_close_early": true,
+            "rules_primary": self.rules_primary, "rules_secondary": "",
+            "strike_type": self.strike_type,
+            "floor_strike": self.floor_strike.as_deref().map(strike_num),
+            "cap_strike": self.cap_strike.as_deref().map(strike_num),
         })
     }
+}
+
+/// A market as listed, with its best asks from the book: YES ask = lowest NO bid's complement
+/// (a NO bid at q is a YES ask at 1 − q), NO ask = 1 − best YES bid; "0.0000" when none.
+fn quoted_json(m: &Market) -> Value {
+    let mut v = m.spec.json();
+    let best_yes_bid = m
+        .resting
+        .iter()
+        .filter(|r| r.bid && r.remaining.0 > 0)
+        .map(|r| r.yes_price)
+        .max();
+    let best_yes_ask = m
+        .resting
+        .iter()
+        .filter(|r| !r.bid && r.remaining.0 > 0)
+        .map(|r| r.yes_price)
+        .min();
+    let dollars = |p: Option<Price>| p.map_or("0.0000".to_string(), |p| p.to_decimal(4));
+    v["yes_ask_dollars"] = json!(dollars(best_yes_ask));
+    v["no_ask_dollars"] = json!(dollars(best_yes_bid.map(|b| b.complement())));
+    v
+}
+
+fn strike_num(t: &str) -> Value {
+    serde_json::from_str(t).unwrap_or(Value::Null)
+}
+
+/// An event's title and game start (served as a milestone's `start_date`).
+#[derive(Clone, Debug)]
+pub struct EventMeta {
+    /// Title, e.g. `Los Angeles L at Boston`.
+    pub title: String,
+    /// RFC 3339 game start; None: no milestone.
+    pub start_date: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -272,6 +324,8 @@ pub struct Exchange {
     /// Fee schedule per series: `(fee_type, fee_multiplier)`; unlisted series are
     /// `quadratic` × 1.
     pub series_fees: BTreeMap<String, (String, Value)>,
+    /// Titles and game starts per event ticker.
+    pub events: BTreeMap<String, EventMeta>,
     seq: u64,
 }
 
@@ -306,6 +360,7 @@ impl Exchange {
             positions: BTreeMap::new(),
             settlements: Vec::new(),
             series_fees: BTreeMap::new(),
+            events: BTreeMap::new(),
             seq: 0,
         }
     }
@@ -395,7 +450,22 @@ impl Exchange {
                 Some(_) => false,
             })
             .filter(|m| !(mve_exclude && m.spec.ticker.starts_with("KXMVE")))
-            .map(|m| m.spec.json())
+            .map(quoted_json)
+            .collect()
+    }
+
+    /// Milestones (`type`, `start_date`, `related_event_tickers`) of the events on a page.
+    pub fn milestones_for(&self, events: &[Value]) -> Vec<Value> {
+        events
+            .iter()
+            .filter_map(|e| {
+                let t = e["event_ticker"].as_str()?;
+                let start = self.events.get(t)?.start_date.clone()?;
+                Some(
+                    json!({"id": format!("ms-{t}"), "type": "game", "start_date": start,
+                            "related_event_tickers": [t]}),
+                )
+            })
             .collect()
     }
 
@@ -413,7 +483,11 @@ impl Exchange {
         events
             .into_iter()
             .map(|(e, markets)| {
-                json!({"event_ticker": e, "series_ticker": series_of[&e], "title": format!("Event {e}"),
+                let title = self
+                    .events
+                    .get(&e)
+                    .map_or_else(|| format!("Event {e}"), |m| m.title.clone());
+                json!({"event_ticker": e, "series_ticker": series_of[&e], "title": title,
                        "mutually_exclusive": true, "markets": markets})
             })
             .collect()

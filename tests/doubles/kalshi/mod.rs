@@ -278,6 +278,17 @@ impl KalshiDouble {
         self.shared.lock().ex.add_market(spec);
     }
 
+    /// Sets an event's title and game start (a milestone `start_date`).
+    pub fn set_event(&self, event_ticker: &str, title: &str, start_date: Option<&str>) {
+        self.shared.lock().ex.events.insert(
+            event_ticker.to_string(),
+            exchange::EventMeta {
+                title: title.to_string(),
+                start_date: start_date.map(str::to_string),
+            },
+        );
+    }
+
     /// Changes a market, e.g. to close or settle it.
     pub fn update_market(&self, ticker: &str, f: impl FnOnce(&mut MarketSpec)) {
         assert!(
@@ -743,9 +754,14 @@ fn route(
             }
             let items = ex.list_events(param(&q, "series_ticker"), param(&q, "status"));
             let (page, cursor) = paginate(items, &q, 100, 200)?;
+            let milestones = if param(&q, "with_milestones") == Some("true") {
+                ex.milestones_for(&page)
+            } else {
+                Vec::new()
+            };
             Ok((
                 200,
-                json!({"events": page, "milestones": [], "cursor": cursor}),
+                json!({"events": page, "milestones": milestones, "cursor": cursor}),
             ))
         }
         ("GET", ["events", e]) => ex.event_json(e).map(|v| (200, v)).ok_or_else(not_found),

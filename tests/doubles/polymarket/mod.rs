@@ -20,6 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::fault::{Fault, FaultRule, FaultRules};
 use plugin_api::Price;
 
+pub mod gamma_events;
 pub mod verify;
 use verify::{
     amount_decimals, clob_auth_digest, decimals_of, decode_secret, l2_signature, recover, unhex,
@@ -169,6 +170,8 @@ struct Inner {
     balance_updates: usize,
     /// `(standard, neg-risk)` V2 exchange contracts.
     exchanges: (Address, Address),
+    /// Real-shaped sports events served by `/events/keyset?tag_slug=…`.
+    gamma_events: Vec<gamma_events::GammaEventSeed>,
 }
 
 /// A running double.
@@ -260,6 +263,7 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         faults: FaultRules::default(),
         ghost_next: 0,
         balance_updates: 0,
+        gamma_events: Vec::new(),
     }));
     let app = axum::Router::new()
         .fallback(handle)
@@ -310,6 +314,21 @@ impl PolymarketDouble {
         let mut g = lock(&self.inner);
         g.books.entry(seed.token_id.clone()).or_default();
         g.markets.insert(seed.token_id, m);
+    }
+
+    /// Adds a real-shaped Gamma sports event (served under its tag by `/events/keyset`); each
+    /// of its tokens also becomes a tradable market with an empty book.
+    pub fn add_gamma_event(&self, e: gamma_events::GammaEventSeed) {
+        for m in &e.markets {
+            for (o, t) in m.outcomes.iter().zip(&m.token_ids) {
+                let mut seed = MarketSeed::new(t, &m.condition_id);
+                seed.question = m.question.clone();
+                seed.outcome = o.clone();
+                seed.neg_risk = e.neg_risk;
+                self.add_market(seed);
+            }
+        }
+        lock(&self.inner).gamma_events.push(e);
     }
 
     /// Replaces a book: `(price, size)` decimal strings, any order.
@@ -759,6 +778,9 @@ impl Inner {
     }
 
     fn gamma(&self, path: &str, q: &HashMap<String, String>) -> Reply {
+        if path.ends_with("/events/keyset") && !self.gamma_events.is_empty() {
+            return self.gamma_event_page(q);
+        }
         let mut by_cond: Vec<(String, Vec<&Market>)> = Vec::new();
         let mut ms: Vec<&Market> = self.markets.values().collect();
         ms.sort_by(|a, b| a.seed.token_id.cmp(&b.seed.token_id));
@@ -833,6 +855,47 @@ impl Inner {
         } else {
             (StatusCode::OK, json!(page))
         }
+    }
+
+    /// Seeded events of `tag_slug`, keyset-paged (`after_cursor` = offset, as this double's
+    /// other listings), `closed=false` keeping events with an open market.
+    fn gamma_event_page(&self, q: &HashMap<String, String>) -> Reply {
+        let tag = q.get("tag_slug").cloned().unwrap_or_default();
+        let mut evs: Vec<&gamma_events::GammaEventSeed> =
+            self.gamma_events.iter().filter(|e| e.tag == tag).collect();
+        if q.get("closed").map(String::as_str) == Some("false") {
+            evs.retain(|e| e.markets.iter().any(|m| !m.closed));
+        }
+        let start: usize = match q.get("after_cursor") {
+            Some(c) => match c.parse() {
+                Ok(n) => n,
+                Err(_) => return err(400, "invalid cursor"),
+            },
+            None => 0,
+        };
+        let limit: usize = q
+            .get("limit")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(self.cfg.page_size)
+            .min(self.cfg.page_size);
+        let top = |t: &str| {
+            let (bids, asks) = self.books.get(t).cloned().unwrap_or_default();
+            let bid = bids.iter().map(|l| l.0).max().map(fmt6);
+            let ask = asks.iter().map(|l| l.0).min().map(fmt6);
+            (bid, ask)
+        };
+        let page: Vec<Value> = evs
+            .iter()
+            .skip(start)
+            .take(limit)
+            .map(|e| gamma_events::event_json(e, &top))
+            .collect();
+        let next = if start + limit < evs.len() {
+            Value::String((start + limit).to_string())
+        } else {
+            Value::Null
+        };
+        (StatusCode::OK, json!({"events": page, "next_cursor": next}))
     }
 
     fn positions(&self, q: &HashMap<String, String>) -> Reply {

@@ -17,7 +17,7 @@ use crate::support::{plugin_dirs_toml, temp_dir};
 
 /// Hardhat account #0: a public test key, never funded anywhere that matters.
 const PM_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const PM_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+pub const PM_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
 /// Pair 1 (the arb): "Lakers beat Celtics".
 pub const ARB_YES: &str =

@@ -30,6 +30,7 @@ pub mod gamma;
 pub mod order_v1;
 pub mod order_v2;
 pub mod settings;
+mod settlements;
 mod state;
 pub mod venue;
 pub mod ws_market;

@@ -98,6 +98,8 @@ pub(crate) enum St {
     /// `GET /ok` (CLOB health check) for the exchange status.
     ExchangeStatus,
     Positions,
+    /// `GET /closed-positions` (Data API) pages for the settlements.
+    Settlements(crate::settlements::Walk),
     ResToken {
         instrument: String,
     },

@@ -128,6 +128,10 @@ impl PolymarketVenue {
         Ok(Step::Http { request, state })
     }
 
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.s
+    }
+
     pub(crate) fn clob(&self, path_and_query: &str) -> String {
         format!("{}{}", self.s.clob_url, path_and_query)
     }
@@ -439,12 +443,7 @@ impl PolymarketVenue {
                 req.idempotent = true;
                 self.http(req, St::ExchangeStatus)
             }
-            VenueOp::Settlements { .. } => Err(PluginError::new(
-                ErrorKind::Unsupported,
-                "settlements: Polymarket has no settlement records; the shapes of the Data API's \
-                 /closed-positions and REDEEM /activity rows are not documented \
-                 (polymarket.md §1.3), so use `resolution` per instrument and `positions`",
-            )),
+            VenueOp::Settlements { market, since_ms } => self.settlements(market, since_ms, ctx),
             other => Err(PluginError::unsupported(other.name())),
         }
     }
@@ -1458,6 +1457,7 @@ impl PolymarketVenue {
                     },
                 })
             }
+            St::Settlements(w) => self.closed_positions(w, &r, ctx),
             St::Positions => {
                 if !is_2xx(&r) {
                     return Err(self.fail("positions", &r));

@@ -383,20 +383,81 @@ fn exchange_status_comes_from_the_clob_health_check() {
     assert!(v.resume(st, resp(500, "boom"), ctx).is_err());
 }
 
+/// One closed-position row as the Data API spec shapes it (data-openapi.yaml).
+fn closed_row(cond: &str, idx: u8, cur: &str) -> String {
+    format!(
+        r#"{{"proxyWallet":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266","asset":"{idx}","conditionId":"{cond}","avgPrice":0.4,"totalBought":10,"realizedPnl":6,"curPrice":{cur},"outcome":"{o}","outcomeIndex":{idx},"oppositeOutcome":"{p}","timestamp":1764000000}}"#,
+        o = if idx == 0 { "Yes" } else { "No" },
+        p = if idx == 0 { "No" } else { "Yes" },
+    )
+}
+
 #[test]
-fn settlements_say_why_they_are_unsupported() {
+fn settlements_page_through_closed_positions_of_the_funder() {
     let v = venue();
-    let e = v
-        .begin(
+    let ctx = fixed_ctx();
+    let (req, st) = http(
+        v.begin(
             VenueOp::Settlements {
                 market: None,
+                since_ms: None,
+            },
+            ctx.clone(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(req.method, "GET");
+    assert!(
+        req.url
+            .starts_with("https://data-api.polymarket.com/closed-positions?user=0x")
+            && req.url.contains("&limit=50&offset=0"),
+        "{}",
+        req.url
+    );
+    // A full page asks for the next one.
+    let cond = |i: usize| format!("0x{i:064x}");
+    let page: Vec<String> = (0..50).map(|i| closed_row(&cond(i), 0, "1")).collect();
+    let (req, st) = http(
+        v.resume(st, resp(200, &format!("[{}]", page.join(","))), ctx.clone())
+            .unwrap(),
+    );
+    assert!(req.url.contains("&offset=50"), "{}", req.url);
+    // A short page ends it; a market still trading (curPrice 0.55) is no settlement.
+    let last = [
+        closed_row(&cond(50), 1, "0"),
+        closed_row(&cond(51), 0, "0.55"),
+    ];
+    let step = v
+        .resume(st, resp(200, &format!("[{}]", last.join(","))), ctx)
+        .unwrap();
+    let Step::Done {
+        result: OpResult::Settlements { settlements },
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(settlements.len(), 51);
+    let s = settlements.iter().find(|s| s.market == cond(50)).unwrap();
+    assert_eq!(s.result, "Yes");
+    assert_eq!(s.no_qty, Qty(1000));
+    assert_eq!(s.no_cost, Usd(4_000_000));
+    assert_eq!(s.revenue, Usd(10_000_000), "cost 4 + realized 6");
+    assert_eq!(s.settled_ms, 1_764_000_000_000);
+}
+
+#[test]
+fn settlements_of_a_market_that_is_not_a_condition_id_are_refused() {
+    let e = venue()
+        .begin(
+            VenueOp::Settlements {
+                market: Some("0xcond1".into()),
                 since_ms: None,
             },
             fixed_ctx(),
         )
         .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert!(e.message.contains("resolution"), "{e}");
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(e.message.contains("condition id"), "{e}");
 }
 
 // ------------------------------------------------------ F: no wrapped money on any path

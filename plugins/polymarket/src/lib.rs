@@ -27,6 +27,7 @@ pub mod dec;
 pub mod errors;
 pub mod eth;
 pub mod gamma;
+mod listing;
 pub mod order_v1;
 pub mod order_v2;
 pub mod settings;

@@ -389,7 +389,7 @@ impl PolymarketVenue {
                 )
             }
             VenueOp::OpenOrders { instrument } => {
-                self.open_orders_page(instrument, Vec::new(), None, 0, ctx)
+                self.open_orders_page(instrument, Vec::new(), Vec::new(), None, 0, ctx)
             }
             VenueOp::Fills {
                 instrument,
@@ -452,6 +452,7 @@ impl PolymarketVenue {
         &self,
         instrument: Option<String>,
         acc: Vec<OrderStatus>,
+        after: Vec<Option<i64>>,
         cursor: Option<String>,
         pages: u32,
         ctx: &CallCtx,
@@ -472,6 +473,7 @@ impl PolymarketVenue {
             St::OpenOrders {
                 instrument,
                 acc,
+                after,
                 pages,
             },
         )
@@ -860,6 +862,9 @@ impl PolymarketVenue {
     /// One order's fills are read: a single order is the result; an order of a batch takes
     /// its place in the batch's results and the next matched order is read.
     fn trades_done(&self, q: TradesOf, order: OrderStatus, ctx: &CallCtx) -> PluginResult<Step> {
+        if let Some(l) = q.listing {
+            return self.listed_order_done(l, order, ctx);
+        }
         match q.batch {
             None => done(OpResult::Order { order }),
             Some(mut b) => {
@@ -962,7 +967,7 @@ impl PolymarketVenue {
             Some(o) => {
                 let after = o.created_s();
                 let mut s =
-                    self.estimate_fee(o.to_status(coid).map_err(|e| parse_err("order", e))?);
+                    self.estimate_fee(o.to_status(coid).map_err(|e| parse_err("order", e))?)?;
                 if canceled && !s.state.is_final() {
                     s.state = OrderState::Cancelled;
                     s.reason = Some("canceled".into());
@@ -1002,11 +1007,19 @@ impl PolymarketVenue {
     }
 
     /// A read-back order's fee estimated at the market's rate on its limit price, for shares
-    /// its trades do not cover yet.
-    fn estimate_fee(&self, mut s: OrderStatus) -> OrderStatus {
+    /// its trades do not cover yet. A size too large for the fee to fit is an error, not a zero.
+    pub(crate) fn estimate_fee(&self, mut s: OrderStatus) -> PluginResult<OrderStatus> {
         s.fees = clob::fill_fee(self.fee_rate_of(&s.instrument), s.price, s.filled_qty)
-            .unwrap_or(Usd::ZERO);
-        s
+            .ok_or_else(|| {
+                parse_err(
+                    "order",
+                    format!(
+                        "order {}: size_matched {} is out of range",
+                        s.order_id, s.filled_qty
+                    ),
+                )
+            })?;
+        Ok(s)
     }
 
     fn on_response(&self, st: St, r: HttpResponse, ctx: &CallCtx) -> PluginResult<Step> {
@@ -1270,7 +1283,7 @@ impl PolymarketVenue {
                         if s.instrument.is_empty() {
                             s.instrument = order.instrument.clone();
                         }
-                        let s = self.estimate_fee(s);
+                        let s = self.estimate_fee(s)?;
                         self.order_trades(TradesOf::new(s, after, false), None, ctx)
                     }
                     None => Err(PluginError::new(
@@ -1351,7 +1364,7 @@ impl PolymarketVenue {
                         let coid = client_order_id.or_else(|| self.client_id_of(&order_id));
                         let after = o.created_s();
                         let s = o.to_status(coid).map_err(|e| parse_err("order", e))?;
-                        let s = self.estimate_fee(s);
+                        let s = self.estimate_fee(s)?;
                         self.order_trades(TradesOf::new(s, after, true), None, ctx)
                     }
                     None => Err(PluginError::rejected(
@@ -1363,6 +1376,7 @@ impl PolymarketVenue {
             St::OpenOrders {
                 instrument,
                 mut acc,
+                mut after,
                 pages,
             } => {
                 if !is_2xx(&r) {
@@ -1373,13 +1387,15 @@ impl PolymarketVenue {
                 let (items, next) = page.split();
                 for o in items {
                     let coid = self.client_id_of(&o.id);
+                    after.push(o.created_s());
                     acc.push(o.to_status(coid).map_err(|e| parse_err("open orders", e))?);
                 }
                 match next {
                     Some(c) if pages + 1 < MAX_PAGES => {
-                        self.open_orders_page(instrument, acc, Some(c), pages + 1, ctx)
+                        self.open_orders_page(instrument, acc, after, Some(c), pages + 1, ctx)
                     }
-                    _ => done(OpResult::Orders { orders: acc }),
+                    // Matched orders get their fills read: fee and notional as booked.
+                    _ => self.listing_fills(acc, after, 0, ctx),
                 }
             }
             St::Fills {

@@ -339,6 +339,106 @@ fn unmatched_order_read_back_needs_no_trades() {
     assert_eq!((s.state, s.fees), (OrderState::Open, Usd::ZERO));
 }
 
+/// The open-orders listing books what the venue booked: a partly matched resting order's fee
+/// and notional are the sums over its fills, never a silent zero.
+#[test]
+fn open_orders_listing_carries_each_matched_orders_fills() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let a = format!("0x{}", "a1".repeat(32));
+    let b = format!("0x{}", "b2".repeat(32));
+    let (r, st) = http(
+        v.begin(VenueOp::OpenOrders { instrument: None }, ctx)
+            .unwrap(),
+    );
+    assert!(
+        r.url.starts_with("http://clob.test/data/orders"),
+        "{}",
+        r.url
+    );
+    // `a` rests with 4 of 10 matched; `b` matched nothing.
+    let page = format!(
+        r#"{{"data":[
+          {{"id":"{a}","status":"LIVE","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"4","price":"0.6","created_at":1764000000}},
+          {{"id":"{b}","status":"LIVE","asset_id":"{TOKEN}","side":"BUY","original_size":"5","size_matched":"0","price":"0.3","created_at":1764000000}}
+        ],"next_cursor":"LTE="}}"#
+    );
+    let (r, st) = http(v.resume(st, resp(200, &page), ctx).unwrap());
+    assert!(
+        r.url.starts_with("http://clob.test/data/trades?"),
+        "{}",
+        r.url
+    );
+    assert!(r.url.contains(&format!("asset_id={OTHER}")), "{}", r.url);
+    assert!(r.url.contains("after=1764000000"), "{}", r.url);
+    // It crossed the book on arrival: 4 matched as taker against a maker at 0.57, fee 3%.
+    let t = format!(
+        r#"{{"data":[{{"id":"t1","taker_order_id":"{a}","asset_id":"{OTHER}","side":"BUY","size":"4","price":"0.6","fee_rate_bps":"300","status":"CONFIRMED","match_time":"1764000001","trader_side":"TAKER","maker_orders":[{{"order_id":"0xm","matched_amount":"4","price":"0.57","asset_id":"{OTHER}","side":"SELL"}}]}}],"next_cursor":"LTE="}}"#
+    );
+    let step = v.resume(st, resp(200, &t), ctx).unwrap();
+    let Step::Done {
+        result: OpResult::Orders { orders },
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(orders.len(), 2);
+    let oa = orders.iter().find(|o| o.order_id == a).unwrap();
+    assert_eq!(oa.filled_qty, Qty(400));
+    assert_eq!(
+        oa.filled_notional,
+        Usd(2_280_000),
+        "4 × 0.57, the maker's price"
+    );
+    assert_eq!(oa.fees, Usd(venue_fee(400, 570_000, 300)));
+    assert!(oa.fees.0 > 0);
+    let ob = orders.iter().find(|o| o.order_id == b).unwrap();
+    assert_eq!(
+        (ob.filled_qty, ob.fees),
+        (Qty::ZERO, Usd::ZERO),
+        "nothing matched, no fee"
+    );
+    // The same order read back by id books the same.
+    let (_, st) = http(
+        v.begin(
+            VenueOp::GetOrder {
+                order_id: Some(a.clone()),
+                client_order_id: None,
+                instrument: OTHER.into(),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    let one = format!(
+        r#"{{"id":"{a}","status":"LIVE","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"4","price":"0.6","created_at":1764000000}}"#
+    );
+    let (_, st) = http(v.resume(st, resp(200, &one), ctx).unwrap());
+    let back = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
+    assert_eq!(
+        (oa.filled_notional, oa.fees),
+        (back.filled_notional, back.fees)
+    );
+}
+
+/// With its trades unreadable, a listing fails (a read the host may retry) rather than
+/// showing a matched order with no fee.
+#[test]
+fn open_orders_listing_fails_when_a_matched_orders_trades_cannot_be_read() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let a = format!("0x{}", "a1".repeat(32));
+    let (_, st) = http(
+        v.begin(VenueOp::OpenOrders { instrument: None }, ctx)
+            .unwrap(),
+    );
+    let page = format!(
+        r#"{{"data":[{{"id":"{a}","status":"LIVE","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"4","price":"0.6","created_at":1764000000}}],"next_cursor":"LTE="}}"#
+    );
+    let (_, st) = http(v.resume(st, resp(200, &page), ctx).unwrap());
+    assert!(v.resume(st, resp(500, "oops"), ctx).is_err());
+}
+
 // ------------------------------------------------------ E: exchange status, settlements
 
 fn status_of(step: Step) -> (bool, Option<String>) {

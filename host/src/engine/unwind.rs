@@ -26,7 +26,7 @@ fn below_minimum(qty: Qty, price: Price, min_notional: Usd) -> Option<Usd> {
         return None;
     }
     let worth = qty.0 as i128 * price.0 as i128 / 100;
-    (worth < min_notional.0 as i128).then(|| Usd(worth as i64))
+    (worth < min_notional.0 as i128).then_some(Usd(worth as i64))
 }
 
 impl Engine {

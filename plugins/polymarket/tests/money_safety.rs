@@ -502,7 +502,7 @@ fn settlements_page_through_closed_positions_of_the_funder() {
                 market: None,
                 since_ms: None,
             },
-            ctx.clone(),
+            ctx,
         )
         .unwrap(),
     );
@@ -518,7 +518,7 @@ fn settlements_page_through_closed_positions_of_the_funder() {
     let cond = |i: usize| format!("0x{i:064x}");
     let page: Vec<String> = (0..50).map(|i| closed_row(&cond(i), 0, "1")).collect();
     let (req, st) = http(
-        v.resume(st, resp(200, &format!("[{}]", page.join(","))), ctx.clone())
+        v.resume(st, resp(200, &format!("[{}]", page.join(","))), ctx)
             .unwrap(),
     );
     assert!(req.url.contains("&offset=50"), "{}", req.url);

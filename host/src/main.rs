@@ -6,6 +6,16 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The hidden plugin probe (polymix_host::plugins::probe): load one file and exit, before
+    // anything else starts (no logging, no runtime) so a crash takes only this process.
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if raw
+        .get(1)
+        .is_some_and(|a| a == polymix_host::plugins::probe::SUBCOMMAND)
+    {
+        let code = polymix_host::plugins::probe::run_child(&raw[2..]);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let args = cli::Cli::parse();
     cli::init_logging(&args);
     let rt = match tokio::runtime::Builder::new_multi_thread()

@@ -456,7 +456,7 @@ async fn signing_mistakes_are_refused_and_diagnosed() {
             );
             base64::engine::general_purpose::STANDARD.encode(s.to_bytes())
         } else {
-            signer.sign(signed_ts, "GET", signed_path, rand::random())
+            signer.sign(signed_ts, "GET", signed_path).unwrap()
         };
         let r = client
             .get(&url)
@@ -492,12 +492,9 @@ async fn signing_mistakes_are_refused_and_diagnosed() {
         .header("KALSHI-ACCESS-TIMESTAMP", now.to_string())
         .header(
             "KALSHI-ACCESS-SIGNATURE",
-            signer.sign(
-                now,
-                "POST",
-                "/trade-api/v2/portfolio/orders",
-                rand::random(),
-            ),
+            signer
+                .sign(now, "POST", "/trade-api/v2/portfolio/orders")
+                .unwrap(),
         )
         .body("{}")
         .send()
@@ -842,12 +839,9 @@ async fn a_garbled_submit_answer_is_resolved_by_client_order_id() {
         .header("KALSHI-ACCESS-TIMESTAMP", now.to_string())
         .header(
             "KALSHI-ACCESS-SIGNATURE",
-            signer.sign(
-                now,
-                "POST",
-                &format!("/trade-api/v2{ORDERS}"),
-                rand::random(),
-            ),
+            signer
+                .sign(now, "POST", &format!("/trade-api/v2{ORDERS}"))
+                .unwrap(),
         )
         .header("content-type", "application/json")
         .body(posted)

@@ -593,6 +593,86 @@ async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
     );
 }
 
+/// As above, but the surplus is too small to sell: the ask drops to 0.32, so the $4.00 IOC BUY
+/// gets 12.5 shares for 10 asked, and the 2.5-share surplus is worth $0.925 at the 0.37 bid,
+/// under the $1 the venue's rules give as its smallest marketable order
+/// (`InstrumentRules::min_notional`). No sale is attempted (every rung would be worth less
+/// still); the trade is NAKED with that reason in its note, and the surplus is held to
+/// resolution: the trade still settles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_surplus_below_the_venues_minimum_order_is_naked_with_the_reason() {
+    use crate::live_e2e::ARB_COND;
+    use polymix_doubles::polymarket::MarketSeed;
+    let (pm, ks) = seeded_doubles().await;
+    let mut m = MarketSeed::new(ARB_YES, ARB_COND);
+    m.question = format!("test market {ARB_COND}");
+    m.min_size = "1".into();
+    pm.add_market(m);
+    pm.inject(FaultRule::once(
+        "POST",
+        "/order",
+        Fault::Delay(Duration::from_millis(600)),
+    ));
+    let engine = live_engine_with("lf-small-surplus", &pm, &ks, &engine_section(2_000)).await;
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let t0 = std::time::Instant::now();
+        while pm
+            .request_log()
+            .iter()
+            .all(|(m, p, _)| !(m == "POST" && p == "/order"))
+        {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no order");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.32", "100")]);
+        let naked = wait_for(&ledger, "the trade naked", Duration::from_secs(20), |t| {
+            t.len() == 1 && t[0].state == state::NAKED
+        })
+        .await;
+        pm.resolve(ARB_YES, true);
+        ks.settle(ARB_TICKER, "yes");
+        wait_for(&ledger, "settlement", Duration::from_secs(20), |t| {
+            t.iter()
+                .any(|x| x.id == naked[0].id && x.settled_ms.is_some())
+        })
+        .await;
+        let _ = tx.send(true);
+        naked
+    };
+    let (r, trades) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live");
+    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
+    let orders = ledger.orders_of(&t.id).unwrap();
+    let a = orders
+        .iter()
+        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
+        .expect("leg a");
+    assert_eq!(a.filled_qty, Qty(1250), "the venue's shares: {a:#?}");
+    assert!(
+        orders
+            .iter()
+            .all(|o| !(o.venue == "pm" && o.purpose == Purpose::Unwind)),
+        "no sale the venue must refuse: {orders:#?}"
+    );
+    assert_eq!(t.state, state::NAKED, "{t:#?}");
+    assert!(
+        t.note.contains("2.50 shares")
+            && t.note.contains("worth 0.92")
+            && t.note.contains("minimum marketable order of 1.00")
+            && t.note.contains("held to resolution"),
+        "{}",
+        t.note
+    );
+    assert!(t.settled_ms.is_some(), "the surplus settles with the trade");
+    assert_eq!(
+        pm.position(PM_ADDR, ARB_YES),
+        12_500_000,
+        "12.5 shares held"
+    );
+}
+
 /// Leg B is refused, so leg A's 10 shares are sold back; the venue holds that sale 3.7 s (past
 /// the host's 3 s timeout) and then books it. While its outcome is unknown no second sale of
 /// the same shares is sent (before the fix the ladder went on to the next tick and sold

@@ -265,3 +265,116 @@ fn truncated_or_corrupted_plugin_files_are_refused_before_loading() {
     let pm = reg.venue("pm").unwrap();
     assert!(pm.handle.call("info", |h| h.info()).is_ok());
 }
+
+/// A shared library built from C whose initialiser runs `body` when the loader maps it: it
+/// passes the static check (a well-formed ELF) and dies or hangs only once loaded.
+#[cfg(target_os = "linux")]
+fn library_whose_initialiser(tag: &str, body: &str) -> std::path::PathBuf {
+    let dir = crate::support::temp_dir(tag);
+    let c = dir.join("init.c");
+    std::fs::write(
+        &c,
+        format!(
+            "#include <stdlib.h>\n#include <unistd.h>\n\
+             __attribute__((constructor)) static void init(void) {{ {body} }}\n\
+             int polymix_unused(void) {{ return 0; }}\n"
+        ),
+    )
+    .unwrap();
+    let so = dir.join("libpolymix_risk_limits.so");
+    let out = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&c)
+        .output()
+        .expect("a C compiler (`cc`, which Rust links with) builds the test library");
+    assert!(
+        out.status.success(),
+        "cc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    so
+}
+
+/// Issue #11 item 17, the child-process probe: through the CLI, a plugin file that the static
+/// check refuses, one that passes it but aborts in its initialiser, and one that hangs there
+/// are each refused with one line naming the file and how it failed; `polymix` itself is not
+/// killed, and a config naming the real plugins still checks and lists them.
+#[cfg(all(
+    target_os = "linux",
+    target_pointer_width = "64",
+    target_endian = "little"
+))]
+#[test]
+fn plugin_files_that_crash_or_hang_the_loader_are_refused_by_the_cli() {
+    use crate::support::polymix_bin;
+    use std::os::unix::process::ExitStatusExt;
+    let (truncated, bytes) = copy_of_risk_plugin("cli-trunc");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let (corrupted, mut bytes) = copy_of_risk_plugin("cli-corrupt");
+    corrupt_string_table(&mut bytes);
+    std::fs::write(&corrupted, &bytes).unwrap();
+    let aborts = library_whose_initialiser("cli-abort", "abort();");
+    let hangs = library_whose_initialiser("cli-hang", "sleep(60);");
+    let with_risk_path = |file: &std::path::Path, tag: &str| {
+        write_config(
+            tag,
+            &base().replace(
+                "plugin = \"risk-limits\"",
+                &format!(
+                    "plugin = \"risk-limits\"\npath = {:?}",
+                    file.display().to_string()
+                ),
+            ),
+        )
+    };
+    for (file, tag, says) in [
+        (&truncated, "cli-truncated", "not a valid shared library"),
+        (&corrupted, "cli-corrupted", "not a valid shared library"),
+        (&aborts, "cli-aborts", "killed by SIGABRT (6) while loading"),
+        (&hangs, "cli-hangs", "did not finish loading within 5s"),
+    ] {
+        let cfg = with_risk_path(file, tag);
+        for cmd in ["check", "plugins"] {
+            let t = std::time::Instant::now();
+            let out = std::process::Command::new(polymix_bin())
+                .args([cmd, "--config"])
+                .arg(&cfg)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr).to_string();
+            assert_eq!(
+                out.status.signal(),
+                None,
+                "{tag} {cmd}: polymix was killed: {err}"
+            );
+            assert_eq!(out.status.code(), Some(1), "{tag} {cmd}: {err}");
+            assert_eq!(err.lines().count(), 1, "{tag} {cmd}: {err}");
+            assert!(
+                err.contains(&file.display().to_string()),
+                "{tag} {cmd}: {err}"
+            );
+            assert!(err.contains(says), "{tag} {cmd}: {err}");
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(20),
+                "{tag} {cmd}"
+            );
+        }
+    }
+    let good = write_config("cli-good", &base());
+    let out = std::process::Command::new(polymix_bin())
+        .args(["plugins", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.contains("risk-limits") && listed.contains("paper-sim"),
+        "{listed}"
+    );
+}

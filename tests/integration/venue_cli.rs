@@ -519,6 +519,28 @@ async fn every_polymarket_operator_command_works_against_the_double() {
     // Exactly the three orders placed reached the venue.
     assert_eq!(pm.received_orders().len(), 3);
     assert_eq!(pm.accepted_orders(), 3);
+
+    // Settlements come from the Data API's closed positions: none while the market trades;
+    // once it resolved YES and the 10 shares bought at 0.40 were redeemed, one settlement.
+    let v = run(args(&["settlements"])).await.unwrap();
+    assert_eq!(v["settlements"], serde_json::json!([]), "{v}");
+    pm.resolve(yes, true);
+    pm.redeem(crate::live_e2e::PM_ADDR, crate::live_e2e::ARB_COND);
+    let v = run(args(&[
+        "settlements",
+        "--market",
+        crate::live_e2e::ARB_COND,
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(v["result"], "settlements");
+    let s = &v["settlements"][0];
+    assert_eq!(s["market"], crate::live_e2e::ARB_COND, "{v}");
+    assert_eq!(s["result"], "Yes", "{v}");
+    assert_eq!(s["yes_qty"], 1000, "{v}");
+    assert_eq!(s["yes_cost"], 4_000_000, "10 × $0.40: {v}");
+    assert_eq!(s["revenue"], 10_000_000, "10 × $1.00 redeemed: {v}");
+    assert_eq!(s["no_qty"], 0, "{v}");
 }
 
 /// Runs `polymix venue <args>` on `cfg` and returns its output, success or not.

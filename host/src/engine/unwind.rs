@@ -19,6 +19,16 @@ pub(super) fn unwind_loss(orders: &[OrderRow]) -> Usd {
         .sum()
 }
 
+/// What `qty` at `price` is worth, if that is below the venue's smallest marketable order
+/// (`min_notional`, zero = none). Computed wide, so no size wraps.
+fn below_minimum(qty: Qty, price: Price, min_notional: Usd) -> Option<Usd> {
+    if min_notional.0 <= 0 {
+        return None;
+    }
+    let worth = qty.0 as i128 * price.0 as i128 / 100;
+    (worth < min_notional.0 as i128).then_some(Usd(worth as i64))
+}
+
 impl Engine {
     /// Books the trade's unwind loss as its orders show it, minus what is already booked, on
     /// the trade, the day and the risk gate. Idempotent: safe to call after every sale and on
@@ -65,11 +75,10 @@ impl Engine {
         let vi = self
             .vidx(&venue)
             .ok_or_else(|| EngineError::Setup(format!("unknown venue {venue}")))?;
-        let tick = self
-            .rules
-            .get(&(vi, instrument.clone()))
-            .map(|r| r.tick)
-            .unwrap_or(Price(10_000));
+        let rules = self.rules.get(&(vi, instrument.clone()));
+        let tick = rules.map(|r| r.tick).unwrap_or(Price(10_000));
+        // The venue's smallest marketable order (Polymarket: $1, from the plugin's rules).
+        let min_notional = rules.map(|r| r.min_notional).unwrap_or(Usd::ZERO);
         let cost_of = |q: Qty| avg_entry_cost(orders, leg, q);
         self.gate.add_unhedged(cost_of(excess));
         let best_bid = match self.venues[vi]
@@ -83,6 +92,12 @@ impl Engine {
         };
         let mut left = excess;
         let mut proceeds = Usd::ZERO;
+        // Why shares are left, if they are: said in the trade's note and the notification.
+        let mut why = if best_bid.is_none() {
+            "no bids".to_string()
+        } else {
+            "the price floor or the time cap was reached".to_string()
+        };
         let attempts_done = orders
             .iter()
             .filter(|o| o.leg == leg && o.purpose == Purpose::Unwind)
@@ -96,6 +111,15 @@ impl Engine {
                     break;
                 }
                 let price = Price((bid.0 - k * tick.0).max(floor.0));
+                if let Some(worth) = below_minimum(left, price, min_notional) {
+                    // The venue refuses such an order whatever its price, and every lower rung
+                    // is worth less still: none is sent.
+                    why = format!(
+                        "{left} shares at {price} are worth {worth}, below the venue's minimum \
+                         marketable order of {min_notional}"
+                    );
+                    break;
+                }
                 let attempt = attempts_done + k as u32 + 1;
                 let now = self.clock.now_ms();
                 let mut o = OrderRow {
@@ -140,6 +164,12 @@ impl Engine {
                     )?;
                     return Ok(());
                 }
+                if o.state == OrderState::Rejected {
+                    why = format!(
+                        "last sale refused: {}",
+                        o.reason.as_deref().unwrap_or("no reason given")
+                    );
+                }
                 left -= o.filled_qty;
                 proceeds += o.filled_notional - o.fees;
                 self.stat(|s| s.fees += o.fees);
@@ -160,11 +190,20 @@ impl Engine {
         if left.0 > 0 {
             self.stat(|s| s.naked += 1);
             crate::metrics::inc("polymix_naked_legs_total", &[]);
-            self.ledger.transition(&trade.id, state::NAKED, &format!("{left} shares on leg {leg} could not be sold (floor reached or no bids); operator must clear"), now)?;
+            // Unsold shares stay held: they pay out at resolution with the trade's settlement.
+            self.ledger.transition(
+                &trade.id,
+                state::NAKED,
+                &format!(
+                    "{left} shares on leg {leg} could not be sold ({why}); held to resolution, \
+                     they settle with the trade; operator must clear"
+                ),
+                now,
+            )?;
             self.notify(
                 Kind::NakedLeg,
                 format!(
-                    "NAKED: trade {}: {left} shares of {instrument} on {venue} could not be sold",
+                    "NAKED: trade {}: {left} shares of {instrument} on {venue} could not be sold: {why}",
                     trade.id
                 ),
                 Some(&trade.id),

@@ -39,6 +39,15 @@ pub enum LoadError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Loading the file in a probe process crashed, hung or failed ([`super::probe`]): it is
+    /// never loaded into the host.
+    #[error("{}: refused: a probe process loading it {how}", path.display())]
+    ProbeDied {
+        /// File.
+        path: PathBuf,
+        /// How the probe ended, e.g. `killed by SIGSEGV (11) while loading`.
+        how: String,
+    },
     /// The file is a library but not a PolyMix plugin.
     #[error("{}: not a PolyMix plugin: missing symbol `{symbol}` (export it with plugin_api::export_venue!/export_risk!/export_strategy!)", path.display())]
     NoRootModule {
@@ -170,15 +179,44 @@ fn check_header(path: &Path, kind: PluginKind, header: &LibHeader) -> Result<Str
     Ok(plugin_v)
 }
 
-/// Loads and checks a plugin file of the expected kind.
+/// Loads and checks a plugin file of the expected kind: the static structure check, then (when
+/// running as `polymix`) a probe load in a child process ([`super::probe`]), then the load.
 pub fn load(path: &Path, kind: PluginKind) -> Result<LoadedModule, LoadError> {
+    check_structure(path)?;
+    if let Some(exe) = super::probe::probe_exe() {
+        use super::probe::Verdict;
+        match super::probe::probe(&exe, path, kind, super::probe::TIMEOUT) {
+            // A clean refusal: loading here reports it as the typed error (the same checks
+            // ran in the child without crashing).
+            Verdict::Loads | Verdict::Refused(_) => {}
+            Verdict::Died(how) => {
+                return Err(LoadError::ProbeDied {
+                    path: path.to_path_buf(),
+                    how,
+                })
+            }
+        }
+    }
+    load_checked(path, kind)
+}
+
+/// [`load`] without the child-process probe: what the probe child itself runs.
+pub fn load_unprobed(path: &Path, kind: PluginKind) -> Result<LoadedModule, LoadError> {
+    check_structure(path)?;
+    load_checked(path, kind)
+}
+
+fn check_structure(path: &Path) -> Result<(), LoadError> {
     // The loader trusts the file: a truncated one raises SIGBUS inside dlopen and kills the
     // host. Check what it will read first. (A file replaced between this check and dlopen is
     // not covered; plugin directories are the operator's.)
     super::elf_check::check_file(path).map_err(|e| LoadError::Malformed {
         path: path.to_path_buf(),
         reason: e.0,
-    })?;
+    })
+}
+
+fn load_checked(path: &Path, kind: PluginKind) -> Result<LoadedModule, LoadError> {
     probe_symbol(path)?;
     let header = lib_header_from_path(path).map_err(|e| LoadError::Open {
         path: path.to_path_buf(),

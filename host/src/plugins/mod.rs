@@ -6,6 +6,7 @@ pub mod elf_check;
 pub mod guard;
 pub mod load;
 pub mod log_sink;
+pub mod probe;
 pub mod registry;
 
 pub use guard::{CallError, Guarded};

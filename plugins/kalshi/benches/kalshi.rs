@@ -57,6 +57,16 @@ fn place(n: u64) -> VenueOp {
     }
 }
 
+fn sign_once(signer: &polymix_venue_kalshi::auth::Signer, n: u64) -> String {
+    signer
+        .sign(
+            1_764_000_000_000 + (n % 100) as i64,
+            "POST",
+            "/trade-api/v2/portfolio/events/orders",
+        )
+        .unwrap()
+}
+
 fn state_of(step: Step) -> String {
     match step {
         Step::Http { state, .. } => state,
@@ -79,6 +89,14 @@ fn bench(c: &mut Criterion) {
     let cold = venue(0);
     let warm = venue(1_000);
     let mut n = 0u64;
+    // The RSA-2048 PSS signature alone (issue #15 item 6: the backend's cost).
+    let signer = polymix_venue_kalshi::auth::Signer::new("bench-key", &pem()).unwrap();
+    c.bench_function("kalshi RSA-PSS SHA-256 signature (RSA-2048)", |b| {
+        b.iter(|| {
+            n += 1;
+            black_box(sign_once(&signer, n))
+        })
+    });
     c.bench_function("kalshi place request, signed on the hot path", |b| {
         b.iter(|| {
             n += 1;

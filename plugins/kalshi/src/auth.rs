@@ -1,17 +1,19 @@
 //! Request signing: RSA-PSS (SHA-256, MGF1-SHA-256, salt 32 bytes) over
 //! `timestamp_ms + METHOD + path`, base64 (kalshi.md §2). Ed25519 keys (the newer key type the
 //! official SDK 3.34 accepts) sign the same message with plain Ed25519.
+//!
+//! RSA runs on `ring` (constant-time, maintained, already in the tree through rustls): its
+//! `RSA_PSS_SHA256` is exactly Kalshi's recipe, salt length = digest length = 32 (kalshi.md §2;
+//! ring's `pss.rs` requires the salt to be the digest length). The salt comes from ring's
+//! `SystemRandom` (the OS generator): ring takes randomness only from its own sources, so the
+//! host's per-call bytes are not used here, and RSA signatures are not reproducible run to run
+//! (tests verify them; one test reproduces the committed bytes with ring's test generator).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use rand_chacha::rand_core::SeedableRng;
-use rand_chacha::ChaCha20Rng;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::DecodePrivateKey;
-use rsa::pss::BlindedSigningKey;
-use rsa::signature::{RandomizedSigner, SignatureEncoding};
-use rsa::RsaPrivateKey;
-use sha2::Sha256;
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{RsaKeyPair, RSA_PSS_SHA256};
 use std::fmt;
 
 use crate::errors::KalshiError;
@@ -27,12 +29,11 @@ pub const HEADER_SIGNATURE: &str = "KALSHI-ACCESS-SIGNATURE";
 pub struct Signer {
     key_id: String,
     key: PrivateKey,
+    rng: SystemRandom,
 }
 
 enum PrivateKey {
-    // BlindedSigningKey uses the default PSS salt length, which is the digest length (32 bytes),
-    // exactly what Kalshi verifies; blinding hides the private exponent from timing.
-    Rsa(Box<BlindedSigningKey<Sha256>>),
+    Rsa(Box<RsaKeyPair>),
     Ed25519(Box<ed25519_dalek::SigningKey>),
 }
 
@@ -72,6 +73,7 @@ impl Signer {
         Ok(Signer {
             key_id: key_id.to_string(),
             key: parse_private_key(pem)?,
+            rng: SystemRandom::new(),
         })
     }
 
@@ -80,20 +82,27 @@ impl Signer {
         &self.key_id
     }
 
-    /// Base64 signature of `timestamp_ms + METHOD + path`. The PSS salt and the blinding
-    /// factor come from a ChaCha20 stream seeded with `random`, so a fixed seed gives a fixed
-    /// signature under test, and the host's fresh randomness gives a fresh one in production.
-    pub fn sign(&self, ts_ms: i64, method: &str, path: &str, random: [u8; 32]) -> String {
-        let msg = message(ts_ms, method, path);
+    /// Base64 signature of `timestamp_ms + METHOD + path`. RSA-PSS draws its 32-byte salt from
+    /// the OS generator, so each signature is fresh; Ed25519 is deterministic.
+    pub fn sign(&self, ts_ms: i64, method: &str, path: &str) -> Result<String, KalshiError> {
+        self.sign_message(message(ts_ms, method, path).as_bytes(), &self.rng)
+    }
+
+    /// Signs `msg` with salt from `rng` (tests pass a fixed one).
+    fn sign_message(&self, msg: &[u8], rng: &dyn SecureRandom) -> Result<String, KalshiError> {
         match &self.key {
             PrivateKey::Rsa(k) => {
-                let mut rng = ChaCha20Rng::from_seed(random);
-                B64.encode(k.sign_with_rng(&mut rng, msg.as_bytes()).to_bytes())
+                let mut sig = vec![0u8; k.public().modulus_len()];
+                k.sign(&RSA_PSS_SHA256, rng, msg, &mut sig).map_err(|_| {
+                    KalshiError::Signing(
+                        "RSA-PSS signing failed (no random salt from the OS generator?)".into(),
+                    )
+                })?;
+                Ok(B64.encode(sig))
             }
-            // Ed25519 is deterministic: `random` is not needed.
             PrivateKey::Ed25519(k) => {
                 use ed25519_dalek::Signer as _;
-                B64.encode(k.sign(msg.as_bytes()).to_bytes())
+                Ok(B64.encode(k.sign(msg).to_bytes()))
             }
         }
     }
@@ -113,9 +122,8 @@ impl Signer {
         ts_ms: i64,
         method: &str,
         path: &str,
-        random: [u8; 32],
-    ) -> [(&'static str, String); 3] {
-        self.headers_with(ts_ms, self.sign(ts_ms, method, path, random))
+    ) -> Result<[(&'static str, String); 3], KalshiError> {
+        Ok(self.headers_with(ts_ms, self.sign(ts_ms, method, path)?))
     }
 }
 
@@ -131,18 +139,31 @@ fn parse_private_key(pem: &str) -> Result<PrivateKey, KalshiError> {
     };
     let pem = pem.trim();
     let fail = |what: &str| KalshiError::Credentials(format!("secret `private_key_pem` {what}"));
-    let rsa = |k: RsaPrivateKey| PrivateKey::Rsa(Box::new(BlindedSigningKey::<Sha256>::new(k)));
-    if pem.contains("BEGIN RSA PRIVATE KEY") {
-        RsaPrivateKey::from_pkcs1_pem(pem).map(rsa).map_err(|e| {
-            fail(&format!(
-                "is not a valid PKCS#1 RSA key ({})",
+    // The PEM's base64 body as DER (RFC 7468); errors name the encoding problem only.
+    let der = |want: &str| -> Result<Vec<u8>, KalshiError> {
+        match pem_rfc7468::decode_vec(pem.as_bytes()) {
+            Ok((label, der)) if label == want => Ok(der),
+            Ok((label, _)) => Err(fail(&format!("has PEM label {label:?}, expected {want:?}"))),
+            Err(e) => Err(fail(&format!(
+                "is not valid PEM ({})",
                 redacted(&e.to_string())
-            ))
-        })
+            ))),
+        }
+    };
+    let rsa = |k: RsaKeyPair| PrivateKey::Rsa(Box::new(k));
+    if pem.contains("BEGIN RSA PRIVATE KEY") {
+        // PKCS#1 `RSAPrivateKey`.
+        RsaKeyPair::from_der(&der("RSA PRIVATE KEY")?)
+            .map(rsa)
+            .map_err(|e| {
+                fail(&format!(
+                    "is not a valid PKCS#1 RSA key ({})",
+                    redacted(&e.to_string())
+                ))
+            })
     } else if pem.contains("BEGIN PRIVATE KEY") {
-        // PKCS#8 holds either key type; the algorithm identifier inside decides (rsa and
-        // ed25519-dalek share the pkcs8 crate's DecodePrivateKey).
-        match RsaPrivateKey::from_pkcs8_pem(pem) {
+        // PKCS#8 holds either key type; the algorithm identifier inside decides.
+        match RsaKeyPair::from_pkcs8(&der("PRIVATE KEY")?) {
             Ok(k) => Ok(rsa(k)),
             Err(rsa_err) => ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
                 .map(|k| PrivateKey::Ed25519(Box::new(k)))
@@ -183,9 +204,9 @@ fn redacted(s: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use rsa::pss::{Signature, VerifyingKey};
-    use rsa::signature::Verifier;
-    use rsa::RsaPublicKey;
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    use rand_chacha::ChaCha20Rng;
+    use ring::signature::{UnparsedPublicKey, RSA_PSS_2048_8192_SHA256};
 
     /// The committed test-only key and vectors from `kalshi_verify.py vector`.
     pub(crate) fn vectors() -> serde_json::Value {
@@ -202,20 +223,22 @@ pub(crate) mod tests {
             .to_string()
     }
 
-    fn public() -> RsaPublicKey {
-        use rsa::pkcs8::DecodePublicKey;
-        RsaPublicKey::from_public_key_pem(vectors()["public_key_pem"].as_str().unwrap()).unwrap()
+    /// The public key of the committed test key (PKCS#1 `RSAPublicKey` DER).
+    fn public() -> Vec<u8> {
+        let Ok(PrivateKey::Rsa(k)) = parse_private_key(&test_pem()) else {
+            panic!("test key is RSA")
+        };
+        k.public().as_ref().to_vec()
     }
 
-    fn verify(ts: &str, method: &str, path: &str, sig_b64: &str) -> bool {
-        let vk = VerifyingKey::<Sha256>::new(public());
+    /// Kalshi's server-side check: RSA-PSS, SHA-256, MGF1-SHA-256, salt = 32 (ring's verifier
+    /// requires the salt to be the digest length, so a MAX_LENGTH salt fails here as there).
+    pub(crate) fn verify(ts: &str, method: &str, path: &str, sig_b64: &str) -> bool {
         let Ok(raw) = B64.decode(sig_b64) else {
             return false;
         };
-        let Ok(sig) = Signature::try_from(raw.as_slice()) else {
-            return false;
-        };
-        vk.verify(format!("{ts}{method}{path}").as_bytes(), &sig)
+        UnparsedPublicKey::new(&RSA_PSS_2048_8192_SHA256, public())
+            .verify(format!("{ts}{method}{path}").as_bytes(), &raw)
             .is_ok()
     }
 
@@ -246,10 +269,18 @@ pub(crate) mod tests {
                 s("message")
             );
         }
+        // The committed SPKI public key is the same key.
+        let spki = pem_rfc7468::decode_vec(v["public_key_pem"].as_str().unwrap().as_bytes())
+            .unwrap()
+            .1;
+        assert!(
+            spki.ends_with(&public()),
+            "SPKI wraps the same RSAPublicKey"
+        );
     }
 
     #[test]
-    fn our_signature_verifies_and_is_deterministic_per_seed() {
+    fn our_signatures_verify_for_both_key_encodings() {
         for pem in ["private_key_pem_pkcs1", "private_key_pem_pkcs8"] {
             let signer = Signer::new(
                 "a952bcbe-ec3b-4b5b-b8f9-11dae589608c",
@@ -257,21 +288,20 @@ pub(crate) mod tests {
             )
             .unwrap();
             let path = "/trade-api/v2/portfolio/orders";
-            let a = signer.sign(1_703_123_456_789, "GET", path, [1; 32]);
-            let b = signer.sign(1_703_123_456_789, "GET", path, [1; 32]);
-            let c = signer.sign(1_703_123_456_789, "GET", path, [2; 32]);
-            assert_eq!(a, b);
-            assert_ne!(a, c, "PSS salt must follow the seed");
+            let a = signer.sign(1_703_123_456_789, "GET", path).unwrap();
+            let b = signer.sign(1_703_123_456_789, "GET", path).unwrap();
+            assert_ne!(a, b, "PSS salt is fresh per signature");
             assert_eq!(B64.decode(&a).unwrap().len(), 256);
             assert!(verify("1703123456789", "GET", path, &a));
-            assert!(verify("1703123456789", "GET", path, &c));
+            assert!(verify("1703123456789", "GET", path, &b));
             // The query is never signed; the prefix always is.
-            let q = signer.sign(
-                1_703_123_456_789,
-                "GET",
-                "/trade-api/v2/portfolio/orders?limit=5",
-                [1; 32],
-            );
+            let q = signer
+                .sign(
+                    1_703_123_456_789,
+                    "GET",
+                    "/trade-api/v2/portfolio/orders?limit=5",
+                )
+                .unwrap();
             assert!(verify("1703123456789", "GET", path, &q));
             assert!(!verify("1703123456789", "GET", "/portfolio/orders", &a));
             assert!(!verify("1703123456", "GET", path, &a));
@@ -280,29 +310,41 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn rust_signatures_pass_kalshi_verify_py() {
-        // Signatures made by this signer with fixed seeds, checked once with
-        // `python3 /work/shared/venues/kalshi_verify.py verify --pub ... --sig ...` (exit 0)
-        // and committed; the signer is deterministic per seed, so it must reproduce them.
+    #[allow(deprecated)]
+    fn ring_reproduces_the_committed_rust_signatures_byte_for_byte() {
+        // Signatures made by the previous signer (the `rsa` crate, PSS salt = the first 32
+        // bytes of a ChaCha20 stream seeded with `seed`), checked once with
+        // `python3 /work/shared/venues/kalshi_verify.py verify` (exit 0) and committed. Given
+        // the same salt (through ring's own fixed test generator), ring's RSA-PSS must produce
+        // the same bytes: same encoding, same key, same recipe.
         let fx: serde_json::Value = serde_json::from_str(include_str!(
             "../../../tests/fixtures/kalshi/rust_signatures.json"
         ))
         .unwrap();
         let signer = Signer::new("test-key-id", &test_pem()).unwrap();
-        for x in fx["signatures"].as_array().unwrap() {
+        let sigs = fx["signatures"].as_array().unwrap();
+        assert_eq!(sigs.len(), 4);
+        for x in sigs {
             let seed: Vec<u8> = x["seed"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|b| b.as_u64().unwrap() as u8)
                 .collect();
-            let seed: [u8; 32] = seed.try_into().unwrap();
-            let sig = signer.sign(
-                x["timestamp_ms"].as_str().unwrap().parse().unwrap(),
+            let mut salt = [0u8; 32];
+            ChaCha20Rng::from_seed(seed.try_into().unwrap()).fill_bytes(&mut salt);
+            let ts: i64 = x["timestamp_ms"].as_str().unwrap().parse().unwrap();
+            let msg = message(
+                ts,
                 x["method"].as_str().unwrap(),
                 x["path"].as_str().unwrap(),
-                seed,
             );
+            let sig = signer
+                .sign_message(
+                    msg.as_bytes(),
+                    &ring::test::rand::FixedSliceRandom { bytes: &salt },
+                )
+                .unwrap();
             assert_eq!(sig, x["signature_b64"].as_str().unwrap(), "{x}");
             assert_eq!(x["kalshi_verify_py"]["valid"], true);
         }
@@ -319,6 +361,8 @@ pub(crate) mod tests {
             "",
             "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----",
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----",
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----",
         ] {
             let e = Signer::new("key", bad).unwrap_err();
             let pe: plugin_api::PluginError = e.into();
@@ -346,47 +390,25 @@ pub(crate) mod tests {
         assert_eq!(cases.len(), 2);
         for c in cases {
             let ts: i64 = c["ts"].as_str().unwrap().parse().unwrap();
-            let got = signer.sign(
-                ts,
-                c["method"].as_str().unwrap(),
-                c["path"].as_str().unwrap(),
-                [0; 32],
-            );
+            let got = signer
+                .sign(
+                    ts,
+                    c["method"].as_str().unwrap(),
+                    c["path"].as_str().unwrap(),
+                )
+                .unwrap();
             assert_eq!(got, c["signature"].as_str().unwrap(), "{c}");
         }
         // The query never enters the message.
         assert_eq!(
-            signer.sign(
-                1_764_000_000_000,
-                "GET",
-                "/trade-api/v2/portfolio/balance?x=1",
-                [1; 32]
-            ),
+            signer
+                .sign(
+                    1_764_000_000_000,
+                    "GET",
+                    "/trade-api/v2/portfolio/balance?x=1",
+                )
+                .unwrap(),
             cases[0]["signature"].as_str().unwrap()
         );
-    }
-}
-
-/// Regenerates `tests/fixtures/kalshi/rust_signatures.json` input: run with
-/// `cargo test -p polymix-plugin-kalshi print_rust_signatures -- --ignored --nocapture`, then
-/// verify each line with `kalshi_verify.py verify` (see tests/fixtures/kalshi/README.md).
-#[cfg(test)]
-#[test]
-#[ignore]
-fn print_rust_signatures() {
-    let signer = Signer::new("test-key-id", &tests::test_pem()).unwrap();
-    let cases = [
-        ("GET", "/trade-api/v2/portfolio/balance", 7u8),
-        ("POST", "/trade-api/v2/portfolio/events/orders", 9),
-        (
-            "DELETE",
-            "/trade-api/v2/portfolio/events/orders/ee5c1c3c-0000-4000-8000-000000000000",
-            11,
-        ),
-        ("GET", "/trade-api/v2/portfolio/orders", 13),
-    ];
-    for (m, p, seed) in cases {
-        let sig = signer.sign(1_764_000_000_000, m, p, [seed; 32]);
-        println!("SIG {m} {p} {seed} {sig}");
     }
 }

@@ -45,6 +45,9 @@ pub enum KalshiError {
     /// A continuation state this plugin did not produce.
     #[error("bad continuation state: {0}")]
     State(String),
+    /// A request could not be signed (the OS random source failed).
+    #[error("kalshi signing: {0}")]
+    Signing(String),
 }
 
 impl KalshiError {
@@ -64,7 +67,7 @@ impl From<KalshiError> for PluginError {
             KalshiError::Credentials(_) => ErrorKind::Auth,
             KalshiError::Parse { .. } => ErrorKind::Parse,
             KalshiError::OutcomeUnknown(_) => ErrorKind::Timeout,
-            KalshiError::State(_) => ErrorKind::Internal,
+            KalshiError::State(_) | KalshiError::Signing(_) => ErrorKind::Internal,
             KalshiError::Unsupported(_) => ErrorKind::Unsupported,
             KalshiError::Api { status, code, .. } => match *status {
                 401 | 403 => ErrorKind::Auth,

@@ -255,7 +255,7 @@ impl KalshiVenue {
             let path = format!("{}{PLACE_PATH}", self.settings.path_prefix);
             self.presign.put(Presigned {
                 ts_ms: ctx.now_ms,
-                signature: signer.sign(ctx.now_ms, "POST", &path, ctx.random),
+                signature: signer.sign(ctx.now_ms, "POST", &path)?,
             });
         }
         done(OpResult::Prepared)
@@ -298,7 +298,7 @@ impl KalshiVenue {
                 Some(p) => signer.headers_with(p.ts_ms, p.signature),
                 None => {
                     let signed_path = format!("{}{path}", self.settings.path_prefix);
-                    signer.headers(ctx.now_ms, method, &signed_path, ctx.random)
+                    signer.headers(ctx.now_ms, method, &signed_path)?
                 }
             };
             for (k, v) in headers {

@@ -154,14 +154,13 @@ fn signed_requests_carry_the_three_headers_over_the_full_path() {
         Some("a952bcbe-ec3b-4b5b-b8f9-11dae589608c")
     );
     assert_eq!(hdr(&r, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000000"));
-    let signer = Signer::new("x", &auth::tests::test_pem()).unwrap();
-    let expected = signer.sign(
-        1_764_000_000_000,
+    // Signed over the full path without the query, at the call's timestamp.
+    assert!(auth::tests::verify(
+        "1764000000000",
         "GET",
         "/trade-api/v2/portfolio/orders",
-        [3; 32],
-    );
-    assert_eq!(hdr(&r, "KALSHI-ACCESS-SIGNATURE"), Some(expected.as_str()));
+        hdr(&r, "KALSHI-ACCESS-SIGNATURE").unwrap()
+    ));
     assert_eq!(r.rate_class, "read");
     // Public market data is not signed.
     let (r, _) = http(
@@ -670,25 +669,16 @@ fn prepared_signature_is_used_once_by_the_next_order() {
         order: order("T:yes", Side::Buy),
     };
     let (r, _) = http(v.begin(place(), later).unwrap());
-    let signer = Signer::new("x", &auth::tests::test_pem()).unwrap();
-    let at_t0 = signer.sign(
-        t0.now_ms,
-        "POST",
-        "/trade-api/v2/portfolio/events/orders",
-        t0.random,
-    );
+    let path = "/trade-api/v2/portfolio/events/orders";
+    let sig = hdr(&r, "KALSHI-ACCESS-SIGNATURE").unwrap().to_string();
     assert_eq!(hdr(&r, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000000"));
-    assert_eq!(hdr(&r, "KALSHI-ACCESS-SIGNATURE"), Some(at_t0.as_str()));
+    assert!(auth::tests::verify("1764000000000", "POST", path, &sig));
     // The next order signs afresh at its own time.
     let (r2, _) = http(v.begin(place(), later).unwrap());
     assert_eq!(hdr(&r2, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000300"));
-    let fresh = signer.sign(
-        later.now_ms,
-        "POST",
-        "/trade-api/v2/portfolio/events/orders",
-        later.random,
-    );
-    assert_eq!(hdr(&r2, "KALSHI-ACCESS-SIGNATURE"), Some(fresh.as_str()));
+    let fresh = hdr(&r2, "KALSHI-ACCESS-SIGNATURE").unwrap();
+    assert_ne!(fresh, sig);
+    assert!(auth::tests::verify("1764000000300", "POST", path, fresh));
     // A prepared signature older than presign_max_age_ms (1 s) is not used.
     v.begin(VenueOp::Prepare, t0).unwrap();
     let stale = CallCtx {

@@ -27,10 +27,15 @@ pub mod dec;
 pub mod errors;
 pub mod eth;
 pub mod gamma;
+<<<<<<< HEAD
 pub mod listings;
+=======
+mod listing;
+>>>>>>> h-safety
 pub mod order_v1;
 pub mod order_v2;
 pub mod settings;
+mod settlements;
 mod state;
 pub mod venue;
 pub mod ws_market;

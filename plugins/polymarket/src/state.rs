@@ -90,6 +90,9 @@ pub(crate) enum St {
     OpenOrders {
         instrument: Option<String>,
         acc: Vec<OrderStatus>,
+        /// Each listed order's creation time (unix s), for its trades query.
+        #[serde(default)]
+        after: Vec<Option<i64>>,
         pages: u32,
     },
     Fills {
@@ -102,6 +105,8 @@ pub(crate) enum St {
     /// `GET /ok` (CLOB health check) for the exchange status.
     ExchangeStatus,
     Positions,
+    /// `GET /closed-positions` (Data API) pages for the settlements.
+    Settlements(crate::settlements::Walk),
     ResToken {
         instrument: String,
     },
@@ -141,6 +146,9 @@ pub(crate) struct TradesOf {
     /// place in them; the next matched order of the batch is read after this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<BatchFills>,
+    /// When the order is one of an open-orders listing: the listing and this order's place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<crate::listing::ListingFills>,
 }
 
 /// A batch placement whose matched orders get their fills read one after another.
@@ -161,6 +169,7 @@ impl TradesOf {
             acc: Vec::new(),
             pages: 0,
             batch: None,
+            listing: None,
         }
     }
 }

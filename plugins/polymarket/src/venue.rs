@@ -128,6 +128,10 @@ impl PolymarketVenue {
         Ok(Step::Http { request, state })
     }
 
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.s
+    }
+
     pub(crate) fn clob(&self, path_and_query: &str) -> String {
         format!("{}{}", self.s.clob_url, path_and_query)
     }
@@ -406,7 +410,7 @@ impl PolymarketVenue {
                 )
             }
             VenueOp::OpenOrders { instrument } => {
-                self.open_orders_page(instrument, Vec::new(), None, 0, ctx)
+                self.open_orders_page(instrument, Vec::new(), Vec::new(), None, 0, ctx)
             }
             VenueOp::Fills {
                 instrument,
@@ -460,12 +464,7 @@ impl PolymarketVenue {
                 req.idempotent = true;
                 self.http(req, St::ExchangeStatus)
             }
-            VenueOp::Settlements { .. } => Err(PluginError::new(
-                ErrorKind::Unsupported,
-                "settlements: Polymarket has no settlement records; the shapes of the Data API's \
-                 /closed-positions and REDEEM /activity rows are not documented \
-                 (polymarket.md §1.3), so use `resolution` per instrument and `positions`",
-            )),
+            VenueOp::Settlements { market, since_ms } => self.settlements(market, since_ms, ctx),
             other => Err(PluginError::unsupported(other.name())),
         }
     }
@@ -474,6 +473,7 @@ impl PolymarketVenue {
         &self,
         instrument: Option<String>,
         acc: Vec<OrderStatus>,
+        after: Vec<Option<i64>>,
         cursor: Option<String>,
         pages: u32,
         ctx: &CallCtx,
@@ -494,6 +494,7 @@ impl PolymarketVenue {
             St::OpenOrders {
                 instrument,
                 acc,
+                after,
                 pages,
             },
         )
@@ -882,6 +883,9 @@ impl PolymarketVenue {
     /// One order's fills are read: a single order is the result; an order of a batch takes
     /// its place in the batch's results and the next matched order is read.
     fn trades_done(&self, q: TradesOf, order: OrderStatus, ctx: &CallCtx) -> PluginResult<Step> {
+        if let Some(l) = q.listing {
+            return self.listed_order_done(l, order, ctx);
+        }
         match q.batch {
             None => done(OpResult::Order { order }),
             Some(mut b) => {
@@ -984,7 +988,7 @@ impl PolymarketVenue {
             Some(o) => {
                 let after = o.created_s();
                 let mut s =
-                    self.estimate_fee(o.to_status(coid).map_err(|e| parse_err("order", e))?);
+                    self.estimate_fee(o.to_status(coid).map_err(|e| parse_err("order", e))?)?;
                 if canceled && !s.state.is_final() {
                     s.state = OrderState::Cancelled;
                     s.reason = Some("canceled".into());
@@ -1024,11 +1028,19 @@ impl PolymarketVenue {
     }
 
     /// A read-back order's fee estimated at the market's rate on its limit price, for shares
-    /// its trades do not cover yet.
-    fn estimate_fee(&self, mut s: OrderStatus) -> OrderStatus {
+    /// its trades do not cover yet. A size too large for the fee to fit is an error, not a zero.
+    pub(crate) fn estimate_fee(&self, mut s: OrderStatus) -> PluginResult<OrderStatus> {
         s.fees = clob::fill_fee(self.fee_rate_of(&s.instrument), s.price, s.filled_qty)
-            .unwrap_or(Usd::ZERO);
-        s
+            .ok_or_else(|| {
+                parse_err(
+                    "order",
+                    format!(
+                        "order {}: size_matched {} is out of range",
+                        s.order_id, s.filled_qty
+                    ),
+                )
+            })?;
+        Ok(s)
     }
 
     fn on_response(&self, st: St, r: HttpResponse, ctx: &CallCtx) -> PluginResult<Step> {
@@ -1303,7 +1315,7 @@ impl PolymarketVenue {
                         if s.instrument.is_empty() {
                             s.instrument = order.instrument.clone();
                         }
-                        let s = self.estimate_fee(s);
+                        let s = self.estimate_fee(s)?;
                         self.order_trades(TradesOf::new(s, after, false), None, ctx)
                     }
                     None => Err(PluginError::new(
@@ -1384,7 +1396,7 @@ impl PolymarketVenue {
                         let coid = client_order_id.or_else(|| self.client_id_of(&order_id));
                         let after = o.created_s();
                         let s = o.to_status(coid).map_err(|e| parse_err("order", e))?;
-                        let s = self.estimate_fee(s);
+                        let s = self.estimate_fee(s)?;
                         self.order_trades(TradesOf::new(s, after, true), None, ctx)
                     }
                     None => Err(PluginError::rejected(
@@ -1396,6 +1408,7 @@ impl PolymarketVenue {
             St::OpenOrders {
                 instrument,
                 mut acc,
+                mut after,
                 pages,
             } => {
                 if !is_2xx(&r) {
@@ -1406,13 +1419,15 @@ impl PolymarketVenue {
                 let (items, next) = page.split();
                 for o in items {
                     let coid = self.client_id_of(&o.id);
+                    after.push(o.created_s());
                     acc.push(o.to_status(coid).map_err(|e| parse_err("open orders", e))?);
                 }
                 match next {
                     Some(c) if pages + 1 < MAX_PAGES => {
-                        self.open_orders_page(instrument, acc, Some(c), pages + 1, ctx)
+                        self.open_orders_page(instrument, acc, after, Some(c), pages + 1, ctx)
                     }
-                    _ => done(OpResult::Orders { orders: acc }),
+                    // Matched orders get their fills read: fee and notional as booked.
+                    _ => self.listing_fills(acc, after, 0, ctx),
                 }
             }
             St::Fills {
@@ -1490,6 +1505,7 @@ impl PolymarketVenue {
                     },
                 })
             }
+            St::Settlements(w) => self.closed_positions(w, &r, ctx),
             St::Positions => {
                 if !is_2xx(&r) {
                     return Err(self.fail("positions", &r));

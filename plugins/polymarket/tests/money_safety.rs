@@ -339,6 +339,106 @@ fn unmatched_order_read_back_needs_no_trades() {
     assert_eq!((s.state, s.fees), (OrderState::Open, Usd::ZERO));
 }
 
+/// The open-orders listing books what the venue booked: a partly matched resting order's fee
+/// and notional are the sums over its fills, never a silent zero.
+#[test]
+fn open_orders_listing_carries_each_matched_orders_fills() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let a = format!("0x{}", "a1".repeat(32));
+    let b = format!("0x{}", "b2".repeat(32));
+    let (r, st) = http(
+        v.begin(VenueOp::OpenOrders { instrument: None }, ctx)
+            .unwrap(),
+    );
+    assert!(
+        r.url.starts_with("http://clob.test/data/orders"),
+        "{}",
+        r.url
+    );
+    // `a` rests with 4 of 10 matched; `b` matched nothing.
+    let page = format!(
+        r#"{{"data":[
+          {{"id":"{a}","status":"LIVE","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"4","price":"0.6","created_at":1764000000}},
+          {{"id":"{b}","status":"LIVE","asset_id":"{TOKEN}","side":"BUY","original_size":"5","size_matched":"0","price":"0.3","created_at":1764000000}}
+        ],"next_cursor":"LTE="}}"#
+    );
+    let (r, st) = http(v.resume(st, resp(200, &page), ctx).unwrap());
+    assert!(
+        r.url.starts_with("http://clob.test/data/trades?"),
+        "{}",
+        r.url
+    );
+    assert!(r.url.contains(&format!("asset_id={OTHER}")), "{}", r.url);
+    assert!(r.url.contains("after=1764000000"), "{}", r.url);
+    // It crossed the book on arrival: 4 matched as taker against a maker at 0.57, fee 3%.
+    let t = format!(
+        r#"{{"data":[{{"id":"t1","taker_order_id":"{a}","asset_id":"{OTHER}","side":"BUY","size":"4","price":"0.6","fee_rate_bps":"300","status":"CONFIRMED","match_time":"1764000001","trader_side":"TAKER","maker_orders":[{{"order_id":"0xm","matched_amount":"4","price":"0.57","asset_id":"{OTHER}","side":"SELL"}}]}}],"next_cursor":"LTE="}}"#
+    );
+    let step = v.resume(st, resp(200, &t), ctx).unwrap();
+    let Step::Done {
+        result: OpResult::Orders { orders },
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(orders.len(), 2);
+    let oa = orders.iter().find(|o| o.order_id == a).unwrap();
+    assert_eq!(oa.filled_qty, Qty(400));
+    assert_eq!(
+        oa.filled_notional,
+        Usd(2_280_000),
+        "4 × 0.57, the maker's price"
+    );
+    assert_eq!(oa.fees, Usd(venue_fee(400, 570_000, 300)));
+    assert!(oa.fees.0 > 0);
+    let ob = orders.iter().find(|o| o.order_id == b).unwrap();
+    assert_eq!(
+        (ob.filled_qty, ob.fees),
+        (Qty::ZERO, Usd::ZERO),
+        "nothing matched, no fee"
+    );
+    // The same order read back by id books the same.
+    let (_, st) = http(
+        v.begin(
+            VenueOp::GetOrder {
+                order_id: Some(a.clone()),
+                client_order_id: None,
+                instrument: OTHER.into(),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    let one = format!(
+        r#"{{"id":"{a}","status":"LIVE","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"4","price":"0.6","created_at":1764000000}}"#
+    );
+    let (_, st) = http(v.resume(st, resp(200, &one), ctx).unwrap());
+    let back = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
+    assert_eq!(
+        (oa.filled_notional, oa.fees),
+        (back.filled_notional, back.fees)
+    );
+}
+
+/// With its trades unreadable, a listing fails (a read the host may retry) rather than
+/// showing a matched order with no fee.
+#[test]
+fn open_orders_listing_fails_when_a_matched_orders_trades_cannot_be_read() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    let a = format!("0x{}", "a1".repeat(32));
+    let (_, st) = http(
+        v.begin(VenueOp::OpenOrders { instrument: None }, ctx)
+            .unwrap(),
+    );
+    let page = format!(
+        r#"{{"data":[{{"id":"{a}","status":"LIVE","asset_id":"{OTHER}","side":"BUY","original_size":"10","size_matched":"4","price":"0.6","created_at":1764000000}}],"next_cursor":"LTE="}}"#
+    );
+    let (_, st) = http(v.resume(st, resp(200, &page), ctx).unwrap());
+    assert!(v.resume(st, resp(500, "oops"), ctx).is_err());
+}
+
 // ------------------------------------------------------ E: exchange status, settlements
 
 fn status_of(step: Step) -> (bool, Option<String>) {
@@ -383,20 +483,81 @@ fn exchange_status_comes_from_the_clob_health_check() {
     assert!(v.resume(st, resp(500, "boom"), ctx).is_err());
 }
 
+/// One closed-position row as the Data API spec shapes it (data-openapi.yaml).
+fn closed_row(cond: &str, idx: u8, cur: &str) -> String {
+    format!(
+        r#"{{"proxyWallet":"0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266","asset":"{idx}","conditionId":"{cond}","avgPrice":0.4,"totalBought":10,"realizedPnl":6,"curPrice":{cur},"outcome":"{o}","outcomeIndex":{idx},"oppositeOutcome":"{p}","timestamp":1764000000}}"#,
+        o = if idx == 0 { "Yes" } else { "No" },
+        p = if idx == 0 { "No" } else { "Yes" },
+    )
+}
+
 #[test]
-fn settlements_say_why_they_are_unsupported() {
+fn settlements_page_through_closed_positions_of_the_funder() {
     let v = venue();
-    let e = v
-        .begin(
+    let ctx = fixed_ctx();
+    let (req, st) = http(
+        v.begin(
             VenueOp::Settlements {
                 market: None,
+                since_ms: None,
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    assert_eq!(req.method, "GET");
+    assert!(
+        req.url
+            .starts_with("https://data-api.polymarket.com/closed-positions?user=0x")
+            && req.url.contains("&limit=50&offset=0"),
+        "{}",
+        req.url
+    );
+    // A full page asks for the next one.
+    let cond = |i: usize| format!("0x{i:064x}");
+    let page: Vec<String> = (0..50).map(|i| closed_row(&cond(i), 0, "1")).collect();
+    let (req, st) = http(
+        v.resume(st, resp(200, &format!("[{}]", page.join(","))), ctx)
+            .unwrap(),
+    );
+    assert!(req.url.contains("&offset=50"), "{}", req.url);
+    // A short page ends it; a market still trading (curPrice 0.55) is no settlement.
+    let last = [
+        closed_row(&cond(50), 1, "0"),
+        closed_row(&cond(51), 0, "0.55"),
+    ];
+    let step = v
+        .resume(st, resp(200, &format!("[{}]", last.join(","))), ctx)
+        .unwrap();
+    let Step::Done {
+        result: OpResult::Settlements { settlements },
+    } = step
+    else {
+        panic!("{step:?}")
+    };
+    assert_eq!(settlements.len(), 51);
+    let s = settlements.iter().find(|s| s.market == cond(50)).unwrap();
+    assert_eq!(s.result, "Yes");
+    assert_eq!(s.no_qty, Qty(1000));
+    assert_eq!(s.no_cost, Usd(4_000_000));
+    assert_eq!(s.revenue, Usd(10_000_000), "cost 4 + realized 6");
+    assert_eq!(s.settled_ms, 1_764_000_000_000);
+}
+
+#[test]
+fn settlements_of_a_market_that_is_not_a_condition_id_are_refused() {
+    let e = venue()
+        .begin(
+            VenueOp::Settlements {
+                market: Some("0xcond1".into()),
                 since_ms: None,
             },
             fixed_ctx(),
         )
         .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert!(e.message.contains("resolution"), "{e}");
+    assert_eq!(e.kind, ErrorKind::InvalidInput);
+    assert!(e.message.contains("condition id"), "{e}");
 }
 
 // ------------------------------------------------------ F: no wrapped money on any path

@@ -21,6 +21,7 @@ use crate::fault::{Fault, FaultRule, FaultRules};
 use plugin_api::Price;
 
 pub mod gamma_events;
+mod data_api;
 pub mod verify;
 use verify::{
     amount_decimals, clob_auth_digest, decimals_of, decode_secret, l2_signature, recover, unhex,
@@ -172,6 +173,8 @@ struct Inner {
     exchanges: (Address, Address),
     /// Real-shaped sports events served by `/events/keyset?tag_slug=…`.
     gamma_events: Vec<gamma_events::GammaEventSeed>,
+    /// Resolutions, redemptions and outcome order for the Data API's closed positions.
+    data_log: data_api::DataLog,
 }
 
 /// A running double.
@@ -249,6 +252,7 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
             Address::parse(verify::NEG_RISK_EXCHANGE_V2).expect("exchange address"),
         ),
         cfg,
+        data_log: data_api::DataLog::default(),
         keys: HashMap::new(),
         key_of: HashMap::new(),
         funder_of: HashMap::new(),
@@ -312,6 +316,14 @@ impl PolymarketDouble {
             winner: None,
         };
         let mut g = lock(&self.inner);
+        let index = g
+            .markets
+            .values()
+            .filter(|o| {
+                o.seed.condition_id == seed.condition_id && o.seed.token_id != seed.token_id
+            })
+            .count();
+        g.data_log.on_add_market(&seed.token_id, index);
         g.books.entry(seed.token_id.clone()).or_default();
         g.markets.insert(seed.token_id, m);
     }
@@ -378,6 +390,9 @@ impl PolymarketDouble {
     pub fn resolve(&self, token: &str, wins: bool) {
         let mut g = lock(&self.inner);
         let cid = g.markets.get(token).map(|m| m.seed.condition_id.clone());
+        if let Some(c) = &cid {
+            g.data_log.on_resolve(c);
+        }
         for m in g.markets.values_mut() {
             if Some(&m.seed.condition_id) == cid.as_ref() {
                 m.closed = true;
@@ -723,6 +738,7 @@ impl Inner {
             | ("GET", "/gamma/events/keyset")
             | ("GET", "/gamma/markets") => self.gamma(path, q),
             ("GET", "/data-api/positions") => self.positions(q),
+            ("GET", "/data-api/closed-positions") => self.closed_positions(q),
             _ => self.private(method, path, q, h, body),
         }
     }

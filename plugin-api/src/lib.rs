@@ -18,7 +18,7 @@
 //! crate-type = ["cdylib", "rlib"]
 //! name = "polymix_venue_myvenue"   # polymix_<kind>_<name>
 //! [dependencies]
-//! polymix-plugin-api = "0.1"
+//! polymix-plugin-api = "0.2"
 //! abi_stable = "=0.11.3"           # the export macro expands to ::abi_stable paths
 //! ```
 //!
@@ -51,7 +51,7 @@ pub mod venue;
 
 pub use book::{Book, Level};
 pub use error::{ErrorKind, PluginError, PluginResult};
-pub use fees::{FeeFormula, FeeModel};
+pub use fees::{FeeBasis, FeeError, FeeModel, FeeRounding, FeeShape, FeeTerm};
 pub use http::{HttpRequest, HttpResponse};
 pub use info::{PluginInfo, PluginKind};
 pub use money::{Price, Qty, Rounding, Usd};

@@ -689,6 +689,9 @@ impl RiskHandle {
 }
 
 #[cfg(test)]
+mod fee_schedule_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::PluginInfo;

@@ -15,6 +15,7 @@ mod notify;
 mod paper_e2e;
 mod plugin_loading;
 mod polymarket;
+mod risk_halt;
 mod support;
 mod venue_cli;
 mod write_faults;

@@ -17,5 +17,6 @@ mod plugin_loading;
 mod polymarket;
 mod risk_halt;
 mod support;
+mod thirdparty_venue;
 mod venue_cli;
 mod write_faults;

@@ -250,8 +250,8 @@ impl FeeModel {
         )
     }
 
-    /// A one-term schedule (its rounding unit must be non-zero; checked at compile time for
-    /// constants through [`FeeModel::new`]'s rules).
+    /// A one-term schedule, for the built-in constructors above (whose units are non-zero, the
+    /// one rule [`FeeModel::new`] checks that a single term could break).
     const fn one_term(term: FeeTerm, rounding: FeeRounding) -> FeeModel {
         let mut terms = [FeeTerm::UNUSED; MAX_FEE_TERMS];
         terms[0] = term;

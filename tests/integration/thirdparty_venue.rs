@@ -138,7 +138,7 @@ async fn a_third_party_venue_trades_with_its_own_fee_schedule() {
             tpx_fee(o.filled_qty.0, o.filled_notional.0),
             "{o:#?}"
         );
-        total = total + o.fees;
+        total += o.fees;
     }
     // By hand: A 50 @ 0.40 → 1.00 + 0.20 = $1.20; B 50 @ 0.45 → 1.00 + 0.225 = $1.225 → $1.22
     // (down, where Kalshi would round up and Polymarket charge 0.05·p·(1−p)).

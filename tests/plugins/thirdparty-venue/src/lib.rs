@@ -21,6 +21,11 @@ pub const YES: &str = "TPX-1-YES";
 /// The NO side.
 pub const NO: &str = "TPX-1-NO";
 
+const MICRO: i64 = 1_000_000;
+/// Cash and depth bounds (so sums of money and shares never overflow).
+const MAX_CASH: Usd = Usd(1_000_000_000 * MICRO);
+const MAX_DEPTH_SHARES: i64 = 1_000_000;
+
 /// This venue's taker fee: 2¢ per contract + 1% of notional, rounded down to the cent.
 pub fn fee_schedule() -> FeeModel {
     FeeModel::new(
@@ -142,7 +147,7 @@ impl Tpx {
                     .try_taker_fee(l.price, q)
                     .map_err(|e| PluginError::invalid(e.to_string()))?;
                 let notional = q.notional(l.price, Rounding::Up);
-                spend = spend + notional + fee;
+                spend += notional + fee;
                 want = Qty(want.0 - q.0);
                 new_fills.push((l.price, q, notional, fee));
             }
@@ -158,12 +163,12 @@ impl Tpx {
                 if level.qty.0 == 0 {
                     s.asks[i].remove(0);
                 }
-                s.cash = s.cash - notional - fee;
+                s.cash -= notional + fee;
                 s.held[i].0 = Qty(s.held[i].0 .0 + q.0);
-                s.held[i].1 = s.held[i].1 + notional;
+                s.held[i].1 += notional;
                 st.filled_qty = Qty(st.filled_qty.0 + q.0);
-                st.filled_notional = st.filled_notional + notional;
-                st.fees = st.fees + fee;
+                st.filled_notional += notional;
+                st.fees += fee;
                 s.fills.push(Fill {
                     fill_id: format!("{order_id}-f{n}"),
                     order_id: order_id.clone(),
@@ -201,9 +206,24 @@ impl Venue for Tpx {
         )?;
         let cash = Usd(t.decimal("cash")?.unwrap_or(1_000_000_000));
         let price = |k| -> PluginResult<Price> { Ok(Price(t.decimal(k)?.unwrap_or(500_000))) };
-        let depth = Qty::shares(t.integer("depth")?.unwrap_or(50));
+        let depth_shares = t.integer("depth")?.unwrap_or(50);
         let start_ms = t.integer("start_ms")?.unwrap_or(1_000);
-        let resolve_ms = t.integer("resolve_ms")?.unwrap_or(start_ms + 60_000);
+        let resolve_ms = t
+            .integer("resolve_ms")?
+            .unwrap_or(start_ms.saturating_add(60_000));
+        // Bounded so no sum of money or shares below can overflow an i64.
+        let prices_ok = [price("yes_ask")?, price("no_ask")?]
+            .iter()
+            .all(|p| (1..MICRO).contains(&p.0));
+        if !(0..=MAX_CASH.0).contains(&cash.0)
+            || !(1..=MAX_DEPTH_SHARES).contains(&depth_shares)
+            || !prices_ok
+        {
+            return Err(PluginError::invalid(
+                "tpx: cash must be within $0..$1e9, depth 1..1e6 shares, asks strictly between $0 and $1",
+            ));
+        }
+        let depth = Qty::shares(depth_shares);
         let asks = [
             vec![Level {
                 price: price("yes_ask")?,
@@ -380,7 +400,7 @@ impl Venue for Tpx {
             s.resolved = true;
             // Positions pay out: YES wins.
             let payout = Usd(s.held[0].0 .0 * 10_000);
-            s.cash = s.cash + payout;
+            s.cash += payout;
             for i in 0..2 {
                 out.push(VenueEvent::Resolved {
                     resolution: self.resolution(&s, i),

@@ -1,6 +1,8 @@
 //! The FFI layer: abi_stable root modules and trait objects. Plugin authors never touch this;
 //! the export macros build it from their plain Rust impls, and the host talks to it through
-//! the typed handles at the bottom of this file.
+//! the typed handles (`VenueHandle`, `StrategyHandle`, `RiskHandle`), which exist only
+//! with the `host` feature (or `testing`): a plugin built with default features sees only the
+//! plugin side.
 //!
 //! Hot-path calls (strategy evaluation) pass `repr(C)` slices; everything else passes JSON
 //! (`serde`) so operations and results can grow without breaking the layout.
@@ -18,13 +20,19 @@ use std::sync::Arc;
 use crate::book::Level;
 use crate::error::{ErrorKind, PluginError, PluginResult};
 use crate::http::HttpResponse;
-use crate::info::PluginInfo;
 use crate::log::{with_instance, LogSink};
 use crate::pair::PairSpec;
-use crate::risk::{RiskDecision, RiskPolicy, RiskProposal, RiskSnapshot};
+use crate::risk::{RiskPolicy, RiskProposal, RiskSnapshot};
 use crate::secret::{Secret, Secrets};
 use crate::strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
-use crate::venue::{CallCtx, OpResult, Step, Venue, VenueConfig, VenueEvent, VenueInfo, VenueOp};
+use crate::venue::{CallCtx, Venue, VenueConfig, VenueOp};
+// What only the host-side handles name.
+#[cfg(any(test, feature = "host"))]
+use crate::{
+    info::PluginInfo,
+    risk::RiskDecision,
+    venue::{OpResult, Step, VenueEvent, VenueInfo},
+};
 
 /// An error as it crosses the boundary.
 #[repr(C)]
@@ -241,10 +249,12 @@ pub fn create_venue<T: Venue>(
 }
 
 /// Typed host-side handle to a venue instance (FFI or in-process, same path).
+#[cfg(any(test, feature = "host"))]
 pub struct VenueHandle {
     obj: FfiVenueBox,
 }
 
+#[cfg(any(test, feature = "host"))]
 impl VenueHandle {
     /// Creates an instance through a loaded root module.
     pub fn create(
@@ -379,7 +389,7 @@ pub struct FfiPairBooks<'a> {
 /// Strategy trait object across the boundary.
 #[sabi_trait]
 pub trait FfiStrategy: Send + Sync {
-    /// JSON [`PluginInfo`].
+    /// JSON [`crate::PluginInfo`].
     fn info(&self) -> RResult<RString, FfiError>;
 
     /// Evaluates a batch of pairs, appending proposals to `out`.
@@ -496,10 +506,12 @@ pub fn create_strategy<T: Strategy>(
 }
 
 /// Typed host-side handle to a strategy instance.
+#[cfg(any(test, feature = "host"))]
 pub struct StrategyHandle {
     obj: FfiStrategyBox,
 }
 
+#[cfg(any(test, feature = "host"))]
 impl StrategyHandle {
     /// Creates an instance through a loaded root module.
     pub fn create(
@@ -555,10 +567,10 @@ impl StrategyHandle {
 /// Risk policy trait object across the boundary.
 #[sabi_trait]
 pub trait FfiRisk: Send + Sync {
-    /// JSON [`PluginInfo`].
+    /// JSON [`crate::PluginInfo`].
     fn info(&self) -> RResult<RString, FfiError>;
 
-    /// JSON `{snapshot, proposal}` in, JSON [`RiskDecision`] out.
+    /// JSON `{snapshot, proposal}` in, JSON [`crate::RiskDecision`] out.
     #[sabi(last_prefix_field)]
     fn check(&self, input: RStr<'_>) -> RResult<RString, FfiError>;
 }
@@ -636,10 +648,12 @@ pub fn create_risk<T: RiskPolicy>(
 }
 
 /// Typed host-side handle to a risk instance.
+#[cfg(any(test, feature = "host"))]
 pub struct RiskHandle {
     obj: FfiRiskBox,
 }
 
+#[cfg(any(test, feature = "host"))]
 impl RiskHandle {
     /// Creates an instance through a loaded root module.
     pub fn create(

@@ -10,8 +10,8 @@ use crate::{FeeModel, InstrumentRules, Price, Qty, Usd};
 struct RawVenue(String);
 
 impl FfiVenue for RawVenue {
-    fn call(&self, _: RStr<'_>, _: RStr<'_>) -> RResult<RString, FfiError> {
-        RResult::ROk(RString::from(self.0.as_str()))
+    fn call(&self, _: RStr<'_>, _: FfiFrame) -> RResult<FfiFrame, FfiError> {
+        RResult::ROk(FfiFrame::head(RString::from(self.0.as_str())))
     }
     fn next_event_ms(&self) -> ROption<i64> {
         ROption::RNone

@@ -1,9 +1,16 @@
 //! The FFI layer: abi_stable root modules and trait objects. Plugin authors never touch this;
 //! the export macros build it from their plain Rust impls, and the host talks to it through
-//! the typed handles at the bottom of this file.
+//! the typed handles (`VenueHandle`, `StrategyHandle`, `RiskHandle`), which exist only
+//! with the `host` feature (or `testing`): a plugin built with default features sees only the
+//! plugin side.
 //!
 //! Hot-path calls (strategy evaluation) pass `repr(C)` slices; everything else passes JSON
-//! (`serde`) so operations and results can grow without breaking the layout.
+//! (`serde`) so operations and results can grow without breaking the layout. A venue call's
+//! continuation state and HTTP body travel beside its JSON as raw bytes ([`FfiFrame`]), so each
+//! call is encoded once.
+
+mod venue_wire;
+pub use venue_wire::FfiFrame;
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_trait::TD_Opaque;
@@ -17,14 +24,20 @@ use std::sync::Arc;
 
 use crate::book::Level;
 use crate::error::{ErrorKind, PluginError, PluginResult};
-use crate::http::HttpResponse;
-use crate::info::PluginInfo;
 use crate::log::{with_instance, LogSink};
 use crate::pair::PairSpec;
-use crate::risk::{RiskDecision, RiskPolicy, RiskProposal, RiskSnapshot};
+use crate::risk::{RiskPolicy, RiskProposal, RiskSnapshot};
 use crate::secret::{Secret, Secrets};
 use crate::strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
-use crate::venue::{CallCtx, OpResult, Step, Venue, VenueConfig, VenueEvent, VenueInfo, VenueOp};
+use crate::venue::{CallCtx, Venue, VenueConfig, VenueOp};
+// What only the host-side handles name.
+#[cfg(any(test, feature = "host"))]
+use crate::{
+    http::HttpResponse,
+    info::PluginInfo,
+    risk::RiskDecision,
+    venue::{OpResult, Step, VenueEvent, VenueInfo},
+};
 
 /// An error as it crosses the boundary.
 #[repr(C)]
@@ -107,11 +120,12 @@ fn rresult<T>(r: PluginResult<T>) -> RResult<T, FfiError> {
 // ---------------------------------------------------------------------------------------------
 // Venue
 
-/// Venue trait object across the boundary. Methods are dispatched by name with JSON payloads.
+/// Venue trait object across the boundary. Methods are dispatched by name with [`FfiFrame`]s:
+/// a JSON head, and the continuation state and HTTP body as bytes.
 #[sabi_trait]
 pub trait FfiVenue: Send + Sync {
     /// `method` is `info`, `begin`, `resume` or `poll_events`.
-    fn call(&self, method: RStr<'_>, input: RStr<'_>) -> RResult<RString, FfiError>;
+    fn call(&self, method: RStr<'_>, input: FfiFrame) -> RResult<FfiFrame, FfiError>;
 
     /// Next scheduled event time, if any.
     #[sabi(last_prefix_field)]
@@ -150,10 +164,11 @@ struct BeginArgs {
     ctx: CallCtx,
 }
 
-#[derive(Serialize, Deserialize)]
-struct ResumeArgs {
-    state: String,
-    response: HttpResponse,
+/// [`BeginArgs`] as the host writes it, borrowing the operation.
+#[cfg(any(test, feature = "host"))]
+#[derive(Serialize)]
+struct BeginArgsRef<'a> {
+    op: &'a VenueOp,
     ctx: CallCtx,
 }
 
@@ -163,20 +178,20 @@ struct VenueShim<T> {
 }
 
 impl<T: Venue> VenueShim<T> {
-    fn dispatch(&self, method: &str, input: &str) -> PluginResult<RString> {
+    fn dispatch(&self, method: &str, input: FfiFrame) -> PluginResult<FfiFrame> {
         match method {
-            "info" => to_json(&self.inner.info()),
+            "info" => to_json(&self.inner.info()).map(FfiFrame::head),
             "begin" => {
-                let a: BeginArgs = from_json("begin", input)?;
-                to_json(&self.inner.begin(a.op, a.ctx)?)
+                let a: BeginArgs = from_json("begin", input.head.as_str())?;
+                venue_wire::encode_step(self.inner.begin(a.op, a.ctx)?)
             }
             "resume" => {
-                let a: ResumeArgs = from_json("resume", input)?;
-                to_json(&self.inner.resume(a.state, a.response, a.ctx)?)
+                let (state, response, ctx) = venue_wire::decode_resume(input)?;
+                venue_wire::encode_step(self.inner.resume(state, response, ctx)?)
             }
             "poll_events" => {
-                let ctx: CallCtx = from_json("poll_events", input)?;
-                to_json(&self.inner.poll_events(ctx)?)
+                let ctx: CallCtx = from_json("poll_events", input.head.as_str())?;
+                to_json(&self.inner.poll_events(ctx)?).map(FfiFrame::head)
             }
             other => Err(PluginError::unsupported(other)),
         }
@@ -184,11 +199,9 @@ impl<T: Venue> VenueShim<T> {
 }
 
 impl<T: Venue> FfiVenue for VenueShim<T> {
-    fn call(&self, method: RStr<'_>, input: RStr<'_>) -> RResult<RString, FfiError> {
+    fn call(&self, method: RStr<'_>, input: FfiFrame) -> RResult<FfiFrame, FfiError> {
         let r = with_instance(&self.instance, || {
-            guard(method.as_str(), || {
-                self.dispatch(method.as_str(), input.as_str())
-            })
+            guard(method.as_str(), || self.dispatch(method.as_str(), input))
         });
         rresult(r)
     }
@@ -241,10 +254,12 @@ pub fn create_venue<T: Venue>(
 }
 
 /// Typed host-side handle to a venue instance (FFI or in-process, same path).
+#[cfg(any(test, feature = "host"))]
 pub struct VenueHandle {
     obj: FfiVenueBox,
 }
 
+#[cfg(any(test, feature = "host"))]
 impl VenueHandle {
     /// Creates an instance through a loaded root module.
     pub fn create(
@@ -281,13 +296,16 @@ impl VenueHandle {
         Ok(VenueHandle { obj })
     }
 
-    fn call<T: DeserializeOwned>(&self, method: &str, input: &str) -> PluginResult<T> {
-        let out = self
-            .obj
-            .call(RStr::from_str(method), RStr::from_str(input))
+    fn call_frame(&self, method: &str, input: FfiFrame) -> PluginResult<FfiFrame> {
+        self.obj
+            .call(RStr::from_str(method), input)
             .into_result()
-            .map_err(PluginError::from)?;
-        from_json(method, out.as_str())
+            .map_err(PluginError::from)
+    }
+
+    fn call<T: DeserializeOwned>(&self, method: &str, input: &str) -> PluginResult<T> {
+        let out = self.call_frame(method, FfiFrame::head(RString::from(input)))?;
+        from_json(method, out.head.as_str())
     }
 
     /// Plugin metadata.
@@ -297,8 +315,9 @@ impl VenueHandle {
 
     /// Starts an operation.
     pub fn begin(&self, op: &VenueOp, ctx: CallCtx) -> PluginResult<Step> {
-        let args = serde_json::json!({ "op": op, "ctx": ctx });
-        self.call("begin", &args.to_string())
+        let args = to_json(&BeginArgsRef { op, ctx })?;
+        let out = self.call_frame("begin", FfiFrame::head(args))?;
+        venue_wire::decode_step("begin", out)
     }
 
     /// Continues an operation with a response.
@@ -308,12 +327,8 @@ impl VenueHandle {
         response: HttpResponse,
         ctx: CallCtx,
     ) -> PluginResult<Step> {
-        let args = to_json(&ResumeArgs {
-            state,
-            response,
-            ctx,
-        })?;
-        self.call("resume", args.as_str())
+        let out = self.call_frame("resume", venue_wire::encode_resume(state, response, ctx)?)?;
+        venue_wire::decode_step("resume", out)
     }
 
     /// Events due by `ctx.now_ms`.
@@ -379,7 +394,7 @@ pub struct FfiPairBooks<'a> {
 /// Strategy trait object across the boundary.
 #[sabi_trait]
 pub trait FfiStrategy: Send + Sync {
-    /// JSON [`PluginInfo`].
+    /// JSON [`crate::PluginInfo`].
     fn info(&self) -> RResult<RString, FfiError>;
 
     /// Evaluates a batch of pairs, appending proposals to `out`.
@@ -496,10 +511,12 @@ pub fn create_strategy<T: Strategy>(
 }
 
 /// Typed host-side handle to a strategy instance.
+#[cfg(any(test, feature = "host"))]
 pub struct StrategyHandle {
     obj: FfiStrategyBox,
 }
 
+#[cfg(any(test, feature = "host"))]
 impl StrategyHandle {
     /// Creates an instance through a loaded root module.
     pub fn create(
@@ -555,10 +572,10 @@ impl StrategyHandle {
 /// Risk policy trait object across the boundary.
 #[sabi_trait]
 pub trait FfiRisk: Send + Sync {
-    /// JSON [`PluginInfo`].
+    /// JSON [`crate::PluginInfo`].
     fn info(&self) -> RResult<RString, FfiError>;
 
-    /// JSON `{snapshot, proposal}` in, JSON [`RiskDecision`] out.
+    /// JSON `{snapshot, proposal}` in, JSON [`crate::RiskDecision`] out.
     #[sabi(last_prefix_field)]
     fn check(&self, input: RStr<'_>) -> RResult<RString, FfiError>;
 }
@@ -636,10 +653,12 @@ pub fn create_risk<T: RiskPolicy>(
 }
 
 /// Typed host-side handle to a risk instance.
+#[cfg(any(test, feature = "host"))]
 pub struct RiskHandle {
     obj: FfiRiskBox,
 }
 
+#[cfg(any(test, feature = "host"))]
 impl RiskHandle {
     /// Creates an instance through a loaded root module.
     pub fn create(
@@ -687,6 +706,9 @@ impl RiskHandle {
         from_json("check", out.as_str())
     }
 }
+
+#[cfg(test)]
+mod fee_schedule_tests;
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,13 @@
 //! * **Venue adapters** ([`Venue`]) are *sans-IO*: they turn operations ([`VenueOp`]) into fully
 //!   signed HTTP requests ([`Step::Http`]) and responses into typed results ([`OpResult`]). The
 //!   host does all networking, timeouts, rate limits and retries, and passes the clock and
-//!   randomness in ([`CallCtx`]).
-//! * **Risk policies** ([`RiskPolicy`]) approve, reject or shrink a proposed trade.
-//! * **Strategies** ([`Strategy`]) look at a pair's books and propose trades.
+//!   randomness in ([`CallCtx`]). Each instrument's [`InstrumentRules`] carry the venue's taker
+//!   fee as data ([`FeeModel`]: terms and rounding), so a venue with its own schedule needs
+//!   nothing from the host.
+//! * **Risk policies** ([`RiskPolicy`]) approve, reject or shrink a proposed trade. A reason
+//!   that stops trading for the day says so ([`RiskReason::halts`]); the host alerts on it.
+//! * **Strategies** ([`Strategy`]) look at a pair's books and propose trades, with each leg's
+//!   expected fee ([`Proposal::fee_a`], [`Proposal::fee_b`]).
 //!
 //! Implement the plain Rust trait, then export it with [`export_venue!`], [`export_risk!`] or
 //! [`export_strategy!`]. The macros build an `abi_stable` root module and catch every panic
@@ -18,14 +22,16 @@
 //! crate-type = ["cdylib", "rlib"]
 //! name = "polymix_venue_myvenue"   # polymix_<kind>_<name>
 //! [dependencies]
-//! polymix-plugin-api = "0.1"
+//! polymix-plugin-api = "0.2"
 //! abi_stable = "=0.11.3"           # the export macro expands to ::abi_stable paths
 //! ```
 //!
 //! Money never uses floats: see [`Price`], [`Qty`] and [`Usd`].
 //!
 //! Compatibility: the host accepts a plugin built against the same `major.minor` of this crate
-//! (while on 0.y), checked with `semver` before abi_stable's layout check.
+//! (while on 0.y), checked with `semver` before abi_stable's layout check. 0.2.0 broke 0.1:
+//! fee schedules became data, proposals carry per-leg fees, risk reasons declare whether they
+//! halt.
 #![warn(missing_docs)]
 // abi_stable's derives emit impls that rustc ≥ 1.80 flags as non-local.
 #![allow(non_local_definitions)]
@@ -52,7 +58,7 @@ pub mod venue;
 
 pub use book::{Book, Level};
 pub use error::{ErrorKind, PluginError, PluginResult};
-pub use fees::{FeeFormula, FeeModel};
+pub use fees::{FeeBasis, FeeError, FeeModel, FeeRounding, FeeShape, FeeTerm};
 pub use http::{HttpRequest, HttpResponse};
 pub use info::{PluginInfo, PluginKind};
 pub use listing::{

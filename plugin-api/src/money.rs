@@ -73,8 +73,10 @@ pub struct Qty(pub i64);
 #[serde(transparent)]
 pub struct Usd(pub i64);
 
-/// How to round when an exact result does not fit the target unit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How to round when an exact result does not fit the target unit. Serialized as `down`,
+/// `up` or `half_up` (fee schedules carry it, [`crate::fees::FeeRounding`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Rounding {
     /// Toward negative infinity.
     Down,

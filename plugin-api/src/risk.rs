@@ -74,13 +74,38 @@ impl RiskProposal {
     }
 }
 
-/// Why a policy objected. `code` is stable (for metrics), `message` is for people.
+/// Why a policy objected. `code` is stable (for metrics), `message` is for people, `halts`
+/// tells the host what kind of objection it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RiskReason {
     /// Stable code, e.g. `max_daily_trades`.
     pub code: String,
     /// Human explanation with the numbers.
     pub message: String,
+    /// `true` when this reason stops all trading, not just this proposal (a daily loss or trade
+    /// limit reached, a circuit breaker): the host alerts operators once per code and day.
+    /// `false` for objections to one trade (too small a return, not enough cash).
+    #[serde(default)]
+    pub halts: bool,
+}
+
+impl RiskReason {
+    /// An objection to this proposal only.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> RiskReason {
+        RiskReason {
+            code: code.into(),
+            message: message.into(),
+            halts: false,
+        }
+    }
+
+    /// An objection that halts trading (see [`RiskReason::halts`]).
+    pub fn halting(code: impl Into<String>, message: impl Into<String>) -> RiskReason {
+        RiskReason {
+            halts: true,
+            ..RiskReason::new(code, message)
+        }
+    }
 }
 
 /// A policy's verdict.

@@ -46,6 +46,8 @@ pub struct EvalCtx {
 }
 
 /// A proposed two-leg trade: buy `qty` shares on each venue at no worse than the limits.
+/// Costs and fees are per leg, so the host reserves and checks each venue's cash with what
+/// that venue will charge.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
@@ -63,8 +65,10 @@ pub struct Proposal {
     pub cost_a: Usd,
     /// Expected cost on B, fees excluded.
     pub cost_b: Usd,
-    /// Expected fees, both legs.
-    pub fees: Usd,
+    /// Expected taker fees on A (the sum of A's per-fill fees over the levels walked).
+    pub fee_a: Usd,
+    /// Expected taker fees on B.
+    pub fee_b: Usd,
     /// Expected profit at settlement: `qty × $1 − costs − fees − slippage buffer`.
     pub profit: Usd,
     /// `profit / (costs + fees)` in parts per million.
@@ -72,9 +76,14 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// Expected fees, both legs.
+    pub fn fees(&self) -> Usd {
+        self.fee_a + self.fee_b
+    }
+
     /// Total expected outlay, fees included.
     pub fn total_cost(&self) -> Usd {
-        self.cost_a + self.cost_b + self.fees
+        self.cost_a + self.cost_b + self.fees()
     }
 }
 

@@ -1,5 +1,6 @@
-//! Test-only plugin that looks like one built against an older plugin-api (0.0.9): same root
-//! module name, older interface version. The host must refuse it with one line.
+//! Test-only plugin that looks like one built against the previous plugin-api (0.1.0, before
+//! fee schedules became data and proposals carried per-leg fees): same root module name, older
+//! interface version. The host must refuse it with one line.
 #![allow(non_local_definitions)]
 
 use abi_stable::library::RootModule;
@@ -21,7 +22,7 @@ impl RootModule for OldVenueRef {
     declare_root_module_statics! {OldVenueRef}
     const BASE_NAME: &'static str = "polymix_venue";
     const NAME: &'static str = "polymix-venue";
-    const VERSION_STRINGS: VersionStrings = VersionStrings::new("0.0.9");
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("0.1.0");
 }
 
 extern "C" fn hello() -> u32 {

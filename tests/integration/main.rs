@@ -16,6 +16,8 @@ mod pairs;
 mod paper_e2e;
 mod plugin_loading;
 mod polymarket;
+mod risk_halt;
 mod support;
+mod thirdparty_venue;
 mod venue_cli;
 mod write_faults;

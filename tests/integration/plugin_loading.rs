@@ -90,7 +90,7 @@ fn an_incompatible_plugin_is_refused_in_one_line_naming_file_and_versions() {
     let err = Registry::build(&cfg).err().expect("refused").to_string();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("polymix_venue_old_api"), "{err}");
-    assert!(err.contains("0.0.9"), "{err}");
+    assert!(err.contains("0.1.0"), "{err}");
     assert!(err.contains(plugin_api::API_VERSION), "{err}");
     // The others still load once it is removed.
     let cfg = load(&write_config("old-ok", &base()));

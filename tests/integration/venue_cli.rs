@@ -111,13 +111,13 @@ async fn every_operator_command_works_against_the_double() {
         .await
         .unwrap();
     assert_eq!(v["result"], "rules");
-    assert_eq!(v["rules"]["taker_fee"]["rate_ppm"], 70_000, "{v}");
+    assert_eq!(v["rules"]["taker_fee"]["terms"][0]["ppm"], 70_000, "{v}");
     // The fee follows the series' schedule; a flat-fee series is refused, not mispriced.
     ks.set_series_fee("KXNBAGAME", "quadratic", serde_json::json!(0.5));
     let v = run(vec!["rules", "KXNBAGAME-26NOV24LALBOS-LAL:no"])
         .await
         .unwrap();
-    assert_eq!(v["rules"]["taker_fee"]["rate_ppm"], 35_000, "{v}");
+    assert_eq!(v["rules"]["taker_fee"]["terms"][0]["ppm"], 35_000, "{v}");
     ks.set_series_fee("KXNBAGAME", "flat", serde_json::json!(1));
     let out = Command::new(polymix_bin())
         .args(["venue", "--json", "--config"])

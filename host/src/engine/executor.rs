@@ -4,7 +4,7 @@ use abi_stable::std_types::RVec;
 use plugin_api::ffi::FfiPairBooks;
 use plugin_api::{
     Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus, Proposal, Qty,
-    RiskProposal, TimeInForce, Usd, VenueOp,
+    RiskProposal, TimeInForce, VenueOp,
 };
 use std::sync::Arc;
 
@@ -136,15 +136,13 @@ impl Engine {
         // Unique across concurrent trades and processes sharing the ledger (not a count).
         let seq = self.next_trade_seq()?;
         let trade_id = format!("{}-{seq:06}", self.ledger_id);
-        let total = (p.cost_a + p.cost_b).0.max(1) as i128;
-        let fee_a = Usd((p.fees.0 as i128 * p.cost_a.0 as i128 / total) as i64);
         let proposal = RiskProposal {
             pair: pair.id.clone(),
             venue_a: pair.a.venue.clone(),
             venue_b: pair.b.venue.clone(),
             qty: p.qty,
-            cost_a: p.cost_a + fee_a,
-            cost_b: p.cost_b + (p.fees - fee_a),
+            cost_a: p.cost_a + p.fee_a,
+            cost_b: p.cost_b + p.fee_b,
             profit: p.profit,
             roi_ppm: p.roi_ppm,
         };
@@ -160,11 +158,9 @@ impl Engine {
             Admission::Rejected(reasons) => {
                 tracing::info!(pair = %pair.id, reasons = ?reasons.iter().map(|r| r.code.as_str()).collect::<Vec<_>>(), "proposal rejected");
                 self.count_rejections(&reasons);
+                // The policy says which of its reasons stop trading; the host names no codes.
                 for r in &reasons {
-                    if matches!(
-                        r.code.as_str(),
-                        "daily_loss_limit" | "max_daily_trades" | "max_unhedged_exposure"
-                    ) {
+                    if r.halts {
                         self.notify_once(
                             &format!("{}:{}", r.code, super::utc_day(now)),
                             Kind::RiskHalt,

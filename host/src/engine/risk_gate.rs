@@ -71,19 +71,21 @@ fn cash_shortfalls<'a>(
         .into_iter()
         .filter_map(|(venue, need)| {
             let Some(cash) = s.cash.get(venue) else {
-                return Some(RiskReason {
-                    code: "insufficient_cash".into(),
-                    message: format!("venue {venue}: balance unknown; no trade until it is read"),
-                });
+                return Some(RiskReason::new(
+                    "insufficient_cash",
+                    format!("venue {venue}: balance unknown; no trade until it is read"),
+                ));
             };
             let available = *cash - s.reserved.get(venue).copied().unwrap_or_default();
-            (need > available).then(|| RiskReason {
-                code: "insufficient_cash".into(),
-                message: format!(
-                    "venue {venue}: the trade needs ${} but ${} is available",
-                    need.to_decimal(2),
-                    available.to_decimal(2)
-                ),
+            (need > available).then(|| {
+                RiskReason::new(
+                    "insufficient_cash",
+                    format!(
+                        "venue {venue}: the trade needs ${} but ${} is available",
+                        need.to_decimal(2),
+                        available.to_decimal(2)
+                    ),
+                )
             })
         })
         .collect()
@@ -195,18 +197,15 @@ impl RiskGate {
                     tracing::info!(policy = p.instance(), qty = %qty, reason = %reason.message, "risk resize");
                     resize = Some(resize.map_or(qty, |q| q.min(qty)));
                 }
-                Err(e) => reasons.push(RiskReason {
-                    code: "risk_plugin_error".into(),
-                    message: e.to_string(),
-                }),
+                Err(e) => reasons.push(RiskReason::new("risk_plugin_error", e.to_string())),
             }
         }
         if let Some(q) = resize {
             if q.0 <= 0 {
-                reasons.push(RiskReason {
-                    code: "resized_to_zero".into(),
-                    message: "a policy resized the trade to nothing".into(),
-                });
+                reasons.push(RiskReason::new(
+                    "resized_to_zero",
+                    "a policy resized the trade to nothing",
+                ));
             } else if q < proposal.qty {
                 let scale = |v: Usd| {
                     Usd(((v.0 as i128 * q.0 as i128 + proposal.qty.0 as i128 - 1)

@@ -4,14 +4,12 @@ use plugin_api::{client_order_id, Direction, PairSpec, Proposal, Qty, Rounding, 
 
 use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
 
-/// Fees the proposal expects for `qty` shares, split per leg in proportion to leg cost.
+/// What to reserve on each venue for `qty` shares: the leg's cost and its own fee, scaled.
 fn leg_reservations(p: &Proposal, qty: Qty) -> (Usd, Usd) {
     let scale = |v: Usd| {
         Usd(((v.0 as i128 * qty.0 as i128 + p.qty.0 as i128 - 1) / p.qty.0.max(1) as i128) as i64)
     };
-    let total = (p.cost_a + p.cost_b).0.max(1) as i128;
-    let fee_a = Usd((p.fees.0 as i128 * p.cost_a.0 as i128 / total) as i64);
-    let fee_b = p.fees - fee_a;
+    let (fee_a, fee_b) = (p.fee_a, p.fee_b);
     // Reserve at the limit price, not the walked average: the fill may be worse by design.
     let at_limit = |lim: plugin_api::Price| qty.notional(lim, Rounding::Up);
     let a = scale(p.cost_a + fee_a).max(at_limit(p.limit_a) + scale(fee_a));

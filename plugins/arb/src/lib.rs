@@ -162,7 +162,8 @@ impl Strategy for Arb {
             limit_b: self.limit_price(s.worst_b, &r.b),
             cost_a: s.cost_a,
             cost_b: s.cost_b,
-            fees: s.fee_a + s.fee_b,
+            fee_a: s.fee_a,
+            fee_b: s.fee_b,
             profit: s.profit,
             roi_ppm: s.roi_ppm,
         });

@@ -129,7 +129,8 @@ fn true_arb_with_both_venues_fees() {
             limit_b: Price::parse("0.50").unwrap(),
             cost_a: usd("40"),
             cost_b: usd("50"),
-            fees: usd("2.95"),
+            fee_a: usd("1.20"),
+            fee_b: usd("1.75"),
             profit: usd("7.05"),
             roi_ppm: 75_847,
         }]
@@ -186,8 +187,8 @@ fn equal_shares_across_uneven_ladders() {
     let p = out[0];
     assert_eq!(p.qty, Qty::shares(80));
     assert_eq!(
-        (p.cost_a, p.cost_b, p.fees),
-        (usd("33"), usd("36.40"), Usd::ZERO)
+        (p.cost_a, p.cost_b, p.fee_a, p.fee_b),
+        (usd("33"), usd("36.40"), Usd::ZERO, Usd::ZERO)
     );
     assert_eq!(p.profit, usd("10.60"));
     assert_eq!(p.roi_ppm, 152_737);
@@ -426,7 +427,7 @@ mod props {
                 let (fb, wb, cb, fee_b) = reference(&b, p.qty, rb.taker_fee);
                 prop_assert_eq!(fa, p.qty);
                 prop_assert_eq!(fb, p.qty);
-                prop_assert_eq!((ca, cb, fee_a + fee_b), (p.cost_a, p.cost_b, p.fees));
+                prop_assert_eq!((ca, cb, fee_a, fee_b), (p.cost_a, p.cost_b, p.fee_a, p.fee_b));
                 prop_assert!(p.qty >= Qty::shares(5) && p.qty.0 % 100 == 0);
                 prop_assert!(p.cost_a >= Usd::dollars(1) || swap);
                 prop_assert!(p.cost_b >= Usd::dollars(1) || !swap);

@@ -379,17 +379,14 @@ pub fn taker_fee(
         .unwrap_or(1_000_000);
     match fee_type.as_str() {
         "quadratic" | "quadratic_with_maker_fees" | "quadratic_with_combo_maker_fees" => {
-            let rate = u64::from(FeeModel::KALSHI_TAKER.rate_ppm)
+            let rate = u64::from(plugin_api::fees::KALSHI_TAKER_RATE_PPM)
                 .checked_mul(mult)
                 .map(|r| r / 1_000_000)
                 .and_then(|r| u32::try_from(r).ok());
             let rate = rate.ok_or_else(|| {
                 KalshiError::parse("series", format!("{series}: fee multiplier too large"))
             })?;
-            Ok(FeeModel {
-                rate_ppm: rate,
-                ..FeeModel::KALSHI_TAKER
-            })
+            Ok(FeeModel::kalshi(rate))
         }
         other => Err(KalshiError::Unsupported(format!(
             "series {series} charges fee_type {other:?}, which PolyMix does not model; it cannot be traded"
@@ -555,8 +552,7 @@ mod tests {
             "fee_type": "quadratic_with_maker_fees", "fee_multiplier": 1}}))
         .unwrap();
         let m = taker_fee(&series, &ev, &sr).unwrap();
-        assert_eq!(m.formula, FeeModel::KALSHI_TAKER.formula);
-        assert_eq!(m.rate_ppm, 35_000, "0.07 × 0.5");
+        assert_eq!(m, FeeModel::kalshi(35_000), "0.07 × 0.5");
         assert_eq!(
             taker_fee(&series, &FeeTerms::default(), &sr).unwrap(),
             FeeModel::KALSHI_TAKER

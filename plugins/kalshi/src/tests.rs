@@ -838,7 +838,11 @@ fn rules_take_the_fee_from_event_and_series() {
         panic!("expected rules")
     };
     assert_eq!(rules.tick, Price(10_000));
-    assert_eq!(rules.taker_fee.rate_ppm, 140_000, "0.07 × 2");
+    assert_eq!(
+        rules.taker_fee,
+        plugin_api::FeeModel::kalshi(140_000),
+        "0.07 × 2"
+    );
 }
 
 #[test]

@@ -7,9 +7,9 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io::BufRead;
 
 use plugin_api::{
-    Book, ErrorKind, FeeFormula, FeeModel, Fill, FillStatus, InstrumentRules, Level, MarketFilter,
-    MarketInfo, OrderRequest, OrderState, OrderStatus, PluginError, PluginResult, Price, Qty,
-    Resolution, Rounding, Side, TimeInForce, Usd, VenueEvent,
+    Book, ErrorKind, FeeModel, Fill, FillStatus, InstrumentRules, Level, MarketFilter, MarketInfo,
+    OrderRequest, OrderState, OrderStatus, PluginError, PluginResult, Price, Qty, Resolution,
+    Rounding, Side, TimeInForce, Usd, VenueEvent,
 };
 
 use crate::account::Account;
@@ -302,10 +302,7 @@ impl Sim {
         let rate = self.markets[m].def.fee_rate_ppm;
         match self.settings.rules {
             RulesKind::Polymarket => FeeModel::polymarket(rate),
-            RulesKind::Kalshi => FeeModel {
-                formula: FeeFormula::Kalshi,
-                rate_ppm: rate,
-            },
+            RulesKind::Kalshi => FeeModel::kalshi(rate),
         }
     }
 

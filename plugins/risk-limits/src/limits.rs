@@ -30,10 +30,13 @@ pub mod codes {
 const RESIZE_HEADROOM: Usd = Usd(20_000);
 
 fn reason(code: &str, message: String) -> RiskReason {
-    RiskReason {
-        code: code.to_string(),
-        message,
-    }
+    RiskReason::new(code, message)
+}
+
+/// A limit that stops trading for the rest of the day (or until exposure is reduced), so the
+/// host alerts operators.
+fn halt(code: &str, message: String) -> RiskReason {
+    RiskReason::halting(code, message)
 }
 
 /// Formats parts per million as a percentage with four decimals, exactly.
@@ -57,7 +60,7 @@ fn cash_of(snapshot: &RiskSnapshot, venue: &str) -> Option<Usd> {
 fn fixed_limits(s: &LimitSettings, snap: &RiskSnapshot, p: &RiskProposal) -> Vec<RiskReason> {
     let mut out = Vec::new();
     if snap.loss_today > s.daily_loss_limit {
-        out.push(reason(
+        out.push(halt(
             codes::DAILY_LOSS_LIMIT,
             format!(
                 "loss today ${} (unwind losses included) is over the daily loss limit ${}",
@@ -68,7 +71,7 @@ fn fixed_limits(s: &LimitSettings, snap: &RiskSnapshot, p: &RiskProposal) -> Vec
     // `trades_today` counts trades already started; this one would be the next.
     let this_trade = u64::from(snap.trades_today) + 1;
     if this_trade > u64::from(s.max_daily_trades) {
-        out.push(reason(
+        out.push(halt(
             codes::MAX_DAILY_TRADES,
             format!(
                 "this would be trade {this_trade} today, over the limit of {} trades per day",
@@ -87,7 +90,7 @@ fn fixed_limits(s: &LimitSettings, snap: &RiskSnapshot, p: &RiskProposal) -> Vec
         ));
     }
     if snap.unhedged_exposure > s.max_unhedged_exposure {
-        out.push(reason(
+        out.push(halt(
             codes::MAX_UNHEDGED_EXPOSURE,
             format!(
                 "unhedged exposure ${} is over the limit ${}; no new trades until it is reduced",

@@ -278,6 +278,16 @@ fn settings_change_the_limits() {
             codes::MIN_ROI
         ]
     );
+    // The day-wide limits declare that they halt trading; a trade's own poor return does not.
+    let RiskDecision::Reject { reasons } = &d else {
+        panic!("{d:?}")
+    };
+    for r in reasons {
+        assert_eq!(r.halts, r.code != codes::MIN_ROI, "{r:?}");
+    }
+    let mut s = snapshot();
+    s.trades_today = 50;
+    assert!(only_reason(&policy(json!({ "max_daily_trades": 5 })).check(&s, &proposal())).halts);
     assert!(Limits::create("x", json!({ "daily_loss": 1 })).is_err());
     assert!(Limits::create("x", json!({ "max_position_size": "-5" })).is_err());
 }

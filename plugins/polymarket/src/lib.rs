@@ -27,11 +27,8 @@ pub mod dec;
 pub mod errors;
 pub mod eth;
 pub mod gamma;
-<<<<<<< HEAD
 pub mod listings;
-=======
-mod listing;
->>>>>>> h-safety
+mod open_orders;
 pub mod order_v1;
 pub mod order_v2;
 pub mod settings;

@@ -148,7 +148,7 @@ pub(crate) struct TradesOf {
     pub batch: Option<BatchFills>,
     /// When the order is one of an open-orders listing: the listing and this order's place.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub listing: Option<crate::listing::ListingFills>,
+    pub listing: Option<crate::open_orders::ListingFills>,
 }
 
 /// A batch placement whose matched orders get their fills read one after another.

@@ -20,8 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::fault::{Fault, FaultRule, FaultRules};
 use plugin_api::Price;
 
-pub mod gamma_events;
 mod data_api;
+pub mod gamma_events;
 pub mod verify;
 use verify::{
     amount_decimals, clob_auth_digest, decimals_of, decode_secret, l2_signature, recover, unhex,

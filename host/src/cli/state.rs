@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use polymix_host::config::resolve_secret;
 use polymix_host::engine::utc_day;
-use polymix_host::store::{archive, state, Ledger};
+use polymix_host::store::{reset_ledger, state, Ledger};
 use polymix_host::venue_io::{Clock, SystemClock};
 use subtle::ConstantTimeEq;
 
@@ -107,7 +107,7 @@ pub async fn reset(path: &Path, key: &str) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let stamp = format!("{}", SystemClock.now_ms());
-    match archive(&cfg.ledger_path(), &stamp)? {
+    match reset_ledger(&cfg.ledger_path(), &stamp)? {
         Some(p) => outln!("ledger archived to {}", p.display()),
         None => outln!(
             "no ledger at {}; nothing to archive",

@@ -316,7 +316,8 @@ impl Ledger {
         })
     }
 
-    /// Archives the database file (moved aside, never deleted) and continues on a fresh one.
+    /// Archives the database file (moved aside, never deleted) and continues on a fresh one,
+    /// which keeps the pair registry (see `registry_carry`).
     pub fn archive_and_restart(&self, stamp: &str) -> Result<PathBuf, LedgerError> {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
@@ -325,7 +326,13 @@ impl Ledger {
             message: "ledger file vanished".into(),
         })?;
         let fresh = Ledger::open(&self.path)?;
-        let new_conn = fresh.conn.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut new_conn = fresh.conn.into_inner().unwrap_or_else(|p| p.into_inner());
+        super::registry_carry::carry_registry(&mut new_conn, &target).map_err(|source| {
+            LedgerError::Sql {
+                path: self.path.clone(),
+                source,
+            }
+        })?;
         *c = new_conn;
         Ok(target)
     }

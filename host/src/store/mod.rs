@@ -4,8 +4,10 @@
 mod ledger;
 pub mod lifecycle;
 pub mod pair_registry;
+mod registry_carry;
 mod schema;
 
 pub use ledger::*;
 pub use lifecycle::{Leg, OrderState, Purpose, Side, TradeState};
 pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};
+pub use registry_carry::reset_ledger;

@@ -10,21 +10,7 @@ use std::sync::{Arc, Mutex};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paper_replay_notifies_start_trades_failures_settlements_and_stop_in_order() {
-    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-    let g2 = got.clone();
-    let app = Router::new().route(
-        "/hook",
-        post(move |Json(v): Json<serde_json::Value>| {
-            let g = g2.clone();
-            async move {
-                g.lock().unwrap().push(v);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, got) = crate::support::webhook_receiver().await;
 
     let cfg = Arc::new(
         polymix_host::config::load(&crate::paper_e2e::paper_config("notify")).expect("config"),

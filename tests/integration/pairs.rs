@@ -999,27 +999,10 @@ async fn an_approval_through_the_api_reaches_the_running_live_engine() {
 /// notifies.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inconsistent_settlement_suspends_the_pair_and_notifies() {
-    use axum::routing::post;
-    use axum::{Json, Router};
     use polymix_host::notify::{Notifier, Target};
     use polymix_host::store::{state, PairState};
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
-    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-    let g2 = got.clone();
-    let app = Router::new().route(
-        "/hook",
-        post(move |Json(v): Json<serde_json::Value>| {
-            let g = g2.clone();
-            async move {
-                g.lock().unwrap().push(v);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (hook, got) = crate::support::webhook_receiver().await;
 
     let pm = spawn(PolymarketDoubleConfig {
         settle_delay: Duration::from_millis(100),

@@ -1,8 +1,6 @@
 //! A risk policy the host has never heard of declares which of its reasons halt trading, and the
 //! host alerts on exactly those: it matches no policy's codes.
 
-use axum::routing::post;
-use axum::{Json, Router};
 use plugin_api::ffi::RiskHandle;
 use plugin_api::{
     PluginInfo, PluginResult, RiskDecision, RiskPolicy, RiskProposal, RiskReason, RiskSnapshot,
@@ -12,7 +10,7 @@ use polymix_host::notify::{Notifier, Target};
 use polymix_host::plugins::registry::RiskInstance;
 use polymix_host::plugins::{Guarded, Registry};
 use polymix_host::venue_io::SimClock;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Rejects every trade with two reasons of its own: one that halts, one that does not.
@@ -42,21 +40,7 @@ impl RiskPolicy for CircuitBreaker {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_third_party_policys_halting_reason_alerts_once_a_day_and_its_other_reason_never() {
-    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
-    let g2 = got.clone();
-    let app = Router::new().route(
-        "/hook",
-        post(move |Json(v): Json<serde_json::Value>| {
-            let g = g2.clone();
-            async move {
-                g.lock().unwrap().push(v);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (addr, got) = crate::support::webhook_receiver().await;
 
     let cfg = Arc::new(
         polymix_host::config::load(&crate::paper_e2e::paper_config("risk-halt")).expect("config"),

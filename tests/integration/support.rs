@@ -105,3 +105,31 @@ pub fn polymix_bin() -> PathBuf {
     );
     p
 }
+
+/// A webhook receiver on 127.0.0.1 (`POST /hook`): its address and every JSON body it got, in
+/// order.
+pub async fn webhook_receiver() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<Mutex<Vec<serde_json::Value>>>,
+) {
+    use axum::routing::post;
+    use axum::{Json, Router};
+    let got: std::sync::Arc<Mutex<Vec<serde_json::Value>>> = Default::default();
+    let g2 = got.clone();
+    let app = Router::new().route(
+        "/hook",
+        post(move |Json(v): Json<serde_json::Value>| {
+            let g = g2.clone();
+            async move {
+                g.lock().unwrap_or_else(|p| p.into_inner()).push(v);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the webhook receiver");
+    let addr = listener.local_addr().expect("its address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, got)
+}

@@ -26,13 +26,23 @@ pub fn search_dirs(config_dirs: &[PathBuf]) -> Vec<PathBuf> {
     if let Ok(d) = std::env::var("POLYMIX_PLUGIN_DIR") {
         dirs.extend(std::env::split_paths(&d));
     }
+    dirs.extend(exe_dirs());
+    dirs
+}
+
+/// The executable's own build outputs: its directory, its `deps/` child, and (for a test
+/// binary in `target/<profile>/deps`) the profile directory. Cargo writes a plugin to more
+/// than one of them and refreshes only some per command (`cargo build` the top level,
+/// `cargo test` only `deps/`), so among these the newest file is the one built with this
+/// binary: a stale copy left by an older build must not shadow it.
+fn exe_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
     {
         dirs.push(exe_dir.clone());
         dirs.push(exe_dir.join("deps"));
-        // A test binary lives in target/<profile>/deps; its plugins may sit one level up.
         if exe_dir.ends_with("deps") {
             if let Some(up) = exe_dir.parent() {
                 dirs.push(up.to_path_buf());
@@ -40,6 +50,14 @@ pub fn search_dirs(config_dirs: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     dirs
+}
+
+/// The most recently modified of `candidates` that exist.
+fn newest(candidates: impl IntoIterator<Item = PathBuf>) -> Option<PathBuf> {
+    candidates
+        .into_iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
 }
 
 /// Finds a plugin file, or returns every path that was tried.
@@ -57,10 +75,18 @@ pub fn locate(
         };
     }
     let file = file_name(kind, name);
+    let own = exe_dirs();
     let mut tried = Vec::new();
     for d in dirs {
         let p = d.join(&file);
         if p.is_file() {
+            if own.contains(d) {
+                let same_build = own
+                    .iter()
+                    .filter(|o| dirs.contains(o))
+                    .map(|o| o.join(&file));
+                return Ok(newest(same_build).unwrap_or(p));
+            }
             return Ok(p);
         }
         tried.push(p);
@@ -71,6 +97,29 @@ pub fn locate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_copy_wins_among_one_builds_outputs() {
+        let d = std::env::temp_dir().join(format!(
+            "polymix-discover-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let (old, new) = (d.join("old.so"), d.join("new.so"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(&old, b"old").unwrap();
+        std::fs::write(&new, b"new").unwrap();
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+        assert_eq!(newest([old.clone(), new.clone()]), Some(new.clone()));
+        assert_eq!(newest([new.clone(), old.clone()]), Some(new));
+        assert_eq!(newest([d.join("missing.so")]), None);
+    }
 
     #[test]
     fn file_names_follow_the_kind_prefix_rule() {

@@ -183,6 +183,11 @@ pub enum VenueOp {
     /// does not cover the body). The host calls it periodically in live runs; a plugin with
     /// nothing to prepare answers [`crate::ErrorKind::Unsupported`] and is not asked again.
     Prepare,
+    /// Simulators only: live market data from a feed (see [`crate::feed`]).
+    Ingest {
+        /// What the feed delivered.
+        snapshot: crate::feed::FeedSnapshot,
+    },
 }
 
 impl VenueOp {
@@ -207,6 +212,7 @@ impl VenueOp {
             VenueOp::CancelAll { .. } => "cancel_all",
             VenueOp::ExchangeStatus => "exchange_status",
             VenueOp::Prepare => "prepare",
+            VenueOp::Ingest { .. } => "ingest",
         }
     }
 }
@@ -294,6 +300,11 @@ pub enum OpResult {
     },
     /// Preparation done; nothing to report.
     Prepared,
+    /// A simulator took a feed snapshot (see [`crate::feed`]).
+    Ingested {
+        /// What it did with it.
+        report: crate::feed::IngestReport,
+    },
 }
 
 /// One order of a batch placement.

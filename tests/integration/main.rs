@@ -13,6 +13,7 @@ mod live_e2e;
 mod live_faults;
 mod notify;
 mod paper_e2e;
+mod paper_live;
 mod plugin_loading;
 mod polymarket;
 mod support;

@@ -5,6 +5,7 @@ mod avg_cost;
 pub mod books;
 mod error_throttle;
 mod executor;
+mod feed;
 mod in_flight;
 mod live;
 pub mod mark_to_market;
@@ -16,6 +17,7 @@ pub mod summary;
 mod trade_plan;
 mod unwind;
 
+pub use feed::FeedStatus;
 pub use live::Phase;
 pub use setup::{Engine, EngineError, EngineOptions};
 pub use summary::Summary;

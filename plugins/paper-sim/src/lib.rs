@@ -41,6 +41,8 @@ use crate::sim::Sim;
 pub struct PaperSim {
     sim: Mutex<Sim>,
     rules: RulesKind,
+    /// Fed live by a market-data instance (no scenario).
+    fed: bool,
 }
 
 /// What a latency [`Step::Wait`] carries to [`Venue::resume`].
@@ -68,6 +70,24 @@ impl PaperSim {
         Ok(PaperSim {
             sim: Mutex::new(Sim::load(settings, reader)?),
             rules,
+            fed: false,
+        })
+    }
+
+    /// Creates an instance fed live (the `_feed` setting the host injects for a venue entry
+    /// with `feed = "..."`): no scenario, data arrives through [`VenueOp::Ingest`].
+    pub fn fed(settings: &serde_json::Value) -> PluginResult<PaperSim> {
+        let settings = Settings::parse(settings)?;
+        if settings.feed.is_none() {
+            return Err(PluginError::invalid(
+                "paper-sim: a fed instance needs the `_feed` setting",
+            ));
+        }
+        let rules = settings.rules;
+        Ok(PaperSim {
+            sim: Mutex::new(Sim::fed(settings)?),
+            rules,
+            fed: true,
         })
     }
 
@@ -126,6 +146,18 @@ impl PaperSim {
             VenueOp::Resolution { instrument } => OpResult::Resolution {
                 resolution: sim.resolution(&instrument)?,
             },
+            VenueOp::Ingest { snapshot } if sim.is_fed() => OpResult::Ingested {
+                report: sim.ingest(snapshot),
+            },
+            VenueOp::Ingest { .. } => {
+                return Err(PluginError::invalid(
+                    "paper-sim: this instance replays a scenario; it takes no feed",
+                ))
+            }
+            VenueOp::ExchangeStatus if sim.is_fed() => OpResult::ExchangeStatus {
+                trading: sim.trading(),
+                detail: None,
+            },
             other => return Err(PluginError::unsupported(other.name())),
         })
     }
@@ -134,6 +166,9 @@ impl PaperSim {
 impl Venue for PaperSim {
     fn create(config: VenueConfig) -> PluginResult<Self> {
         let settings = Settings::parse(&config.settings)?;
+        if settings.feed.is_some() {
+            return Self::fed(&config.settings);
+        }
         let mut reader = scenario::open(&settings.scenario)
             .map_err(|e| PluginError::invalid(format!("paper-sim setting `scenario`: {e}")))?;
         reader.only_books_of(&settings.venue_key);
@@ -149,21 +184,29 @@ impl Venue for PaperSim {
                 RulesKind::Kalshi => VenueRules::Kalshi,
             },
             simulated: true,
-            capabilities: [
-                "markets",
-                "book",
-                "rules",
-                "place_order",
-                "cancel_order",
-                "get_order",
-                "open_orders",
-                "fills",
-                "balance",
-                "positions",
-                "resolution",
-                "events",
-            ]
+            capabilities: if self.fed {
+                &[plugin_api::feed::INGEST_CAPABILITY, "exchange_status"][..]
+            } else {
+                &[]
+            }
             .iter()
+            .chain(
+                [
+                    "markets",
+                    "book",
+                    "rules",
+                    "place_order",
+                    "cancel_order",
+                    "get_order",
+                    "open_orders",
+                    "fills",
+                    "balance",
+                    "positions",
+                    "resolution",
+                    "events",
+                ]
+                .iter(),
+            )
             .map(|s| s.to_string())
             .collect(),
             rate_limits: Default::default(),
@@ -231,3 +274,6 @@ mod export {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod feed_tests;

@@ -1,0 +1,432 @@
+//! Paper trading on live markets against the venue doubles (no network): market-data
+//! instances poll the doubles' public endpoints, paper-sim instances fed by them fill the
+//! engine's orders. Expected fills and fees are worked out here by walking the double's
+//! seeded book under each venue's published rules — not with paper-sim's code.
+
+use plugin_api::{OpResult, OrderRequest, Qty, Side, TimeInForce, Usd, VenueOp};
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig, MarketSpec};
+use polymix_doubles::polymarket::{self, MarketSeed, PolymarketDouble, PolymarketDoubleConfig};
+use polymix_host::engine::{Engine, EngineOptions};
+use polymix_host::plugins::Registry;
+use polymix_host::store::{state, OrderRow};
+use polymix_host::venue_io::{SystemClock, VenueError, VenueIo, VenueIoSettings};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::live_e2e::{
+    engine_toml, entry, pairs_toml, wait_for, ARB_COND, ARB_TICKER, ARB_YES, FLAT_TICKER, FLAT_YES,
+    RISK_AND_STRATEGY,
+};
+use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
+
+const ARB_NO: &str =
+    "48331043336612883890938759509493159234755048973500640148014422747788308965732";
+const FLAT_NO: &str =
+    "84274430087564096681075261114548544008641925631952343594672716156039422573114";
+const FLAT_COND: &str = "0x2222222222222222222222222222222222222222222222222222222222222222";
+
+/// Polymarket's taker fee rate of the seeded markets (their own schedule, not the plugin's
+/// configured fallback of 0.05).
+const PM_RATE_PPM: i128 = 30_000;
+
+/// The doubles' books, as (price µ$, shares) asks of what the arb buys.
+const PM_ARB_YES_ASKS: &[(i64, i64)] = &[(400_000, 6), (410_000, 4), (700_000, 100)];
+/// Kalshi shows bids only: YES bids at 0.55 × 10 and 0.20 × 100 are NO asks at 0.45 and 0.80.
+const KS_ARB_NO_ASKS: &[(i64, i64)] = &[(450_000, 10), (800_000, 100)];
+
+fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
+    for (token, cond, outcome) in [
+        (ARB_YES, ARB_COND, "Yes"),
+        (ARB_NO, ARB_COND, "No"),
+        (FLAT_YES, FLAT_COND, "Yes"),
+        (FLAT_NO, FLAT_COND, "No"),
+    ] {
+        let mut m = MarketSeed::new(token, cond);
+        m.outcome = outcome.into();
+        m.fee_rate = Some("0.03".into());
+        pm.add_market(m);
+    }
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.40", "6"), ("0.41", "4"), ("0.70", "100")],
+    );
+    pm.set_book(ARB_NO, &[("0.58", "50")], &[("0.62", "100")]);
+    pm.set_book(FLAT_YES, &[("0.45", "50")], &[("0.48", "100")]);
+    pm.set_book(FLAT_NO, &[("0.50", "50")], &[("0.55", "100")]);
+    ks.add_market(MarketSpec::new(ARB_TICKER));
+    ks.add_market(MarketSpec::new(FLAT_TICKER));
+    ks.seed_book(
+        ARB_TICKER,
+        &[("0.5500", "10.00"), ("0.2000", "100.00")],
+        &[("0.3800", "100.00")],
+    );
+    ks.seed_book(
+        FLAT_TICKER,
+        &[("0.4900", "100.00")],
+        &[("0.5000", "100.00")],
+    );
+}
+
+/// Market-data instances on the doubles, and paper-sims fed by them.
+fn venues_toml(pm: &PolymarketDouble, ks: &KalshiDouble, latency_ms: u64) -> String {
+    format!(
+        r#"
+[[venue]]
+name = "pm-data"
+plugin = "polymarket"
+role = "market-data"
+timeout_ms = 3000
+[venue.settings]
+clob_url = "{clob}"
+gamma_url = "{gamma}"
+data_url = "{data}"
+
+[[venue]]
+name = "ks-data"
+plugin = "kalshi"
+role = "market-data"
+timeout_ms = 3000
+[venue.settings]
+base_url = "{ks}"
+
+[[venue]]
+name = "pm"
+plugin = "paper-sim"
+feed = "pm-data"
+[venue.settings]
+rules = "polymarket"
+balance = "1000"
+latency_ms = {latency_ms}
+confirm_ms = 200
+
+[[venue]]
+name = "ks"
+plugin = "paper-sim"
+feed = "ks-data"
+[venue.settings]
+rules = "kalshi"
+balance = "1000"
+latency_ms = {latency_ms}
+"#,
+        clob = pm.base_url,
+        gamma = pm.gamma_url,
+        data = pm.data_url,
+        ks = ks.base_url,
+    )
+}
+
+fn write_config(dir: &Path, pm: &PolymarketDouble, ks: &KalshiDouble, latency_ms: u64) -> PathBuf {
+    let body = format!(
+        "mode = \"paper\"\ndata_dir = {:?}\n{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        venues_toml(pm, ks, latency_ms),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 200),
+        pairs_toml("pm", "ks"),
+    );
+    let p = dir.join("polymix.toml");
+    std::fs::write(&p, body).expect("write config");
+    p
+}
+
+async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
+    let c2 = cfg.clone();
+    tokio::task::spawn_blocking(move || Registry::build(&c2))
+        .await
+        .expect("join")
+        .expect("plugins load")
+}
+
+/// Walks asks best first for up to `qty` shares at prices no worse than `limit`: the fills
+/// (price µ$, hundredths of a share) a venue's matching engine would give.
+fn walk(asks: &[(i64, i64)], qty: i64, limit: i64) -> Vec<(i64, i64)> {
+    let mut left = qty;
+    let mut out = Vec::new();
+    for &(p, shares) in asks {
+        if left == 0 || p > limit {
+            break;
+        }
+        let take = left.min(shares * 100);
+        out.push((p, take));
+        left -= take;
+    }
+    out
+}
+
+/// Notional in µ$ of a fill: hundredths × µ$ / 100.
+fn notional(fills: &[(i64, i64)]) -> i64 {
+    fills.iter().map(|&(p, q)| p * q / 100).sum()
+}
+
+/// Polymarket fee per fill (polymarket.md §5): C · rate · p · (1 − p), rounded half up to 5
+/// decimals. In µ$: q/100 · r/1e6 · p/1e6 · (1e6 − p)/1e6 · 1e6.
+fn pm_fee(fills: &[(i64, i64)]) -> i64 {
+    fills
+        .iter()
+        .map(|&(p, q)| {
+            let num = q as i128 * PM_RATE_PPM * p as i128 * (1_000_000 - p as i128);
+            let den: i128 = 100 * 1_000_000 * 1_000_000 * 10; // to units of 10 µ$
+            (((num + den / 2) / den) * 10) as i64
+        })
+        .sum()
+}
+
+/// Kalshi taker fee per fill: 0.07 · C · p · (1 − p), rounded up to the cent.
+fn ks_fee(fills: &[(i64, i64)]) -> i64 {
+    fills
+        .iter()
+        .map(|&(p, q)| {
+            let num = q as i128 * 70_000 * p as i128 * (1_000_000 - p as i128);
+            let den: i128 = 100 * 1_000_000 * 1_000_000 * 10_000; // to cents
+            (((num + den - 1) / den) * 10_000) as i64
+        })
+        .sum()
+}
+
+/// The doubles saw no order, cancel or account request: only public market-data reads.
+fn assert_public_only(pm: &PolymarketDouble, ks: &KalshiDouble, pm_polled: bool) {
+    let pm_log = pm.request_log();
+    assert_eq!(
+        !pm_log.is_empty(),
+        pm_polled,
+        "Polymarket polled: {pm_log:?}"
+    );
+    for (method, path, _) in &pm_log {
+        // `POST /books` is the CLOB's public batch book read (polymarket.md); nothing else
+        // may write.
+        assert!(
+            method == "GET" || (method == "POST" && path.ends_with("/books")),
+            "{method} {path}"
+        );
+        for private in [
+            "/order",
+            "/data/",
+            "/balance",
+            "/auth",
+            "/positions",
+            "/notifications",
+        ] {
+            assert!(
+                !path.contains(private),
+                "account request to Polymarket: {path}"
+            );
+        }
+    }
+    assert_eq!(pm.order_posts(), 0);
+    assert_eq!(pm.accepted_orders(), 0);
+    let ks_log = ks.requests();
+    assert!(!ks_log.is_empty(), "the feed polled Kalshi");
+    for r in &ks_log {
+        assert_eq!(r.method, "GET", "{} {}", r.method, r.path);
+        assert!(
+            !r.path.contains("/portfolio"),
+            "account request to Kalshi: {}",
+            r.path
+        );
+    }
+    assert_eq!(ks.place_attempts(), 0);
+    assert!(ks.orders().is_empty());
+}
+
+fn order_fills(o: &OrderRow) -> (Qty, Usd, Usd) {
+    (o.filled_qty, o.filled_notional, o.fees)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_on_live_feeds_trades_the_arb_as_the_books_walk_and_settles() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("paper-live");
+    let cfg =
+        Arc::new(polymix_host::config::load(&write_config(&dir, &pm, &ks, 100)).expect("config"));
+    let reg = registry(&cfg).await;
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: false,
+        },
+    )
+    .await
+    .expect("paper-on-live engine starts in paper mode");
+    assert!(engine.is_fed());
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        let status = engine.feed_status();
+        assert_eq!(status.len(), 2, "{status:?}");
+        assert!(status.iter().all(|s| s.last_ok_ms.is_some()), "{status:?}");
+        assert!(status
+            .iter()
+            .any(|s| s.venue == "pm" && s.feed == "pm-data"));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let t = trades[0].clone();
+        // P (Lakers) wins: Polymarket's YES pays, Kalshi's NO does not.
+        pm.resolve(ARB_YES, true);
+        ks.update_market(ARB_TICKER, |m| {
+            m.status = "finalized".into();
+            m.result = "yes".into();
+            m.settlement_value_dollars = Some("1.0000".into());
+        });
+        let settled = wait_for(
+            &ledger,
+            "the trade to settle",
+            Duration::from_secs(20),
+            |ts| ts.iter().any(|x| x.id == t.id && x.state == state::SETTLED),
+        )
+        .await;
+        let _ = tx.send(true);
+        settled
+    };
+    let (run, trades) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+
+    assert_eq!(
+        trades.len(),
+        1,
+        "one trade, on the arb pair only: {trades:#?}"
+    );
+    let t = &trades[0];
+    assert_eq!(t.pair_id, "lal-bos-lal");
+    assert_eq!(t.instrument_a, ARB_YES);
+    assert_eq!(t.instrument_b, format!("{ARB_TICKER}:no"));
+    let orders = ledger.orders_of(&t.id).expect("orders");
+    let (oa, ob) = (entry(&orders, "a"), entry(&orders, "b"));
+
+    // What walking each double's book at the leg's limit gives, under the venue's rules.
+    let fa = walk(PM_ARB_YES_ASKS, oa.qty.0, oa.price.0);
+    let fb = walk(KS_ARB_NO_ASKS, ob.qty.0, ob.price.0);
+    let want_a = (
+        Qty(fa.iter().map(|f| f.1).sum()),
+        Usd(notional(&fa)),
+        Usd(pm_fee(&fa)),
+    );
+    let want_b = (
+        Qty(fb.iter().map(|f| f.1).sum()),
+        Usd(notional(&fb)),
+        Usd(ks_fee(&fb)),
+    );
+    assert_eq!(order_fills(&oa), want_a, "leg a {oa:#?}");
+    assert_eq!(order_fills(&ob), want_b, "leg b {ob:#?}");
+    // The walk took both Polymarket levels: 6 @ 0.40 + 4 @ 0.41, fee 0.0072 + 0.00484 → per
+    // fill 0.00720 and 0.00484 (3% rate): 10 shares, $4.04, $0.01204. Kalshi 10 @ 0.45, $0.18.
+    assert_eq!(oa.filled_qty, Qty::shares(10));
+    assert_eq!(fa.len(), 2, "two Polymarket fills: {fa:?}");
+    assert_eq!(oa.filled_notional, Usd::from_cents(404));
+    assert_eq!(ob.filled_notional, Usd::from_cents(450));
+    assert_eq!(ob.fees, Usd::from_cents(18));
+    // Settled: the YES shares pay $10, NO pays nothing.
+    let paid: Usd = orders.iter().map(|o| o.filled_notional + o.fees).sum();
+    assert_eq!(t.realized_pnl, Some(Usd::dollars(10) - paid), "{t:#?}");
+    assert_public_only(&pm, &ks, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_market_data_instance_refuses_orders_and_account_requests() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("market-data");
+    let path = write_config(&dir, &pm, &ks, 0);
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config"));
+    let reg = registry(&cfg).await;
+    let order = OrderRequest {
+        client_order_id: "pmx-md-1".into(),
+        instrument: format!("{ARB_TICKER}:no"),
+        side: Side::Buy,
+        price: plugin_api::Price(450_000),
+        qty: Qty::shares(1),
+        tif: TimeInForce::Ioc,
+        post_only: false,
+    };
+    for name in ["ks-data", "pm-data"] {
+        let inst = reg.venue(name).expect("loaded");
+        let io = VenueIo::new(
+            name,
+            inst.handle.clone(),
+            VenueIoSettings::resolve(cfg.venue(name).expect("entry"), &inst.info.rate_limits),
+            Arc::new(SystemClock),
+        );
+        for op in [
+            VenueOp::PlaceOrder {
+                order: order.clone(),
+            },
+            VenueOp::CancelAll { instrument: None },
+            VenueOp::Balance,
+            VenueOp::Positions,
+            VenueOp::OpenOrders { instrument: None },
+        ] {
+            match io.run(&op).await {
+                Err(e @ VenueError::MarketDataOnly { .. }) => {
+                    assert!(e.to_string().contains("market-data"), "{e}")
+                }
+                other => panic!("{name} {}: {other:?}", op.name()),
+            }
+        }
+    }
+    // Public reads do go through.
+    let inst = reg.venue("ks-data").expect("loaded");
+    let io = VenueIo::new(
+        "ks-data",
+        inst.handle.clone(),
+        VenueIoSettings::resolve(cfg.venue("ks-data").expect("entry"), &inst.info.rate_limits),
+        Arc::new(SystemClock),
+    );
+    let book = io
+        .run(&VenueOp::Book {
+            instrument: format!("{ARB_TICKER}:no"),
+        })
+        .await
+        .expect("public book");
+    assert!(matches!(book, OpResult::Book { .. }));
+    // The operator command is refused the same way, with one line naming the role.
+    for name in ["ks-data", "pm-data"] {
+        let out = Command::new(polymix_bin())
+            .args(["venue", "--config"])
+            .arg(&path)
+            .args([
+                name,
+                "place",
+                "--instrument",
+                &format!("{ARB_TICKER}:no"),
+                "--side",
+                "buy",
+                "--price",
+                "0.45",
+                "--qty",
+                "1",
+                "--confirm",
+            ])
+            .env_clear()
+            .output()
+            .expect("run polymix");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("market-data") && err.contains("place_order"),
+            "{err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "one error line: {err}");
+    }
+    // Balance too.
+    let out = Command::new(polymix_bin())
+        .args(["venue", "--config"])
+        .arg(&path)
+        .args(["ks-data", "balance"])
+        .env_clear()
+        .output()
+        .expect("run polymix");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("market-data"));
+    assert_public_only(&pm, &ks, false);
+}

@@ -430,3 +430,55 @@ async fn a_market_data_instance_refuses_orders_and_account_requests() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("market-data"));
     assert_public_only(&pm, &ks, false);
 }
+
+/// "Harder than live": an arb that vanishes within the configured latency is not filled at
+/// the price seen when deciding. The Polymarket ask at 0.40/0.41 is pulled right after the
+/// trade is journaled; paper-sim's 1.5 s latency lets the feed hand over the new book first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_arb_gone_within_the_latency_is_not_filled_at_the_old_price() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("paper-live-latency");
+    let cfg =
+        Arc::new(polymix_host::config::load(&write_config(&dir, &pm, &ks, 1_500)).expect("config"));
+    let reg = registry(&cfg).await;
+    let engine = Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
+        .await
+        .expect("engine starts");
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let trades = wait_for(&ledger, "a trade decision", Duration::from_secs(20), |t| {
+            !t.is_empty()
+        })
+        .await;
+        // Gone from the live book: only 0.70 is left.
+        pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.70", "100")]);
+        let id = trades[0].id.clone();
+        let done = wait_for(&ledger, "the trade to end", Duration::from_secs(30), |ts| {
+            ts.iter()
+                .any(|x| x.id == id && !state::IN_FLIGHT.contains(&x.state))
+        })
+        .await;
+        let _ = tx.send(true);
+        done
+    };
+    let (run, trades) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+    let t = &trades[0];
+    let orders = ledger.orders_of(&t.id).expect("orders");
+    let oa = entry(&orders, "a");
+    assert!(
+        oa.price.0 < 700_000,
+        "leg a's limit is below the new ask: {oa:#?}"
+    );
+    assert_eq!(
+        oa.filled_qty,
+        Qty::ZERO,
+        "not filled at the pre-latency 0.40: {oa:#?}"
+    );
+    assert_eq!(oa.filled_notional, Usd::ZERO);
+    assert_ne!(t.state, state::HEDGED, "{t:#?}");
+    assert_public_only(&pm, &ks, true);
+}

@@ -145,12 +145,13 @@ pub async fn prepare(path: &Path) -> anyhow::Result<(Config, Registry)> {
         .map_err(|e| plugin_error(&cfg, e))?;
     // The engine refuses this too, but only once `run` starts it; `check` must say so first.
     if cfg.mode == config::Mode::Paper {
-        if let Some((i, v)) = reg
-            .venues
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !v.info.simulated)
-        {
+        if let Some((i, v)) = reg.venues.iter().enumerate().find(|(_, v)| {
+            // A market-data instance never trades: paper may read its public data.
+            !v.info.simulated
+                && cfg
+                    .venue(&v.name)
+                    .is_none_or(|e| e.role != config::VenueRole::MarketData)
+        }) {
             anyhow::bail!(
                 "{}: venue[{i}].plugin: mode is paper but venue `{}` (plugin {}) is a live venue; \
                  use paper-sim venues or set mode = \"live\"",

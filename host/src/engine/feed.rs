@@ -159,7 +159,8 @@ impl FeedLink {
     }
 
     /// Books of every instrument. A book the feed no longer serves (market closed or
-    /// resolved) is handed over empty, never left stale for the simulator to fill against.
+    /// resolved), or could not serve this time, is handed over empty: the simulator never
+    /// fills against a book older than the last poll (that would be easier than live).
     async fn books(&self, now_ms: i64, errors: &mut Vec<String>) -> Vec<Book> {
         let empty = |i: &String| Book {
             instrument: i.clone(),
@@ -180,8 +181,14 @@ impl FeedLink {
                         out.extend(books);
                         out.extend(chunk.iter().filter(|i| !got.contains(*i)).map(empty));
                     }
-                    Ok(_) => errors.push("books: unexpected result".into()),
-                    Err(e) => errors.push(format!("books: {e}")),
+                    Ok(_) => {
+                        errors.push("books: unexpected result".into());
+                        out.extend(chunk.iter().map(empty));
+                    }
+                    Err(e) => {
+                        errors.push(format!("books: {e}"));
+                        out.extend(chunk.iter().map(empty));
+                    }
                 }
             }
             return out;
@@ -195,11 +202,17 @@ impl FeedLink {
                 .await
             {
                 Ok(OpResult::Book { book }) => out.push(book),
-                Ok(_) => errors.push(format!("book {i}: unexpected result")),
                 Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Rejected { ref code }) if code.contains("not_found")) => {
                     out.push(empty(i))
                 }
-                Err(e) => errors.push(format!("book {i}: {e}")),
+                Ok(_) => {
+                    errors.push(format!("book {i}: unexpected result"));
+                    out.push(empty(i));
+                }
+                Err(e) => {
+                    errors.push(format!("book {i}: {e}"));
+                    out.push(empty(i));
+                }
             }
         }
         out

@@ -8,5 +8,6 @@ pub mod engine;
 pub mod metrics;
 pub mod notify;
 pub mod plugins;
+pub mod record;
 pub mod store;
 pub mod venue_io;

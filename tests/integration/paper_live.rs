@@ -482,3 +482,152 @@ async fn an_arb_gone_within_the_latency_is_not_filled_at_the_old_price() {
     assert_ne!(t.state, state::HEDGED, "{t:#?}");
     assert_public_only(&pm, &ks, true);
 }
+
+/// `polymix record`: what the feeds served, written as a scenario, replays as the same book
+/// sequence, and a paper replay of it trades the arb with the fills the book walk gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_replays_the_same_books_and_trades() {
+    use polymix_host::record::{record, RecordOptions};
+    use polymix_venue_paper_sim::scenario::{parse_str, EventKind};
+
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("record");
+    let cfg =
+        Arc::new(polymix_host::config::load(&write_config(&dir, &pm, &ks, 0)).expect("config"));
+    let reg = registry(&cfg).await;
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let opts = RecordOptions {
+        duration: Duration::from_secs(30),
+        poll: Duration::from_millis(30),
+        settle_poll: Duration::from_millis(150),
+    };
+    let script = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Second Polymarket book: the 0.41 level grew.
+        pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.40", "6"), ("0.41", "9")]);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        pm.resolve(ARB_YES, true);
+        ks.update_market(ARB_TICKER, |m| {
+            m.status = "finalized".into();
+            m.result = "yes".into();
+            m.settlement_value_dollars = Some("1.0000".into());
+        });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = tx.send(true);
+    };
+    let mut file = Vec::new();
+    let (written, ()) = tokio::join!(record(&cfg, &reg, &mut file, opts, rx), script);
+    let summary = written.expect("recorded");
+    assert_eq!(summary.markets, 4, "{summary:?}");
+    assert_eq!(
+        summary.resolutions, 2,
+        "both arb markets resolved: {summary:?}"
+    );
+    let text = String::from_utf8(file).expect("utf-8");
+
+    // The replay's own parser reads it; the arb market's books are the two the double served,
+    // in order, each once.
+    let scen = parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let arb = scen
+        .markets
+        .iter()
+        .position(|m| m.instruments[0] == ARB_YES)
+        .expect("arb market recorded") as u32;
+    type Side = Vec<(i64, i64)>;
+    let books: Vec<(Side, Side)> = scen
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Book { market, bids, asks } if *market == arb => Some((
+                bids.iter().map(|l| (l.price.0, l.qty.0)).collect(),
+                asks.iter().map(|l| (l.price.0, l.qty.0)).collect(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        books,
+        vec![
+            (
+                vec![(370_000, 5_000)],
+                vec![(400_000, 600), (410_000, 400), (700_000, 10_000)]
+            ),
+            (vec![(370_000, 5_000)], vec![(400_000, 600), (410_000, 900)]),
+        ],
+        "{text}"
+    );
+    let ks_arb = scen
+        .markets
+        .iter()
+        .position(|m| m.id == ARB_TICKER)
+        .expect("kalshi market") as u32;
+    // Kalshi: YES bids 0.55 × 10, 0.20 × 100; YES ask 1 − 0.38 = 0.62 × 100.
+    assert!(scen.events.iter().any(|e| matches!(&e.kind,
+        EventKind::Book { market, bids, asks } if *market == ks_arb
+            && bids.iter().map(|l| (l.price.0, l.qty.0)).collect::<Vec<_>>() == vec![(550_000, 1_000), (200_000, 10_000)]
+            && asks.iter().map(|l| (l.price.0, l.qty.0)).collect::<Vec<_>>() == vec![(620_000, 10_000)])));
+    assert!(scen.events.iter().any(|e| matches!(&e.kind,
+        EventKind::Resolve { market, yes_won: true } if *market == arb)));
+
+    // Replayed in paper mode (the same pairs, paper-sims on the file): the arb trades once,
+    // with the fills walking the recorded (= served) first book gives, and settles.
+    let scen_path = dir.join("recorded.jsonl");
+    std::fs::write(&scen_path, &text).expect("write scenario");
+    let replay_dir = temp_dir("record-replay");
+    let venues = format!(
+        "[[venue]]\nname = \"pm\"\nplugin = \"paper-sim\"\n[venue.settings]\nrules = \"polymarket\"\nscenario = {p:?}\nvenue_key = \"pm\"\nbalance = \"1000\"\n\n[[venue]]\nname = \"ks\"\nplugin = \"paper-sim\"\n[venue.settings]\nrules = \"kalshi\"\nscenario = {p:?}\nvenue_key = \"ks\"\nbalance = \"1000\"\n",
+        p = scen_path.display().to_string()
+    );
+    let body = format!(
+        "mode = \"paper\"\ndata_dir = {:?}\n{}{venues}{}\n[api]\nenabled = false\n{}",
+        replay_dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        RISK_AND_STRATEGY,
+        pairs_toml("pm", "ks"),
+    );
+    let replay_cfg = replay_dir.join("polymix.toml");
+    std::fs::write(&replay_cfg, body).expect("write replay config");
+    let rcfg = Arc::new(polymix_host::config::load(&replay_cfg).expect("replay config"));
+    let rreg = registry(&rcfg).await;
+    let clock = polymix_host::venue_io::SimClock::new(scen.header.start_ms);
+    let engine = Engine::new(
+        rcfg,
+        &rreg,
+        Arc::new(clock.clone()),
+        EngineOptions::default(),
+    )
+    .await
+    .expect("replay engine");
+    engine
+        .replay(&clock, None, &|_, _| {})
+        .await
+        .expect("replay runs");
+    let trades = engine.ledger().trades_in(&[]).expect("ledger");
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let t = &trades[0];
+    assert_eq!(t.pair_id, "lal-bos-lal");
+    assert_eq!(t.state, state::SETTLED, "{t:#?}");
+    let orders = engine.ledger().orders_of(&t.id).expect("orders");
+    let (oa, ob) = (entry(&orders, "a"), entry(&orders, "b"));
+    let fa = walk(PM_ARB_YES_ASKS, oa.qty.0, oa.price.0);
+    let fb = walk(KS_ARB_NO_ASKS, ob.qty.0, ob.price.0);
+    assert_eq!(
+        order_fills(&oa),
+        (
+            Qty(fa.iter().map(|f| f.1).sum()),
+            Usd(notional(&fa)),
+            Usd(pm_fee(&fa))
+        )
+    );
+    assert_eq!(
+        order_fills(&ob),
+        (
+            Qty(fb.iter().map(|f| f.1).sum()),
+            Usd(notional(&fb)),
+            Usd(ks_fee(&fb))
+        )
+    );
+    assert_public_only(&pm, &ks, true);
+}

@@ -3,6 +3,7 @@
 mod check;
 mod order_guard;
 pub(crate) mod output;
+mod record;
 mod run;
 mod state;
 mod trades;
@@ -60,6 +61,19 @@ pub enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Record what the live feeds deliver (books, rules, status, resolutions) as a scenario
+    /// that `polymix run` replays.
+    Record {
+        /// Config file with simulators fed by market-data instances (e.g. config/paper-live.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Scenario file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// How long to record: e.g. `90s`, `15m`, `2h` (default: until Ctrl-C).
+        #[arg(long)]
+        duration: Option<String>,
     },
     /// Show the ledger's state: balances, open trades, today's counters, errors.
     State {
@@ -222,6 +236,11 @@ pub async fn dispatch(args: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => run::run(&config, exit_on_completion, speed, live, json).await,
         Command::State { config, json } => state::state(&config, json).await,
+        Command::Record {
+            config,
+            out,
+            duration,
+        } => record::record(&config, &out, duration.as_deref()).await,
         Command::Trades {
             config, json, open, ..
         } => {

@@ -631,3 +631,109 @@ async fn a_recording_replays_the_same_books_and_trades() {
     );
     assert_public_only(&pm, &ks, true);
 }
+
+/// `polymix venue --json` on a config; the parsed answer.
+fn venue_json(cfg: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(polymix_bin())
+        .args(["venue", "--json", "--config"])
+        .arg(cfg)
+        .args(args)
+        .env_clear()
+        .output()
+        .expect("run polymix");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// A paper-on-live run with journaled paper accounts is SIGKILLed with a hedged trade open and
+/// restarted: the paper cash and positions continue (read back from the journal by a separate
+/// `polymix venue` process), the standing quote it already took is not traded again, and the
+/// trade settles into the same account when the doubles resolve.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_paper_on_live_run_continues_its_account() {
+    use crate::crash_restart::{ledger_trades, until, Polymix};
+
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("paper-live-kill");
+    let cfg = write_config(&dir, &pm, &ks, 50);
+    let body = std::fs::read_to_string(&cfg)
+        .expect("config")
+        .replace(
+            "rules = \"polymarket\"\n",
+            "rules = \"polymarket\"\njournal = \"pm.journal\"\n",
+        )
+        .replace(
+            "rules = \"kalshi\"\n",
+            "rules = \"kalshi\"\njournal = \"ks.journal\"\n",
+        );
+    std::fs::write(&cfg, body).expect("config");
+    let ledger = dir.join("data").join("paper.sqlite");
+    let hedged = || {
+        ledger_trades(&ledger)
+            .iter()
+            .any(|(t, _)| t.state == state::HEDGED)
+    };
+
+    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    until(&mut p1, "a hedged trade", Duration::from_secs(30), hedged).await;
+    p1.kill();
+
+    // What the killed run's paper accounts held, from their journals.
+    let trades = ledger_trades(&ledger);
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let (t, orders) = trades[0].clone();
+    let (oa, ob) = (entry(&orders, "a"), entry(&orders, "b"));
+    let cash = |v: &serde_json::Value| v["balance"]["total"].as_i64().expect("cash");
+    let pm_cash = cash(&venue_json(&cfg, &["pm", "balance"]));
+    let ks_cash = cash(&venue_json(&cfg, &["ks", "balance"]));
+    assert_eq!(
+        pm_cash,
+        Usd::dollars(1000).0 - oa.filled_notional.0 - oa.fees.0
+    );
+    assert_eq!(
+        ks_cash,
+        Usd::dollars(1000).0 - ob.filled_notional.0 - ob.fees.0
+    );
+    let pos = venue_json(&cfg, &["pm", "positions"]);
+    assert_eq!(pos["positions"][0]["instrument"], ARB_YES, "{pos}");
+    assert_eq!(pos["positions"][0]["qty"], oa.filled_qty.0, "{pos}");
+
+    // Restart: no second trade on the quote already taken; the trade settles.
+    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    p2.assert_running();
+    pm.resolve(ARB_YES, true);
+    ks.update_market(ARB_TICKER, |m| {
+        m.status = "finalized".into();
+        m.result = "yes".into();
+        m.settlement_value_dollars = Some("1.0000".into());
+    });
+    let id = t.id.clone();
+    until(
+        &mut p2,
+        "the trade to settle",
+        Duration::from_secs(30),
+        || {
+            ledger_trades(&ledger)
+                .iter()
+                .any(|(x, _)| x.id == id && x.state == state::SETTLED)
+        },
+    )
+    .await;
+    p2.kill();
+    let trades = ledger_trades(&ledger);
+    assert_eq!(trades.len(), 1, "one trade across both runs: {trades:#?}");
+    // The YES shares paid $10 into the same paper account.
+    assert_eq!(
+        cash(&venue_json(&cfg, &["pm", "balance"])),
+        pm_cash + Usd::dollars(10).0
+    );
+    assert_eq!(cash(&venue_json(&cfg, &["ks", "balance"])), ks_cash);
+    assert_public_only(&pm, &ks, true);
+}

@@ -258,3 +258,112 @@ fn a_replaying_instance_takes_no_feed() {
         .unwrap_err();
     assert!(e.message.contains("replays a scenario"), "{}", e.message);
 }
+
+#[test]
+fn a_journaled_account_continues_after_a_restart() {
+    let dir = std::env::temp_dir().join(format!(
+        "paper-sim-journal-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("ks.journal");
+    let settings = json!({"rules":"kalshi","_feed":"ks-data","balance":"1000","latency_ms":0,
+        "journal": path.display().to_string()});
+    let state = |v: &PaperSim| {
+        let get = |op| match v.begin(op, ctx(5_000)).unwrap() {
+            Step::Done { result } => result,
+            other => panic!("{other:?}"),
+        };
+        (
+            get(VenueOp::Balance),
+            get(VenueOp::Positions),
+            get(VenueOp::GetOrder {
+                order_id: None,
+                client_order_id: Some("a".into()),
+                instrument: NO.into(),
+            }),
+            get(VenueOp::Fills {
+                instrument: None,
+                since_ms: None,
+            }),
+        )
+    };
+    let before = {
+        let v = PaperSim::fed(&settings).unwrap();
+        let mut snap = asks(vec![lv("0.45", 10), lv("0.50", 20)]);
+        snap.rules = vec![FeedRules {
+            instrument: NO.into(),
+            rules: kalshi_rules(),
+        }];
+        ingest(&v, snap, 1_000);
+        let o = order_of(v.begin(buy("a", "0.50", 15), ctx(1_100)).unwrap());
+        assert_eq!(o.filled_qty, Qty::shares(15));
+        state(&v)
+        // dropped: the process "dies" here
+    };
+    // A torn last line (killed mid-write) is dropped, not an error.
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"{\"now_ms\":1200,\"op\":{\"op\":\"pla")
+            .unwrap();
+    }
+    let v = PaperSim::fed(&settings).unwrap();
+    assert_eq!(
+        state(&v),
+        before,
+        "cash, positions, the order and its fills continue"
+    );
+    // The depleted book and the order ids continue too: a second order gets a new id, and
+    // the client id of the first is still taken.
+    let e = v.begin(buy("a", "0.50", 1), ctx(5_100)).unwrap_err();
+    assert!(e.message.contains("already used"), "{}", e.message);
+    let o = order_of(v.begin(buy("b", "0.50", 20), ctx(5_200)).unwrap());
+    assert_eq!(
+        o.filled_qty,
+        Qty::shares(15),
+        "what the first order took stays taken"
+    );
+    drop(v);
+    let v = PaperSim::fed(&settings).unwrap();
+    match v
+        .begin(VenueOp::OpenOrders { instrument: None }, ctx(6_000))
+        .unwrap()
+    {
+        Step::Done {
+            result: OpResult::Orders { orders },
+        } => assert!(orders.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_second_process_cannot_write_a_journal_in_use() {
+    let dir = std::env::temp_dir().join(format!(
+        "paper-sim-journal-lock-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = json!({"rules":"kalshi","_feed":"d","latency_ms":0,
+        "journal": dir.join("j").display().to_string()});
+    let a = PaperSim::fed(&settings).unwrap();
+    ingest(&a, FeedSnapshot::default(), 1_000);
+    // Another instance on the same file reads it but may not write it.
+    let b = PaperSim::fed(&settings).unwrap();
+    let e = b
+        .begin(
+            VenueOp::Ingest {
+                snapshot: FeedSnapshot::default(),
+            },
+            ctx(1_100),
+        )
+        .unwrap_err();
+    assert!(e.message.contains("in use"), "{}", e.message);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -21,6 +21,7 @@
 mod account;
 mod book;
 mod faults;
+mod journal;
 pub mod scenario;
 pub mod settings;
 mod sim;
@@ -43,6 +44,8 @@ pub struct PaperSim {
     rules: RulesKind,
     /// Fed live by a market-data instance (no scenario).
     fed: bool,
+    /// Fed live with a `journal`: every state change is written there before it is applied.
+    journal: Mutex<Option<journal::Journal>>,
 }
 
 /// What a latency [`Step::Wait`] carries to [`Venue::resume`].
@@ -71,6 +74,7 @@ impl PaperSim {
             sim: Mutex::new(Sim::load(settings, reader)?),
             rules,
             fed: false,
+            journal: Mutex::new(None),
         })
     }
 
@@ -84,10 +88,25 @@ impl PaperSim {
             ));
         }
         let rules = settings.rules;
+        let journal_path = settings.journal.clone();
+        let mut sim = Sim::fed(settings)?;
+        let journal = match journal_path {
+            Some(path) => {
+                let (j, entries) = journal::Journal::open(&path)?;
+                // Deterministic: the same operations at the same times rebuild the same account.
+                for e in entries {
+                    sim.advance(e.now_ms);
+                    let _ = Self::run(&mut sim, e.op, &[]);
+                }
+                Some(j)
+            }
+            None => None,
+        };
         Ok(PaperSim {
-            sim: Mutex::new(Sim::fed(settings)?),
+            sim: Mutex::new(sim),
             rules,
             fed: true,
+            journal: Mutex::new(journal),
         })
     }
 
@@ -98,6 +117,26 @@ impl PaperSim {
                 "paper-sim state poisoned by an earlier panic",
             )
         })
+    }
+
+    /// Writes a state-changing operation to the journal (if kept) before it is applied.
+    fn journal(&self, sim: &Sim, op: &VenueOp) -> PluginResult<()> {
+        if !matches!(
+            op,
+            VenueOp::Ingest { .. } | VenueOp::PlaceOrder { .. } | VenueOp::CancelOrder { .. }
+        ) {
+            return Ok(());
+        }
+        let mut j = self.journal.lock().map_err(|_| {
+            PluginError::new(
+                plugin_api::ErrorKind::Internal,
+                "paper-sim journal poisoned",
+            )
+        })?;
+        match j.as_mut() {
+            Some(j) => j.append(sim.now(), op),
+            None => Ok(()),
+        }
     }
 
     fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
@@ -243,6 +282,7 @@ impl Venue for PaperSim {
                 .map_err(|e| PluginError::new(plugin_api::ErrorKind::Internal, e.to_string()))?;
             return Ok(Step::Wait { ms: latency, state });
         }
+        self.journal(&sim, &op)?;
         Self::run(&mut sim, op, &faults).map(|result| Step::Done { result })
     }
 
@@ -251,6 +291,7 @@ impl Venue for PaperSim {
             .map_err(|e| PluginError::invalid(format!("paper-sim: bad continuation state: {e}")))?;
         let mut sim = self.lock()?;
         sim.advance(ctx.now_ms);
+        self.journal(&sim, &pending.op)?;
         Self::run(&mut sim, pending.op, &pending.faults).map(|result| Step::Done { result })
     }
 

@@ -8,7 +8,8 @@
 //! | `balance` | decimal string (dollars) | `"10000"` | starting cash |
 //! | `latency_ms` | integer | `0`; `250` when fed live | added simulated latency on every place and cancel ([`plugin_api::Step::Wait`]); the order then fills against the book as it is after the wait |
 //! | `confirm_ms` | integer | Polymarket `4000`, Kalshi `0` | fills report `matched`, then `mined` at half this, `confirmed` after it |
-//! | `faults` | array of fault objects | `[]` | faults armed from the start, same fields as a scenario `fault` line without `type`, `ts`, `venue` |
+//! | `faults` | array of fault objects | `[]` | faults armed from the start, same fields as a scenario `fault` line without `type`, `ts`, `venue` (replays only) |
+//! | `journal` | path | none | fed live only: the paper account's journal; a restarted run continues from it (relative paths resolve against `_config_dir`) |
 //!
 //! Keys starting with `_` are injected by the host and otherwise ignored: `_config_dir`, and
 //! `_feed`, the name of the `market-data` instance feeding this one when its `[[venue]]` entry
@@ -41,6 +42,8 @@ pub struct Settings {
     pub confirm_ms: u64,
     /// Faults armed from the start.
     pub faults: Vec<FaultSpec>,
+    /// Fed live: the journal that keeps the paper account across restarts.
+    pub journal: Option<PathBuf>,
 }
 
 const KEYS: &[&str] = &[
@@ -51,6 +54,7 @@ const KEYS: &[&str] = &[
     "latency_ms",
     "confirm_ms",
     "faults",
+    "journal",
 ];
 
 fn bad(key: &str, msg: impl std::fmt::Display) -> PluginError {
@@ -147,6 +151,28 @@ impl Settings {
                 .collect::<PluginResult<Vec<_>>>()?,
             Some(_) => return Err(bad("faults", "expected an array")),
         };
+        let journal = match (s("journal")?, &feed) {
+            (None, _) => None,
+            (Some(_), None) => return Err(bad(
+                "journal",
+                "only an instance fed live keeps a journal (a replay restarts from its scenario)",
+            )),
+            (Some(j), Some(_)) => {
+                let mut p = PathBuf::from(j);
+                if p.is_relative() {
+                    if let Some(dir) = s("_config_dir")? {
+                        p = PathBuf::from(dir).join(p);
+                    }
+                }
+                Some(p)
+            }
+        };
+        if feed.is_some() && !faults.is_empty() {
+            return Err(bad(
+                "faults",
+                "faults are injected into scenario replays only, not into an instance fed live",
+            ));
+        }
         // Harder than live by default: a fed instance never fills at the decision's book.
         let default_latency = if feed.is_some() { 250 } else { 0 };
         Ok(Settings {
@@ -161,6 +187,7 @@ impl Settings {
                 RulesKind::Kalshi => 0,
             }),
             faults,
+            journal,
         })
     }
 }

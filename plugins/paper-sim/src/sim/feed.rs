@@ -70,6 +70,11 @@ impl Sim {
         })
     }
 
+    /// The simulation's time (the latest `now` it was advanced to).
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
     /// Whether this instance is fed live.
     pub fn is_fed(&self) -> bool {
         self.settings.feed.is_some()

@@ -353,17 +353,54 @@ fn a_second_process_cannot_write_a_journal_in_use() {
     let settings = json!({"rules":"kalshi","_feed":"d","latency_ms":0,
         "journal": dir.join("j").display().to_string()});
     let a = PaperSim::fed(&settings).unwrap();
-    ingest(&a, FeedSnapshot::default(), 1_000);
-    // Another instance on the same file reads it but may not write it.
+    let status = |trading| FeedSnapshot {
+        trading: Some(trading),
+        ..Default::default()
+    };
+    ingest(&a, status(false), 1_000);
+    // Another instance on the same file reads it (it sees the halt) but may not write it.
     let b = PaperSim::fed(&settings).unwrap();
     let e = b
         .begin(
             VenueOp::Ingest {
-                snapshot: FeedSnapshot::default(),
+                snapshot: status(true),
             },
             ctx(1_100),
         )
         .unwrap_err();
     assert!(e.message.contains("in use"), "{}", e.message);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_repeated_poll_changes_nothing_and_is_not_journaled() {
+    let dir = std::env::temp_dir().join(format!(
+        "paper-sim-journal-repeat-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("j");
+    let v = PaperSim::fed(&json!({"rules":"kalshi","_feed":"d","latency_ms":0,
+        "journal": path.display().to_string()}))
+    .unwrap();
+    let mut snap = asks(vec![lv("0.45", 10)]);
+    snap.rules = vec![FeedRules {
+        instrument: NO.into(),
+        rules: kalshi_rules(),
+    }];
+    assert_eq!(ingest(&v, snap.clone(), 1_000).books, 1);
+    let len = std::fs::metadata(&path).unwrap().len();
+    // The same poll again (rules, book, nothing resolved): nothing applied, nothing written.
+    snap.resolutions = vec![Resolution {
+        instrument: NO.into(),
+        resolved: false,
+        payout: Price::ZERO,
+    }];
+    assert_eq!(ingest(&v, snap, 2_000).books, 0);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), len);
+    // A changed book is.
+    assert_eq!(ingest(&v, asks(vec![lv("0.46", 10)]), 3_000).books, 1);
+    assert!(std::fs::metadata(&path).unwrap().len() > len);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -277,6 +277,20 @@ impl Venue for PaperSim {
             VenueOp::CancelOrder { .. } => latency = sim.settings.latency_ms,
             _ => {}
         }
+        let op = match op {
+            // Only what changes the simulation is journaled and applied.
+            VenueOp::Ingest { snapshot } if sim.is_fed() => match sim.changes(snapshot) {
+                Some(snapshot) => VenueOp::Ingest { snapshot },
+                None => {
+                    return Ok(Step::Done {
+                        result: OpResult::Ingested {
+                            report: Default::default(),
+                        },
+                    })
+                }
+            },
+            other => other,
+        };
         if latency > 0 {
             let state = serde_json::to_string(&Pending { op, faults })
                 .map_err(|e| PluginError::new(plugin_api::ErrorKind::Internal, e.to_string()))?;

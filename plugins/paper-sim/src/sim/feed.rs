@@ -28,6 +28,8 @@ pub(crate) struct FeedState {
     pub rules: HashMap<u32, InstrumentRules>,
     /// Payout per share of resolved markets, as the feed reported it.
     pub payouts: HashMap<u32, Price>,
+    /// The last book the feed sent per market, as sent: an identical one changes nothing.
+    pub last_books: HashMap<u32, (Vec<Level>, Vec<Level>)>,
 }
 
 /// Levels best first (bids high to low, asks low to high), empty levels dropped: book walking
@@ -85,6 +87,38 @@ impl Sim {
         self.trading
     }
 
+    /// What of `snap` would change anything: books that differ from the last one the feed
+    /// sent for their market, rules that differ, resolutions not yet applied, a status change.
+    /// A poll that repeats the last one is then nothing to journal or apply (and a resting
+    /// order is not filled again from the same displayed quote).
+    pub fn changes(&self, mut snap: FeedSnapshot) -> Option<FeedSnapshot> {
+        let market = |i: &str| self.instruments.get(i).map(|&(m, _)| m);
+        snap.rules.retain(|r| {
+            market(&r.instrument).is_none_or(|m| self.feed.rules.get(&m) != Some(&r.rules))
+        });
+        snap.books.retain(|b| match market(&b.instrument) {
+            Some(m) => self
+                .feed
+                .last_books
+                .get(&m)
+                .is_none_or(|(bids, asks)| *bids != b.bids || *asks != b.asks),
+            // Kept: its rules may arrive in this same snapshot.
+            None => true,
+        });
+        snap.resolutions.retain(|r| {
+            r.resolved
+                && market(&r.instrument).is_none_or(|m| self.markets[m as usize].resolved.is_none())
+        });
+        if snap.trading == Some(self.trading) {
+            snap.trading = None;
+        }
+        let nothing = snap.rules.is_empty()
+            && snap.books.is_empty()
+            && snap.resolutions.is_empty()
+            && snap.trading.is_none();
+        (!nothing).then_some(snap)
+    }
+
     /// Applies one feed snapshot at the simulator's current time: rules first (a new
     /// instrument becomes a market), then exchange status, books (resting orders the new book
     /// trades through fill at their limit) and resolutions (positions settle at the payout).
@@ -138,6 +172,7 @@ impl Sim {
                 report.unknown.push(instrument);
                 continue;
             };
+            self.feed.last_books.insert(m, (bids.clone(), asks.clone()));
             let m = m as usize;
             if self.markets[m].resolved.is_some() {
                 continue;

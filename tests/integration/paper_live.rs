@@ -737,3 +737,57 @@ async fn a_killed_paper_on_live_run_continues_its_account() {
     assert_eq!(cash(&venue_json(&cfg, &["ks", "balance"])), ks_cash);
     assert_public_only(&pm, &ks, true);
 }
+
+/// A feed that stops serving a book leaves nothing stale to trade on: the Kalshi double's arb
+/// side is pulled while its order-book endpoint fails, then Polymarket turns cheap. The last
+/// book Kalshi served still shows the arb; the simulator must not fill against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_that_fails_leaves_no_stale_book_to_trade() {
+    use polymix_doubles::fault::{Fault, FaultRule};
+
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // Polymarket expensive at first: no arb, no trade.
+    pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.70", "100")]);
+    let dir = temp_dir("paper-live-stale");
+    let path = write_config(&dir, &pm, &ks, 0);
+    // No retries of a failed read: the feed's poll ends (with the failure) at once.
+    let body = std::fs::read_to_string(&path).expect("config").replace(
+        "role = \"market-data\"\ntimeout_ms = 3000\n[venue.settings]\nbase_url",
+        "role = \"market-data\"\ntimeout_ms = 3000\nretries = 0\n[venue.settings]\nbase_url",
+    );
+    assert!(body.contains("retries = 0"));
+    std::fs::write(&path, body).expect("config");
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config"));
+    let reg = registry(&cfg).await;
+    let engine = Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
+        .await
+        .expect("engine starts");
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Kalshi's books stop coming, and its arb side is gone; then Polymarket turns cheap.
+        ks.inject(FaultRule::once("GET", "/markets/orderbooks", Fault::Status(500)).times(100_000));
+        ks.seed_book(ARB_TICKER, &[("0.2000", "100.00")], &[("0.3800", "100.00")]);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.40", "6"), ("0.41", "4")]);
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let status = engine.feed_status();
+        let _ = tx.send(true);
+        status
+    };
+    let (run, status) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+    let trades = ledger.trades_in(&[]).expect("ledger");
+    assert!(trades.is_empty(), "traded on a stale book: {trades:#?}");
+    let ks_feed = status.iter().find(|s| s.venue == "ks").expect("ks feed");
+    assert!(
+        ks_feed
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("books")),
+        "{status:?}"
+    );
+}

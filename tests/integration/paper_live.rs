@@ -681,6 +681,15 @@ async fn a_killed_paper_on_live_run_continues_its_account() {
     };
 
     let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    // Not a look at the ledger before the run has created it: two processes creating one
+    // fresh ledger at once race on its schema (see the report).
+    let log1 = dir.join("run1.log");
+    until(&mut p1, "trading to begin", Duration::from_secs(30), || {
+        std::fs::read_to_string(&log1)
+            .unwrap_or_default()
+            .contains("start-up reconciliation finished")
+    })
+    .await;
     until(&mut p1, "a hedged trade", Duration::from_secs(30), hedged).await;
     p1.kill();
 

@@ -800,3 +800,42 @@ async fn a_feed_that_fails_leaves_no_stale_book_to_trade() {
         "{status:?}"
     );
 }
+
+/// A feed that fails at start-up is asked again before the engine reads pair rules: a pair
+/// whose rules are missing would not trade for the whole run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_feed_down_at_start_up_is_retried_before_pairs_are_set() {
+    use polymix_doubles::fault::{Fault, FaultRule};
+
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // Every Kalshi market read fails for a while (rules and books alike), with no retries.
+    ks.inject(FaultRule::once("GET", "/markets", Fault::Status(503)).times(12));
+    let dir = temp_dir("paper-live-startup");
+    let path = write_config(&dir, &pm, &ks, 0);
+    let body = std::fs::read_to_string(&path).expect("config").replace(
+        "role = \"market-data\"\ntimeout_ms = 3000\n[venue.settings]\nbase_url",
+        "role = \"market-data\"\ntimeout_ms = 3000\nretries = 0\n[venue.settings]\nbase_url",
+    );
+    assert!(body.contains("retries = 0"));
+    std::fs::write(&path, body).expect("config");
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config"));
+    let reg = registry(&cfg).await;
+    let engine = Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
+        .await
+        .expect("engine starts");
+    assert_eq!(engine.pair_off(0), None, "the arb pair trades");
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let t = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        let _ = tx.send(true);
+        t
+    };
+    let (run, _) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+}

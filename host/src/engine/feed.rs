@@ -127,6 +127,18 @@ pub(super) fn link(
 }
 
 impl FeedLink {
+    /// Instruments whose rules have not reached the simulator (always polled at least once).
+    fn missing(&self) -> usize {
+        let st = self.state();
+        if st.last_ok_ms.is_none() && st.last_error.is_none() {
+            return self.instruments.len().max(1);
+        }
+        self.instruments
+            .iter()
+            .filter(|i| !st.ruled.contains(*i))
+            .count()
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, FeedState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -257,9 +269,24 @@ impl FeedLink {
 
 /// Hands the simulators their first data (rules, books, resolutions, status) before the
 /// engine reads pair rules from them.
+/// A pair whose rules are missing then does not trade for the whole run, so a feed that fails
+/// at start-up (a network hiccup) is asked again a few times first.
 pub(super) async fn prime(links: &[FeedLink], venues: &[Arc<VenueIo>], clock: &Arc<dyn Clock>) {
-    for l in links {
-        poll_one(l, venues, clock, true).await;
+    /// Attempts, and the pause between them.
+    const ATTEMPTS: u32 = 3;
+    const PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+    for attempt in 1..=ATTEMPTS {
+        for l in links.iter().filter(|l| l.missing() > 0) {
+            poll_one(l, venues, clock, true).await;
+        }
+        let missing: usize = links.iter().map(FeedLink::missing).sum();
+        if missing == 0 {
+            return;
+        }
+        tracing::warn!(missing, attempt, "feed rules missing at start-up");
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(PAUSE).await;
+        }
     }
 }
 

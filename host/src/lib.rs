@@ -9,5 +9,6 @@ pub mod metrics;
 pub mod notify;
 pub mod pairs;
 pub mod plugins;
+pub mod record;
 pub mod store;
 pub mod venue_io;

@@ -39,6 +39,7 @@
 pub mod book;
 pub mod error;
 pub mod export;
+pub mod feed;
 pub mod fees;
 pub mod ffi;
 pub mod http;
@@ -58,6 +59,7 @@ pub mod venue;
 
 pub use book::{Book, Level};
 pub use error::{ErrorKind, PluginError, PluginResult};
+pub use feed::{FeedRules, FeedSnapshot, IngestReport};
 pub use fees::{FeeBasis, FeeError, FeeModel, FeeRounding, FeeShape, FeeTerm};
 pub use http::{HttpRequest, HttpResponse};
 pub use info::{PluginInfo, PluginKind};

@@ -190,6 +190,11 @@ pub enum VenueOp {
         /// Filter.
         filter: ListingFilter,
     },
+    /// Simulators only: live market data from a feed (see [`crate::feed`]).
+    Ingest {
+        /// What the feed delivered.
+        snapshot: crate::feed::FeedSnapshot,
+    },
 }
 
 impl VenueOp {
@@ -215,6 +220,7 @@ impl VenueOp {
             VenueOp::ExchangeStatus => "exchange_status",
             VenueOp::Prepare => "prepare",
             VenueOp::Listings { .. } => "listings",
+            VenueOp::Ingest { .. } => "ingest",
         }
     }
 }
@@ -308,6 +314,11 @@ pub enum OpResult {
         listings: Vec<Listing>,
         /// Cursor for the next page, if any.
         next_cursor: Option<String>,
+    },
+    /// A simulator took a feed snapshot (see [`crate::feed`]).
+    Ingested {
+        /// What it did with it.
+        report: crate::feed::IngestReport,
     },
 }
 

@@ -112,7 +112,7 @@ fn config(dir: &Path, a: &KalshiDouble, b: &KalshiDouble) -> PathBuf {
 }
 
 /// Polls until `f` holds, or fails with the child's log.
-async fn until(p: &mut Polymix, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+pub async fn until(p: &mut Polymix, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
         p.assert_running();

@@ -37,6 +37,7 @@ pub fn venue_io(reg: &Registry, name: &str, timeout_ms: u64, retries: u32) -> Ve
                 .into_iter()
                 .collect(),
             backoff: Duration::from_millis(20),
+            market_data_only: false,
         },
         Arc::new(SystemClock),
     )

@@ -14,6 +14,7 @@ mod live_faults;
 mod notify;
 mod pairs;
 mod paper_e2e;
+mod paper_live;
 mod plugin_loading;
 mod polymarket;
 mod risk_halt;

@@ -323,6 +323,7 @@ async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
                     .into_iter()
                     .collect(),
                 backoff: Duration::from_millis(20),
+                market_data_only: false,
             },
             std::sync::Arc::new(SystemClock),
         )

@@ -209,6 +209,13 @@ pub(super) fn all() -> Map<String, Value> {
             "unrealized_pnl": usd("open trades' held legs marked to the best bid, less their cost"),
             "unrealized_pnl_usd": usd_text("the same"),
             "unmarked_legs": list("UnmarkedLeg"),
+            "feeds": { "type": "array", "items": obj(json!({
+                "venue": text(),
+                "feed": text(),
+                "last_ok_ms": int_or_null("when the feed's last complete poll reached the simulator"),
+                "age_ms": int_or_null("age of that data now"),
+                "last_error": text_or_null(),
+            })), "description": "simulators fed by live market-data instances (paper on live markets); empty otherwise" },
             "stats": reference("Stats"),
             "errors": { "type": "array", "items": reference("LoggedError"), "maxItems": 20 },
         })),

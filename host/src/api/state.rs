@@ -66,6 +66,8 @@ pub(super) async fn trading_state(State(s): St) -> Response {
             "unrealized_pnl": unrealized,
             "unrealized_pnl_usd": unrealized_usd,
             "unmarked_legs": unmarked,
+            // Simulators fed by live market data: which feed, and how fresh (empty in a replay).
+            "feeds": engine.feed_status(),
             "stats": engine.stats(),
             "errors": l.errors()?.into_iter().take(20).collect::<Vec<_>>(),
         }))

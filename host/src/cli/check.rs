@@ -29,12 +29,14 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             "  {} (plugin {}, {}, timeout {} ms, rate {}/{} per s)",
             v.name,
             v.plugin,
-            inst.map(|i| if i.info.simulated {
-                "simulated"
-            } else {
-                "LIVE"
-            })
-            .unwrap_or("?"),
+            match (inst.map(|i| i.info.simulated), v.role, &v.feed) {
+                (_, polymix_host::config::VenueRole::MarketData, _) =>
+                    "market data only: no orders, no account".to_string(),
+                (Some(true), _, Some(f)) => format!("simulated, fed live by {f}"),
+                (Some(true), _, None) => "simulated".to_string(),
+                (Some(false), _, _) => "LIVE".to_string(),
+                (None, _, _) => "?".to_string(),
+            },
             v.timeout_ms,
             rates.rates["read"],
             rates.rates["write"]

@@ -4,6 +4,7 @@ mod check;
 mod order_guard;
 pub(crate) mod output;
 mod pairs;
+mod record;
 mod run;
 mod state;
 mod trades;
@@ -61,6 +62,19 @@ pub enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Record what the live feeds deliver (books, rules, status, resolutions) as a scenario
+    /// that `polymix run` replays.
+    Record {
+        /// Config file with simulators fed by market-data instances (e.g. config/paper-live.toml).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Scenario file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// How long to record: e.g. `90s`, `15m`, `2h` (default: until Ctrl-C).
+        #[arg(long)]
+        duration: Option<String>,
     },
     /// Show the ledger's state: balances, open trades, today's counters, errors.
     State {
@@ -148,12 +162,13 @@ pub async fn prepare(path: &Path) -> anyhow::Result<(Config, Registry)> {
         .map_err(|e| plugin_error(&cfg, e))?;
     // The engine refuses this too, but only once `run` starts it; `check` must say so first.
     if cfg.mode == config::Mode::Paper {
-        if let Some((i, v)) = reg
-            .venues
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !v.info.simulated)
-        {
+        if let Some((i, v)) = reg.venues.iter().enumerate().find(|(_, v)| {
+            // A market-data instance never trades: paper may read its public data.
+            !v.info.simulated
+                && cfg
+                    .venue(&v.name)
+                    .is_none_or(|e| e.role != config::VenueRole::MarketData)
+        }) {
             anyhow::bail!(
                 "{}: venue[{i}].plugin: mode is paper but venue `{}` (plugin {}) is a live venue; \
                  use paper-sim venues or set mode = \"live\"",
@@ -224,6 +239,11 @@ pub async fn dispatch(args: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => run::run(&config, exit_on_completion, speed, live, json).await,
         Command::State { config, json } => state::state(&config, json).await,
+        Command::Record {
+            config,
+            out,
+            duration,
+        } => record::record(&config, &out, duration.as_deref()).await,
         Command::Trades {
             config, json, open, ..
         } => {

@@ -77,11 +77,22 @@ pub async fn run(
     }
     let (cfg, reg) = super::prepare(path).await?;
     let cfg = Arc::new(cfg);
-    let all_simulated = reg.venues.iter().all(|v| v.info.simulated);
+    // Market-data instances never trade (the host refuses them orders); what decides paper
+    // or live is the trading venues. A simulator fed live runs the live loop, not a replay.
+    let trading = |name: &str| {
+        cfg.venue(name)
+            .is_none_or(|e| e.role != polymix_host::config::VenueRole::MarketData)
+    };
+    let all_simulated = reg
+        .venues
+        .iter()
+        .filter(|v| trading(&v.name))
+        .all(|v| v.info.simulated);
+    let fed = cfg.venues.iter().any(|v| v.feed.is_some());
     let opts = EngineOptions {
         live_confirmed: live_confirmed(live),
     };
-    if all_simulated {
+    if all_simulated && !fed {
         let first = reg
             .venues
             .iter()
@@ -140,10 +151,20 @@ pub async fn run(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if cfg.mode != Mode::Live {
+    if cfg.mode != Mode::Live && !(all_simulated && fed) {
         anyhow::bail!(
             "{}: mode is paper but some venues are live plugins; use paper-sim venues or set mode = \"live\"",
             path.display()
+        );
+    }
+    if fed {
+        eprintln!(
+            "paper trading on live market data: simulated venues fed by {}; no order leaves the machine",
+            cfg.venues
+                .iter()
+                .filter_map(|v| v.feed.as_deref())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);

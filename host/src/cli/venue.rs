@@ -229,6 +229,11 @@ pub async fn venue(a: VenueArgs) -> anyhow::Result<ExitCode> {
         VenueCmd::Settlements { market, since_ms } => VenueOp::Settlements { market, since_ms },
         VenueCmd::CancelAll { instrument, .. } => VenueOp::CancelAll { instrument },
     };
+    // A market-data instance refuses orders, cancels and account reads (the VenueIo check,
+    // asked first so the operator reads that reason and not a mode one).
+    if let Some(refused) = io.refusal(&op) {
+        anyhow::bail!("{}: {refused}", a.config.display());
+    }
     // One gate for every order change: paper never reaches a live venue's orders, live needs
     // --confirm (place, cancel, cancel-all alike).
     if let Some(why) =

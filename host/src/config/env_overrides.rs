@@ -91,7 +91,12 @@ pub(super) fn apply_from(
         if get(var).is_none() {
             continue;
         }
-        for v in cfg.venues.iter_mut().filter(|v| v.plugin == *plugin) {
+        // A market-data instance uses public endpoints only: it is never handed a key.
+        for v in cfg
+            .venues
+            .iter_mut()
+            .filter(|v| v.plugin == *plugin && v.role != super::roles::VenueRole::MarketData)
+        {
             v.secrets
                 .entry((*key).to_string())
                 .or_insert_with(|| SecretRef::Env {

@@ -4,10 +4,12 @@
 mod env_overrides;
 mod load;
 mod model;
+mod roles;
 mod secrets;
 mod validate;
 
 pub use load::{load, ConfigError};
 pub use model::*;
+pub use roles::VenueRole;
 pub use secrets::{resolve_secret, SecretRef};
 pub use validate::validate_for_run;

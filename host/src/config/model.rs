@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::roles::VenueRole;
 use super::secrets::SecretRef;
 
 /// Paper (simulated venues only) or live (real money).
@@ -122,6 +123,12 @@ pub struct VenueEntry {
     /// Client-side rate limits, requests per second per class.
     #[serde(default)]
     pub rate_limit: RateLimitSection,
+    /// What the instance is for: `trading` (default) or `market-data` (public data only;
+    /// the host refuses every order, cancel and account operation to it). See `roles.rs`.
+    #[serde(default)]
+    pub role: VenueRole,
+    /// A simulator fed by a `market-data` instance instead of a scenario file: its name.
+    pub feed: Option<String>,
 }
 
 fn default_request_timeout() -> u64 {

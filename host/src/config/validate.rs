@@ -184,6 +184,7 @@ pub(super) fn check_values(cfg: &Config) -> Result<(), ConfigError> {
         TIMEOUT_MS,
     )?;
     c.range_u64("api.idle_timeout_ms", cfg.api.idle_timeout_ms, POLL_MS)?;
+    super::roles::check_roles(cfg)?;
     pairs(&c)
 }
 

@@ -57,6 +57,9 @@ impl Engine {
         self.poll_exchange_status(&mut reporting).await;
         while !*stop.borrow() {
             self.prepare_venues(&mut preparing).await;
+            // Fed simulators get the feeds' books first (resolutions and status with the
+            // settlement sweep below).
+            self.poll_feeds(false).await;
             let mut dirty = BTreeSet::new();
             let ((), wire) = observe(self.poll_books(&mut dirty)).await;
             if !dirty.is_empty() {
@@ -77,6 +80,7 @@ impl Engine {
                 last_reconcile = std::time::Instant::now();
             }
             if last_settle.elapsed() >= settle_every {
+                self.poll_feeds(true).await;
                 self.poll_exchange_status(&mut reporting).await;
                 self.check_fills().await?;
                 self.poll_resolutions().await?;

@@ -6,6 +6,7 @@ pub mod books;
 mod decision_latency;
 mod error_throttle;
 mod executor;
+mod feed;
 mod in_flight;
 mod live;
 pub mod mark_to_market;
@@ -19,6 +20,7 @@ pub mod summary;
 mod trade_plan;
 mod unwind;
 
+pub use feed::FeedStatus;
 pub use live::Phase;
 pub use setup::{Engine, EngineError, EngineOptions};
 pub use summary::Summary;

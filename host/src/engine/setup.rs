@@ -106,6 +106,8 @@ pub struct Engine {
     pub(super) decision_latency: super::decision_latency::DecisionLatency,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
     pub(super) seq_block: Mutex<(i64, i64)>,
+    /// Simulators fed by market-data instances (paper trading on live markets).
+    pub(super) feeds: Vec<super::feed::FeedLink>,
 }
 
 /// Rules handed to the strategy for a leg whose real rules could not be read; the pair does
@@ -128,8 +130,14 @@ impl Engine {
         opts: EngineOptions,
     ) -> Result<Engine, EngineError> {
         let live_ok = cfg.mode == Mode::Live && opts.live_confirmed;
+        // A market-data instance never trades (its VenueIo refuses orders and account
+        // operations); it only feeds a simulator, so paper mode may use it.
+        let market_data = |name: &str| {
+            cfg.venue(name)
+                .is_some_and(|e| e.role == crate::config::VenueRole::MarketData)
+        };
         for v in &registry.venues {
-            if !v.info.simulated && !live_ok {
+            if !v.info.simulated && !live_ok && !market_data(&v.name) {
                 return Err(EngineError::Safety(format!(
                     "venue `{}` (plugin {}) is a live venue, but {}; refusing to start. Use paper-sim venues, or set mode = \"live\" and confirm with --live or LIVE_TRADING=true",
                     v.name,
@@ -142,7 +150,8 @@ impl Engine {
         let mut venue_idx = HashMap::new();
         let mut simulated = Vec::new();
         let mut batch_books = Vec::new();
-        for (i, v) in registry.venues.iter().enumerate() {
+        for v in registry.venues.iter().filter(|v| !market_data(&v.name)) {
+            let i = venues.len();
             let entry = cfg
                 .venue(&v.name)
                 .ok_or_else(|| EngineError::Setup(format!("venue {} not in config", v.name)))?;
@@ -156,6 +165,9 @@ impl Engine {
             simulated.push(v.info.simulated);
             batch_books.push(v.info.capabilities.iter().any(|c| c == "books"));
         }
+
+        let feeds = super::feed::link(&cfg, registry, &venue_idx, &clock)?;
+        super::feed::prime(&feeds, &venues, &clock).await;
 
         // Instrument rules for every pair leg, from the venue itself. A leg whose rules cannot
         // be read (its market resolved or closed, or the venue refused) takes its pair out of
@@ -287,6 +299,7 @@ impl Engine {
             in_flight: Mutex::new(Default::default()),
             decision_latency: Default::default(),
             seq_block: Mutex::new((0, 0)),
+            feeds,
         };
         for (i, why) in engine
             .pair_off

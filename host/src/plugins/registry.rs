@@ -164,6 +164,10 @@ impl Registry {
                     );
                 }
             }
+            if let (Some(feed), Some(obj)) = (&v.feed, settings.as_object_mut()) {
+                // A simulator fed live learns its feed's name (and that it reads no scenario).
+                obj.insert("_feed".into(), serde_json::Value::String(feed.clone()));
+            }
             let mut secrets = Secrets::new();
             for (k, r) in &v.secrets {
                 let value =

@@ -48,6 +48,15 @@ pub enum VenueError {
         /// Venue order ids journaled before the writes (Polymarket: EIP-712 digests).
         expected_order_ids: Vec<String>,
     },
+    /// The instance has `role = "market-data"` and the operation is not public market data:
+    /// refused before the plugin is called, so nothing is sent.
+    #[error("{venue}: {op} refused: venue `{venue}` has role = \"market-data\" and serves public market data only (markets, books, rules, resolutions, exchange status); orders, cancels and account requests never go to it")]
+    MarketDataOnly {
+        /// Venue instance.
+        venue: String,
+        /// Operation name.
+        op: &'static str,
+    },
     /// The expected order id could not be journaled, so the order was not sent.
     #[error("{venue}: {op}: not sent: journaling the expected order id failed: {message}")]
     Journal {
@@ -66,7 +75,7 @@ impl VenueError {
         match self {
             VenueError::Transport { ambiguous, .. } => *ambiguous,
             VenueError::OutcomeUnknown { .. } => true,
-            VenueError::Journal { .. } => false,
+            VenueError::Journal { .. } | VenueError::MarketDataOnly { .. } => false,
             VenueError::Plugin(e) => matches!(e.kind(), Some(ErrorKind::Timeout)),
         }
     }
@@ -78,6 +87,7 @@ impl VenueError {
             VenueError::Transport { .. } => Some(ErrorKind::Network),
             VenueError::OutcomeUnknown { .. } => Some(ErrorKind::Timeout),
             VenueError::Journal { .. } => Some(ErrorKind::Internal),
+            VenueError::MarketDataOnly { .. } => Some(ErrorKind::Unsupported),
         }
     }
 }
@@ -211,6 +221,9 @@ impl VenueIo {
     /// together with its own records, in one transaction, before [`Self::run_begun`] sends it.
     /// Only for live adapters: a simulator acts inside `begin`.
     pub async fn begin(&self, op: &VenueOp) -> Result<Begun, VenueError> {
+        if let Some(refused) = self.refusal(op) {
+            return Err(refused);
+        }
         let ctx = self.ctx();
         let op_owned = op.clone();
         let step = self
@@ -231,6 +244,17 @@ impl VenueIo {
         journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
     ) -> Result<OpResult, VenueError> {
         self.run_from(&begun.op, Some(begun.step), journal).await
+    }
+
+    /// The refusal `op` meets on this instance before anything is sent, if any: a
+    /// `market-data` instance is never asked for an order, cancel or account operation.
+    pub fn refusal(&self, op: &VenueOp) -> Option<VenueError> {
+        (self.settings.market_data_only && !super::market_data::is_public_market_data(op)).then(
+            || VenueError::MarketDataOnly {
+                venue: self.name.clone(),
+                op: op.name(),
+            },
+        )
     }
 
     /// Runs one operation to completion.
@@ -263,6 +287,10 @@ impl VenueIo {
         mut first: Option<Step>,
         journal: &mut (dyn FnMut(Option<&str>) -> Result<(), String> + Send),
     ) -> Result<OpResult, VenueError> {
+        if let Some(refused) = self.refusal(op) {
+            tracing::error!(venue = %self.name, op = op.name(), "operation refused: market-data instance");
+            return Err(refused);
+        }
         let started = std::time::Instant::now();
         let mut run = OpRun {
             budget: self.settings.retries,

@@ -3,6 +3,7 @@
 
 mod clock;
 mod executor;
+pub mod market_data;
 mod rate_limit;
 mod retry_after;
 mod settings;

@@ -16,6 +16,9 @@ pub struct VenueIoSettings {
     pub rates: HashMap<String, u32>,
     /// First backoff; doubles per retry, with jitter.
     pub backoff: Duration,
+    /// A `market-data` instance: only public market-data operations are dispatched
+    /// (see [`super::market_data`]).
+    pub market_data_only: bool,
 }
 
 impl VenueIoSettings {
@@ -46,6 +49,7 @@ impl VenueIoSettings {
             retries: entry.retries,
             rates,
             backoff: Duration::from_millis(200),
+            market_data_only: entry.role == crate::config::VenueRole::MarketData,
         }
     }
 }

@@ -19,6 +19,22 @@ pub(crate) struct MarketState {
     pub resolved: Option<bool>,
     /// Resting orders (indices into the order table), oldest first.
     pub resting: Vec<u32>,
+    /// Liquidity this instance's own fills took, per level, since the book last changed
+    /// there (live-fed markets: see [`MarketState::set_fed_book`]).
+    pub taken: Vec<Taken>,
+}
+
+/// Shares taken from one level of the YES ladder by own fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Taken {
+    /// Asks ladder (else bids).
+    pub asks: bool,
+    /// The level's price (YES terms).
+    pub price: Price,
+    /// What the snapshot showed at that level before the first take.
+    pub shown: Qty,
+    /// Taken since.
+    pub qty: Qty,
 }
 
 /// Which side of the market an instrument is.
@@ -33,6 +49,7 @@ impl MarketState {
             book_ts: 0,
             resolved: None,
             resting: Vec::new(),
+            taken: Vec::new(),
         }
     }
 
@@ -43,6 +60,33 @@ impl MarketState {
         self.asks.clear();
         self.asks.extend_from_slice(asks);
         self.book_ts = ts;
+        self.taken.clear();
+    }
+
+    /// Replaces the book with a live feed's snapshot. A live venue's book still shows what a
+    /// paper fill took (nobody traded it there), so a level that is unchanged since it was
+    /// taken from stays depleted by what was taken; a level whose size changed, or that is
+    /// gone, is the venue's new truth and the record of it is dropped. Without this, a
+    /// standing quote would be traded again on every poll.
+    pub fn set_fed_book(&mut self, bids: &[Level], asks: &[Level], ts: i64) {
+        let taken = std::mem::take(&mut self.taken);
+        self.set_book(bids, asks, ts);
+        for t in taken {
+            let ladder = if t.asks {
+                &mut self.asks
+            } else {
+                &mut self.bids
+            };
+            if let Some(l) = ladder
+                .iter_mut()
+                .find(|l| l.price == t.price && l.qty == t.shown)
+            {
+                l.qty -= t.qty.min(l.qty);
+                self.taken.push(t);
+            }
+        }
+        self.asks.retain(|l| l.qty.0 > 0);
+        self.bids.retain(|l| l.qty.0 > 0);
     }
 
     /// The book of one instrument (0 = yes, 1 = no), best first.
@@ -77,6 +121,16 @@ impl MarketState {
     /// mirrored: buying yes lifts YES asks; buying no hits YES bids (at 1 − p); selling yes hits
     /// YES bids; selling no lifts YES asks (at 1 − p).
     fn ladder(&mut self, outcome: Outcome, side: Side) -> (&mut Vec<Level>, bool) {
+        self.ladder_of(outcome, side).0
+    }
+
+    /// [`MarketState::ladder`], and whether it is the asks ladder.
+    fn ladder_of(&mut self, outcome: Outcome, side: Side) -> ((&mut Vec<Level>, bool), bool) {
+        let asks = matches!((outcome, side), (0, Side::Buy) | (1, Side::Sell));
+        (self.ladder_raw(outcome, side), asks)
+    }
+
+    fn ladder_raw(&mut self, outcome: Outcome, side: Side) -> (&mut Vec<Level>, bool) {
         match (outcome, side) {
             (0, Side::Buy) => (&mut self.asks, false),
             (0, Side::Sell) => (&mut self.bids, false),
@@ -127,14 +181,16 @@ impl MarketState {
     /// from (after [`MarketState::plan`] said they are there). The liquidity stays gone until
     /// the next snapshot replaces the book.
     pub fn consume(&mut self, outcome: Outcome, side: Side, qty: Qty) {
-        let (ladder, _) = self.ladder(outcome, side);
+        let ((ladder, _), asks) = self.ladder_of(outcome, side);
         let mut left = qty;
         let mut drop = 0;
+        let mut took = Vec::new();
         for l in ladder.iter_mut() {
             if left.0 <= 0 {
                 break;
             }
             let take = l.qty.min(left);
+            took.push((l.price, l.qty, take));
             l.qty -= take;
             left -= take;
             if l.qty.0 == 0 {
@@ -142,6 +198,21 @@ impl MarketState {
             }
         }
         ladder.drain(..drop);
+        for (price, before, take) in took {
+            match self
+                .taken
+                .iter_mut()
+                .find(|t| t.asks == asks && t.price == price)
+            {
+                Some(t) => t.qty += take,
+                None => self.taken.push(Taken {
+                    asks,
+                    price,
+                    shown: before,
+                    qty: take,
+                }),
+            }
+        }
     }
 
     /// Whether an order at `limit` would take liquidity right now.

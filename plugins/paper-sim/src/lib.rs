@@ -21,6 +21,7 @@
 mod account;
 mod book;
 mod faults;
+mod journal;
 pub mod scenario;
 pub mod settings;
 mod sim;
@@ -41,6 +42,10 @@ use crate::sim::Sim;
 pub struct PaperSim {
     sim: Mutex<Sim>,
     rules: RulesKind,
+    /// Fed live by a market-data instance (no scenario).
+    fed: bool,
+    /// Fed live with a `journal`: every state change is written there before it is applied.
+    journal: Mutex<Option<journal::Journal>>,
 }
 
 /// What a latency [`Step::Wait`] carries to [`Venue::resume`].
@@ -68,6 +73,40 @@ impl PaperSim {
         Ok(PaperSim {
             sim: Mutex::new(Sim::load(settings, reader)?),
             rules,
+            fed: false,
+            journal: Mutex::new(None),
+        })
+    }
+
+    /// Creates an instance fed live (the `_feed` setting the host injects for a venue entry
+    /// with `feed = "..."`): no scenario, data arrives through [`VenueOp::Ingest`].
+    pub fn fed(settings: &serde_json::Value) -> PluginResult<PaperSim> {
+        let settings = Settings::parse(settings)?;
+        if settings.feed.is_none() {
+            return Err(PluginError::invalid(
+                "paper-sim: a fed instance needs the `_feed` setting",
+            ));
+        }
+        let rules = settings.rules;
+        let journal_path = settings.journal.clone();
+        let mut sim = Sim::fed(settings)?;
+        let journal = match journal_path {
+            Some(path) => {
+                let (j, entries) = journal::Journal::open(&path)?;
+                // Deterministic: the same operations at the same times rebuild the same account.
+                for e in entries {
+                    sim.advance(e.now_ms);
+                    let _ = Self::run(&mut sim, e.op, &[]);
+                }
+                Some(j)
+            }
+            None => None,
+        };
+        Ok(PaperSim {
+            sim: Mutex::new(sim),
+            rules,
+            fed: true,
+            journal: Mutex::new(journal),
         })
     }
 
@@ -78,6 +117,26 @@ impl PaperSim {
                 "paper-sim state poisoned by an earlier panic",
             )
         })
+    }
+
+    /// Writes a state-changing operation to the journal (if kept) before it is applied.
+    fn journal(&self, sim: &Sim, op: &VenueOp) -> PluginResult<()> {
+        if !matches!(
+            op,
+            VenueOp::Ingest { .. } | VenueOp::PlaceOrder { .. } | VenueOp::CancelOrder { .. }
+        ) {
+            return Ok(());
+        }
+        let mut j = self.journal.lock().map_err(|_| {
+            PluginError::new(
+                plugin_api::ErrorKind::Internal,
+                "paper-sim journal poisoned",
+            )
+        })?;
+        match j.as_mut() {
+            Some(j) => j.append(sim.now(), op),
+            None => Ok(()),
+        }
     }
 
     fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
@@ -126,6 +185,18 @@ impl PaperSim {
             VenueOp::Resolution { instrument } => OpResult::Resolution {
                 resolution: sim.resolution(&instrument)?,
             },
+            VenueOp::Ingest { snapshot } if sim.is_fed() => OpResult::Ingested {
+                report: sim.ingest(snapshot),
+            },
+            VenueOp::Ingest { .. } => {
+                return Err(PluginError::invalid(
+                    "paper-sim: this instance replays a scenario; it takes no feed",
+                ))
+            }
+            VenueOp::ExchangeStatus if sim.is_fed() => OpResult::ExchangeStatus {
+                trading: sim.trading(),
+                detail: None,
+            },
             other => return Err(PluginError::unsupported(other.name())),
         })
     }
@@ -134,6 +205,9 @@ impl PaperSim {
 impl Venue for PaperSim {
     fn create(config: VenueConfig) -> PluginResult<Self> {
         let settings = Settings::parse(&config.settings)?;
+        if settings.feed.is_some() {
+            return Self::fed(&config.settings);
+        }
         let mut reader = scenario::open(&settings.scenario)
             .map_err(|e| PluginError::invalid(format!("paper-sim setting `scenario`: {e}")))?;
         reader.only_books_of(&settings.venue_key);
@@ -149,21 +223,29 @@ impl Venue for PaperSim {
                 RulesKind::Kalshi => VenueRules::Kalshi,
             },
             simulated: true,
-            capabilities: [
-                "markets",
-                "book",
-                "rules",
-                "place_order",
-                "cancel_order",
-                "get_order",
-                "open_orders",
-                "fills",
-                "balance",
-                "positions",
-                "resolution",
-                "events",
-            ]
+            capabilities: if self.fed {
+                &[plugin_api::feed::INGEST_CAPABILITY, "exchange_status"][..]
+            } else {
+                &[]
+            }
             .iter()
+            .chain(
+                [
+                    "markets",
+                    "book",
+                    "rules",
+                    "place_order",
+                    "cancel_order",
+                    "get_order",
+                    "open_orders",
+                    "fills",
+                    "balance",
+                    "positions",
+                    "resolution",
+                    "events",
+                ]
+                .iter(),
+            )
             .map(|s| s.to_string())
             .collect(),
             rate_limits: Default::default(),
@@ -195,11 +277,26 @@ impl Venue for PaperSim {
             VenueOp::CancelOrder { .. } => latency = sim.settings.latency_ms,
             _ => {}
         }
+        let op = match op {
+            // Only what changes the simulation is journaled and applied.
+            VenueOp::Ingest { snapshot } if sim.is_fed() => match sim.changes(snapshot) {
+                Some(snapshot) => VenueOp::Ingest { snapshot },
+                None => {
+                    return Ok(Step::Done {
+                        result: OpResult::Ingested {
+                            report: Default::default(),
+                        },
+                    })
+                }
+            },
+            other => other,
+        };
         if latency > 0 {
             let state = serde_json::to_string(&Pending { op, faults })
                 .map_err(|e| PluginError::new(plugin_api::ErrorKind::Internal, e.to_string()))?;
             return Ok(Step::Wait { ms: latency, state });
         }
+        self.journal(&sim, &op)?;
         Self::run(&mut sim, op, &faults).map(|result| Step::Done { result })
     }
 
@@ -208,6 +305,7 @@ impl Venue for PaperSim {
             .map_err(|e| PluginError::invalid(format!("paper-sim: bad continuation state: {e}")))?;
         let mut sim = self.lock()?;
         sim.advance(ctx.now_ms);
+        self.journal(&sim, &pending.op)?;
         Self::run(&mut sim, pending.op, &pending.faults).map(|result| Step::Done { result })
     }
 
@@ -231,3 +329,6 @@ mod export {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod feed_tests;

@@ -3,15 +3,18 @@
 //! | key | type | default | meaning |
 //! |---|---|---|---|
 //! | `rules` | `"polymarket"` \| `"kalshi"` | required | whose rules to imitate |
-//! | `scenario` | path | required | scenario file; relative paths resolve against `_config_dir` |
+//! | `scenario` | path | required unless fed live | scenario file; relative paths resolve against `_config_dir` |
 //! | `venue_key` | string | the `rules` value | which scenario venue this instance replays |
 //! | `balance` | decimal string (dollars) | `"10000"` | starting cash |
-//! | `latency_ms` | integer | `0` | added simulated latency on every place and cancel ([`plugin_api::Step::Wait`]) |
+//! | `latency_ms` | integer | `0`; `250` when fed live | added simulated latency on every place and cancel ([`plugin_api::Step::Wait`]); the order then fills against the book as it is after the wait |
 //! | `confirm_ms` | integer | Polymarket `4000`, Kalshi `0` | fills report `matched`, then `mined` at half this, `confirmed` after it |
-//! | `faults` | array of fault objects | `[]` | faults armed from the start, same fields as a scenario `fault` line without `type`, `ts`, `venue` |
+//! | `faults` | array of fault objects | `[]` | faults armed from the start, same fields as a scenario `fault` line without `type`, `ts`, `venue` (replays only) |
+//! | `journal` | path | none | fed live only: the paper account's journal; a restarted run continues from it (relative paths resolve against `_config_dir`) |
 //!
-//! Keys starting with `_` are injected by the host (`_config_dir`) and otherwise ignored; any
-//! other unknown key is an error naming it.
+//! Keys starting with `_` are injected by the host and otherwise ignored: `_config_dir`, and
+//! `_feed`, the name of the `market-data` instance feeding this one when its `[[venue]]` entry
+//! says `feed = "..."` (then no scenario is read: books, rules, resolutions and exchange status
+//! arrive through [`plugin_api::VenueOp::Ingest`]). Any other unknown key is an error naming it.
 
 use std::path::PathBuf;
 
@@ -25,8 +28,10 @@ use crate::scenario::{FaultFields, FaultSpec, RulesKind};
 pub struct Settings {
     /// Whose rules to imitate.
     pub rules: RulesKind,
-    /// Scenario file, resolved.
+    /// Scenario file, resolved (empty when fed live).
     pub scenario: PathBuf,
+    /// The market-data instance feeding this one, instead of a scenario.
+    pub feed: Option<String>,
     /// Scenario venue key this instance replays.
     pub venue_key: String,
     /// Starting cash.
@@ -37,6 +42,8 @@ pub struct Settings {
     pub confirm_ms: u64,
     /// Faults armed from the start.
     pub faults: Vec<FaultSpec>,
+    /// Fed live: the journal that keeps the paper account across restarts.
+    pub journal: Option<PathBuf>,
 }
 
 const KEYS: &[&str] = &[
@@ -47,6 +54,7 @@ const KEYS: &[&str] = &[
     "latency_ms",
     "confirm_ms",
     "faults",
+    "journal",
 ];
 
 fn bad(key: &str, msg: impl std::fmt::Display) -> PluginError {
@@ -88,10 +96,27 @@ impl Settings {
         let rules_s = s("rules")?.ok_or_else(|| bad("rules", "missing (polymarket or kalshi)"))?;
         let rules = RulesKind::parse(rules_s)
             .ok_or_else(|| bad("rules", format!("{rules_s:?} is not polymarket or kalshi")))?;
-        let scen =
-            s("scenario")?.ok_or_else(|| bad("scenario", "missing (path to a scenario file)"))?;
+        let feed = s("_feed")?.map(str::to_string);
+        let scen = match (s("scenario")?, &feed) {
+            (Some(_), Some(f)) => {
+                return Err(bad(
+                    "scenario",
+                    format!(
+                        "this instance is fed live by `{f}`; give a scenario or a feed, not both"
+                    ),
+                ))
+            }
+            (Some(sc), None) => sc,
+            (None, Some(_)) => "",
+            (None, None) => {
+                return Err(bad(
+                    "scenario",
+                    "missing (path to a scenario file, or `feed` on the venue entry)",
+                ))
+            }
+        };
         let mut scenario = PathBuf::from(scen);
-        if scenario.is_relative() {
+        if feed.is_none() && scenario.is_relative() {
             if let Some(dir) = s("_config_dir")? {
                 scenario = PathBuf::from(dir).join(scenario);
             }
@@ -126,17 +151,43 @@ impl Settings {
                 .collect::<PluginResult<Vec<_>>>()?,
             Some(_) => return Err(bad("faults", "expected an array")),
         };
+        let journal = match (s("journal")?, &feed) {
+            (None, _) => None,
+            (Some(_), None) => return Err(bad(
+                "journal",
+                "only an instance fed live keeps a journal (a replay restarts from its scenario)",
+            )),
+            (Some(j), Some(_)) => {
+                let mut p = PathBuf::from(j);
+                if p.is_relative() {
+                    if let Some(dir) = s("_config_dir")? {
+                        p = PathBuf::from(dir).join(p);
+                    }
+                }
+                Some(p)
+            }
+        };
+        if feed.is_some() && !faults.is_empty() {
+            return Err(bad(
+                "faults",
+                "faults are injected into scenario replays only, not into an instance fed live",
+            ));
+        }
+        // Harder than live by default: a fed instance never fills at the decision's book.
+        let default_latency = if feed.is_some() { 250 } else { 0 };
         Ok(Settings {
             rules,
             scenario,
+            feed,
             venue_key,
             balance,
-            latency_ms: u("latency_ms")?.unwrap_or(0),
+            latency_ms: u("latency_ms")?.unwrap_or(default_latency),
             confirm_ms: u("confirm_ms")?.unwrap_or(match rules {
                 RulesKind::Polymarket => 4_000,
                 RulesKind::Kalshi => 0,
             }),
             faults,
+            journal,
         })
     }
 }
@@ -156,6 +207,19 @@ mod tests {
         assert_eq!(s.venue_key, "kalshi");
         assert_eq!(s.balance, Usd::dollars(10_000));
         assert_eq!(s.confirm_ms, 0);
+    }
+
+    #[test]
+    fn fed_instance_needs_no_scenario_and_waits_by_default() {
+        let s = Settings::parse(&json!({"rules":"kalshi","_feed":"ks-data"})).unwrap();
+        assert_eq!(s.feed.as_deref(), Some("ks-data"));
+        assert_eq!(s.latency_ms, 250);
+        let s = Settings::parse(&json!({"rules":"kalshi","_feed":"d","latency_ms":0})).unwrap();
+        assert_eq!(s.latency_ms, 0);
+        let e = Settings::parse(&json!({"rules":"kalshi","_feed":"d","scenario":"x"})).unwrap_err();
+        assert!(e.message.contains("not both"), "{}", e.message);
+        let e = Settings::parse(&json!({"rules":"kalshi"})).unwrap_err();
+        assert!(e.message.contains("`scenario`"), "{}", e.message);
     }
 
     #[test]

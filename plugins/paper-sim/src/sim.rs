@@ -18,6 +18,9 @@ use crate::faults::Faults;
 use crate::scenario::{EventKind, FaultKind, FaultSpec, Item, RulesKind, ScenarioReader};
 use crate::settings::Settings;
 
+mod feed;
+pub(crate) use feed::FeedState;
+
 /// A scenario event of this instance's venue, stored compactly: book levels live in one
 /// shared arena so a million updates do not mean two million small allocations.
 #[derive(Debug)]
@@ -94,6 +97,8 @@ pub(crate) struct Sim {
     pub faults: Faults,
     out: Vec<VenueEvent>,
     now: i64,
+    /// Live-fed instances: the rules and payouts their feed reported (empty for a replay).
+    feed: FeedState,
 }
 
 fn reject(code: &str, msg: impl Into<String>) -> PluginError {
@@ -209,6 +214,7 @@ impl Sim {
             faults,
             out: Vec::new(),
             now: i64::MIN,
+            feed: FeedState::default(),
         })
     }
 
@@ -299,6 +305,10 @@ impl Sim {
     }
 
     fn fee_model(&self, m: usize) -> FeeModel {
+        if let Some(r) = self.feed.rules.get(&(m as u32)) {
+            // The live market's own fee schedule, as its feed reported it.
+            return r.taker_fee;
+        }
         let rate = self.markets[m].def.fee_rate_ppm;
         match self.settings.rules {
             RulesKind::Polymarket => FeeModel::polymarket(rate),
@@ -387,6 +397,14 @@ impl Sim {
         if o.qty.0 <= 0 {
             return Err(reject("invalid_size", "size must be positive"));
         }
+        if let Some(step) = self.feed.rules.get(&(m as u32)).map(|r| r.qty_step) {
+            if step.0 > 1 && o.qty.0 % step.0 != 0 {
+                return Err(reject(
+                    "invalid_size",
+                    format!("size {} is not a multiple of the step {}", o.qty, step),
+                ));
+            }
+        }
         if o.qty < def.min_size {
             return Err(reject(
                 "below_min_size",
@@ -400,12 +418,16 @@ impl Sim {
                 "post-only order would take liquidity",
             ));
         }
-        if self.settings.rules == RulesKind::Polymarket && marketable {
+        let min_notional = self.min_notional(m);
+        if marketable && min_notional > Usd::ZERO {
             let value = o.qty.notional(o.price, Rounding::Down);
-            if value < Usd::dollars(1) {
+            if value < min_notional {
                 return Err(reject(
                     "below_min_notional",
-                    format!("marketable order value {value} is below $1"),
+                    format!(
+                        "marketable order value {value} is below ${}",
+                        min_notional.to_decimal(2)
+                    ),
                 ));
             }
         }
@@ -771,10 +793,14 @@ impl Sim {
         self.markets[m].resolved = Some(yes_won);
         for k in 0..2 {
             let instrument = self.markets[m].def.instruments[k].clone();
-            let payout = if (k == 0) == yes_won {
-                Price::ONE
-            } else {
-                Price::ZERO
+            if instrument.is_empty() {
+                // A live-fed market is one instrument (see `feed`).
+                continue;
+            }
+            let payout = match self.feed.payouts.get(&(m as u32)) {
+                Some(p) => *p,
+                None if (k == 0) == yes_won => Price::ONE,
+                None => Price::ZERO,
             };
             if let Some(h) = self.account.holdings.remove(&instrument) {
                 self.account.cash += h.qty.payout(payout);
@@ -866,8 +892,23 @@ impl Sim {
         Ok(self.markets[m].book(o))
     }
 
+    /// The smallest marketable order value: the feed's rule when fed live, else the imitated
+    /// venue's (Polymarket $1, Kalshi none).
+    fn min_notional(&self, m: usize) -> Usd {
+        match self.feed.rules.get(&(m as u32)) {
+            Some(r) => r.min_notional,
+            None => match self.settings.rules {
+                RulesKind::Polymarket => Usd::dollars(1),
+                RulesKind::Kalshi => Usd::ZERO,
+            },
+        }
+    }
+
     pub fn rules(&self, instrument: &str) -> PluginResult<InstrumentRules> {
         let (m, _) = self.lookup(instrument)?;
+        if let Some(r) = self.feed.rules.get(&(m as u32)) {
+            return Ok(*r);
+        }
         let def = &self.markets[m].def;
         Ok(InstrumentRules {
             tick: def.tick,
@@ -888,8 +929,9 @@ impl Sim {
         Ok(Resolution {
             instrument: instrument.to_string(),
             resolved: r.is_some(),
-            payout: match r {
-                Some(yes_won) if yes_won == (o == 0) => Price::ONE,
+            payout: match (r, self.feed.payouts.get(&(m as u32))) {
+                (Some(_), Some(p)) => *p,
+                (Some(yes_won), None) if yes_won == (o == 0) => Price::ONE,
                 _ => Price::ZERO,
             },
         })
@@ -910,7 +952,9 @@ impl Sim {
             } else {
                 "open"
             };
-            (0..2).map(move |k| (ms, k, status))
+            (0..2)
+                .filter(|&k| !ms.def.instruments[k].is_empty())
+                .map(move |k| (ms, k, status))
         });
         let series = filter.series.as_deref().map(str::to_ascii_lowercase);
         let mut page = Vec::new();

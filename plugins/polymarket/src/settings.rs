@@ -49,8 +49,9 @@ pub struct Settings {
     pub builder: [u8; 32],
     /// Fallback taker fee rate (ppm).
     pub fee_rate_ppm: u32,
-    /// The EOA key.
-    pub wallet: Wallet,
+    /// The EOA key; `None` for a public-data instance (no `private_key` secret), which can
+    /// read markets, books, rules and resolutions but signs nothing.
+    pub wallet: Option<Wallet>,
     /// Configured L2 credentials, if any (otherwise derived via L1 on first use).
     pub creds: Option<ApiCreds>,
 }
@@ -85,6 +86,13 @@ pub fn parse_rate_ppm(s: &str) -> Option<u32> {
 }
 
 impl Settings {
+    /// The signing wallet, or the error a public-data instance gives for anything signed.
+    pub fn wallet(&self) -> PluginResult<&Wallet> {
+        self.wallet.as_ref().ok_or_else(|| {
+            auth("secret `private_key` is not configured: this instance serves public market data only")
+        })
+    }
+
     /// Validates settings (a JSON object) and secrets.
     pub fn parse(v: &serde_json::Value, secrets: &Secrets) -> PluginResult<Settings> {
         let obj = match v {
@@ -153,7 +161,28 @@ impl Settings {
             Some(_) => return Err(invalid("setting `fee_rate` must be a decimal string such as \"0.05\"".into())),
         };
 
-        let pk = secrets.require("private_key")?;
+        let names = ["api_key", "api_secret", "api_passphrase"];
+        let Some(pk) = secrets.get("private_key") else {
+            // Public market data only (e.g. a host `market-data` instance): no key, no signing.
+            if names.iter().any(|n| secrets.get(n).is_some()) {
+                return Err(auth(
+                    "secret `private_key` is not configured (API credentials are); give it, or no secrets for public market data only",
+                ));
+            }
+            return Ok(Settings {
+                clob_url,
+                gamma_url,
+                data_url,
+                chain_id,
+                signature_type,
+                maker: funder.unwrap_or(Address([0; 20])),
+                order_signer: Address([0; 20]),
+                builder,
+                fee_rate_ppm,
+                wallet: None,
+                creds: None,
+            });
+        };
         let wallet = Wallet::from_hex(pk.expose())
             .map_err(|_| auth("secret `private_key` is malformed: expected 32 bytes of hex (64 hex digits, optional 0x)"))?;
         let eoa = wallet.address();
@@ -178,7 +207,6 @@ impl Settings {
             }
         };
 
-        let names = ["api_key", "api_secret", "api_passphrase"];
         let present: Vec<bool> = names.iter().map(|n| secrets.get(n).is_some()).collect();
         let creds = if present.iter().all(|p| *p) {
             let key = secrets.require("api_key")?.expose();
@@ -211,7 +239,7 @@ impl Settings {
             order_signer,
             builder,
             fee_rate_ppm,
-            wallet,
+            wallet: Some(wallet),
             creds,
         })
     }
@@ -273,7 +301,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.maker, Address::parse(proxy).unwrap());
-        assert_eq!(s.order_signer, s.wallet.address());
+        assert_eq!(Some(s.order_signer), s.wallet.as_ref().map(|w| w.address()));
         assert!(
             Settings::parse(&json!({"signature_type":"poly_gnosis_safe"}), &secrets(PK)).is_err()
         );

@@ -153,7 +153,13 @@ impl PolymarketVenue {
             .creds()
             .ok_or_else(|| PluginError::new(ErrorKind::Auth, "no API credentials yet"))?;
         let ts = (ctx.now_ms.div_euclid(1000)).to_string();
-        let hdrs = creds.headers(&self.s.wallet.address(), &ts, method, url_path(&url), &body);
+        let hdrs = creds.headers(
+            &self.s.wallet()?.address(),
+            &ts,
+            method,
+            url_path(&url),
+            &body,
+        );
         let mut req = HttpRequest::new(method, url, rate);
         for (k, v) in hdrs {
             req.headers.push((k, v));
@@ -166,7 +172,7 @@ impl PolymarketVenue {
 
     fn l1(&self, method: &str, path: &str, ctx: &CallCtx) -> PluginResult<HttpRequest> {
         let ts = ctx.now_ms.div_euclid(1000).to_string();
-        let hdrs = auth_l1::headers(&self.s.wallet, self.s.chain_id, &ts, 0)
+        let hdrs = auth_l1::headers(self.s.wallet()?, self.s.chain_id, &ts, 0)
             .map_err(|e| PluginError::new(ErrorKind::Auth, e.to_string()))?;
         let mut req = HttpRequest::new(method, self.clob(path), "auth");
         req.headers.extend(hdrs);
@@ -659,7 +665,7 @@ impl PolymarketVenue {
             expiration,
         };
         let (digest, sig) = order
-            .sign(self.ex.for_market(neg_risk), &self.s.wallet)
+            .sign(self.ex.for_market(neg_risk), self.s.wallet()?)
             .map_err(|e| PluginError::invalid(format!("cannot sign order: {e}")))?;
         let body = post_order_body(&order, &sig, &creds.key, otype, req.post_only);
         Ok((body, eth::hex0x(&digest), otype))

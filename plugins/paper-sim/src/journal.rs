@@ -1,0 +1,134 @@
+//! The paper account of a live-fed instance, kept across restarts: every operation that changes
+//! the simulation (a feed snapshot, an order placed, an order cancelled) is appended to a
+//! journal file and synced *before* it is applied, with the time it was applied at. The
+//! simulation is deterministic, so on start the journal is replayed to the exact state a
+//! killed run had: cash, positions, orders and fills continue, and the host's reconciliation
+//! finds its orders by client order id instead of `not found`.
+//!
+//! One JSON object per line: `{"now_ms": 1764..., "op": <VenueOp>}`. A torn last line (the
+//! process died while writing it) was never applied, so it is dropped; any other bad line is
+//! an error naming its line number.
+//!
+//! Reading never changes the file (an operator's `polymix venue ... balance` may read the
+//! journal of a running engine). The first write takes an exclusive lock on the file for the
+//! life of the process, so two processes never both write one account: the second is refused.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use plugin_api::{PluginError, PluginResult, VenueOp};
+use serde::{Deserialize, Serialize};
+
+/// One journaled operation.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub now_ms: i64,
+    pub op: VenueOp,
+}
+
+/// The journal: read at start, opened for writing (and locked) on the first append.
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: Option<File>,
+    /// Length of the complete lines read at start (a torn tail beyond it is cut before the
+    /// first write).
+    clean_len: u64,
+}
+
+fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> PluginError {
+    PluginError::new(
+        plugin_api::ErrorKind::Internal,
+        format!("paper-sim journal {}: {what}: {e}", path.display()),
+    )
+}
+
+impl Journal {
+    /// Opens (creating) the journal and returns the entries it already holds.
+    pub fn open(path: &Path) -> PluginResult<(Journal, Vec<Entry>)> {
+        let mut entries = Vec::new();
+        let mut keep_bytes = 0u64;
+        if path.exists() {
+            let f = File::open(path).map_err(|e| io_err(path, "open", e))?;
+            let lines: Vec<String> = BufReader::new(f)
+                .split(b'\n')
+                .map(|l| l.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| io_err(path, "read", e))?;
+            let n = lines.len();
+            for (i, line) in lines.into_iter().enumerate() {
+                if line.trim().is_empty() {
+                    keep_bytes += line.len() as u64 + 1;
+                    continue;
+                }
+                match serde_json::from_str::<Entry>(&line) {
+                    Ok(e) => {
+                        entries.push(e);
+                        keep_bytes += line.len() as u64 + 1;
+                    }
+                    // The last line may be torn by a kill mid-write: it was never applied.
+                    Err(_) if i + 1 == n => break,
+                    Err(e) => {
+                        return Err(io_err(path, &format!("line {}", i + 1), e));
+                    }
+                }
+            }
+        }
+        Ok((
+            Journal {
+                path: path.to_path_buf(),
+                file: None,
+                clean_len: keep_bytes,
+            },
+            entries,
+        ))
+    }
+
+    /// Opens the file for appending under an exclusive lock, cutting a torn tail.
+    fn writer(&mut self) -> PluginResult<&mut File> {
+        if self.file.is_none() {
+            let path = &self.path;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| io_err(path, "create directory", e))?;
+            }
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| io_err(path, "open for append", e))?;
+            file.try_lock().map_err(|e| {
+                io_err(
+                    path,
+                    "in use by another process (a running polymix keeps this paper account); not written",
+                    e,
+                )
+            })?;
+            let len = file.metadata().map_err(|e| io_err(path, "stat", e))?.len();
+            if len > self.clean_len {
+                // A write torn by a kill was never applied: drop it.
+                file.set_len(self.clean_len)
+                    .map_err(|e| io_err(path, "cut a torn last line", e))?;
+            }
+            self.file = Some(file);
+        }
+        Ok(self.file.as_mut().expect("opened above"))
+    }
+
+    /// Appends one entry and syncs it to disk before the caller applies it.
+    pub fn append(&mut self, now_ms: i64, op: &VenueOp) -> PluginResult<()> {
+        let mut line = serde_json::to_string(&EntryRef { now_ms, op })
+            .map_err(|e| io_err(&self.path, "encode", e))?;
+        line.push('\n');
+        let path = self.path.clone();
+        let file = self.writer()?;
+        file.write_all(line.as_bytes())
+            .and_then(|_| file.sync_data())
+            .map_err(|e| io_err(&path, "write", e))
+    }
+}
+
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    now_ms: i64,
+    op: &'a VenueOp,
+}

@@ -295,20 +295,38 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(sql)?;
+        let mut conn = Connection::open(path).map_err(sql)?;
+        // The busy timeout first: another process opening the same ledger may hold the lock
+        // that switching to WAL or migrating needs.
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;",
+            "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
         )
         .map_err(sql)?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(sql)?;
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            conn.execute_batch(&format!(
-                "BEGIN; {m}; PRAGMA user_version = {}; COMMIT;",
-                i + 1
-            ))
-            .map_err(sql)?;
+        // One migration per write transaction, the version read inside it: two processes
+        // opening a fresh ledger at once migrate it once, in turn, never both.
+        loop {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(sql)?;
+            let known = MIGRATIONS.len() as i64;
+            if version > known {
+                return Err(LedgerError::Io {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "schema version {version} is newer than this polymix knows ({known}); use the polymix that wrote it"
+                    ),
+                });
+            }
+            let Some(m) = MIGRATIONS.get(version as usize) else {
+                tx.commit().map_err(sql)?;
+                break;
+            };
+            tx.execute_batch(&format!("{m}; PRAGMA user_version = {};", version + 1))
+                .map_err(sql)?;
+            tx.commit().map_err(sql)?;
         }
         Ok(Ledger {
             conn: Mutex::new(conn),
@@ -766,6 +784,38 @@ mod tests {
         let x = a.reserve_trade_seqs(100).unwrap();
         let y = b.reserve_trade_seqs(100).unwrap();
         assert_eq!((x, y), (201, 301));
+    }
+
+    #[test]
+    fn processes_opening_a_fresh_ledger_at_once_migrate_it_once() {
+        for _ in 0..5 {
+            let path = tmp();
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let p = path.clone();
+                    std::thread::spawn(move || Ledger::open(&p).map(|_| ()))
+                })
+                .collect();
+            for h in handles {
+                h.join().expect("thread").expect("every opener succeeds");
+            }
+            let l = Ledger::open(&path).expect("open");
+            let v: i64 = l
+                .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+                .expect("version");
+            assert_eq!(v, MIGRATIONS.len() as i64);
+        }
+    }
+
+    #[test]
+    fn a_ledger_from_a_newer_polymix_is_refused_in_one_line() {
+        let path = tmp();
+        let l = Ledger::open(&path).expect("open");
+        l.with(|c| c.execute_batch("PRAGMA user_version = 999;"))
+            .expect("bump");
+        drop(l);
+        let e = Ledger::open(&path).err().expect("refused").to_string();
+        assert!(e.contains("schema version 999 is newer"), "{e}");
     }
 
     #[test]

@@ -638,3 +638,46 @@ async fn live_engine_waits_out_an_exchange_halt() {
     );
     assert_eq!(status[1], "LIVE ks: exchange trading again");
 }
+
+/// A Polymarket instance without its private key serves public data only; as a trading venue
+/// the live engine refuses it at start-up, in one line, not at its first order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trading_venue_without_signing_secrets_is_refused_at_start() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("pm-no-key");
+    let pm_public = format!(
+        "\n[[venue]]\nname = \"pm\"\nplugin = \"polymarket\"\n[venue.settings]\nclob_url = \"{}\"\ngamma_url = \"{}\"\ndata_url = \"{}\"\n",
+        pm.base_url, pm.gamma_url, pm.data_url
+    );
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml(),
+        pm_public,
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 200),
+        pairs_toml("pm", "ks"),
+    );
+    let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
+    let reg = registry(&cfg).await;
+    let e = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .err()
+    .expect("refused")
+    .to_string();
+    assert!(
+        e.contains("venue `pm` (plugin polymarket) cannot place orders"),
+        "{e}"
+    );
+    assert_eq!(pm.order_posts(), 0);
+}

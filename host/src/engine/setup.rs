@@ -151,6 +151,14 @@ impl Engine {
         let mut simulated = Vec::new();
         let mut batch_books = Vec::new();
         for v in registry.venues.iter().filter(|v| !market_data(&v.name)) {
+            // A venue that trades must be able to place orders: a live adapter configured
+            // without its signing secrets is refused here, not at its first order.
+            if !v.info.simulated && !v.info.capabilities.iter().any(|c| c == "place_order") {
+                return Err(EngineError::Setup(format!(
+                    "venue `{}` (plugin {}) cannot place orders as configured (missing signing secrets?); give its secrets, or declare it role = \"market-data\"",
+                    v.name, v.plugin
+                )));
+            }
             let i = venues.len();
             let entry = cfg
                 .venue(&v.name)

@@ -1689,28 +1689,41 @@ impl Venue for PolymarketVenue {
             version: env!("CARGO_PKG_VERSION").into(),
             rules: VenueRules::Polymarket,
             simulated: false,
-            capabilities: [
-                "markets",
-                "listings",
-                "book",
-                "books",
-                "rules",
-                "place_order",
-                "cancel_order",
-                "get_order",
-                "open_orders",
-                "fills",
-                "balance",
-                "positions",
-                "resolution",
-                "place_orders",
-                "cancel_orders",
-                "cancel_all",
-                "exchange_status",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
+            capabilities: {
+                // Without a private key the instance serves public data only: it says so, so
+                // a host never plans to trade through it.
+                let public = [
+                    "markets",
+                    "listings",
+                    "book",
+                    "books",
+                    "rules",
+                    "resolution",
+                    "exchange_status",
+                ];
+                let signed = [
+                    "place_order",
+                    "cancel_order",
+                    "get_order",
+                    "open_orders",
+                    "fills",
+                    "balance",
+                    "positions",
+                    "place_orders",
+                    "cancel_orders",
+                    "cancel_all",
+                ];
+                let trading: &[&str] = if self.s.wallet.is_some() {
+                    &signed
+                } else {
+                    &[]
+                };
+                public
+                    .iter()
+                    .chain(trading)
+                    .map(|s| s.to_string())
+                    .collect()
+            },
             rate_limits: Default::default(),
         }
     }

@@ -1,5 +1,6 @@
 //! Reading a plugin's `settings` table (the TOML table from config, handed over as JSON):
-//! known keys only, exact decimals, and errors that name the key.
+//! known keys only (plus the host's context keys, see [`HOST_KEY_PREFIX`]), exact decimals, and
+//! errors that name the key.
 //!
 //! ```
 //! use plugin_api::settings::SettingsTable;
@@ -8,6 +9,9 @@
 //! assert_eq!(t.decimal("bet_amount").unwrap(), Some(250_500_000));
 //! assert_eq!(t.integer("slippage_bps").unwrap(), Some(25));
 //! assert!(SettingsTable::parse(&serde_json::json!({"bet": 1}), &["bet_amount"]).is_err());
+//! // The host's context keys are not settings: ignored unless asked for.
+//! let ctx = serde_json::json!({"bet_amount": "1", "_config_dir": "/etc/polymix"});
+//! assert!(SettingsTable::parse(&ctx, &["bet_amount"]).is_ok());
 //! ```
 
 use serde_json::{Map, Value};
@@ -15,6 +19,23 @@ use std::fmt::Display;
 use std::ops::RangeInclusive;
 
 use crate::{PluginError, Usd};
+
+/// Settings keys starting with `_` are context the host adds to every instance's table; a
+/// config file never contains them (the host refuses such keys there). A plugin reads the ones
+/// it needs and ignores the others: [`SettingsTable::parse`] does, and a plugin parsing its
+/// table another way should skip keys for which [`is_host_key`] holds.
+pub const HOST_KEY_PREFIX: &str = "_";
+/// Host context: the directory of the config file, so relative paths in settings resolve
+/// against it. Every instance gets it.
+pub const HOST_CONFIG_DIR: &str = "_config_dir";
+/// Host context: for a simulator fed live, the name of the market-data instance feeding it
+/// (`[[venue]] feed = "…"`); absent otherwise.
+pub const HOST_FEED: &str = "_feed";
+
+/// Whether `key` is host context (see [`HOST_KEY_PREFIX`]) rather than a setting from config.
+pub fn is_host_key(key: &str) -> bool {
+    key.starts_with(HOST_KEY_PREFIX)
+}
 
 /// Why a settings table was refused. Every message names the key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,7 +108,7 @@ impl<'a> SettingsTable<'a> {
         let unknown: Vec<String> = map
             .into_iter()
             .flat_map(|m| m.keys())
-            .filter(|k| !known.contains(&k.as_str()))
+            .filter(|k| !known.contains(&k.as_str()) && !is_host_key(k))
             .cloned()
             .collect();
         if !unknown.is_empty() {

@@ -75,6 +75,17 @@ fn cases() -> Vec<Case> {
             "venue[0].settings.balance",
         ),
         (
+            "a setting spoofing the host's context",
+            |t| {
+                t.replacen(
+                    "balance = \"10000\"",
+                    "balance = \"10000\"\n_config_dir = \"/etc\"",
+                    1,
+                )
+            },
+            "venue[0].settings._config_dir",
+        ),
+        (
             "risk limit inf",
             |t| t.replace("daily_loss_limit = \"500\"", "daily_loss_limit = inf"),
             "risk[0].settings.daily_loss_limit",

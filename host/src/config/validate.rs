@@ -68,6 +68,14 @@ impl Checker<'_> {
 
     fn settings(&self, at: &str, t: &toml::Table) -> Result<(), ConfigError> {
         for (k, v) in t {
+            if plugin_api::settings::is_host_key(k) {
+                // Plugins ignore unknown `_` keys (the host's context), so one written here
+                // would be silently dropped or would spoof the host's.
+                return Err(self.invalid(
+                    format!("{at}.settings.{k}"),
+                    "keys starting with `_` are reserved for the host's context; remove it",
+                ));
+            }
             self.finite(&format!("{at}.settings.{k}"), v)?;
         }
         if let Some(v) = t.get("min_roi") {

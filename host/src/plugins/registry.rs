@@ -110,6 +110,26 @@ pub fn settings_json(t: &toml::Table) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
 }
 
+/// The settings an instance is created with: its table from config plus the host's context
+/// (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
+fn instance_settings(cfg: &Config, t: &toml::Table, feed: Option<&str>) -> serde_json::Value {
+    use plugin_api::settings::{HOST_CONFIG_DIR, HOST_FEED};
+    let mut v = settings_json(t);
+    if v.is_null() {
+        v = serde_json::Value::Object(Default::default());
+    }
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            HOST_CONFIG_DIR.into(),
+            serde_json::Value::String(cfg.config_dir.display().to_string()),
+        );
+        if let Some(feed) = feed {
+            obj.insert(HOST_FEED.into(), serde_json::Value::String(feed.into()));
+        }
+    }
+    v
+}
+
 impl Registry {
     /// Loads every plugin the config names and creates every venue and risk instance.
     pub fn build(cfg: &Config) -> Result<Registry, RegistryError> {
@@ -154,20 +174,7 @@ impl Registry {
             let ModuleRef::Venue(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let mut settings = settings_json(&v.settings);
-            if v.plugin == "paper-sim" {
-                // paper-sim resolves its scenario path against the config file.
-                if let Some(obj) = settings.as_object_mut() {
-                    obj.insert(
-                        "_config_dir".into(),
-                        serde_json::Value::String(cfg.config_dir.display().to_string()),
-                    );
-                }
-            }
-            if let (Some(feed), Some(obj)) = (&v.feed, settings.as_object_mut()) {
-                // A simulator fed live learns its feed's name (and that it reads no scenario).
-                obj.insert("_feed".into(), serde_json::Value::String(feed.clone()));
-            }
+            let settings = instance_settings(cfg, &v.settings, v.feed.as_deref());
             let mut secrets = Secrets::new();
             for (k, r) in &v.secrets {
                 let value =
@@ -214,7 +221,7 @@ impl Registry {
             let ModuleRef::Risk(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let settings = settings_json(&r.settings);
+            let settings = instance_settings(cfg, &r.settings, None);
             let name = r.name.clone();
             let create_err = |error: String| RegistryError::Create {
                 section: "risk",
@@ -250,7 +257,7 @@ impl Registry {
                 unreachable!("load() checked the kind")
             };
             // Instantiate once with no pairs to learn name and version (and validate settings).
-            let settings = settings_json(&s.settings);
+            let settings = instance_settings(cfg, &s.settings, None);
             let name = s.name.clone();
             let probe = create_with_timeout(timeout, move || {
                 let h = plugin_api::ffi::StrategyHandle::create(module, &name, &settings, &[])?;

@@ -97,7 +97,12 @@ impl Settings {
                 presign_max_age_ms: None,
             }
         } else {
-            serde_json::from_value(v.clone()).map_err(|e| KalshiError::Settings(e.to_string()))?
+            // The host's context keys are not settings; every other unknown key is refused.
+            let mut own = v.clone();
+            if let Some(o) = own.as_object_mut() {
+                o.retain(|k, _| !plugin_api::settings::is_host_key(k));
+            }
+            serde_json::from_value(own).map_err(|e| KalshiError::Settings(e.to_string()))?
         };
         let tier = match raw.tier.as_deref() {
             Some(t) => Tier::parse(t)?,

@@ -70,7 +70,7 @@ impl Settings {
             _ => return Err(PluginError::invalid("paper-sim settings must be a table")),
         };
         for k in obj.keys() {
-            if !k.starts_with('_') && !KEYS.contains(&k.as_str()) {
+            if !plugin_api::settings::is_host_key(k) && !KEYS.contains(&k.as_str()) {
                 return Err(bad(
                     k,
                     format!("unknown key (expected one of {})", KEYS.join(", ")),

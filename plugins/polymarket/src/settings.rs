@@ -100,7 +100,10 @@ impl Settings {
             serde_json::Value::Null => serde_json::Map::new(),
             _ => return Err(invalid("settings must be a table".into())),
         };
-        if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        if let Some(k) = obj
+            .keys()
+            .find(|k| !KEYS.contains(&k.as_str()) && !plugin_api::settings::is_host_key(k))
+        {
             return Err(invalid(format!(
                 "unknown setting `{k}` (known: {})",
                 KEYS.join(", ")

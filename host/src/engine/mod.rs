@@ -9,6 +9,7 @@ mod executor;
 mod in_flight;
 mod live;
 pub mod mark_to_market;
+mod pair_adopt;
 mod pair_audit;
 mod pair_gate;
 pub mod replay;

@@ -1251,3 +1251,67 @@ async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
         PairState::Approved
     );
 }
+
+/// Paper mode: discovery over the bundled scenario's markets (paper-sim answers `Listings`
+/// from the scenario) proposes exactly the scenario's pairs, each with the polarity of the
+/// config's pre-approved `[[pair]]` entry for it. The scenario has no start times, so each is
+/// vetoed for that alone and needs a reviewer's override; the config pairs stay approved.
+#[test]
+fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
+    let cfg = crate::paper_e2e::paper_config("pairs-paper");
+    let (ok, out, err) = cli(&cfg, &["discover", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let cands: Vec<&serde_json::Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["candidates"].as_array().unwrap())
+        .collect();
+    let entries = polymix_host::config::load(&cfg).unwrap().pairs;
+    assert_eq!(entries.len(), 60);
+    assert_eq!(
+        cands.len(),
+        entries.len(),
+        "one candidate per scenario pair"
+    );
+    let side = |c: &serde_json::Value, k: &str| {
+        (
+            c[k]["venue"].as_str().unwrap().to_string(),
+            c[k]["yes"].as_str().unwrap().to_string(),
+            c[k]["no"].as_str().unwrap().to_string(),
+        )
+    };
+    for e in &entries {
+        let want_a = (e.a.venue.clone(), e.a.yes.clone(), e.a.no.clone());
+        let want_b = (e.b.venue.clone(), e.b.yes.clone(), e.b.no.clone());
+        // Found by its A side (P's instrument on Polymarket); B must then agree on P too.
+        let c = cands
+            .iter()
+            .find(|c| side(c, "a") == want_a)
+            .unwrap_or_else(|| panic!("no candidate for {} ({:?})", e.id, want_a));
+        assert_eq!(side(c, "b"), want_b, "{}: polarity differs on B", e.id);
+        let vetoes: Vec<&str> = c["vetoes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(vetoes, ["start_unknown"], "{}", c["id"]);
+        assert_eq!(c["flags"], serde_json::json!([]), "{}", c["id"]);
+    }
+    let (ok, out, err) = cli(&cfg, &["list", "--json"]);
+    assert!(ok, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let count = |state: &str, origin: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["state"] == state && p["origin"] == origin)
+            .count()
+    };
+    assert_eq!(
+        (count("approved", "config"), count("proposed", "discovered")),
+        (60, 60)
+    );
+}

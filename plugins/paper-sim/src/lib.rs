@@ -21,6 +21,7 @@
 mod account;
 mod book;
 mod faults;
+mod listings;
 pub mod scenario;
 pub mod settings;
 mod sim;
@@ -162,6 +163,7 @@ impl Venue for PaperSim {
                 "positions",
                 "resolution",
                 "events",
+                "listings",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -172,6 +174,17 @@ impl Venue for PaperSim {
 
     fn begin(&self, op: VenueOp, ctx: CallCtx) -> PluginResult<Step> {
         let mut sim = self.lock()?;
+        // Listing is a catalogue read: it never moves the simulated clock (see `listings`).
+        if let VenueOp::Listings { filter } = &op {
+            let (listings, next_cursor) =
+                listings::page(sim.settings.rules, &sim.market_statuses(), filter);
+            return Ok(Step::Done {
+                result: OpResult::Listings {
+                    listings,
+                    next_cursor,
+                },
+            });
+        }
         sim.advance(ctx.now_ms);
         let mut latency = 0u64;
         let mut faults = Vec::new();

@@ -94,13 +94,21 @@ pub struct StrategyConfig {
     pub instance: String,
     /// The `[strategy].settings` table, as JSON.
     pub settings: serde_json::Value,
-    /// Every configured pair, with each instrument's rules.
+    /// Every pair the engine watches, with each instrument's rules. A pair's `index` never
+    /// changes while the engine runs; pairs approved later get higher indexes (see
+    /// [`Strategy::create`]).
     pub pairs: Vec<PairSpec>,
 }
 
 /// A strategy. Implement this, then export it with [`crate::export_strategy!`].
 pub trait Strategy: Send + Sync + 'static {
     /// Creates an instance, validating settings.
+    ///
+    /// When a pair is approved while the engine runs, the host creates a new instance over
+    /// the longer pair list (every earlier pair keeps its index, the new ones come after) and
+    /// replaces the old instance with it. So a strategy must keep no state it cannot rebuild
+    /// from its settings and pairs; a strategy that refuses the longer list (returns an error)
+    /// keeps the old instance running and the new pair is not traded.
     fn create(config: StrategyConfig) -> PluginResult<Self>
     where
         Self: Sized;

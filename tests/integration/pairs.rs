@@ -1098,3 +1098,203 @@ async fn an_inconsistent_settlement_suspends_the_pair_and_notifies() {
         .unwrap_or_else(|| panic!("no divergence notification: {msgs:#?}"));
     assert!(m["text"].as_str().unwrap().contains("lal-bos-lal"), "{m}");
 }
+
+/// A pair discovered and approved (through the keyed API) while the live engine runs joins it
+/// without a restart: its rules are read, its books polled, the strategy sees it, it trades.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
+    use polymix_host::api::{serve, ApiLimits, ApiState};
+    use polymix_host::engine::{Engine, EngineOptions};
+    use polymix_host::store::{state, PairState};
+    use polymix_host::venue_io::SystemClock;
+    use std::sync::Arc;
+    use std::time::Duration;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (ks, pm) = doubles().await;
+    pm.set_balance(crate::live_e2e::PM_ADDR, "1000");
+    let dir = temp_dir("pairs-join");
+    let cfg_path = dir.join("polymix.toml");
+    // No [[pair]] at all: everything the engine trades comes from the registry.
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}",
+            dir.join("data").display().to_string(),
+            plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+            crate::live_e2e::polymarket_venue_toml(&dir, &pm),
+            crate::live_e2e::kalshi_venue_toml(&dir, "ks", &ks, 3000),
+            crate::live_e2e::RISK_AND_STRATEGY,
+            crate::live_e2e::engine_toml(50, 200),
+        ),
+    )
+    .unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&cfg_path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Arc::new(
+        Engine::new(
+            cfg,
+            &reg,
+            Arc::new(SystemClock),
+            EngineOptions {
+                live_confirmed: true,
+            },
+        )
+        .await
+        .expect("live engine starts"),
+    );
+    assert_eq!(engine.pairs().len(), 0);
+    let ledger = engine.ledger().clone();
+    let addr = serve(
+        "127.0.0.1:0",
+        ApiState {
+            engine: engine.clone(),
+            plugins: Vec::new(),
+            api_key: Some("k3y".into()),
+            reset_key: None,
+            limits: ApiLimits::default(),
+        },
+    )
+    .await
+    .unwrap();
+    let id = format!("nba-{D}-BOS-LAL-win-LAL");
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let cfg_s = cfg_path.as_path();
+        let (ok, out, err) = tokio::task::block_in_place(|| {
+            cli(
+                cfg_s,
+                &[
+                    "discover",
+                    "--league",
+                    "nba",
+                    "--from",
+                    "2030-01-09",
+                    "--to",
+                    "2030-01-11",
+                ],
+            )
+        });
+        assert!(ok, "{err}");
+        assert!(out.contains(&id), "{out}");
+        // Proposed is not approved: several sweeps later the engine still watches nothing.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(engine.pairs().len(), 0, "a proposed pair joined");
+        // An arb on the discovered pair (P = Lakers win; A = Polymarket, B = Kalshi): P costs
+        // 0.40 on Polymarket for 10 shares (far more beyond), not-P 0.42 on Kalshi (its YES
+        // bid 0.58 from the seed).
+        pm.set_book(
+            "1002",
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        pm.set_book("1001", &[("0.58", "50")], &[("0.62", "100")]);
+        let r = reqwest::Client::new()
+            .post(format!("http://{addr}/api/registry/decide"))
+            .header("x-api-key", "k3y")
+            .body(format!(
+                r#"{{"id": "{id}", "to": "approved", "by": "ann"}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+        let trades =
+            crate::live_e2e::wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
+                t.iter().any(|t| t.state == state::HEDGED)
+            })
+            .await;
+        let _ = tx.send(true);
+        trades
+    };
+    let (run, trades) = tokio::join!(engine.run_live(rx), script);
+    run.expect("run_live ends cleanly");
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    assert_eq!(trades[0].pair_id, id);
+    let pairs = engine.pairs();
+    assert_eq!(pairs.len(), 1, "only the approved pair joined");
+    assert_eq!(
+        (
+            pairs[0].a.yes.as_str(),
+            pairs[0].b.yes.as_str(),
+            pairs[0].b.no.as_str()
+        ),
+        (
+            "1002",
+            "KXNBAGAME-30JAN09LALBOS-LAL:yes",
+            "KXNBAGAME-30JAN09LALBOS-LAL:no"
+        )
+    );
+    assert_eq!(
+        ledger.pair(&id).unwrap().unwrap().state,
+        PairState::Approved
+    );
+}
+
+/// Paper mode: discovery over the bundled scenario's markets (paper-sim answers `Listings`
+/// from the scenario) proposes exactly the scenario's pairs, each with the polarity of the
+/// config's pre-approved `[[pair]]` entry for it. The scenario has no start times, so each is
+/// vetoed for that alone and needs a reviewer's override; the config pairs stay approved.
+#[test]
+fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
+    let cfg = crate::paper_e2e::paper_config("pairs-paper");
+    let (ok, out, err) = cli(&cfg, &["discover", "--json"]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let cands: Vec<&serde_json::Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["candidates"].as_array().unwrap())
+        .collect();
+    let entries = polymix_host::config::load(&cfg).unwrap().pairs;
+    assert_eq!(entries.len(), 60);
+    assert_eq!(
+        cands.len(),
+        entries.len(),
+        "one candidate per scenario pair"
+    );
+    let side = |c: &serde_json::Value, k: &str| {
+        (
+            c[k]["venue"].as_str().unwrap().to_string(),
+            c[k]["yes"].as_str().unwrap().to_string(),
+            c[k]["no"].as_str().unwrap().to_string(),
+        )
+    };
+    for e in &entries {
+        let want_a = (e.a.venue.clone(), e.a.yes.clone(), e.a.no.clone());
+        let want_b = (e.b.venue.clone(), e.b.yes.clone(), e.b.no.clone());
+        // Found by its A side (P's instrument on Polymarket); B must then agree on P too.
+        let c = cands
+            .iter()
+            .find(|c| side(c, "a") == want_a)
+            .unwrap_or_else(|| panic!("no candidate for {} ({:?})", e.id, want_a));
+        assert_eq!(side(c, "b"), want_b, "{}: polarity differs on B", e.id);
+        let vetoes: Vec<&str> = c["vetoes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(vetoes, ["start_unknown"], "{}", c["id"]);
+        assert_eq!(c["flags"], serde_json::json!([]), "{}", c["id"]);
+    }
+    let (ok, out, err) = cli(&cfg, &["list", "--json"]);
+    assert!(ok, "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let count = |state: &str, origin: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["state"] == state && p["origin"] == origin)
+            .count()
+    };
+    assert_eq!(
+        (count("approved", "config"), count("proposed", "discovered")),
+        (60, 60)
+    );
+}

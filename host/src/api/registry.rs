@@ -1,7 +1,8 @@
 //! The pair registry over the API: `GET /api/registry` lists every registered pair (state,
 //! both sides, blockers, both rules texts, history); `POST /api/registry/decide` (API key)
 //! approves, rejects, suspends or retires one. A running live engine applies a decision at its
-//! next registry check (`engine::pair_gate`), without a restart.
+//! next registry check (`engine::pair_gate`, `engine::pair_adopt`), without a restart.
+//! `GET /pairs` is the page to review candidates and decide them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,6 +14,12 @@ use serde_json::json;
 use super::handlers::{internal, St};
 use crate::store::{PairRegistryError, PairState};
 use crate::venue_io::{Clock, SystemClock};
+
+/// `GET /pairs`: the review page. It reads `/api/registry` and posts decisions to
+/// `/api/registry/decide` with the key typed into it.
+pub(super) async fn review_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("pair_review.html"))
+}
 
 pub(super) async fn list(State(s): St) -> Response {
     match s.engine.ledger().pairs(None) {

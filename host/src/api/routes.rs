@@ -128,6 +128,13 @@ pub(super) fn table() -> Vec<Route> {
             handlers::dashboard,
         ),
         get(
+            "/pairs",
+            "Pair review page (HTML): candidates with polarity evidence, vetoes and both rules \
+             texts; approve or reject with the API key (asked on the page, never stored)",
+            Html,
+            registry::review_page,
+        ),
+        get(
             "/api/openapi.json",
             "This document",
             Json("OpenApiDocument"),

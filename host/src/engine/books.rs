@@ -22,26 +22,32 @@ impl Books {
     pub fn new(pairs: &[PairSpec], venue_of: impl Fn(&str) -> Option<VenueIdx>) -> Books {
         let mut b = Books::default();
         for p in pairs {
-            let mut ids = [usize::MAX; 4];
-            let mut k = 0;
-            for leg in [&p.a, &p.b] {
-                let v = venue_of(&leg.venue);
-                for inst in [&leg.yes, &leg.no] {
-                    if let Some(v) = v {
-                        let id = b.intern(v, inst);
-                        b.feeds[id].push(p.index);
-                        ids[k] = id;
-                    }
-                    k += 1;
-                }
-            }
-            let at = p.index as usize;
-            if b.pair_ids.len() <= at {
-                b.pair_ids.resize(at + 1, [usize::MAX; 4]);
-            }
-            b.pair_ids[at] = ids;
+            b.add_pair(p, &venue_of);
         }
         b
+    }
+
+    /// Indexes one more pair (one approved while the engine runs); its books arrive with the
+    /// next poll.
+    pub fn add_pair(&mut self, p: &PairSpec, venue_of: impl Fn(&str) -> Option<VenueIdx>) {
+        let mut ids = [usize::MAX; 4];
+        let mut k = 0;
+        for leg in [&p.a, &p.b] {
+            let v = venue_of(&leg.venue);
+            for inst in [&leg.yes, &leg.no] {
+                if let Some(v) = v {
+                    let id = self.intern(v, inst);
+                    self.feeds[id].push(p.index);
+                    ids[k] = id;
+                }
+                k += 1;
+            }
+        }
+        let at = p.index as usize;
+        if self.pair_ids.len() <= at {
+            self.pair_ids.resize(at + 1, [usize::MAX; 4]);
+        }
+        self.pair_ids[at] = ids;
     }
 
     fn intern(&mut self, venue: VenueIdx, inst: &str) -> usize {

@@ -36,11 +36,12 @@ impl Engine {
             let trading = self.trading.lock().unwrap_or_else(|p| p.into_inner());
             let off = self.pair_off.lock().unwrap_or_else(|p| p.into_inner());
             let gate = self.gate.state();
+            let table = self.pairs.get();
             let now_ms = self.clock.now_ms();
             pairs
                 .iter()
                 .filter_map(|&i| {
-                    let p = &self.pairs[i as usize];
+                    let p = table.get(i as usize)?;
                     if off.get(i as usize).is_some_and(Option::is_some) {
                         return None;
                     }
@@ -72,8 +73,12 @@ impl Engine {
         if inputs.is_empty() {
             return Vec::new();
         }
-        let r = self
+        let strategy = self
             .strategy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let r = strategy
             .call_async("evaluate", move |h| {
                 let batch: Vec<FfiPairBooks<'_>> = inputs
                     .iter()
@@ -119,7 +124,7 @@ impl Engine {
         p: Proposal,
     ) -> Result<Option<(TradeRow, Vec<OrderRow>)>, EngineError> {
         self.stat(|s| s.opportunities += 1);
-        let Some(pair) = self.pairs.get(p.pair as usize).cloned() else {
+        let Some(pair) = self.pairs.get().get(p.pair as usize).cloned() else {
             self.error(
                 None,
                 "strategy",

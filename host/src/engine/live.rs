@@ -21,7 +21,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.notify(
             crate::notify::Kind::EngineStart,
-            format!("engine started: watching {} pairs", self.pairs.len()),
+            format!("engine started: watching {} pairs", self.pairs.get().len()),
             None,
         );
         self.reconcile().await?;
@@ -75,6 +75,7 @@ impl Engine {
                 }
             }
             if last_reconcile.elapsed() >= reconcile_every {
+                self.adopt_approved_pairs().await;
                 self.refresh_pair_gate();
                 self.reconcile_pending().await?;
                 last_reconcile = std::time::Instant::now();
@@ -109,7 +110,7 @@ impl Engine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        for (i, p) in self.pairs.iter().enumerate() {
+        for (i, p) in self.pairs.get().iter().enumerate() {
             if off.get(i).is_some_and(Option::is_some) {
                 continue;
             }

@@ -10,6 +10,7 @@ mod feed;
 mod in_flight;
 mod live;
 pub mod mark_to_market;
+mod pair_adopt;
 mod pair_audit;
 mod pair_gate;
 pub mod replay;

@@ -32,7 +32,7 @@ impl Engine {
         if res.is_empty() {
             return;
         }
-        for p in &self.pairs {
+        for p in self.pairs.get().iter() {
             let (Some(va), Some(vb)) = (self.vidx(&p.a.venue), self.vidx(&p.b.venue)) else {
                 continue;
             };

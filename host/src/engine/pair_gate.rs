@@ -4,8 +4,7 @@
 //! approved *discovered* pairs are added after them (config pairs keep their indexes). While
 //! running, [`Engine::refresh_pair_gate`] re-reads the registry: a pair suspended, retired (or
 //! never approved) stops trading at once, one approved again resumes, without a restart. A pair
-//! discovered and approved after start-up is traded from the next start (the strategy and the
-//! book cache are built over a fixed pair table).
+//! discovered and approved after start-up joins the running engine (`pair_adopt`).
 //!
 //! The gate shares `pair_off` with the "rules unreadable" reason but never overwrites it: it
 //! only sets and clears reasons that start with [`GATE`].
@@ -34,13 +33,31 @@ pub(super) fn tradable_entries(
 ) -> Result<Vec<PairEntry>, EngineError> {
     ledger.pair_sync_config(&cfg.pairs, now_ms)?;
     let mut out = cfg.pairs.clone();
+    out.extend(approved_discovered(cfg, ledger, true)?);
+    Ok(out)
+}
+
+/// The registry's approved discovered pairs whose venues this config has (config pairs left
+/// out: they are in the table from the start). `warn`: log pairs naming a venue the config
+/// lacks (once at start, not on every running sweep).
+pub(super) fn approved_discovered(
+    cfg: &Config,
+    ledger: &Ledger,
+    warn: bool,
+) -> Result<Vec<PairEntry>, EngineError> {
+    let mut out: Vec<PairEntry> = Vec::new();
     for p in ledger.pairs(Some(PairState::Approved))? {
-        if p.origin != PairOrigin::Discovered || out.iter().any(|e| e.id == p.id) {
+        if p.origin != PairOrigin::Discovered
+            || cfg.pairs.iter().any(|e| e.id == p.id)
+            || out.iter().any(|e| e.id == p.id)
+        {
             continue;
         }
         if cfg.venue(&p.a.venue).is_none() || cfg.venue(&p.b.venue).is_none() {
-            tracing::warn!(pair = %p.id, venue_a = %p.a.venue, venue_b = %p.b.venue,
-                "approved pair names a venue this config does not have; not traded");
+            if warn {
+                tracing::warn!(pair = %p.id, venue_a = %p.a.venue, venue_b = %p.b.venue,
+                    "approved pair names a venue this config does not have; not traded");
+            }
             continue;
         }
         let side = |s: &crate::store::pair_registry::RegisteredSide| PairSideEntry {
@@ -70,7 +87,7 @@ impl Engine {
             }
         };
         let mut off = self.pair_off.lock().unwrap_or_else(|p| p.into_inner());
-        for (i, p) in self.pairs.iter().enumerate() {
+        for (i, p) in self.pairs.get().iter().enumerate() {
             let state = states.iter().find(|r| r.id == p.id).map(|r| r.state);
             let want = match state {
                 Some(PairState::Approved) => None,

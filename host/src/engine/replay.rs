@@ -56,7 +56,7 @@ impl Engine {
     ) -> Result<(), EngineError> {
         self.notify(
             crate::notify::Kind::EngineStart,
-            format!("engine started: replaying {} pairs", self.pairs.len()),
+            format!("engine started: replaying {} pairs", self.pairs.get().len()),
             None,
         );
         self.reconcile().await?;

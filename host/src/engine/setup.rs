@@ -2,10 +2,10 @@
 
 use plugin_api::ffi::StrategyHandle;
 use plugin_api::{
-    Balance, InstrumentRules, OpResult, PairLeg, PairSpec, Resolution, RiskReason, Usd, VenueOp,
+    Balance, InstrumentRules, OpResult, PairSpec, Resolution, RiskReason, Usd, VenueOp,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use super::books::{Books, VenueIdx};
 use super::risk_gate::RiskGate;
@@ -75,9 +75,12 @@ pub struct Engine {
     /// Per venue: whether it serves several books in one request (capability `books`).
     pub(super) batch_books: Vec<bool>,
     pub(super) venue_idx: HashMap<String, VenueIdx>,
-    pub(super) rules: HashMap<(VenueIdx, String), InstrumentRules>,
-    pub(super) pairs: Vec<PairSpec>,
-    pub(super) strategy: Arc<Guarded<StrategyHandle>>,
+    pub(super) rules: RwLock<HashMap<(VenueIdx, String), InstrumentRules>>,
+    /// Append-only: pairs approved while running join at the end (`pair_adopt`).
+    pub(super) pairs: super::pair_adopt::PairTable,
+    /// Replaced (never mutated) when pairs join.
+    pub(super) strategy: RwLock<Arc<Guarded<StrategyHandle>>>,
+    pub(super) strategy_recipe: super::pair_adopt::StrategyRecipe,
     pub(super) gate: RiskGate,
     pub(super) ledger: Arc<Ledger>,
     pub(super) clock: Arc<dyn Clock>,
@@ -109,17 +112,6 @@ pub struct Engine {
     /// Simulators fed by market-data instances (paper trading on live markets).
     pub(super) feeds: Vec<super::feed::FeedLink>,
 }
-
-/// Rules handed to the strategy for a leg whose real rules could not be read; the pair does
-/// not trade, so they never price an order.
-const PLACEHOLDER_RULES: plugin_api::InstrumentRules = plugin_api::InstrumentRules {
-    tick: plugin_api::Price(10_000),
-    min_qty: plugin_api::Qty(100),
-    qty_step: plugin_api::Qty(100),
-    min_notional: plugin_api::Usd::ZERO,
-    taker_fee: plugin_api::FeeModel::FREE,
-    neg_risk: None,
-};
 
 impl Engine {
     /// Builds the engine: safety checks, venue I/O, pair rules, strategy, ledger, risk gate.
@@ -187,59 +179,10 @@ impl Engine {
         let ledger = Arc::new(Ledger::open(&cfg.ledger_path())?);
         let entries = super::pair_gate::tradable_entries(&cfg, &ledger, clock.now_ms())?;
         for (i, p) in entries.iter().enumerate() {
-            let mut legs = Vec::new();
-            let mut off = None;
-            for side in [&p.a, &p.b] {
-                let vi = venue_idx[&side.venue];
-                let mut r = Vec::new();
-                for inst in [&side.yes, &side.no] {
-                    let key = (vi, inst.clone());
-                    if !rules.contains_key(&key) {
-                        match venues[vi]
-                            .run(&VenueOp::Rules {
-                                instrument: inst.clone(),
-                            })
-                            .await
-                        {
-                            Ok(OpResult::Rules { rules: ir }) => {
-                                rules.insert(key.clone(), ir);
-                            }
-                            Ok(_) => {
-                                off.get_or_insert(format!(
-                                    "venue {} answered rules of {inst} with another result",
-                                    side.venue
-                                ));
-                            }
-                            Err(e) => {
-                                off.get_or_insert(format!(
-                                    "rules of {inst} on {}: {e}",
-                                    side.venue
-                                ));
-                            }
-                        }
-                    }
-                    r.push(rules.get(&key).copied().unwrap_or(PLACEHOLDER_RULES));
-                }
-                legs.push(PairLeg {
-                    venue: side.venue.clone(),
-                    yes: side.yes.clone(),
-                    no: side.no.clone(),
-                    yes_rules: r[0],
-                    no_rules: r[1],
-                });
-            }
-            if let Some(why) = &off {
-                tracing::error!(pair = %p.id, reason = %why, "pair does not trade");
-            }
+            let (spec, off) =
+                super::pair_adopt::pair_spec(&venues, &venue_idx, &mut rules, p, i as u32).await?;
+            pairs.push(spec);
             pair_off.push(off);
-            let b = legs.pop().expect("two legs");
-            let a = legs.pop().expect("two legs");
-            pairs.push(PairSpec {
-                index: i as u32,
-                id: p.id.clone(),
-                a,
-                b,
-            });
         }
 
         let (module, name) = registry
@@ -252,15 +195,13 @@ impl Engine {
                 .map(|s| s.settings.clone())
                 .unwrap_or_default(),
         );
-        let pairs_for = pairs.clone();
-        let name2 = name.clone();
-        let handle = tokio::task::spawn_blocking(move || {
-            StrategyHandle::create(module, &name2, &settings, &pairs_for)
-        })
-        .await
-        .map_err(|e| EngineError::Setup(format!("strategy create: {e}")))?
-        .map_err(|e| EngineError::Setup(format!("strategy `{name}`: {e}")))?;
-        let strategy = Arc::new(Guarded::new(&name, handle, registry.timeout()));
+        let strategy_recipe = super::pair_adopt::StrategyRecipe {
+            module,
+            name,
+            settings,
+            timeout: registry.timeout(),
+        };
+        let strategy = RwLock::new(Arc::new(strategy_recipe.create(&pairs).await?));
 
         let ledger_id = match ledger.get_kv("ledger_id")? {
             Some(id) => id,
@@ -285,9 +226,10 @@ impl Engine {
             simulated,
             batch_books,
             venue_idx,
-            rules,
-            pairs,
+            rules: RwLock::new(rules),
+            pairs: super::pair_adopt::PairTable::new(pairs),
             strategy,
+            strategy_recipe,
             gate,
             ledger,
             clock,
@@ -320,7 +262,7 @@ impl Engine {
                 engine.error(
                     None,
                     "setup",
-                    &format!("pair `{}` does not trade: {why}", engine.pairs[i].id),
+                    &format!("pair `{}` does not trade: {why}", engine.pairs.get()[i].id),
                 );
             }
         }
@@ -421,8 +363,9 @@ impl Engine {
     /// Top-of-book edge of each pair before fees, per direction, in micro-dollars:
     /// `$1 − (best ask bought on A + best ask bought on B)`; `None` while a book is missing.
     pub fn pair_edges(&self) -> Vec<[Option<i64>; 2]> {
+        let pairs = self.pairs.get();
         let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        self.pairs
+        pairs
             .iter()
             .map(|p| {
                 let [ay, an, by, bn] = books.pair(p.index);
@@ -488,9 +431,9 @@ impl Engine {
         self.venue_idx.get(name).copied()
     }
 
-    /// Pairs watched.
-    pub fn pairs(&self) -> &[PairSpec] {
-        &self.pairs
+    /// Pairs watched, as they are now (pairs approved while running join at the end).
+    pub fn pairs(&self) -> Arc<Vec<PairSpec>> {
+        self.pairs.get()
     }
 
     /// The risk gate.

@@ -34,7 +34,7 @@ impl Engine {
             pnl += t.realized_pnl.unwrap_or_default();
         }
         Ok(Summary {
-            pairs: self.pairs.len(),
+            pairs: self.pairs.get().len(),
             stats: self.stats(),
             trades_by_state: by_state,
             realized_pnl: pnl,

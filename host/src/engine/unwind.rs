@@ -75,7 +75,12 @@ impl Engine {
         let vi = self
             .vidx(&venue)
             .ok_or_else(|| EngineError::Setup(format!("unknown venue {venue}")))?;
-        let rules = self.rules.get(&(vi, instrument.clone()));
+        let rules = self
+            .rules
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(vi, instrument.clone()))
+            .copied();
         let tick = rules.map(|r| r.tick).unwrap_or(Price(10_000));
         // The venue's smallest marketable order (Polymarket: $1, from the plugin's rules).
         let min_notional = rules.map(|r| r.min_notional).unwrap_or(Usd::ZERO);

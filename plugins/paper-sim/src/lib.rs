@@ -22,6 +22,7 @@ mod account;
 mod book;
 mod faults;
 mod journal;
+mod listings;
 pub mod scenario;
 pub mod settings;
 mod sim;
@@ -226,7 +227,8 @@ impl Venue for PaperSim {
             capabilities: if self.fed {
                 &[plugin_api::feed::INGEST_CAPABILITY, "exchange_status"][..]
             } else {
-                &[]
+                // The scenario's catalogue; a fed instance has none.
+                &["listings"]
             }
             .iter()
             .chain(
@@ -254,6 +256,17 @@ impl Venue for PaperSim {
 
     fn begin(&self, op: VenueOp, ctx: CallCtx) -> PluginResult<Step> {
         let mut sim = self.lock()?;
+        // Listing is a catalogue read: it never moves the simulated clock (see `listings`).
+        if let VenueOp::Listings { filter } = &op {
+            let (listings, next_cursor) =
+                listings::page(sim.settings.rules, &sim.market_statuses(), filter);
+            return Ok(Step::Done {
+                result: OpResult::Listings {
+                    listings,
+                    next_cursor,
+                },
+            });
+        }
         sim.advance(ctx.now_ms);
         let mut latency = 0u64;
         let mut faults = Vec::new();

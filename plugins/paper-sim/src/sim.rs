@@ -937,6 +937,23 @@ impl Sim {
         })
     }
 
+    /// This venue's markets with their status words at the simulated time (`open`, `closed`,
+    /// `settled`), for `listings`.
+    pub fn market_statuses(&self) -> Vec<(&crate::scenario::MarketDef, &'static str)> {
+        (0..self.markets.len())
+            .map(|i| {
+                let status = if self.markets[i].resolved.is_some() {
+                    "settled"
+                } else if self.closed(i) {
+                    "closed"
+                } else {
+                    "open"
+                };
+                (&self.markets[i].def, status)
+            })
+            .collect()
+    }
+
     pub fn markets(&self, filter: &MarketFilter) -> (Vec<MarketInfo>, Option<String>) {
         let start: usize = filter
             .cursor

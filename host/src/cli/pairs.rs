@@ -355,7 +355,9 @@ async fn run_discover(
                 listings,
             });
         }
-        let d: Discovery = discover(l, &sides[0], &sides[1], &params);
+        let mut d: Discovery = discover(l, &sides[0], &sides[1], &params);
+        polymix_host::pairs::trading_venue::route_to_trading_venues(&cfg, &mut d.candidates)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", common.config.display()))?;
         let mut outcomes = Vec::new();
         for c in &d.candidates {
             let o = ledger.pair_propose(c, now_ms())?;

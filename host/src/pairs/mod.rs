@@ -9,6 +9,7 @@
 //! * [`polarity`]: which instrument pays when P holds, and the fields that say so.
 //! * [`vetoes`]: hard vetoes and flags.
 //! * [`matcher`]: games matched by league, teams and start time, into candidates.
+//! * [`trading_venue`]: a candidate listed on a feed is registered under the simulator it feeds.
 
 pub mod aliases;
 pub mod fetch;
@@ -16,6 +17,7 @@ pub mod leagues;
 pub mod matcher;
 pub mod normalize;
 pub mod polarity;
+pub mod trading_venue;
 pub mod vetoes;
 
 pub use matcher::{discover, Candidate, Discovery, Unmatched, VenueListings};

@@ -29,6 +29,9 @@ use crate::pair::PairSpec;
 use crate::risk::{RiskPolicy, RiskProposal, RiskSnapshot};
 use crate::secret::{Secret, Secrets};
 use crate::strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
+use crate::stream::{StreamChannel, StreamRequest};
+#[cfg(any(test, feature = "host"))]
+use crate::stream::{StreamFrame, StreamSpec};
 use crate::venue::{CallCtx, Venue, VenueConfig, VenueOp};
 // What only the host-side handles name.
 #[cfg(any(test, feature = "host"))]
@@ -172,6 +175,13 @@ struct BeginArgsRef<'a> {
     ctx: CallCtx,
 }
 
+/// Arguments of `stream_spec` and (with the frame as the body) `stream_parse`.
+#[derive(Serialize, Deserialize)]
+struct StreamSpecArgs {
+    channel: StreamChannel,
+    ctx: CallCtx,
+}
+
 struct VenueShim<T> {
     inner: T,
     instance: Arc<str>,
@@ -192,6 +202,22 @@ impl<T: Venue> VenueShim<T> {
             "poll_events" => {
                 let ctx: CallCtx = from_json("poll_events", input.head.as_str())?;
                 to_json(&self.inner.poll_events(ctx)?).map(FfiFrame::head)
+            }
+            "stream_spec" => {
+                let a: StreamSpecArgs = from_json("stream_spec", input.head.as_str())?;
+                to_json(&self.inner.stream_spec(a.channel, a.ctx)?).map(FfiFrame::head)
+            }
+            "stream_messages" => {
+                let r: StreamRequest = from_json("stream_messages", input.head.as_str())?;
+                to_json(&self.inner.stream_messages(r)?).map(FfiFrame::head)
+            }
+            "stream_parse" => {
+                // The frame travels as raw bytes beside the head, never escaped into JSON.
+                let a: StreamSpecArgs = from_json("stream_parse", input.head.as_str())?;
+                let text = std::str::from_utf8(input.body.as_slice()).map_err(|_| {
+                    PluginError::new(ErrorKind::Parse, "stream_parse: frame is not UTF-8")
+                })?;
+                to_json(&self.inner.stream_parse(a.channel, text, a.ctx)?).map(FfiFrame::head)
             }
             other => Err(PluginError::unsupported(other)),
         }
@@ -335,6 +361,35 @@ impl VenueHandle {
     pub fn poll_events(&self, ctx: CallCtx) -> PluginResult<Vec<VenueEvent>> {
         let args = to_json(&ctx)?;
         self.call("poll_events", args.as_str())
+    }
+
+    /// How to connect to a stream. A plugin without streams answers
+    /// [`ErrorKind::Unsupported`].
+    pub fn stream_spec(&self, channel: StreamChannel, ctx: CallCtx) -> PluginResult<StreamSpec> {
+        let args = to_json(&StreamSpecArgs { channel, ctx })?;
+        self.call("stream_spec", args.as_str())
+    }
+
+    /// The messages that carry out a subscribe or unsubscribe request.
+    pub fn stream_messages(&self, request: &StreamRequest) -> PluginResult<Vec<String>> {
+        let args = to_json(request)?;
+        self.call("stream_messages", args.as_str())
+    }
+
+    /// One received text frame as typed events.
+    pub fn stream_parse(
+        &self,
+        channel: StreamChannel,
+        frame: &str,
+        ctx: CallCtx,
+    ) -> PluginResult<StreamFrame> {
+        let input = FfiFrame {
+            head: to_json(&StreamSpecArgs { channel, ctx })?,
+            state: RVec::new(),
+            body: RVec::from(frame.as_bytes().to_vec()),
+        };
+        let out = self.call_frame("stream_parse", input)?;
+        from_json("stream_parse", out.head.as_str())
     }
 
     /// When the next scheduled event is due.

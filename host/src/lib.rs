@@ -10,4 +10,5 @@ pub mod notify;
 pub mod pairs;
 pub mod plugins;
 pub mod store;
+pub mod stream;
 pub mod venue_io;

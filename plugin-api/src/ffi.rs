@@ -9,6 +9,7 @@
 //! continuation state and HTTP body travel beside its JSON as raw bytes ([`FfiFrame`]), so each
 //! call is encoded once.
 
+mod stream_wire;
 mod venue_wire;
 pub use venue_wire::FfiFrame;
 
@@ -29,9 +30,8 @@ use crate::pair::PairSpec;
 use crate::risk::{RiskPolicy, RiskProposal, RiskSnapshot};
 use crate::secret::{Secret, Secrets};
 use crate::strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
-use crate::stream::{StreamChannel, StreamRequest};
 #[cfg(any(test, feature = "host"))]
-use crate::stream::{StreamFrame, StreamSpec};
+use crate::stream::{StreamChannel, StreamFrame, StreamRequest, StreamSpec};
 use crate::venue::{CallCtx, Venue, VenueConfig, VenueOp};
 // What only the host-side handles name.
 #[cfg(any(test, feature = "host"))]
@@ -175,13 +175,6 @@ struct BeginArgsRef<'a> {
     ctx: CallCtx,
 }
 
-/// Arguments of `stream_spec` and (with the frame as the body) `stream_parse`.
-#[derive(Serialize, Deserialize)]
-struct StreamSpecArgs {
-    channel: StreamChannel,
-    ctx: CallCtx,
-}
-
 struct VenueShim<T> {
     inner: T,
     instance: Arc<str>,
@@ -203,21 +196,23 @@ impl<T: Venue> VenueShim<T> {
                 let ctx: CallCtx = from_json("poll_events", input.head.as_str())?;
                 to_json(&self.inner.poll_events(ctx)?).map(FfiFrame::head)
             }
+            // The (de)serialisation is in non-generic functions of this crate, so a plugin's
+            // root module instantiates no serde code of its own for them: a shared generic in
+            // the root module's object would make every test binary that links two plugin
+            // rlibs pull both root modules (duplicate loader symbol).
             "stream_spec" => {
-                let a: StreamSpecArgs = from_json("stream_spec", input.head.as_str())?;
-                to_json(&self.inner.stream_spec(a.channel, a.ctx)?).map(FfiFrame::head)
+                let (channel, ctx) = stream_wire::decode_args("stream_spec", &input.head)?;
+                stream_wire::encode_spec(&self.inner.stream_spec(channel, ctx)?)
             }
             "stream_messages" => {
-                let r: StreamRequest = from_json("stream_messages", input.head.as_str())?;
-                to_json(&self.inner.stream_messages(r)?).map(FfiFrame::head)
+                let r = stream_wire::decode_request(&input.head)?;
+                stream_wire::encode_messages(&self.inner.stream_messages(r)?)
             }
             "stream_parse" => {
                 // The frame travels as raw bytes beside the head, never escaped into JSON.
-                let a: StreamSpecArgs = from_json("stream_parse", input.head.as_str())?;
-                let text = std::str::from_utf8(input.body.as_slice()).map_err(|_| {
-                    PluginError::new(ErrorKind::Parse, "stream_parse: frame is not UTF-8")
-                })?;
-                to_json(&self.inner.stream_parse(a.channel, text, a.ctx)?).map(FfiFrame::head)
+                let (channel, ctx) = stream_wire::decode_args("stream_parse", &input.head)?;
+                let text = stream_wire::frame_text(&input.body)?;
+                stream_wire::encode_frame(&self.inner.stream_parse(channel, text, ctx)?)
             }
             other => Err(PluginError::unsupported(other)),
         }
@@ -366,8 +361,11 @@ impl VenueHandle {
     /// How to connect to a stream. A plugin without streams answers
     /// [`ErrorKind::Unsupported`].
     pub fn stream_spec(&self, channel: StreamChannel, ctx: CallCtx) -> PluginResult<StreamSpec> {
-        let args = to_json(&StreamSpecArgs { channel, ctx })?;
-        self.call("stream_spec", args.as_str())
+        let out = self.call_frame(
+            "stream_spec",
+            FfiFrame::head(stream_wire::encode_args(channel, ctx)?),
+        )?;
+        from_json("stream_spec", out.head.as_str())
     }
 
     /// The messages that carry out a subscribe or unsubscribe request.
@@ -384,7 +382,7 @@ impl VenueHandle {
         ctx: CallCtx,
     ) -> PluginResult<StreamFrame> {
         let input = FfiFrame {
-            head: to_json(&StreamSpecArgs { channel, ctx })?,
+            head: stream_wire::encode_args(channel, ctx)?,
             state: RVec::new(),
             body: RVec::from(frame.as_bytes().to_vec()),
         };

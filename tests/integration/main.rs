@@ -11,6 +11,7 @@ mod harness;
 mod kalshi;
 mod live_e2e;
 mod live_faults;
+mod live_stream;
 mod notify;
 mod pairs;
 mod paper_e2e;

@@ -67,6 +67,8 @@ pub(super) async fn trading_state(State(s): St) -> Response {
             "unrealized_pnl_usd": unrealized_usd,
             "unmarked_legs": unmarked,
             "stats": engine.stats(),
+            // Per streaming venue: connections up, fresh books, disconnects, resyncs.
+            "feeds": engine.feed_health(),
             "errors": l.errors()?.into_iter().take(20).collect::<Vec<_>>(),
         }))
     };

@@ -122,6 +122,13 @@ pub struct VenueEntry {
     /// Client-side rate limits, requests per second per class.
     #[serde(default)]
     pub rate_limit: RateLimitSection,
+    /// Stream this venue's books over its websocket (when the plugin offers one); REST
+    /// polling stays the fallback while the stream is down. Off by default.
+    #[serde(default)]
+    pub stream: bool,
+    /// A tighter staleness bound for the stream than the plugin's own, ms.
+    #[serde(default)]
+    pub stream_stale_ms: Option<u64>,
 }
 
 fn default_request_timeout() -> u64 {

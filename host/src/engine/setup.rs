@@ -106,6 +106,8 @@ pub struct Engine {
     pub(super) decision_latency: super::decision_latency::DecisionLatency,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
     pub(super) seq_block: Mutex<(i64, i64)>,
+    /// Streamed books and feed health (see `stream_driver`).
+    pub(super) streams: Mutex<super::stream_driver::StreamState>,
 }
 
 /// Rules handed to the strategy for a leg whose real rules could not be read; the pair does
@@ -287,6 +289,7 @@ impl Engine {
             in_flight: Mutex::new(Default::default()),
             decision_latency: Default::default(),
             seq_block: Mutex::new((0, 0)),
+            streams: Mutex::default(),
         };
         for (i, why) in engine
             .pair_off

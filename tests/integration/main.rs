@@ -18,6 +18,7 @@ mod paper_e2e;
 mod plugin_loading;
 mod polymarket;
 mod risk_halt;
+mod stream_books;
 mod support;
 mod thirdparty_venue;
 mod venue_cli;

@@ -2,7 +2,8 @@
 //! (`stream = true`) while the REST book poll is effectively off (`poll_ms` of ten minutes:
 //! one poll at start, then none). The arb appears only through an `orderbook_delta`, after the
 //! feed went through a lost frame, a duplicate, a swapped pair and a disconnect, so the trade
-//! proves both that the stream triggers decisions and that the books it built are right.
+//! proves both that the stream triggers decisions and that the books it built are right. A
+//! silent stall in between makes the feed stale and it recovers.
 
 use plugin_api::{Price, Qty};
 use polymix_doubles::kalshi::ws::WsFault;
@@ -136,6 +137,22 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
         })
         .await;
         assert!(ks.ws_stats("orderbook_snapshot").1 >= 2, "reconnected");
+
+        // A silent stall (no frames, no pongs) past the 2 s bound: the feed is stale, its
+        // books are dropped, and it comes back fresh on a new connection.
+        ks.ws_inject(WsFault::Stall(Duration::from_secs(4)));
+        until(&engine, "the stall noticed as stale", |h| {
+            h.last_error.as_deref().is_some_and(|e| e.contains("stale"))
+        })
+        .await;
+        until(&engine, "fresh books after the stall", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        assert!(
+            ks.ws_stats("orderbook_snapshot").1 >= 3,
+            "reconnected after the stall"
+        );
         assert!(
             ledger.trades_in(&[]).unwrap().is_empty(),
             "nothing to trade yet"

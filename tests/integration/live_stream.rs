@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
     engine_toml, entry, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for,
-    ARB_TICKER, FLAT_TICKER, RISK_AND_STRATEGY,
+    ARB_TICKER, ARB_YES, FLAT_TICKER, RISK_AND_STRATEGY,
 };
 use crate::support::{plugin_dirs_toml, temp_dir};
 
@@ -198,4 +198,133 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
         "{fills:#?}"
     );
     eprintln!("streamed arb traded {took:?} after the book changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconnect_and_a_stall() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb yet: P costs 0.60 on Polymarket (the Kalshi side still offers not-P at 0.45).
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.60", "10"), ("0.70", "100")],
+    );
+
+    let dir = temp_dir("live-stream-pm");
+    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
+        "retries = 2\n[venue.settings]\n",
+        &format!(
+            "retries = 2\nstream = true\nstream_stale_ms = 2000\n[venue.settings]\nws_url = \"{}\"\n",
+            pm.ws_url()
+        ),
+        1,
+    );
+    assert!(pm_venue.contains("stream = true"), "{pm_venue}");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        pm_venue,
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(600_000, 600_000),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let feed = |engine: &Engine| engine.feed_health().get("pm").cloned().unwrap_or_default();
+    let until_pm =
+        |what: &'static str, f: fn(&polymix_host::engine::stream_driver::FeedHealth) -> bool| {
+            let engine = &engine;
+            async move {
+                let start = Instant::now();
+                loop {
+                    let h = feed(engine);
+                    if f(&h) {
+                        return;
+                    }
+                    assert!(
+                        start.elapsed() < Duration::from_secs(15),
+                        "timed out waiting for {what}; feed: {h:#?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+
+    let script = async {
+        until_pm("4 fresh streamed books", |h| h.fresh_instruments == 4).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rest_books = pm.request_count("/books") + pm.request_count("/book");
+
+        pm.ws_inject(polymix_doubles::polymarket::ws::WsFault::Disconnect);
+        until_pm("the disconnect noticed", |h| h.disconnects >= 1).await;
+        until_pm("fresh after reconnecting", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        pm.ws_inject(polymix_doubles::polymarket::ws::WsFault::Stall(
+            Duration::from_secs(4),
+        ));
+        until_pm("the stall noticed as stale", |h| {
+            h.last_error.as_deref().is_some_and(|e| e.contains("stale"))
+        })
+        .await;
+        until_pm("fresh after the stall", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        assert!(pm.ws_count("connects") >= 3, "reconnected twice");
+        assert!(
+            ledger.trades_in(&[]).unwrap().is_empty(),
+            "nothing to trade yet"
+        );
+
+        // The arb appears on the stream only: P at 0.40 for 10.
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        assert_eq!(
+            pm.request_count("/books") + pm.request_count("/book"),
+            rest_books,
+            "no REST book poll since the stream took over"
+        );
+        assert!(pm.ws_count("price_change") >= 1);
+        trades
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        r = script => r,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let orders = ledger.orders_of(&trades[0].id).unwrap();
+    let a = entry(&orders, "a");
+    // Exactly the 10 shares at 0.40 the streamed book showed.
+    assert_eq!((a.qty, a.filled_qty), (Qty(1_000), Qty(1_000)), "{a:#?}");
 }

@@ -175,14 +175,7 @@ impl Engine {
             }
             let pairs: Vec<u32> = dirty.into_iter().collect();
             for p in self.evaluate(&pairs).await {
-                // The REST loop may have started a trade on this pair while we evaluated.
-                if self
-                    .pairs
-                    .get(p.pair as usize)
-                    .is_some_and(|spec| self.touches_busy(spec))
-                {
-                    continue;
-                }
+                // (`admit_proposal` skips a pair the REST loop started a trade on meanwhile.)
                 if let Some((trade, orders)) = self.admit_proposal(p)? {
                     self.mark_in_flight(&trade);
                     if trades.send((trade, orders, received)).is_err() {

@@ -127,7 +127,9 @@ fn rresult<T>(r: PluginResult<T>) -> RResult<T, FfiError> {
 /// a JSON head, and the continuation state and HTTP body as bytes.
 #[sabi_trait]
 pub trait FfiVenue: Send + Sync {
-    /// `method` is `info`, `begin`, `resume` or `poll_events`.
+    /// `method` is `info`, `begin`, `resume`, `poll_events`, or (streams, see
+    /// [`crate::stream`]) `stream_spec`, `stream_messages`, `stream_parse`. A method the
+    /// plugin does not know answers [`ErrorKind::Unsupported`].
     fn call(&self, method: RStr<'_>, input: FfiFrame) -> RResult<FfiFrame, FfiError>;
 
     /// Next scheduled event time, if any.

@@ -50,6 +50,8 @@ pub struct FeedHealth {
 /// What the stream driver shares with the REST poll and the API.
 #[derive(Default)]
 pub struct StreamState {
+    /// Connections up, by venue and the venue's connection index.
+    up: HashSet<(VenueIdx, usize)>,
     fresh: HashSet<(VenueIdx, String)>,
     books: HashMap<(VenueIdx, String), Book>,
     health: BTreeMap<String, FeedHealth>,
@@ -197,8 +199,9 @@ impl Engine {
         match u.kind {
             UpdateKind::Connected { .. } => {
                 let mut s = self.stream_state();
-                let h = s.health.entry(name).or_default();
-                h.connections_up += 1;
+                s.up.insert((vi, u.connection));
+                let up = s.up.iter().filter(|(v, _)| *v == vi).count();
+                s.health.entry(name).or_default().connections_up = up;
                 None
             }
             UpdateKind::Down {
@@ -207,9 +210,10 @@ impl Engine {
             } => {
                 self.unfresh(vi, &instruments);
                 let mut s = self.stream_state();
+                s.up.remove(&(vi, u.connection));
+                let up = s.up.iter().filter(|(v, _)| *v == vi).count();
                 let h = s.health.entry(name).or_default();
-                // A connection that failed before it came up was not counted as up.
-                h.connections_up = h.connections_up.saturating_sub(1);
+                h.connections_up = up;
                 h.disconnects += 1;
                 h.last_error = Some(reason);
                 None

@@ -262,3 +262,41 @@ async fn streamed_books_match_after_10000_random_updates_and_faults() {
     drop(l);
     let _ = stop_tx.send(true);
 }
+
+/// The double checks the handshake like a signed REST GET of the websocket path: the same
+/// plugin without a key is refused (so the streams above prove the plugin signs it right).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_kalshi_handshake_is_refused() {
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    ks.add_market(MarketSpec::new(TICKERS[0]));
+    let handle = VenueHandle::in_process::<polymix_venue_kalshi::KalshiVenue>(
+        "ks",
+        &serde_json::json!({ "base_url": ks.base_url }),
+        &Secrets::new(),
+    )
+    .expect("kalshi instance");
+    let plugin = Arc::new(Guarded::new("ks", handle, Duration::from_secs(5)));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    stream::start(
+        plugin,
+        Arc::new(polymix_host::venue_io::SystemClock),
+        StreamChannel::Market,
+        &[format!("{}:yes", TICKERS[0])],
+        StreamOptions::default(),
+        tx,
+        stop,
+    )
+    .await
+    .expect("stream starts");
+    let u = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("an update")
+        .expect("open");
+    match u.kind {
+        UpdateKind::Down { reason, .. } => assert!(reason.contains("401"), "{reason}"),
+        other => panic!("expected a refused connect, got {other:?}"),
+    }
+    assert_eq!(ks.ws_stats("subscribed"), (0, 0));
+    let _ = stop_tx.send(true);
+}

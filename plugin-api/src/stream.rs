@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::book::Book;
 use crate::money::{Price, Qty};
-use crate::order::Side;
+use crate::order::{Fill, OrderStatus, Side};
 
 /// Which of a venue's streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -195,6 +195,17 @@ pub enum StreamEvent {
         instrument: String,
         /// What one share pays.
         payout: Price,
+    },
+    /// One of the account's orders changed ([`StreamChannel::User`]).
+    Order {
+        /// Its state now.
+        order: OrderStatus,
+    },
+    /// One of the account's fills, or a change of its settlement status
+    /// ([`StreamChannel::User`]); [`crate::FillStatus::Failed`] is a ghost fill.
+    Fill {
+        /// The fill.
+        fill: Fill,
     },
     /// The venue confirmed a subscription.
     Subscribed {
@@ -444,6 +455,20 @@ mod tests {
                     ts_ms: 1,
                 },
                 StreamEvent::Pong,
+                StreamEvent::Fill {
+                    fill: Fill {
+                        fill_id: "f".into(),
+                        order_id: "o".into(),
+                        client_order_id: None,
+                        instrument: "T:no".into(),
+                        side: Side::Buy,
+                        price: Price(450_000),
+                        qty: Qty(1_000),
+                        fee: crate::Usd(70_000),
+                        ts_ms: 3,
+                        status: crate::FillStatus::Failed,
+                    },
+                },
             ],
         };
         let s = serde_json::to_string(&f).unwrap();

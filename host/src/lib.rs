@@ -11,4 +11,5 @@ pub mod pairs;
 pub mod plugins;
 pub mod record;
 pub mod store;
+pub mod stream;
 pub mod venue_io;

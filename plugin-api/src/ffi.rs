@@ -9,6 +9,7 @@
 //! continuation state and HTTP body travel beside its JSON as raw bytes ([`FfiFrame`]), so each
 //! call is encoded once.
 
+mod stream_wire;
 mod venue_wire;
 pub use venue_wire::FfiFrame;
 
@@ -29,6 +30,8 @@ use crate::pair::PairSpec;
 use crate::risk::{RiskPolicy, RiskProposal, RiskSnapshot};
 use crate::secret::{Secret, Secrets};
 use crate::strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
+#[cfg(any(test, feature = "host"))]
+use crate::stream::{StreamChannel, StreamFrame, StreamRequest, StreamSpec};
 use crate::venue::{CallCtx, Venue, VenueConfig, VenueOp};
 // What only the host-side handles name.
 #[cfg(any(test, feature = "host"))]
@@ -124,7 +127,9 @@ fn rresult<T>(r: PluginResult<T>) -> RResult<T, FfiError> {
 /// a JSON head, and the continuation state and HTTP body as bytes.
 #[sabi_trait]
 pub trait FfiVenue: Send + Sync {
-    /// `method` is `info`, `begin`, `resume` or `poll_events`.
+    /// `method` is `info`, `begin`, `resume`, `poll_events`, or (streams, see
+    /// [`crate::stream`]) `stream_spec`, `stream_messages`, `stream_parse`. A method the
+    /// plugin does not know answers [`ErrorKind::Unsupported`].
     fn call(&self, method: RStr<'_>, input: FfiFrame) -> RResult<FfiFrame, FfiError>;
 
     /// Next scheduled event time, if any.
@@ -192,6 +197,24 @@ impl<T: Venue> VenueShim<T> {
             "poll_events" => {
                 let ctx: CallCtx = from_json("poll_events", input.head.as_str())?;
                 to_json(&self.inner.poll_events(ctx)?).map(FfiFrame::head)
+            }
+            // The (de)serialisation is in non-generic functions of this crate, so a plugin's
+            // root module instantiates no serde code of its own for them: a shared generic in
+            // the root module's object would make every test binary that links two plugin
+            // rlibs pull both root modules (duplicate loader symbol).
+            "stream_spec" => {
+                let (channel, ctx) = stream_wire::decode_args("stream_spec", &input.head)?;
+                stream_wire::encode_spec(&self.inner.stream_spec(channel, ctx)?)
+            }
+            "stream_messages" => {
+                let r = stream_wire::decode_request(&input.head)?;
+                stream_wire::encode_messages(&self.inner.stream_messages(r)?)
+            }
+            "stream_parse" => {
+                // The frame travels as raw bytes beside the head, never escaped into JSON.
+                let (channel, ctx) = stream_wire::decode_args("stream_parse", &input.head)?;
+                let text = stream_wire::frame_text(&input.body)?;
+                stream_wire::encode_frame(&self.inner.stream_parse(channel, text, ctx)?)
             }
             other => Err(PluginError::unsupported(other)),
         }
@@ -335,6 +358,38 @@ impl VenueHandle {
     pub fn poll_events(&self, ctx: CallCtx) -> PluginResult<Vec<VenueEvent>> {
         let args = to_json(&ctx)?;
         self.call("poll_events", args.as_str())
+    }
+
+    /// How to connect to a stream. A plugin without streams answers
+    /// [`ErrorKind::Unsupported`].
+    pub fn stream_spec(&self, channel: StreamChannel, ctx: CallCtx) -> PluginResult<StreamSpec> {
+        let out = self.call_frame(
+            "stream_spec",
+            FfiFrame::head(stream_wire::encode_args(channel, ctx)?),
+        )?;
+        from_json("stream_spec", out.head.as_str())
+    }
+
+    /// The messages that carry out a subscribe or unsubscribe request.
+    pub fn stream_messages(&self, request: &StreamRequest) -> PluginResult<Vec<String>> {
+        let args = to_json(request)?;
+        self.call("stream_messages", args.as_str())
+    }
+
+    /// One received text frame as typed events.
+    pub fn stream_parse(
+        &self,
+        channel: StreamChannel,
+        frame: &str,
+        ctx: CallCtx,
+    ) -> PluginResult<StreamFrame> {
+        let input = FfiFrame {
+            head: stream_wire::encode_args(channel, ctx)?,
+            state: RVec::new(),
+            body: RVec::from(frame.as_bytes().to_vec()),
+        };
+        let out = self.call_frame("stream_parse", input)?;
+        from_json("stream_parse", out.head.as_str())
     }
 
     /// When the next scheduled event is due.

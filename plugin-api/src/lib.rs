@@ -13,6 +13,8 @@
 //! * **Strategies** ([`Strategy`]) look at a pair's books and propose trades, with each leg's
 //!   expected fee ([`Proposal::fee_a`], [`Proposal::fee_b`]).
 //!
+//! Venue adapters may also stream books over websockets, still sans-IO: see [`stream`].
+//!
 //! Implement the plain Rust trait, then export it with [`export_venue!`], [`export_risk!`] or
 //! [`export_strategy!`]. The macros build an `abi_stable` root module and catch every panic
 //! inside the plugin, so a bug becomes [`ErrorKind::Panic`] instead of killing the host.
@@ -53,6 +55,7 @@ pub mod risk;
 pub mod secret;
 pub mod settings;
 pub mod strategy;
+pub mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod venue;
@@ -76,6 +79,10 @@ pub use pair::{Direction, PairLeg, PairSpec};
 pub use risk::{Mode, RiskDecision, RiskPolicy, RiskProposal, RiskReason, RiskSnapshot, VenueCash};
 pub use secret::{Secret, Secrets};
 pub use strategy::{EvalCtx, PairBooks, Proposal, Strategy, StrategyConfig};
+pub use stream::{
+    BookSide, KeepAlive, LevelChange, StreamChannel, StreamCommand, StreamEvent, StreamFrame,
+    StreamRequest, StreamSeq, StreamSpec,
+};
 pub use venue::{
     CallCtx, MarketFilter, NotCancelled, OpResult, PlaceOutcome, Step, Venue, VenueConfig,
     VenueEvent, VenueInfo, VenueOp, VenueRules,

@@ -16,6 +16,7 @@ use crate::order::{
     Settlement,
 };
 use crate::secret::Secrets;
+use crate::stream::{StreamChannel, StreamFrame, StreamRequest, StreamSpec};
 
 /// What the host passes into every call: the clock and randomness, so signing is deterministic
 /// under test.
@@ -430,5 +431,30 @@ pub trait Venue: Send + Sync + 'static {
     /// When the next scheduled event is due (simulators), so a replay can jump its clock.
     fn next_event_ms(&self) -> Option<i64> {
         None
+    }
+
+    /// How to connect to a stream (see [`crate::stream`]); called before every (re)connect,
+    /// so a signed handshake is signed fresh. Default: unsupported (the host polls REST).
+    fn stream_spec(&self, channel: StreamChannel, ctx: CallCtx) -> PluginResult<StreamSpec> {
+        let _ = (channel, ctx);
+        Err(crate::PluginError::unsupported("stream_spec"))
+    }
+
+    /// The text messages that carry out `request` on a connection (see [`crate::stream`]).
+    fn stream_messages(&self, request: StreamRequest) -> PluginResult<Vec<String>> {
+        let _ = request;
+        Err(crate::PluginError::unsupported("stream_messages"))
+    }
+
+    /// One received text frame as typed events (see [`crate::stream`]). A malformed frame is
+    /// an error naming the field.
+    fn stream_parse(
+        &self,
+        channel: StreamChannel,
+        frame: &str,
+        ctx: CallCtx,
+    ) -> PluginResult<StreamFrame> {
+        let _ = (channel, frame, ctx);
+        Err(crate::PluginError::unsupported("stream_parse"))
     }
 }

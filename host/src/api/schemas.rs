@@ -217,7 +217,18 @@ pub(super) fn all() -> Map<String, Value> {
                 "last_error": text_or_null(),
             })), "description": "simulators fed by live market-data instances (paper on live markets); empty otherwise" },
             "stats": reference("Stats"),
+            "streams": { "type": "object", "additionalProperties": reference("FeedHealth"), "description": "per venue with `stream = true`: its websocket feed" },
             "errors": { "type": "array", "items": reference("LoggedError"), "maxItems": 20 },
+        })),
+        "FeedHealth": obj(json!({
+            "streaming": { "type": "boolean", "description": "the venue streams (config and plugin)" },
+            "connections_up": int("connections up now"),
+            "fresh_instruments": int("books fresh from the stream (the others are polled over REST)"),
+            "instruments": int("instruments the stream carries"),
+            "last_frame_ms": int_or_null("when the last frame arrived, ms since the epoch"),
+            "disconnects": int("connections lost or stale so far"),
+            "resyncs": int("sequence gaps resynced so far"),
+            "last_error": text_or_null(),
         })),
         "Plugin": obj(json!({
             "kind": one_of(&["venue", "risk", "strategy"]),

@@ -69,6 +69,8 @@ pub(super) async fn trading_state(State(s): St) -> Response {
             // Simulators fed by live market data: which feed, and how fresh (empty in a replay).
             "feeds": engine.feed_status(),
             "stats": engine.stats(),
+            // Per streaming venue: connections up, fresh books, disconnects, resyncs.
+            "streams": engine.feed_health(),
             "errors": l.errors()?.into_iter().take(20).collect::<Vec<_>>(),
         }))
     };

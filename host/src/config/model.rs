@@ -129,6 +129,13 @@ pub struct VenueEntry {
     pub role: VenueRole,
     /// A simulator fed by a `market-data` instance instead of a scenario file: its name.
     pub feed: Option<String>,
+    /// Stream this venue's books over its websocket (when the plugin offers one); REST
+    /// polling stays the fallback while the stream is down. Off by default.
+    #[serde(default)]
+    pub stream: bool,
+    /// A tighter staleness bound for the stream than the plugin's own, ms.
+    #[serde(default)]
+    pub stream_stale_ms: Option<u64>,
 }
 
 fn default_request_timeout() -> u64 {

@@ -121,6 +121,13 @@ impl Books {
         }
     }
 
+    /// Drops one book (its stream lost track of it: it must not be traded on).
+    pub fn clear_instrument(&mut self, venue: VenueIdx, instrument: &str) {
+        if let Some(id) = self.id(venue, instrument) {
+            self.books[id] = None;
+        }
+    }
+
     /// Drops a venue's books (outage: stale books must not be traded on).
     pub fn clear_venue(&mut self, venue: VenueIdx) {
         if let Some(ids) = self.ids.get(venue) {

@@ -123,6 +123,17 @@ impl Engine {
         &self,
         p: Proposal,
     ) -> Result<Option<(TradeRow, Vec<OrderRow>)>, EngineError> {
+        // Live runs decide from two drivers (REST poll, streams): a trade the other one
+        // started on this pair since the books were evaluated has not taken its shares off
+        // them yet.
+        if self
+            .pairs
+            .get()
+            .get(p.pair as usize)
+            .is_some_and(|spec| self.touches_busy(spec))
+        {
+            return Ok(None);
+        }
         self.stat(|s| s.opportunities += 1);
         let Some(pair) = self.pairs.get().get(p.pair as usize).cloned() else {
             self.error(

@@ -26,7 +26,11 @@ impl Engine {
         );
         self.reconcile().await?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::try_join!(self.drive_live(stop, tx), self.run_trades(rx))?;
+        tokio::try_join!(
+            self.drive_streams(stop.clone(), tx.clone()),
+            self.drive_live(stop, tx),
+            self.run_trades(rx)
+        )?;
         self.notify(
             crate::notify::Kind::EngineStop,
             "engine stopped".into(),
@@ -119,6 +123,10 @@ impl Engine {
                     continue;
                 };
                 for inst in [&leg.yes, &leg.no] {
+                    // A fresh streamed book is the stream's (see stream_driver).
+                    if self.stream_owned(vi, inst) {
+                        continue;
+                    }
                     if seen.insert((vi, inst.clone())) {
                         wanted[vi].push(inst.clone());
                     }

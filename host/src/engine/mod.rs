@@ -17,6 +17,7 @@ pub mod replay;
 pub mod risk_gate;
 mod settlement;
 mod setup;
+pub mod stream_driver;
 pub mod summary;
 mod trade_plan;
 mod unwind;

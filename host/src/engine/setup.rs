@@ -111,6 +111,8 @@ pub struct Engine {
     pub(super) seq_block: Mutex<(i64, i64)>,
     /// Simulators fed by market-data instances (paper trading on live markets).
     pub(super) feeds: Vec<super::feed::FeedLink>,
+    /// Streamed books and feed health (see `stream_driver`).
+    pub(super) streams: Mutex<super::stream_driver::StreamState>,
 }
 
 impl Engine {
@@ -250,6 +252,7 @@ impl Engine {
             decision_latency: Default::default(),
             seq_block: Mutex::new((0, 0)),
             feeds,
+            streams: Mutex::default(),
         };
         for (i, why) in engine
             .pair_off

@@ -139,7 +139,7 @@ fn ladder(v: Option<&Value>) -> Result<Vec<Level>, KalshiError> {
 
 /// Validates levels and merges repeated prices (so a repeated level cannot make the book
 /// ill-formed); ascending by price, empty levels dropped.
-fn checked_ladder(mut raw: Vec<(Price, Qty)>) -> Result<Vec<Level>, KalshiError> {
+pub(crate) fn checked_ladder(mut raw: Vec<(Price, Qty)>) -> Result<Vec<Level>, KalshiError> {
     for &(price, qty) in &raw {
         if price <= Price::ZERO || price >= Price::ONE {
             return Err(KalshiError::parse(
@@ -245,7 +245,7 @@ pub fn parse_orderbooks(
 }
 
 /// Both ladders (ascending YES and NO bids) as the book of `ins`.
-fn assemble(yes: Vec<Level>, no: Vec<Level>, ins: &Instrument, ts_ms: i64) -> Book {
+pub(crate) fn assemble(yes: Vec<Level>, no: Vec<Level>, ins: &Instrument, ts_ms: i64) -> Book {
     let (own, other) = match ins.outcome {
         Outcome::Yes => (yes, no),
         Outcome::No => (no, yes),

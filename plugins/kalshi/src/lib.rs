@@ -32,6 +32,7 @@ pub mod orders;
 pub mod portfolio;
 pub mod presign;
 pub mod settings;
+pub mod ws_stream;
 
 use plugin_api::{
     CallCtx, Fill, HttpRequest, HttpResponse, NotCancelled, OpResult, OrderStatus, PluginError,
@@ -1299,6 +1300,27 @@ impl Venue for KalshiVenue {
         let p: Pending =
             serde_json::from_str(&state).map_err(|e| KalshiError::State(format!("{e}")))?;
         self.resume_inner(p, response, ctx)
+    }
+
+    fn stream_spec(
+        &self,
+        channel: plugin_api::StreamChannel,
+        ctx: CallCtx,
+    ) -> PluginResult<plugin_api::StreamSpec> {
+        ws_stream::spec(&self.settings, self.signer.as_ref(), channel, &ctx)
+    }
+
+    fn stream_messages(&self, request: plugin_api::StreamRequest) -> PluginResult<Vec<String>> {
+        ws_stream::messages(&request)
+    }
+
+    fn stream_parse(
+        &self,
+        channel: plugin_api::StreamChannel,
+        frame: &str,
+        ctx: CallCtx,
+    ) -> PluginResult<plugin_api::StreamFrame> {
+        ws_stream::parse(channel, frame, &ctx)
     }
 }
 

@@ -8,6 +8,10 @@ use crate::errors::KalshiError;
 pub const PROD_BASE_URL: &str = "https://external-api.kalshi.com/trade-api/v2";
 /// Demo REST root (kalshi.md §1). Demo and prod keys are separate.
 pub const DEMO_BASE_URL: &str = "https://external-api.demo.kalshi.co/trade-api/v2";
+/// Production websocket URL (kalshi.md §1).
+pub const PROD_WS_URL: &str = "wss://external-api-ws.kalshi.com/trade-api/ws/v2";
+/// Demo websocket URL (kalshi.md §1).
+pub const DEMO_WS_URL: &str = "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2";
 /// Every REST path Kalshi signs starts with this prefix (kalshi.md §2).
 pub const API_PREFIX: &str = "/trade-api/v2";
 
@@ -20,6 +24,7 @@ struct RawSettings {
     base_url: Option<String>,
     tier: Option<String>,
     presign_max_age_ms: Option<i64>,
+    ws_url: Option<String>,
 }
 
 /// Rate-limit tier of the API key's account (kalshi.md §5).
@@ -73,6 +78,11 @@ pub struct Settings {
     pub base_url: String,
     /// The URL path of `base_url` (e.g. `/trade-api/v2`): Kalshi signs the full path.
     pub path_prefix: String,
+    /// Websocket URL (`ws://` or `wss://`, path `/trade-api/ws/v2`): from `ws_url`, else the
+    /// environment's, else `base_url` with its scheme and API path swapped (test doubles).
+    pub ws_url: String,
+    /// The websocket URL's path, which the handshake signs (kalshi.md §2).
+    pub ws_path: String,
     /// Rate-limit tier (default basic, the most conservative).
     pub tier: Tier,
     /// Short label for error hints (`prod`, `demo` or `custom`).
@@ -95,6 +105,7 @@ impl Settings {
                 base_url: None,
                 tier: None,
                 presign_max_age_ms: None,
+                ws_url: None,
             }
         } else {
             // The host's context keys are not settings; every other unknown key is refused.
@@ -154,7 +165,33 @@ impl Settings {
                 "`presign_max_age_ms` = {presign_max_age_ms} must be between 0 (off) and 30000"
             )));
         }
+        let ws_url = match (raw.ws_url, environment) {
+            (Some(u), _) => u.trim_end_matches('/').to_string(),
+            (None, "prod") => PROD_WS_URL.to_string(),
+            (None, "demo") => DEMO_WS_URL.to_string(),
+            (None, _) => {
+                let swapped = match base_url.strip_prefix("https://") {
+                    Some(rest) => format!("wss://{rest}"),
+                    None => format!("ws://{}", &base_url["http://".len()..]),
+                };
+                // `base_url` ends with /trade-api/v2 (checked above).
+                let root = &swapped[..swapped.len() - API_PREFIX.len()];
+                format!("{root}/trade-api/ws/v2")
+            }
+        };
+        let ws_path = ws_url
+            .strip_prefix("wss://")
+            .or_else(|| ws_url.strip_prefix("ws://"))
+            .map(|rest| rest.find('/').map_or("/", |i| &rest[i..]).to_string())
+            .filter(|p| !p.contains('?') && !p.contains('#'))
+            .ok_or_else(|| {
+                KalshiError::Settings(format!(
+                    "`ws_url` = {ws_url:?} must be a ws:// or wss:// URL without a query"
+                ))
+            })?;
         Ok(Settings {
+            ws_url,
+            ws_path,
             base_url,
             path_prefix,
             tier,
@@ -183,6 +220,12 @@ mod tests {
         assert_eq!(s.base_url, "http://127.0.0.1:9/trade-api/v2");
         assert_eq!(s.tier, Tier::Premier);
         assert_eq!(s.tier.requests_per_second(), (100, 100));
+        assert_eq!(s.ws_url, "ws://127.0.0.1:9/trade-api/ws/v2");
+        assert_eq!(s.ws_path, "/trade-api/ws/v2");
+        let s = Settings::from_json(&json!({})).unwrap();
+        assert_eq!(s.ws_url, PROD_WS_URL);
+        let e = Settings::from_json(&json!({"ws_url": "http://x/y"})).unwrap_err();
+        assert!(e.to_string().contains("ws_url"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub const DEFAULT_CLOB_URL: &str = "https://clob.polymarket.com";
 pub const DEFAULT_GAMMA_URL: &str = "https://gamma-api.polymarket.com";
 /// Production Data API host.
 pub const DEFAULT_DATA_URL: &str = "https://data-api.polymarket.com";
+/// Production websocket root; the market channel is `{ws_url}/market` (polymarket.md §1).
+pub const DEFAULT_WS_URL: &str = "wss://ws-subscriptions-clob.polymarket.com/ws";
 /// Fallback taker fee rate when a market publishes none (parts per million).
 pub const DEFAULT_FEE_RATE_PPM: u32 = 50_000;
 
@@ -21,6 +23,7 @@ pub const KEYS: &[&str] = &[
     "clob_url",
     "gamma_url",
     "data_url",
+    "ws_url",
     "chain_id",
     "signature_type",
     "funder",
@@ -37,6 +40,8 @@ pub struct Settings {
     pub gamma_url: String,
     /// Data API base URL, no trailing slash.
     pub data_url: String,
+    /// Websocket root (`ws://` or `wss://`), no trailing slash; channels are `/market`, `/user`.
+    pub ws_url: String,
     /// Chain id (137 Polygon, 80002 Amoy).
     pub chain_id: u64,
     /// Wallet kind.
@@ -113,6 +118,19 @@ impl Settings {
         let clob_url = url_setting(&v, "clob_url", DEFAULT_CLOB_URL)?;
         let gamma_url = url_setting(&v, "gamma_url", DEFAULT_GAMMA_URL)?;
         let data_url = url_setting(&v, "data_url", DEFAULT_DATA_URL)?;
+        let ws_url = match v.get("ws_url") {
+            None | Some(serde_json::Value::Null) => DEFAULT_WS_URL.to_string(),
+            Some(serde_json::Value::String(s))
+                if s.starts_with("ws://") || s.starts_with("wss://") =>
+            {
+                s.trim_end_matches('/').to_string()
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "setting `ws_url` must be a ws(s):// URL string".into(),
+                ))
+            }
+        };
         let chain_id = match v.get("chain_id") {
             None | Some(serde_json::Value::Null) => 137,
             Some(x) => x
@@ -182,6 +200,7 @@ impl Settings {
                 order_signer: Address([0; 20]),
                 builder,
                 fee_rate_ppm,
+                ws_url,
                 wallet: None,
                 creds: None,
             });
@@ -236,6 +255,7 @@ impl Settings {
             clob_url,
             gamma_url,
             data_url,
+            ws_url,
             chain_id,
             signature_type,
             maker,

@@ -1741,4 +1741,25 @@ impl Venue for PolymarketVenue {
             .map_err(|e| PluginError::invalid(format!("unknown continuation state: {e}")))?;
         self.on_response(st, response, &ctx)
     }
+
+    fn stream_spec(
+        &self,
+        channel: plugin_api::StreamChannel,
+        _ctx: CallCtx,
+    ) -> PluginResult<plugin_api::StreamSpec> {
+        crate::ws_stream::spec(&self.s, channel)
+    }
+
+    fn stream_messages(&self, request: plugin_api::StreamRequest) -> PluginResult<Vec<String>> {
+        crate::ws_stream::messages(&request)
+    }
+
+    fn stream_parse(
+        &self,
+        channel: plugin_api::StreamChannel,
+        frame: &str,
+        _ctx: CallCtx,
+    ) -> PluginResult<plugin_api::StreamFrame> {
+        crate::ws_stream::parse(channel, frame)
+    }
 }

@@ -24,6 +24,7 @@
 
 pub mod auth;
 pub mod exchange;
+pub mod ws;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -198,6 +199,7 @@ struct Inner {
 }
 
 struct Shared {
+    ws: ws::Hub,
     config: KalshiDoubleConfig,
     keys: Vec<(RegisteredKey, auth::PublicKey)>,
     inner: Mutex<Inner>,
@@ -244,8 +246,12 @@ pub async fn spawn(config: KalshiDoubleConfig) -> KalshiDouble {
         }),
         config,
         keys,
+        ws: ws::Hub::default(),
     });
-    let app = Router::new().fallback(handle).with_state(shared.clone());
+    let app = Router::new()
+        .route(ws::WS_PATH, axum::routing::get(ws::upgrade))
+        .fallback(handle)
+        .with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");
@@ -304,6 +310,23 @@ impl KalshiDouble {
             .lock()
             .ex
             .seed_book(ticker, &parse_levels(yes_bids), &parse_levels(no_bids));
+        ws::publish(&self.shared);
+    }
+
+    /// The websocket URL (`ws://127.0.0.1:PORT/trade-api/ws/v2`).
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.addr, ws::WS_PATH)
+    }
+
+    /// Injects a websocket fault (see [`ws::WsFault`]).
+    pub fn ws_inject(&self, f: ws::WsFault) {
+        self.shared.ws.inject(f);
+    }
+
+    /// Websocket frames of `kind` sent so far (`lost` counts frames a gap swallowed), and
+    /// connections accepted.
+    pub fn ws_stats(&self, kind: &str) -> (usize, usize) {
+        self.shared.ws.stats(kind)
     }
 
     /// Determines and settles a market (`yes` or `no`): positions pay out into cash and a
@@ -711,11 +734,18 @@ fn process(
     headers: &HeaderMap,
     body: &[u8],
 ) -> (u16, Value) {
-    let mut g = sh.lock();
-    match route(sh, &mut g, method, path, query, headers, body) {
-        Ok((s, v)) => (s, v),
-        Err((s, v)) => (s, v),
+    let answer = {
+        let mut g = sh.lock();
+        match route(sh, &mut g, method, path, query, headers, body) {
+            Ok((s, v)) => (s, v),
+            Err((s, v)) => (s, v),
+        }
+    };
+    // An order or cancel may have changed a book: the websocket tells its subscribers.
+    if method != "GET" {
+        ws::publish(sh);
     }
+    answer
 }
 
 fn route(

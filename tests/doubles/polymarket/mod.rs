@@ -23,6 +23,7 @@ use plugin_api::Price;
 mod data_api;
 pub mod gamma_events;
 pub mod verify;
+pub mod ws;
 use verify::{
     amount_decimals, clob_auth_digest, decimals_of, decode_secret, l2_signature, recover, unhex,
     Address, OrderSide, PostedOrder,
@@ -173,6 +174,7 @@ struct Inner {
     exchanges: (Address, Address),
     /// Real-shaped sports events served by `/events/keyset?tag_slug=…`.
     gamma_events: Vec<gamma_events::GammaEventSeed>,
+    ws: ws::Hub,
     /// Resolutions, redemptions and outcome order for the Data API's closed positions.
     data_log: data_api::DataLog,
 }
@@ -268,9 +270,11 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         ghost_next: 0,
         balance_updates: 0,
         gamma_events: Vec::new(),
+        ws: ws::Hub::default(),
     }));
     let app = axum::Router::new()
-        .fallback(handle)
+        .route(ws::WS_PATH, axum::routing::get(ws::upgrade))
+        .fallback(handle_and_publish)
         .with_state(inner.clone());
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -354,7 +358,33 @@ impl PolymarketDouble {
         let mut a = conv(asks);
         b.sort_by_key(|x| std::cmp::Reverse(x.0));
         a.sort_by_key(|x| x.0);
-        lock(&self.inner).books.insert(token.to_string(), (b, a));
+        let mut g = lock(&self.inner);
+        g.books.insert(token.to_string(), (b, a));
+        ws::publish(&mut g);
+    }
+
+    /// The market channel's URL root for the adapter's `ws_url` setting (`ws://127.0.0.1:PORT/ws`).
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base_url.replacen("http://", "ws://", 1))
+    }
+
+    /// Applies a websocket fault to every open connection.
+    pub fn ws_inject(&self, f: ws::WsFault) {
+        lock(&self.inner).ws.inject(f);
+    }
+
+    /// How many REST requests to `path` the double has seen.
+    pub fn request_count(&self, path: &str) -> usize {
+        lock(&self.inner)
+            .log
+            .iter()
+            .filter(|(_, p, _)| p == path)
+            .count()
+    }
+
+    /// Websocket frames sent of `kind` (`book`, `price_change`, `PONG`), or `connects`.
+    pub fn ws_count(&self, kind: &str) -> usize {
+        lock(&self.inner).ws.counts.get(kind).copied().unwrap_or(0)
     }
 
     /// Changes a market's tick (as the venue does near 0 and 1).
@@ -485,6 +515,23 @@ impl PolymarketDouble {
     pub fn balance_updates(&self) -> usize {
         lock(&self.inner).balance_updates
     }
+}
+
+/// Every request, then (after anything but a read) the book changes it caused go out on the
+/// websocket.
+async fn handle_and_publish(
+    State(d): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let read = method == Method::GET;
+    let r = handle(State(d.clone()), method, uri, headers, body).await;
+    if !read {
+        ws::publish(&mut lock(&d));
+    }
+    r
 }
 
 async fn handle(

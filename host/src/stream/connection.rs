@@ -1,0 +1,332 @@
+//! One websocket connection of a venue stream, kept alive for as long as the engine runs:
+//! connect with the plugin's (freshly signed) request, subscribe, forward sequence-checked
+//! events, send the venue's keep-alive and protocol pings, and on any failure (error, close,
+//! silence, a frame the plugin cannot read) report it, back off and start over. Nothing here
+//! knows a venue: every venue-specific byte comes from the plugin.
+
+use futures_util::{SinkExt, StreamExt};
+use plugin_api::ffi::VenueHandle;
+use plugin_api::{
+    CallCtx, StreamChannel, StreamCommand, StreamEvent, StreamFrame, StreamRequest, StreamSpec,
+};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::backoff::Backoff;
+use super::seq::{SeqTracker, Verdict};
+use super::{StreamOptions, StreamUpdate, UpdateKind};
+use crate::plugins::guard::Guarded;
+use crate::venue_io::Clock;
+
+/// What one connection carries.
+pub struct Connection {
+    /// The venue plugin.
+    pub plugin: Arc<Guarded<VenueHandle>>,
+    /// Time for the plugin's calls (signatures).
+    pub clock: Arc<dyn Clock>,
+    /// Which stream.
+    pub channel: StreamChannel,
+    /// The instruments it subscribes.
+    pub instruments: Vec<String>,
+    /// Where updates go.
+    pub out: mpsc::UnboundedSender<StreamUpdate>,
+    /// Tuning.
+    pub opts: StreamOptions,
+    /// Index of this connection among the venue's, for logs.
+    pub index: usize,
+}
+
+/// Why a session ended.
+enum End {
+    /// The engine is stopping.
+    Stopped,
+    /// Something failed; reconnect.
+    Failed(String),
+}
+
+fn ctx(clock: &dyn Clock) -> CallCtx {
+    let mut random = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+    CallCtx {
+        now_ms: clock.now_ms(),
+        random,
+    }
+}
+
+impl Connection {
+    fn send(&self, kind: UpdateKind) -> bool {
+        self.out
+            .send(StreamUpdate {
+                connection: self.index,
+                kind,
+            })
+            .is_ok()
+    }
+
+    /// Runs until `stop` turns true (or the receiver of updates is gone).
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut backoff = Backoff::new(self.opts.backoff_base_ms, self.opts.backoff_max_ms);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let reason = match self.session(&mut stop, &mut backoff).await {
+                End::Stopped => return,
+                End::Failed(r) => r,
+            };
+            let venue = self.plugin.instance().to_string();
+            tracing::warn!(%venue, connection = self.index, %reason, "stream down; reconnecting");
+            crate::metrics::inc("polymix_stream_disconnects_total", &[("venue", &venue)]);
+            if !self.send(UpdateKind::Down {
+                instruments: self.instruments.clone(),
+                reason,
+            }) {
+                return;
+            }
+            let delay = backoff.next_delay(rand::random());
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn spec(&self) -> Result<StreamSpec, String> {
+        let ch = self.channel;
+        let c = ctx(self.clock.as_ref());
+        self.plugin
+            .call_async("stream_spec", move |h| h.stream_spec(ch, c))
+            .await
+            .map_err(|e| format!("stream_spec: {e}"))
+    }
+
+    async fn messages(
+        &self,
+        command: StreamCommand,
+        initial: bool,
+        id: u64,
+    ) -> Result<Vec<String>, String> {
+        let req = StreamRequest {
+            channel: self.channel,
+            command,
+            initial,
+            request_id: id,
+        };
+        self.plugin
+            .call_async("stream_messages", move |h| h.stream_messages(&req))
+            .await
+            .map_err(|e| format!("stream_messages: {e}"))
+    }
+
+    async fn parse(&self, text: String) -> Result<StreamFrame, String> {
+        let ch = self.channel;
+        let c = ctx(self.clock.as_ref());
+        self.plugin
+            .call_async("stream_parse", move |h| h.stream_parse(ch, &text, c))
+            .await
+            .map_err(|e| format!("unreadable frame: {e}"))
+    }
+
+    /// One connection's life, from connect to failure or stop.
+    async fn session(&self, stop: &mut watch::Receiver<bool>, backoff: &mut Backoff) -> End {
+        let spec = match self.spec().await {
+            Ok(s) => s,
+            Err(e) => return End::Failed(e),
+        };
+        let mut req = match spec.url.as_str().into_client_request() {
+            Ok(r) => r,
+            Err(e) => return End::Failed(format!("bad stream url {:?}: {e}", spec.url)),
+        };
+        for (k, v) in &spec.headers {
+            // Header values may be signatures: name the header, never the value.
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) else {
+                return End::Failed(format!("plugin gave an invalid handshake header {k:?}"));
+            };
+            req.headers_mut().insert(name, value);
+        }
+        let connect = tokio_tungstenite::connect_async(req);
+        let ws = tokio::select! {
+            r = tokio::time::timeout(Duration::from_millis(self.opts.connect_timeout_ms), connect) => match r {
+                Ok(Ok((ws, _))) => ws,
+                Ok(Err(e)) => return End::Failed(format!("connect failed: {e}")),
+                Err(_) => return End::Failed("connect timed out".into()),
+            },
+            _ = stop.changed() => return End::Stopped,
+        };
+        let (mut sink, mut source) = ws.split();
+        let mut next_id = 1u64;
+        let subscribe = StreamCommand::Subscribe {
+            instruments: self.instruments.clone(),
+        };
+        let msgs = match self.messages(subscribe, true, next_id).await {
+            Ok(m) => m,
+            Err(e) => return End::Failed(e),
+        };
+        next_id += 1;
+        for m in msgs {
+            if let Err(e) = sink.send(Message::text(m)).await {
+                return End::Failed(format!("subscribe failed: {e}"));
+            }
+        }
+        backoff.reset();
+        if !self.send(UpdateKind::Connected {
+            instruments: self.instruments.clone(),
+        }) {
+            return End::Stopped;
+        }
+        let stale = Duration::from_millis(
+            self.opts
+                .stale_after_ms
+                .map_or(spec.stale_after_ms, |o| o.min(spec.stale_after_ms))
+                .max(1),
+        );
+        // Protocol pings a few times per stale window, so a quiet but healthy connection is
+        // told apart from a dead one by its pongs.
+        let mut ping = tokio::time::interval(stale / 3);
+        let mut keepalive = spec
+            .keepalive
+            .as_ref()
+            .map(|k| tokio::time::interval(Duration::from_millis(k.every_ms.max(1))));
+        let mut last_rx = Instant::now();
+        let mut seqs = SeqTracker::default();
+        // Which instruments each subscription carries (from its book events), for resyncs.
+        let mut carried: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let venue = self.plugin.instance().to_string();
+        loop {
+            let keepalive_tick = async {
+                match keepalive.as_mut() {
+                    Some(k) => {
+                        k.tick().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = stop.changed() => {
+                    let _ = sink.send(Message::Close(None)).await;
+                    return End::Stopped;
+                }
+                _ = ping.tick() => {
+                    if last_rx.elapsed() >= stale {
+                        crate::metrics::inc("polymix_stream_stale_total", &[("venue", &venue)]);
+                        return End::Failed(format!("stale: nothing received for {} ms", stale.as_millis()));
+                    }
+                    if let Err(e) = sink.send(Message::Ping(Vec::new().into())).await {
+                        return End::Failed(format!("ping failed: {e}"));
+                    }
+                }
+                _ = keepalive_tick => {
+                    if let Some(k) = &spec.keepalive {
+                        if let Err(e) = sink.send(Message::text(k.text.clone())).await {
+                            return End::Failed(format!("keep-alive failed: {e}"));
+                        }
+                    }
+                }
+                msg = source.next() => {
+                    let msg = match msg {
+                        None => return End::Failed("connection closed".into()),
+                        Some(Err(e)) => return End::Failed(format!("read failed: {e}")),
+                        Some(Ok(m)) => m,
+                    };
+                    last_rx = Instant::now();
+                    let text = match msg {
+                        Message::Text(t) => t.as_str().to_string(),
+                        Message::Ping(p) => {
+                            if let Err(e) = sink.send(Message::Pong(p)).await {
+                                return End::Failed(format!("pong failed: {e}"));
+                            }
+                            continue;
+                        }
+                        Message::Close(c) => return End::Failed(format!("venue closed the stream: {c:?}")),
+                        _ => continue,
+                    };
+                    let received = Instant::now();
+                    // A frame the plugin cannot read may have been a book change: the books
+                    // are no longer known to be right, so start over with fresh snapshots.
+                    let frame = match self.parse(text).await {
+                        Ok(f) => f,
+                        Err(e) => return End::Failed(e),
+                    };
+                    if let Some(s) = &frame.seq {
+                        match seqs.check(s) {
+                            Verdict::Apply => {
+                                let set = carried.entry(s.subscription.clone()).or_default();
+                                for e in &frame.events {
+                                    if let Some(i) = instrument_of(e) {
+                                        set.insert(i.to_string());
+                                    }
+                                }
+                            }
+                            Verdict::Drop => {
+                                crate::metrics::inc("polymix_stream_dropped_total", &[("venue", &venue)]);
+                                continue;
+                            }
+                            Verdict::Gap { expected } => {
+                                crate::metrics::inc("polymix_stream_gaps_total", &[("venue", &venue)]);
+                                let instruments: Vec<String> = carried
+                                    .remove(&s.subscription)
+                                    .map(|s| s.into_iter().collect())
+                                    .unwrap_or_default();
+                                tracing::warn!(%venue, subscription = %s.subscription, expected, got = s.seq, "stream gap; resubscribing for a fresh snapshot");
+                                if instruments.is_empty() {
+                                    return End::Failed("sequence gap on a subscription with no known instruments".into());
+                                }
+                                if !self.send(UpdateKind::Resync { instruments: instruments.clone() }) {
+                                    return End::Stopped;
+                                }
+                                let un = StreamCommand::Unsubscribe {
+                                    instruments: instruments.clone(),
+                                    subscriptions: vec![s.subscription.clone()],
+                                };
+                                let sub = StreamCommand::Subscribe { instruments };
+                                for cmd in [un, sub] {
+                                    let msgs = match self.messages(cmd, false, next_id).await {
+                                        Ok(m) => m,
+                                        Err(e) => return End::Failed(e),
+                                    };
+                                    next_id += 1;
+                                    for m in msgs {
+                                        if let Err(e) = sink.send(Message::text(m)).await {
+                                            return End::Failed(format!("resubscribe failed: {e}"));
+                                        }
+                                    }
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    for e in &frame.events {
+                        if let StreamEvent::Error { message, resubscribe } = e {
+                            tracing::warn!(%venue, %message, "venue reported a stream error");
+                            if *resubscribe {
+                                return End::Failed(format!("venue asked to resubscribe: {message}"));
+                            }
+                        }
+                    }
+                    if !frame.events.is_empty()
+                        && !self.send(UpdateKind::Events { events: frame.events, received })
+                    {
+                        return End::Stopped;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The instrument a book event is about.
+pub fn instrument_of(e: &StreamEvent) -> Option<&str> {
+    match e {
+        StreamEvent::Book { book } => Some(&book.instrument),
+        StreamEvent::Level { instrument, .. } => Some(instrument),
+        _ => None,
+    }
+}

@@ -1,0 +1,468 @@
+//! The `orderbook_delta` channel as a plugin-api stream (kalshi.md §9).
+//!
+//! The handshake carries the same three signature headers as a REST request, signed over
+//! `timestamp + "GET" + <ws path>` (kalshi.md §2), fresh on every connect. Kalshi pings every
+//! 10 s with protocol Ping frames, which the host's websocket layer answers, so there is no text
+//! keep-alive. Each subscription (`sid`) numbers its messages with a contiguous `seq`, reported
+//! in [`StreamFrame::seq`] so the host can spot gaps.
+//!
+//! Kalshi's book is bids for both outcomes. A YES bid at p is a NO ask at 1 − p (see
+//! [`crate::book`]), so a snapshot gives the books of both `T:yes` and `T:no`, and one delta
+//! changes one level in each.
+
+use plugin_api::stream::{
+    BookSide, LevelChange, StreamChannel, StreamCommand, StreamEvent, StreamFrame, StreamRequest,
+    StreamSeq, StreamSpec,
+};
+use plugin_api::{CallCtx, PluginError, PluginResult, Price, Qty};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::auth::Signer;
+use crate::book::{assemble, checked_ladder, Instrument, Outcome};
+use crate::errors::KalshiError;
+use crate::settings::Settings;
+
+/// Kalshi pings every 10 s; three missed pings make the connection stale.
+pub const STALE_AFTER_MS: u64 = 30_000;
+
+const CHANNEL: &str = "orderbook_delta";
+
+fn market_only(channel: StreamChannel) -> PluginResult<()> {
+    match channel {
+        StreamChannel::Market => Ok(()),
+        _ => Err(PluginError::unsupported("kalshi user stream")),
+    }
+}
+
+/// Where and how to connect; signed when the instance has a key.
+pub fn spec(
+    s: &Settings,
+    signer: Option<&Signer>,
+    channel: StreamChannel,
+    ctx: &CallCtx,
+) -> PluginResult<StreamSpec> {
+    market_only(channel)?;
+    let headers = match signer {
+        Some(signer) => signer
+            .headers(ctx.now_ms, "GET", &s.ws_path)?
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(StreamSpec {
+        url: s.ws_url.clone(),
+        headers,
+        keepalive: None,
+        max_instruments: None,
+        stale_after_ms: STALE_AFTER_MS,
+    })
+}
+
+/// The tickers of `instruments`, each once, in first-seen order.
+fn tickers(instruments: &[String]) -> PluginResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(instruments.len());
+    for i in instruments {
+        let t = Instrument::parse(i)?.ticker;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// The subscribe / unsubscribe commands.
+pub fn messages(r: &StreamRequest) -> PluginResult<Vec<String>> {
+    market_only(r.channel)?;
+    let msg = match &r.command {
+        StreamCommand::Subscribe { instruments } => serde_json::json!({
+            "id": r.request_id,
+            "cmd": "subscribe",
+            "params": {"channels": [CHANNEL], "market_tickers": tickers(instruments)?},
+        }),
+        StreamCommand::Unsubscribe { subscriptions, .. } => {
+            let sids = subscriptions
+                .iter()
+                .map(|s| {
+                    s.parse::<u64>().map_err(|_| {
+                        PluginError::invalid(format!("kalshi subscription id {s:?} is not a sid"))
+                    })
+                })
+                .collect::<PluginResult<Vec<u64>>>()?;
+            serde_json::json!({"id": r.request_id, "cmd": "unsubscribe", "params": {"sids": sids}})
+        }
+        other => {
+            return Err(PluginError::unsupported(&format!(
+                "kalshi stream command {other:?}"
+            )))
+        }
+    };
+    Ok(vec![msg.to_string()])
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(rename = "type")]
+    kind: Option<&'a str>,
+    id: Option<u64>,
+    sid: Option<u64>,
+    seq: Option<u64>,
+    #[serde(borrow)]
+    msg: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct SnapshotMsg<'a> {
+    market_ticker: Option<&'a str>,
+    #[serde(borrow, default)]
+    yes_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
+    #[serde(borrow, default)]
+    no_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
+    ts_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct DeltaMsg<'a> {
+    market_ticker: Option<&'a str>,
+    price_dollars: Option<&'a str>,
+    delta_fp: Option<&'a str>,
+    side: Option<&'a str>,
+    ts_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct SubscribedMsg {
+    sid: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct ErrorMsg<'a> {
+    code: Option<i64>,
+    #[serde(borrow)]
+    msg: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn err(what: &'static str, detail: impl Into<String>) -> PluginError {
+    KalshiError::parse(what, detail).into()
+}
+
+fn need<T>(v: Option<T>, what: &'static str, field: &str) -> PluginResult<T> {
+    v.ok_or_else(|| err(what, format!("missing `{field}`")))
+}
+
+fn body<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>, what: &'static str) -> PluginResult<T> {
+    let raw = need(raw, what, "msg")?;
+    serde_json::from_str(raw.get()).map_err(|e| err(what, format!("bad `msg`: {e}")))
+}
+
+fn seq(e: &Envelope<'_>, what: &'static str, snapshot: bool) -> PluginResult<StreamSeq> {
+    Ok(StreamSeq {
+        subscription: need(e.sid, what, "sid")?.to_string(),
+        seq: need(e.seq, what, "seq")?,
+        snapshot,
+    })
+}
+
+fn ladder(
+    levels: Option<Vec<(&str, &str)>>,
+    what: &'static str,
+    field: &str,
+) -> PluginResult<Vec<plugin_api::Level>> {
+    let mut raw = Vec::new();
+    for (p, q) in levels.unwrap_or_default() {
+        let price = Price::parse(p)
+            .map_err(|e| err(what, format!("bad `{field}` price: {}", e.message)))?;
+        let qty =
+            Qty::parse(q).map_err(|e| err(what, format!("bad `{field}` count: {}", e.message)))?;
+        raw.push((price, qty));
+    }
+    Ok(checked_ladder(raw)?)
+}
+
+fn ticker<'a>(t: Option<&'a str>, what: &'static str) -> PluginResult<&'a str> {
+    let t = need(t, what, "msg.market_ticker")?;
+    if !crate::book::is_url_safe_id(t) {
+        return Err(err(what, format!("bad `msg.market_ticker`: {t:?}")));
+    }
+    Ok(t)
+}
+
+/// One frame as events. A bad frame is a [`plugin_api::ErrorKind::Parse`] error naming the
+/// message type and field.
+pub fn parse(channel: StreamChannel, frame: &str, ctx: &CallCtx) -> PluginResult<StreamFrame> {
+    market_only(channel)?;
+    let e: Envelope<'_> = serde_json::from_str(frame)
+        .map_err(|x| err("kalshi ws frame", format!("not a JSON object: {x}")))?;
+    let kind = need(e.kind, "kalshi ws frame", "type")?;
+    match kind {
+        "orderbook_snapshot" => {
+            const W: &str = "orderbook_snapshot";
+            let m: SnapshotMsg<'_> = body(e.msg, W)?;
+            let t = ticker(m.market_ticker, W)?;
+            let yes = ladder(m.yes_dollars_fp, W, "msg.yes_dollars_fp")?;
+            let no = ladder(m.no_dollars_fp, W, "msg.no_dollars_fp")?;
+            let ts = m.ts_ms.unwrap_or(ctx.now_ms);
+            let books = [Outcome::Yes, Outcome::No].map(|o| StreamEvent::Book {
+                book: assemble(yes.clone(), no.clone(), &Instrument::with_outcome(t, o), ts),
+            });
+            Ok(StreamFrame {
+                seq: Some(seq(&e, W, true)?),
+                events: books.into(),
+            })
+        }
+        "orderbook_delta" => {
+            const W: &str = "orderbook_delta";
+            let m: DeltaMsg<'_> = body(e.msg, W)?;
+            let t = ticker(m.market_ticker, W)?;
+            let p = need(m.price_dollars, W, "msg.price_dollars")?;
+            let price = Price::parse(p)
+                .ok()
+                .filter(|p| p.0 > 0 && *p < Price::ONE)
+                .ok_or_else(|| err(W, format!("bad `msg.price_dollars`: {p:?}")))?;
+            let d = need(m.delta_fp, W, "msg.delta_fp")?;
+            let delta = Qty::parse(d).map_err(|_| err(W, format!("bad `msg.delta_fp`: {d:?}")))?;
+            let bid_outcome = match need(m.side, W, "msg.side")? {
+                "yes" => Outcome::Yes,
+                "no" => Outcome::No,
+                other => return Err(err(W, format!("bad `msg.side`: {other:?}"))),
+            };
+            let ask_outcome = match bid_outcome {
+                Outcome::Yes => Outcome::No,
+                Outcome::No => Outcome::Yes,
+            };
+            let ts_ms = m.ts_ms.unwrap_or(ctx.now_ms);
+            let change = LevelChange::Add { delta };
+            Ok(StreamFrame {
+                seq: Some(seq(&e, W, false)?),
+                events: vec![
+                    StreamEvent::Level {
+                        instrument: Instrument::with_outcome(t, bid_outcome).to_string(),
+                        side: BookSide::Bid,
+                        price,
+                        change,
+                        ts_ms,
+                    },
+                    StreamEvent::Level {
+                        instrument: Instrument::with_outcome(t, ask_outcome).to_string(),
+                        side: BookSide::Ask,
+                        price: price.complement(),
+                        change,
+                        ts_ms,
+                    },
+                ],
+            })
+        }
+        "subscribed" => {
+            const W: &str = "subscribed";
+            let m: SubscribedMsg = body(e.msg, W)?;
+            Ok(StreamFrame {
+                seq: None,
+                events: vec![StreamEvent::Subscribed {
+                    subscription: need(m.sid.or(e.sid), W, "msg.sid")?.to_string(),
+                    request_id: e.id,
+                }],
+            })
+        }
+        "error" => {
+            const W: &str = "error";
+            let m: ErrorMsg<'_> = body(e.msg, W)?;
+            Ok(StreamFrame {
+                seq: None,
+                events: vec![StreamEvent::Error {
+                    message: format!(
+                        "kalshi ws error {}: {}",
+                        m.code.map_or("?".to_string(), |c| c.to_string()),
+                        m.msg.as_deref().unwrap_or("")
+                    ),
+                    resubscribe: false,
+                }],
+            })
+        }
+        other => Ok(StreamFrame {
+            seq: None,
+            events: vec![StreamEvent::Ignored {
+                what: other.to_string(),
+            }],
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugin_api::Level;
+
+    const CTX: CallCtx = CallCtx {
+        now_ms: 5,
+        random: [0; 32],
+    };
+
+    fn lv(p: i64, q: i64) -> Level {
+        Level {
+            price: Price(p),
+            qty: Qty(q),
+        }
+    }
+
+    #[test]
+    fn commands_follow_the_documented_shapes() {
+        let r = StreamRequest {
+            channel: StreamChannel::Market,
+            command: StreamCommand::Subscribe {
+                instruments: vec!["T1:yes".into(), "T1:no".into(), "T2:yes".into()],
+            },
+            initial: true,
+            request_id: 3,
+        };
+        let v: serde_json::Value = serde_json::from_str(&messages(&r).unwrap()[0]).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id":3,"cmd":"subscribe","params":{"channels":["orderbook_delta"],"market_tickers":["T1","T2"]}})
+        );
+        let r = StreamRequest {
+            command: StreamCommand::Unsubscribe {
+                instruments: vec![],
+                subscriptions: vec!["7".into()],
+            },
+            ..r
+        };
+        let v: serde_json::Value = serde_json::from_str(&messages(&r).unwrap()[0]).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id":3,"cmd":"unsubscribe","params":{"sids":[7]}})
+        );
+    }
+
+    #[test]
+    fn snapshot_and_delta_become_books_and_levels_of_both_outcomes() {
+        // Frame shapes from kalshi.md §9.
+        let f = parse(
+            StreamChannel::Market,
+            r#"{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"T1","market_id":"u","yes_dollars_fp":[["0.3500","200.00"],["0.4000","10.00"]],"no_dollars_fp":[["0.5500","30.00"]]}}"#,
+            &CTX,
+        )
+        .unwrap();
+        assert_eq!(
+            f.seq,
+            Some(StreamSeq {
+                subscription: "1".into(),
+                seq: 1,
+                snapshot: true
+            })
+        );
+        let [StreamEvent::Book { book: yes }, StreamEvent::Book { book: no }] = &f.events[..]
+        else {
+            panic!("{:?}", f.events)
+        };
+        assert_eq!(yes.instrument, "T1:yes");
+        assert_eq!(yes.bids, vec![lv(400_000, 1_000), lv(350_000, 20_000)]);
+        assert_eq!(yes.asks, vec![lv(450_000, 3_000)]);
+        assert_eq!(no.instrument, "T1:no");
+        assert_eq!(no.bids, vec![lv(550_000, 3_000)]);
+        assert_eq!(yes.ts_ms, 5);
+        let f = parse(
+            StreamChannel::Market,
+            r#"{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T1","price_dollars":"0.4200","delta_fp":"-50.00","side":"no","ts":"2026-01-01T00:00:00Z"}}"#,
+            &CTX,
+        )
+        .unwrap();
+        assert_eq!(
+            f.seq.as_ref().map(|s| (s.seq, s.snapshot)),
+            Some((2, false))
+        );
+        assert_eq!(
+            f.events,
+            vec![
+                StreamEvent::Level {
+                    instrument: "T1:no".into(),
+                    side: BookSide::Bid,
+                    price: Price(420_000),
+                    change: LevelChange::Add { delta: Qty(-5_000) },
+                    ts_ms: 5,
+                },
+                StreamEvent::Level {
+                    instrument: "T1:yes".into(),
+                    side: BookSide::Ask,
+                    price: Price(580_000),
+                    change: LevelChange::Add { delta: Qty(-5_000) },
+                    ts_ms: 5,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn acks_errors_and_unknown_types() {
+        let f = parse(
+            StreamChannel::Market,
+            r#"{"id":1,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":9}}"#,
+            &CTX,
+        )
+        .unwrap();
+        assert_eq!(
+            f.events,
+            vec![StreamEvent::Subscribed {
+                subscription: "9".into(),
+                request_id: Some(1)
+            }]
+        );
+        let f = parse(
+            StreamChannel::Market,
+            r#"{"id":2,"type":"error","msg":{"code":8,"msg":"Unknown channel name"}}"#,
+            &CTX,
+        )
+        .unwrap();
+        assert!(
+            matches!(&f.events[0], StreamEvent::Error { message, .. } if message.contains("8: Unknown channel"))
+        );
+        let f = parse(
+            StreamChannel::Market,
+            r#"{"type":"ticker","sid":3,"msg":{}}"#,
+            &CTX,
+        )
+        .unwrap();
+        assert_eq!(
+            f.events,
+            vec![StreamEvent::Ignored {
+                what: "ticker".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn bad_frames_name_the_field() {
+        for (frame, field) in [
+            (
+                r#"{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T1","price_dollars":"1.2","delta_fp":"5","side":"yes"}}"#,
+                "price_dollars",
+            ),
+            (
+                r#"{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T1","price_dollars":"0.2","delta_fp":"x","side":"yes"}}"#,
+                "delta_fp",
+            ),
+            (
+                r#"{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"T1","price_dollars":"0.2","delta_fp":"5","side":"up"}}"#,
+                "side",
+            ),
+            (
+                r#"{"type":"orderbook_delta","sid":1,"msg":{"market_ticker":"T1","price_dollars":"0.2","delta_fp":"5","side":"yes"}}"#,
+                "seq",
+            ),
+            (
+                r#"{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"yes_dollars_fp":[]}}"#,
+                "market_ticker",
+            ),
+            (
+                r#"{"type":"orderbook_snapshot","sid":1,"seq":1,"msg":{"market_ticker":"T1","yes_dollars_fp":[["zz","1"]]}}"#,
+                "yes_dollars_fp",
+            ),
+            (r#"{"sid":1}"#, "type"),
+            ("[1,2", "JSON"),
+        ] {
+            let e = parse(StreamChannel::Market, frame, &CTX).unwrap_err();
+            assert_eq!(e.kind, plugin_api::ErrorKind::Parse, "{frame}");
+            assert!(e.message.contains(field), "{frame}: {e}");
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Live engine on streamed books: Kalshi's books come over the double's websocket
+//! (`stream = true`) while the REST book poll is effectively off (`poll_ms` of ten minutes:
+//! one poll at start, then none). The arb appears only through an `orderbook_delta`, after the
+//! feed went through a lost frame, a duplicate, a swapped pair and a disconnect, so the trade
+//! proves both that the stream triggers decisions and that the books it built are right. A
+//! silent stall in between makes the feed stale and it recovers.
+
+use plugin_api::{Price, Qty};
+use polymix_doubles::kalshi::ws::WsFault;
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
+use polymix_host::engine::{Engine, EngineOptions};
+use polymix_host::store::state;
+use polymix_host::venue_io::SystemClock;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::live_e2e::{
+    engine_toml, entry, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for,
+    ARB_TICKER, ARB_YES, FLAT_TICKER, RISK_AND_STRATEGY,
+};
+use crate::support::{plugin_dirs_toml, temp_dir};
+
+/// REST order book requests the Kalshi double has served.
+fn rest_book_requests(ks: &KalshiDouble) -> usize {
+    ks.requests()
+        .iter()
+        .filter(|r| r.path.contains("orderbook"))
+        .count()
+}
+
+async fn until(
+    engine: &Engine,
+    what: &str,
+    f: impl Fn(&polymix_host::engine::stream_driver::FeedHealth) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        let h = engine.feed_health().get("ks").cloned().unwrap_or_default();
+        if f(&h) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}; feed: {h:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb yet: Kalshi's NO ask on the arb pair is 0.70 (a YES bid at 0.30).
+    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+
+    let dir = temp_dir("live-stream");
+    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
+        "retries = 2\n",
+        "retries = 2\nstream = true\nstream_stale_ms = 2000\n",
+        1,
+    );
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(&dir, &pm),
+        ks_venue,
+        RISK_AND_STRATEGY,
+        engine_toml(600_000, 600_000),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+
+    let script = async {
+        // Both tickers' two outcome books are fresh from their snapshots.
+        until(&engine, "4 fresh streamed books", |h| {
+            h.fresh_instruments == 4
+        })
+        .await;
+        // The one start-up REST poll is over (it may have raced the stream); from here on
+        // only the stream can change a Kalshi book.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rest_books = rest_book_requests(&ks);
+
+        // A lost frame: the next delta shows the gap; the subscription is resynced.
+        ks.ws_inject(WsFault::Gap);
+        ks.seed_book(
+            FLAT_TICKER,
+            &[("0.4800", "100.00")],
+            &[("0.5000", "100.00")],
+        );
+        ks.seed_book(FLAT_TICKER, &[("0.4700", "90.00")], &[("0.5000", "100.00")]);
+        until(&engine, "a resync after the gap", |h| h.resyncs >= 1).await;
+        until(&engine, "fresh books after the resync", |h| {
+            h.fresh_instruments == 4
+        })
+        .await;
+
+        // A duplicate is dropped (no resync); a swapped pair is a gap, resynced.
+        ks.ws_inject(WsFault::Duplicate);
+        ks.seed_book(FLAT_TICKER, &[("0.4600", "90.00")], &[("0.5000", "100.00")]);
+        ks.ws_inject(WsFault::OutOfOrder);
+        ks.seed_book(FLAT_TICKER, &[("0.4500", "80.00")], &[("0.5100", "100.00")]);
+        until(&engine, "a resync after the swapped frames", |h| {
+            h.resyncs >= 2
+        })
+        .await;
+        until(&engine, "fresh books again", |h| h.fresh_instruments == 4).await;
+
+        // A disconnect: reconnect, resubscribe, fresh snapshots.
+        ks.ws_inject(WsFault::Disconnect);
+        until(&engine, "the disconnect noticed", |h| h.disconnects >= 1).await;
+        until(&engine, "fresh books after reconnecting", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        assert!(ks.ws_stats("orderbook_snapshot").1 >= 2, "reconnected");
+
+        // A silent stall (no frames, no pongs) past the 2 s bound: the feed is stale, its
+        // books are dropped, and it comes back fresh on a new connection.
+        ks.ws_inject(WsFault::Stall(Duration::from_secs(4)));
+        until(&engine, "the stall noticed as stale", |h| {
+            h.last_error.as_deref().is_some_and(|e| e.contains("stale"))
+        })
+        .await;
+        until(&engine, "fresh books after the stall", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        assert!(
+            ks.ws_stats("orderbook_snapshot").1 >= 3,
+            "reconnected after the stall"
+        );
+        assert!(
+            ledger.trades_in(&[]).unwrap().is_empty(),
+            "nothing to trade yet"
+        );
+
+        // The arb appears, on the stream only: a YES bid at 0.55 (NO ask 0.45) for 10.
+        let t0 = Instant::now();
+        ks.seed_book(
+            ARB_TICKER,
+            &[("0.5500", "10.00"), ("0.2000", "100.00")],
+            &[("0.3800", "100.00")],
+        );
+        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        let took = t0.elapsed();
+        assert_eq!(
+            rest_book_requests(&ks),
+            rest_books,
+            "no REST book poll since the stream took over"
+        );
+        (trades, took)
+    };
+    let (trades, took) = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        r = script => r,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let t = &trades[0];
+    assert_eq!(t.pair_id, "lal-bos-lal");
+    assert_eq!(t.instrument_b, format!("{ARB_TICKER}:no"));
+    let orders = ledger.orders_of(&t.id).unwrap();
+    let b = entry(&orders, "b");
+    // Right book after all the faults: exactly the 10 contracts at 0.45 were there.
+    // (A book that double-counted a duplicate or missed a resync would size the order
+    // differently.)
+    assert_eq!((b.qty, b.filled_qty), (Qty(1_000), Qty(1_000)), "{b:#?}");
+    assert_eq!(entry(&orders, "a").qty, Qty(1_000));
+    let fills = ks.fills();
+    assert!(
+        fills.iter().all(|f| f.yes_price == Price(550_000)),
+        "{fills:#?}"
+    );
+    eprintln!("streamed arb traded {took:?} after the book changed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconnect_and_a_stall() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb yet: P costs 0.60 on Polymarket (the Kalshi side still offers not-P at 0.45).
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.60", "10"), ("0.70", "100")],
+    );
+
+    let dir = temp_dir("live-stream-pm");
+    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
+        "retries = 2\n[venue.settings]\n",
+        &format!(
+            "retries = 2\nstream = true\nstream_stale_ms = 2000\n[venue.settings]\nws_url = \"{}\"\n",
+            pm.ws_url()
+        ),
+        1,
+    );
+    assert!(pm_venue.contains("stream = true"), "{pm_venue}");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        pm_venue,
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(600_000, 600_000),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let feed = |engine: &Engine| engine.feed_health().get("pm").cloned().unwrap_or_default();
+    let until_pm =
+        |what: &'static str, f: fn(&polymix_host::engine::stream_driver::FeedHealth) -> bool| {
+            let engine = &engine;
+            async move {
+                let start = Instant::now();
+                loop {
+                    let h = feed(engine);
+                    if f(&h) {
+                        return;
+                    }
+                    assert!(
+                        start.elapsed() < Duration::from_secs(15),
+                        "timed out waiting for {what}; feed: {h:#?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        };
+
+    let script = async {
+        until_pm("4 fresh streamed books", |h| h.fresh_instruments == 4).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rest_books = pm.request_count("/books") + pm.request_count("/book");
+
+        pm.ws_inject(polymix_doubles::polymarket::ws::WsFault::Disconnect);
+        until_pm("the disconnect noticed", |h| h.disconnects >= 1).await;
+        until_pm("fresh after reconnecting", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        pm.ws_inject(polymix_doubles::polymarket::ws::WsFault::Stall(
+            Duration::from_secs(4),
+        ));
+        until_pm("the stall noticed as stale", |h| {
+            h.last_error.as_deref().is_some_and(|e| e.contains("stale"))
+        })
+        .await;
+        until_pm("fresh after the stall", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        assert!(pm.ws_count("connects") >= 3, "reconnected twice");
+        assert!(
+            ledger.trades_in(&[]).unwrap().is_empty(),
+            "nothing to trade yet"
+        );
+
+        // The arb appears on the stream only: P at 0.40 for 10.
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        assert_eq!(
+            pm.request_count("/books") + pm.request_count("/book"),
+            rest_books,
+            "no REST book poll since the stream took over"
+        );
+        assert!(pm.ws_count("price_change") >= 1);
+        trades
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        r = script => r,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let orders = ledger.orders_of(&trades[0].id).unwrap();
+    let a = entry(&orders, "a");
+    // Exactly the 10 shares at 0.40 the streamed book showed.
+    assert_eq!((a.qty, a.filled_qty), (Qty(1_000), Qty(1_000)), "{a:#?}");
+}

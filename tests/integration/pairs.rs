@@ -1238,7 +1238,8 @@ async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
 /// Paper mode: discovery over the bundled scenario's markets (paper-sim answers `Listings`
 /// from the scenario) proposes exactly the scenario's pairs, each with the polarity of the
 /// config's pre-approved `[[pair]]` entry for it. The scenario has no start times, so each is
-/// vetoed for that alone and needs a reviewer's override; the config pairs stay approved.
+/// vetoed for that and flagged as a duplicate of its config pair (same instruments); the config
+/// pairs stay approved.
 #[test]
 fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
     let cfg = crate::paper_e2e::paper_config("pairs-paper");
@@ -1281,7 +1282,14 @@ fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
             .map(|v| v["code"].as_str().unwrap())
             .collect();
         assert_eq!(vetoes, ["start_unknown"], "{}", c["id"]);
-        assert_eq!(c["flags"], serde_json::json!([]), "{}", c["id"]);
+        // The config already trades these instruments as `e.id`: approving the candidate too
+        // would double the exposure.
+        assert_eq!(
+            c["flags"],
+            serde_json::json!([{"code": "same_instruments", "pair": e.id}]),
+            "{}",
+            c["id"]
+        );
     }
     let (ok, out, err) = cli(&cfg, &["list", "--json"]);
     assert!(ok, "{err}");

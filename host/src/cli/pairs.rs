@@ -358,6 +358,7 @@ async fn run_discover(
         let mut d: Discovery = discover(l, &sides[0], &sides[1], &params);
         polymix_host::pairs::trading_venue::route_to_trading_venues(&cfg, &mut d.candidates)
             .map_err(|e| anyhow::anyhow!("{}: {e}", common.config.display()))?;
+        polymix_host::pairs::duplicates::flag_duplicates(&mut d.candidates, &ledger.pairs(None)?);
         let mut outcomes = Vec::new();
         for c in &d.candidates {
             let o = ledger.pair_propose(c, now_ms())?;

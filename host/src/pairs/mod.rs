@@ -9,9 +9,11 @@
 //! * [`polarity`]: which instrument pays when P holds, and the fields that say so.
 //! * [`vetoes`]: hard vetoes and flags.
 //! * [`matcher`]: games matched by league, teams and start time, into candidates.
+//! * [`duplicates`]: a candidate on instruments a registered pair already trades is flagged.
 //! * [`trading_venue`]: a candidate listed on a feed is registered under the simulator it feeds.
 
 pub mod aliases;
+pub mod duplicates;
 pub mod fetch;
 pub mod leagues;
 pub mod matcher;

@@ -177,6 +177,23 @@ pub enum Flag {
         /// Ask of A's not-P plus ask of B's P, if both listed.
         no_a_yes_b: Option<Price>,
     },
+    /// The registry already holds a live pair (not rejected or retired) on the same
+    /// instruments under another id: approving both would trade the same legs twice and
+    /// double the exposure.
+    SameInstruments {
+        /// The registered pair.
+        pair: String,
+    },
+}
+
+impl Flag {
+    /// Stable code, as a blocker names it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Flag::PriceSum { .. } => "price_sum",
+            Flag::SameInstruments { .. } => "same_instruments",
+        }
+    }
 }
 
 impl std::fmt::Display for Flag {
@@ -194,6 +211,10 @@ impl std::fmt::Display for Flag {
                     s(no_a_yes_b)
                 )
             }
+            Flag::SameInstruments { pair } => write!(
+                f,
+                "pair {pair} in the registry trades the same instruments; approving both would double the exposure"
+            ),
         }
     }
 }

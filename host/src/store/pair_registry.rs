@@ -218,7 +218,7 @@ fn blockers_of(c: &Candidate) -> Vec<Blocker> {
             reason: v.to_string(),
         })
         .chain(c.flags.iter().map(|f| Blocker {
-            code: "price_sum".to_string(),
+            code: f.code().to_string(),
             reason: f.to_string(),
         }))
         .collect()

@@ -178,5 +178,25 @@ fn bench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, bench);
+/// Frames parsed per second per core on the `orderbook_delta` channel (kalshi.md §9): one
+/// delta, the frame a busy book sends most.
+fn bench_ws(c: &mut Criterion) {
+    use plugin_api::stream::StreamChannel;
+    use polymix_venue_kalshi::ws_stream;
+    let delta = r#"{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"KXNBAGAME-26NOV24LALBOS-LAL","price_dollars":"0.4200","delta_fp":"-50.00","side":"no","ts":"2026-01-01T00:00:00Z"}}"#;
+    let cx = ctx(0);
+    // The frame must parse: a bench of an error path would measure nothing useful.
+    ws_stream::parse(StreamChannel::Market, delta, &cx).expect("a valid delta");
+    c.bench_function("ws orderbook_delta parse: 1 delta", |b| {
+        b.iter(|| {
+            black_box(ws_stream::parse(
+                StreamChannel::Market,
+                black_box(delta),
+                &cx,
+            ))
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_ws);
 criterion_main!(benches);

@@ -504,7 +504,7 @@ mod props {
             json!({ "bet_amount": bet, "min_roi": format!("0.{roi_bp:04}") }),
             vec![pair(0, ra, rb)],
         );
-        let out = run(&s, &books(&a, &b), &rich());
+        let out = run(&s, &books(a, b), &rich());
         let depth = a
             .iter()
             .map(|l| l.qty.0)
@@ -513,8 +513,8 @@ mod props {
         let mut best = Usd::ZERO;
         for shares in 5..=depth / 100 {
             let q = Qty::shares(shares);
-            let (_, _, ca, fa) = reference(&a, q, ra.taker_fee);
-            let (_, _, cb, fb) = reference(&b, q, rb.taker_fee);
+            let (_, _, ca, fa) = reference(a, q, ra.taker_fee);
+            let (_, _, cb, fb) = reference(b, q, rb.taker_fee);
             let outlay = ca + cb + fa + fb;
             let profit = Usd(q.0 * 10_000) - outlay;
             let roi = profit.0 as i128 * 1_000_000 / outlay.0 as i128;

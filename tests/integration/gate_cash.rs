@@ -58,7 +58,7 @@ fn candidate(id: usize, cost: Usd) -> Candidate {
                 side: Side::Buy,
                 price: plugin_api::Price(480_000),
                 qty,
-                tif: "ioc".into(),
+                tif: polymix_host::store::Tif::Ioc,
                 state: OrderState::Planned,
                 order_id: None,
                 filled_qty: Qty::ZERO,

@@ -330,7 +330,7 @@ async fn legs_stopped_before_their_write_end_final_not_stuck() {
         side: Side::Buy,
         price: plugin_api::Price(400_000),
         qty: Qty::shares(10),
-        tif: "ioc".into(),
+        tif: polymix_host::store::Tif::Ioc,
         state: OrderState::Planned,
         order_id: None,
         filled_qty: Qty::ZERO,

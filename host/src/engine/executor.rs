@@ -1,110 +1,18 @@
-//! Strategy evaluation and two-leg execution with unwinds.
+//! Two-leg execution: a proposal is admitted by the risk gate, journaled with both orders in
+//! one transaction, both legs sent at once, and the legs' fills resolved into HEDGED, an
+//! unwind (`unwind`) or FAILED.
 
-use abi_stable::std_types::RVec;
-use plugin_api::ffi::FfiPairBooks;
-use plugin_api::{
-    Book, ErrorKind, EvalCtx, Level, OpResult, OrderRequest, OrderStatus, Proposal, Qty,
-    RiskProposal, TimeInForce, VenueOp,
-};
-use std::sync::Arc;
+use plugin_api::{ErrorKind, OpResult, OrderRequest, Proposal, RiskProposal, VenueOp};
 
-use super::books::VenueIdx;
 use super::risk_gate::{Admission, Candidate};
 use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
 use crate::store::{state, OrderRow, TradeRow};
-use crate::store::{Leg, OrderState, Purpose};
+use crate::store::{Leg, OrderState, Purpose, Tif};
 use crate::venue_io::wire_stamp::observe;
 use crate::venue_io::Begun;
 
-/// The four ladders of one pair, shared (not copied) with the strategy worker.
-struct PairInput {
-    pair: u32,
-    ctx: EvalCtx,
-    books: [Option<Arc<Book>>; 4],
-}
-
-fn asks(b: &Option<Arc<Book>>) -> &[Level] {
-    b.as_deref().map(|b| b.asks.as_slice()).unwrap_or(&[])
-}
-
 impl Engine {
-    /// Runs the strategy over `pairs` and returns its proposals.
-    pub async fn evaluate(&self, pairs: &[u32]) -> Vec<Proposal> {
-        let inputs: Vec<PairInput> = {
-            let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-            let trading = self.trading.lock().unwrap_or_else(|p| p.into_inner());
-            let off = self.pair_off.lock().unwrap_or_else(|p| p.into_inner());
-            let gate = self.gate.state();
-            let table = self.pairs.get();
-            let now_ms = self.clock.now_ms();
-            pairs
-                .iter()
-                .filter_map(|&i| {
-                    let p = table.get(i as usize)?;
-                    if off.get(i as usize).is_some_and(Option::is_some) {
-                        return None;
-                    }
-                    // A trade in flight on any of the pair's instruments has not yet taken
-                    // its shares off the books: wait for it.
-                    if self.touches_busy(p) {
-                        return None;
-                    }
-                    let (va, vb) = (self.vidx(&p.a.venue)?, self.vidx(&p.b.venue)?);
-                    if !trading[va] || !trading[vb] {
-                        return None;
-                    }
-                    let avail = |v: &str| {
-                        gate.cash.get(v).copied().unwrap_or_default()
-                            - gate.reserved.get(v).copied().unwrap_or_default()
-                    };
-                    Some(PairInput {
-                        pair: i,
-                        ctx: EvalCtx {
-                            now_ms,
-                            available_a: avail(&p.a.venue),
-                            available_b: avail(&p.b.venue),
-                        },
-                        books: books.pair(i),
-                    })
-                })
-                .collect()
-        };
-        if inputs.is_empty() {
-            return Vec::new();
-        }
-        let strategy = self
-            .strategy
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let r = strategy
-            .call_async("evaluate", move |h| {
-                let batch: Vec<FfiPairBooks<'_>> = inputs
-                    .iter()
-                    .map(|x| FfiPairBooks {
-                        pair: x.pair,
-                        ctx: x.ctx,
-                        a_yes: asks(&x.books[0]).into(),
-                        a_no: asks(&x.books[1]).into(),
-                        b_yes: asks(&x.books[2]).into(),
-                        b_no: asks(&x.books[3]).into(),
-                    })
-                    .collect();
-                let mut out = RVec::new();
-                h.evaluate(&batch, &mut out)?;
-                Ok(out.into_vec())
-            })
-            .await;
-        match r {
-            Ok(v) => v,
-            Err(e) => {
-                self.error(None, "strategy", &e.to_string());
-                Vec::new()
-            }
-        }
-    }
-
     /// Gate, journal and execute one proposal. Returns the trade id if one was made.
     pub async fn handle_proposal(&self, p: Proposal) -> Result<Option<String>, EngineError> {
         match self.admit_proposal(p)? {
@@ -150,8 +58,7 @@ impl Engine {
         let day = super::utc_day(now);
         self.gate.roll_day(&day)?;
         // Unique across concurrent trades and processes sharing the ledger (not a count).
-        let seq = self.next_trade_seq()?;
-        let trade_id = format!("{}-{seq:06}", self.ledger_id);
+        let trade_id = self.next_trade_id()?;
         let proposal = RiskProposal {
             pair: pair.id.clone(),
             venue_a: pair.a.venue.clone(),
@@ -162,12 +69,18 @@ impl Engine {
             profit: p.profit,
             roi_ppm: p.roi_ppm,
         };
-        let tif = self.cfg.engine.leg_tif.clone();
+        // Validated at load (ioc or fok); never silently another kind.
+        let tif = Tif::parse(&self.cfg.engine.leg_tif).ok_or_else(|| {
+            EngineError::Setup(format!(
+                "engine.leg_tif: unknown time in force {:?}",
+                self.cfg.engine.leg_tif
+            ))
+        })?;
         let (tid, pair2) = (trade_id.clone(), pair.clone());
         let candidate = Candidate {
             proposal,
             build: Box::new(move |qty| {
-                super::trade_plan::build(&tid, &pair2, &p, qty, &tif, now, &day)
+                super::trade_plan::build(&tid, &pair2, &p, qty, tif, now, &day)
             }),
         };
         match self.gate.reserve(candidate) {
@@ -196,24 +109,6 @@ impl Engine {
         }
     }
 
-    fn tif(&self, s: &str) -> TimeInForce {
-        match s {
-            "fok" => TimeInForce::Fok,
-            "gtc" => TimeInForce::Gtc,
-            _ => TimeInForce::Ioc,
-        }
-    }
-
-    fn apply_status(o: &mut OrderRow, st: &OrderStatus, now: i64) {
-        o.order_id = Some(st.order_id.clone());
-        o.filled_qty = st.filled_qty;
-        o.filled_notional = st.filled_notional;
-        o.fees = st.fees;
-        o.state = OrderState::from_venue(st.state);
-        o.reason = st.reason.clone();
-        o.updated_ms = now;
-    }
-
     fn order_request(&self, o: &OrderRow) -> OrderRequest {
         OrderRequest {
             client_order_id: o.client_order_id.clone(),
@@ -221,7 +116,7 @@ impl Engine {
             side: o.side.to_api(),
             price: o.price,
             qty: o.qty,
-            tif: self.tif(&o.tif),
+            tif: o.tif.to_api(),
             post_only: false,
         }
     }
@@ -329,101 +224,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether an order row is waiting for the venue to tell its fate.
-    pub(super) fn is_unresolved(o: &OrderRow) -> bool {
-        matches!(
-            o.state.as_str(),
-            "planned" | "sent" | "submitted" | "unknown"
-        )
-    }
-
-    /// Decides the fate of an order whose outcome is not known (a lost answer, a crash) by
-    /// asking the venue, never by re-sending. This is the one place that turns "the venue has
-    /// no such order" into a final `not_found`: only once the order can no longer appear —
-    /// it was never handed over (`planned`), or it is `sent` without the id a venue that keeps
-    /// no client ids needs (journaled before any write, so none left), or the appear window
-    /// since it was created has passed. Until then the order stays `unknown` and later sweeps
-    /// ask again; one that appears is adopted.
-    pub(super) async fn lookup(&self, o: &mut OrderRow, vi: VenueIdx) -> Result<(), EngineError> {
-        let now = self.clock.now_ms();
-        if o.state == OrderState::Planned {
-            // Journaled with its trade, never handed to the venue (a crash came first).
-            o.state = OrderState::NotFound;
-            o.filled_qty = Qty::ZERO;
-            o.reason = Some("never sent: the engine stopped before sending it".into());
-            o.updated_ms = now;
-            return Ok(());
-        }
-        // A `sent` order without a journaled id: on a venue that keeps no client ids the id
-        // is journaled before any write, so it was never written.
-        let never_written = o.state == OrderState::Sent && o.order_id.is_none();
-        let op = VenueOp::GetOrder {
-            order_id: o.order_id.clone(),
-            client_order_id: Some(o.client_order_id.clone()),
-            instrument: o.instrument.clone(),
-        };
-        let deadline = o
-            .created_ms
-            .saturating_add(self.cfg.engine.order_appear_window_ms as i64);
-        match self.venues[vi].run(&op).await {
-            Ok(OpResult::Order { order }) => {
-                if o.state == OrderState::Unknown || o.state == OrderState::Submitted {
-                    tracing::warn!(client_order_id = %o.client_order_id, order_id = %order.order_id, filled = %order.filled_qty, "order whose outcome was unknown found at the venue; adopting it");
-                }
-                Self::apply_status(o, &order, now);
-                return Ok(());
-            }
-            Ok(other) => {
-                o.reason = Some(format!("lookup answered {other:?}"));
-            }
-            Err(e) => {
-                let not_found = matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("not_found"));
-                // A venue that keeps no client ids (Polymarket) cannot look up an order whose
-                // id was never journaled; such an order was never written.
-                let unaskable = matches!(e.kind(), Some(ErrorKind::InvalidInput));
-                if never_written && unaskable {
-                    o.state = OrderState::NotFound;
-                    o.filled_qty = Qty::ZERO;
-                    o.reason =
-                        Some("never reached the venue: no write left before the stop".into());
-                    o.updated_ms = now;
-                    return Ok(());
-                }
-                if not_found && now >= deadline {
-                    o.state = OrderState::NotFound;
-                    o.filled_qty = Qty::ZERO;
-                    o.reason = Some(format!(
-                        "venue has no such order {} ms after it was created: it never arrived",
-                        now - o.created_ms
-                    ));
-                    o.updated_ms = now;
-                    return Ok(());
-                }
-                o.reason = Some(if not_found {
-                    format!("not at the venue yet; it may still be booked until {deadline} (ms), looking again")
-                } else {
-                    format!("lookup failed: {e}")
-                });
-                if !not_found {
-                    tracing::warn!(client_order_id = %o.client_order_id, error = %e, "order lookup failed");
-                }
-            }
-        }
-        o.state = OrderState::Unknown;
-        o.updated_ms = now;
-        self.error(
-            Some(&o.trade_id),
-            "executor",
-            &format!(
-                "order {} on {}: outcome unknown ({}); reconciling",
-                o.client_order_id,
-                o.venue,
-                o.reason.as_deref().unwrap_or_default()
-            ),
-        );
-        Ok(())
-    }
-
     /// Runs a journaled trade: both legs at once, then hedge check and unwind. `book_at`:
     /// when the book that decided it arrived (live), for the decision-to-wire figure.
     pub(super) async fn execute(
@@ -451,14 +251,11 @@ impl Engine {
             .record(book_at, [wa.first_write, wb.first_write]);
         ra?;
         rb?;
-        {
-            let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-            for o in &orders {
-                if let Some(vi) = self.vidx(&o.venue) {
-                    books.consume(vi, &o.instrument, o.filled_qty);
-                }
-            }
-        }
+        self.market.consume(
+            orders
+                .iter()
+                .filter_map(|o| Some((self.vidx(&o.venue)?, o.instrument.clone(), o.filled_qty))),
+        );
         for o in &orders {
             self.stat(|s| {
                 s.fees += o.fees;
@@ -489,12 +286,11 @@ impl Engine {
         orders: &[OrderRow],
     ) -> Result<(), EngineError> {
         // A trade that changed state may now be settleable (e.g. unwound to nothing).
-        self.resolved_dirty
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.market.mark_settle_dirty();
         let now = self.clock.now_ms();
         let held = |leg: Leg| super::settlement::held(orders, leg);
         let (fa, fb) = (held(Leg::A), held(Leg::B));
-        if orders.iter().any(Self::is_unresolved) {
+        if orders.iter().any(|o| o.state.is_unresolved()) {
             self.ledger.transition(
                 &trade.id,
                 state::PARTIAL,

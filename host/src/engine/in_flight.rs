@@ -114,8 +114,7 @@ impl Engine {
         let r = self.execute(trade, orders, book_at).await;
         self.unmark_in_flight(&t);
         // The settlement sweep skipped it while it ran: let it look again.
-        self.resolved_dirty
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.market.mark_settle_dirty();
         r
     }
 }

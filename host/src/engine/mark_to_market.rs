@@ -85,15 +85,15 @@ impl Engine {
     /// Best bid of an instrument in the book cache.
     pub fn best_bid(&self, venue: &str, instrument: &str) -> Option<Price> {
         let vi = self.vidx(venue)?;
-        let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        books.get(vi, instrument)?.best_bid().map(|l| l.price)
+        self.market
+            .with_books(|b| b.get(vi, instrument)?.best_bid().map(|l| l.price))
     }
 
     /// Best ask of an instrument in the book cache.
     pub fn best_ask(&self, venue: &str, instrument: &str) -> Option<Price> {
         let vi = self.vidx(venue)?;
-        let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        books.get(vi, instrument)?.best_ask().map(|l| l.price)
+        self.market
+            .with_books(|b| b.get(vi, instrument)?.best_ask().map(|l| l.price))
     }
 
     /// Marks one trade's held legs to the current best bids.
@@ -143,7 +143,7 @@ mod tests {
             side: Side::parse(side).expect("side"),
             price: Price(0),
             qty: Qty(filled),
-            tif: "ioc".into(),
+            tif: crate::store::Tif::Ioc,
             state: OrderState::Filled,
             order_id: None,
             filled_qty: Qty(filled),

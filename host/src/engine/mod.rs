@@ -1,29 +1,37 @@
 //! The trading engine: books in, strategy proposals, risk gate, two-leg execution, unwinds,
 //! settlement. Paper and live share all of it; only the venue plugins and the clock differ.
 
+mod alerts;
 mod avg_cost;
 pub mod books;
+mod decide;
 mod decision_latency;
 mod error_throttle;
 mod executor;
 mod feed;
 mod in_flight;
+mod landed;
 mod live;
 pub mod mark_to_market;
+mod market_view;
 mod pair_adopt;
 mod pair_audit;
 mod pair_gate;
+mod reconcile;
 pub mod replay;
+mod rest_poll;
 pub mod risk_gate;
 mod settlement;
 mod setup;
 pub mod stream_driver;
 pub mod summary;
+mod trade_ids;
 mod trade_plan;
 mod unwind;
+mod venue_events;
 
 pub use feed::FeedStatus;
-pub use live::Phase;
+pub use reconcile::Phase;
 pub use setup::{Engine, EngineError, EngineOptions};
 pub use summary::Summary;
 

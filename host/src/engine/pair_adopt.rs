@@ -72,7 +72,7 @@ impl StrategyRecipe {
 
 /// Rules handed to the strategy for a leg whose real rules could not be read; the pair does
 /// not trade, so they never price an order.
-const PLACEHOLDER_RULES: InstrumentRules = InstrumentRules {
+pub(super) const PLACEHOLDER_RULES: InstrumentRules = InstrumentRules {
     tick: plugin_api::Price(10_000),
     min_qty: plugin_api::Qty(100),
     qty_step: plugin_api::Qty(100),
@@ -177,7 +177,7 @@ impl Engine {
         if new.is_empty() {
             return Ok(0);
         }
-        let mut rules = self.rules.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut rules = self.market.rules_snapshot();
         let mut specs = Vec::new();
         let mut offs = Vec::new();
         for (k, e) in new.iter().enumerate() {
@@ -193,17 +193,9 @@ impl Engine {
         // The strategy first: if it refuses the longer table, nothing has changed.
         let strategy = self.strategy_recipe.create(&all).await?;
         // Then everything indexed by pair, before the table that hands out the indexes.
-        self.pair_off
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(offs.iter().cloned());
-        {
-            let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-            for s in &specs {
-                books.add_pair(s, |n| self.venue_idx.get(n).copied());
-            }
-        }
-        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = rules;
+        self.market.add_pairs(&specs, offs.clone(), rules, |n| {
+            self.venue_idx.get(n).copied()
+        });
         *self.strategy.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(strategy);
         self.pairs.push(specs.clone());
         for (s, off) in specs.iter().zip(&offs) {

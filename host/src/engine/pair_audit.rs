@@ -21,14 +21,7 @@ impl Engine {
     /// Checks every pair whose two markets have resolved; suspends and reports divergent ones
     /// (once: a suspended pair is not approved any more).
     pub(super) fn audit_pairs(&self) {
-        let res: HashMap<(usize, String), Price> = self
-            .resolutions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .filter(|(_, r)| r.resolved)
-            .map(|(k, r)| (k.clone(), r.payout))
-            .collect();
+        let res: HashMap<(usize, String), Price> = self.market.final_payouts();
         if res.is_empty() {
             return;
         }

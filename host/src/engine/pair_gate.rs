@@ -86,22 +86,23 @@ impl Engine {
                 return;
             }
         };
-        let mut off = self.pair_off.lock().unwrap_or_else(|p| p.into_inner());
-        for (i, p) in self.pairs.get().iter().enumerate() {
-            let state = states.iter().find(|r| r.id == p.id).map(|r| r.state);
-            let want = match state {
-                Some(PairState::Approved) => None,
-                Some(s) => Some(format!("{GATE}{s}")),
-                None => Some(format!("{GATE}not registered")),
-            };
-            let Some(cur) = off.get_mut(i) else {
-                continue;
-            };
-            let ours = cur.as_deref().is_none_or(|c| c.starts_with(GATE));
-            if ours && *cur != want {
-                tracing::info!(pair = %p.id, state = ?state, "pair gate changed");
-                *cur = want;
+        self.market.update_pair_off(|off| {
+            for (i, p) in self.pairs.get().iter().enumerate() {
+                let state = states.iter().find(|r| r.id == p.id).map(|r| r.state);
+                let want = match state {
+                    Some(PairState::Approved) => None,
+                    Some(s) => Some(format!("{GATE}{s}")),
+                    None => Some(format!("{GATE}not registered")),
+                };
+                let Some(cur) = off.get_mut(i) else {
+                    continue;
+                };
+                let ours = cur.as_deref().is_none_or(|c| c.starts_with(GATE));
+                if ours && *cur != want {
+                    tracing::info!(pair = %p.id, state = ?state, "pair gate changed");
+                    *cur = want;
+                }
             }
-        }
+        });
     }
 }

@@ -1,7 +1,7 @@
-//! The paper replay on a simulated clock, and what both drivers share: applying venue events
-//! and trading on the pairs they changed.
+//! The paper replay on a simulated clock. It only orchestrates: venue events are applied in
+//! `venue_events`, trades run in `executor`, settlement in `settlement`.
 
-use plugin_api::{CallCtx, VenueEvent};
+use plugin_api::CallCtx;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -12,40 +12,6 @@ use crate::venue_io::{Clock, SimClock};
 pub type Progress<'a> = &'a (dyn Fn(i64, i64) + Sync);
 
 impl Engine {
-    /// Applies venue events; returns the pairs whose books changed.
-    pub(super) fn apply_events(
-        &self,
-        vi: usize,
-        events: Vec<VenueEvent>,
-        dirty: &mut BTreeSet<u32>,
-    ) {
-        for e in events {
-            match e {
-                VenueEvent::Book { book } => {
-                    self.stat(|s| s.book_updates += 1);
-                    let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-                    dirty.extend(books.update(vi, book).iter().copied());
-                }
-                VenueEvent::Resolved { resolution } => self.on_resolution(vi, resolution),
-                VenueEvent::Status { trading } => {
-                    tracing::warn!(
-                        venue = self.venues[vi].name(),
-                        trading,
-                        "venue trading status changed"
-                    );
-                    self.trading.lock().unwrap_or_else(|p| p.into_inner())[vi] = trading;
-                    if !trading {
-                        self.books
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .clear_venue(vi);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
     /// Replays the simulated venues' scenario to its end as fast as possible (or at `speed`×
     /// real time), trading as it goes, then settles.
     pub async fn replay(
@@ -128,18 +94,6 @@ impl Engine {
         );
         if let Some(n) = self.notifier() {
             n.flush().await;
-        }
-        Ok(())
-    }
-
-    /// Evaluates dirty pairs and handles their proposals.
-    pub async fn trade_on(&self, dirty: &BTreeSet<u32>) -> Result<(), EngineError> {
-        if dirty.is_empty() {
-            return Ok(());
-        }
-        let pairs: Vec<u32> = dirty.iter().copied().collect();
-        for p in self.evaluate(&pairs).await {
-            self.handle_proposal(p).await?;
         }
         Ok(())
     }

@@ -45,22 +45,11 @@ fn net_cash(orders: &[OrderRow]) -> Usd {
 impl Engine {
     /// Remembers a resolution.
     pub(super) fn on_resolution(&self, venue: VenueIdx, r: Resolution) {
-        if r.resolved {
-            self.resolved_dirty
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            self.resolutions
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((venue, r.instrument.clone()), r);
-        }
+        self.market.record_resolution(venue, r);
     }
 
     fn resolution(&self, venue: VenueIdx, instrument: &str) -> Option<Resolution> {
-        self.resolutions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(venue, instrument.to_string()))
-            .cloned()
+        self.market.resolution(venue, instrument)
     }
 
     /// Live mode: asks venues whether the instruments of open trades resolved.
@@ -93,10 +82,7 @@ impl Engine {
     /// Settles every open trade whose held instruments have resolved.
     pub async fn settle_ready(&self) -> Result<u32, EngineError> {
         let mut n = 0;
-        if !self
-            .resolved_dirty
-            .swap(false, std::sync::atomic::Ordering::SeqCst)
-        {
+        if !self.market.take_settle_dirty() {
             return Ok(0);
         }
         self.audit_pairs();

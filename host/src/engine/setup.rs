@@ -1,9 +1,7 @@
 //! Building an engine from a loaded registry.
 
 use plugin_api::ffi::StrategyHandle;
-use plugin_api::{
-    Balance, InstrumentRules, OpResult, PairSpec, Resolution, RiskReason, Usd, VenueOp,
-};
+use plugin_api::{Balance, OpResult, PairSpec, RiskReason, Usd, VenueOp};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -75,7 +73,6 @@ pub struct Engine {
     /// Per venue: whether it serves several books in one request (capability `books`).
     pub(super) batch_books: Vec<bool>,
     pub(super) venue_idx: HashMap<String, VenueIdx>,
-    pub(super) rules: RwLock<HashMap<(VenueIdx, String), InstrumentRules>>,
     /// Append-only: pairs approved while running join at the end (`pair_adopt`).
     pub(super) pairs: super::pair_adopt::PairTable,
     /// Replaced (never mutated) when pairs join.
@@ -84,31 +81,22 @@ pub struct Engine {
     pub(super) gate: RiskGate,
     pub(super) ledger: Arc<Ledger>,
     pub(super) clock: Arc<dyn Clock>,
-    pub(super) books: Mutex<Books>,
-    pub(super) resolutions: Mutex<HashMap<(VenueIdx, String), Resolution>>,
-    pub(super) trading: Mutex<Vec<bool>>,
+    /// Books, venue status, resolutions, pair switches, rules.
+    pub(super) market: super::market_view::MarketView,
     pub(super) stats: Mutex<Stats>,
-    pub(super) ledger_id: String,
     /// Trades whose entry fills are all confirmed: no more ghost-fill checks needed.
     pub(super) confirmed: Mutex<std::collections::HashSet<String>>,
-    /// Set when a resolution arrives, so settlement scans only run when they can settle.
-    pub(super) resolved_dirty: std::sync::atomic::AtomicBool,
-    /// Folds repeats of errors not tied to a trade.
-    pub(super) error_throttle: super::error_throttle::ErrorThrottle,
     pub(super) live_ok: bool,
-    pub(super) notifier: std::sync::OnceLock<crate::notify::Notifier>,
-    pub(super) notified: Mutex<std::collections::HashSet<String>>,
+    /// Error log and notifications.
+    pub(super) alerts: super::alerts::Alerts,
     /// Start-up reconciliation, then trading.
-    pub(super) phase: Mutex<super::live::Phase>,
-    /// Per pair: why it does not trade (its rules could not be read: a market resolved or
-    /// closed since the pair was configured). Its open trades still reconcile and settle.
-    pub(super) pair_off: Mutex<Vec<Option<String>>>,
+    pub(super) phase: Mutex<super::reconcile::Phase>,
     /// Trades running in a live run, and the instruments they hold.
     pub(super) in_flight: Mutex<super::in_flight::InFlight>,
     /// Decision-to-wire samples of live trades.
     pub(super) decision_latency: super::decision_latency::DecisionLatency,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
-    pub(super) seq_block: Mutex<(i64, i64)>,
+    pub(super) trade_ids: super::trade_ids::TradeIds,
     /// Simulators fed by market-data instances (paper trading on live markets).
     pub(super) feeds: Vec<super::feed::FeedLink>,
     /// Streamed books and feed health (see `stream_driver`).
@@ -205,14 +193,8 @@ impl Engine {
         };
         let strategy = RwLock::new(Arc::new(strategy_recipe.create(&pairs).await?));
 
-        let ledger_id = match ledger.get_kv("ledger_id")? {
-            Some(id) => id,
-            None => {
-                let id = format!("{:08x}", rand::random::<u32>());
-                ledger.set_kv("ledger_id", &id)?;
-                id
-            }
-        };
+        let trade_ids = super::trade_ids::TradeIds::open(&ledger)?;
+        let alerts = super::alerts::Alerts::new(ledger.clone(), clock.clone());
         let day = super::utc_day(clock.now_ms());
         let policies = registry.risks.iter().map(|r| r.handle.clone()).collect();
         let mode = match cfg.mode {
@@ -228,39 +210,25 @@ impl Engine {
             simulated,
             batch_books,
             venue_idx,
-            rules: RwLock::new(rules),
             pairs: super::pair_adopt::PairTable::new(pairs),
             strategy,
             strategy_recipe,
             gate,
             ledger,
             clock,
-            books: Mutex::new(books),
-            resolutions: Mutex::new(HashMap::new()),
-            trading: Mutex::new(vec![true; n]),
+            market: super::market_view::MarketView::new(books, rules, n, pair_off),
             stats: Mutex::new(Stats::default()),
-            ledger_id,
             confirmed: Mutex::new(Default::default()),
-            resolved_dirty: std::sync::atomic::AtomicBool::new(true),
-            error_throttle: Default::default(),
             live_ok,
-            notifier: std::sync::OnceLock::new(),
-            notified: Mutex::new(Default::default()),
-            phase: Mutex::new(super::live::Phase::Starting),
-            pair_off: Mutex::new(pair_off),
+            alerts,
+            phase: Mutex::new(super::reconcile::Phase::Starting),
             in_flight: Mutex::new(Default::default()),
             decision_latency: Default::default(),
-            seq_block: Mutex::new((0, 0)),
+            trade_ids,
             feeds,
             streams: Mutex::default(),
         };
-        for (i, why) in engine
-            .pair_off
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .enumerate()
-        {
+        for (i, why) in engine.market.pair_offs().iter().enumerate() {
             if let Some(why) = why {
                 engine.error(
                     None,
@@ -274,38 +242,23 @@ impl Engine {
         Ok(engine)
     }
 
-    /// The next trade sequence number: from a block reserved in the ledger, so ids stay
-    /// unique across processes sharing a ledger while only one trade in 64 pays a write.
-    pub(super) fn next_trade_seq(&self) -> Result<i64, EngineError> {
-        /// Numbers reserved per ledger write (unused ones are skipped after a restart).
-        const BLOCK: i64 = 64;
-        let mut b = self.seq_block.lock().unwrap_or_else(|p| p.into_inner());
-        if b.0 >= b.1 {
-            let first = self.ledger.reserve_trade_seqs(BLOCK)?;
-            *b = (first, first + BLOCK);
-        }
-        let n = b.0;
-        b.0 += 1;
-        Ok(n)
+    /// A fresh trade id (see `trade_ids`).
+    pub(super) fn next_trade_id(&self) -> Result<String, EngineError> {
+        self.trade_ids.next(&self.ledger)
     }
 
     /// Where the engine is: reconciling at start-up, or trading.
-    pub fn phase(&self) -> super::live::Phase {
+    pub fn phase(&self) -> super::reconcile::Phase {
         *self.phase.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) fn set_phase(&self, p: super::live::Phase) {
+    pub(super) fn set_phase(&self, p: super::reconcile::Phase) {
         *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = p;
     }
 
     /// Why pair `i` does not trade, if it does not.
     pub fn pair_off(&self, i: usize) -> Option<String> {
-        self.pair_off
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(i)
-            .cloned()
-            .flatten()
+        self.market.pair_off(i)
     }
 
     /// Asks every venue for its cash and hands it to the risk gate.
@@ -330,19 +283,17 @@ impl Engine {
 
     /// Attaches a notifier (once).
     pub fn set_notifier(&self, n: crate::notify::Notifier) {
-        let _ = self.notifier.set(n);
+        self.alerts.set_notifier(n);
     }
 
     /// The notifier, if attached.
     pub fn notifier(&self) -> Option<&crate::notify::Notifier> {
-        self.notifier.get()
+        self.alerts.notifier()
     }
 
     /// Sends a notification if a notifier is attached; never waits.
     pub fn notify(&self, kind: crate::notify::Kind, text: String, trade_id: Option<&str>) {
-        if let Some(n) = self.notifier.get() {
-            n.send(kind, text, trade_id);
-        }
+        self.alerts.notify(kind, text, trade_id);
     }
 
     /// Like [`Engine::notify`], but only the first time `key` is seen (risk halts).
@@ -353,25 +304,19 @@ impl Engine {
         text: String,
         trade_id: Option<&str>,
     ) {
-        if self
-            .notified
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_string())
-        {
-            self.notify(kind, text, trade_id);
-        }
+        self.alerts.notify_once(key, kind, text, trade_id);
     }
 
     /// Top-of-book edge of each pair before fees, per direction, in micro-dollars:
     /// `$1 − (best ask bought on A + best ask bought on B)`; `None` while a book is missing.
     pub fn pair_edges(&self) -> Vec<[Option<i64>; 2]> {
         let pairs = self.pairs.get();
-        let books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        pairs
-            .iter()
-            .map(|p| {
-                let [ay, an, by, bn] = books.pair(p.index);
+        let quads: Vec<_> = self
+            .market
+            .with_books(|books| pairs.iter().map(|p| books.pair(p.index)).collect());
+        quads
+            .into_iter()
+            .map(|[ay, an, by, bn]| {
                 let best = |b: &Option<Arc<plugin_api::Book>>| {
                     b.as_ref().and_then(|b| b.best_ask()).map(|l| l.price.0)
                 };
@@ -409,24 +354,9 @@ impl Engine {
         });
     }
 
-    /// Records an error in the ledger's error log and the log. Errors tied to a trade are
-    /// always written; others are folded when they repeat (see `error_throttle`).
+    /// Records an error in the ledger's error log and the log (see `alerts`).
     pub(super) fn error(&self, trade_id: Option<&str>, source: &str, message: &str) {
-        let now = self.clock.now_ms();
-        let message = match trade_id {
-            Some(_) => message.to_string(),
-            None => match self.error_throttle.admit(source, message, now) {
-                Some(m) => m,
-                None => {
-                    tracing::debug!(source, message, "repeated engine error");
-                    return;
-                }
-            },
-        };
-        tracing::error!(trade_id, source, message = %message, "engine error");
-        if let Err(e) = self.ledger.record_error(trade_id, source, &message, now) {
-            tracing::error!(error = %e, "could not record error in ledger");
-        }
+        self.alerts.error(trade_id, source, message);
     }
 
     /// Venue index by name.

@@ -295,9 +295,6 @@ impl Engine {
             let name = self.venues[vi].name().to_string();
             s.health.entry(name).or_default().fresh_instruments = fresh;
         }
-        let mut books = self.books.lock().unwrap_or_else(|p| p.into_inner());
-        for i in instruments {
-            books.clear_instrument(vi, i);
-        }
+        self.market.forget_books(vi, instruments);
     }
 }

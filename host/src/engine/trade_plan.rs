@@ -2,7 +2,7 @@
 
 use plugin_api::{client_order_id, Direction, PairSpec, Proposal, Qty, Rounding, Usd};
 
-use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
+use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, Tif, TradeRow};
 
 /// What to reserve on each venue for `qty` shares: the leg's cost and its own fee, scaled.
 fn leg_reservations(p: &Proposal, qty: Qty) -> (Usd, Usd) {
@@ -25,7 +25,7 @@ pub(super) fn build(
     pair: &PairSpec,
     p: &Proposal,
     qty: Qty,
-    tif: &str,
+    tif: Tif,
     now_ms: i64,
     day: &str,
 ) -> (TradeRow, Vec<OrderRow>) {
@@ -69,7 +69,7 @@ pub(super) fn build(
         side: Side::Buy,
         price,
         qty,
-        tif: tif.to_string(),
+        tif,
         state: OrderState::Sent,
         order_id: None,
         filled_qty: Qty::ZERO,

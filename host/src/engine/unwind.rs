@@ -7,7 +7,7 @@ use plugin_api::{client_order_id, OpResult, Price, Qty, Usd, VenueOp};
 use super::avg_cost::avg_entry_cost;
 use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
-use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
+use crate::store::{state, Leg, OrderRow, OrderState, Purpose, Side, Tif, TradeRow};
 
 /// What every unwind sale of a trade lost: entry cost of the shares sold minus what they
 /// brought in after fees (positive = loss).
@@ -75,12 +75,7 @@ impl Engine {
         let vi = self
             .vidx(&venue)
             .ok_or_else(|| EngineError::Setup(format!("unknown venue {venue}")))?;
-        let rules = self
-            .rules
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(vi, instrument.clone()))
-            .copied();
+        let rules = self.market.rules_of(vi, &instrument);
         let tick = rules.map(|r| r.tick).unwrap_or(Price(10_000));
         // The venue's smallest marketable order (Polymarket: $1, from the plugin's rules).
         let min_notional = rules.map(|r| r.min_notional).unwrap_or(Usd::ZERO);
@@ -137,7 +132,7 @@ impl Engine {
                     side: Side::Sell,
                     price,
                     qty: left,
-                    tif: "ioc".into(),
+                    tif: Tif::Ioc,
                     // Journaled `sent` at once: one write before it leaves, as for entries.
                     state: OrderState::Sent,
                     order_id: None,

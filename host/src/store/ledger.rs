@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::lifecycle::{Leg, OrderState, Purpose, Side, TradeState};
+use super::lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 use super::schema::MIGRATIONS;
 
 /// How many errors the ledger keeps.
@@ -148,7 +148,7 @@ pub struct OrderRow {
     /// Shares.
     pub qty: Qty,
     /// `ioc`, `fok`, ...
-    pub tif: String,
+    pub tif: Tif,
     /// What the ledger knows of the order.
     pub state: OrderState,
     /// Venue order id once known.

@@ -233,6 +233,29 @@ impl Side {
     }
 }
 
+named_enum!(
+    /// How long an order may rest, as stored.
+    Tif {
+        /// Fill in full at once or not at all.
+        Fok = "fok",
+        /// Fill what can be filled at once; cancel the rest.
+        Ioc = "ioc",
+        /// Rest on the book until filled or cancelled.
+        Gtc = "gtc",
+    }
+);
+
+impl Tif {
+    /// The plugin API's time in force.
+    pub fn to_api(self) -> plugin_api::TimeInForce {
+        match self {
+            Tif::Fok => plugin_api::TimeInForce::Fok,
+            Tif::Ioc => plugin_api::TimeInForce::Ioc,
+            Tif::Gtc => plugin_api::TimeInForce::Gtc,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +272,12 @@ mod tests {
             OrderState::parse("partiallyfilled"),
             Some(OrderState::PartiallyFilled)
         );
+        for t in Tif::ALL {
+            assert_eq!(Tif::parse(t.as_str()), Some(*t));
+        }
+        // An unknown kind is refused, never read as some default kind.
+        assert_eq!(Tif::parse("IOC"), None);
+        assert_eq!(Tif::Fok.to_api(), plugin_api::TimeInForce::Fok);
         assert_eq!(TradeState::parse("hedged"), None);
         assert_eq!(
             serde_json::to_string(&TradeState::Hedged).unwrap(),

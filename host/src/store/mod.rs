@@ -8,6 +8,6 @@ mod registry_carry;
 mod schema;
 
 pub use ledger::*;
-pub use lifecycle::{Leg, OrderState, Purpose, Side, TradeState};
+pub use lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};
 pub use registry_carry::reset_ledger;

@@ -2,7 +2,7 @@
 //! per-venue timeout and rate limiter, and retries only where a retry cannot double an order.
 
 mod clock;
-mod executor;
+mod step_driver;
 pub mod market_data;
 mod rate_limit;
 mod retry_after;
@@ -10,6 +10,6 @@ mod settings;
 pub mod wire_stamp;
 
 pub use clock::{Clock, SimClock, SystemClock};
-pub use executor::{Begun, VenueError, VenueIo};
+pub use step_driver::{Begun, VenueError, VenueIo};
 pub use rate_limit::RateLimiter;
 pub use settings::VenueIoSettings;

@@ -1236,29 +1236,26 @@ async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
 }
 
 /// Paper mode: discovery over the bundled scenario's markets (paper-sim answers `Listings`
-/// from the scenario) proposes exactly the scenario's pairs, each with the polarity of the
-/// config's pre-approved `[[pair]]` entry for it. The scenario has no start times, so each is
-/// vetoed for that and flagged as a duplicate of its config pair (same instruments); the config
-/// pairs stay approved.
+/// from the scenario, start times included) proposes exactly the scenario's pairs, each with
+/// the polarity of its hand-written `[[pair]]` entry (`bundled.pairs.toml`) and no veto. With
+/// those entries in the config, each candidate is flagged as their duplicate (same
+/// instruments) and stays proposed; without them (`config/paper.toml` as shipped) every
+/// candidate is clean.
 #[test]
 fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
-    let cfg = crate::paper_e2e::paper_config("pairs-paper");
-    let (ok, out, err) = cli(&cfg, &["discover", "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let cands: Vec<&serde_json::Value> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|l| l["candidates"].as_array().unwrap())
-        .collect();
-    let entries = polymix_host::config::load(&cfg).unwrap().pairs;
+    let with_pairs = crate::paper_e2e::paper_config_with_pairs("pairs-paper");
+    let entries = polymix_host::config::load(&with_pairs).unwrap().pairs;
     assert_eq!(entries.len(), 60);
-    assert_eq!(
-        cands.len(),
-        entries.len(),
-        "one candidate per scenario pair"
-    );
+    let candidates = |cfg: &std::path::Path| -> Vec<serde_json::Value> {
+        let (ok, out, err) = cli(cfg, &["discover", "--json"]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["candidates"].as_array().unwrap().clone())
+            .collect()
+    };
     let side = |c: &serde_json::Value, k: &str| {
         (
             c[k]["venue"].as_str().unwrap().to_string(),
@@ -1266,32 +1263,35 @@ fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
             c[k]["no"].as_str().unwrap().to_string(),
         )
     };
-    for e in &entries {
-        let want_a = (e.a.venue.clone(), e.a.yes.clone(), e.a.no.clone());
-        let want_b = (e.b.venue.clone(), e.b.yes.clone(), e.b.no.clone());
-        // Found by its A side (P's instrument on Polymarket); B must then agree on P too.
-        let c = cands
-            .iter()
-            .find(|c| side(c, "a") == want_a)
-            .unwrap_or_else(|| panic!("no candidate for {} ({:?})", e.id, want_a));
-        assert_eq!(side(c, "b"), want_b, "{}: polarity differs on B", e.id);
-        let vetoes: Vec<&str> = c["vetoes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["code"].as_str().unwrap())
-            .collect();
-        assert_eq!(vetoes, ["start_unknown"], "{}", c["id"]);
-        // The config already trades these instruments as `e.id`: approving the candidate too
-        // would double the exposure.
+    let shipped = crate::paper_e2e::paper_config("pairs-paper-shipped");
+    for (cfg, config_pairs) in [(&with_pairs, true), (&shipped, false)] {
+        let cands = candidates(cfg);
         assert_eq!(
-            c["flags"],
-            serde_json::json!([{"code": "same_instruments", "pair": e.id}]),
-            "{}",
-            c["id"]
+            cands.len(),
+            entries.len(),
+            "one candidate per scenario pair"
         );
+        for e in &entries {
+            let want_a = (e.a.venue.clone(), e.a.yes.clone(), e.a.no.clone());
+            let want_b = (e.b.venue.clone(), e.b.yes.clone(), e.b.no.clone());
+            // Found by its A side (P's instrument on Polymarket); B must then agree on P too.
+            let c = cands
+                .iter()
+                .find(|c| side(c, "a") == want_a)
+                .unwrap_or_else(|| panic!("no candidate for {} ({:?})", e.id, want_a));
+            assert_eq!(side(c, "b"), want_b, "{}: polarity differs on B", e.id);
+            assert_eq!(c["vetoes"], serde_json::json!([]), "{}", c["id"]);
+            let want_flags = if config_pairs {
+                // The config already trades these instruments as `e.id`: approving the
+                // candidate too would double the exposure.
+                serde_json::json!([{"code": "same_instruments", "pair": e.id}])
+            } else {
+                serde_json::json!([])
+            };
+            assert_eq!(c["flags"], want_flags, "{}", c["id"]);
+        }
     }
-    let (ok, out, err) = cli(&cfg, &["list", "--json"]);
+    let (ok, out, err) = cli(&with_pairs, &["list", "--json"]);
     assert!(ok, "{err}");
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();
     let count = |state: &str, origin: &str| {

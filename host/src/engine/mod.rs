@@ -1,6 +1,7 @@
 //! The trading engine: books in, strategy proposals, risk gate, two-leg execution, unwinds,
 //! settlement. Paper and live share all of it; only the venue plugins and the clock differ.
 
+mod auto_pairs;
 mod avg_cost;
 pub mod books;
 mod decision_latency;

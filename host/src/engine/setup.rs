@@ -179,6 +179,7 @@ impl Engine {
         let mut pair_off: Vec<Option<String>> = Vec::new();
         // Only registry-approved pairs trade; config pairs are registered as approved.
         let ledger = Arc::new(Ledger::open(&cfg.ledger_path())?);
+        super::auto_pairs::auto_approve(&cfg, registry, &ledger, clock.clone()).await?;
         let entries = super::pair_gate::tradable_entries(&cfg, &ledger, clock.now_ms())?;
         for (i, p) in entries.iter().enumerate() {
             let (spec, off) =

@@ -240,6 +240,7 @@ mod tests {
             event: "E".into(),
             series: "S".into(),
             title: "t".into(),
+            start_ms: None,
             close_ms: None,
             tick: Price(10_000),
             min_size: Qty(100),

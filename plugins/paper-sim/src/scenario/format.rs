@@ -100,6 +100,9 @@ pub struct MarketDef {
     pub series: String,
     /// Human title.
     pub title: String,
+    /// When the game (or whatever the market is about) starts (ms), if known. Pair discovery
+    /// needs it on both venues to prove two listings are the same game.
+    pub start_ms: Option<i64>,
     /// When trading stops (ms); orders after it are refused.
     pub close_ms: Option<i64>,
     /// Price tick.

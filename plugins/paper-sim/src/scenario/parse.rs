@@ -485,6 +485,7 @@ impl<R: BufRead> ScenarioReader<R> {
             event: raw.event.as_deref().unwrap_or(id).to_string(),
             series: raw.series.as_deref().unwrap_or_default().to_string(),
             title: raw.title.as_deref().unwrap_or(id).to_string(),
+            start_ms: raw.start_ms,
             close_ms: raw.close_ms,
             tick,
             min_size,

@@ -290,3 +290,50 @@ fn bundled_scenario_has_the_promised_content() {
     );
     let _ = Usd::ZERO;
 }
+
+#[test]
+fn market_start_time_is_optional_and_generated_for_both_venues_of_a_game() {
+    let s = parse_str(
+        &[
+            HEADER,
+            PM_MARKET,
+            r#"{"type":"market","venue":"ks","id":"K","start_ms":42,"close_ms":90}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        (s.markets[0].start_ms, s.markets[1].start_ms),
+        (None, Some(42))
+    );
+    // Written back only when known.
+    let text = String::from_utf8(write_scenario(&s, Vec::new()).unwrap()).unwrap();
+    assert!(
+        text.contains(
+            r#""id":"K","event":"K","series":"","title":"K","start_ms":42,"close_ms":90"#
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("start_ms").count(),
+        2,
+        "header and K only: {text}"
+    );
+    // Generated: every market has one, the same on both venues of a game (its event's date).
+    let g = generate(&small()).unwrap();
+    assert!(g.markets.iter().all(|m| m.start_ms.is_some()));
+    let start_of = |venue: usize, date_key: &str| -> Vec<i64> {
+        g.markets
+            .iter()
+            .filter(|m| m.venue == venue && m.event.contains(date_key))
+            .filter_map(|m| m.start_ms)
+            .collect()
+    };
+    let pm = start_of(0, "2026-11-24");
+    let ks = start_of(1, "26NOV24");
+    assert!(!pm.is_empty() && !ks.is_empty());
+    assert!(
+        pm.iter().chain(&ks).all(|t| *t == small().start_ms),
+        "{pm:?} {ks:?}"
+    );
+}

@@ -74,6 +74,9 @@ impl<W: Write> ScenarioWriter<W> {
         json_str(b, &m.series);
         b.push_str(r#","title":"#);
         json_str(b, &m.title);
+        if let Some(s) = m.start_ms {
+            let _ = write!(b, r#","start_ms":{s}"#);
+        }
         if let Some(c) = m.close_ms {
             let _ = write!(b, r#","close_ms":{c}"#);
         }

@@ -141,6 +141,7 @@ impl Sim {
                         event: String::new(),
                         series: String::new(),
                         title: fr.instrument.clone(),
+                        start_ms: None,
                         close_ms: None,
                         tick: fr.rules.tick,
                         min_size: fr.rules.min_qty,

@@ -16,6 +16,7 @@ mod notify;
 mod pairs;
 mod paper_e2e;
 mod paper_live;
+mod paper_live_record;
 mod plugin_loading;
 mod polymarket;
 mod risk_halt;

@@ -14,6 +14,7 @@ mod live_faults;
 mod live_stream;
 mod notify;
 mod pairs;
+mod pairs_paper_live;
 mod paper_e2e;
 mod paper_live;
 mod paper_live_record;

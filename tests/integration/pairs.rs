@@ -20,7 +20,7 @@ use crate::harness::{registry_for, secret_file, venue_io};
 use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
 
 const PK: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const D: &str = "2030-01-10";
+pub(crate) const D: &str = "2030-01-10";
 
 fn start(day: &str) -> String {
     format!("{day}T00:30:00Z")
@@ -750,7 +750,7 @@ fn expected() -> BTreeMap<String, Row> {
     m
 }
 
-async fn doubles() -> (KalshiDouble, PolymarketDouble) {
+pub(crate) async fn doubles() -> (KalshiDouble, PolymarketDouble) {
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     // Small pages so discovery must follow both venues' cursors.
     let pm = spawn(PolymarketDoubleConfig {
@@ -879,7 +879,7 @@ async fn discovery_finds_every_pair_with_its_polarity_and_vetoes_every_trap() {
     assert_eq!((tp, clean.len(), should.len()), (12, 12, 12));
 }
 
-fn cli(cfg: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn cli(cfg: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(polymix_bin())
         .arg("pairs")
         .args(args)

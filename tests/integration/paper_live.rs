@@ -193,7 +193,7 @@ fn ks_fee(fills: &[(i64, i64)]) -> i64 {
 }
 
 /// The doubles saw no order, cancel or account request: only public market-data reads.
-fn assert_public_only(pm: &PolymarketDouble, ks: &KalshiDouble, pm_polled: bool) {
+pub(crate) fn assert_public_only(pm: &PolymarketDouble, ks: &KalshiDouble, pm_polled: bool) {
     let pm_log = pm.request_log();
     assert_eq!(
         !pm_log.is_empty(),

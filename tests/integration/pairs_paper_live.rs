@@ -165,7 +165,11 @@ balance = "1000"
     if while_running {
         assert!(watched(&engine).is_empty(), "nothing approved yet");
     } else {
-        assert_eq!(watched(&engine), [id.clone()], "only the approved pair");
+        assert_eq!(
+            watched(&engine),
+            std::slice::from_ref(&id),
+            "only the approved pair"
+        );
     }
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -184,7 +188,7 @@ balance = "1000"
     };
     let (run, trades) = tokio::join!(engine.run_live(rx), script);
     run.expect("run_live ends cleanly");
-    assert_eq!(watched(&engine), [id.clone()]);
+    assert_eq!(watched(&engine), std::slice::from_ref(&id));
     let t = trades
         .iter()
         .find(|t| t.state == state::HEDGED)

@@ -458,7 +458,8 @@ impl Generator {
                     close_ms: Some(close),
                     tick: Price(pm_tick),
                     min_size: RulesKind::Polymarket.default_min_size(),
-                    fee_rate_ppm: RulesKind::Polymarket.default_fee_rate_ppm(),
+                    fee: RulesKind::Polymarket
+                        .fee_at_rate(RulesKind::Polymarket.default_fee_rate_ppm()),
                     instruments: tokens,
                     outcomes,
                 };
@@ -475,7 +476,7 @@ impl Generator {
                     close_ms: Some(close),
                     tick: Price(10_000),
                     min_size: RulesKind::Kalshi.default_min_size(),
-                    fee_rate_ppm: RulesKind::Kalshi.default_fee_rate_ppm(),
+                    fee: RulesKind::Kalshi.fee_at_rate(RulesKind::Kalshi.default_fee_rate_ppm()),
                     outcomes: ["Yes".into(), "No".into()],
                 }
             };

@@ -337,3 +337,47 @@ fn market_start_time_is_optional_and_generated_for_both_venues_of_a_game() {
         "{pm:?} {ks:?}"
     );
 }
+
+#[test]
+fn a_fee_schedule_is_a_rate_or_data_and_round_trips() {
+    use plugin_api::{FeeModel, FeeShape, FeeTerm};
+    let flat = FeeModel::new(
+        &[FeeTerm::per_share(20_000, FeeShape::One)],
+        FeeModel::KALSHI_TAKER.rounding(),
+    )
+    .unwrap();
+    let fee_json = serde_json::to_string(&flat).unwrap();
+    let s = parse_str(
+        &[
+            HEADER,
+            r#"{"type":"market","venue":"pm","id":"C","tokens":["A","B"],"fee_rate_ppm":30000}"#,
+            &format!(r#"{{"type":"market","venue":"ks","id":"K","fee":{fee_json}}}"#),
+            r#"{"type":"market","venue":"ks","id":"K2"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    assert_eq!(s.markets[0].fee, FeeModel::polymarket(30_000));
+    assert_eq!(s.markets[1].fee, flat);
+    assert_eq!(
+        s.markets[2].fee,
+        FeeModel::KALSHI_TAKER,
+        "the venue's default"
+    );
+    // Written back: the rate form where it is the venue's formula, data otherwise.
+    let text = String::from_utf8(write_scenario(&s, Vec::new()).unwrap()).unwrap();
+    assert!(text.contains(r#""fee_rate_ppm":30000"#), "{text}");
+    assert!(text.contains(&format!(r#""fee":{fee_json}"#)), "{text}");
+    assert_eq!(parse_str(&text).unwrap(), s);
+    // Both forms, or a bad schedule: an error naming the line and `fee`.
+    let e = err_of(&[
+        HEADER,
+        &format!(r#"{{"type":"market","venue":"ks","id":"K","fee_rate_ppm":1,"fee":{fee_json}}}"#),
+    ]);
+    assert!(e.contains("line 2") && e.contains("`fee`"), "{e}");
+    let e = err_of(&[
+        HEADER,
+        r#"{"type":"market","venue":"ks","id":"K","fee":{"terms":[],"rounding":{"unit_micro":0,"mode":"up","minimum_micro":0}}}"#,
+    ]);
+    assert!(e.contains("line 2") && e.contains("`fee`"), "{e}");
+}

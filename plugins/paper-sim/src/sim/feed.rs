@@ -145,7 +145,8 @@ impl Sim {
                         close_ms: None,
                         tick: fr.rules.tick,
                         min_size: fr.rules.min_qty,
-                        fee_rate_ppm: 0,
+                        // The feed's rules carry the market's own schedule (`fee_model`).
+                        fee: plugin_api::FeeModel::FREE,
                         // The second instrument is left empty: see the module docs.
                         instruments: [fr.instrument.clone(), String::new()],
                         outcomes: ["Yes".into(), "No".into()],

@@ -64,7 +64,7 @@ struct Market {
     instruments: [String; 2],
     tick: Price,
     min_size: plugin_api::Qty,
-    fee_rate_ppm: u32,
+    fee: plugin_api::FeeModel,
     last: Option<(Vec<Level>, Vec<Level>)>,
     resolved: bool,
 }
@@ -157,7 +157,7 @@ fn plan(cfg: &Config, reg: &Registry) -> Result<(Vec<Source>, Vec<Market>), Reco
                     instruments,
                     tick: Price(10_000),
                     min_size: plugin_api::Qty::shares(1),
-                    fee_rate_ppm: 0,
+                    fee: plugin_api::FeeModel::FREE,
                     last: None,
                     resolved: false,
                 });
@@ -203,17 +203,14 @@ pub async fn record<W: Write>(
             instrument: m.instruments[0].clone(),
         };
         match sources[m.venue].io.run(&op).await {
-            Ok(OpResult::Rules { rules }) => match scenario_fee_rate(&rules.taker_fee) {
-                Some(rate) => {
-                    m.tick = rules.tick;
-                    m.min_size = rules.min_qty;
-                    m.fee_rate_ppm = rate;
-                    keep.push(m);
-                }
-                None => {
-                    tracing::error!(market = %m.id, fee = ?rules.taker_fee, "fee schedule not expressible in the scenario format (Polymarket's or Kalshi's formula at a rate); market not recorded");
-                }
-            },
+            Ok(OpResult::Rules { rules }) => {
+                m.tick = rules.tick;
+                m.min_size = rules.min_qty;
+                // Any schedule: the scenario stores it as data when it is not the venue's own
+                // formula at a rate.
+                m.fee = rules.taker_fee;
+                keep.push(m);
+            }
             other => {
                 tracing::error!(market = %m.id, result = ?other.err(), "rules unreadable; market not recorded");
             }
@@ -320,8 +317,10 @@ pub async fn record<W: Write>(
         let s = &sources[m.venue];
         let mut line = json!({
             "type":"market","venue":s.key,"id":m.id,"tick":price(m.tick),
-            "min_size":m.min_size.to_decimal(2),"fee_rate_ppm":m.fee_rate_ppm,
+            "min_size":m.min_size.to_decimal(2),
         });
+        let (key, value) = scenario_fee(s.rules, &m.fee);
+        line[key] = value;
         if s.rules == "polymarket" {
             line["tokens"] = json!(m.instruments);
         }
@@ -339,36 +338,59 @@ pub async fn record<W: Write>(
     Ok(summary)
 }
 
-/// The rate a scenario records for a market: the scenario format knows the venue's own
-/// formula at a rate (Polymarket's or Kalshi's `rate · p · (1 − p)` per share), nothing else.
-fn scenario_fee_rate(fee: &plugin_api::FeeModel) -> Option<u32> {
+/// How a scenario stores a market's fee schedule: `fee_rate_ppm` when it is the venue rules'
+/// own formula at a rate (what older scenarios hold), else `fee`, the schedule as data.
+fn scenario_fee(rules: &str, fee: &plugin_api::FeeModel) -> (&'static str, Value) {
     use plugin_api::FeeModel;
+    // The formula paper-sim applies to a rate under these rules (its `RulesKind::fee_at_rate`;
+    // the host does not link plugins).
+    let at_rate: fn(u32) -> FeeModel = match rules {
+        "polymarket" => FeeModel::polymarket,
+        "kalshi" => FeeModel::kalshi,
+        _ => return ("fee", json!(fee)),
+    };
     match fee.terms() {
-        [] => (*fee == FeeModel::FREE).then_some(0),
-        [t] => (*fee == FeeModel::polymarket(t.ppm) || *fee == FeeModel::kalshi(t.ppm))
-            .then_some(t.ppm),
-        _ => None,
+        [t] if at_rate(t.ppm) == *fee => ("fee_rate_ppm", json!(t.ppm)),
+        _ => ("fee", json!(fee)),
     }
 }
 
 #[cfg(test)]
-mod fee_rate_tests {
-    use super::scenario_fee_rate;
+mod fee_tests {
+    use super::scenario_fee;
     use plugin_api::{FeeModel, FeeShape, FeeTerm};
+    use serde_json::json;
 
     #[test]
-    fn only_the_venues_own_formulas_are_recorded_as_a_rate() {
+    fn the_venues_own_formula_is_a_rate_and_any_other_schedule_is_data() {
         assert_eq!(
-            scenario_fee_rate(&FeeModel::polymarket(30_000)),
-            Some(30_000)
+            scenario_fee("polymarket", &FeeModel::polymarket(30_000)),
+            ("fee_rate_ppm", json!(30_000))
         );
-        assert_eq!(scenario_fee_rate(&FeeModel::KALSHI_TAKER), Some(70_000));
-        assert_eq!(scenario_fee_rate(&FeeModel::FREE), Some(0));
+        assert_eq!(
+            scenario_fee("kalshi", &FeeModel::KALSHI_TAKER),
+            ("fee_rate_ppm", json!(70_000))
+        );
+        // Kalshi's rounding on a Polymarket-rules venue is not Polymarket's formula: data.
+        let (k, v) = scenario_fee("polymarket", &FeeModel::KALSHI_TAKER);
+        assert_eq!(k, "fee");
+        assert_eq!(
+            serde_json::from_value::<FeeModel>(v).unwrap(),
+            FeeModel::KALSHI_TAKER
+        );
         let flat = FeeModel::new(
             &[FeeTerm::per_share(20_000, FeeShape::One)],
             FeeModel::KALSHI_TAKER.rounding(),
         )
         .expect("valid");
-        assert_eq!(scenario_fee_rate(&flat), None);
+        let (k, v) = scenario_fee("kalshi", &flat);
+        assert_eq!(k, "fee");
+        assert_eq!(serde_json::from_value::<FeeModel>(v).unwrap(), flat);
+        let (k, v) = scenario_fee("kalshi", &FeeModel::FREE);
+        assert_eq!(k, "fee");
+        assert_eq!(
+            serde_json::from_value::<FeeModel>(v).unwrap(),
+            FeeModel::FREE
+        );
     }
 }

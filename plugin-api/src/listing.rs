@@ -101,6 +101,9 @@ pub enum ThresholdDirection {
     Above,
     /// The measured value is below (under) the line.
     Below,
+    /// The venue's structured fields do not state a direction the plugin can read (the
+    /// threshold's `source` says why). Discovery vetoes any pair on it; it never guesses.
+    Unknown,
 }
 
 /// A market's line and the direction its headline (YES, or first outcome) proposition states.

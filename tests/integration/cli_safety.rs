@@ -240,6 +240,12 @@ fn cases() -> Vec<Case> {
             "venue[1].plugin",
         ),
         (
+            // Paper's auto-approval trades unreviewed pairs: never with real money.
+            "pair auto-approval in live mode",
+            |t| t.replace("mode = \"paper\"", "mode = \"live\""),
+            "discovery.auto_approve",
+        ),
+        (
             "negative risk limit, reported in dollars",
             |t| t.replace("max_position_size = \"1000\"", "max_position_size = \"-5\""),
             "risk[0].settings.max_position_size",
@@ -249,7 +255,9 @@ fn cases() -> Vec<Case> {
 
 #[test]
 fn check_and_run_refuse_the_same_bad_configs_with_one_line_naming_the_key() {
-    let base = paper_config("bad-cfg-base");
+    // The shipped paper config (pairs from discovery) plus hand-written `[[pair]]` entries, so
+    // both can be broken.
+    let base = crate::paper_e2e::paper_config_with_pairs("bad-cfg-base");
     let text = std::fs::read_to_string(&base).unwrap();
     let out = polymix(&["check"], &base);
     assert!(

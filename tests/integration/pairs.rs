@@ -20,7 +20,7 @@ use crate::harness::{registry_for, secret_file, venue_io};
 use crate::support::{plugin_dirs_toml, polymix_bin, temp_dir};
 
 const PK: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const D: &str = "2030-01-10";
+pub(crate) const D: &str = "2030-01-10";
 
 fn start(day: &str) -> String {
     format!("{day}T00:30:00Z")
@@ -142,10 +142,116 @@ fn pm_totals(cid: &str, day: &str, line: &str, tokens: [&str; 2]) -> GammaMarket
     m
 }
 
+/// A Yes/No line market (outcomes `["Yes", "No"]`): the direction is in the question and/or
+/// `groupItemTitle`, the value in `line` (when given) and the texts.
+fn pm_yes_no_line(
+    cid: &str,
+    question: &str,
+    day: &str,
+    line: Option<&str>,
+    group: Option<&str>,
+    tokens: [&str; 2],
+) -> GammaMarketSeed {
+    let mut m = GammaMarketSeed::new(cid, question, &["Yes", "No"], &tokens);
+    m.sports_market_type = Some("totals".into());
+    m.line = line.map(str::to_string);
+    m.group_item_title = group.map(str::to_string);
+    m.game_start_time = Some(gamma_start(day));
+    m.end_date = close(day);
+    m
+}
+
+/// MLB Yes/No line markets at Polymarket against Kalshi's structured lines: the direction only
+/// in the question (two clean pairs, one with the outcomes listed No first), an over/under trap
+/// whose direction is in `groupItemTitle`, and a market stating no direction at all.
+fn seed_yes_no_lines(ks: &KalshiDouble, pm: &PolymarketDouble) {
+    let games: [(&str, &str, &str, bool, &str, GammaMarketSeed); 4] = [
+        (
+            "KXMLBTOTAL-30JAN09CHCSTL",
+            "Chicago C at St. Louis: Total Runs",
+            "Cubs vs. Cardinals",
+            true,
+            "9.5",
+            pm_yes_no_line(
+                "0x91",
+                "Cubs vs. Cardinals: total runs over 9.5?",
+                D,
+                Some("9.5"),
+                None,
+                ["9001", "9002"],
+            ),
+        ),
+        (
+            "KXMLBTOTAL-30JAN09MIAATL",
+            "Miami at Atlanta: Total Runs",
+            "Marlins vs. Braves",
+            false,
+            "8.5",
+            {
+                // No `line` field: the value comes from the question too; No listed first.
+                let mut m = pm_yes_no_line(
+                    "0x92",
+                    "Marlins vs. Braves: total runs under 8.5?",
+                    D,
+                    None,
+                    None,
+                    ["9004", "9003"],
+                );
+                m.outcomes = vec!["No".into(), "Yes".into()];
+                m
+            },
+        ),
+        (
+            // The trap: Kalshi's YES is over 7.5, Polymarket's YES is under 7.5.
+            "KXMLBTOTAL-30JAN09SFBOS",
+            "San Francisco at Boston: Total Runs",
+            "Giants vs. Red Sox",
+            true,
+            "7.5",
+            pm_yes_no_line(
+                "0x93",
+                "Giants vs. Red Sox: total runs under 7.5?",
+                D,
+                Some("7.5"),
+                Some("Under 7.5"),
+                ["9005", "9006"],
+            ),
+        ),
+        (
+            // No direction anywhere Polymarket structures it: vetoed, not guessed.
+            "KXMLBTOTAL-30JAN09SEATEX",
+            "Seattle at Texas: Total Runs",
+            "Mariners vs. Rangers",
+            true,
+            "8.5",
+            pm_yes_no_line(
+                "0x94",
+                "Mariners vs. Rangers: total runs 8.5?",
+                D,
+                Some("8.5"),
+                Some("8.5"),
+                ["9007", "9008"],
+            ),
+        ),
+    ];
+    for (i, (event, ks_title, pm_title, above, line, market)) in games.into_iter().enumerate() {
+        ks_line(ks, "KXMLBTOTAL", event, ks_title, D, above, line);
+        pm.add_gamma_event(pm_event(
+            &format!("910{i}"),
+            pm_title,
+            "mlb",
+            D,
+            false,
+            vec![market],
+        ));
+    }
+}
+
 const D2: &str = "2030-01-12";
 
 /// Seeds every scenario of the table on both doubles.
 fn seed(ks: &KalshiDouble, pm: &PolymarketDouble) {
+    seed_yes_no_lines(ks, pm);
     // NBA: Lakers at Celtics; Polymarket lists Celtics first (order reversed), Kalshi's names
     // are "Los Angeles L" / "Boston" (alias forms).
     let e = "KXNBAGAME-30JAN09LALBOS";
@@ -435,6 +541,49 @@ fn expected() -> BTreeMap<String, Row> {
         assert!(m.insert(id.to_string(), r).is_none(), "{id} twice");
     };
     let d = D;
+    // MLB Yes/No lines at Polymarket (`seed_yes_no_lines`).
+    for (teams, ticker, py, pn, vetoes) in [
+        (
+            "CHC-STL-line-9.5",
+            "KXMLBTOTAL-30JAN09CHCSTL-95",
+            "9001",
+            "9002",
+            &[][..],
+        ),
+        (
+            "ATL-MIA-line-8.5",
+            "KXMLBTOTAL-30JAN09MIAATL-85",
+            "9003",
+            "9004",
+            &[],
+        ),
+        (
+            "BOS-SF-line-7.5",
+            "KXMLBTOTAL-30JAN09SFBOS-75",
+            "9005",
+            "9006",
+            &["threshold_direction"],
+        ),
+        (
+            "SEA-TEX-line-8.5",
+            "KXMLBTOTAL-30JAN09SEATEX-85",
+            "9007",
+            "9008",
+            &["threshold_direction_unknown"],
+        ),
+    ] {
+        add(
+            &format!("mlb-{d}-{teams}"),
+            (
+                k(&format!("{ticker}:yes")),
+                k(&format!("{ticker}:no")),
+                py,
+                pn,
+                vetoes,
+                false,
+            ),
+        );
+    }
     let lal = "KXNBAGAME-30JAN09LALBOS";
     add(
         &format!("nba-{d}-BOS-LAL-win-LAL"),
@@ -601,7 +750,7 @@ fn expected() -> BTreeMap<String, Row> {
     m
 }
 
-async fn doubles() -> (KalshiDouble, PolymarketDouble) {
+pub(crate) async fn doubles() -> (KalshiDouble, PolymarketDouble) {
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     // Small pages so discovery must follow both venues' cursors.
     let pm = spawn(PolymarketDoubleConfig {
@@ -649,7 +798,7 @@ async fn discovery_finds_every_pair_with_its_polarity_and_vetoes_every_trap() {
     let pm_io = venue_io(&reg, "pm", 5_000, 2);
     let mut found: BTreeMap<String, Candidate> = BTreeMap::new();
     let mut unmatched = Vec::new();
-    for name in ["nba", "nfl", "nhl", "epl"] {
+    for name in ["nba", "nfl", "nhl", "mlb", "epl"] {
         let l = league(name).unwrap();
         let a = fetch_league("ks", &ks_io, VenueRules::Kalshi, l, None, None)
             .await
@@ -727,10 +876,10 @@ async fn discovery_finds_every_pair_with_its_polarity_and_vetoes_every_trap() {
         tp as f64 / clean.len() as f64,
         tp as f64 / should.len() as f64
     );
-    assert_eq!((tp, clean.len(), should.len()), (10, 10, 10));
+    assert_eq!((tp, clean.len(), should.len()), (12, 12, 12));
 }
 
-fn cli(cfg: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn cli(cfg: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(polymix_bin())
         .arg("pairs")
         .args(args)
@@ -1236,29 +1385,26 @@ async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
 }
 
 /// Paper mode: discovery over the bundled scenario's markets (paper-sim answers `Listings`
-/// from the scenario) proposes exactly the scenario's pairs, each with the polarity of the
-/// config's pre-approved `[[pair]]` entry for it. The scenario has no start times, so each is
-/// vetoed for that and flagged as a duplicate of its config pair (same instruments); the config
-/// pairs stay approved.
+/// from the scenario, start times included) proposes exactly the scenario's pairs, each with
+/// the polarity of its hand-written `[[pair]]` entry (`bundled.pairs.toml`) and no veto. With
+/// those entries in the config, each candidate is flagged as their duplicate (same
+/// instruments) and stays proposed; without them (`config/paper.toml` as shipped) every
+/// candidate is clean.
 #[test]
 fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
-    let cfg = crate::paper_e2e::paper_config("pairs-paper");
-    let (ok, out, err) = cli(&cfg, &["discover", "--json"]);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let cands: Vec<&serde_json::Value> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|l| l["candidates"].as_array().unwrap())
-        .collect();
-    let entries = polymix_host::config::load(&cfg).unwrap().pairs;
+    let with_pairs = crate::paper_e2e::paper_config_with_pairs("pairs-paper");
+    let entries = polymix_host::config::load(&with_pairs).unwrap().pairs;
     assert_eq!(entries.len(), 60);
-    assert_eq!(
-        cands.len(),
-        entries.len(),
-        "one candidate per scenario pair"
-    );
+    let candidates = |cfg: &std::path::Path| -> Vec<serde_json::Value> {
+        let (ok, out, err) = cli(cfg, &["discover", "--json"]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|l| l["candidates"].as_array().unwrap().clone())
+            .collect()
+    };
     let side = |c: &serde_json::Value, k: &str| {
         (
             c[k]["venue"].as_str().unwrap().to_string(),
@@ -1266,32 +1412,35 @@ fn discovery_over_the_paper_scenario_proposes_its_pairs_with_their_polarity() {
             c[k]["no"].as_str().unwrap().to_string(),
         )
     };
-    for e in &entries {
-        let want_a = (e.a.venue.clone(), e.a.yes.clone(), e.a.no.clone());
-        let want_b = (e.b.venue.clone(), e.b.yes.clone(), e.b.no.clone());
-        // Found by its A side (P's instrument on Polymarket); B must then agree on P too.
-        let c = cands
-            .iter()
-            .find(|c| side(c, "a") == want_a)
-            .unwrap_or_else(|| panic!("no candidate for {} ({:?})", e.id, want_a));
-        assert_eq!(side(c, "b"), want_b, "{}: polarity differs on B", e.id);
-        let vetoes: Vec<&str> = c["vetoes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v["code"].as_str().unwrap())
-            .collect();
-        assert_eq!(vetoes, ["start_unknown"], "{}", c["id"]);
-        // The config already trades these instruments as `e.id`: approving the candidate too
-        // would double the exposure.
+    let shipped = crate::paper_e2e::paper_config("pairs-paper-shipped");
+    for (cfg, config_pairs) in [(&with_pairs, true), (&shipped, false)] {
+        let cands = candidates(cfg);
         assert_eq!(
-            c["flags"],
-            serde_json::json!([{"code": "same_instruments", "pair": e.id}]),
-            "{}",
-            c["id"]
+            cands.len(),
+            entries.len(),
+            "one candidate per scenario pair"
         );
+        for e in &entries {
+            let want_a = (e.a.venue.clone(), e.a.yes.clone(), e.a.no.clone());
+            let want_b = (e.b.venue.clone(), e.b.yes.clone(), e.b.no.clone());
+            // Found by its A side (P's instrument on Polymarket); B must then agree on P too.
+            let c = cands
+                .iter()
+                .find(|c| side(c, "a") == want_a)
+                .unwrap_or_else(|| panic!("no candidate for {} ({:?})", e.id, want_a));
+            assert_eq!(side(c, "b"), want_b, "{}: polarity differs on B", e.id);
+            assert_eq!(c["vetoes"], serde_json::json!([]), "{}", c["id"]);
+            let want_flags = if config_pairs {
+                // The config already trades these instruments as `e.id`: approving the
+                // candidate too would double the exposure.
+                serde_json::json!([{"code": "same_instruments", "pair": e.id}])
+            } else {
+                serde_json::json!([])
+            };
+            assert_eq!(c["flags"], want_flags, "{}", c["id"]);
+        }
     }
-    let (ok, out, err) = cli(&cfg, &["list", "--json"]);
+    let (ok, out, err) = cli(&with_pairs, &["list", "--json"]);
     assert!(ok, "{err}");
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();
     let count = |state: &str, origin: &str| {

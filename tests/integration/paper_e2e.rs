@@ -39,8 +39,25 @@ pub fn paper_config(tag: &str) -> std::path::PathBuf {
     p
 }
 
+/// [`paper_config`] with the scenario's hand-written, pre-approved `[[pair]]` entries
+/// (`config/scenarios/bundled.pairs.toml`) appended. Discovery then flags each candidate as a
+/// duplicate of its config pair, so auto-approval adds nothing: the config pairs trade.
+pub fn paper_config_with_pairs(tag: &str) -> std::path::PathBuf {
+    let p = paper_config(tag);
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let pairs =
+        std::fs::read_to_string(format!("{root}/config/scenarios/bundled.pairs.toml")).unwrap();
+    let text = std::fs::read_to_string(&p).unwrap();
+    std::fs::write(&p, format!("{text}\n{pairs}")).unwrap();
+    p
+}
+
 async fn run_paper(tag: &str) -> (Summary, Arc<Ledger>) {
-    let cfg = Arc::new(polymix_host::config::load(&paper_config(tag)).expect("config"));
+    run_paper_at(&paper_config(tag)).await
+}
+
+async fn run_paper_at(path: &std::path::Path) -> (Summary, Arc<Ledger>) {
+    let cfg = Arc::new(polymix_host::config::load(path).expect("config"));
     let c2 = cfg.clone();
     let reg = tokio::task::spawn_blocking(move || Registry::build(&c2))
         .await
@@ -120,6 +137,91 @@ async fn bundled_scenario_trades_settles_everything_and_is_deterministic() {
     assert_eq!(
         serde_json::to_string(&s1.balances).unwrap(),
         serde_json::to_string(&s2.balances).unwrap()
+    );
+}
+
+/// The README's figures for the bundled job, to the cent, as the summary prints them.
+fn assert_bundled_figures(s: &Summary) {
+    let bal = |v: &str| {
+        s.balances
+            .iter()
+            .find(|(n, _)| n == v)
+            .map(|(_, b)| b.total.to_decimal(2))
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (
+            s.stats.trades,
+            s.trades_by_state.get("SETTLED").copied(),
+            s.stats.fees.to_decimal(2),
+            s.realized_pnl.to_decimal(2),
+            bal("pm"),
+            bal("ks")
+        ),
+        (
+            20,
+            Some(20),
+            "58.55".to_string(),
+            "32.63".to_string(),
+            "9886.84".to_string(),
+            "10145.79".to_string()
+        ),
+        "{}",
+        s.table()
+    );
+}
+
+/// `config/paper.toml` takes its pairs from discovery (`[discovery] auto_approve`): the 60
+/// scenario pairs are discovered clean and approved by `auto-paper`, recorded in the registry,
+/// and the run prints the README's figures. The same run over the hand-written `[[pair]]`
+/// entries (pre-approved, auto-approval adding nothing) prints the same figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bundled_job_pairs_come_from_discovery_and_config_pairs_give_the_same_figures() {
+    use polymix_host::store::pair_registry::PairOrigin;
+    use polymix_host::store::PairState;
+    let (s, ledger) = run_paper("e2e-auto").await;
+    assert_bundled_figures(&s);
+    assert_eq!(s.pairs, 60);
+    let pairs = ledger.pairs(None).unwrap();
+    assert_eq!(pairs.len(), 60);
+    for p in &pairs {
+        assert_eq!(
+            (p.state, p.origin, p.blockers.len()),
+            (PairState::Approved, PairOrigin::Discovered, 0),
+            "{}",
+            p.id
+        );
+        let full = ledger.pair(&p.id).unwrap().unwrap();
+        let last = full.history.last().unwrap();
+        assert_eq!(
+            (last.to, last.actor.as_str()),
+            (PairState::Approved, "auto-paper"),
+            "{}",
+            p.id
+        );
+    }
+    // Every trade is on an auto-approved pair.
+    for t in ledger.trades_in(&[]).unwrap() {
+        assert!(pairs.iter().any(|p| p.id == t.pair_id), "{}", t.pair_id);
+    }
+
+    let (s, ledger) = run_paper_at(&paper_config_with_pairs("e2e-config-pairs")).await;
+    assert_bundled_figures(&s);
+    assert_eq!(s.pairs, 60, "only the config pairs trade");
+    let pairs = ledger.pairs(None).unwrap();
+    let count = |state: PairState, origin: PairOrigin| {
+        pairs
+            .iter()
+            .filter(|p| p.state == state && p.origin == origin)
+            .count()
+    };
+    assert_eq!(
+        (
+            count(PairState::Approved, PairOrigin::Config),
+            count(PairState::Proposed, PairOrigin::Discovered)
+        ),
+        (60, 60),
+        "config pairs approved; their discovered duplicates left proposed (flagged)"
     );
 }
 

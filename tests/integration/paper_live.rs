@@ -36,7 +36,7 @@ const PM_ARB_YES_ASKS: &[(i64, i64)] = &[(400_000, 6), (410_000, 4), (700_000, 1
 /// Kalshi shows bids only: YES bids at 0.55 × 10 and 0.20 × 100 are NO asks at 0.45 and 0.80.
 const KS_ARB_NO_ASKS: &[(i64, i64)] = &[(450_000, 10), (800_000, 100)];
 
-fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
+pub(crate) fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
     for (token, cond, outcome) in [
         (ARB_YES, ARB_COND, "Yes"),
         (ARB_NO, ARB_COND, "No"),
@@ -118,7 +118,12 @@ latency_ms = {latency_ms}
     )
 }
 
-fn write_config(dir: &Path, pm: &PolymarketDouble, ks: &KalshiDouble, latency_ms: u64) -> PathBuf {
+pub(crate) fn write_config(
+    dir: &Path,
+    pm: &PolymarketDouble,
+    ks: &KalshiDouble,
+    latency_ms: u64,
+) -> PathBuf {
     let body = format!(
         "mode = \"paper\"\ndata_dir = {:?}\n{}{}{}{}{}",
         dir.join("data").display().to_string(),
@@ -133,7 +138,7 @@ fn write_config(dir: &Path, pm: &PolymarketDouble, ks: &KalshiDouble, latency_ms
     p
 }
 
-async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
+pub(crate) async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
     let c2 = cfg.clone();
     tokio::task::spawn_blocking(move || Registry::build(&c2))
         .await
@@ -188,7 +193,7 @@ fn ks_fee(fills: &[(i64, i64)]) -> i64 {
 }
 
 /// The doubles saw no order, cancel or account request: only public market-data reads.
-fn assert_public_only(pm: &PolymarketDouble, ks: &KalshiDouble, pm_polled: bool) {
+pub(crate) fn assert_public_only(pm: &PolymarketDouble, ks: &KalshiDouble, pm_polled: bool) {
     let pm_log = pm.request_log();
     assert_eq!(
         !pm_log.is_empty(),

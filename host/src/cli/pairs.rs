@@ -8,14 +8,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use polymix_host::config::Config;
-use polymix_host::pairs::fetch::fetch_league;
 use polymix_host::pairs::leagues::{league, League, LEAGUES};
 use polymix_host::pairs::normalize::parse_date;
-use polymix_host::pairs::{discover, Discovery, MatchParams, VenueListings};
+use polymix_host::pairs::run::{discover_into_registry, DiscoverRequest};
+use polymix_host::pairs::MatchParams;
 use polymix_host::plugins::Registry;
 use polymix_host::store::pair_registry::Proposed;
 use polymix_host::store::{Ledger, PairState, RegisteredPair};
-use polymix_host::venue_io::{Clock, SystemClock, VenueIo, VenueIoSettings};
+use polymix_host::venue_io::{Clock, SystemClock};
 
 use super::output::outln;
 
@@ -321,56 +321,28 @@ async fn run_discover(
     }
     let c2 = cfg.clone();
     let reg = tokio::task::spawn_blocking(move || Registry::build(&c2)).await??;
-    let mut ios = Vec::new();
-    for n in [&na, &nb] {
-        let entry = cfg.venue(n).ok_or_else(|| {
-            anyhow::anyhow!("{}: no [[venue]] named {n:?}", common.config.display())
-        })?;
-        let inst = reg
-            .venue(n)
-            .ok_or_else(|| anyhow::anyhow!("venue {n} did not load"))?;
-        if !inst.info.capabilities.iter().any(|c| c == "listings") {
-            anyhow::bail!(
-                "venue {n} (plugin {}) does not support listings; it cannot take part in discovery",
-                inst.plugin
-            );
-        }
-        let io = VenueIo::new(
-            n,
-            inst.handle.clone(),
-            VenueIoSettings::resolve(entry, &inst.info.rate_limits),
-            Arc::new(SystemClock),
-        );
-        ios.push((n.clone(), io, inst.info.rules));
-    }
     let ledger = open_registry(&cfg)?;
-    let mut report = Vec::new();
+    let req = DiscoverRequest {
+        leagues: chosen,
+        from_ms,
+        to_ms,
+        venue_a: na,
+        venue_b: nb,
+        params,
+    };
+    let report = discover_into_registry(&cfg, &reg, &ledger, &req, Arc::new(SystemClock)).await?;
     let mut counts = [0usize; 3];
-    for l in chosen {
-        let mut sides = Vec::new();
-        for (n, io, rules) in &ios {
-            let listings = fetch_league(n, io, *rules, l, from_ms, to_ms).await?;
-            sides.push(VenueListings {
-                venue: n.clone(),
-                listings,
-            });
+    for o in report.iter().flat_map(|r| &r.outcomes) {
+        match o {
+            Proposed::Inserted => counts[0] += 1,
+            Proposed::Refreshed => counts[1] += 1,
+            Proposed::Kept(_) => counts[2] += 1,
         }
-        let mut d: Discovery = discover(l, &sides[0], &sides[1], &params);
-        polymix_host::pairs::trading_venue::route_to_trading_venues(&cfg, &mut d.candidates)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", common.config.display()))?;
-        polymix_host::pairs::duplicates::flag_duplicates(&mut d.candidates, &ledger.pairs(None)?);
-        let mut outcomes = Vec::new();
-        for c in &d.candidates {
-            let o = ledger.pair_propose(c, now_ms())?;
-            match o {
-                Proposed::Inserted => counts[0] += 1,
-                Proposed::Refreshed => counts[1] += 1,
-                Proposed::Kept(_) => counts[2] += 1,
-            }
-            outcomes.push(o);
-        }
-        report.push((l.name, d, outcomes));
     }
+    let report: Vec<_> = report
+        .into_iter()
+        .map(|r| (r.league, r.discovery, r.outcomes))
+        .collect();
     if common.json {
         let v: Vec<_> = report
             .iter()

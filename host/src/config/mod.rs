@@ -1,6 +1,7 @@
 //! Configuration: TOML with `deny_unknown_fields` everywhere, secrets only by reference, and
 //! the seed's environment variables as overrides. Every error names the file and key path.
 
+mod discovery;
 mod env_overrides;
 mod load;
 mod model;
@@ -8,6 +9,7 @@ mod roles;
 mod secrets;
 mod validate;
 
+pub use discovery::{DiscoverySection, AUTO_PAPER_ACTOR};
 pub use load::{load, ConfigError};
 pub use model::*;
 pub use roles::VenueRole;

@@ -61,6 +61,9 @@ pub struct Config {
     /// Notifications.
     #[serde(default)]
     pub notify: NotifySection,
+    /// Pair discovery run by the engine (paper mode's auto-approval).
+    #[serde(default)]
+    pub discovery: super::discovery::DiscoverySection,
     /// Directory of the config file (set by the loader, never read from TOML).
     #[serde(skip)]
     pub config_dir: PathBuf,

@@ -240,6 +240,7 @@ pub fn validate_for_run(cfg: &Config) -> Result<(), ConfigError> {
             "missing: add a [strategy] section (e.g. plugin = \"arb\")",
         ));
     }
+    super::discovery::check(cfg)?;
     if cfg.mode == Mode::Live && cfg.risks.is_empty() {
         return Err(c.invalid(
             "risk",

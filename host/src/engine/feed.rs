@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use super::books::VenueIdx;
 use super::setup::{Engine, EngineError};
-use crate::config::{Config, VenueRole};
+use crate::config::{Config, PairEntry, VenueRole};
 use crate::plugins::Registry;
 use crate::venue_io::{Clock, VenueIo, VenueIoSettings};
 
@@ -29,13 +29,15 @@ pub(super) struct FeedLink {
     pub target: VenueIdx,
     /// Whether the feed serves several books in one request.
     batch: bool,
-    /// The simulator's pair instruments.
-    instruments: Vec<String>,
+    /// The simulator's instance name.
+    target_name: String,
     state: Mutex<FeedState>,
 }
 
 #[derive(Default)]
 struct FeedState {
+    /// The simulator's pair instruments (grows when a pair joins the running engine).
+    instruments: Vec<String>,
     /// Instruments whose rules reached the simulator.
     ruled: BTreeSet<String>,
     /// Whether the feed reports exchange status (dropped on its first `Unsupported`).
@@ -66,6 +68,7 @@ pub(super) fn link(
     registry: &Registry,
     venue_idx: &HashMap<String, VenueIdx>,
     clock: &Arc<dyn Clock>,
+    pairs: &[PairEntry],
 ) -> Result<Vec<FeedLink>, EngineError> {
     let mut links = Vec::new();
     for entry in cfg.venues.iter().filter(|v| v.role == VenueRole::Trading) {
@@ -101,16 +104,7 @@ pub(super) fn link(
                 entry.name, target.info.rules, source.info.rules
             )));
         }
-        let mut seen = BTreeSet::new();
-        let instruments = cfg
-            .pairs
-            .iter()
-            .flat_map(|p| [&p.a, &p.b])
-            .filter(|leg| leg.venue == entry.name)
-            .flat_map(|leg| [leg.yes.clone(), leg.no.clone()])
-            .filter(|i| seen.insert(i.clone()))
-            .collect();
-        links.push(FeedLink {
+        let link = FeedLink {
             source: Arc::new(VenueIo::new(
                 feed,
                 source.handle.clone(),
@@ -119,21 +113,66 @@ pub(super) fn link(
             )),
             target: venue_idx[&entry.name],
             batch: source.info.capabilities.iter().any(|c| c == "books"),
-            instruments,
+            target_name: entry.name.clone(),
             state: Mutex::new(FeedState::default()),
-        });
+        };
+        link.add_pairs(pairs);
+        links.push(link);
     }
     Ok(links)
 }
 
+/// Feeds the legs of pairs that joined the running engine (`pair_adopt`): their instruments are
+/// added to the feeds of their simulators and polled once in full (rules, books, resolutions),
+/// so the simulator knows them before the engine reads their rules. Returns whether any feed
+/// gained an instrument.
+pub(super) async fn add_pairs(
+    links: &[FeedLink],
+    venues: &[Arc<VenueIo>],
+    clock: &Arc<dyn Clock>,
+    pairs: &[PairEntry],
+) -> bool {
+    let mut grew = false;
+    for l in links {
+        if l.add_pairs(pairs) {
+            poll_one(l, venues, clock, true).await;
+            grew = true;
+        }
+    }
+    grew
+}
+
 impl FeedLink {
+    /// Adds the instruments of `pairs`' legs on this link's simulator; whether any was new.
+    fn add_pairs(&self, pairs: &[PairEntry]) -> bool {
+        let mut st = self.state();
+        let before = st.instruments.len();
+        for leg in pairs
+            .iter()
+            .flat_map(|p| [&p.a, &p.b])
+            .filter(|leg| leg.venue == self.target_name)
+        {
+            for i in [&leg.yes, &leg.no] {
+                if !st.instruments.contains(i) {
+                    st.instruments.push(i.clone());
+                }
+            }
+        }
+        st.instruments.len() > before
+    }
+
+    /// The instruments fed now.
+    fn instruments(&self) -> Vec<String> {
+        self.state().instruments.clone()
+    }
+
     /// Instruments whose rules have not reached the simulator (always polled at least once).
     fn missing(&self) -> usize {
         let st = self.state();
         if st.last_ok_ms.is_none() && st.last_error.is_none() {
-            return self.instruments.len().max(1);
+            return st.instruments.len().max(1);
         }
-        self.instruments
+        st.instruments
             .iter()
             .filter(|i| !st.ruled.contains(*i))
             .count()
@@ -147,7 +186,7 @@ impl FeedLink {
     async fn missing_rules(&self, errors: &mut Vec<String>) -> Vec<FeedRules> {
         let missing: Vec<String> = {
             let st = self.state();
-            self.instruments
+            st.instruments
                 .iter()
                 .filter(|i| !st.ruled.contains(*i))
                 .cloned()
@@ -181,8 +220,9 @@ impl FeedLink {
             ts_ms: now_ms,
         };
         let mut out = Vec::new();
+        let instruments = self.instruments();
         if self.batch {
-            for chunk in self.instruments.chunks(CHUNK) {
+            for chunk in instruments.chunks(CHUNK) {
                 let op = VenueOp::Books {
                     instruments: chunk.to_vec(),
                 };
@@ -205,7 +245,7 @@ impl FeedLink {
             }
             return out;
         }
-        for i in &self.instruments {
+        for i in &instruments {
             match self
                 .source
                 .run(&VenueOp::Book {
@@ -232,7 +272,7 @@ impl FeedLink {
 
     async fn resolutions(&self, errors: &mut Vec<String>) -> Vec<Resolution> {
         let mut out = Vec::new();
-        for i in &self.instruments {
+        for i in &self.instruments() {
             match self
                 .source
                 .run(&VenueOp::Resolution {

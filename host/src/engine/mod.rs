@@ -2,6 +2,7 @@
 //! settlement. Paper and live share all of it; only the venue plugins and the clock differ.
 
 mod alerts;
+mod auto_pairs;
 mod avg_cost;
 pub mod books;
 mod decide;

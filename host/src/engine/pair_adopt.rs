@@ -177,6 +177,10 @@ impl Engine {
         if new.is_empty() {
             return Ok(0);
         }
+        // Paper on live markets: the simulators' feeds learn the new legs (and hand over their
+        // rules and books) before the rules are read from the simulators.
+        let joining: Vec<PairEntry> = new.iter().map(|e| (*e).clone()).collect();
+        super::feed::add_pairs(&self.feeds, &self.venues, &self.clock, &joining).await;
         let mut rules = self.market.rules_snapshot();
         let mut specs = Vec::new();
         let mut offs = Vec::new();

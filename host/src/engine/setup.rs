@@ -156,9 +156,6 @@ impl Engine {
             batch_books.push(v.info.capabilities.iter().any(|c| c == "books"));
         }
 
-        let feeds = super::feed::link(&cfg, registry, &venue_idx, &clock)?;
-        super::feed::prime(&feeds, &venues, &clock).await;
-
         // Instrument rules for every pair leg, from the venue itself. A leg whose rules cannot
         // be read (its market resolved or closed, or the venue refused) takes its pair out of
         // trading, never the engine out of service: open trades on it must still settle.
@@ -167,7 +164,11 @@ impl Engine {
         let mut pair_off: Vec<Option<String>> = Vec::new();
         // Only registry-approved pairs trade; config pairs are registered as approved.
         let ledger = Arc::new(Ledger::open(&cfg.ledger_path())?);
+        super::auto_pairs::auto_approve(&cfg, registry, &ledger, clock.clone()).await?;
         let entries = super::pair_gate::tradable_entries(&cfg, &ledger, clock.now_ms())?;
+        // Fed simulators learn the legs of every pair to trade (config and registry) first.
+        let feeds = super::feed::link(&cfg, registry, &venue_idx, &clock, &entries)?;
+        super::feed::prime(&feeds, &venues, &clock).await;
         for (i, p) in entries.iter().enumerate() {
             let (spec, off) =
                 super::pair_adopt::pair_spec(&venues, &venue_idx, &mut rules, p, i as u32).await?;

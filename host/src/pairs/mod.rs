@@ -10,6 +10,7 @@
 //! * [`vetoes`]: hard vetoes and flags.
 //! * [`matcher`]: games matched by league, teams and start time, into candidates.
 //! * [`duplicates`]: a candidate on instruments a registered pair already trades is flagged.
+//! * [`run`]: one discovery pass into the registry (the CLI and paper auto-approval share it).
 //! * [`trading_venue`]: a candidate listed on a feed is registered under the simulator it feeds.
 
 pub mod aliases;
@@ -19,6 +20,7 @@ pub mod leagues;
 pub mod matcher;
 pub mod normalize;
 pub mod polarity;
+pub mod run;
 pub mod trading_venue;
 pub mod vetoes;
 

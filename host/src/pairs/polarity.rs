@@ -38,6 +38,7 @@ impl std::fmt::Display for Proposition {
             Proposition::Threshold { value, direction } => match direction {
                 ThresholdDirection::Above => write!(f, "over {value}"),
                 ThresholdDirection::Below => write!(f, "under {value}"),
+                ThresholdDirection::Unknown => write!(f, "line {value}, direction unknown"),
             },
         }
     }
@@ -222,6 +223,7 @@ pub fn threshold_side(venue: &str, l: &Listing) -> Option<VenueSide> {
     let word = match t.direction {
         ThresholdDirection::Above => "above",
         ThresholdDirection::Below => "below",
+        ThresholdDirection::Unknown => "(direction unknown)",
     };
     Some(side(
         venue,

@@ -62,6 +62,14 @@ pub enum Veto {
         /// Venue B's direction.
         b: ThresholdDirection,
     },
+    /// A venue's line market states no direction its plugin could read: which way YES points
+    /// is not known, so it is never guessed.
+    ThresholdDirectionUnknown {
+        /// The venue.
+        venue: String,
+        /// Why (the plugin's account of the fields it read).
+        why: String,
+    },
     /// One venue lists a draw outcome for the game and the other does not.
     DrawOnOneSide {
         /// The venue listing a draw.
@@ -105,6 +113,7 @@ impl Veto {
             Veto::StartUnknown { .. } => "start_unknown",
             Veto::ThresholdValue { .. } => "threshold_value",
             Veto::ThresholdDirection { .. } => "threshold_direction",
+            Veto::ThresholdDirectionUnknown { .. } => "threshold_direction_unknown",
             Veto::DrawOnOneSide { .. } => "draw_on_one_side",
             Veto::OtherTeamIsNotComplement { .. } => "other_team_is_not_complement",
             Veto::CloseApart { .. } => "close_apart",
@@ -136,6 +145,9 @@ impl std::fmt::Display for Veto {
             Veto::ThresholdValue { a, b } => write!(f, "different lines: {a} vs {b}"),
             Veto::ThresholdDirection { a, b } => {
                 write!(f, "opposite directions: {a:?} vs {b:?}")
+            }
+            Veto::ThresholdDirectionUnknown { venue, why } => {
+                write!(f, "{venue} line market has no readable direction: {why}")
             }
             Veto::DrawOnOneSide { with_draw, without } => write!(
                 f,
@@ -243,7 +255,16 @@ pub fn vetoes(a: &VenueSide, b: &VenueSide, draws: Draws, p: &MatchParams) -> Ve
                 b: tb.value.clone(),
             });
         }
-        if ta.direction != tb.direction {
+        let unknown = ThresholdDirection::Unknown;
+        for (s, t) in [(a, ta), (b, tb)] {
+            if t.direction == unknown {
+                v.push(Veto::ThresholdDirectionUnknown {
+                    venue: s.venue.clone(),
+                    why: t.source.clone(),
+                });
+            }
+        }
+        if ta.direction != tb.direction && ta.direction != unknown && tb.direction != unknown {
             v.push(Veto::ThresholdDirection {
                 a: ta.direction,
                 b: tb.direction,

@@ -16,6 +16,10 @@ pub fn is_public_market_data(op: &VenueOp) -> bool {
             | VenueOp::Rules { .. }
             | VenueOp::Resolution { .. }
             | VenueOp::ExchangeStatus
+            // Structured listings for pair discovery: public event/market listings (Kalshi
+            // `/events`, Gamma `/events`), so discovery can run over a paper-on-live config's
+            // feeds.
+            | VenueOp::Listings { .. }
     )
 }
 
@@ -74,5 +78,8 @@ mod tests {
             instrument: "i".into()
         }));
         assert!(is_public_market_data(&VenueOp::ExchangeStatus));
+        assert!(is_public_market_data(&VenueOp::Listings {
+            filter: plugin_api::ListingFilter::default()
+        }));
     }
 }

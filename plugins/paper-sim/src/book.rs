@@ -240,10 +240,11 @@ mod tests {
             event: "E".into(),
             series: "S".into(),
             title: "t".into(),
+            start_ms: None,
             close_ms: None,
             tick: Price(10_000),
             min_size: Qty(100),
-            fee_rate_ppm: 70_000,
+            fee: plugin_api::FeeModel::kalshi(70_000),
             instruments: ["T:yes".into(), "T:no".into()],
             outcomes: ["Yes".into(), "No".into()],
         };

@@ -13,9 +13,10 @@
 //! * Kalshi rules: the subject is the market ticker's suffix after its event ticker (`…-LAL`
 //!   names the Lakers; `…-TIE` the draw), `TICKER:yes` pays if it holds, `TICKER:no` if not.
 //!
-//! The scenario has no game start times, so `start_ms` is `None` (discovery then vetoes the
-//! candidate as "no start time" until a reviewer overrides it) and it has no rules text, so
-//! `rules` says that. Status is the market's at the simulated time; listing never moves that
+//! A market line's optional `start_ms` is the listing's start time (generated scenarios write
+//! it, the same instant on both venues); a market without one lists no start time, and
+//! discovery vetoes its candidates `start_unknown`. The scenario has no rules text, so `rules`
+//! says that. Status is the market's at the simulated time; listing never moves that
 //! clock (a fresh instance, as `polymix pairs discover` creates, lists the scenario as it
 //! opens).
 
@@ -122,7 +123,7 @@ fn listing(rules: RulesKind, m: &MarketDef, status: &str, event: &[&MarketDef]) 
         market_title: m.title.clone(),
         participants,
         participants_source,
-        start_ms: None,
+        start_ms: m.start_ms,
         close_ms: m.close_ms,
         status: match status {
             "open" => ListingStatus::Open,
@@ -161,9 +162,9 @@ pub(crate) fn page(
                 .as_deref()
                 .is_none_or(|s| m.series.to_ascii_lowercase() == s)
                 && (!filter.open_only || *status == "open")
-                // Without a start time the close time places a market in the window.
-                && filter.from_ms.is_none_or(|f| m.close_ms.is_some_and(|c| c >= f))
-                && filter.to_ms.is_none_or(|t| m.close_ms.is_some_and(|c| c < t))
+                // The start time places a market in the window; without one, the close time.
+                && filter.from_ms.is_none_or(|f| m.start_ms.or(m.close_ms).is_some_and(|c| c >= f))
+                && filter.to_ms.is_none_or(|t| m.start_ms.or(m.close_ms).is_some_and(|c| c < t))
         })
         .collect();
     let start: usize = filter

@@ -309,11 +309,7 @@ impl Sim {
             // The live market's own fee schedule, as its feed reported it.
             return r.taker_fee;
         }
-        let rate = self.markets[m].def.fee_rate_ppm;
-        match self.settings.rules {
-            RulesKind::Polymarket => FeeModel::polymarket(rate),
-            RulesKind::Kalshi => FeeModel::kalshi(rate),
-        }
+        self.markets[m].def.fee
     }
 
     fn lookup(&self, instrument: &str) -> PluginResult<(usize, Outcome)> {

@@ -787,3 +787,27 @@ fn conformance_and_bundled_scenario_load() {
     }
     let _ = Rounding::Down;
 }
+
+/// A market whose fee schedule is neither venue's formula at a rate (2¢ per contract, rounded
+/// up to the cent) is stored as data (`fee`) and charged per fill as written.
+#[test]
+fn a_fee_schedule_stored_as_data_is_charged() {
+    let text = r#"{"type":"header","version":1,"name":"t","start_ms":1000,"end_ms":100000,"venues":[{"key":"ks","rules":"kalshi"}]}
+{"type":"market","venue":"ks","id":"K-F","fee":{"terms":[{"ppm":20000,"shape":"one","basis":"per_share"}],"rounding":{"unit_micro":10000,"mode":"up","minimum_micro":0}}}
+{"type":"book","ts":1000,"venue":"ks","market":"K-F","yes":[["0.55","100"]],"no":[["0.43","50"]]}
+"#;
+    let v = PaperSim::from_scenario_text(
+        &json!({"rules":"kalshi","scenario":"t","venue_key":"ks","balance":"1000"}),
+        text,
+    )
+    .unwrap();
+    let o = place(
+        &v,
+        order("f1", "K-F:no", Side::Buy, 450_000, 10, TimeInForce::Ioc),
+        2000,
+    )
+    .unwrap();
+    assert_eq!(o.filled_qty, Qty::shares(10));
+    // 10 contracts × $0.02, whatever the price.
+    assert_eq!(o.fees, Usd::from_cents(20));
+}

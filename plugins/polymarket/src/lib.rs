@@ -27,6 +27,7 @@ pub mod dec;
 pub mod errors;
 pub mod eth;
 pub mod gamma;
+pub mod line_market;
 pub mod listings;
 mod open_orders;
 pub mod order_v1;

@@ -7,7 +7,10 @@
 //! Celtics token first. Sports fields: `sportsMarketType` (`moneyline`, `totals`, …), `line`,
 //! `gameStartTime`, `groupItemTitle` (the outcome a Yes/No market of a multi-market event is
 //! about, e.g. `Chelsea` or `Draw (Chelsea vs. Aston Villa)`). A malformed field is an error
-//! naming it: discovery must never propose a pair from a half-read market.
+//! naming it: discovery must never propose a pair from a half-read market. A Yes/No market
+//! stating a line ("total runs over 8.5?") is a threshold market; its line and direction come
+//! from `line`, `groupItemTitle` and the question in fixed grammars (`line_market`), and an
+//! unreadable direction is listed as `ThresholdDirection::Unknown` for discovery to veto.
 //!
 //! Best asks: Gamma's `bestAsk` is the first outcome's; the second outcome's is `1 − bestBid`
 //! (the two books of a binary market mirror each other).
@@ -222,7 +225,20 @@ fn parse_market(m: &Value, at: &str) -> Result<Parsed, String> {
     let yes_no = outcomes.len() == 2
         && outcomes.iter().any(|o| is_yes(o))
         && outcomes.iter().any(|o| is_no(o));
-    if over_under || kind == Some("totals") {
+    // A Yes/No market stating a line (see `line_market`): its threshold, or why it has none.
+    let line_threshold = if yes_no {
+        let line = opt_decimal(m, at, "line")?;
+        let question = opt_str(m, at, "question")?.unwrap_or_default();
+        crate::line_market::yes_no_threshold(
+            line.as_deref(),
+            kind == Some("totals"),
+            group,
+            question,
+        )
+    } else {
+        None
+    };
+    if over_under || (kind == Some("totals") && !yes_no) {
         if !over_under {
             return Err(bad(
                 &format!("{at}.outcomes"),
@@ -247,6 +263,29 @@ fn parse_market(m: &Value, at: &str) -> Result<Parsed, String> {
                 side,
                 subject: Subject::Threshold,
                 source: format!("outcomes[{i}]={o:?}"),
+                best_ask: ask(i),
+            });
+        }
+    } else if let Some(line) = line_threshold {
+        // A Yes/No line market: YES pays if the line's proposition holds.
+        let subject = match line {
+            Ok(t) => {
+                let src = format!("{} ({})", t.source, t.value);
+                threshold = Some(t);
+                (Subject::Threshold, src)
+            }
+            Err(why) => (Subject::Statement, why),
+        };
+        for (i, (o, t)) in outcomes.iter().zip(&tokens).enumerate() {
+            out.push(ListingOutcome {
+                instrument: t.clone(),
+                side: if is_yes(o) {
+                    OutcomeSide::Yes
+                } else {
+                    OutcomeSide::No
+                },
+                subject: subject.0.clone(),
+                source: format!("{}, outcomes[{i}]={o:?}", subject.1),
                 best_ask: ask(i),
             });
         }

@@ -1,6 +1,6 @@
 //! The in-memory form of a scenario. See `config/scenarios/README.md` for the file format.
 
-use plugin_api::{Level, Price, Qty};
+use plugin_api::{FeeModel, Level, Price, Qty};
 use serde::{Deserialize, Serialize};
 
 /// The scenario format version this crate reads and writes.
@@ -44,6 +44,24 @@ impl RulesKind {
         match self {
             RulesKind::Polymarket => Qty::shares(5),
             RulesKind::Kalshi => Qty::shares(1),
+        }
+    }
+
+    /// The venue's own taker fee formula at `rate_ppm` (Polymarket `C·rate·p·(1−p)` to 5 dp;
+    /// Kalshi `ceil_to_cent(rate·C·P·(1−P))`).
+    pub fn fee_at_rate(self, rate_ppm: u32) -> FeeModel {
+        match self {
+            RulesKind::Polymarket => FeeModel::polymarket(rate_ppm),
+            RulesKind::Kalshi => FeeModel::kalshi(rate_ppm),
+        }
+    }
+
+    /// The rate at which `fee` is this venue's own formula, if it is (what a scenario writes as
+    /// `fee_rate_ppm`).
+    pub fn rate_of(self, fee: &FeeModel) -> Option<u32> {
+        match fee.terms() {
+            [t] if self.fee_at_rate(t.ppm) == *fee => Some(t.ppm),
+            _ => None,
         }
     }
 
@@ -100,14 +118,18 @@ pub struct MarketDef {
     pub series: String,
     /// Human title.
     pub title: String,
+    /// When the game (or whatever the market is about) starts (ms), if known. Pair discovery
+    /// needs it on both venues to prove two listings are the same game.
+    pub start_ms: Option<i64>,
     /// When trading stops (ms); orders after it are refused.
     pub close_ms: Option<i64>,
     /// Price tick.
     pub tick: Price,
     /// Minimum order size.
     pub min_size: Qty,
-    /// Taker fee rate in parts per million.
-    pub fee_rate_ppm: u32,
+    /// The market's taker fee schedule. Written as `fee_rate_ppm` when it is the venue rules'
+    /// own formula at a rate ([`RulesKind::fee_at_rate`]), else as `fee` (the schedule as data).
+    pub fee: FeeModel,
     /// Instrument ids: `[yes, no]`.
     pub instruments: [String; 2],
     /// Outcome names: `[yes, no]` (Polymarket: the token outcomes, e.g. team names).

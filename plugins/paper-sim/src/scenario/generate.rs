@@ -400,6 +400,9 @@ impl Generator {
             let (ai, hi) = matchup(n, round, slot);
             let (away, home) = (league.teams[ai], league.teams[hi]);
             let (y, mo, d) = civil(base_day + round as i64);
+            // The game starts on its day at the session's start time (round 0: the session
+            // start), the same instant on both venues, so discovery proves it is one game.
+            let start = p.start_ms + round as i64 * 86_400_000;
             let date = format!("{y:04}-{mo:02}-{d:02}");
             let kdate = format!("{:02}{}{:02}", y % 100, MONTHS[mo as usize - 1], d);
             let lc = |s: &str| s.to_ascii_lowercase();
@@ -451,10 +454,12 @@ impl Generator {
                     event: pm_event.clone(),
                     series: league.pm.to_string(),
                     title,
+                    start_ms: Some(start),
                     close_ms: Some(close),
                     tick: Price(pm_tick),
                     min_size: RulesKind::Polymarket.default_min_size(),
-                    fee_rate_ppm: RulesKind::Polymarket.default_fee_rate_ppm(),
+                    fee: RulesKind::Polymarket
+                        .fee_at_rate(RulesKind::Polymarket.default_fee_rate_ppm()),
                     instruments: tokens,
                     outcomes,
                 };
@@ -467,10 +472,11 @@ impl Generator {
                     event: ks_event.clone(),
                     series: league.ks.to_string(),
                     title,
+                    start_ms: Some(start),
                     close_ms: Some(close),
                     tick: Price(10_000),
                     min_size: RulesKind::Kalshi.default_min_size(),
-                    fee_rate_ppm: RulesKind::Kalshi.default_fee_rate_ppm(),
+                    fee: RulesKind::Kalshi.fee_at_rate(RulesKind::Kalshi.default_fee_rate_ppm()),
                     outcomes: ["Yes".into(), "No".into()],
                 }
             };

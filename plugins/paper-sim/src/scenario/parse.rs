@@ -78,6 +78,8 @@ struct RawLine<'a> {
     #[serde(borrow)]
     min_size: Option<Cow<'a, str>>,
     fee_rate_ppm: Option<u32>,
+    /// A fee schedule as data (`plugin_api::FeeModel`'s JSON form).
+    fee: Option<serde_json::Value>,
     tokens: Option<Vec<String>>,
     outcomes: Option<Vec<String>>,
     // pair
@@ -459,6 +461,19 @@ impl<R: BufRead> ScenarioReader<R> {
                 "the two instruments must differ",
             ));
         }
+        let fee = match (raw.fee_rate_ppm, &raw.fee) {
+            (Some(_), Some(_)) => {
+                return Err(ScenarioError::at(
+                    line,
+                    "fee",
+                    "give fee_rate_ppm or fee, not both",
+                ))
+            }
+            (Some(rate), None) => rules.fee_at_rate(rate),
+            (None, Some(v)) => serde_json::from_value(v.clone())
+                .map_err(|e| ScenarioError::at(line, "fee", format!("not a fee schedule: {e}")))?,
+            (None, None) => rules.fee_at_rate(rules.default_fee_rate_ppm()),
+        };
         let idx = self.markets.len() as u32;
         if self.market_index[venue]
             .insert(id.to_string(), idx)
@@ -485,10 +500,11 @@ impl<R: BufRead> ScenarioReader<R> {
             event: raw.event.as_deref().unwrap_or(id).to_string(),
             series: raw.series.as_deref().unwrap_or_default().to_string(),
             title: raw.title.as_deref().unwrap_or(id).to_string(),
+            start_ms: raw.start_ms,
             close_ms: raw.close_ms,
             tick,
             min_size,
-            fee_rate_ppm: raw.fee_rate_ppm.unwrap_or(rules.default_fee_rate_ppm()),
+            fee,
             instruments,
             outcomes,
         });

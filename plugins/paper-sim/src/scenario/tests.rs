@@ -290,3 +290,94 @@ fn bundled_scenario_has_the_promised_content() {
     );
     let _ = Usd::ZERO;
 }
+
+#[test]
+fn market_start_time_is_optional_and_generated_for_both_venues_of_a_game() {
+    let s = parse_str(
+        &[
+            HEADER,
+            PM_MARKET,
+            r#"{"type":"market","venue":"ks","id":"K","start_ms":42,"close_ms":90}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        (s.markets[0].start_ms, s.markets[1].start_ms),
+        (None, Some(42))
+    );
+    // Written back only when known.
+    let text = String::from_utf8(write_scenario(&s, Vec::new()).unwrap()).unwrap();
+    assert!(
+        text.contains(
+            r#""id":"K","event":"K","series":"","title":"K","start_ms":42,"close_ms":90"#
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("start_ms").count(),
+        2,
+        "header and K only: {text}"
+    );
+    // Generated: every market has one, the same on both venues of a game (its event's date).
+    let g = generate(&small()).unwrap();
+    assert!(g.markets.iter().all(|m| m.start_ms.is_some()));
+    let start_of = |venue: usize, date_key: &str| -> Vec<i64> {
+        g.markets
+            .iter()
+            .filter(|m| m.venue == venue && m.event.contains(date_key))
+            .filter_map(|m| m.start_ms)
+            .collect()
+    };
+    let pm = start_of(0, "2026-11-24");
+    let ks = start_of(1, "26NOV24");
+    assert!(!pm.is_empty() && !ks.is_empty());
+    assert!(
+        pm.iter().chain(&ks).all(|t| *t == small().start_ms),
+        "{pm:?} {ks:?}"
+    );
+}
+
+#[test]
+fn a_fee_schedule_is_a_rate_or_data_and_round_trips() {
+    use plugin_api::{FeeModel, FeeShape, FeeTerm};
+    let flat = FeeModel::new(
+        &[FeeTerm::per_share(20_000, FeeShape::One)],
+        FeeModel::KALSHI_TAKER.rounding(),
+    )
+    .unwrap();
+    let fee_json = serde_json::to_string(&flat).unwrap();
+    let s = parse_str(
+        &[
+            HEADER,
+            r#"{"type":"market","venue":"pm","id":"C","tokens":["A","B"],"fee_rate_ppm":30000}"#,
+            &format!(r#"{{"type":"market","venue":"ks","id":"K","fee":{fee_json}}}"#),
+            r#"{"type":"market","venue":"ks","id":"K2"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    assert_eq!(s.markets[0].fee, FeeModel::polymarket(30_000));
+    assert_eq!(s.markets[1].fee, flat);
+    assert_eq!(
+        s.markets[2].fee,
+        FeeModel::KALSHI_TAKER,
+        "the venue's default"
+    );
+    // Written back: the rate form where it is the venue's formula, data otherwise.
+    let text = String::from_utf8(write_scenario(&s, Vec::new()).unwrap()).unwrap();
+    assert!(text.contains(r#""fee_rate_ppm":30000"#), "{text}");
+    assert!(text.contains(&format!(r#""fee":{fee_json}"#)), "{text}");
+    assert_eq!(parse_str(&text).unwrap(), s);
+    // Both forms, or a bad schedule: an error naming the line and `fee`.
+    let e = err_of(&[
+        HEADER,
+        &format!(r#"{{"type":"market","venue":"ks","id":"K","fee_rate_ppm":1,"fee":{fee_json}}}"#),
+    ]);
+    assert!(e.contains("line 2") && e.contains("`fee`"), "{e}");
+    let e = err_of(&[
+        HEADER,
+        r#"{"type":"market","venue":"ks","id":"K","fee":{"terms":[],"rounding":{"unit_micro":0,"mode":"up","minimum_micro":0}}}"#,
+    ]);
+    assert!(e.contains("line 2") && e.contains("`fee`"), "{e}");
+}

@@ -63,6 +63,15 @@ impl<W: Write> ScenarioWriter<W> {
     /// Writes a market line.
     pub fn market(&mut self, m: &MarketDef) -> io::Result<()> {
         let rules = self.rules[m.venue];
+        // The venue's own formula at a rate stays `fee_rate_ppm` (older readers, small files);
+        // any other schedule is written as data.
+        let fee_field = match rules.rate_of(&m.fee) {
+            Some(rate) => format!(r#"","fee_rate_ppm":{rate}"#),
+            None => format!(
+                r#"","fee":{}"#,
+                serde_json::to_string(&m.fee).map_err(io::Error::other)?
+            ),
+        };
         let b = &mut self.buf;
         b.push_str(r#"{"type":"market","venue":"#);
         json_str(b, &self.keys[m.venue]);
@@ -74,6 +83,9 @@ impl<W: Write> ScenarioWriter<W> {
         json_str(b, &m.series);
         b.push_str(r#","title":"#);
         json_str(b, &m.title);
+        if let Some(s) = m.start_ms {
+            let _ = write!(b, r#","start_ms":{s}"#);
+        }
         if let Some(c) = m.close_ms {
             let _ = write!(b, r#","close_ms":{c}"#);
         }
@@ -81,7 +93,7 @@ impl<W: Write> ScenarioWriter<W> {
         push_price(b, m.tick, tick_decimals(m.tick));
         b.push_str(r#"","min_size":""#);
         push_qty(b, m.min_size);
-        let _ = write!(b, r#"","fee_rate_ppm":{}"#, m.fee_rate_ppm);
+        b.push_str(&fee_field);
         if rules == RulesKind::Polymarket {
             b.push_str(r#","tokens":["#);
             json_str(b, &m.instruments[0]);

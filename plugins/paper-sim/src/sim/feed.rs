@@ -141,10 +141,12 @@ impl Sim {
                         event: String::new(),
                         series: String::new(),
                         title: fr.instrument.clone(),
+                        start_ms: None,
                         close_ms: None,
                         tick: fr.rules.tick,
                         min_size: fr.rules.min_qty,
-                        fee_rate_ppm: 0,
+                        // The feed's rules carry the market's own schedule (`fee_model`).
+                        fee: plugin_api::FeeModel::FREE,
                         // The second instrument is left empty: see the module docs.
                         instruments: [fr.instrument.clone(), String::new()],
                         outcomes: ["Yes".into(), "No".into()],

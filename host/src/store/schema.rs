@@ -116,7 +116,8 @@ CREATE TABLE pair_history (
     actor TEXT NOT NULL,
     reason TEXT
 );
-"#, // 3: share counts in micro-shares (plugin_api::Qty), not hundredths: every stored quantity
+"#,
+    // 3: share counts in micro-shares (plugin_api::Qty), not hundredths: every stored quantity
     // × 10 000. SQLite turns an overflowing product into a float, so sizes that would not fit
     // an i64 (over 9.2e12 shares, never a real trade) fail the CHECK below, which aborts the
     // migration's transaction and leaves the ledger as it was.

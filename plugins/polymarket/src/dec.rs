@@ -160,6 +160,16 @@ pub fn qty(s: &str) -> Option<Qty> {
     non_negative(v).map(Qty)
 }
 
+/// A share quantity from the Data API, which reports JSON numbers computed in floating point
+/// (`112.04000000000001`): rounded half up to the micro-share (token balances are whole
+/// micro-shares, so the noise is below the unit); `None` if negative or out of range. CLOB
+/// sizes are exact decimal strings and go through [`qty`].
+pub fn qty_nearest(s: &str) -> Option<Qty> {
+    parse_scaled(s, 6, Rounding::HalfUp)
+        .and_then(non_negative)
+        .map(Qty)
+}
+
 /// Micro-units (base units of 6-decimal tokens), rounded half up; `None` if negative or out
 /// of range.
 pub fn micro(s: &str) -> Option<i64> {
@@ -204,6 +214,9 @@ mod tests {
         assert_eq!(qty("10.3571428"), None, "finer than a token unit");
         assert_eq!(qty("7"), Some(Qty::shares(7)));
         assert_eq!(qty("."), None);
+        assert_eq!(qty_nearest("112.04000000000001"), Qty::parse("112.04").ok());
+        assert_eq!(qty_nearest("10.3571"), Qty::parse("10.3571").ok());
+        assert_eq!(qty_nearest("-1"), None);
         assert_eq!(price(".5"), Some(Price(500_000)));
         assert_eq!(price("0.5000000"), Some(Price(500_000)));
         assert_eq!(price("1.2.3"), None);

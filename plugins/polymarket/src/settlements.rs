@@ -207,7 +207,7 @@ pub(crate) fn parse_closed(body: &[u8]) -> PluginResult<Vec<Closed>> {
         };
         let avg = unit_price(text(&row.avg_price))
             .ok_or_else(|| bad("avgPrice", text(&row.avg_price)))?;
-        let qty = dec::qty(text(&row.total_bought))
+        let qty = dec::qty_nearest(text(&row.total_bought))
             .ok_or_else(|| bad("totalBought", text(&row.total_bought)))?;
         let pnl = dec::parse_scaled(text(&row.realized_pnl), 6, Rounding::HalfUp)
             .and_then(|v| i64::try_from(v).ok())

@@ -1655,7 +1655,7 @@ fn parse_positions(body: &[u8]) -> PluginResult<Vec<Position>> {
     let mut out = Vec::with_capacity(ps.len());
     for p in ps {
         let raw_size = dec::raw_text(&p.size);
-        let qty = dec::qty(raw_size).ok_or_else(|| bad(&p.asset, "size", &p.size))?;
+        let qty = dec::qty_nearest(raw_size).ok_or_else(|| bad(&p.asset, "size", &p.size))?;
         let cost = match (&p.initial_value, &p.avg_price) {
             (Some(v), _) => {
                 dec::usd(dec::raw_text(v)).ok_or_else(|| bad(&p.asset, "initialValue", v))?

@@ -569,6 +569,13 @@ mod tests {
         o.price = Price(500_000);
         o.qty = Qty::ZERO;
         assert!(place_body(&o, &i, 0).is_err());
+        // `count` has 2 decimals: a finer size is refused, never rounded by the formatting.
+        o.qty = Qty::parse("10.3571").unwrap();
+        let e = place_body(&o, &i, 0).unwrap_err().to_string();
+        assert!(e.contains("more than 2 decimals"), "{e}");
+        o.qty = Qty::parse("10.35").unwrap();
+        let b: Value = serde_json::from_slice(&place_body(&o, &i, 0).unwrap().0).unwrap();
+        assert_eq!(b["count"], "10.35");
         o.qty = Qty::shares(1);
         o.client_order_id = "has space".into();
         assert!(place_body(&o, &i, 0).is_err());

@@ -395,6 +395,10 @@ fn rule_violations_are_rejected_with_codes() {
     let mut half = order("b", "K-A:yes", Side::Buy, 570_000, 1, TimeInForce::Ioc);
     half.qty = Qty::parse("0.50").unwrap();
     assert_eq!(r(half, 2000), "below_min_size");
+    // Orders keep the venues' 0.01 step; only fills and balances are finer.
+    let mut fine = order("b", "K-A:yes", Side::Buy, 570_000, 1, TimeInForce::Ioc);
+    fine.qty = Qty::parse("10.3571").unwrap();
+    assert_eq!(r(fine, 2000), "invalid_size");
     // Kalshi has no $1 minimum: one contract at 0.57 is fine.
     assert!(place(
         &k,

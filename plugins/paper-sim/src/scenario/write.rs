@@ -329,3 +329,18 @@ fn push_levels(out: &mut String, levels: impl Iterator<Item = Level>, decimals: 
     }
     out.push(']');
 }
+
+#[cfg(test)]
+mod qty_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_written_exactly() {
+        for (q, want) in [("100", "100"), ("12.5", "12.50"), ("10.3571", "10.3571")] {
+            let mut out = String::new();
+            push_qty(&mut out, Qty::parse(q).unwrap());
+            assert_eq!(out, want);
+            assert_eq!(Qty::parse(&out).unwrap(), Qty::parse(q).unwrap());
+        }
+    }
+}

@@ -86,7 +86,8 @@ fn price(p: Price) -> String {
 fn levels(ls: &[Level]) -> Value {
     Value::Array(
         ls.iter()
-            .map(|l| json!([price(l.price), l.qty.to_decimal(2)]))
+            // Exact: "10.00", or "10.3571" when the venue's book holds a finer size.
+            .map(|l| json!([price(l.price), l.qty.to_string()]))
             .collect(),
     )
 }

@@ -24,7 +24,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::money::{div_round, Price, Qty, Rounding, Usd, CENTI, MICRO};
+use crate::money::{div_round, Price, Qty, Rounding, Usd, MICRO, SHARE};
 
 /// The most terms one schedule holds. Fixed so a [`FeeModel`] stays `Copy` (it sits in every
 /// instrument's rules, read on the hot path).
@@ -36,9 +36,9 @@ pub const KALSHI_TAKER_RATE_PPM: u32 = 70_000;
 /// Every shape is a fraction of one dollar-per-share in units of 1e-12, so `p · (1 − p)` (two
 /// micro-dollar prices multiplied) is exact.
 const SHAPE_ONE: i128 = MICRO as i128 * MICRO as i128;
-/// One micro-dollar in the units [`FeeModel::try_taker_fee`] sums in (1e-20 $): hundredths of a
-/// share (1e-2) × ppm (1e-6) × shape (1e-12) = 1e-20, and a micro-dollar is 1e-6.
-const PER_MICRO: i128 = CENTI as i128 * SHAPE_ONE;
+/// One micro-dollar in the units [`FeeModel::try_taker_fee`] sums in (1e-24 $): micro-shares
+/// (1e-6) × ppm (1e-6) × shape (1e-12) = 1e-24, and a micro-dollar is 1e-6.
+const PER_MICRO: i128 = SHARE as i128 * SHAPE_ONE;
 
 /// A function of the fill price `p` (dollars per share, in `[0, 1]`) that a term scales.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -115,11 +115,11 @@ impl FeeTerm {
     /// The filler in unused slots (never serialized, never summed).
     const UNUSED: FeeTerm = FeeTerm::per_share(0, FeeShape::One);
 
-    /// This term's exact value in 1e-20 dollars, `None` on overflow.
+    /// This term's exact value in 1e-24 dollars, `None` on overflow.
     fn exact(&self, p: i128, qty: i128) -> Option<i128> {
         let times = match self.basis {
             FeeBasis::PerShare => qty,
-            FeeBasis::PerFill => CENTI as i128,
+            FeeBasis::PerFill => SHARE as i128,
         };
         times
             .checked_mul(i128::from(self.ppm))?
@@ -161,7 +161,7 @@ pub enum FeeError {
     #[error("fee asked for price {0} micro-dollars, outside [0, 1_000_000]")]
     PriceOutOfRange(i64),
     /// The fee does not fit an `i64` of micro-dollars.
-    #[error("fee of {qty} hundredths of a share at {price} micro-dollars overflows")]
+    #[error("fee of {qty} micro-shares at {price} micro-dollars overflows")]
     Overflow {
         /// The fill size.
         qty: i64,

@@ -33,7 +33,10 @@
 //! Compatibility: the host accepts a plugin built against the same `major.minor` of this crate
 //! (while on 0.y), checked with `semver` before abi_stable's layout check. 0.2.0 broke 0.1:
 //! fee schedules became data, proposals carry per-leg fees, risk reasons declare whether they
-//! halt.
+//! halt. Within 0.2.0, before its release, [`Qty`] changed unit from hundredths of a share to
+//! micro-shares (1e-6 share, [`money::SHARE`] per share), so fills finer than a hundredth are
+//! booked exactly; the layout (an `i64`) is unchanged, the meaning is not, so build plugins
+//! with [`Qty::shares`] / [`Qty::parse`] rather than raw integers.
 #![warn(missing_docs)]
 // abi_stable's derives emit impls that rustc ≥ 1.80 flags as non-local.
 #![allow(non_local_definitions)]

@@ -2,7 +2,10 @@
 //!
 //! * [`Price`]: dollars per share in micro-dollars (1e-6). Covers Polymarket's 0.001 tick and
 //!   Kalshi's sub-penny 0.0001 levels exactly.
-//! * [`Qty`]: shares (contracts) in hundredths. Both venues quote sizes with two decimals.
+//! * [`Qty`]: shares (contracts) in micro-shares (1e-6 share), the unit of Polymarket's
+//!   conditional tokens (6 decimals). Orders still go out in each venue's own size increment
+//!   ([`crate::InstrumentRules::qty_step`]); the finer unit is for bookkeeping, so a fill the
+//!   venue reports as 10.3571 shares is booked as exactly that.
 //! * [`Usd`]: an amount of money in micro-dollars.
 
 use abi_stable::StableAbi;
@@ -13,8 +16,8 @@ use crate::error::{ErrorKind, PluginError};
 
 /// Micro-units in one whole unit.
 pub const MICRO: i64 = 1_000_000;
-/// Hundredths in one whole share.
-pub const CENTI: i64 = 100;
+/// [`Qty`] units (micro-shares) in one whole share.
+pub const SHARE: i64 = 1_000_000;
 
 /// A price per share, in micro-dollars (`Price(550_000)` is $0.55).
 #[repr(transparent)]
@@ -35,7 +38,11 @@ pub const CENTI: i64 = 100;
 #[serde(transparent)]
 pub struct Price(pub i64);
 
-/// A quantity of shares (contracts), in hundredths (`Qty(500)` is 5 shares).
+/// A quantity of shares (contracts), in micro-shares (`Qty(5_000_000)` is 5 shares; build it
+/// with [`Qty::shares`] or [`Qty::parse`]).
+///
+/// Until plugin-api 0.2.0 was released the unit was hundredths of a share; within 0.2.0 it is
+/// micro-shares, so a plugin built against an earlier 0.2.0 pre-release must be rebuilt.
 #[repr(transparent)]
 #[derive(
     StableAbi,
@@ -158,30 +165,62 @@ impl Qty {
     /// Zero shares.
     pub const ZERO: Qty = Qty(0);
 
-    /// A whole number of shares.
+    /// One micro-share, the smallest quantity.
+    pub const MICRO_SHARE: Qty = Qty(1);
+
+    /// A whole number of shares (`n` up to ±9.2e12; beyond that a const context fails to
+    /// compile and a debug build panics).
     pub const fn shares(n: i64) -> Qty {
-        Qty(n * CENTI)
+        Qty(n * SHARE)
     }
 
-    /// Parses a decimal share count such as `"13.00"` exactly; more than 2 decimals is an error.
+    /// Parses a decimal share count such as `"13.00"` or `"10.3571"` exactly; more than 6
+    /// decimals is an error.
     pub fn parse(s: &str) -> Result<Qty, PluginError> {
-        parse_fixed(s, 2).map(Qty)
+        parse_fixed(s, 6).map(Qty)
     }
 
-    /// Formats with exactly `decimals` decimals (`decimals` ≤ 2).
+    /// Formats with exactly `decimals` decimals, rounding half up (`decimals` ≤ 6; more is
+    /// treated as 6).
     pub fn to_decimal(self, decimals: u32) -> String {
-        format_fixed(self.0 as i128, 2, decimals)
+        format_fixed(self.0 as i128, 6, decimals)
     }
 
-    /// Cost of `self` shares at `price`, rounded as asked.
+    /// Cost of `self` shares at `price`, rounded as asked; `None` when it does not fit an
+    /// `i64` of micro-dollars (only possible for a price above $1 or below −$1).
+    pub fn checked_notional(self, price: Price, rounding: Rounding) -> Option<Usd> {
+        // price µ$ × qty µshares = µ$ · 1e-6: exact in i128 (|product| < 2^126).
+        let v = div_round(price.0 as i128 * self.0 as i128, SHARE as i128, rounding);
+        i64::try_from(v).ok().map(Usd)
+    }
+
+    /// Cost of `self` shares at `price`, rounded as asked, saturating at `Usd(i64::MAX)` /
+    /// `Usd(i64::MIN)` (never wraps). Within `[−$1, $1]` the result never exceeds the
+    /// quantity in magnitude, so it always fits; code on untrusted prices calls
+    /// [`Qty::checked_notional`].
     pub fn notional(self, price: Price, rounding: Rounding) -> Usd {
-        // price µ$ × qty/100 shares = µ$·(1/100)
-        Usd(div_round(price.0 as i128 * self.0 as i128, CENTI as i128, rounding) as i64)
+        self.checked_notional(price, rounding).unwrap_or({
+            if (price.0 < 0) == (self.0 < 0) {
+                Usd(i64::MAX)
+            } else {
+                Usd(i64::MIN)
+            }
+        })
     }
 
-    /// What a settled position pays: `self` shares times `payout` per share.
+    /// What a settled position pays: `self` shares times `payout` per share, rounded down.
     pub fn payout(self, payout: Price) -> Usd {
         self.notional(payout, Rounding::Down)
+    }
+
+    /// Rounds to a multiple of `step` in the given direction (a venue's size increment);
+    /// unchanged when `step` is not positive.
+    pub fn round_to_step(self, step: Qty, rounding: Rounding) -> Qty {
+        if step.0 <= 0 {
+            return self;
+        }
+        let v = div_round(self.0 as i128, step.0 as i128, rounding) * step.0 as i128;
+        Qty(i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX }))
     }
 
     /// The smaller of two quantities.
@@ -271,8 +310,9 @@ impl fmt::Display for Price {
     }
 }
 impl fmt::Display for Qty {
+    /// Decimal shares, at least two decimals and as many as needed (`10.00`, `10.3571`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_fixed(self.0 as i128, 2, 2))
+        f.write_str(&trim_zeros(format_fixed(self.0 as i128, 6, 6), 2))
     }
 }
 impl fmt::Display for Usd {
@@ -369,10 +409,9 @@ mod tests {
         assert_eq!(Price::parse("0.3500").unwrap(), Price(350_000));
         assert_eq!(Price::parse("1").unwrap(), Price::ONE);
         assert_eq!(Price::parse(".5").unwrap(), Price(500_000));
-        assert_eq!(Qty::parse("13.00").unwrap(), Qty(1300));
-        assert_eq!(Qty::parse("0.01").unwrap(), Qty(1));
+        assert_eq!(Qty::parse("13.00").unwrap(), Qty::shares(13));
+        assert_eq!(Qty::parse("0.01").unwrap(), Qty(10_000));
         assert_eq!(Usd::parse("-2.5").unwrap(), Usd(-2_500_000));
-        assert!(Qty::parse("0.001").is_err());
         assert!(Price::parse("0.1234567").is_err());
         assert!(Price::parse("abc").is_err());
         assert!(Price::parse("").is_err());
@@ -382,7 +421,7 @@ mod tests {
     #[test]
     fn formats_fixed() {
         assert_eq!(Price(350_000).to_decimal(4), "0.3500");
-        assert_eq!(Qty(1300).to_decimal(2), "13.00");
+        assert_eq!(Qty::shares(13).to_decimal(2), "13.00");
         assert_eq!(Usd(-1_234_567).to_decimal(2), "-1.23");
         assert_eq!(Usd(5_000).to_decimal(2), "0.01");
         assert_eq!(Price(550_000).to_string(), "0.55");
@@ -392,7 +431,7 @@ mod tests {
     #[test]
     fn notional_rounds_as_asked() {
         // 3.33 shares at $0.333333 = $1.10999889
-        let q = Qty(333);
+        let q = Qty::parse("3.33").unwrap();
         let p = Price(333_333);
         assert_eq!(q.notional(p, Rounding::Down), Usd(1_109_998));
         assert_eq!(q.notional(p, Rounding::Up), Usd(1_109_999));
@@ -417,7 +456,63 @@ mod tests {
         assert!(!Price(555_000).is_on_tick(tick));
     }
 
+    #[test]
+    fn qty_has_six_decimals_like_polymarket_tokens() {
+        // A FOK BUY that bought more than asked: 10.3571 shares, not 10.35.
+        let q = Qty::parse("10.3571").unwrap();
+        assert_eq!(q, Qty(10_357_100));
+        assert_eq!(q.to_decimal(6), "10.357100");
+        assert_eq!(q.to_decimal(4), "10.3571");
+        assert_eq!(q.to_decimal(2), "10.36");
+        assert_eq!(q.to_string(), "10.3571");
+        assert_eq!(Qty::shares(10).to_string(), "10.00");
+        assert_eq!(Qty::parse("0.000001").unwrap(), Qty::MICRO_SHARE);
+        assert_eq!(Qty::parse("-0.5").unwrap().to_string(), "-0.50");
+        assert_eq!(Qty::parse("1.2345670").unwrap(), Qty(1_234_567));
+        let e = Qty::parse("0.0000001").unwrap_err();
+        assert!(e.message.contains("too many decimals"), "{e:?}");
+        assert!(Qty::parse("10.3571234").is_err());
+        assert!(Qty::parse("9223372036854.775808").is_err(), "out of range");
+        assert_eq!(Qty::parse("9223372036854.775807").unwrap(), Qty(i64::MAX));
+    }
+
+    #[test]
+    fn notional_of_micro_shares_is_exact_and_checked() {
+        // 10.3571 shares at $0.45 = $4.660695.
+        let q = Qty::parse("10.3571").unwrap();
+        assert_eq!(q.notional(Price(450_000), Rounding::Down), Usd(4_660_695));
+        assert_eq!(Qty(i64::MAX).payout(Price::ONE), Usd(i64::MAX));
+        assert_eq!(
+            Qty(i64::MAX).checked_notional(Price(2_000_000), Rounding::Down),
+            None
+        );
+        assert_eq!(
+            Qty(i64::MAX).notional(Price(2_000_000), Rounding::Down),
+            Usd(i64::MAX)
+        );
+        assert_eq!(
+            Qty(i64::MIN).notional(Price(2_000_000), Rounding::Down),
+            Usd(i64::MIN)
+        );
+        let step = Qty::parse("0.01").unwrap();
+        assert_eq!(
+            q.round_to_step(step, Rounding::Down),
+            Qty::parse("10.35").unwrap()
+        );
+        assert_eq!(
+            q.round_to_step(step, Rounding::Up),
+            Qty::parse("10.36").unwrap()
+        );
+    }
+
     proptest::proptest! {
+        #[test]
+        fn qty_roundtrips(v in (i64::MIN + 1)..=i64::MAX) {
+            let q = Qty(v);
+            proptest::prop_assert_eq!(Qty::parse(&q.to_decimal(6)).unwrap(), q);
+            proptest::prop_assert_eq!(Qty::parse(&q.to_string()).unwrap(), q);
+        }
+
         #[test]
         fn price_roundtrips(v in 0i64..=1_000_000) {
             let p = Price(v);

@@ -209,7 +209,8 @@ pub struct InstrumentRules {
     pub tick: Price,
     /// Smallest order size.
     pub min_qty: Qty,
-    /// Smallest size increment.
+    /// Smallest size increment of an order (Polymarket and Kalshi: 0.01 share). Orders are
+    /// sized in multiples of it; fills may be finer ([`Qty`] counts micro-shares).
     pub qty_step: Qty,
     /// Smallest marketable order value (Polymarket: $1), zero if none.
     pub min_notional: Usd,

@@ -435,12 +435,12 @@ async fn unrealized_pnl_is_the_open_legs_marked_to_the_best_bid() {
                 let f = |k: &str| l[k].as_i64().unwrap() as f64;
                 let good = f("filled_qty") - f("failed_qty");
                 if l["side"] == "buy" {
-                    bought += good / 100.0;
+                    bought += good / 1e6; // micro-shares
                     if f("filled_qty") > 0.0 {
                         paid += (f("filled_notional") + f("fees")) / 1e6 * good / f("filled_qty");
                     }
                 } else {
-                    sold += good / 100.0;
+                    sold += good / 1e6;
                 }
             }
             let held = bought - sold;

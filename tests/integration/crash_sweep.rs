@@ -15,7 +15,7 @@
 //! `crash_sweep_small` runs a few points on every `cargo test`; `crash_sweep_full` (ignored)
 //! runs `SWEEP_POINTS` (default 60) and prints the counts.
 
-use plugin_api::{Price, Qty, Usd};
+use plugin_api::{Price, Usd};
 use polymix_doubles::fault::{Fault, FaultRule};
 use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self as pmd, PolymarketDouble, PolymarketDoubleConfig};
@@ -278,7 +278,8 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
             None => broken.push(format!(
                 "Polymarket order {id} ({status}) unknown to the ledger"
             )),
-            Some(r) if r.filled_qty != Qty(matched / 10_000) => broken.push(format!(
+            // The venue's token units are micro-shares, as a Qty is.
+            Some(r) if r.filled_qty.0 != *matched => broken.push(format!(
                 "Polymarket order {id}: venue matched {matched} micro-shares, ledger {r:?}"
             )),
             Some(r) => {

@@ -187,7 +187,8 @@ fn check_polymarket(o: &Outcome, pm: &PolymarketDouble) {
             .find(|r| r.order_id.as_deref() == Some(id.as_str()))
             .unwrap_or_else(|| panic!("Polymarket order {id} ({status}) unknown to the ledger"));
         let (shares, money, fees) = pm.order_booking(&id).expect("booked");
-        assert_eq!(r.filled_qty, Qty(shares / 10_000), "shares of {id}: {r:#?}");
+        // The venue's token units are micro-shares, as a Qty is: compared exactly.
+        assert_eq!(r.filled_qty.0, shares, "shares of {id}: {r:#?}");
         assert_eq!(r.filled_notional, Usd(money), "money of {id}: {r:#?}");
         assert_eq!(r.fees, Usd(fees), "fees of {id}: {r:#?}");
     }
@@ -649,7 +650,11 @@ async fn a_surplus_below_the_venues_minimum_order_is_naked_with_the_reason() {
         .iter()
         .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
         .expect("leg a");
-    assert_eq!(a.filled_qty, Qty(1250), "the venue's shares: {a:#?}");
+    assert_eq!(
+        a.filled_qty,
+        Qty::parse("12.50").unwrap(),
+        "the venue's shares: {a:#?}"
+    );
     assert!(
         orders
             .iter()
@@ -670,6 +675,196 @@ async fn a_surplus_below_the_venues_minimum_order_is_naked_with_the_reason() {
         pm.position(PM_ADDR, ARB_YES),
         12_500_000,
         "12.5 shares held"
+    );
+}
+
+/// Issue #11 item 9 at the micro-share: the book improves while the order write is held, and
+/// the $4.00 IOC BUY for 10 shares at 0.40 buys 4.3571 at 0.38 and 6 at 0.39: 10.3571 shares,
+/// a size finer than a hundredth (conditional tokens have 6 decimals). The ledger books exactly
+/// 10.3571 shares (no flooring to 10.35), each fill at its maker's price with the venue's fee
+/// per fill, and agrees with the venue's wallet. The 0.3571 surplus is handled by the README
+/// rule: only whole 0.01 steps can be sold (0.35), worth $0.1295 at the 0.37 bid, under the
+/// venue's $1 minimum marketable order, so no sale is sent and the trade is NAKED with that
+/// reason; the surplus is held to resolution and settles with the trade, P&L to the micro-dollar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_surplus_finer_than_a_hundredth_is_booked_exactly_and_held_naked() {
+    use crate::live_e2e::ARB_COND;
+    use polymix_doubles::polymarket::MarketSeed;
+    let (pm, ks) = seeded_doubles().await;
+    let mut m = MarketSeed::new(ARB_YES, ARB_COND);
+    m.question = format!("test market {ARB_COND}");
+    m.min_size = "1".into();
+    pm.add_market(m);
+    pm.inject(FaultRule::once(
+        "POST",
+        "/order",
+        Fault::Delay(Duration::from_millis(600)),
+    ));
+    let (pm_cash0, ks_cash0) = (pm.balance(PM_ADDR), ks.balance());
+    let engine = live_engine_with("lf-micro-surplus", &pm, &ks, &engine_section(2_000)).await;
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let t0 = std::time::Instant::now();
+        while pm
+            .request_log()
+            .iter()
+            .all(|(m, p, _)| !(m == "POST" && p == "/order"))
+        {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no order");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The next ask (0.45) is above the 0.40 limit: the BUY stops after 10.3571 shares.
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.38", "4.3571"), ("0.39", "6"), ("0.45", "100")],
+        );
+        let naked = wait_for(&ledger, "the trade naked", Duration::from_secs(20), |t| {
+            t.len() == 1 && t[0].state == state::NAKED
+        })
+        .await;
+        pm.resolve(ARB_YES, true);
+        ks.settle(ARB_TICKER, "yes");
+        wait_for(&ledger, "settlement", Duration::from_secs(20), |t| {
+            t.iter()
+                .any(|x| x.id == naked[0].id && x.settled_ms.is_some())
+        })
+        .await;
+        let _ = tx.send(true);
+        naked
+    };
+    let (r, trades) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live");
+    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
+    let orders = ledger.orders_of(&t.id).unwrap();
+    let a = orders
+        .iter()
+        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
+        .expect("leg a");
+    assert_eq!(a.qty, Qty::shares(10));
+    assert_eq!(
+        a.filled_qty,
+        Qty::parse("10.3571").unwrap(),
+        "exactly the venue's shares: {a:#?}"
+    );
+    // Each fill at its maker's price: 4.3571 × 0.38 + 6 × 0.39 = 1.655698 + 2.34.
+    assert_eq!(a.filled_notional, Usd(3_995_698), "{a:#?}");
+    // The fee per fill (polymarket.md §5, the market's 0.05 rate), by hand:
+    // 4.3571 · 0.05 · 0.38 · 0.62 = 0.0513266… → 0.05133; 6 · 0.05 · 0.39 · 0.61 = 0.07137.
+    assert_eq!(a.fees, Usd(51_330 + 71_370), "{a:#?}");
+    assert_eq!(
+        pm.position(PM_ADDR, ARB_YES),
+        10_357_100,
+        "the wallet holds what the ledger says"
+    );
+    assert!(
+        orders
+            .iter()
+            .all(|o| !(o.venue == "pm" && o.purpose == Purpose::Unwind)),
+        "no sale the venue must refuse: {orders:#?}"
+    );
+    assert_eq!(t.state, state::NAKED, "{t:#?}");
+    assert!(
+        t.note.contains("0.3571 shares on leg a could not be sold")
+            && t.note.contains("0.35 shares at 0.37 are worth 0.1295")
+            && t.note.contains("minimum marketable order of 1.00")
+            && t.note.contains("held to resolution"),
+        "{}",
+        t.note
+    );
+    assert!(t.settled_ms.is_some(), "the surplus settles with the trade");
+    let o = Outcome {
+        trade: t.clone(),
+        orders: orders.clone(),
+        ledger: ledger.clone(),
+    };
+    check_polymarket(&o, &pm);
+    check_kalshi(&o, &ks);
+    check_pnl(&o, pm.balance(PM_ADDR) - pm_cash0, ks.balance() - ks_cash0);
+}
+
+/// As above with a surplus worth selling: the IOC BUY gets 3.3571 at 0.29 and 10
+/// at 0.30 (13.3571 shares). The unwind sells the surplus in the venue's 0.01 steps: 3.35 at
+/// the 0.37 bid ($1.2395, above the $1 minimum). The 0.0071 left is less than one step, which
+/// no order can sell: the trade is NAKED with that reason, and ledger and wallet agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_surplus_is_sold_in_whole_steps_and_the_sub_step_rest_is_naked() {
+    use crate::live_e2e::ARB_COND;
+    use polymix_doubles::polymarket::MarketSeed;
+    let (pm, ks) = seeded_doubles().await;
+    let mut m = MarketSeed::new(ARB_YES, ARB_COND);
+    m.question = format!("test market {ARB_COND}");
+    m.min_size = "1".into();
+    pm.add_market(m);
+    pm.inject(FaultRule::once(
+        "POST",
+        "/order",
+        Fault::Delay(Duration::from_millis(600)),
+    ));
+    let engine = live_engine_with("lf-step-surplus", &pm, &ks, &engine_section(2_000)).await;
+    let ledger = engine.ledger().clone();
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let t0 = std::time::Instant::now();
+        while pm
+            .request_log()
+            .iter()
+            .all(|(m, p, _)| !(m == "POST" && p == "/order"))
+        {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no order");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.29", "3.3571"), ("0.30", "10"), ("0.45", "100")],
+        );
+        let naked = wait_for(&ledger, "the trade naked", Duration::from_secs(20), |t| {
+            t.len() == 1 && t[0].state == state::NAKED
+        })
+        .await;
+        let _ = tx.send(true);
+        naked
+    };
+    let (r, trades) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live");
+    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
+    let orders = ledger.orders_of(&t.id).unwrap();
+    let a = orders
+        .iter()
+        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
+        .expect("leg a");
+    assert_eq!(a.filled_qty, Qty::parse("13.3571").unwrap(), "{a:#?}");
+    let sales: Vec<&OrderRow> = orders
+        .iter()
+        .filter(|o| o.venue == "pm" && o.purpose == Purpose::Unwind)
+        .collect();
+    assert_eq!(sales.len(), 1, "one sale of whole steps: {orders:#?}");
+    assert_eq!(
+        (sales[0].qty, sales[0].filled_qty),
+        (Qty::parse("3.35").unwrap(), Qty::parse("3.35").unwrap()),
+        "{sales:#?}"
+    );
+    assert_eq!(t.state, state::NAKED, "{t:#?}");
+    assert!(
+        t.note.contains("0.0071 shares on leg a could not be sold")
+            && t.note.contains("less than the venue's size step of 0.01"),
+        "{}",
+        t.note
+    );
+    assert_eq!(
+        pm.position(PM_ADDR, ARB_YES),
+        10_007_100,
+        "10 hedged + 0.0071 held"
+    );
+    check_polymarket(
+        &Outcome {
+            trade: t.clone(),
+            orders: orders.clone(),
+            ledger: ledger.clone(),
+        },
+        &pm,
     );
 }
 

@@ -190,8 +190,12 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
     // Right book after all the faults: exactly the 10 contracts at 0.45 were there.
     // (A book that double-counted a duplicate or missed a resync would size the order
     // differently.)
-    assert_eq!((b.qty, b.filled_qty), (Qty(1_000), Qty(1_000)), "{b:#?}");
-    assert_eq!(entry(&orders, "a").qty, Qty(1_000));
+    assert_eq!(
+        (b.qty, b.filled_qty),
+        (Qty::shares(10), Qty::shares(10)),
+        "{b:#?}"
+    );
+    assert_eq!(entry(&orders, "a").qty, Qty::shares(10));
     let fills = ks.fills();
     assert!(
         fills.iter().all(|f| f.yes_price == Price(550_000)),
@@ -326,5 +330,9 @@ async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconne
     let orders = ledger.orders_of(&trades[0].id).unwrap();
     let a = entry(&orders, "a");
     // Exactly the 10 shares at 0.40 the streamed book showed.
-    assert_eq!((a.qty, a.filled_qty), (Qty(1_000), Qty(1_000)), "{a:#?}");
+    assert_eq!(
+        (a.qty, a.filled_qty),
+        (Qty::shares(10), Qty::shares(10)),
+        "{a:#?}"
+    );
 }

@@ -147,7 +147,7 @@ pub(crate) async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registr
 }
 
 /// Walks asks best first for up to `qty` shares at prices no worse than `limit`: the fills
-/// (price µ$, hundredths of a share) a venue's matching engine would give.
+/// (price µ$, micro-shares) a venue's matching engine would give.
 fn walk(asks: &[(i64, i64)], qty: i64, limit: i64) -> Vec<(i64, i64)> {
     let mut left = qty;
     let mut out = Vec::new();
@@ -155,26 +155,26 @@ fn walk(asks: &[(i64, i64)], qty: i64, limit: i64) -> Vec<(i64, i64)> {
         if left == 0 || p > limit {
             break;
         }
-        let take = left.min(shares * 100);
+        let take = left.min(shares * 1_000_000);
         out.push((p, take));
         left -= take;
     }
     out
 }
 
-/// Notional in µ$ of a fill: hundredths × µ$ / 100.
+/// Notional in µ$ of a fill: micro-shares × µ$ / 1e6.
 fn notional(fills: &[(i64, i64)]) -> i64 {
-    fills.iter().map(|&(p, q)| p * q / 100).sum()
+    fills.iter().map(|&(p, q)| p * q / 1_000_000).sum()
 }
 
 /// Polymarket fee per fill (polymarket.md §5): C · rate · p · (1 − p), rounded half up to 5
-/// decimals. In µ$: q/100 · r/1e6 · p/1e6 · (1e6 − p)/1e6 · 1e6.
+/// decimals. In µ$: q/1e6 · r/1e6 · p/1e6 · (1e6 − p)/1e6 · 1e6.
 fn pm_fee(fills: &[(i64, i64)]) -> i64 {
     fills
         .iter()
         .map(|&(p, q)| {
             let num = q as i128 * PM_RATE_PPM * p as i128 * (1_000_000 - p as i128);
-            let den: i128 = 100 * 1_000_000 * 1_000_000 * 10; // to units of 10 µ$
+            let den: i128 = 1_000_000 * 1_000_000 * 1_000_000 * 10; // to units of 10 µ$
             (((num + den / 2) / den) * 10) as i64
         })
         .sum()
@@ -186,7 +186,7 @@ fn ks_fee(fills: &[(i64, i64)]) -> i64 {
         .iter()
         .map(|&(p, q)| {
             let num = q as i128 * 70_000 * p as i128 * (1_000_000 - p as i128);
-            let den: i128 = 100 * 1_000_000 * 1_000_000 * 10_000; // to cents
+            let den: i128 = 1_000_000 * 1_000_000 * 1_000_000 * 10_000; // to cents
             (((num + den - 1) / den) * 10_000) as i64
         })
         .sum()
@@ -552,14 +552,19 @@ async fn a_recording_replays_the_same_books_and_trades() {
             _ => None,
         })
         .collect();
+    // Expected sizes in hundredths of a share; the recording holds micro-shares.
+    let h = |v: Vec<(i64, i64)>| -> Side { v.into_iter().map(|(p, q)| (p, q * 10_000)).collect() };
     assert_eq!(
         books,
         vec![
             (
-                vec![(370_000, 5_000)],
-                vec![(400_000, 600), (410_000, 400), (700_000, 10_000)]
+                h(vec![(370_000, 5_000)]),
+                h(vec![(400_000, 600), (410_000, 400), (700_000, 10_000)])
             ),
-            (vec![(370_000, 5_000)], vec![(400_000, 600), (410_000, 900)]),
+            (
+                h(vec![(370_000, 5_000)]),
+                h(vec![(400_000, 600), (410_000, 900)])
+            ),
         ],
         "{text}"
     );
@@ -571,8 +576,8 @@ async fn a_recording_replays_the_same_books_and_trades() {
     // Kalshi: YES bids 0.55 × 10, 0.20 × 100; YES ask 1 − 0.38 = 0.62 × 100.
     assert!(scen.events.iter().any(|e| matches!(&e.kind,
         EventKind::Book { market, bids, asks } if *market == ks_arb
-            && bids.iter().map(|l| (l.price.0, l.qty.0)).collect::<Vec<_>>() == vec![(550_000, 1_000), (200_000, 10_000)]
-            && asks.iter().map(|l| (l.price.0, l.qty.0)).collect::<Vec<_>>() == vec![(620_000, 10_000)])));
+            && bids.iter().map(|l| (l.price.0, l.qty)).collect::<Vec<_>>() == vec![(550_000, Qty::shares(10)), (200_000, Qty::shares(100))]
+            && asks.iter().map(|l| (l.price.0, l.qty)).collect::<Vec<_>>() == vec![(620_000, Qty::shares(100))])));
     assert!(scen.events.iter().any(|e| matches!(&e.kind,
         EventKind::Resolve { market, yes_won: true } if *market == arb)));
 

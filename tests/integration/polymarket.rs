@@ -169,6 +169,7 @@ private_key = {pk}
     (d, Pm { reg })
 }
 
+/// An order of `qty` hundredths of a share (the venue's size step).
 fn limit(coid: &str, token: &str, side: Side, price: i64, qty: i64, tif: TimeInForce) -> VenueOp {
     VenueOp::PlaceOrder {
         order: OrderRequest {
@@ -176,7 +177,7 @@ fn limit(coid: &str, token: &str, side: Side, price: i64, qty: i64, tif: TimeInF
             instrument: token.into(),
             side,
             price: Price(price),
-            qty: Qty(qty),
+            qty: Qty(qty * (plugin_api::money::SHARE / 100)),
             tif,
             post_only: false,
         },
@@ -225,7 +226,7 @@ async fn polymarket_full_cycle_against_double() {
     {
         OpResult::Rules { rules } => {
             assert_eq!(rules.tick, Price(10_000));
-            assert_eq!(rules.min_qty, Qty(500));
+            assert_eq!(rules.min_qty, Qty::shares(5));
             assert_eq!(rules.min_notional, Usd::dollars(1));
             assert_eq!(rules.taker_fee, FeeModel::polymarket(50_000)); // from the market's fd, not the 0.04 setting
         }
@@ -268,7 +269,7 @@ async fn polymarket_full_cycle_against_double() {
     );
     assert_eq!(
         (got.qty, got.price, got.client_order_id.as_deref()),
-        (Qty(1000), Price(450_000), Some("c-rest"))
+        (Qty::shares(10), Price(450_000), Some("c-rest"))
     );
     match x
         .run(&VenueOp::OpenOrders {
@@ -305,7 +306,7 @@ async fn polymarket_full_cycle_against_double() {
         .unwrap(),
     );
     assert_eq!(f.state, OrderState::Filled, "{f:?}");
-    assert_eq!(f.filled_qty, Qty(1000));
+    assert_eq!(f.filled_qty, Qty::shares(10));
     let fills = fills_of(
         x.run(&VenueOp::Fills {
             instrument: Some(YES.into()),
@@ -317,10 +318,13 @@ async fn polymarket_full_cycle_against_double() {
     assert_eq!(fills.len(), 1);
     assert_eq!(fills[0].status, FillStatus::Matched);
     assert_eq!(fills[0].client_order_id.as_deref(), Some("c-fok"));
-    assert_eq!((fills[0].price, fills[0].qty), (Price(560_000), Qty(1000)));
+    assert_eq!(
+        (fills[0].price, fills[0].qty),
+        (Price(560_000), Qty::shares(10))
+    );
     assert_eq!(
         fills[0].fee,
-        FeeModel::polymarket(50_000).taker_fee(Price(560_000), Qty(1000))
+        FeeModel::polymarket(50_000).taker_fee(Price(560_000), Qty::shares(10))
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
     let fills = fills_of(
@@ -344,7 +348,7 @@ async fn polymarket_full_cycle_against_double() {
             assert_eq!(positions.len(), 1);
             assert_eq!(
                 (positions[0].instrument.as_str(), positions[0].qty),
-                (YES, Qty(1000))
+                (YES, Qty::shares(10))
             );
         }
         o => panic!("{o:?}"),
@@ -733,13 +737,14 @@ async fn polymarket_double_rejects_like_the_venue() {
     assert_eq!(r.status, 401);
 }
 
+/// An order of `qty` hundredths of a share (the venue's size step).
 fn req(coid: &str, token: &str, side: Side, price: i64, qty: i64) -> OrderRequest {
     OrderRequest {
         client_order_id: coid.into(),
         instrument: token.into(),
         side,
         price: Price(price),
-        qty: Qty(qty),
+        qty: Qty(qty * (plugin_api::money::SHARE / 100)),
         tif: TimeInForce::Gtc,
         post_only: false,
     }

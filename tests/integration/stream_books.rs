@@ -40,7 +40,7 @@ fn expected(m: &Model, yes: bool) -> (Vec<Level>, Vec<Level>) {
     let (own, other) = if yes { (&m.0, &m.1) } else { (&m.1, &m.0) };
     let lv = |p: u32, q: u32| Level {
         price: Price(p as i64 * 10_000),
-        qty: Qty(q as i64 * 100),
+        qty: Qty::shares(q as i64),
     };
     let bids = own.iter().rev().map(|(p, q)| lv(*p, *q)).collect();
     let asks = other.iter().rev().map(|(p, q)| lv(100 - *p, *q)).collect();

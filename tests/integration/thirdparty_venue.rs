@@ -2,7 +2,7 @@
 //! brings its own fee schedule — 2¢ per contract plus 1% of notional, rounded down to the
 //! cent — and the host trades and books it without knowing that venue.
 
-use plugin_api::{OpResult, Usd, VenueOp};
+use plugin_api::{OpResult, Qty, Usd, VenueOp};
 use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::SimClock;
@@ -60,10 +60,10 @@ b = {{ venue = "tpb", yes = "TPX-1-YES", no = "TPX-1-NO" }}
 }
 
 /// The venue's published schedule, computed here from first principles (not with plugin-api's
-/// fee code): 2¢ × shares + 1% × notional, rounded down to the cent. `qty` in hundredths of a
-/// share, `notional` in micro-dollars; the sum is kept in 1e-8 dollars so it is exact.
-fn tpx_fee(qty_hundredths: i64, notional_micro: i64) -> Usd {
-    let exact_e8 = 20_000 * qty_hundredths + notional_micro;
+/// fee code): 2¢ × shares + 1% × notional, rounded down to the cent. `qty` in micro-shares,
+/// `notional` in micro-dollars; the sum is kept in 1e-8 dollars so it is exact.
+fn tpx_fee(qty_micro: i64, notional_micro: i64) -> Usd {
+    let exact_e8 = 2 * qty_micro + notional_micro;
     Usd(exact_e8 / 1_000_000 * 10_000)
 }
 
@@ -132,7 +132,11 @@ async fn a_third_party_venue_trades_with_its_own_fee_schedule() {
     assert_eq!(orders.len(), 2, "{orders:#?}");
     let mut total = Usd::ZERO;
     for o in &orders {
-        assert_eq!(o.filled_qty.0, 5_000, "50 shares, the whole ask: {o:#?}");
+        assert_eq!(
+            o.filled_qty,
+            Qty::shares(50),
+            "50 shares, the whole ask: {o:#?}"
+        );
         assert_eq!(
             o.fees,
             tpx_fee(o.filled_qty.0, o.filled_notional.0),

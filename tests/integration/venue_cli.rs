@@ -1,6 +1,7 @@
 //! `polymix venue kalshi …` and `polymix venue polymarket …` operator commands against the
 //! venue doubles, through the real binary, plugin, signing and host I/O.
 
+use plugin_api::Qty;
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig, MarketSpec};
 use std::path::Path;
 use std::process::Command;
@@ -150,7 +151,8 @@ async fn every_operator_command_works_against_the_double() {
     .await
     .unwrap();
     assert_eq!(v["result"], "order");
-    assert_eq!(v["order"]["filled_qty"], 500, "{v}");
+    // Share counts in JSON are micro-shares (plugin_api::Qty): 5 shares.
+    assert_eq!(v["order"]["filled_qty"], Qty::shares(5).0, "{v}");
     let id = v["order"]["order_id"].as_str().unwrap().to_string();
 
     let v = run(vec![
@@ -227,7 +229,7 @@ async fn every_operator_command_works_against_the_double() {
     let s = &v["settlements"][0];
     assert_eq!(s["market"], T, "{v}");
     assert_eq!(s["result"], "no");
-    assert_eq!(s["no_qty"], 500);
+    assert_eq!(s["no_qty"], Qty::shares(5).0);
     assert_eq!(s["no_cost"], 2_250_000, "5 × $0.45: {v}");
     assert_eq!(s["revenue"], 5_000_000);
     let v = run(vec!["resolution", "KXNBAGAME-26NOV24LALBOS-LAL:no"])
@@ -445,7 +447,7 @@ async fn every_polymarket_operator_command_works_against_the_double() {
     ]))
     .await
     .unwrap();
-    assert_eq!(v["order"]["filled_qty"], 1000, "{v}");
+    assert_eq!(v["order"]["filled_qty"], Qty::shares(10).0, "{v}");
     let id = v["order"]["order_id"].as_str().unwrap().to_string();
     let v = run(args(&["order", "--instrument", yes, "--id", &id]))
         .await
@@ -538,7 +540,7 @@ async fn every_polymarket_operator_command_works_against_the_double() {
     let s = &v["settlements"][0];
     assert_eq!(s["market"], crate::live_e2e::ARB_COND, "{v}");
     assert_eq!(s["result"], "Yes", "{v}");
-    assert_eq!(s["yes_qty"], 1000, "{v}");
+    assert_eq!(s["yes_qty"], Qty::shares(10).0, "{v}");
     assert_eq!(s["yes_cost"], 4_000_000, "10 × $0.40: {v}");
     assert_eq!(s["revenue"], 10_000_000, "10 × $1.00 redeemed: {v}");
     assert_eq!(s["no_qty"], 0, "{v}");

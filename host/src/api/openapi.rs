@@ -117,7 +117,7 @@ pub fn build() -> Value {
                 ([api].api_key) in x-api-key, and reset also the reset key in x-reset-key; \
                 with no API key configured they answer 403 and change nothing. Money is in \
                 micro-dollars unless a field ends in _usd (decimal dollars), share counts in \
-                hundredths.",
+                micro-shares (1000000 = one share; a venue can fill a fraction of a hundredth).",
         },
         "paths": paths,
         "components": {

@@ -30,7 +30,9 @@ fn usd_text(description: &str) -> Value {
 }
 
 fn qty(description: &str) -> Value {
-    int(&format!("{description}, in hundredths of a share"))
+    int(&format!(
+        "{description}, in micro-shares (1 = 0.000001 share; 1000000 = one share)"
+    ))
 }
 
 fn price_or_null(description: &str) -> Value {

@@ -66,7 +66,7 @@ pub async fn trades(path: &Path, json: bool, which: Which) -> anyhow::Result<Exi
             t.pair_id,
             t.direction,
             t.state,
-            t.qty.to_decimal(2),
+            t.qty,
             t.expected_cost.to_decimal(2),
             t.expected_profit.to_decimal(2),
             t.realized_pnl
@@ -86,10 +86,10 @@ pub async fn trades(path: &Path, json: bool, which: Which) -> anyhow::Result<Exi
                 o.venue,
                 o.side,
                 o.instrument,
-                o.qty.to_decimal(2),
+                o.qty,
                 o.price.to_decimal(4),
                 o.state,
-                o.filled_qty.to_decimal(2),
+                o.filled_qty,
                 o.filled_notional.to_decimal(2),
                 o.fees.to_decimal(2),
                 o.reason

@@ -142,18 +142,23 @@ mod tests {
             instrument: if leg == "a" { "A-YES" } else { "B-NO" }.into(),
             side: Side::parse(side).expect("side"),
             price: Price(0),
-            qty: Qty(filled),
+            qty: hundredths(filled),
             tif: crate::store::Tif::Ioc,
             state: OrderState::Filled,
             order_id: None,
-            filled_qty: Qty(filled),
+            filled_qty: hundredths(filled),
             filled_notional: Usd(notional),
             fees: Usd(fees),
-            failed_qty: Qty(failed),
+            failed_qty: hundredths(failed),
             reason: None,
             created_ms: 0,
             updated_ms: 0,
         }
+    }
+
+    /// `n` hundredths of a share (the helpers below count in them).
+    fn hundredths(n: i64) -> Qty {
+        Qty(n * (plugin_api::money::SHARE / 100))
     }
 
     fn trade() -> TradeRow {
@@ -161,7 +166,7 @@ mod tests {
             id: "t1".into(),
             pair_id: "p".into(),
             direction: "yes_a_no_b".into(),
-            qty: Qty(10_000),
+            qty: Qty::shares(100),
             state: state::NAKED,
             venue_a: "pm".into(),
             venue_b: "ks".into(),
@@ -202,13 +207,13 @@ mod tests {
         let a = &m.legs[0];
         assert_eq!(
             (a.held, a.cost, a.bid),
-            (Qty(6_000), Usd(24_300_000), Some(Price(450_000)))
+            (Qty::shares(60), Usd(24_300_000), Some(Price(450_000)))
         );
         assert_eq!((a.value, a.pnl), (Usd(27_000_000), Usd(2_700_000)));
         let b = &m.legs[1];
         assert_eq!(
             (b.held, b.cost, b.bid, b.value),
-            (Qty(8_000), Usd(44_800_000), None, Usd(0))
+            (Qty::shares(80), Usd(44_800_000), None, Usd(0))
         );
         assert_eq!(b.pnl, Usd(-44_800_000));
         assert_eq!(m.pnl, Usd(2_700_000 - 44_800_000));
@@ -236,7 +241,10 @@ mod tests {
         let orders = vec![order("a", "buy", 301, 1_000_000, 1, 0)];
         let m = mark_trade(&trade(), &orders, |_, _| Some(Price(333_333)));
         let a = &m.legs[0];
-        assert_eq!((a.held, a.cost), (Qty(301), Usd(1_000_001)));
+        assert_eq!(
+            (a.held, a.cost),
+            (Qty::parse("3.01").unwrap(), Usd(1_000_001))
+        );
         assert_eq!(a.value, Usd(1_003_332));
         assert_eq!(a.pnl, Usd(3_331));
     }

@@ -74,8 +74,8 @@ impl StrategyRecipe {
 /// not trade, so they never price an order.
 pub(super) const PLACEHOLDER_RULES: InstrumentRules = InstrumentRules {
     tick: plugin_api::Price(10_000),
-    min_qty: plugin_api::Qty(100),
-    qty_step: plugin_api::Qty(100),
+    min_qty: plugin_api::Qty::shares(1),
+    qty_step: plugin_api::Qty::shares(1),
     min_notional: plugin_api::Usd::ZERO,
     taker_fee: plugin_api::FeeModel::FREE,
     neg_risk: None,

@@ -2,7 +2,7 @@
 //! sales lost. The loss is computed from the orders themselves, so an unwind interrupted by a
 //! stop is booked in full when the trade is reconciled.
 
-use plugin_api::{client_order_id, OpResult, Price, Qty, Usd, VenueOp};
+use plugin_api::{client_order_id, OpResult, Price, Qty, Rounding, Usd, VenueOp};
 
 use super::avg_cost::avg_entry_cost;
 use super::setup::{Engine, EngineError};
@@ -25,7 +25,7 @@ fn below_minimum(qty: Qty, price: Price, min_notional: Usd) -> Option<Usd> {
     if min_notional.0 <= 0 {
         return None;
     }
-    let worth = qty.0 as i128 * price.0 as i128 / 100;
+    let worth = qty.0 as i128 * price.0 as i128 / plugin_api::money::SHARE as i128;
     (worth < min_notional.0 as i128).then_some(Usd(worth as i64))
 }
 
@@ -79,6 +79,9 @@ impl Engine {
         let tick = rules.map(|r| r.tick).unwrap_or(Price(10_000));
         // The venue's smallest marketable order (Polymarket: $1, from the plugin's rules).
         let min_notional = rules.map(|r| r.min_notional).unwrap_or(Usd::ZERO);
+        // Orders go out in the venue's size step; what is held can be finer (a FOK BUY's
+        // surplus of 0.3571 share). Only whole steps can be sold.
+        let step = rules.map(|r| r.qty_step).unwrap_or(Qty::ZERO);
         let cost_of = |q: Qty| avg_entry_cost(orders, leg, q);
         self.gate.add_unhedged(cost_of(excess));
         let best_bid = match self.venues[vi]
@@ -111,12 +114,16 @@ impl Engine {
                     break;
                 }
                 let price = Price((bid.0 - k * tick.0).max(floor.0));
-                if let Some(worth) = below_minimum(left, price, min_notional) {
+                let sellable = left.round_to_step(step, Rounding::Down);
+                if sellable.0 <= 0 {
+                    break; // less than one size step: said below
+                }
+                if let Some(worth) = below_minimum(sellable, price, min_notional) {
                     // The venue refuses such an order whatever its price, and every lower rung
                     // is worth less still: none is sent.
                     why = format!(
-                        "{left} shares at {price} are worth {worth}, below the venue's minimum \
-                         marketable order of {min_notional}"
+                        "{sellable} shares at {price} are worth {worth}, below the venue's \
+                         minimum marketable order of {min_notional}"
                     );
                     break;
                 }
@@ -131,7 +138,7 @@ impl Engine {
                     instrument: instrument.clone(),
                     side: Side::Sell,
                     price,
-                    qty: left,
+                    qty: sellable,
                     tif: Tif::Ioc,
                     // Journaled `sent` at once: one write before it leaves, as for entries.
                     state: OrderState::Sent,
@@ -181,6 +188,9 @@ impl Engine {
                 }
                 k += 1;
             }
+        }
+        if left.0 > 0 && left < step {
+            why = format!("{left} shares are less than the venue's size step of {step}");
         }
         let sold = excess - left;
         let all = self.ledger.orders_of(&trade.id)?;

@@ -4,6 +4,8 @@
 mod ledger;
 pub mod lifecycle;
 pub mod pair_registry;
+#[cfg(test)]
+mod qty_migration_tests;
 mod registry_carry;
 mod schema;
 

@@ -117,4 +117,20 @@ CREATE TABLE pair_history (
     reason TEXT
 );
 "#,
+    // 3: share counts in micro-shares (plugin_api::Qty), not hundredths: every stored quantity
+    // × 10 000. SQLite turns an overflowing product into a float, so sizes that would not fit
+    // an i64 (over 9.2e12 shares, never a real trade) fail the CHECK below, which aborts the
+    // migration's transaction and leaves the ledger as it was.
+    r#"
+CREATE TEMP TABLE qty_migration (every_qty_fits_micro_shares INTEGER NOT NULL
+    CHECK (every_qty_fits_micro_shares));
+INSERT INTO qty_migration SELECT
+    NOT EXISTS (SELECT 1 FROM trades WHERE abs(qty) > 922337203685477)
+    AND NOT EXISTS (SELECT 1 FROM orders WHERE abs(qty) > 922337203685477
+        OR abs(filled_qty) > 922337203685477 OR abs(failed_qty) > 922337203685477);
+DROP TABLE qty_migration;
+UPDATE trades SET qty = qty * 10000;
+UPDATE orders SET qty = qty * 10000, filled_qty = filled_qty * 10000,
+    failed_qty = failed_qty * 10000;
+"#,
 ];

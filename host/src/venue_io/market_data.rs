@@ -35,7 +35,7 @@ mod tests {
             instrument: "i".into(),
             side: Side::Buy,
             price: Price(500_000),
-            qty: Qty(100),
+            qty: Qty::shares(1),
             tif: TimeInForce::Ioc,
             post_only: false,
         };

@@ -25,7 +25,7 @@ fn strategy() -> Arb {
     let pm = rules(
         FeeModel::polymarket(50_000),
         Qty::shares(5),
-        Qty(1),
+        Qty::parse("0.01").unwrap(),
         Usd::dollars(1),
     );
     let k = rules(

@@ -12,10 +12,12 @@
 //! `q` grows within a segment (average cost per share never falls as the walk goes deeper,
 //! since `p + fee(p)` rises with `p` for both venues' formulas).
 
+use plugin_api::money::{MICRO, SHARE};
 use plugin_api::{FeeModel, Level, Price, Qty, Rounding, Usd};
 
-/// A whole share in [`Qty`] units; a dollar of payout per share is `q × PAYOUT_PER_UNIT` µ$.
-const PAYOUT_PER_UNIT: i64 = 10_000;
+/// µ$ of payout per [`Qty`] unit: a dollar per share is `q × PAYOUT_PER_UNIT` µ$ (1 while a
+/// `Qty` counts micro-shares).
+const PAYOUT_PER_UNIT: i64 = MICRO / SHARE;
 
 /// One leg's trading rules, as the sizing needs them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,7 +149,7 @@ impl<'a> Cursor<'a> {
 #[inline]
 fn notional_up(price: Price, qty: Qty) -> i64 {
     match price.0.checked_mul(qty.0) {
-        Some(x) => x.div_euclid(100) + i64::from(x.rem_euclid(100) != 0),
+        Some(x) => x.div_euclid(SHARE) + i64::from(x.rem_euclid(SHARE) != 0),
         None => qty.notional(price, Rounding::Up).0,
     }
 }
@@ -337,6 +339,7 @@ mod tests {
     fn fast_notional_matches_the_api() {
         for (p, q) in [
             (333_333, 333),
+            (333_333, 3_330_000),
             (1, 1),
             (999_999, 99),
             (0, 5),

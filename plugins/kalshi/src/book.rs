@@ -99,13 +99,25 @@ pub fn dollars(v: &Value, what: &'static str) -> Result<Price, KalshiError> {
     }
 }
 
-/// Reads a Kalshi fixed-point count (`"10.00"`), or a legacy integer count.
+/// Reads a Kalshi fixed-point count (`"10.00"`, two decimals: kalshi.md §3), or a legacy
+/// integer count, exactly. A finer count is not Kalshi's format and is refused, never rounded.
 pub fn count(v: &Value, what: &'static str) -> Result<Qty, KalshiError> {
     match v {
-        Value::String(s) => Qty::parse(s).map_err(|e| KalshiError::parse(what, e.message)),
+        Value::String(s) => Qty::parse(s)
+            .map_err(|e| KalshiError::parse(what, e.message))
+            .and_then(|q| {
+                if q.0 % crate::markets::CENT_CONTRACT.0 == 0 {
+                    Ok(q)
+                } else {
+                    Err(KalshiError::parse(
+                        what,
+                        format!("count {s:?} has more than 2 decimals"),
+                    ))
+                }
+            }),
         Value::Number(n) => n
             .as_i64()
-            .and_then(|i| i.checked_mul(100))
+            .and_then(|i| i.checked_mul(plugin_api::money::SHARE))
             .map(Qty)
             .ok_or_else(|| KalshiError::parse(what, format!("count {n} is not a whole number"))),
         other => Err(KalshiError::parse(
@@ -303,9 +315,12 @@ mod tests {
         assert!(dollars(&json!(0.56), "p").is_err());
         assert!(dollars(&json!("0.1234567"), "p").is_err());
         assert!(dollars(&json!("abc"), "p").is_err());
-        assert_eq!(count(&json!("10.00"), "c").unwrap(), Qty(1000));
-        assert_eq!(count(&json!("0.01"), "c").unwrap(), Qty(1));
-        assert_eq!(count(&json!(13), "c").unwrap(), Qty(1300));
+        assert_eq!(count(&json!("10.00"), "c").unwrap(), Qty::shares(10));
+        assert_eq!(
+            count(&json!("0.01"), "c").unwrap(),
+            Qty::parse("0.01").unwrap()
+        );
+        assert_eq!(count(&json!(13), "c").unwrap(), Qty::shares(13));
         assert!(count(&json!("1.001"), "c").is_err());
         assert!(count(&json!(1.5), "c").is_err());
         assert!(count(&Value::Null, "c").is_err());
@@ -328,11 +343,11 @@ mod tests {
             vec![
                 Level {
                     price: Price(420_000),
-                    qty: Qty(1300)
+                    qty: Qty::shares(13)
                 },
                 Level {
                     price: Price(350_000),
-                    qty: Qty(20_000)
+                    qty: Qty::shares(200)
                 }
             ]
         );
@@ -341,11 +356,11 @@ mod tests {
             vec![
                 Level {
                     price: Price(460_000),
-                    qty: Qty(40_000)
+                    qty: Qty::shares(400)
                 },
                 Level {
                     price: Price(500_000),
-                    qty: Qty(750)
+                    qty: Qty::parse("7.50").unwrap()
                 }
             ]
         );
@@ -376,7 +391,7 @@ mod tests {
             b.bids,
             vec![Level {
                 price: Price(420_000),
-                qty: Qty(1300)
+                qty: Qty::shares(13)
             }]
         );
         assert!(parse_book(&json!({}), &i, 0).is_err());
@@ -414,7 +429,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(merged.asks.len(), 1);
-        assert_eq!(merged.asks[0].qty, Qty(1450));
+        assert_eq!(merged.asks[0].qty, Qty::parse("14.50").unwrap());
         // Errors name the problem on either path.
         for bad in [
             &br#"{"orderbook_fp":{"yes_dollars":[["1.2000","1.00"]]}}"#[..],

@@ -261,6 +261,9 @@ pub fn tick_of(m: &Value) -> Result<Price, KalshiError> {
     })
 }
 
+/// A fractional market's size step: 0.01 contract (kalshi.md §3).
+pub const CENT_CONTRACT: Qty = Qty(plugin_api::money::SHARE / 100);
+
 /// Rules from a `GET /markets/{ticker}` body.
 pub fn parse_rules(body: &Value) -> Result<InstrumentRules, KalshiError> {
     let m = market_obj(body)?;
@@ -272,7 +275,11 @@ pub fn parse_rules(body: &Value) -> Result<InstrumentRules, KalshiError> {
     Ok(InstrumentRules {
         tick: tick_of(m)?,
         min_qty: Qty::shares(1),
-        qty_step: if fractional { Qty(1) } else { Qty::shares(1) },
+        qty_step: if fractional {
+            CENT_CONTRACT
+        } else {
+            Qty::shares(1)
+        },
         min_notional: Usd::ZERO,
         taker_fee: FeeModel::KALSHI_TAKER,
         neg_risk: None,
@@ -491,10 +498,16 @@ mod tests {
     #[test]
     fn rules() {
         let r = parse_rules(&json!({"market": {"price_level_structure": "linear_cent"}})).unwrap();
-        assert_eq!((r.tick, r.min_qty, r.qty_step), (CENT, Qty(100), Qty(100)));
+        assert_eq!(
+            (r.tick, r.min_qty, r.qty_step),
+            (CENT, Qty::shares(1), Qty::shares(1))
+        );
         assert_eq!(r.taker_fee, FeeModel::KALSHI_TAKER);
         let r = parse_rules(&json!({"market": {"price_level_structure": "deci_cent", "fractional_trading_enabled": true}})).unwrap();
-        assert_eq!((r.tick, r.qty_step), (DECI_CENT, Qty(1)));
+        assert_eq!(
+            (r.tick, r.qty_step),
+            (DECI_CENT, Qty::parse("0.01").unwrap())
+        );
         let r = parse_rules(&json!({"market": {"price_ranges": [
             {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
             {"start": "0.1000", "end": "0.9000", "step": "0.0100"},

@@ -4,6 +4,7 @@
 //! amount (issue #11 item 16).
 
 use plugin_api::money::div_round;
+use plugin_api::money::SHARE;
 use plugin_api::{Price, Qty, Rounding, Usd};
 use serde_json::Value;
 
@@ -100,7 +101,12 @@ pub fn times(
     rounding: Rounding,
     what: &'static str,
 ) -> Result<Usd, KalshiError> {
-    let v = div_round(i128::from(per_contract) * i128::from(qty.0), 100, rounding);
+    // µ$ per contract × micro-contracts = µ$ · 1e-6.
+    let v = div_round(
+        i128::from(per_contract) * i128::from(qty.0),
+        i128::from(SHARE),
+        rounding,
+    );
     i64::try_from(v)
         .map(Usd)
         .map_err(|_| out_of_range(what, format!("{qty} × {per_contract} µ$")))
@@ -154,13 +160,28 @@ mod tests {
 
     #[test]
     fn sums_and_products_are_checked() {
-        assert!(add_qty(Qty(i64::MAX), Qty(1), "count").is_err());
+        assert!(add_qty(Qty(i64::MAX), Qty::parse("0.01").unwrap(), "count").is_err());
         assert!(add_usd(Usd(i64::MAX), Usd(1), "fees").is_err());
         assert!(sub_usd(Usd(1), Usd(2), "cost").is_err());
         assert_eq!(sub_usd(Usd(3), Usd(2), "cost").unwrap(), Usd(1));
-        assert!(notional(Qty(i64::MAX), Price::ONE, Rounding::HalfUp, "cost").is_err());
+        assert!(times(Qty(i64::MAX), 2_000_000, Rounding::HalfUp, "cost").is_err());
         assert_eq!(
-            notional(Qty(1000), Price(430_000), Rounding::HalfUp, "cost").unwrap(),
+            notional(Qty(i64::MAX), Price::ONE, Rounding::HalfUp, "cost").unwrap(),
+            Usd(i64::MAX)
+        );
+        // Fractional contracts to the micro-contract: 0.37 × $0.43 = $0.1591.
+        assert_eq!(
+            notional(
+                Qty::parse("0.37").unwrap(),
+                Price(430_000),
+                Rounding::Down,
+                "cost"
+            )
+            .unwrap(),
+            Usd(159_100)
+        );
+        assert_eq!(
+            notional(Qty::shares(10), Price(430_000), Rounding::HalfUp, "cost").unwrap(),
             Usd(4_300_000)
         );
         assert!(abs_qty(Qty(i64::MIN), "position").is_err());

@@ -121,6 +121,13 @@ pub fn place_body(
             order.qty
         )));
     }
+    // `count` goes out with 2 decimals: a finer size would be rounded by the formatting.
+    if order.qty.0 % crate::markets::CENT_CONTRACT.0 != 0 {
+        return Err(KalshiError::Input(format!(
+            "qty {} has more than 2 decimals, which Kalshi does not accept",
+            order.qty
+        )));
+    }
     let (book, yes_price) = to_book(ins.outcome, order.side, order.price);
     let mut body = Map::new();
     body.insert("ticker".into(), json!(ins.ticker));
@@ -474,7 +481,7 @@ mod tests {
                 instrument: ins.into(),
                 side,
                 price: Price(price),
-                qty: Qty(1050),
+                qty: Qty::parse("10.50").unwrap(),
                 tif: TimeInForce::Fok,
                 post_only: false,
             },
@@ -560,9 +567,16 @@ mod tests {
         o.price = Price::ONE;
         assert!(place_body(&o, &i, 0).is_err());
         o.price = Price(500_000);
-        o.qty = Qty(0);
+        o.qty = Qty::ZERO;
         assert!(place_body(&o, &i, 0).is_err());
-        o.qty = Qty(100);
+        // `count` has 2 decimals: a finer size is refused, never rounded by the formatting.
+        o.qty = Qty::parse("10.3571").unwrap();
+        let e = place_body(&o, &i, 0).unwrap_err().to_string();
+        assert!(e.contains("more than 2 decimals"), "{e}");
+        o.qty = Qty::parse("10.35").unwrap();
+        let b: Value = serde_json::from_slice(&place_body(&o, &i, 0).unwrap().0).unwrap();
+        assert_eq!(b["count"], "10.35");
+        o.qty = Qty::shares(1);
         o.client_order_id = "has space".into();
         assert!(place_body(&o, &i, 0).is_err());
         o.client_order_id = "x".repeat(65);
@@ -583,7 +597,10 @@ mod tests {
             (s.side, s.price, s.instrument.as_str()),
             (Side::Buy, Price(430_000), "T:no")
         );
-        assert_eq!((s.qty, s.filled_qty), (Qty(1050), Qty(200)));
+        assert_eq!(
+            (s.qty, s.filled_qty),
+            (Qty::parse("10.50").unwrap(), Qty::shares(2))
+        );
         assert_eq!(s.state, OrderState::PartiallyFilled);
         assert_eq!(s.filled_notional, Usd(860_000));
         assert_eq!(s.fees, Usd(40_000));
@@ -653,7 +670,7 @@ mod tests {
                 "T:yes",
                 Side::Buy,
                 Price(410_000),
-                Qty(300),
+                Qty::shares(3),
                 Usd(60_000),
                 1_700_000_000_000
             )

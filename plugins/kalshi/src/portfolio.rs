@@ -176,9 +176,12 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!(
             (p[0].instrument.as_str(), p[0].qty, p[0].cost),
-            ("A:yes", Qty(1000), Usd(4_200_000))
+            ("A:yes", Qty::shares(10), Usd(4_200_000))
         );
-        assert_eq!((p[1].instrument.as_str(), p[1].qty), ("B:no", Qty(300)));
+        assert_eq!(
+            (p[1].instrument.as_str(), p[1].qty),
+            ("B:no", Qty::shares(3))
+        );
     }
 
     #[test]
@@ -193,7 +196,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].market, "KXNBAGAME-26NOV25LALBOS-LAL");
         assert_eq!(s[0].result, "yes");
-        assert_eq!(s[0].yes_qty, Qty(1200));
+        assert_eq!(s[0].yes_qty, Qty::shares(12));
         assert_eq!(s[0].no_qty, Qty::ZERO);
         assert_eq!(s[0].yes_cost, Usd(5_280_000));
         assert_eq!(s[0].revenue, Usd(12_000_000));

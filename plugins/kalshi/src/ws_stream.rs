@@ -298,10 +298,11 @@ mod tests {
         random: [0; 32],
     };
 
-    fn lv(p: i64, q: i64) -> Level {
+    /// A level of `hundredths` / 100 contracts.
+    fn lv(p: i64, hundredths: i64) -> Level {
         Level {
             price: Price(p),
-            qty: Qty(q),
+            qty: Qty(hundredths * (plugin_api::money::SHARE / 100)),
         }
     }
 
@@ -378,14 +379,18 @@ mod tests {
                     instrument: "T1:no".into(),
                     side: BookSide::Bid,
                     price: Price(420_000),
-                    change: LevelChange::Add { delta: Qty(-5_000) },
+                    change: LevelChange::Add {
+                        delta: -Qty::shares(50)
+                    },
                     ts_ms: 5,
                 },
                 StreamEvent::Level {
                     instrument: "T1:yes".into(),
                     side: BookSide::Ask,
                     price: Price(580_000),
-                    change: LevelChange::Add { delta: Qty(-5_000) },
+                    change: LevelChange::Add {
+                        delta: -Qty::shares(50)
+                    },
                     ts_ms: 5,
                 },
             ]

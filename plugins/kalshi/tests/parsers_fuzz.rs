@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const CASES: u32 = 2000;
 
 /// Numbers at and around every boundary the parsers convert across (i64, cents × 10 000,
-/// hundredths × 100, seconds × 1000), as JSON numbers and as decimal strings.
+/// contracts × 1 000 000, seconds × 1000), as JSON numbers and as decimal strings.
 fn extreme() -> impl Strategy<Value = Value> {
     let ints = prop_oneof![
         Just(i64::MAX),
@@ -21,6 +21,7 @@ fn extreme() -> impl Strategy<Value = Value> {
         Just(i64::MAX / 100 + 1),
         Just(i64::MAX / 1000 + 1),
         Just(i64::MAX / 10_000 + 1),
+        Just(i64::MAX / 1_000_000 + 1),
         Just(922_337_203_685_478i64),
         Just(-1i64),
         Just(0i64),

@@ -218,7 +218,9 @@ impl MarketState {
     /// Whether an order at `limit` would take liquidity right now.
     pub fn crosses(&mut self, outcome: Outcome, side: Side, limit: Price) -> bool {
         let mut tmp = Vec::new();
-        self.plan(outcome, side, limit, Qty(1), &mut tmp).0 > 0
+        self.plan(outcome, side, limit, Qty::MICRO_SHARE, &mut tmp)
+            .0
+            > 0
     }
 }
 
@@ -226,10 +228,11 @@ impl MarketState {
 mod tests {
     use super::*;
 
-    fn lv(p: i64, q: i64) -> Level {
+    /// A level of `hundredths` / 100 shares.
+    fn lv(p: i64, hundredths: i64) -> Level {
         Level {
             price: Price(p),
-            qty: Qty(q),
+            qty: Qty(hundredths * (plugin_api::money::SHARE / 100)),
         }
     }
 
@@ -243,7 +246,7 @@ mod tests {
             start_ms: None,
             close_ms: None,
             tick: Price(10_000),
-            min_size: Qty(100),
+            min_size: Qty::shares(1),
             fee: plugin_api::FeeModel::kalshi(70_000),
             instruments: ["T:yes".into(), "T:no".into()],
             outcomes: ["Yes".into(), "No".into()],
@@ -270,8 +273,8 @@ mod tests {
     fn buying_no_consumes_yes_bids() {
         let mut m = market();
         let mut out = Vec::new();
-        let got = m.plan(1, Side::Buy, Price(450_000), Qty(1500), &mut out);
-        assert_eq!(got, Qty(1000));
+        let got = m.plan(1, Side::Buy, Price(450_000), Qty::shares(15), &mut out);
+        assert_eq!(got, Qty::shares(10));
         assert_eq!(out, vec![lv(450_000, 1000)]);
         m.consume(1, Side::Buy, got);
         assert_eq!(m.bids, vec![lv(540_000, 2000)]);

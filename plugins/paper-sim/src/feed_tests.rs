@@ -342,6 +342,78 @@ fn a_journaled_account_continues_after_a_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A journal written when `Qty` counted hundredths of a share (lines without `v`) continues
+/// with the same shares: its sizes are converted to micro-shares when read.
+#[test]
+fn a_journal_in_hundredths_of_a_share_is_read_in_micro_shares() {
+    let dir = std::env::temp_dir().join(format!(
+        "paper-sim-journal-v1-{}-{}",
+        std::process::id(),
+        line!()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("ks.journal");
+    let settings = json!({"rules":"kalshi","_feed":"ks-data","balance":"1000","latency_ms":0,
+        "journal": path.display().to_string()});
+    let positions = |v: &PaperSim| match v.begin(VenueOp::Positions, ctx(5_000)).unwrap() {
+        Step::Done { result } => result,
+        other => panic!("{other:?}"),
+    };
+    let balance = |v: &PaperSim| match v.begin(VenueOp::Balance, ctx(5_000)).unwrap() {
+        Step::Done { result } => result,
+        other => panic!("{other:?}"),
+    };
+    // The old build's file: a snapshot with 10 and 20.50 shares (1000 and 2050 hundredths)
+    // and rules of 1 share (100), then a BUY of 12 (1200), on lines without `v`.
+    let mut snapshot = asks(vec![lv("0.45", 10), lv("0.50", 20)]);
+    snapshot.rules = vec![FeedRules {
+        instrument: NO.into(),
+        rules: kalshi_rules(),
+    }];
+    let mut snap = json!({"now_ms": 1000, "op": VenueOp::Ingest { snapshot }});
+    let book = &mut snap["op"]["snapshot"]["books"][0]["asks"];
+    book[0]["qty"] = json!(1000);
+    book[1]["qty"] = json!(2050);
+    let rules = &mut snap["op"]["snapshot"]["rules"][0]["rules"];
+    rules["min_qty"] = json!(100);
+    rules["qty_step"] = json!(100);
+    let mut place = json!({"now_ms": 1100, "op": buy("a", "0.50", 1)});
+    place["op"]["order"]["qty"] = json!(1200);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&path, format!("{snap}\n{place}\n")).unwrap();
+
+    let v = PaperSim::fed(&settings).unwrap();
+    let o = order_of(
+        v.begin(
+            VenueOp::GetOrder {
+                order_id: None,
+                client_order_id: Some("a".into()),
+                instrument: NO.into(),
+            },
+            ctx(5_000),
+        )
+        .unwrap(),
+    );
+    assert_eq!(o.qty, Qty::shares(12));
+    assert_eq!(o.filled_qty, Qty::shares(12));
+    // 10 @ 0.45 + 2 @ 0.50 = 5.50.
+    assert_eq!(o.filled_notional, Usd::parse("5.50").unwrap());
+    // What is left of the book: 18.50 shares at 0.50 (20.50 − 2); whole contracts fill.
+    let o = order_of(v.begin(buy("b", "0.50", 30), ctx(5_100)).unwrap());
+    assert_eq!(o.filled_qty, Qty::parse("18.50").unwrap());
+    let (pos, bal) = (positions(&v), balance(&v));
+    drop(v);
+    // New lines carry `v: 2`; the mixed file reads back the same.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.lines().nth(2).unwrap().starts_with("{\"v\":2,"),
+        "{text}"
+    );
+    let v = PaperSim::fed(&settings).unwrap();
+    assert_eq!((positions(&v), balance(&v)), (pos, bal));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_second_process_cannot_write_a_journal_in_use() {
     let dir = std::env::temp_dir().join(format!(

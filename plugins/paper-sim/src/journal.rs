@@ -5,9 +5,14 @@
 //! killed run had: cash, positions, orders and fills continue, and the host's reconciliation
 //! finds its orders by client order id instead of `not found`.
 //!
-//! One JSON object per line: `{"now_ms": 1764..., "op": <VenueOp>}`. A torn last line (the
-//! process died while writing it) was never applied, so it is dropped; any other bad line is
-//! an error naming its line number.
+//! One JSON object per line: `{"v": 2, "now_ms": 1764..., "op": <VenueOp>}`. A torn last line
+//! (the process died while writing it) was never applied, so it is dropped; any other bad line
+//! is an error naming its line number.
+//!
+//! `v` is the unit of the shares in `op`: 2 is micro-shares (today's [`plugin_api::Qty`]); a line
+//! without `v` was written when a `Qty` counted hundredths of a share and is converted when
+//! read ([`upgrade_v1`]), so an account journaled by an older build continues unchanged, and a
+//! journal may hold both kinds of line.
 //!
 //! Reading never changes the file (an operator's `polymix venue ... balance` may read the
 //! journal of a running engine). The first write takes an exclusive lock on the file for the
@@ -17,14 +22,50 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use plugin_api::{PluginError, PluginResult, VenueOp};
+use plugin_api::money::SHARE;
+use plugin_api::{Level, PluginError, PluginResult, Qty, VenueOp};
 use serde::{Deserialize, Serialize};
+
+/// The line version written today: shares in micro-shares.
+const VERSION: u32 = 2;
 
 /// One journaled operation.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Entry {
+    /// The line's version; absent (0) on lines written in hundredths of a share.
+    #[serde(default)]
+    pub v: u32,
     pub now_ms: i64,
     pub op: VenueOp,
+}
+
+/// Converts the shares of a line written in hundredths of a share (no `v`) to micro-shares:
+/// an order's size, and a feed snapshot's book levels and size rules. The journaled operations
+/// are only these ([`crate::PaperSim`] journals ingests, placements and cancels); a size that
+/// does not fit is an error, never wrapped.
+fn upgrade_v1(op: &mut VenueOp) -> Result<(), String> {
+    fn scale(q: &mut Qty) -> Result<(), String> {
+        q.0 =
+            q.0.checked_mul(SHARE / 100)
+                .ok_or_else(|| format!("size of {} hundredths of a share is out of range", q.0))?;
+        Ok(())
+    }
+    let levels = |ls: &mut Vec<Level>| ls.iter_mut().try_for_each(|l| scale(&mut l.qty));
+    match op {
+        VenueOp::PlaceOrder { order } => scale(&mut order.qty),
+        VenueOp::Ingest { snapshot } => {
+            for b in &mut snapshot.books {
+                levels(&mut b.bids)?;
+                levels(&mut b.asks)?;
+            }
+            for r in &mut snapshot.rules {
+                scale(&mut r.rules.min_qty)?;
+                scale(&mut r.rules.qty_step)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The journal: read at start, opened for writing (and locked) on the first append.
@@ -62,7 +103,12 @@ impl Journal {
                     continue;
                 }
                 match serde_json::from_str::<Entry>(&line) {
-                    Ok(e) => {
+                    Ok(mut e) => {
+                        if e.v < VERSION {
+                            upgrade_v1(&mut e.op)
+                                .map_err(|why| io_err(path, &format!("line {}", i + 1), why))?;
+                            e.v = VERSION;
+                        }
                         entries.push(e);
                         keep_bytes += line.len() as u64 + 1;
                     }
@@ -116,8 +162,12 @@ impl Journal {
 
     /// Appends one entry and syncs it to disk before the caller applies it.
     pub fn append(&mut self, now_ms: i64, op: &VenueOp) -> PluginResult<()> {
-        let mut line = serde_json::to_string(&EntryRef { now_ms, op })
-            .map_err(|e| io_err(&self.path, "encode", e))?;
+        let mut line = serde_json::to_string(&EntryRef {
+            v: VERSION,
+            now_ms,
+            op,
+        })
+        .map_err(|e| io_err(&self.path, "encode", e))?;
         line.push('\n');
         let path = self.path.clone();
         let file = self.writer()?;
@@ -129,6 +179,7 @@ impl Journal {
 
 #[derive(Serialize)]
 struct EntryRef<'a> {
+    v: u32,
     now_ms: i64,
     op: &'a VenueOp,
 }

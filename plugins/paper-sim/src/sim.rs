@@ -46,6 +46,8 @@ struct Timed {
     ev: SimEvent,
 }
 
+/// The size step of a scenario market's orders: 0.01 share, as on both venues.
+pub const ORDER_STEP: Qty = Qty(plugin_api::money::SHARE / 100);
 const TIMER_GHOST: u8 = 0;
 const TIMER_EXPIRE: u8 = 1;
 
@@ -393,13 +395,18 @@ impl Sim {
         if o.qty.0 <= 0 {
             return Err(reject("invalid_size", "size must be positive"));
         }
-        if let Some(step) = self.feed.rules.get(&(m as u32)).map(|r| r.qty_step) {
-            if step.0 > 1 && o.qty.0 % step.0 != 0 {
-                return Err(reject(
-                    "invalid_size",
-                    format!("size {} is not a multiple of the step {}", o.qty, step),
-                ));
-            }
+        // Orders go out on the venue's size step (scenario markets: 0.01 share); fills and
+        // balances are finer (micro-shares).
+        let step = self
+            .feed
+            .rules
+            .get(&(m as u32))
+            .map_or(ORDER_STEP, |r| r.qty_step);
+        if step.0 > 0 && o.qty.0 % step.0 != 0 {
+            return Err(reject(
+                "invalid_size",
+                format!("size {} is not a multiple of the step {}", o.qty, step),
+            ));
         }
         if o.qty < def.min_size {
             return Err(reject(
@@ -478,7 +485,9 @@ impl Sim {
         }
         let (m, outcome) = self.validate(&o)?;
         let max = match partial {
-            Some(f) => Qty((o.qty.0 as i128 * f.0 as i128 / 1_000_000) as i64),
+            // A fraction of the order, on the venue's 0.01 size step like a real partial fill.
+            Some(f) => Qty((o.qty.0 as i128 * f.0 as i128 / 1_000_000) as i64)
+                .round_to_step(ORDER_STEP, Rounding::Down),
             None => o.qty,
         };
         let mut plan = Vec::new();
@@ -909,7 +918,7 @@ impl Sim {
         Ok(InstrumentRules {
             tick: def.tick,
             min_qty: def.min_size,
-            qty_step: Qty(1),
+            qty_step: ORDER_STEP,
             min_notional: match self.settings.rules {
                 RulesKind::Polymarket => Usd::dollars(1),
                 RulesKind::Kalshi => Usd::ZERO,

@@ -58,7 +58,7 @@ fn order(
         instrument: ins.into(),
         side,
         price: Price(price),
-        qty: Qty(shares * 100),
+        qty: Qty::shares(shares),
         tif,
         post_only: false,
     }
@@ -125,25 +125,25 @@ fn buy_walks_levels_and_charges_polymarket_fees_per_fill() {
     )
     .unwrap();
     assert_eq!(o.state, OrderState::Filled);
-    assert_eq!(o.filled_qty, Qty(12_000));
+    assert_eq!(o.filled_qty, Qty::shares(120));
     // 50 @ 0.57 + 70 @ 0.58
     assert_eq!(o.filled_notional, Usd(28_500_000 + 40_600_000));
     let fee = FeeModel::polymarket(50_000);
-    let want_fee =
-        fee.taker_fee(Price(570_000), Qty(5_000)) + fee.taker_fee(Price(580_000), Qty(7_000));
+    let want_fee = fee.taker_fee(Price(570_000), Qty::shares(50))
+        + fee.taker_fee(Price(580_000), Qty::shares(70));
     // 50·0.05·0.57·0.43 = 0.61275; 70·0.05·0.58·0.42 = 0.8526
     assert_eq!(want_fee, Usd(612_750 + 852_600));
     assert_eq!(o.fees, want_fee);
     let f = fills(&v, 2000);
     assert_eq!(f.len(), 2);
-    assert_eq!((f[0].price, f[0].qty), (Price(570_000), Qty(5_000)));
+    assert_eq!((f[0].price, f[0].qty), (Price(570_000), Qty::shares(50)));
     assert_eq!(f[0].status, FillStatus::Matched); // confirm_ms 4000 by default on Polymarket
     let b = balance(&v, 2000);
     assert_eq!(b.available, Usd::dollars(1000) - o.filled_notional - o.fees);
     let p = positions(&v, 2000);
     assert_eq!(
         (p[0].instrument.as_str(), p[0].qty, p[0].cost),
-        ("TA", Qty(12_000), o.filled_notional)
+        ("TA", Qty::shares(120), o.filled_notional)
     );
     // Liquidity taken stays taken until the next snapshot: the next buy starts at 0.58.
     let o2 = place(
@@ -163,7 +163,7 @@ fn buy_walks_levels_and_charges_polymarket_fees_per_fill() {
     )
     .unwrap()
     {
-        OpResult::Book { book } => assert_eq!(book.asks[0].qty, Qty(99_000)),
+        OpResult::Book { book } => assert_eq!(book.asks[0].qty, Qty::shares(990)),
         other => panic!("{other:?}"),
     }
     assert_eq!(fills(&v, 4000)[0].status, FillStatus::Mined);
@@ -192,7 +192,7 @@ fn fok_is_all_or_nothing_and_ioc_fills_what_it_can() {
     .unwrap();
     assert_eq!(
         (o.state, o.filled_qty),
-        (OrderState::Cancelled, Qty(15_000))
+        (OrderState::Cancelled, Qty::shares(150))
     );
     let o = place(
         &v,
@@ -200,7 +200,10 @@ fn fok_is_all_or_nothing_and_ioc_fills_what_it_can() {
         2000,
     )
     .unwrap();
-    assert_eq!((o.state, o.filled_qty), (OrderState::Filled, Qty(20_000)));
+    assert_eq!(
+        (o.state, o.filled_qty),
+        (OrderState::Filled, Qty::shares(200))
+    );
 }
 
 #[test]
@@ -245,7 +248,7 @@ fn gtc_rests_reserves_cash_and_fills_when_a_snapshot_trades_through() {
     };
     assert_eq!(
         (o.state, o.filled_qty, o.fees),
-        (OrderState::PartiallyFilled, Qty(8_000), Usd::ZERO)
+        (OrderState::PartiallyFilled, Qty::shares(80), Usd::ZERO)
     );
     assert_eq!(o.filled_notional, Usd(80 * 530_000));
     let b = balance(&v, 5000);
@@ -303,14 +306,14 @@ fn kalshi_derives_asks_from_the_other_sides_bids_and_charges_its_fee() {
         2000,
     )
     .unwrap();
-    assert_eq!(o.filled_qty, Qty(12_000));
+    assert_eq!(o.filled_qty, Qty::shares(120));
     assert_eq!(o.filled_notional, Usd(100 * 450_000 + 20 * 460_000));
     // ceil_to_cent(0.07·100·0.45·0.55 = 1.7325) + ceil_to_cent(0.07·20·0.46·0.54 = 0.34776)
     assert_eq!(o.fees, Usd(1_740_000 + 350_000));
     assert_eq!(
         o.fees,
-        FeeModel::KALSHI_TAKER.taker_fee(Price(450_000), Qty(10_000))
-            + FeeModel::KALSHI_TAKER.taker_fee(Price(460_000), Qty(2_000))
+        FeeModel::KALSHI_TAKER.taker_fee(Price(450_000), Qty::shares(100))
+            + FeeModel::KALSHI_TAKER.taker_fee(Price(460_000), Qty::shares(20))
     );
     assert_eq!(book("K-A:yes").bids[0].price, Price(540_000));
     assert_eq!(fills(&v, 2000)[0].status, FillStatus::Confirmed);
@@ -322,7 +325,7 @@ fn kalshi_derives_asks_from_the_other_sides_bids_and_charges_its_fee() {
     )
     .unwrap();
     assert_eq!(s.filled_notional, Usd(50 * 430_000 + 10 * 420_000));
-    assert_eq!(positions(&v, 2000)[0].qty, Qty(6_000));
+    assert_eq!(positions(&v, 2000)[0].qty, Qty::shares(60));
 }
 
 #[test]
@@ -390,8 +393,12 @@ fn rule_violations_are_rejected_with_codes() {
         "invalid_tick"
     );
     let mut half = order("b", "K-A:yes", Side::Buy, 570_000, 1, TimeInForce::Ioc);
-    half.qty = Qty(50);
+    half.qty = Qty::parse("0.50").unwrap();
     assert_eq!(r(half, 2000), "below_min_size");
+    // Orders keep the venues' 0.01 step; only fills and balances are finer.
+    let mut fine = order("b", "K-A:yes", Side::Buy, 570_000, 1, TimeInForce::Ioc);
+    fine.qty = Qty::parse("10.3571").unwrap();
+    assert_eq!(r(fine, 2000), "invalid_size");
     // Kalshi has no $1 minimum: one contract at 0.57 is fine.
     assert!(place(
         &k,
@@ -485,7 +492,7 @@ fn ghost_fill_is_matched_then_fails_and_refunds() {
         "a ghost fill never confirms"
     );
     assert!(balance(&v, 7000).total < Usd::dollars(1000));
-    assert_eq!(positions(&v, 7000)[0].qty, Qty(5_000));
+    assert_eq!(positions(&v, 7000)[0].qty, Qty::shares(50));
     assert_eq!(v.next_event_ms(), Some(17_000));
     v.poll_events(ctx(17_000)).unwrap();
     let f = fills(&v, 17_000);
@@ -652,7 +659,10 @@ fn timeout_partial_reject_and_latency_faults() {
         2000,
     )
     .unwrap();
-    assert_eq!((o.filled_qty, o.state), (Qty(2_000), OrderState::Cancelled));
+    assert_eq!(
+        (o.filled_qty, o.state),
+        (Qty::shares(20), OrderState::Cancelled)
+    );
     assert_eq!(
         code(
             place(

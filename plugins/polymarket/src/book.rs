@@ -70,8 +70,7 @@ fn level(l: &LevelWire<'_>) -> Result<Option<Level>, BookError> {
     let price = dec::price(&l.price)
         .filter(|p| p.0 > 0 && *p < Price::ONE)
         .ok_or_else(|| BookError::Level(format!("price {:?}", l.price)))?;
-    let qty =
-        dec::qty_floor(&l.size).ok_or_else(|| BookError::Level(format!("size {:?}", l.size)))?;
+    let qty = dec::qty(&l.size).ok_or_else(|| BookError::Level(format!("size {:?}", l.size)))?;
     Ok((qty.0 > 0).then_some(Level { price, qty }))
 }
 
@@ -140,9 +139,7 @@ fn book_from_wire(w: BookWire<'_>, instrument: &str) -> Result<(Book, BookMeta),
     let meta = BookMeta {
         condition_id: w.market.map(|c| c.into_owned()).filter(|s| !s.is_empty()),
         tick: w.tick_size.and_then(|r| dec::price(dec::raw_text(r))),
-        min_size: w
-            .min_order_size
-            .and_then(|r| dec::qty_floor(dec::raw_text(r))),
+        min_size: w.min_order_size.and_then(|r| dec::qty(dec::raw_text(r))),
         neg_risk: w.neg_risk,
     };
     Ok((book, meta))
@@ -173,19 +170,19 @@ mod tests {
             b.best_bid().unwrap(),
             Level {
                 price: Price(500_000),
-                qty: Qty(1000)
+                qty: Qty::shares(10)
             }
         );
         assert_eq!(
             b.best_ask().unwrap(),
             Level {
                 price: Price(520_000),
-                qty: Qty(10_000)
+                qty: Qty::shares(100)
             }
         );
         assert!(b.is_well_formed());
         assert_eq!(m.tick, Some(Price(10_000)));
-        assert_eq!(m.min_size, Some(Qty(500)));
+        assert_eq!(m.min_size, Some(Qty::shares(5)));
         assert_eq!(m.neg_risk, Some(false));
         assert_eq!(m.condition_id.as_deref(), Some("0xabc"));
     }
@@ -198,7 +195,7 @@ mod tests {
             b.bids.iter().map(|l| l.price.0).collect::<Vec<_>>(),
             vec![600_000, 500_000, 400_000]
         );
-        assert_eq!(b.bids[1].qty, Qty(300));
+        assert_eq!(b.bids[1].qty, Qty::shares(3));
         assert_eq!(m.tick, Some(Price(1000)));
         assert!(parse_book(b"{\"bids\":[{\"price\":\"x\",\"size\":\"1\"}]}", "t").is_err());
         assert!(parse_book(b"null", "t").is_err());

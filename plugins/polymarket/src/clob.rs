@@ -1,7 +1,9 @@
 //! CLOB response shapes: order placement, open orders, trades (fills), cancels, balances,
 //! tick size, market metadata and resolution. Numbers are read as exact decimals.
 
-use plugin_api::{FeeModel, Fill, FillStatus, OrderState, OrderStatus, Price, Qty, Side, Usd};
+use plugin_api::{
+    FeeModel, Fill, FillStatus, OrderState, OrderStatus, Price, Qty, Rounding, Side, Usd,
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -54,16 +56,15 @@ impl PostOrderResp {
 
 /// `qty` shares at `price`, `None` if the result does not fit (never wraps).
 pub fn notional(qty: Qty, price: Price) -> Option<Usd> {
-    let v = (qty.0 as i128).checked_mul(price.0 as i128)? / 100;
-    i64::try_from(v).ok().map(Usd)
+    qty.checked_notional(price, Rounding::Down)
 }
 
-/// The taker fee of one fill (polymarket.md §5), `None` when the size is too large for the
-/// fee to fit: [`FeeModel::taker_fee`] computes in i128 but returns an i64.
+/// The taker fee of one fill (polymarket.md §5), `None` when the fee does not fit an `i64` of
+/// micro-dollars (never saturated into a booked fee).
 pub fn fill_fee(rate_ppm: u32, price: Price, qty: Qty) -> Option<Usd> {
-    // fee ≤ qty/100 × 0.25 $ = qty × 2 500 µ$.
-    (qty.0 as i128 * 2_500 <= i64::MAX as i128)
-        .then(|| FeeModel::polymarket(rate_ppm).taker_fee(price, qty))
+    FeeModel::polymarket(rate_ppm)
+        .try_taker_fee(price, qty)
+        .ok()
 }
 
 /// Checked sum of dollar amounts.
@@ -123,9 +124,9 @@ impl OpenOrder {
                 text(r)
             )
         };
-        let qty = dec::qty_floor(text(&self.original_size))
+        let qty = dec::qty(text(&self.original_size))
             .ok_or_else(|| field("original_size", &self.original_size))?;
-        let filled = dec::qty_floor(text(&self.size_matched))
+        let filled = dec::qty(text(&self.size_matched))
             .ok_or_else(|| field("size_matched", &self.size_matched))?;
         let price = dec::price(text(&self.price))
             .filter(|p| *p <= Price::ONE)
@@ -319,9 +320,8 @@ impl Trade {
                 .filter(|p| *p <= Price::ONE)
                 .ok_or_else(|| bad(name, r))
         };
-        let qty_of = |name: &str, r: &Option<Box<RawValue>>| {
-            dec::qty_floor(text(r)).ok_or_else(|| bad(name, r))
-        };
+        let qty_of =
+            |name: &str, r: &Option<Box<RawValue>>| dec::qty(text(r)).ok_or_else(|| bad(name, r));
         let status = fill_status(&self.status);
         let ts = ts_ms(&self.match_time).map_err(|e| format!("trade {}: {e}", self.id))?;
         let mut out = Vec::new();
@@ -507,7 +507,7 @@ mod tests {
             .unwrap();
         let s = o.to_status(None).unwrap();
         assert_eq!(s.state, OrderState::PartiallyFilled);
-        assert_eq!(s.qty, Qty(1000));
+        assert_eq!(s.qty, Qty::shares(10));
         assert_eq!(s.filled_notional, Usd(1_375_000));
         assert!(parse_order(b"null").unwrap().is_none());
         let t: Page<Trade> = Page::parse(br#"{"data":[{"id":"t1","taker_order_id":"0xab","asset_id":"1","side":"BUY","size":"10","price":"0.5","fee_rate_bps":"500","status":"TRADE_STATUS_FAILED","match_time":"1764000000","trader_side":"TAKER","maker_orders":[]}],"next_cursor":"LTE="}"#).unwrap();

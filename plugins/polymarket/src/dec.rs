@@ -148,12 +148,24 @@ pub fn price(s: &str) -> Option<Price> {
     non_negative(v).map(Price)
 }
 
-/// A share quantity, floored to hundredths; `None` if negative or out of range.
-pub fn qty_floor(s: &str) -> Option<Qty> {
-    if let Some((v, _)) = fast_fixed(s, 2) {
-        return Some(Qty(v));
+/// A share quantity exactly as the venue reports it (conditional tokens have 6 decimals, and
+/// so does [`Qty`]); `None` if negative, out of range, or finer than a micro-share (a size
+/// no token balance can hold is refused, never rounded).
+pub fn qty(s: &str) -> Option<Qty> {
+    if let Some((v, exact)) = fast_fixed(s, 6) {
+        return exact.then_some(Qty(v));
     }
-    parse_scaled(s, 2, Rounding::Down)
+    let v = parse_scaled(s, 6, Rounding::Down)?;
+    (parse_scaled(s, 6, Rounding::Up)? == v).then_some(())?;
+    non_negative(v).map(Qty)
+}
+
+/// A share quantity from the Data API, which reports JSON numbers computed in floating point
+/// (`112.04000000000001`): rounded half up to the micro-share (token balances are whole
+/// micro-shares, so the noise is below the unit); `None` if negative or out of range. CLOB
+/// sizes are exact decimal strings and go through [`qty`].
+pub fn qty_nearest(s: &str) -> Option<Qty> {
+    parse_scaled(s, 6, Rounding::HalfUp)
         .and_then(non_negative)
         .map(Qty)
 }
@@ -195,15 +207,22 @@ mod tests {
         assert_eq!(parse_scaled("1.2.3", 2, Rounding::Down), None);
         assert_eq!(price("0.5555555"), None);
         assert_eq!(price("0.01"), Some(Price(10_000)));
-        assert_eq!(qty_floor("100.999"), Some(Qty(10_099)));
-        assert_eq!(qty_floor("7"), Some(Qty(700)));
-        assert_eq!(qty_floor("."), None);
+        assert_eq!(qty("100.999"), Qty::parse("100.999").ok());
+        assert_eq!(qty("10.3571"), Qty::parse("10.3571").ok());
+        assert_eq!(qty("10.357142"), Qty::parse("10.357142").ok());
+        assert_eq!(qty("1.0357142e1"), Qty::parse("10.357142").ok());
+        assert_eq!(qty("10.3571428"), None, "finer than a token unit");
+        assert_eq!(qty("7"), Some(Qty::shares(7)));
+        assert_eq!(qty("."), None);
+        assert_eq!(qty_nearest("112.04000000000001"), Qty::parse("112.04").ok());
+        assert_eq!(qty_nearest("10.3571"), Qty::parse("10.3571").ok());
+        assert_eq!(qty_nearest("-1"), None);
         assert_eq!(price(".5"), Some(Price(500_000)));
         assert_eq!(price("0.5000000"), Some(Price(500_000)));
         assert_eq!(price("1.2.3"), None);
         // Negative venue numbers are refused, never passed on.
         assert_eq!(price("-0.5"), None);
-        assert_eq!(qty_floor("-1"), None);
+        assert_eq!(qty("-1"), None);
         assert_eq!(micro("-1"), None);
     }
 
@@ -213,7 +232,7 @@ mod tests {
         assert_eq!(price("9999999999999"), None);
         assert_eq!(price("999999999999999999"), None);
         assert_eq!(micro("99999999999999999999999"), None);
-        assert_eq!(qty_floor("999999999999999999999"), None);
+        assert_eq!(qty("999999999999999999999"), None);
         assert_eq!(whole("1e30"), None);
         assert_eq!(whole("1.5"), None);
         assert_eq!(whole("1764000000"), Some(1_764_000_000));
@@ -222,6 +241,7 @@ mod tests {
             price("9223372036854"),
             Some(Price(9_223_372_036_854_000_000))
         );
-        assert_eq!(qty_floor("92233720368547758.07"), Some(Qty(i64::MAX)));
+        assert_eq!(qty("9223372036854.775807"), Some(Qty(i64::MAX)));
+        assert_eq!(qty("9223372036854.775808"), None);
     }
 }

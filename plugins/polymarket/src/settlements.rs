@@ -207,7 +207,7 @@ pub(crate) fn parse_closed(body: &[u8]) -> PluginResult<Vec<Closed>> {
         };
         let avg = unit_price(text(&row.avg_price))
             .ok_or_else(|| bad("avgPrice", text(&row.avg_price)))?;
-        let qty = dec::qty_floor(text(&row.total_bought))
+        let qty = dec::qty_nearest(text(&row.total_bought))
             .ok_or_else(|| bad("totalBought", text(&row.total_bought)))?;
         let pnl = dec::parse_scaled(text(&row.realized_pnl), 6, Rounding::HalfUp)
             .and_then(|v| i64::try_from(v).ok())
@@ -336,7 +336,7 @@ mod tests {
         let s = &s[0];
         assert_eq!(s.market, C);
         assert_eq!(s.result, "Yes");
-        assert_eq!(s.yes_qty, Qty(112_040));
+        assert_eq!(s.yes_qty, Qty::parse("1120.40").unwrap());
         // 1120.40 × 0.39 = 436.956; + 683.036 realized = 1119.992 returned.
         assert_eq!(s.yes_cost, Usd(436_956_000));
         assert_eq!(s.revenue, Usd(1_119_992_000));

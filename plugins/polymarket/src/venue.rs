@@ -33,7 +33,10 @@ use crate::state::{St, TradesOf};
 use crate::{auth_l1, book, dec, eth, gamma};
 
 /// Default minimum order size when a book does not say (shares).
-pub const DEFAULT_MIN_SIZE: Qty = Qty(500);
+pub const DEFAULT_MIN_SIZE: Qty = Qty::shares(5);
+/// An order's size increment: 0.01 share (polymarket.md §3.4, sizes have 2 decimals). Fills and
+/// balances are finer (tokens have 6 decimals, as [`Qty`] does); orders are not.
+pub const ORDER_STEP: Qty = Qty(plugin_api::money::SHARE / 100);
 /// Minimum notional of a marketable order.
 pub const MIN_NOTIONAL: Usd = Usd(1_000_000);
 const MAX_PAGES: u32 = 50;
@@ -601,9 +604,17 @@ impl PolymarketVenue {
             Side::Buy => Dir::Buy,
             Side::Sell => Dir::Sell,
         };
-        // Sizes in 6-decimal base units, checked: an absurd size is refused, never wrapped.
+        // Sizes in 6-decimal base units (a `Qty` is micro-shares already). A size off the
+        // venue's 0.01 step is refused: the signed amounts would floor it, and the order would
+        // silently trade less than asked.
         let too_big = || PluginError::invalid(format!("order size {} is too large", req.qty));
-        let size_micro = req.qty.0.checked_mul(10_000).ok_or_else(too_big)?;
+        if req.qty.0 % ORDER_STEP.0 != 0 {
+            return Err(PluginError::invalid(format!(
+                "order size {} is not a multiple of the venue's size step {ORDER_STEP}",
+                req.qty
+            )));
+        }
+        let size_micro = req.qty.0;
         let amounts = if otype.is_market() {
             // BUY: dollars to spend = qty × price, floored to cents; SELL: shares.
             let amount = match req.side {
@@ -777,9 +788,10 @@ impl PolymarketVenue {
             Side::Buy => (taking, making),
             Side::Sell => (making, taking),
         };
-        let filled = Qty(shares_micro / 10_000);
+        // Token amounts are micro-shares, exactly a `Qty`: booked as reported, never floored.
+        let filled = Qty(shares_micro);
         let avg = if filled.0 > 0 {
-            let p = notional_micro as i128 * 100 / filled.0 as i128;
+            let p = notional_micro as i128 * plugin_api::money::SHARE as i128 / filled.0 as i128;
             if p > Price::ONE.0 as i128 {
                 return Err(format!("amounts {making}/{taking} imply a price above $1"));
             }
@@ -1564,7 +1576,7 @@ impl PolymarketVenue {
             rules: InstrumentRules {
                 tick: Price(tick),
                 min_qty: Qty(min_size),
-                qty_step: Qty(1),
+                qty_step: ORDER_STEP,
                 min_notional: MIN_NOTIONAL,
                 taker_fee: FeeModel::polymarket(fee_ppm.unwrap_or(self.s.fee_rate_ppm)),
                 neg_risk: self.cached_meta(instrument).and_then(|m| m.neg_risk),
@@ -1643,7 +1655,7 @@ fn parse_positions(body: &[u8]) -> PluginResult<Vec<Position>> {
     let mut out = Vec::with_capacity(ps.len());
     for p in ps {
         let raw_size = dec::raw_text(&p.size);
-        let qty = dec::qty_floor(raw_size).ok_or_else(|| bad(&p.asset, "size", &p.size))?;
+        let qty = dec::qty_nearest(raw_size).ok_or_else(|| bad(&p.asset, "size", &p.size))?;
         let cost = match (&p.initial_value, &p.avg_price) {
             (Some(v), _) => {
                 dec::usd(dec::raw_text(v)).ok_or_else(|| bad(&p.asset, "initialValue", v))?

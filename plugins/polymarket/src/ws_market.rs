@@ -74,7 +74,8 @@ pub struct BookDelta<'a> {
     pub side: Side,
     /// The level's price, exact.
     pub price: Price,
-    /// New total size at `price`, floored to hundredths like REST books; 0 removes the level.
+    /// New total size at `price`, exactly as the venue sends it (like REST books); 0 removes
+    /// the level.
     pub qty: Qty,
     /// The venue's best bid after the change, if sent.
     pub best_bid: Option<Price>,
@@ -93,7 +94,7 @@ pub struct LastTrade<'a> {
     pub asset_id: &'a str,
     /// Trade price.
     pub price: Price,
-    /// Trade size, floored to hundredths.
+    /// Trade size, exactly as the venue sends it.
     pub qty: Qty,
     /// Taker side.
     pub side: Side,
@@ -482,10 +483,10 @@ fn opt_price(
         .transpose()
 }
 
-/// A size: non-negative, floored to hundredths.
+/// A size: non-negative, exact to the micro-share.
 fn size(event: &'static str, field: &'static str, raw: Option<&str>) -> Result<Qty, WsError> {
     let raw = raw.ok_or(WsError::Missing { event, field })?;
-    dec::qty_floor(num_text(raw))
+    dec::qty(num_text(raw))
         .filter(|q| q.0 >= 0)
         .ok_or_else(|| bad(event, field, raw))
 }
@@ -512,10 +513,11 @@ mod tests {
         )
     }
 
-    fn lv(price: i64, qty: i64) -> Level {
+    /// A level of `hundredths` / 100 shares.
+    fn lv(price: i64, hundredths: i64) -> Level {
         Level {
             price: Price(price),
-            qty: Qty(qty),
+            qty: Qty(hundredths * (plugin_api::money::SHARE / 100)),
         }
     }
 
@@ -546,7 +548,7 @@ mod tests {
                 asset_id: YES,
                 side: Side::Buy,
                 price: Price(500_000),
-                qty: Qty(20_000),
+                qty: Qty::shares(200),
                 best_bid: Some(Price(500_000)),
                 best_ask: Some(Price::ONE),
                 hash: Some("56621a121a47ed9333273e21c83b660cff37ae50"),
@@ -555,7 +557,7 @@ mod tests {
         );
         assert_eq!(
             (ds[1].asset_id, ds[1].side, ds[1].qty),
-            (NO, Side::Sell, Qty(0))
+            (NO, Side::Sell, Qty::ZERO)
         );
     }
 
@@ -581,7 +583,14 @@ mod tests {
         assert_eq!(b.instrument, YES);
         assert_eq!(b.ts_ms, 1_757_908_892_000);
         assert_eq!(b.bids[0], lv(490_000, 2050));
-        assert_eq!(b.asks[0], lv(520_000, 2555));
+        // Sizes exactly as sent (25.555, not floored to 25.55).
+        assert_eq!(
+            b.asks[0],
+            Level {
+                price: Price(520_000),
+                qty: Qty::parse("25.555").unwrap()
+            }
+        );
         assert!(b.is_well_formed());
         assert!(
             matches!(evs[1], MarketEvent::Delta(d) if d.price == Price(510_000) && d.side == Side::Sell)
@@ -591,7 +600,7 @@ mod tests {
             MarketEvent::Trade(LastTrade {
                 asset_id: YES,
                 price: Price(456_000),
-                qty: Qty(21_921),
+                qty: Qty::parse("219.217767").unwrap(),
                 side: Side::Buy,
                 fee_rate_bps: Some(0),
                 ts_ms: 1_750_428_146_322,

@@ -167,7 +167,7 @@ mod tests {
                     book.asks,
                     vec![Level {
                         price: Price(450_000),
-                        qty: Qty(500)
+                        qty: Qty::shares(5)
                     }]
                 );
             }
@@ -184,7 +184,9 @@ mod tests {
                 instrument: "11".into(),
                 side: BookSide::Ask,
                 price: Price(440_000),
-                change: LevelChange::Set { qty: Qty(700) },
+                change: LevelChange::Set {
+                    qty: Qty::shares(7)
+                },
                 ts_ms: 1_700_000_000_001,
             }]
         );

@@ -63,9 +63,9 @@ proptest! {
                 prop_assert_eq!(p.0 as i128, r, "{:?}", s);
             }
         }
-        if let Some(q) = dec::qty_floor(&s) {
+        if let Some(q) = dec::qty(&s) {
             prop_assert!(q.0 >= 0, "{s:?} → {q:?}");
-            if let Some(r) = reference(&s, 2) {
+            if let Some(r) = reference(&s, 6) {
                 prop_assert_eq!(q.0 as i128, r, "{:?}", s);
             }
         }
@@ -81,6 +81,8 @@ proptest! {
                 let fits = i64::try_from(r).is_ok();
                 let exact = s.split_once('.').is_none_or(|(_, f)| f.len() <= 6 || f[6..].bytes().all(|b| b == b'0'));
                 prop_assert_eq!(dec::price(&s).is_some(), fits && exact, "{:?}", s);
+                // Sizes too: exactly the micro-shares sent, or refused; never floored.
+                prop_assert_eq!(dec::qty(&s).is_some(), fits && exact, "{:?}", s);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Issue #11 (live money-safety): what the adapter books after a garbled answer, a price
 //! improvement, or a read-back must be what the venue booked.
 
+use plugin_api::money::SHARE;
 use plugin_api::testing::fixed_ctx;
 use plugin_api::*;
 use polymix_venue_polymarket::PolymarketVenue;
@@ -55,13 +56,14 @@ fn done_order(step: Step) -> OrderStatus {
     }
 }
 
-fn order(coid: &str, token: &str, price: i64, qty: i64, tif: TimeInForce) -> OrderRequest {
+/// An order of `hundredths` / 100 shares (the venue's size step is 0.01).
+fn order(coid: &str, token: &str, price: i64, hundredths: i64, tif: TimeInForce) -> OrderRequest {
     OrderRequest {
         client_order_id: coid.into(),
         instrument: token.into(),
         side: Side::Buy,
         price: Price(price),
-        qty: Qty(qty),
+        qty: Qty(hundredths * (SHARE / 100)),
         tif,
         post_only: false,
     }
@@ -184,21 +186,54 @@ fn fok_buy_records_every_share_the_venue_delivered() {
         r#"{{"data":[{{"id":"t1","taker_order_id":"{digest}","asset_id":"{TOKEN}","side":"BUY","size":"10.34","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER","maker_orders":[{{"order_id":"0xm1","matched_amount":"10.34","price":"0.58","fee_rate_bps":"0","asset_id":"{TOKEN}","side":"SELL"}}]}}],"next_cursor":"LTE="}}"#
     );
     let o = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
-    assert_eq!(o.qty, Qty(1000), "qty stays the asked qty");
-    assert_eq!(o.filled_qty, Qty(1034), "never capped at the asked qty");
+    assert_eq!(o.qty, Qty::shares(10), "qty stays the asked qty");
+    assert_eq!(
+        o.filled_qty,
+        Qty::parse("10.34").unwrap(),
+        "never capped at the asked qty"
+    );
     assert_eq!(o.state, OrderState::Filled);
     // 10.34 × 0.58 = 5.9972 (the venue's maker price, not the 0.60 limit).
     assert_eq!(o.filled_notional, Usd(5_997_200));
 }
 
+#[test]
+fn fok_buy_books_sub_hundredth_shares_exactly() {
+    let v = venue();
+    let ctx = fixed_ctx();
+    seed_meta(&v, TOKEN);
+    // BUY 10 @ 0.60 spends $6.00; two asks better than the limit deliver 10.3571 shares, which
+    // the venue reports to the micro-share (its tokens have 6 decimals).
+    let (_, st, digest) = submit(&v, order("f2", TOKEN, 600_000, 1000, TimeInForce::Fok));
+    let answer = format!(
+        r#"{{"success":true,"errorMsg":"","orderID":"{digest}","status":"matched","makingAmount":"6","takingAmount":"10.3571","tradeIDs":["t1"]}}"#
+    );
+    let (trades, st) = http(v.resume(st, resp(200, &answer), ctx).unwrap());
+    assert!(trades.url.starts_with("http://clob.test/data/trades?"));
+    let t = format!(
+        r#"{{"data":[{{"id":"t1","taker_order_id":"{digest}","asset_id":"{TOKEN}","side":"BUY","size":"10.3571","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER","maker_orders":[{{"order_id":"0xm1","matched_amount":"4.3571","price":"0.57","fee_rate_bps":"0","asset_id":"{TOKEN}","side":"SELL"}},{{"order_id":"0xm2","matched_amount":"6","price":"0.58","fee_rate_bps":"0","asset_id":"{TOKEN}","side":"SELL"}}]}}],"next_cursor":"LTE="}}"#
+    );
+    let o = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
+    assert_eq!(o.qty, Qty::shares(10));
+    assert_eq!(o.filled_qty, Qty::parse("10.3571").unwrap(), "not 10.35");
+    assert_eq!(o.state, OrderState::Filled);
+    // 4.3571 × 0.57 + 6 × 0.58 = 2.483547 + 3.48, each fill at the maker's price.
+    assert_eq!(o.filled_notional, Usd(5_963_547));
+    // The fee per fill, at the trade's 200 bps.
+    assert_eq!(
+        o.fees,
+        Usd(venue_fee(4_357_100, 570_000, 200) + venue_fee(6_000_000, 580_000, 200))
+    );
+}
+
 // --------------------------------------------- D: fee per fill at the market's own rate
 
 /// The fee the venue charges for one fill (polymarket.md §5), computed here by hand.
-fn venue_fee(shares_hundredths: i128, price_micro: i128, rate_bps: i128) -> i64 {
+fn venue_fee(shares_micro: i128, price_micro: i128, rate_bps: i128) -> i64 {
     // fee = C × rate × p × (1−p), rounded half up to 5 decimals. The product below is in units
-    // of 1e-18 $ (1e-2 shares × 1e-4 rate × 1e-6 × 1e-6); 1e-5 $ units: divide by 1e13.
-    let exact = shares_hundredths * rate_bps * price_micro * (1_000_000 - price_micro);
-    let d = 10_000_000_000_000i128;
+    // of 1e-22 $ (1e-6 shares × 1e-4 rate × 1e-6 × 1e-6); 1e-5 $ units: divide by 1e17.
+    let exact = shares_micro * rate_bps * price_micro * (1_000_000 - price_micro);
+    let d = 100_000_000_000_000_000i128;
     let five = (exact + d / 2) / d;
     (five * 10) as i64
 }
@@ -231,14 +266,14 @@ fn a_filled_order_costs_the_sum_of_its_fills() {
         "9".repeat(64)
     );
     let o = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
-    assert_eq!(o.filled_qty, Qty(2000));
+    assert_eq!(o.filled_qty, Qty::shares(20));
     // 5 × 0.55 + 15 × 0.58 = 2.75 + 8.70 = 11.45
     assert_eq!(o.filled_notional, Usd(11_450_000));
-    let want = venue_fee(500, 550_000, 200) + venue_fee(1500, 580_000, 200);
+    let want = venue_fee(5_000_000, 550_000, 200) + venue_fee(15_000_000, 580_000, 200);
     assert_eq!(o.fees, Usd(want));
     assert_ne!(
         o.fees,
-        FeeModel::polymarket(50_000).taker_fee(Price(575_000), Qty(2000)),
+        FeeModel::polymarket(50_000).taker_fee(Price(575_000), Qty::shares(20)),
         "not the configured fallback rate on the average price"
     );
 }
@@ -271,9 +306,9 @@ fn place_fee_uses_the_markets_own_rate_when_trades_are_unavailable() {
     let (_, st) = http(v.resume(st, resp(200, &answer), ctx).unwrap());
     // The trades listing fails: the placement is still known; the fee uses 0.02, not 0.05.
     let o = done_order(v.resume(st, resp(500, "oops"), ctx).unwrap());
-    assert_eq!(o.filled_qty, Qty(1000));
+    assert_eq!(o.filled_qty, Qty::shares(10));
     assert_eq!(o.filled_notional, Usd(5_000_000));
-    assert_eq!(o.fees, Usd(venue_fee(1000, 500_000, 200)));
+    assert_eq!(o.fees, Usd(venue_fee(10_000_000, 500_000, 200)));
 }
 
 // ------------------------------------------------- B: an order read back carries its fees
@@ -310,9 +345,9 @@ fn order_read_back_carries_the_venues_fees_and_notional() {
     );
     let s = done_order(v.resume(st, resp(200, &t), ctx).unwrap());
     assert_eq!(s.state, OrderState::Filled);
-    assert_eq!(s.filled_qty, Qty(1000));
+    assert_eq!(s.filled_qty, Qty::shares(10));
     assert_eq!(s.filled_notional, Usd(5_700_000));
-    assert_eq!(s.fees, Usd(venue_fee(1000, 570_000, 300)));
+    assert_eq!(s.fees, Usd(venue_fee(10_000_000, 570_000, 300)));
     assert!(s.fees.0 > 0);
 }
 
@@ -384,13 +419,13 @@ fn open_orders_listing_carries_each_matched_orders_fills() {
     };
     assert_eq!(orders.len(), 2);
     let oa = orders.iter().find(|o| o.order_id == a).unwrap();
-    assert_eq!(oa.filled_qty, Qty(400));
+    assert_eq!(oa.filled_qty, Qty::shares(4));
     assert_eq!(
         oa.filled_notional,
         Usd(2_280_000),
         "4 × 0.57, the maker's price"
     );
-    assert_eq!(oa.fees, Usd(venue_fee(400, 570_000, 300)));
+    assert_eq!(oa.fees, Usd(venue_fee(4_000_000, 570_000, 300)));
     assert!(oa.fees.0 > 0);
     let ob = orders.iter().find(|o| o.order_id == b).unwrap();
     assert_eq!(
@@ -539,7 +574,7 @@ fn settlements_page_through_closed_positions_of_the_funder() {
     assert_eq!(settlements.len(), 51);
     let s = settlements.iter().find(|s| s.market == cond(50)).unwrap();
     assert_eq!(s.result, "Yes");
-    assert_eq!(s.no_qty, Qty(1000));
+    assert_eq!(s.no_qty, Qty::shares(10));
     assert_eq!(s.no_cost, Usd(4_000_000));
     assert_eq!(s.revenue, Usd(10_000_000), "cost 4 + realized 6");
     assert_eq!(s.settled_ms, 1_764_000_000_000);
@@ -592,12 +627,31 @@ fn huge_order_sizes_are_refused_not_wrapped() {
     seed_meta(&v, TOKEN);
     for tif in [TimeInForce::Gtc, TimeInForce::Fok] {
         for side in [Side::Buy, Side::Sell] {
-            let mut o = order("h", TOKEN, 500_000, i64::MAX, tif);
+            let mut o = order("h", TOKEN, 500_000, 0, tif);
+            // The largest size on the 0.01 step (9.2e12 shares): either refused as too large
+            // or signed with exactly that many shares; never wrapped.
+            o.qty = Qty(i64::MAX / (SHARE / 100) * (SHARE / 100));
             o.side = side;
-            let e = v
-                .begin(VenueOp::PlaceOrder { order: o }, fixed_ctx())
-                .unwrap_err();
-            assert_eq!(e.kind, ErrorKind::InvalidInput, "{e}");
+            match v.begin(VenueOp::PlaceOrder { order: o.clone() }, fixed_ctx()) {
+                Err(e) => assert_eq!(e.kind, ErrorKind::InvalidInput, "{e}"),
+                Ok(Step::Http { request, .. }) => {
+                    let b: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+                    let amount = |k: &str| -> i128 {
+                        b["order"][k].as_str().unwrap().parse::<i128>().unwrap()
+                    };
+                    let (maker, taker) = (amount("makerAmount"), amount("takerAmount"));
+                    let shares = if side == Side::Buy { taker } else { maker };
+                    let usdc = if side == Side::Buy { maker } else { taker };
+                    let want = o.qty.0 as i128;
+                    // Within a share: a market BUY spends whole cents (polymarket.md §3.4).
+                    assert!(
+                        (shares - want).abs() < SHARE as i128,
+                        "{tif:?} {side:?}: {shares} shares for {want}"
+                    );
+                    assert!(usdc > 0 && usdc <= i64::MAX as i128, "{usdc}");
+                }
+                Ok(other) => panic!("{other:?}"),
+            }
         }
     }
 }
@@ -652,12 +706,12 @@ fn batch_matched_orders_cost_the_sum_of_their_fills() {
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(accepted[0].filled_qty, Qty(2000));
+    assert_eq!(accepted[0].filled_qty, Qty::shares(20));
     // 5 × 0.55 + 15 × 0.58 = 11.45, fee per fill at the trade's 200 bps.
     assert_eq!(accepted[0].filled_notional, Usd(11_450_000));
     assert_eq!(
         accepted[0].fees,
-        Usd(venue_fee(500, 550_000, 200) + venue_fee(1500, 580_000, 200))
+        Usd(venue_fee(5_000_000, 550_000, 200) + venue_fee(15_000_000, 580_000, 200))
     );
     assert_eq!(accepted[1].filled_qty, Qty::ZERO);
     assert_eq!(accepted[1].fees, Usd::ZERO);

@@ -57,13 +57,14 @@ fn header<'a>(r: &'a HttpRequest, name: &str) -> &'a str {
         .1
 }
 
-fn order(coid: &str, price: i64, qty: i64, tif: TimeInForce) -> OrderRequest {
+/// An order of `hundredths` / 100 shares (the venue's size step is 0.01).
+fn order(coid: &str, price: i64, hundredths: i64, tif: TimeInForce) -> OrderRequest {
     OrderRequest {
         client_order_id: coid.into(),
         instrument: TOKEN.into(),
         side: Side::Buy,
         price: Price(price),
-        qty: Qty(qty),
+        qty: Qty(hundredths * (plugin_api::money::SHARE / 100)),
         tif,
         post_only: false,
     }
@@ -226,6 +227,14 @@ fn validation_before_sending() {
         (order("c", 995_000, 1000, TimeInForce::Gtc), "tick"),
         (order("d", 500_000, 100, TimeInForce::Fok), "$1"),
         (order("e", 1_000_000, 1000, TimeInForce::Gtc), "outside"),
+        // Sizes go out on the venue's 0.01 step: signing would floor 10.3571 to 10.35.
+        (
+            OrderRequest {
+                qty: Qty::parse("10.3571").unwrap(),
+                ..order("f", 500_000, 1000, TimeInForce::Gtc)
+            },
+            "size step 0.01",
+        ),
     ];
     for (o, needle) in cases {
         let e = v.begin(VenueOp::PlaceOrder { order: o }, ctx).unwrap_err();

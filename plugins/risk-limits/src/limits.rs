@@ -3,6 +3,7 @@
 //! Every limit is inclusive: a value exactly at the limit passes, anything beyond fails. All
 //! checks run every time so a rejection lists every reason at once, not just the first.
 
+use plugin_api::money::SHARE;
 use plugin_api::{Qty, RiskDecision, RiskProposal, RiskReason, RiskSnapshot, Usd};
 
 use crate::settings::LimitSettings;
@@ -142,8 +143,8 @@ fn resized_qty(qty: Qty, total: Usd, max: Usd) -> Option<Qty> {
         return None;
     }
     let q = (qty.0 as i128 * room as i128 / total.0 as i128) as i64;
-    let whole = q / 100 * 100;
-    (whole >= 100 && whole < qty.0).then_some(Qty(whole))
+    let whole = q / SHARE * SHARE;
+    (whole >= SHARE && whole < qty.0).then_some(Qty(whole))
 }
 
 /// Judges one proposal against every limit.

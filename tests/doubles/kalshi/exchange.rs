@@ -338,14 +338,16 @@ fn cost_of(bid: bool, yes_price: Price, qty: Qty) -> Usd {
     qty.notional(px, plugin_api::Rounding::Up)
 }
 
-/// Exact taker fee in units of 1e-20 dollars (summed over fills, rounded up once per order).
+/// Exact taker fee in units of 1e-24 dollars: micro-contracts (a `Qty`) × ppm × micro-dollars
+/// × micro-dollars (summed over fills, rounded up once per order).
 fn fee_exact(p: Price, q: Qty) -> i128 {
     q.0 as i128 * TAKER_RATE_PPM * p.0 as i128 * (1_000_000 - p.0 as i128)
 }
 
 fn fee_to_usd(exact: i128) -> Usd {
-    // 1e-20 → cents is a division by 1e18, rounded up (kalshi.md §4).
-    let cents = (exact + 999_999_999_999_999_999) / 1_000_000_000_000_000_000;
+    // 1e-24 → cents is a division by 1e22, rounded up (kalshi.md §4).
+    let per_cent: i128 = 10_000_000_000_000_000_000_000;
+    let cents = (exact + per_cent - 1) / per_cent;
     Usd::from_cents(cents as i64)
 }
 

@@ -904,7 +904,7 @@ impl Generator {
                 let (b, a) = self.episode_top(ep, pb, pa, spread);
                 bid = b;
                 ask = a;
-                arb_top = Some(self.rng.range(20, 250) * 100);
+                arb_top = Some(self.rng.range(20, 250));
             }
             _ => {
                 let mid = fair + self.vms[vi].bias;
@@ -936,11 +936,11 @@ impl Generator {
             }
             let q = match (lvl, arb_top) {
                 (0, Some(q)) => q,
-                _ => self.rng.range(qlo, qhi * (1 + lvl)) * 100,
+                _ => self.rng.range(qlo, qhi * (1 + lvl)),
             };
             bids.push(Level {
                 price: Price(p),
-                qty: Qty(q),
+                qty: Qty::shares(q),
             });
             p -= tick * self.rng.range(1, 2);
         }
@@ -951,11 +951,11 @@ impl Generator {
             }
             let q = match (lvl, arb_top) {
                 (0, Some(q)) => q,
-                _ => self.rng.range(qlo, qhi * (1 + lvl)) * 100,
+                _ => self.rng.range(qlo, qhi * (1 + lvl)),
             };
             asks.push(Level {
                 price: Price(p),
-                qty: Qty(q),
+                qty: Qty::shares(q),
             });
             p += tick * self.rng.range(1, 2);
         }

@@ -317,12 +317,13 @@ fn push_price(out: &mut String, p: Price, decimals: u32) {
     let _ = write!(out, "{:0width$}", frac, width = decimals.max(1) as usize);
 }
 
-/// Writes a size, whole numbers without decimals ("100"), others with two ("12.50").
+/// Writes a size exactly: whole numbers without decimals ("100"), others with as many
+/// decimals as they need, two at least ("12.50", "10.3571").
 fn push_qty(out: &mut String, q: Qty) {
-    if q.0 % 100 == 0 {
-        let _ = write!(out, "{}", q.0 / 100);
+    if q.0 % plugin_api::money::SHARE == 0 {
+        let _ = write!(out, "{}", q.0 / plugin_api::money::SHARE);
     } else {
-        let _ = write!(out, "{}.{:02}", q.0 / 100, q.0 % 100);
+        let _ = write!(out, "{q}");
     }
 }
 
@@ -339,4 +340,19 @@ fn push_levels(out: &mut String, levels: impl Iterator<Item = Level>, decimals: 
         out.push_str("\"]");
     }
     out.push(']');
+}
+
+#[cfg(test)]
+mod qty_tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_written_exactly() {
+        for (q, want) in [("100", "100"), ("12.5", "12.50"), ("10.3571", "10.3571")] {
+            let mut out = String::new();
+            push_qty(&mut out, Qty::parse(q).unwrap());
+            assert_eq!(out, want);
+            assert_eq!(Qty::parse(&out).unwrap(), Qty::parse(q).unwrap());
+        }
+    }
 }

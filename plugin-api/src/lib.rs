@@ -39,6 +39,7 @@
 #![allow(non_local_definitions)]
 
 pub mod book;
+pub mod declare;
 pub mod error;
 pub mod export;
 pub mod feed;
@@ -61,6 +62,7 @@ pub mod testing;
 pub mod venue;
 
 pub use book::{Book, Level};
+pub use declare::{Declaration, Declared, HostSetting, SecretDecl, SettingDecl, SettingKind};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use feed::{FeedRules, FeedSnapshot, IngestReport};
 pub use fees::{FeeBasis, FeeError, FeeModel, FeeRounding, FeeShape, FeeTerm};

@@ -1,7 +1,8 @@
 //! Plugin instances per config entry. One plugin file may serve several entries (two paper-sim
 //! venues with different settings share one loaded module).
 
-use plugin_api::ffi::{RiskHandle, StrategyModuleRef, VenueHandle};
+use plugin_api::ffi::{read_declaration, RiskHandle, StrategyModuleRef, VenueHandle};
+use plugin_api::Declared;
 use plugin_api::{PluginError, PluginInfo, PluginKind, Secret, Secrets, VenueInfo};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use super::discover::{locate, search_dirs};
 use super::guard::Guarded;
 use super::load::{load, LoadError, LoadedModule, ModuleRef};
-use crate::config::{resolve_secret, Config};
+use crate::config::{fill_declared_secrets, resolve_secret, Config};
 
 /// Why the registry could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,9 @@ pub struct Registry {
     pub risks: Vec<RiskInstance>,
     /// The strategy's module and entry (instances are made once pair rules are known).
     pub strategy: Option<(StrategyModuleRef, String)>,
+    /// The strategy's settings table: config plus the environment's well-known settings it
+    /// declares (what its instances are created with).
+    pub strategy_settings: toml::Table,
     /// Rows for listing.
     pub rows: Vec<PluginRow>,
     timeout: Duration,
@@ -110,11 +114,39 @@ pub fn settings_json(t: &toml::Table) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
 }
 
-/// The settings an instance is created with: its table from config plus the host's context
-/// (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
-fn instance_settings(cfg: &Config, t: &toml::Table, feed: Option<&str>) -> serde_json::Value {
+/// What a loaded plugin declares; a declaration the host cannot read refuses the instance.
+fn declared(
+    m: &LoadedModule,
+    instance: &str,
+    plugin: &str,
+    section: &'static str,
+) -> Result<Declared, RegistryError> {
+    let f = match m.module {
+        ModuleRef::Venue(x) => x.declaration(),
+        ModuleRef::Risk(x) => x.declaration(),
+        ModuleRef::Strategy(x) => x.declaration(),
+    };
+    read_declaration(f).map_err(|error| RegistryError::Create {
+        section,
+        instance: instance.to_string(),
+        plugin: plugin.to_string(),
+        error,
+    })
+}
+
+/// The settings an instance is created with: its table from config, the well-known settings
+/// from the environment its plugin declares ([`crate::config::HostEnv`]), and the host's
+/// context (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
+fn instance_settings(
+    cfg: &Config,
+    declared: &Declared,
+    t: &toml::Table,
+    feed: Option<&str>,
+) -> serde_json::Value {
     use plugin_api::settings::{HOST_CONFIG_DIR, HOST_FEED};
-    let mut v = settings_json(t);
+    let mut t = t.clone();
+    cfg.host_env.apply(declared, &mut t);
+    let mut v = settings_json(&t);
     if v.is_null() {
         v = serde_json::Value::Object(Default::default());
     }
@@ -166,6 +198,7 @@ impl Registry {
             venues: Vec::new(),
             risks: Vec::new(),
             strategy: None,
+            strategy_settings: toml::Table::new(),
             rows: Vec::new(),
             timeout,
         };
@@ -174,9 +207,14 @@ impl Registry {
             let ModuleRef::Venue(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let settings = instance_settings(cfg, &v.settings, v.feed.as_deref());
+            let declared = declared(&m, &v.name, &v.plugin, "venue")?;
+            let settings = instance_settings(cfg, &declared, &v.settings, v.feed.as_deref());
+            let mut refs = v.secrets.clone();
+            fill_declared_secrets(&declared, v.role, &mut refs, |var| {
+                std::env::var_os(var).is_some()
+            });
             let mut secrets = Secrets::new();
-            for (k, r) in &v.secrets {
+            for (k, r) in &refs {
                 let value =
                     resolve_secret(r, &cfg.config_dir).map_err(|error| RegistryError::Create {
                         section: "venue",
@@ -221,7 +259,8 @@ impl Registry {
             let ModuleRef::Risk(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let settings = instance_settings(cfg, &r.settings, None);
+            let declared = declared(&m, &r.name, &r.plugin, "risk")?;
+            let settings = instance_settings(cfg, &declared, &r.settings, None);
             let name = r.name.clone();
             let create_err = |error: String| RegistryError::Create {
                 section: "risk",
@@ -256,8 +295,12 @@ impl Registry {
             let ModuleRef::Strategy(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
+            let declared = declared(&m, &s.name, &s.plugin, "strategy")?;
+            reg.strategy_settings = s.settings.clone();
+            cfg.host_env.apply(&declared, &mut reg.strategy_settings);
             // Instantiate once with no pairs to learn name and version (and validate settings).
-            let settings = instance_settings(cfg, &s.settings, None);
+            let settings =
+                instance_settings(cfg, &Declared::default(), &reg.strategy_settings, None);
             let name = s.name.clone();
             let probe = create_with_timeout(timeout, move || {
                 let h = plugin_api::ffi::StrategyHandle::create(module, &name, &settings, &[])?;

@@ -5,7 +5,7 @@ use plugin_api::ffi::{read_declaration, RiskHandle, StrategyModuleRef, VenueHand
 use plugin_api::Declared;
 use plugin_api::{PluginError, PluginInfo, PluginKind, Secret, Secrets, VenueInfo};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::discover::{locate, search_dirs};
 use super::guard::Guarded;
 use super::load::{load, LoadError, LoadedModule, ModuleRef};
-use crate::config::{fill_declared_secrets, resolve_secret, Config};
+use crate::config::{fill_declared_secrets, resolve_secret, Config, SecretRef};
 
 /// Why the registry could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +74,16 @@ pub struct PluginRow {
     pub path: PathBuf,
 }
 
+/// An instance's settings and secret sources as it was created with them: its config table plus
+/// what the environment gave it by its plugin's declaration (without the host's `HOST_*` context).
+#[derive(Clone, Debug, Default)]
+pub struct Resolved {
+    /// Settings table.
+    pub settings: toml::Table,
+    /// Where each secret comes from.
+    pub secrets: BTreeMap<String, SecretRef>,
+}
+
 /// Every loaded module and instance.
 pub struct Registry {
     /// Venue instances in config order.
@@ -85,6 +95,9 @@ pub struct Registry {
     /// The strategy's settings table: config plus the environment's well-known settings it
     /// declares (what its instances are created with).
     pub strategy_settings: toml::Table,
+    /// Each instance's settings and secret sources as created, by section (`venue`, `risk`,
+    /// `strategy`) and instance name, for `polymix check`.
+    pub resolved: BTreeMap<(&'static str, String), Resolved>,
     /// Rows for listing.
     pub rows: Vec<PluginRow>,
     timeout: Duration,
@@ -134,19 +147,12 @@ fn declared(
     })
 }
 
-/// The settings an instance is created with: its table from config, the well-known settings
-/// from the environment its plugin declares ([`crate::config::HostEnv`]), and the host's
-/// context (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
-fn instance_settings(
-    cfg: &Config,
-    declared: &Declared,
-    t: &toml::Table,
-    feed: Option<&str>,
-) -> serde_json::Value {
+/// The settings an instance is created with: its table (config plus the well-known settings
+/// from the environment its plugin declares, [`crate::config::HostEnv`]) and the host's context
+/// (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
+fn instance_settings(cfg: &Config, t: &toml::Table, feed: Option<&str>) -> serde_json::Value {
     use plugin_api::settings::{HOST_CONFIG_DIR, HOST_FEED};
-    let mut t = t.clone();
-    cfg.host_env.apply(declared, &mut t);
-    let mut v = settings_json(&t);
+    let mut v = settings_json(t);
     if v.is_null() {
         v = serde_json::Value::Object(Default::default());
     }
@@ -199,6 +205,7 @@ impl Registry {
             risks: Vec::new(),
             strategy: None,
             strategy_settings: toml::Table::new(),
+            resolved: BTreeMap::new(),
             rows: Vec::new(),
             timeout,
         };
@@ -208,11 +215,20 @@ impl Registry {
                 unreachable!("load() checked the kind")
             };
             let declared = declared(&m, &v.name, &v.plugin, "venue")?;
-            let settings = instance_settings(cfg, &declared, &v.settings, v.feed.as_deref());
+            let mut table = v.settings.clone();
+            cfg.host_env.apply(&declared, &mut table);
+            let settings = instance_settings(cfg, &table, v.feed.as_deref());
             let mut refs = v.secrets.clone();
             fill_declared_secrets(&declared, v.role, &mut refs, |var| {
                 std::env::var_os(var).is_some()
             });
+            reg.resolved.insert(
+                ("venue", v.name.clone()),
+                Resolved {
+                    settings: table,
+                    secrets: refs.clone(),
+                },
+            );
             let mut secrets = Secrets::new();
             for (k, r) in &refs {
                 let value =
@@ -260,7 +276,16 @@ impl Registry {
                 unreachable!("load() checked the kind")
             };
             let declared = declared(&m, &r.name, &r.plugin, "risk")?;
-            let settings = instance_settings(cfg, &declared, &r.settings, None);
+            let mut table = r.settings.clone();
+            cfg.host_env.apply(&declared, &mut table);
+            let settings = instance_settings(cfg, &table, None);
+            reg.resolved.insert(
+                ("risk", r.name.clone()),
+                Resolved {
+                    settings: table,
+                    secrets: BTreeMap::new(),
+                },
+            );
             let name = r.name.clone();
             let create_err = |error: String| RegistryError::Create {
                 section: "risk",
@@ -298,9 +323,15 @@ impl Registry {
             let declared = declared(&m, &s.name, &s.plugin, "strategy")?;
             reg.strategy_settings = s.settings.clone();
             cfg.host_env.apply(&declared, &mut reg.strategy_settings);
+            reg.resolved.insert(
+                ("strategy", s.name.clone()),
+                Resolved {
+                    settings: reg.strategy_settings.clone(),
+                    secrets: BTreeMap::new(),
+                },
+            );
             // Instantiate once with no pairs to learn name and version (and validate settings).
-            let settings =
-                instance_settings(cfg, &Declared::default(), &reg.strategy_settings, None);
+            let settings = instance_settings(cfg, &reg.strategy_settings, None);
             let name = s.name.clone();
             let probe = create_with_timeout(timeout, move || {
                 let h = plugin_api::ffi::StrategyHandle::create(module, &name, &settings, &[])?;
@@ -328,6 +359,15 @@ impl Registry {
     /// Host-side timeout applied to plugin calls.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// An instance's settings and secret sources as created (`section`: `venue`, `risk` or
+    /// `strategy`).
+    pub fn resolved(&self, section: &str, name: &str) -> Option<&Resolved> {
+        self.resolved
+            .iter()
+            .find(|((s, n), _)| *s == section && n == name)
+            .map(|(_, r)| r)
     }
 
     /// A venue instance by name.

@@ -33,7 +33,9 @@
 //! Compatibility: the host accepts a plugin built against the same `major.minor` of this crate
 //! (while on 0.y), checked with `semver` before abi_stable's layout check. 0.2.0 broke 0.1:
 //! fee schedules became data, proposals carry per-leg fees, risk reasons declare whether they
-//! halt.
+//! halt. Within 0.2, plugins may declare the well-known host settings and environment secrets
+//! they take ([`declare`]): an optional root-module field, so a plugin built without it loads
+//! and declares nothing.
 #![warn(missing_docs)]
 // abi_stable's derives emit impls that rustc ≥ 1.80 flags as non-local.
 #![allow(non_local_definitions)]

@@ -651,7 +651,7 @@ mod props {
                 10_000,
                 Rounding::Up,
             ) as i64;
-            let profit = Usd(q.0 * 10_000) - outlay - Usd(buffer);
+            let profit = q.notional(Price::ONE, Rounding::Down) - outlay - Usd(buffer);
             let roi = i128::from(profit.0) * 1_000_000 / i128::from(outlay.0);
             let allowed = outlay <= Usd::dollars(c.bet)
                 && ca + fa <= Usd::dollars(c.cash_a)

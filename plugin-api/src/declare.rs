@@ -268,4 +268,21 @@ mod tests {
             assert_eq!(j.as_str(), Some(s.name()));
         }
     }
+
+    #[test]
+    fn the_host_reads_a_module_declaration() {
+        use crate::ffi::{declaration_json, read_declaration};
+        use abi_stable::std_types::RString;
+        extern "C" fn good() -> RString {
+            declaration_json(&D)
+        }
+        extern "C" fn bad() -> RString {
+            RString::from(r#"{"settings": [{"setting": "bet_amount"}]}"#)
+        }
+        assert_eq!(read_declaration(Some(good)).unwrap(), Declared::from(&D));
+        // A module built before declarations existed has no such field: it declares nothing.
+        assert_eq!(read_declaration(None).unwrap(), Declared::default());
+        let e = read_declaration(Some(bad)).unwrap_err();
+        assert!(e.contains("declaration") && e.contains("key"), "{e}");
+    }
 }

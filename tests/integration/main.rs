@@ -12,6 +12,7 @@ mod kalshi;
 mod live_e2e;
 mod live_faults;
 mod live_stream;
+mod live_user_stream;
 mod notify;
 mod pairs;
 mod paper_e2e;

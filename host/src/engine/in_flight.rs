@@ -53,6 +53,22 @@ impl Engine {
         }
     }
 
+    /// Claims a trade that is not running for a sweep or a stream report to act on (looks
+    /// up, books a ghost fill, unwinds): it counts as running until [`Self::release`], so
+    /// the other drivers leave it alone. False if something else runs it. Its instruments are
+    /// not marked busy: a claim never blocks new trades (as the settle sweep never did).
+    pub(super) fn claim(&self, id: &str) -> bool {
+        self.in_flight().trades.insert(id.to_string())
+    }
+
+    /// Ends a [`Self::claim`].
+    pub(super) fn release(&self, id: &str) {
+        self.in_flight().trades.remove(id);
+        // The settlement sweep skipped it meanwhile: let it look again.
+        self.resolved_dirty
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Whether trade `id` is being run by its own future right now.
     pub(super) fn is_in_flight(&self, id: &str) -> bool {
         self.in_flight().trades.contains(id)

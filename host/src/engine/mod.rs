@@ -7,6 +7,7 @@ mod decision_latency;
 mod error_throttle;
 mod executor;
 mod feed;
+mod fill_reports;
 mod in_flight;
 mod live;
 pub mod mark_to_market;
@@ -21,6 +22,7 @@ pub mod stream_driver;
 pub mod summary;
 mod trade_plan;
 mod unwind;
+mod user_stream;
 
 pub use feed::FeedStatus;
 pub use live::Phase;

@@ -37,6 +37,7 @@ mod state;
 pub mod venue;
 pub mod ws_market;
 pub mod ws_stream;
+pub mod ws_user;
 
 pub use venue::PolymarketVenue;
 

@@ -97,6 +97,25 @@ fn user_up(engine: &Engine) -> bool {
         .is_some_and(|h| h.user_stream && h.user_connected)
 }
 
+/// The user stream is up and the market stream owns the four Polymarket books (a REST poll
+/// answered after the stream's snapshot could otherwise leave an older book in the cache
+/// until the next change; see the report of this change).
+async fn streams_ready(engine: &Engine) {
+    until(
+        "the user stream and fresh streamed books",
+        Duration::from_secs(10),
+        || {
+            user_up(engine)
+                && engine
+                    .feed_health()
+                    .get("pm")
+                    .is_some_and(|h| h.fresh_instruments == 4)
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
 /// The Polymarket entry leg of the one trade.
 fn pm_entry(engine: &Engine) -> Option<polymix_host::store::OrderRow> {
     let l = engine.ledger();
@@ -155,10 +174,7 @@ async fn a_failed_trade_on_the_user_channel_is_a_ghost_fill_within_a_second() {
     let (pm, _ks, engine) = setup("user-ghost", 600_000).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        until("the user stream", Duration::from_secs(10), || {
-            user_up(&engine)
-        })
-        .await;
+        streams_ready(&engine).await;
         ghost_arb(&pm);
         wait_for(
             engine.ledger(),
@@ -171,7 +187,7 @@ async fn a_failed_trade_on_the_user_channel_is_a_ghost_fill_within_a_second() {
         let failed_at = until(
             "FAILED pushed on the user channel",
             Duration::from_secs(5),
-            || pm.user_count("trade") >= 2,
+            || pm.user_count("trade:FAILED") >= 1,
         )
         .await;
         let booked = until("the ghost fill booked", Duration::from_secs(5), || {
@@ -205,10 +221,7 @@ async fn a_user_stream_down_when_the_fill_failed_loses_nothing() {
     let (pm, _ks, engine) = setup("user-ghost-down", 600_000).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        until("the user stream", Duration::from_secs(10), || {
-            user_up(&engine)
-        })
-        .await;
+        streams_ready(&engine).await;
         ghost_arb(&pm);
         wait_for(
             engine.ledger(),
@@ -244,9 +257,9 @@ async fn a_user_stream_down_when_the_fill_failed_loses_nothing() {
         () = script => {},
     };
     assert_eq!(
-        pm.user_count("trade"),
-        1,
-        "only MATCHED was pushed: the failure came from the REST sweep"
+        pm.user_count("trade:FAILED"),
+        0,
+        "FAILED was never pushed: the failure came from the REST sweep"
     );
     assert_booked_once(&engine);
 }
@@ -257,16 +270,18 @@ async fn a_failure_seen_by_the_stream_and_the_rest_poll_is_booked_once() {
     let (pm, _ks, engine) = setup("user-ghost-both", 100).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        until("the user stream", Duration::from_secs(10), || {
-            user_up(&engine)
-        })
-        .await;
+        streams_ready(&engine).await;
         ghost_arb(&pm);
         wait_for(
             engine.ledger(),
             "the trade unwound",
             Duration::from_secs(15),
-            |t| !t.is_empty() && t.iter().all(|t| t.state == state::UNWOUND),
+            // (The 100 ms settle sweep may settle the unwound trade at once.)
+            |t| {
+                !t.is_empty()
+                    && t.iter()
+                        .all(|t| t.state == state::UNWOUND || t.state == state::SETTLED)
+            },
         )
         .await;
         // Both sources keep reporting the failed fill for a while longer.
@@ -277,6 +292,124 @@ async fn a_failure_seen_by_the_stream_and_the_rest_poll_is_booked_once() {
         r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
         () = script => {},
     };
-    assert!(pm.user_count("trade") >= 2, "the stream saw the failure");
+    assert!(
+        pm.user_count("trade:FAILED") >= 1,
+        "the stream saw the failure"
+    );
     assert_booked_once(&engine);
+}
+
+/// Kalshi's `fill` and `user_orders` over the signed websocket: the Kalshi leg's answer is
+/// lost and so is the engine's own lookup of it, leaving the order's outcome unknown and the
+/// trade PARTIAL; with the reconcile sweep and the settle poll ten minutes away, only the
+/// stream's report of the order can resolve it, and the fill it reports is recorded as the
+/// venue booked it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_sweep() {
+    use polymix_doubles::fault::{Fault, FaultRule};
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb until the test says so: P costs 0.60 on Polymarket.
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.60", "10"), ("0.70", "100")],
+    );
+    let dir = temp_dir("user-ks");
+    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
+        "retries = 2\n",
+        "retries = 2\nstream = true\n",
+        1,
+    );
+    assert!(ks_venue.contains("stream = true"), "{ks_venue}");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(&dir, &pm),
+        ks_venue,
+        RISK_AND_STRATEGY,
+        engine_toml(200, 600_000).replace("reconcile_ms = 100", "reconcile_ms = 600000"),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let ks_user_up = |engine: &Engine| {
+        engine
+            .feed_health()
+            .get("ks")
+            .is_some_and(|h| h.user_stream && h.user_connected)
+    };
+    let script = async {
+        until("the Kalshi user stream", Duration::from_secs(10), || {
+            ks_user_up(&engine)
+        })
+        .await;
+        // The order is booked, its answer lost; the lookups that follow fail too.
+        ks.inject(FaultRule::once(
+            "POST",
+            "/portfolio/events/orders",
+            Fault::DropAfter,
+        ));
+        ks.inject(FaultRule::once("GET", "/portfolio/orders", Fault::Status(500)).times(50));
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        t = script => t,
+    };
+    let l = engine.ledger();
+    let t = &trades[0];
+    let steps: Vec<String> = l
+        .transitions_of(&t.id)
+        .unwrap()
+        .into_iter()
+        .map(|s| format!("{} {}", s.1, s.2))
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.contains("outcome is unknown")),
+        "the leg's outcome was unknown first: {steps:#?}"
+    );
+    let b = entry(&l.orders_of(&t.id).unwrap(), "b");
+    assert_eq!(b.filled_qty, Qty::shares(10), "{b:#?}");
+    let fills = l
+        .fills_of_order("ks", b.order_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(fills.len(), 1, "{fills:#?}");
+    assert_eq!(fills[0].source, "stream");
+    assert_eq!(
+        (fills[0].price, fills[0].qty),
+        (Price(450_000), Qty::shares(10))
+    );
+    assert!(fills[0].fee.0 > 0, "{fills:#?}");
+    assert!(ks.ws_stats("user_order").0 >= 1 && ks.ws_stats("fill").0 >= 1);
 }

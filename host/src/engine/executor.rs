@@ -204,7 +204,7 @@ impl Engine {
         }
     }
 
-    fn apply_status(o: &mut OrderRow, st: &OrderStatus, now: i64) {
+    pub(super) fn apply_status(o: &mut OrderRow, st: &OrderStatus, now: i64) {
         o.order_id = Some(st.order_id.clone());
         o.filled_qty = st.filled_qty;
         o.filled_notional = st.filled_notional;

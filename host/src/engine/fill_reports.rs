@@ -138,53 +138,64 @@ impl Engine {
         })
     }
 
-    /// An order report from a user stream. The stream is a trigger, the venue's order record
-    /// the truth: an order of ours whose outcome the ledger does not know yet is looked up
-    /// and its trade resolved now (the path the reconcile sweep takes, see
-    /// `reconcile_trade`), instead of at the next sweep. Returns the trade to look at again
-    /// if it is running now.
+    /// An order report from a user stream: what the venue's record of the order says now
+    /// (the contract of `StreamEvent::Order` is the booked fills, notional and fees). An
+    /// order of ours whose outcome the ledger does not know yet (a lost answer) takes it, as
+    /// a lookup's answer would (`apply_status`, the lookup's own step), and its trade is
+    /// resolved once no order is left unknown, as the reconcile sweep does — now instead of
+    /// at the next sweep. An order whose outcome is known is left alone (the executor's
+    /// record of it is final). Returns the report back when its trade is running now.
     pub(super) async fn on_order_report(
         &self,
         vi: VenueIdx,
-        order: &OrderStatus,
-    ) -> Result<Option<String>, EngineError> {
-        let venue = self.venues[vi].name();
+        order: OrderStatus,
+    ) -> Result<Option<OrderStatus>, EngineError> {
+        let venue = self.venues[vi].name().to_string();
         let Some(trade_id) = self.ledger.trade_of_order(
-            venue,
+            &venue,
             Some(&order.order_id),
             order.client_order_id.as_deref(),
         )?
         else {
             return Ok(None);
         };
-        self.resolve_unknown_orders(&trade_id).await
-    }
-
-    /// Looks up a (not running) trade's orders of unknown outcome and resolves the trade when
-    /// none is left unknown; returns the trade id back when it is running (try again later).
-    pub(super) async fn resolve_unknown_orders(
-        &self,
-        trade_id: &str,
-    ) -> Result<Option<String>, EngineError> {
-        if !self.claim(trade_id) {
-            return Ok(Some(trade_id.to_string()));
+        if !self.claim(&trade_id) {
+            return Ok(Some(order));
         }
-        let r = self.resolve_unknown_claimed(trade_id).await;
-        self.release(trade_id);
+        let r = self.apply_order_report(&trade_id, &venue, &order).await;
+        self.release(&trade_id);
         r.map(|()| None)
     }
 
-    async fn resolve_unknown_claimed(&self, trade_id: &str) -> Result<(), EngineError> {
+    async fn apply_order_report(
+        &self,
+        trade_id: &str,
+        venue: &str,
+        order: &OrderStatus,
+    ) -> Result<(), EngineError> {
         let Some(t) = self.ledger.trade(trade_id)? else {
             return Ok(());
         };
         if !state::IN_FLIGHT.contains(&t.state) {
             return Ok(());
         }
-        let orders = self.ledger.orders_of(&t.id)?;
-        if !orders.iter().any(Self::is_unresolved) {
+        let mut orders = self.ledger.orders_of(&t.id)?;
+        let Some(o) = orders.iter_mut().find(|o| {
+            o.venue == venue
+                && (o.order_id.as_deref() == Some(order.order_id.as_str())
+                    || order.client_order_id.as_deref() == Some(o.client_order_id.as_str()))
+        }) else {
+            return Ok(());
+        };
+        if !Self::is_unresolved(o) {
             return Ok(());
         }
-        self.reconcile_trade(&t, false).await
+        tracing::warn!(trade_id = %t.id, client_order_id = %o.client_order_id, order_id = %order.order_id, filled = %order.filled_qty, "order whose outcome was unknown reported on the user stream; adopting it");
+        Self::apply_status(o, order, self.clock.now_ms());
+        self.ledger.update_order(o)?;
+        if orders.iter().any(Self::is_unresolved) {
+            return Ok(());
+        }
+        self.resolve_legs(&t, &orders).await
     }
 }

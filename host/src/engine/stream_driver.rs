@@ -66,6 +66,8 @@ pub struct StreamState {
     pub(super) user_down: HashSet<VenueIdx>,
     /// Trades a user-stream report was about while they were running: looked at again.
     pub(super) pending_reports: BTreeSet<String>,
+    /// Order reports about trades that were running: applied once they are not.
+    pub(super) pending_orders: Vec<(VenueIdx, plugin_api::OrderStatus)>,
 }
 
 impl Engine {

@@ -7,8 +7,8 @@
 //!   ([`Engine::review_fills`]); a Polymarket trade that turned FAILED is unwound within
 //!   moments instead of at the next settle poll.
 //! * An order report about an order whose outcome the ledger does not know (a lost answer)
-//!   makes the engine look that order up now ([`Engine::resolve_unknown_orders`]) rather than
-//!   at the next reconcile sweep. The stream only triggers: the venue's record decides.
+//!   is taken as the venue's record of it, as a lookup's answer would be, and its trade
+//!   resolved now ([`Engine::on_order_report`]) rather than at the next reconcile sweep.
 //! * A report about a trade that is running is kept and looked at again once it is done.
 //! * A user stream that went down may have missed reports (the venues do not replay them):
 //!   when it is back, the fills of unconfirmed trades and unknown orders are swept over REST
@@ -149,8 +149,8 @@ impl Engine {
                     }
                 }
                 UserReport::Order(vi, order) => {
-                    if let Some(t) = self.on_order_report(vi, &order).await? {
-                        self.defer_report(t);
+                    if let Some(order) = self.on_order_report(vi, order).await? {
+                        self.stream_state().pending_orders.push((vi, order));
                     }
                 }
                 UserReport::Reconnected => {
@@ -163,11 +163,9 @@ impl Engine {
         Ok(())
     }
 
-    /// Reviews one trade after reports about it: ghost fills, then orders of unknown outcome.
+    /// Reviews one trade's fills after reports about it.
     async fn review_trade_reports(&self, trade_id: &str) -> Result<(), EngineError> {
-        let review = self.review_fills(trade_id).await?;
-        let running = self.resolve_unknown_orders(trade_id).await?;
-        if review.deferred || running.is_some() {
+        if self.review_fills(trade_id).await?.deferred {
             self.defer_report(trade_id.to_string());
         }
         Ok(())
@@ -179,12 +177,13 @@ impl Engine {
 
     /// Looks again at trades reports were about while they ran.
     pub(super) async fn retry_user_reports(&self) -> Result<(), EngineError> {
-        let pending: Vec<String> = self
-            .stream_state()
-            .pending_reports
-            .iter()
-            .cloned()
-            .collect();
+        let pending: Vec<String> = {
+            let s = self.stream_state();
+            if s.pending_reports.is_empty() && s.pending_orders.is_empty() {
+                return Ok(());
+            }
+            s.pending_reports.iter().cloned().collect()
+        };
         // (The two locks are never held together.)
         let ready: Vec<String> = pending
             .into_iter()
@@ -198,6 +197,12 @@ impl Engine {
         }
         for t in ready {
             self.review_trade_reports(&t).await?;
+        }
+        let orders = std::mem::take(&mut self.stream_state().pending_orders);
+        for (vi, order) in orders {
+            if let Some(order) = self.on_order_report(vi, order).await? {
+                self.stream_state().pending_orders.push((vi, order));
+            }
         }
         Ok(())
     }

@@ -8,17 +8,19 @@
 //!   MATCHED/MINED/CONFIRMED/RETRYING/FAILED, `maker_orders[]`, `fee_rate_bps`, ...), so it is
 //!   read by the same code ([`crate::clob::Trade::fills`]): the same fill ids, prices (the
 //!   maker's) and fees per fill as the REST sweep, which lets the host match the two.
-//! * `order` has the shape of an open-order object (`id`, `status`, `original_size`,
-//!   `size_matched`, `price`, ...) and is read as one ([`crate::clob::OpenOrder::to_status`]);
-//!   its notional and fee are only estimates, so the host treats it as a trigger to look the
-//!   order up, never as what was booked.
+//! * `order` (`id`, `status`, `original_size`, `size_matched`, `price`) carries no fill
+//!   prices or fees: its notional would be the limit price times the matched size, an
+//!   estimate (the venue fills at the makers' prices and charges the fee per fill). A
+//!   [`StreamEvent::Order`] promises what the venue booked, so `order` is reported as
+//!   [`StreamEvent::Ignored`]; the `trade` events carry the fills, and an order whose outcome
+//!   the engine does not know is found by its lookup.
 
 use plugin_api::stream::{StreamCommand, StreamEvent, StreamFrame, StreamRequest};
 use plugin_api::{ErrorKind, PluginError, PluginResult};
 use serde_json::Value;
 
 use crate::auth_l2::ApiCreds;
-use crate::clob::{OpenOrder, Trade};
+use crate::clob::Trade;
 
 fn parse_err(msg: String) -> PluginError {
     PluginError::new(ErrorKind::Parse, format!("polymarket user frame: {msg}"))
@@ -74,12 +76,6 @@ pub fn parse(frame: &str, account: Option<(&str, &str)>) -> PluginResult<StreamF
                     events.push(StreamEvent::Fill { fill });
                 }
             }
-            "order" => {
-                let o: OpenOrder =
-                    serde_json::from_value(item).map_err(|e| parse_err(format!("order: {e}")))?;
-                let order = o.to_status(None).map_err(parse_err)?;
-                events.push(StreamEvent::Order { order });
-            }
             other => events.push(StreamEvent::Ignored {
                 what: if other.is_empty() {
                     "untyped".into()
@@ -96,7 +92,7 @@ pub fn parse(frame: &str, account: Option<(&str, &str)>) -> PluginResult<StreamF
 mod tests {
     use super::*;
     use plugin_api::stream::StreamChannel;
-    use plugin_api::{FillStatus, OrderState, Price, Qty, Side, Usd};
+    use plugin_api::{FillStatus, Price, Qty, Side, Usd};
 
     const KEY: &str = "9180014b-33c8-9240-a14b-bdca11c0a465";
 
@@ -153,30 +149,25 @@ mod tests {
 
     #[test]
     fn orders_pongs_and_others() {
+        // An `order` carries estimates only: reported as ignored, never as booked.
         let f = parse(
             r#"{"event_type":"order","id":"0xff35","owner":"k","market":"0xbd","asset_id":"52114","side":"SELL","original_size":"10","size_matched":"4","price":"0.57","outcome":"YES","type":"UPDATE","status":"LIVE","timestamp":"1672290687"}"#,
             None,
         )
         .unwrap();
-        let [StreamEvent::Order { order }] = &f.events[..] else {
-            panic!("{f:?}")
-        };
-        assert_eq!(order.order_id, "0xff35");
-        assert_eq!(order.filled_qty, Qty::shares(4));
-        assert_eq!(order.state, OrderState::PartiallyFilled);
-        assert_eq!(parse("PONG", None).unwrap().events, vec![StreamEvent::Pong]);
         assert_eq!(
-            parse(r#"{"event_type":"other"}"#, None).unwrap().events,
+            f.events,
             vec![StreamEvent::Ignored {
-                what: "other".into()
+                what: "order".into()
             }]
         );
+        assert_eq!(parse("PONG", None).unwrap().events, vec![StreamEvent::Pong]);
         let e = parse(
-            r#"{"event_type":"order","id":"x","original_size":"abc","size_matched":"0","price":"0.5"}"#,
-            None,
+            r#"{"event_type":"trade","id":"x","taker_order_id":"0x1","owner":"k","trader_side":"TAKER","size":"abc","price":"0.5","maker_orders":[]}"#,
+            Some(("k", "0xabc")),
         )
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Parse);
-        assert!(e.message.contains("original_size"), "{e}");
+        assert!(e.message.contains("size"), "{e}");
     }
 }

@@ -22,6 +22,8 @@ use tokio::sync::mpsc;
 
 use super::Shared;
 
+mod user;
+
 /// The websocket path (kalshi.md §1).
 pub const WS_PATH: &str = "/trade-api/ws/v2";
 
@@ -68,6 +70,8 @@ struct HubInner {
     /// Frames sent, by type (tests check what the feed did).
     sent_counts: BTreeMap<String, usize>,
     connects: usize,
+    /// Subscriptions of the user channels (`user`).
+    user_subs: Vec<user::UserSub>,
 }
 
 /// The websocket side of the double.
@@ -162,8 +166,10 @@ fn send_delta(g: &mut HubInner, conn: u64, text: String) {
     }
 }
 
-/// Sends every subscription the changes of its markets' books since it last heard.
+/// Sends every subscription the changes of its markets' books (and the user channels the
+/// account's changes) since it last heard.
 pub(super) fn publish(sh: &Shared) {
+    user::publish(sh);
     let books: BTreeMap<String, Ladders> = {
         let g = sh.lock();
         let hub = sh.ws.lock();
@@ -264,6 +270,7 @@ async fn serve(sh: Arc<Shared>, socket: WebSocket) {
     let mut g = sh.ws.lock();
     g.conns.remove(&conn);
     g.subs.retain(|s| s.conn != conn);
+    g.user_subs.retain(|s| s.conn != conn);
 }
 
 fn command(sh: &Shared, conn: u64, text: &str) {
@@ -284,6 +291,10 @@ fn command(sh: &Shared, conn: u64, text: &str) {
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            if user::is_user(&channels) {
+                user::subscribe(sh, conn, &id, &channels);
+                return;
+            }
             if channels != vec![json!("orderbook_delta")] {
                 let mut g = sh.ws.lock();
                 let e = json!({"id": id, "type": "error", "msg": {"code": 8, "msg": "Unknown channel name"}});

@@ -382,8 +382,8 @@ impl PolymarketDouble {
         lock(&self.inner).ws_user.inject(f);
     }
 
-    /// User-channel frames pushed of one kind (`trade`, `order`), or `connects`,
-    /// `subscribed`, `refused`.
+    /// User-channel frames pushed of one kind (`trade`, `order`, `trade:FAILED` by status),
+    /// or `connects`, `subscribed`, `refused`.
     pub fn user_count(&self, kind: &str) -> usize {
         lock(&self.inner)
             .ws_user

@@ -131,6 +131,8 @@ async fn serve(d: Arc<Mutex<Inner>>, socket: WebSocket) {
                             sent.trades.insert(id, status);
                             t["event_type"] = json!("trade");
                             t["type"] = json!("TRADE");
+                            let by_status = format!("trade:{}", t["status"].as_str().unwrap_or_default());
+                            *g.ws_user.counts.entry(by_status).or_default() += 1;
                             out.push(("trade", t.to_string()));
                         }
                     }

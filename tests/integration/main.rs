@@ -11,6 +11,7 @@ mod harness;
 mod kalshi;
 mod live_e2e;
 mod live_faults;
+mod live_market_status;
 mod live_stream;
 mod live_user_stream;
 mod notify;

@@ -11,6 +11,7 @@ mod fill_reports;
 mod in_flight;
 mod live;
 pub mod mark_to_market;
+mod market_status;
 mod pair_adopt;
 mod pair_audit;
 mod pair_gate;

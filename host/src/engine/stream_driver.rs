@@ -223,6 +223,18 @@ impl Engine {
             self.on_user_update(vi, u, reports);
             return None;
         }
+        // Resolutions need the ledger (settlement): applied with the user reports.
+        if let UpdateKind::Events { events, .. } = &u.kind {
+            for e in events {
+                if let StreamEvent::Resolved { instrument, payout } = e {
+                    reports.push(super::user_stream::UserReport::Resolved(
+                        vi,
+                        instrument.clone(),
+                        *payout,
+                    ));
+                }
+            }
+        }
         self.on_stream_update(vi, u, dirty)
     }
 
@@ -289,6 +301,14 @@ impl Engine {
                                     b.ts_ms = ts_ms;
                                     changed.push(b.clone());
                                 }
+                            }
+                            StreamEvent::Status {
+                                instrument: Some(i),
+                                trading,
+                            } => {
+                                drop(s);
+                                dirty.extend(self.on_instrument_status(vi, &i, trading));
+                                s = self.stream_state();
                             }
                             StreamEvent::Status {
                                 instrument: None,

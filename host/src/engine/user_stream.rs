@@ -32,6 +32,8 @@ pub(super) enum UserReport {
     Order(VenueIdx, OrderStatus),
     /// The stream is back after being down: sweep what it may have missed.
     Reconnected,
+    /// A market stream reported an instrument resolved, paying this per share.
+    Resolved(VenueIdx, String, plugin_api::Price),
 }
 
 impl Engine {
@@ -152,6 +154,9 @@ impl Engine {
                     if let Some(order) = self.on_order_report(vi, order).await? {
                         self.stream_state().pending_orders.push((vi, order));
                     }
+                }
+                UserReport::Resolved(vi, instrument, payout) => {
+                    self.on_streamed_resolution(vi, instrument, payout).await?;
                 }
                 UserReport::Reconnected => {
                     tracing::info!("user stream back: sweeping fills and unknown orders over REST");

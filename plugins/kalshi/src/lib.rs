@@ -32,6 +32,7 @@ pub mod orders;
 pub mod portfolio;
 pub mod presign;
 pub mod settings;
+pub mod ws_lifecycle;
 pub mod ws_stream;
 pub mod ws_user;
 

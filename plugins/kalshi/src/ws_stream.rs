@@ -86,11 +86,22 @@ pub fn messages(r: &StreamRequest) -> PluginResult<Vec<String>> {
     }
     market_only(r.channel)?;
     let msg = match &r.command {
-        StreamCommand::Subscribe { instruments } => serde_json::json!({
-            "id": r.request_id,
-            "cmd": "subscribe",
-            "params": {"channels": [CHANNEL], "market_tickers": tickers(instruments)?},
-        }),
+        StreamCommand::Subscribe { instruments } => {
+            let tickers = tickers(instruments)?;
+            let book = serde_json::json!({
+                "id": r.request_id,
+                "cmd": "subscribe",
+                "params": {"channels": [CHANNEL], "market_tickers": tickers},
+            });
+            // On a fresh connection the markets' lifecycle too (trading paused, settled).
+            if r.initial {
+                return Ok(vec![
+                    book.to_string(),
+                    crate::ws_lifecycle::subscribe(r, &tickers),
+                ]);
+            }
+            book
+        }
         StreamCommand::Unsubscribe { subscriptions, .. } => {
             let sids = subscriptions
                 .iter()
@@ -290,6 +301,19 @@ pub fn parse(channel: StreamChannel, frame: &str, ctx: &CallCtx) -> PluginResult
                     ),
                     resubscribe: false,
                 }],
+            })
+        }
+        crate::ws_lifecycle::CHANNEL => {
+            let v: Option<serde_json::Value> =
+                match e.msg {
+                    Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|x| {
+                        err(crate::ws_lifecycle::CHANNEL, format!("bad `msg`: {x}"))
+                    })?),
+                    None => None,
+                };
+            Ok(StreamFrame {
+                seq: None,
+                events: crate::ws_lifecycle::events(v.as_ref())?,
             })
         }
         other => Ok(StreamFrame {

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 
 use super::Shared;
 
+mod lifecycle;
 mod user;
 
 /// The websocket path (kalshi.md §1).
@@ -72,6 +73,8 @@ struct HubInner {
     connects: usize,
     /// Subscriptions of the user channels (`user`).
     user_subs: Vec<user::UserSub>,
+    /// Subscriptions of `market_lifecycle_v2` (`lifecycle`).
+    lifecycle_subs: Vec<lifecycle::LifecycleSub>,
 }
 
 /// The websocket side of the double.
@@ -101,6 +104,12 @@ impl Hub {
             }
             other => g.faults.push_back(other),
         }
+    }
+
+    /// Pushes a `market_lifecycle_v2` event of `ticker` (`deactivated`, `activated`,
+    /// `determined`, `settled` with a `result`, ...) to its subscribers.
+    pub fn lifecycle(&self, ticker: &str, event_type: &str, result: Option<&str>) {
+        lifecycle::push(&mut self.lock(), ticker, event_type, result);
     }
 
     /// How many frames of `kind` were sent, and how many connections were accepted.
@@ -271,6 +280,7 @@ async fn serve(sh: Arc<Shared>, socket: WebSocket) {
     g.conns.remove(&conn);
     g.subs.retain(|s| s.conn != conn);
     g.user_subs.retain(|s| s.conn != conn);
+    g.lifecycle_subs.retain(|s| s.conn != conn);
 }
 
 fn command(sh: &Shared, conn: u64, text: &str) {
@@ -291,6 +301,18 @@ fn command(sh: &Shared, conn: u64, text: &str) {
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            if channels == vec![json!("market_lifecycle_v2")] {
+                let tickers: Vec<String> = v["params"]["market_tickers"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|t| t.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                lifecycle::subscribe(sh, conn, &id, tickers);
+                return;
+            }
             if user::is_user(&channels) {
                 user::subscribe(sh, conn, &id, &channels);
                 return;

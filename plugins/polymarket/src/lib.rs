@@ -36,6 +36,7 @@ mod settlements;
 mod state;
 pub mod venue;
 pub mod ws_market;
+pub mod ws_resolved;
 pub mod ws_stream;
 pub mod ws_user;
 

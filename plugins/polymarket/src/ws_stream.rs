@@ -61,7 +61,9 @@ pub fn messages(r: &StreamRequest, creds: Option<&ApiCreds>) -> PluginResult<Vec
         (StreamCommand::Subscribe { instruments }, true) => serde_json::json!({
             "type": "market",
             "assets_ids": instruments,
-            "custom_feature_enabled": false,
+            // For `market_resolved` (it also brings `best_bid_ask` and `new_market`,
+            // reported as ignored).
+            "custom_feature_enabled": true,
         }),
         (StreamCommand::Subscribe { instruments }, false) => serde_json::json!({
             "operation": "subscribe",
@@ -93,9 +95,20 @@ pub fn parse(
     market_only(channel)?;
     let events = parse_frame(frame)
         .map_err(|e| PluginError::new(ErrorKind::Parse, format!("polymarket market frame: {e}")))?;
+    let mut out: Vec<StreamEvent> = Vec::with_capacity(events.len());
+    let mut resolved = false;
+    for e in events {
+        match e {
+            MarketEvent::Other("market_resolved") => resolved = true,
+            e => out.push(event(e)),
+        }
+    }
+    if resolved {
+        out.extend(crate::ws_resolved::events(frame)?);
+    }
     Ok(StreamFrame {
         seq: None,
-        events: events.into_iter().map(event).collect(),
+        events: out,
     })
 }
 
@@ -154,7 +167,7 @@ mod tests {
             serde_json::from_str(&messages(&r, None).unwrap()[0]).unwrap();
         assert_eq!(
             first,
-            serde_json::json!({"type":"market","assets_ids":["11","22"],"custom_feature_enabled":false})
+            serde_json::json!({"type":"market","assets_ids":["11","22"],"custom_feature_enabled":true})
         );
         r.initial = false;
         let later: serde_json::Value =
@@ -224,12 +237,13 @@ mod tests {
         assert_eq!(
             parse(
                 StreamChannel::Market,
-                r#"{"event_type":"market_resolved","market":"0xc"}"#
+                r#"{"event_type":"market_resolved","market":"0xc","asset_ids":["11"],"winning_asset_id":"11"}"#
             )
             .unwrap()
             .events,
-            vec![StreamEvent::Ignored {
-                what: "market_resolved".into()
+            vec![StreamEvent::Resolved {
+                instrument: "11".into(),
+                payout: Price::ONE
             }]
         );
     }

@@ -377,6 +377,12 @@ impl PolymarketDouble {
         lock(&self.inner).ws.inject(f);
     }
 
+    /// Pushes `market_resolved` for condition `market` (its `assets`, `winner` pays $1) on the
+    /// market channel.
+    pub fn ws_market_resolved(&self, market: &str, assets: &[&str], winner: &str) {
+        lock(&self.inner).ws.market_resolved(market, assets, winner);
+    }
+
     /// Applies a fault to the user channel.
     pub fn user_inject(&self, f: ws_user::UserFault) {
         lock(&self.inner).ws_user.inject(f);

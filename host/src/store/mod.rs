@@ -1,6 +1,7 @@
 //! The ledger: SQLite (WAL, `synchronous=FULL`), one database per mode. Every trade
 //! transition is written here before it is acted on.
 
+mod fills;
 mod ledger;
 pub mod lifecycle;
 pub mod pair_registry;
@@ -9,6 +10,7 @@ mod qty_migration_tests;
 mod registry_carry;
 mod schema;
 
+pub use fills::{FillRow, FillSource};
 pub use ledger::*;
 pub use lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};

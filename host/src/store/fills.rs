@@ -88,7 +88,7 @@ impl Ledger {
         now_ms: i64,
     ) -> Result<usize, LedgerError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut n = 0;
             {
                 let mut s = tx.prepare_cached(

@@ -302,9 +302,14 @@ impl Ledger {
             "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
         )
         .map_err(sql)?;
+        // A ledger already at this build's version needs no write: a reader (`polymix state`,
+        // a test) opening it must not take the write lock from a running engine.
+        let current: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql)?;
         // One migration per write transaction, the version read inside it: two processes
         // opening a fresh ledger at once migrate it once, in turn, never both.
-        loop {
+        while current != MIGRATIONS.len() as i64 {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(sql)?;
@@ -374,7 +379,7 @@ impl Ledger {
     /// Journals a new trade with its two entry orders and counts it for the day, atomically.
     pub fn insert_planned(&self, t: &TradeRow, orders: &[OrderRow]) -> Result<(), LedgerError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT INTO trades (id, pair_id, direction, qty, state, venue_a, venue_b, instrument_a, instrument_b, limit_a, limit_b, expected_cost, expected_profit, reserved_a, reserved_b, unwind_loss, realized_pnl, note, day, created_ms, updated_ms) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,NULL,?17,?18,?19,?20)",
                 params![t.id, t.pair_id, t.direction, t.qty.0, t.state, t.venue_a, t.venue_b, t.instrument_a, t.instrument_b, t.limit_a.0, t.limit_b.0, t.expected_cost.0, t.expected_profit.0, t.reserved_a.0, t.reserved_b.0, t.unwind_loss.0, t.note, t.day, t.created_ms, t.updated_ms],
@@ -404,7 +409,7 @@ impl Ledger {
     ) -> Result<(), LedgerError> {
         let mut illegal = None;
         let r = self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let from: Option<TradeState> = tx
                 .query_row(
                     "SELECT state FROM trades WHERE id = ?1",
@@ -455,7 +460,7 @@ impl Ledger {
     /// Books an unwind loss against the trade and the day's loss.
     pub fn add_unwind_loss(&self, trade_id: &str, day: &str, loss: Usd) -> Result<(), LedgerError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 "UPDATE trades SET unwind_loss = unwind_loss + ?2 WHERE id = ?1",
                 params![trade_id, loss.0],
@@ -480,7 +485,7 @@ impl Ledger {
         now_ms: i64,
     ) -> Result<(), LedgerError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let from: Option<TradeState> = tx
                 .query_row("SELECT state FROM trades WHERE id = ?1", params![trade_id], |r| r.get(0))
                 .optional()?;
@@ -521,7 +526,7 @@ impl Ledger {
         now_ms: i64,
     ) -> Result<(), LedgerError> {
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT INTO errors (ts_ms, trade_id, source, message) VALUES (?1, ?2, ?3, ?4)",
                 params![now_ms, trade_id, source, message],
@@ -755,6 +760,60 @@ mod tests {
         assert!(l
             .settle("t1", "2026-01-01", Usd(1), Usd(1), Usd(1), 5)
             .is_err());
+    }
+
+    /// A running engine must not fail a state change with "database is locked" because another
+    /// process wrote meanwhile (an operator's `polymix state`, a reset, a test's reader): every
+    /// write transaction takes the write lock at its start, where the busy timeout waits,
+    /// instead of reading first and failing the upgrade at once (SQLITE_BUSY_SNAPSHOT).
+    #[test]
+    fn state_changes_wait_for_another_process_writing_instead_of_failing() {
+        let path = tmp();
+        let l = Ledger::open(&path).unwrap();
+        let n = 400;
+        l.with(|c| {
+            for i in 0..n {
+                c.execute(
+                    "INSERT INTO trades (id, pair_id, direction, qty, state, venue_a, venue_b, instrument_a, instrument_b, limit_a, limit_b, expected_cost, expected_profit, reserved_a, reserved_b, day, created_ms, updated_ms) VALUES (?1,'p','yes_a_no_b',100,'PLANNED','a','b','x','y',1,1,1,1,1,1,'2026-01-01',0,0)",
+                    params![format!("t{i}")],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let other = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Another process: its own connection, writing as fast as it can.
+                let c = Connection::open(&path).unwrap();
+                c.execute_batch("PRAGMA busy_timeout=5000;").unwrap();
+                let mut k = 0i64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    c.execute(
+                        "INSERT INTO kv (key, value) VALUES ('other', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+                        params![k.to_string()],
+                    )
+                    .unwrap();
+                    k += 1;
+                }
+            })
+        };
+        let failed: Vec<String> = (0..n)
+            .filter_map(|i| {
+                l.transition(&format!("t{i}"), state::SUBMITTING, "sending", 1)
+                    .err()
+                    .map(|e| e.to_string())
+            })
+            .collect();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        other.join().unwrap();
+        assert!(
+            failed.is_empty(),
+            "{} of {n} failed: {:?}",
+            failed.len(),
+            failed.first()
+        );
     }
 
     #[test]

@@ -314,7 +314,7 @@ impl Ledger {
         let blockers = serde_json::to_string(&blockers_of(c)).unwrap_or_else(|_| "[]".into());
         let cand = serde_json::to_string(c).unwrap_or_else(|_| "null".into());
         Ok(self.with(|conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let state: Option<String> = tx
                 .query_row("SELECT state FROM pair_registry WHERE id = ?1", [&c.id], |r| r.get(0))
                 .optional()?;
@@ -358,7 +358,7 @@ impl Ledger {
         now_ms: i64,
     ) -> Result<usize, PairRegistryError> {
         Ok(self.with(|conn| {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut added = 0;
             for p in pairs {
                 let exists: Option<String> = tx
@@ -487,7 +487,7 @@ impl Ledger {
         }
         let from = p.state;
         self.with(|c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             // The state is re-checked in the UPDATE so two deciders cannot both win.
             let n = tx.execute(
                 "UPDATE pair_registry SET state=?2, decided_by=?3, decided_ms=?4, override_reason=COALESCE(?5, override_reason), updated_ms=?4 WHERE id=?1 AND state=?6",

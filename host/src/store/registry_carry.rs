@@ -14,7 +14,7 @@ pub(super) fn carry_registry(conn: &mut Connection, archived: &Path) -> rusqlite
         [archived.to_string_lossy().as_ref()],
     )?;
     let copied = (|| {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let has: i64 = tx.query_row(
             "SELECT COUNT(*) FROM archived.sqlite_master WHERE type = 'table' AND name = 'pair_registry'",
             [],

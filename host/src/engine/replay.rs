@@ -25,6 +25,11 @@ impl Engine {
             format!("engine started: replaying {} pairs", self.pairs.get().len()),
             None,
         );
+        // A killed replay goes on from its last durable step (see `replay_resume`).
+        if let Some(at) = super::replay_resume::resume_point(&self.ledger)? {
+            clock.advance_to(at);
+            self.resume_replay(at).await?;
+        }
         self.reconcile().await?;
         let last = self
             .venues

@@ -112,8 +112,13 @@ pub fn settings_json(t: &toml::Table) -> serde_json::Value {
 
 /// The settings an instance is created with: its table from config plus the host's context
 /// (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
-fn instance_settings(cfg: &Config, t: &toml::Table, feed: Option<&str>) -> serde_json::Value {
-    use plugin_api::settings::{HOST_CONFIG_DIR, HOST_FEED};
+fn instance_settings(
+    cfg: &Config,
+    t: &toml::Table,
+    name: &str,
+    feed: Option<&str>,
+) -> serde_json::Value {
+    use plugin_api::settings::{HOST_CONFIG_DIR, HOST_DATA_DIR, HOST_FEED, HOST_INSTANCE};
     let mut v = settings_json(t);
     if v.is_null() {
         v = serde_json::Value::Object(Default::default());
@@ -123,6 +128,11 @@ fn instance_settings(cfg: &Config, t: &toml::Table, feed: Option<&str>) -> serde
             HOST_CONFIG_DIR.into(),
             serde_json::Value::String(cfg.config_dir.display().to_string()),
         );
+        obj.insert(
+            HOST_DATA_DIR.into(),
+            serde_json::Value::String(cfg.resolve_path(&cfg.data_dir).display().to_string()),
+        );
+        obj.insert(HOST_INSTANCE.into(), serde_json::Value::String(name.into()));
         if let Some(feed) = feed {
             obj.insert(HOST_FEED.into(), serde_json::Value::String(feed.into()));
         }
@@ -174,7 +184,7 @@ impl Registry {
             let ModuleRef::Venue(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let settings = instance_settings(cfg, &v.settings, v.feed.as_deref());
+            let settings = instance_settings(cfg, &v.settings, &v.name, v.feed.as_deref());
             let mut secrets = Secrets::new();
             for (k, r) in &v.secrets {
                 let value =
@@ -221,7 +231,7 @@ impl Registry {
             let ModuleRef::Risk(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let settings = instance_settings(cfg, &r.settings, None);
+            let settings = instance_settings(cfg, &r.settings, &r.name, None);
             let name = r.name.clone();
             let create_err = |error: String| RegistryError::Create {
                 section: "risk",
@@ -257,7 +267,7 @@ impl Registry {
                 unreachable!("load() checked the kind")
             };
             // Instantiate once with no pairs to learn name and version (and validate settings).
-            let settings = instance_settings(cfg, &s.settings, None);
+            let settings = instance_settings(cfg, &s.settings, &s.name, None);
             let name = s.name.clone();
             let probe = create_with_timeout(timeout, move || {
                 let h = plugin_api::ffi::StrategyHandle::create(module, &name, &settings, &[])?;

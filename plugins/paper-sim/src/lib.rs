@@ -23,6 +23,7 @@ mod book;
 mod faults;
 mod journal;
 mod listings;
+mod resume;
 pub mod scenario;
 pub mod settings;
 mod sim;
@@ -71,11 +72,19 @@ impl PaperSim {
         reader: ScenarioReader<R>,
     ) -> PluginResult<PaperSim> {
         let rules = settings.rules;
+        let header = reader.header().clone();
+        let journaled = settings.journal.is_some();
+        let mut sim = Sim::load(settings, reader)?;
+        let journal = if journaled {
+            Some(resume::open(&sim.settings.clone(), &header, &mut sim)?)
+        } else {
+            None
+        };
         Ok(PaperSim {
-            sim: Mutex::new(Sim::load(settings, reader)?),
+            sim: Mutex::new(sim),
             rules,
             fed: false,
-            journal: Mutex::new(None),
+            journal: Mutex::new(journal),
         })
     }
 
@@ -120,8 +129,17 @@ impl PaperSim {
         })
     }
 
-    /// Writes a state-changing operation to the journal (if kept) before it is applied.
-    fn journal(&self, sim: &Sim, op: &VenueOp) -> PluginResult<()> {
+    /// Writes a state-changing operation to the journal (if kept) before it is applied, with a
+    /// replay's fault bookkeeping (see [`resume`]): `take` when the order took its faults now,
+    /// `apply` when it is applied now.
+    fn journal(
+        &self,
+        sim: &Sim,
+        op: &VenueOp,
+        take: bool,
+        apply: bool,
+        faults: &[FaultKind],
+    ) -> PluginResult<()> {
         if !matches!(
             op,
             VenueOp::Ingest { .. } | VenueOp::PlaceOrder { .. } | VenueOp::CancelOrder { .. }
@@ -135,12 +153,12 @@ impl PaperSim {
             )
         })?;
         match j.as_mut() {
-            Some(j) => j.append(sim.now(), op),
+            Some(j) => j.append_with(sim.now(), op, take, apply, faults),
             None => Ok(()),
         }
     }
 
-    fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
+    pub(crate) fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
         Ok(match op {
             VenueOp::Markets { filter } => {
                 let (markets, next_cursor) = sim.markets(&filter);
@@ -304,12 +322,17 @@ impl Venue for PaperSim {
             },
             other => other,
         };
+        // A replay's order takes its faults now, whenever it is applied (see `resume`).
+        let take = !self.fed && matches!(op, VenueOp::PlaceOrder { .. });
         if latency > 0 {
+            if take {
+                self.journal(&sim, &op, true, false, &[])?;
+            }
             let state = serde_json::to_string(&Pending { op, faults })
                 .map_err(|e| PluginError::new(plugin_api::ErrorKind::Internal, e.to_string()))?;
             return Ok(Step::Wait { ms: latency, state });
         }
-        self.journal(&sim, &op)?;
+        self.journal(&sim, &op, take, true, &faults)?;
         Self::run(&mut sim, op, &faults).map(|result| Step::Done { result })
     }
 
@@ -318,7 +341,7 @@ impl Venue for PaperSim {
             .map_err(|e| PluginError::invalid(format!("paper-sim: bad continuation state: {e}")))?;
         let mut sim = self.lock()?;
         sim.advance(ctx.now_ms);
-        self.journal(&sim, &pending.op)?;
+        self.journal(&sim, &pending.op, false, true, &pending.faults)?;
         Self::run(&mut sim, pending.op, &pending.faults).map(|result| Step::Done { result })
     }
 

@@ -15,7 +15,7 @@ use plugin_api::{CallCtx, Usd};
 use std::collections::BTreeSet;
 
 use super::setup::{Engine, EngineError};
-use crate::store::Ledger;
+use crate::store::{Ledger, Purpose};
 
 /// The simulated time a replay on this ledger resumes at: the ledger's last write, if any.
 pub fn resume_point(ledger: &Ledger) -> Result<Option<i64>, crate::store::LedgerError> {
@@ -41,7 +41,35 @@ impl Engine {
                 Err(e) => self.error(None, v.name(), &format!("poll_events: {e}")),
             }
         }
+        self.consume_journaled_fills()?;
         tracing::info!(at_ms = at, "paper replay resumed from its journals and ledger");
+        Ok(())
+    }
+
+    /// The killed engine took its own entry fills off its copy of the asks, until the venue's
+    /// next book replaced it (see `executor`); the simulators' books in their output do not show
+    /// that. Take off again every entry fill that the latest book of its instrument predates
+    /// (a book at the trade's own time came before it: events are applied before trading), so
+    /// the view is the one the killed engine had and it decides the same.
+    fn consume_journaled_fills(&self) -> Result<(), EngineError> {
+        let mut fills = Vec::new();
+        for t in self.ledger.trades_in(&[])? {
+            for o in self.ledger.orders_of(&t.id)? {
+                if o.purpose != Purpose::Entry || o.filled_qty.0 <= 0 {
+                    continue;
+                }
+                let Some(vi) = self.vidx(&o.venue) else {
+                    continue;
+                };
+                let book_ts = self
+                    .market
+                    .with_books(|b| b.get(vi, &o.instrument).map(|b| b.ts_ms));
+                if book_ts.is_some_and(|ts| ts <= t.created_ms) {
+                    fills.push((vi, o.instrument, o.filled_qty));
+                }
+            }
+        }
+        self.market.consume(fills);
         Ok(())
     }
 

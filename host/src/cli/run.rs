@@ -108,9 +108,10 @@ pub async fn run(
         // simulators rebuilt their accounts from their journals and the engine resumes at the
         // ledger's last write (see engine/replay_resume.rs). The clock starts no later than
         // that, so nothing at start moves a simulator past it.
-        let resumed = {
+        let (resumed, finished) = {
+            use polymix_host::engine::replay_resume::{replay_done, resume_point};
             let ledger = polymix_host::store::Ledger::open(&cfg.ledger_path())?;
-            polymix_host::engine::replay_resume::resume_point(&ledger)?
+            (resume_point(&ledger)?, replay_done(&ledger)?)
         };
         let clock = SimClock::new(resumed.map_or(first, |at| at.min(first)));
         let engine = Arc::new(Engine::new(cfg.clone(), &reg, Arc::new(clock.clone()), opts).await?);
@@ -153,8 +154,13 @@ pub async fn run(
             );
             out!("{}", summary.table());
             if let Some(at) = resumed {
+                if finished {
+                    outln!("note: this data dir's replay was already replayed to its end; the figures are that run's (trades, fees, P&L and balances from the ledger and the paper journals)");
+                } else {
+                    outln!("note: resumed this data dir's killed replay at sim time {at} ms; trades, fees, P&L and balances cover the whole run, the other counts this process only");
+                }
                 outln!(
-                    "note: resumed a replay already under way on this data dir (at sim time {at} ms): trades, fees, P&L and balances cover the whole run; book updates, opportunities and legs count this process only (`polymix reset --config {}` starts afresh)",
+                    "      to start afresh: polymix reset --config {} --key <reset key>",
                     path.display()
                 );
             }

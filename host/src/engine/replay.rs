@@ -86,6 +86,11 @@ impl Engine {
         self.check_fills().await?;
         self.settle_ready().await?;
         self.refresh_balances().await?;
+        // A run started again on this data dir says it found the replay finished.
+        self.ledger.set_kv(
+            super::replay_resume::REPLAY_DONE_KEY,
+            &clock.now_ms().to_string(),
+        )?;
         let s = self.stats();
         self.notify(
             crate::notify::Kind::EngineStop,

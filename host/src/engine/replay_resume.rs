@@ -17,6 +17,14 @@ use std::collections::BTreeSet;
 use super::setup::{Engine, EngineError};
 use crate::store::{Ledger, Purpose};
 
+/// The ledger key set when a replay reached its scenario's end.
+pub const REPLAY_DONE_KEY: &str = "paper_replay_done_ms";
+
+/// Whether a replay on this ledger already reached its scenario's end.
+pub fn replay_done(ledger: &Ledger) -> Result<bool, crate::store::LedgerError> {
+    Ok(ledger.get_kv(REPLAY_DONE_KEY)?.is_some())
+}
+
 /// The simulated time a replay on this ledger resumes at: the ledger's last write, if any.
 pub fn resume_point(ledger: &Ledger) -> Result<Option<i64>, crate::store::LedgerError> {
     ledger.last_write_ms()
@@ -42,7 +50,10 @@ impl Engine {
             }
         }
         self.consume_journaled_fills()?;
-        tracing::info!(at_ms = at, "paper replay resumed from its journals and ledger");
+        tracing::info!(
+            at_ms = at,
+            "paper replay resumed from its journals and ledger"
+        );
         Ok(())
     }
 

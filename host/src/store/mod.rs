@@ -14,4 +14,4 @@ pub use ledger::*;
 pub use lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};
 pub use registry_carry::reset_ledger;
-pub use replay_position::LedgerTotals;
+pub use replay_position::{archive_paper_journals, LedgerTotals, PAPER_JOURNALS_DIR};

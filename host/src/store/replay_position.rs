@@ -43,12 +43,34 @@ impl Ledger {
     pub fn totals(&self) -> Result<LedgerTotals, LedgerError> {
         self.with(|c| {
             let trades: i64 = c.query_row("SELECT COUNT(*) FROM trades", [], |r| r.get(0))?;
-            let fees: i64 =
-                c.query_row("SELECT COALESCE(SUM(fees), 0) FROM orders", [], |r| r.get(0))?;
+            let fees: i64 = c.query_row("SELECT COALESCE(SUM(fees), 0) FROM orders", [], |r| {
+                r.get(0)
+            })?;
             Ok(LedgerTotals {
                 trades: trades.max(0) as u64,
                 fees,
             })
         })
     }
+}
+
+/// The folder under the data dir where paper-sim keeps a scenario replay's journals by default
+/// (paper-sim's `settings::default_journal`; plugins keep their own state under
+/// `<data_dir>/<plugin>/`).
+pub const PAPER_JOURNALS_DIR: &str = "paper-sim";
+
+/// Moves the paper journals aside with the ledger on a reset (`<data_dir>/paper-sim` becomes
+/// `<data_dir>/paper-sim.<stamp>`, never deleted), so the next replay starts from its scenario.
+/// `None` when there were none.
+pub fn archive_paper_journals(
+    data_dir: &std::path::Path,
+    stamp: &str,
+) -> std::io::Result<Option<std::path::PathBuf>> {
+    let dir = data_dir.join(PAPER_JOURNALS_DIR);
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let to = data_dir.join(format!("{PAPER_JOURNALS_DIR}.{stamp}"));
+    std::fs::rename(&dir, &to)?;
+    Ok(Some(to))
 }

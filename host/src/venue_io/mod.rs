@@ -2,14 +2,14 @@
 //! per-venue timeout and rate limiter, and retries only where a retry cannot double an order.
 
 mod clock;
-mod step_driver;
 pub mod market_data;
 mod rate_limit;
 mod retry_after;
 mod settings;
+mod step_driver;
 pub mod wire_stamp;
 
 pub use clock::{Clock, SimClock, SystemClock};
-pub use step_driver::{Begun, VenueError, VenueIo};
 pub use rate_limit::RateLimiter;
 pub use settings::VenueIoSettings;
+pub use step_driver::{Begun, VenueError, VenueIo};

@@ -154,6 +154,29 @@ pub struct VenueModule {
         RStr<'_>,
         RVec<Tuple2<RString, RString>>,
     ) -> RResult<FfiVenueBox, FfiError>,
+    /// What the plugin declares ([`crate::declare::Declaration`] as JSON). After the last
+    /// prefix field: a plugin built before declarations existed has none, and declares nothing.
+    pub declaration: extern "C" fn() -> RString,
+}
+
+/// A declaration as the root module's `declaration` function returns it (the export macros call
+/// this).
+pub fn declaration_json(d: &crate::declare::Declaration) -> RString {
+    // Plain data (enums and strings): serialization cannot fail.
+    RString::from(serde_json::to_string(d).unwrap_or_default())
+}
+
+/// Reads a root module's declaration: `None` from a plugin built before declarations existed
+/// (declares nothing), an error naming the problem for JSON the host cannot read.
+#[cfg(any(test, feature = "host"))]
+pub fn read_declaration(
+    f: Option<extern "C" fn() -> RString>,
+) -> Result<crate::declare::Declared, String> {
+    match f {
+        None => Ok(crate::declare::Declared::default()),
+        Some(f) => serde_json::from_str(f().as_str())
+            .map_err(|e| format!("plugin declaration is not valid: {e}")),
+    }
 }
 
 impl RootModule for VenueModuleRef {
@@ -474,6 +497,9 @@ pub struct StrategyModule {
     /// Creates an instance: name, settings JSON, pairs JSON.
     #[sabi(last_prefix_field)]
     pub create: extern "C" fn(RStr<'_>, RStr<'_>, RStr<'_>) -> RResult<FfiStrategyBox, FfiError>,
+    /// What the plugin declares ([`crate::declare::Declaration`] as JSON). After the last
+    /// prefix field: a plugin built before declarations existed has none, and declares nothing.
+    pub declaration: extern "C" fn() -> RString,
 }
 
 impl RootModule for StrategyModuleRef {
@@ -648,6 +674,9 @@ pub struct RiskModule {
     /// Creates an instance: name, settings JSON.
     #[sabi(last_prefix_field)]
     pub create: extern "C" fn(RStr<'_>, RStr<'_>) -> RResult<FfiRiskBox, FfiError>,
+    /// What the plugin declares ([`crate::declare::Declaration`] as JSON). After the last
+    /// prefix field: a plugin built before declarations existed has none, and declares nothing.
+    pub declaration: extern "C" fn() -> RString,
 }
 
 impl RootModule for RiskModuleRef {

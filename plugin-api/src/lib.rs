@@ -37,11 +37,15 @@
 //! micro-shares (1e-6 share, [`money::SHARE`] per share), so fills finer than a hundredth are
 //! booked exactly; the layout (an `i64`) is unchanged, the meaning is not, so build plugins
 //! with [`Qty::shares`] / [`Qty::parse`] rather than raw integers.
+//! Within 0.2, plugins may declare the well-known host settings and environment secrets
+//! they take ([`declare`]): an optional root-module field, so a plugin built without it loads
+//! and declares nothing.
 #![warn(missing_docs)]
 // abi_stable's derives emit impls that rustc ≥ 1.80 flags as non-local.
 #![allow(non_local_definitions)]
 
 pub mod book;
+pub mod declare;
 pub mod error;
 pub mod export;
 pub mod feed;
@@ -64,6 +68,7 @@ pub mod testing;
 pub mod venue;
 
 pub use book::{Book, Level};
+pub use declare::{Declaration, Declared, HostSetting, SecretDecl, SettingDecl, SettingKind};
 pub use error::{ErrorKind, PluginError, PluginResult};
 pub use feed::{FeedRules, FeedSnapshot, IngestReport};
 pub use fees::{FeeBasis, FeeError, FeeModel, FeeRounding, FeeShape, FeeTerm};

@@ -423,3 +423,58 @@ fn trades_lists_every_trade_with_its_legs() {
         assert!(text.contains(&row.id), "{text}");
     }
 }
+
+/// `check` prints each instance as it is created: the seed's variables land in the plugins that
+/// declare them (arb: bet amount; risk-limits: daily trades; paper-sim: initial balance as its
+/// `balance`), nowhere else; a bad value is one line naming the variable.
+#[test]
+fn check_shows_environment_settings_where_plugins_declare_them() {
+    let base = paper_config("env-decl");
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(polymix_bin());
+        cmd.args(["check", "--config"]).arg(&base).env_clear();
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run polymix")
+    };
+    let out = run(&[
+        ("PAPER_TRADING_BET_AMOUNT", "77.5"),
+        ("PAPER_TRADING_MAX_DAILY_TRADES", "9"),
+        ("PAPER_TRADING_INITIAL_BALANCE", "4321"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let section = |from: &str, to: &str| -> String {
+        let s = text.find(from).unwrap_or_else(|| panic!("{from}: {text}"));
+        let e = text[s..].find(to).map_or(text.len(), |e| s + e);
+        text[s..e].to_string()
+    };
+    let strategy = section("strategy:", "pairs:");
+    assert!(strategy.contains("bet_amount = \"77.5\""), "{strategy}");
+    assert!(!strategy.contains("max_daily_trades"), "{strategy}");
+    let risk = section("risk:", "strategy:");
+    assert!(risk.contains("max_daily_trades = 9"), "{risk}");
+    assert!(
+        !risk.contains("bet_amount") && !risk.contains("4321"),
+        "{risk}"
+    );
+    let venues = section("venues:", "risk:");
+    assert_eq!(
+        venues.matches("balance = \"4321\"").count(),
+        2,
+        "both paper-sim venues: {venues}"
+    );
+    assert!(
+        !venues.contains("77.5") && !venues.contains("= 9"),
+        "{venues}"
+    );
+
+    let bad = run(&[("PAPER_TRADING_MAX_DAILY_TRADES", "many")]);
+    let line = one_error_line("bad env value", &bad);
+    assert!(line.contains("PAPER_TRADING_MAX_DAILY_TRADES"), "{line}");
+}

@@ -515,14 +515,51 @@ async fn another_pair_trades_while_one_trade_unwinds() {
     );
 }
 
-/// The book improves between the decision and the match (the venue holds the order write
-/// 600 ms; meanwhile P's ask drops from 0.40 to 0.20). Polymarket's IOC BUY spends
-/// `qty × limit`, so it buys more shares than asked: 20 for 10. The ledger records what the
-/// venue booked (never capped at 10), the legs are unequal, and the engine sells the 10-share
-/// surplus back: the trade ends HEDGED at 10 shares a leg, the surplus flattened. (A surplus
-/// worth less than the venue's $1 minimum for a marketable order cannot be sold: NAKED.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
+/// What a surplus scenario left behind.
+struct SurplusRun {
+    trade: TradeRow,
+    orders: Vec<OrderRow>,
+    ledger: std::sync::Arc<polymix_host::store::Ledger>,
+    pm: PolymarketDouble,
+    ks: KalshiDouble,
+    /// Both venues' cash before the run: Polymarket in micro-pUSD, Kalshi in dollars.
+    cash0: (i64, Usd),
+}
+
+impl SurplusRun {
+    fn leg_a(&self) -> &OrderRow {
+        self.orders
+            .iter()
+            .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
+            .expect("leg a")
+    }
+
+    fn sales(&self) -> Vec<&OrderRow> {
+        self.orders
+            .iter()
+            .filter(|o| o.venue == "pm" && o.purpose == Purpose::Unwind)
+            .collect()
+    }
+
+    fn outcome(&self) -> Outcome {
+        Outcome {
+            trade: self.trade.clone(),
+            orders: self.orders.clone(),
+            ledger: self.ledger.clone(),
+        }
+    }
+}
+
+/// The one arb, with Polymarket holding the entry order's write 600 ms; meanwhile P's asks
+/// become `asks_after`, so the IOC BUY (which spends `qty × limit`) buys what that book gives.
+/// Runs until the trade satisfies `until`; with `settle`, both markets then resolve YES and the
+/// run ends once the trade settled.
+async fn surplus_run(
+    tag: &str,
+    asks_after: &[(&str, &str)],
+    until: fn(&TradeRow) -> bool,
+    settle: bool,
+) -> SurplusRun {
     use crate::live_e2e::ARB_COND;
     use polymix_doubles::polymarket::MarketSeed;
     let (pm, ks) = seeded_doubles().await;
@@ -535,11 +572,12 @@ async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
         "/order",
         Fault::Delay(Duration::from_millis(600)),
     ));
-    let engine = live_engine_with("lf-surplus", &pm, &ks, &engine_section(2_000)).await;
+    let cash0 = (pm.balance(PM_ADDR), ks.balance());
+    let engine = live_engine_with(tag, &pm, &ks, &engine_section(2_000)).await;
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
-        // The order write is being held: the book improves before the venue matches it.
+        // The order write is being held: the book changes before the venue matches it.
         let t0 = std::time::Instant::now();
         while pm
             .request_log()
@@ -549,33 +587,64 @@ async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
             assert!(t0.elapsed() < Duration::from_secs(20), "no order");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.20", "100")]);
-        let done = wait_for(&ledger, "the trade final", Duration::from_secs(20), |t| {
-            t.len() == 1 && FINAL.contains(&t[0].state)
-        })
+        pm.set_book(ARB_YES, &[("0.37", "50")], asks_after);
+        let reached = wait_for(
+            &ledger,
+            "the trade's expected state",
+            Duration::from_secs(20),
+            |t| t.len() == 1 && until(&t[0]),
+        )
         .await;
+        if settle {
+            pm.resolve(ARB_YES, true);
+            ks.settle(ARB_TICKER, "yes");
+            wait_for(&ledger, "settlement", Duration::from_secs(20), |t| {
+                t.iter()
+                    .any(|x| x.id == reached[0].id && x.settled_ms.is_some())
+            })
+            .await;
+        }
         let _ = tx.send(true);
-        done
+        reached
     };
     let (r, trades) = tokio::join!(engine.run_live(rx), script);
     r.expect("run_live");
-    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
-    let orders = ledger.orders_of(&t.id).unwrap();
-    let a = orders
-        .iter()
-        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
-        .expect("leg a");
+    let trade = ledger.trade(&trades[0].id).unwrap().unwrap();
+    let orders = ledger.orders_of(&trade.id).unwrap();
+    SurplusRun {
+        trade,
+        orders,
+        ledger,
+        pm,
+        ks,
+        cash0,
+    }
+}
+
+/// The book improves between the decision and the match (the venue holds the order write
+/// 600 ms; meanwhile P's ask drops from 0.40 to 0.20). Polymarket's IOC BUY spends
+/// `qty × limit`, so it buys more shares than asked: 20 for 10. The ledger records what the
+/// venue booked (never capped at 10), the legs are unequal, and the engine sells the 10-share
+/// surplus back: the trade ends HEDGED at 10 shares a leg, the surplus flattened. (A surplus
+/// worth less than the venue's $1 minimum for a marketable order cannot be sold: NAKED.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
+    let run = surplus_run(
+        "lf-surplus",
+        &[("0.20", "100")],
+        |t| FINAL.contains(&t.state),
+        false,
+    )
+    .await;
+    let (t, orders, pm) = (&run.trade, &run.orders, &run.pm);
+    let a = run.leg_a();
     assert_eq!(a.qty, Qty::shares(10));
     assert_eq!(
         a.filled_qty,
         Qty::shares(20),
         "the venue's shares, not capped: {a:#?}"
     );
-    let sold: Qty = orders
-        .iter()
-        .filter(|o| o.venue == "pm" && o.purpose == Purpose::Unwind)
-        .map(|o| o.filled_qty)
-        .sum();
+    let sold: Qty = run.sales().iter().map(|o| o.filled_qty).sum();
     assert_eq!(
         sold,
         Qty::shares(10),
@@ -584,14 +653,7 @@ async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
     assert_eq!(t.state, state::HEDGED, "{t:#?}");
     // The venue agrees: 20 bought, 10 sold.
     assert_eq!(pm.position(PM_ADDR, ARB_YES), 10_000_000, "10 shares held");
-    check_polymarket(
-        &Outcome {
-            trade: t.clone(),
-            orders: orders.clone(),
-            ledger: ledger.clone(),
-        },
-        &pm,
-    );
+    check_polymarket(&run.outcome(), pm);
 }
 
 /// As above, but the surplus is too small to sell: the ask drops to 0.32, so the $4.00 IOC BUY
@@ -602,54 +664,15 @@ async fn a_buy_that_gets_more_shares_than_asked_has_its_surplus_flattened() {
 /// resolution: the trade still settles.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_surplus_below_the_venues_minimum_order_is_naked_with_the_reason() {
-    use crate::live_e2e::ARB_COND;
-    use polymix_doubles::polymarket::MarketSeed;
-    let (pm, ks) = seeded_doubles().await;
-    let mut m = MarketSeed::new(ARB_YES, ARB_COND);
-    m.question = format!("test market {ARB_COND}");
-    m.min_size = "1".into();
-    pm.add_market(m);
-    pm.inject(FaultRule::once(
-        "POST",
-        "/order",
-        Fault::Delay(Duration::from_millis(600)),
-    ));
-    let engine = live_engine_with("lf-small-surplus", &pm, &ks, &engine_section(2_000)).await;
-    let ledger = engine.ledger().clone();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let script = async {
-        let t0 = std::time::Instant::now();
-        while pm
-            .request_log()
-            .iter()
-            .all(|(m, p, _)| !(m == "POST" && p == "/order"))
-        {
-            assert!(t0.elapsed() < Duration::from_secs(20), "no order");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.32", "100")]);
-        let naked = wait_for(&ledger, "the trade naked", Duration::from_secs(20), |t| {
-            t.len() == 1 && t[0].state == state::NAKED
-        })
-        .await;
-        pm.resolve(ARB_YES, true);
-        ks.settle(ARB_TICKER, "yes");
-        wait_for(&ledger, "settlement", Duration::from_secs(20), |t| {
-            t.iter()
-                .any(|x| x.id == naked[0].id && x.settled_ms.is_some())
-        })
-        .await;
-        let _ = tx.send(true);
-        naked
-    };
-    let (r, trades) = tokio::join!(engine.run_live(rx), script);
-    r.expect("run_live");
-    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
-    let orders = ledger.orders_of(&t.id).unwrap();
-    let a = orders
-        .iter()
-        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
-        .expect("leg a");
+    let run = surplus_run(
+        "lf-small-surplus",
+        &[("0.32", "100")],
+        |t| t.state == state::NAKED,
+        true,
+    )
+    .await;
+    let (t, orders) = (&run.trade, &run.orders);
+    let a = run.leg_a();
     assert_eq!(
         a.filled_qty,
         Qty::parse("12.50").unwrap(),
@@ -672,7 +695,7 @@ async fn a_surplus_below_the_venues_minimum_order_is_naked_with_the_reason() {
     );
     assert!(t.settled_ms.is_some(), "the surplus settles with the trade");
     assert_eq!(
-        pm.position(PM_ADDR, ARB_YES),
+        run.pm.position(PM_ADDR, ARB_YES),
         12_500_000,
         "12.5 shares held"
     );
@@ -688,60 +711,16 @@ async fn a_surplus_below_the_venues_minimum_order_is_naked_with_the_reason() {
 /// reason; the surplus is held to resolution and settles with the trade, P&L to the micro-dollar.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_surplus_finer_than_a_hundredth_is_booked_exactly_and_held_naked() {
-    use crate::live_e2e::ARB_COND;
-    use polymix_doubles::polymarket::MarketSeed;
-    let (pm, ks) = seeded_doubles().await;
-    let mut m = MarketSeed::new(ARB_YES, ARB_COND);
-    m.question = format!("test market {ARB_COND}");
-    m.min_size = "1".into();
-    pm.add_market(m);
-    pm.inject(FaultRule::once(
-        "POST",
-        "/order",
-        Fault::Delay(Duration::from_millis(600)),
-    ));
-    let (pm_cash0, ks_cash0) = (pm.balance(PM_ADDR), ks.balance());
-    let engine = live_engine_with("lf-micro-surplus", &pm, &ks, &engine_section(2_000)).await;
-    let ledger = engine.ledger().clone();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let script = async {
-        let t0 = std::time::Instant::now();
-        while pm
-            .request_log()
-            .iter()
-            .all(|(m, p, _)| !(m == "POST" && p == "/order"))
-        {
-            assert!(t0.elapsed() < Duration::from_secs(20), "no order");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        // The next ask (0.45) is above the 0.40 limit: the BUY stops after 10.3571 shares.
-        pm.set_book(
-            ARB_YES,
-            &[("0.37", "50")],
-            &[("0.38", "4.3571"), ("0.39", "6"), ("0.45", "100")],
-        );
-        let naked = wait_for(&ledger, "the trade naked", Duration::from_secs(20), |t| {
-            t.len() == 1 && t[0].state == state::NAKED
-        })
-        .await;
-        pm.resolve(ARB_YES, true);
-        ks.settle(ARB_TICKER, "yes");
-        wait_for(&ledger, "settlement", Duration::from_secs(20), |t| {
-            t.iter()
-                .any(|x| x.id == naked[0].id && x.settled_ms.is_some())
-        })
-        .await;
-        let _ = tx.send(true);
-        naked
-    };
-    let (r, trades) = tokio::join!(engine.run_live(rx), script);
-    r.expect("run_live");
-    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
-    let orders = ledger.orders_of(&t.id).unwrap();
-    let a = orders
-        .iter()
-        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
-        .expect("leg a");
+    // The next ask (0.45) is above the 0.40 limit: the BUY stops after 10.3571 shares.
+    let run = surplus_run(
+        "lf-micro-surplus",
+        &[("0.38", "4.3571"), ("0.39", "6"), ("0.45", "100")],
+        |t| t.state == state::NAKED,
+        true,
+    )
+    .await;
+    let (t, orders, pm, ks) = (&run.trade, &run.orders, &run.pm, &run.ks);
+    let a = run.leg_a();
     assert_eq!(a.qty, Qty::shares(10));
     assert_eq!(
         a.filled_qty,
@@ -774,14 +753,14 @@ async fn a_surplus_finer_than_a_hundredth_is_booked_exactly_and_held_naked() {
         t.note
     );
     assert!(t.settled_ms.is_some(), "the surplus settles with the trade");
-    let o = Outcome {
-        trade: t.clone(),
-        orders: orders.clone(),
-        ledger: ledger.clone(),
-    };
-    check_polymarket(&o, &pm);
-    check_kalshi(&o, &ks);
-    check_pnl(&o, pm.balance(PM_ADDR) - pm_cash0, ks.balance() - ks_cash0);
+    let o = run.outcome();
+    check_polymarket(&o, pm);
+    check_kalshi(&o, ks);
+    check_pnl(
+        &o,
+        pm.balance(PM_ADDR) - run.cash0.0,
+        ks.balance() - run.cash0.1,
+    );
 }
 
 /// As above with a surplus worth selling: the IOC BUY gets 3.3571 at 0.29 and 10
@@ -790,56 +769,17 @@ async fn a_surplus_finer_than_a_hundredth_is_booked_exactly_and_held_naked() {
 /// no order can sell: the trade is NAKED with that reason, and ledger and wallet agree.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_surplus_is_sold_in_whole_steps_and_the_sub_step_rest_is_naked() {
-    use crate::live_e2e::ARB_COND;
-    use polymix_doubles::polymarket::MarketSeed;
-    let (pm, ks) = seeded_doubles().await;
-    let mut m = MarketSeed::new(ARB_YES, ARB_COND);
-    m.question = format!("test market {ARB_COND}");
-    m.min_size = "1".into();
-    pm.add_market(m);
-    pm.inject(FaultRule::once(
-        "POST",
-        "/order",
-        Fault::Delay(Duration::from_millis(600)),
-    ));
-    let engine = live_engine_with("lf-step-surplus", &pm, &ks, &engine_section(2_000)).await;
-    let ledger = engine.ledger().clone();
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let script = async {
-        let t0 = std::time::Instant::now();
-        while pm
-            .request_log()
-            .iter()
-            .all(|(m, p, _)| !(m == "POST" && p == "/order"))
-        {
-            assert!(t0.elapsed() < Duration::from_secs(20), "no order");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        pm.set_book(
-            ARB_YES,
-            &[("0.37", "50")],
-            &[("0.29", "3.3571"), ("0.30", "10"), ("0.45", "100")],
-        );
-        let naked = wait_for(&ledger, "the trade naked", Duration::from_secs(20), |t| {
-            t.len() == 1 && t[0].state == state::NAKED
-        })
-        .await;
-        let _ = tx.send(true);
-        naked
-    };
-    let (r, trades) = tokio::join!(engine.run_live(rx), script);
-    r.expect("run_live");
-    let t = ledger.trade(&trades[0].id).unwrap().unwrap();
-    let orders = ledger.orders_of(&t.id).unwrap();
-    let a = orders
-        .iter()
-        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
-        .expect("leg a");
+    let run = surplus_run(
+        "lf-step-surplus",
+        &[("0.29", "3.3571"), ("0.30", "10"), ("0.45", "100")],
+        |t| t.state == state::NAKED,
+        false,
+    )
+    .await;
+    let (t, orders, pm) = (&run.trade, &run.orders, &run.pm);
+    let a = run.leg_a();
     assert_eq!(a.filled_qty, Qty::parse("13.3571").unwrap(), "{a:#?}");
-    let sales: Vec<&OrderRow> = orders
-        .iter()
-        .filter(|o| o.venue == "pm" && o.purpose == Purpose::Unwind)
-        .collect();
+    let sales = run.sales();
     assert_eq!(sales.len(), 1, "one sale of whole steps: {orders:#?}");
     assert_eq!(
         (sales[0].qty, sales[0].filled_qty),
@@ -858,14 +798,7 @@ async fn a_surplus_is_sold_in_whole_steps_and_the_sub_step_rest_is_naked() {
         10_007_100,
         "10 hedged + 0.0071 held"
     );
-    check_polymarket(
-        &Outcome {
-            trade: t.clone(),
-            orders: orders.clone(),
-            ledger: ledger.clone(),
-        },
-        &pm,
-    );
+    check_polymarket(&run.outcome(), pm);
 }
 
 /// Leg B is refused, so leg A's 10 shares are sold back; the venue holds that sale 3.7 s (past

@@ -378,3 +378,39 @@ fn plugin_files_that_crash_or_hang_the_loader_are_refused_by_the_cli() {
         "{listed}"
     );
 }
+
+/// A plugin built against plugin-api alone that declares nothing (the misbehaving example,
+/// exported without `declaration =`) is created with its config table only, whatever the
+/// environment holds; the paper-sim instances beside it, which declare `initial_balance`, get it.
+#[test]
+fn a_plugin_that_declares_nothing_gets_no_environment_setting() {
+    use polymix_host::config::{HostEnv, Mode};
+    let body = base().replace(
+        "[[risk]]",
+        "[[venue]]\nname = \"bad\"\nplugin = \"misbehaving\"\n\n[[risk]]",
+    );
+    let mut cfg = load(&write_config("env-undeclared", &body));
+    let env = |k: &str| {
+        k.starts_with("PAPER_TRADING_").then(|| match k {
+            "PAPER_TRADING_MAX_DAILY_TRADES" => "3".to_string(),
+            "PAPER_TRADING_MIN_ROI" => "0.02".to_string(),
+            _ => "12.5".to_string(),
+        })
+    };
+    cfg.host_env = HostEnv::from_vars(Mode::Paper, env).unwrap();
+    let reg = Registry::build(&cfg).expect("registry builds");
+    let bad = reg.resolved("venue", "bad").expect("resolved");
+    assert!(bad.settings.is_empty(), "{:?}", bad.settings);
+    assert!(bad.secrets.is_empty(), "{:?}", bad.secrets);
+    let paper: Vec<_> = cfg
+        .venues
+        .iter()
+        .filter(|v| v.plugin == "paper-sim")
+        .map(|v| reg.resolved("venue", &v.name).unwrap())
+        .collect();
+    assert!(!paper.is_empty());
+    for p in paper {
+        assert_eq!(p.settings["balance"].as_str(), Some("12.5"));
+        assert!(!p.settings.contains_key("bet_amount"));
+    }
+}

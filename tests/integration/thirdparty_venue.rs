@@ -154,3 +154,75 @@ async fn a_third_party_venue_trades_with_its_own_fee_schedule() {
     assert!(summary.all_settled(), "{:?}", summary.trades_by_state);
     assert_eq!(summary.realized_pnl, Usd::from_cents(508), "{summary:?}");
 }
+
+/// The seed's variables reach a third-party plugin by what it declares, never by its name: tpx
+/// declares `initial_balance` (as its `cash`) and gets it; it does not declare `bet_amount` or
+/// `max_daily_trades` and gets neither (it refuses unknown keys, so the registry would fail),
+/// while the strategy and risk policy that declare those get them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_third_party_plugin_gets_the_environment_settings_it_declares() {
+    use polymix_host::config::{HostEnv, Mode};
+    let mut cfg = polymix_host::config::load(&write_config("tpx-env", &config("tpx-env-data")))
+        .expect("config");
+    // Set through the loader's own reader, not the process environment (tests run in parallel).
+    let env = [
+        ("PAPER_TRADING_INITIAL_BALANCE", "1234.56"),
+        ("PAPER_TRADING_BET_AMOUNT", "42"),
+        ("PAPER_TRADING_MAX_DAILY_TRADES", "7"),
+        ("LIVE_TRADING_INITIAL_BALANCE", "99"),
+    ];
+    let get = |k: &str| {
+        env.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    };
+    cfg.host_env = HostEnv::from_vars(Mode::Paper, get).expect("valid values");
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&cfg))
+        .await
+        .unwrap()
+        .expect("every instance accepts what it is given");
+    for name in ["tpa", "tpb"] {
+        assert_eq!(
+            balance(&reg, name),
+            Usd::parse("1234.56").unwrap(),
+            "{name}"
+        );
+    }
+    let s = &reg.strategy_settings;
+    assert_eq!(
+        s["bet_amount"].as_str(),
+        Some("42"),
+        "arb declares bet_amount"
+    );
+    assert!(!s.contains_key("max_daily_trades") && !s.contains_key("cash"));
+
+    // Without the variables the same config gives tpx its own default cash.
+    let mut cfg = polymix_host::config::load(&write_config("tpx-env2", &config("tpx-env2-data")))
+        .expect("config");
+    cfg.host_env = HostEnv::default();
+    let reg = tokio::task::spawn_blocking(move || Registry::build(&cfg))
+        .await
+        .unwrap()
+        .expect("registry");
+    assert_eq!(balance(&reg, "tpa"), Usd::dollars(1_000));
+}
+
+fn balance(reg: &Registry, name: &str) -> Usd {
+    let v = reg.venue(name).expect(name);
+    let r = v
+        .handle
+        .call("balance", |h| {
+            h.run_local(
+                &VenueOp::Balance,
+                plugin_api::CallCtx {
+                    now_ms: 0,
+                    random: [0; 32],
+                },
+            )
+        })
+        .unwrap();
+    let OpResult::Balance { balance } = r else {
+        panic!("{r:?}")
+    };
+    balance.available
+}

@@ -41,23 +41,27 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             rates.rates["read"],
             rates.rates["write"]
         );
-        for (k, val) in &v.settings {
+        // As created: config plus what the environment gave the instance by its declaration.
+        let res = reg.resolved("venue", &v.name);
+        for (k, val) in res.map_or(&v.settings, |r| &r.settings) {
             outln!("    {k} = {val}");
         }
-        for (k, r) in &v.secrets {
+        for (k, r) in res.map_or(&v.secrets, |r| &r.secrets) {
             outln!("{}", secret_line(k, r));
         }
     }
     outln!("risk:");
     for r in &cfg.risks {
         outln!("  {} (plugin {})", r.name, r.plugin);
-        for (k, val) in &r.settings {
+        let res = reg.resolved("risk", &r.name);
+        for (k, val) in res.map_or(&r.settings, |x| &x.settings) {
             outln!("    {k} = {val}");
         }
     }
     if let Some(s) = &cfg.strategy {
         outln!("strategy: {} (plugin {})", s.name, s.plugin);
-        for (k, val) in &s.settings {
+        let res = reg.resolved("strategy", &s.name);
+        for (k, val) in res.map_or(&s.settings, |x| &x.settings) {
             outln!("    {k} = {val}");
         }
     }

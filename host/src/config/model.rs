@@ -70,6 +70,10 @@ pub struct Config {
     /// Path of the config file (set by the loader).
     #[serde(skip)]
     pub source: PathBuf,
+    /// Well-known settings from the seed's environment variables (set by the loader; the
+    /// registry hands each to the plugins that declare it).
+    #[serde(skip)]
+    pub host_env: super::env_overrides::HostEnv,
 }
 
 fn default_data_dir() -> PathBuf {

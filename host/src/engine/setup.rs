@@ -180,12 +180,7 @@ impl Engine {
             .strategy
             .clone()
             .ok_or_else(|| EngineError::Setup("config has no [strategy]".into()))?;
-        let settings = crate::plugins::registry::settings_json(
-            &cfg.strategy
-                .as_ref()
-                .map(|s| s.settings.clone())
-                .unwrap_or_default(),
-        );
+        let settings = crate::plugins::registry::settings_json(&registry.strategy_settings);
         let strategy_recipe = super::pair_adopt::StrategyRecipe {
             module,
             name,

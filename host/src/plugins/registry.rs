@@ -1,10 +1,11 @@
 //! Plugin instances per config entry. One plugin file may serve several entries (two paper-sim
 //! venues with different settings share one loaded module).
 
-use plugin_api::ffi::{RiskHandle, StrategyModuleRef, VenueHandle};
+use plugin_api::ffi::{read_declaration, RiskHandle, StrategyModuleRef, VenueHandle};
+use plugin_api::Declared;
 use plugin_api::{PluginError, PluginInfo, PluginKind, Secret, Secrets, VenueInfo};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use super::discover::{locate, search_dirs};
 use super::guard::Guarded;
 use super::load::{load, LoadError, LoadedModule, ModuleRef};
-use crate::config::{resolve_secret, Config};
+use crate::config::{fill_declared_secrets, resolve_secret, Config, SecretRef};
 
 /// Why the registry could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +74,16 @@ pub struct PluginRow {
     pub path: PathBuf,
 }
 
+/// An instance's settings and secret sources as it was created with them: its config table plus
+/// what the environment gave it by its plugin's declaration (without the host's `HOST_*` context).
+#[derive(Clone, Debug, Default)]
+pub struct Resolved {
+    /// Settings table.
+    pub settings: toml::Table,
+    /// Where each secret comes from.
+    pub secrets: BTreeMap<String, SecretRef>,
+}
+
 /// Every loaded module and instance.
 pub struct Registry {
     /// Venue instances in config order.
@@ -81,6 +92,12 @@ pub struct Registry {
     pub risks: Vec<RiskInstance>,
     /// The strategy's module and entry (instances are made once pair rules are known).
     pub strategy: Option<(StrategyModuleRef, String)>,
+    /// The strategy's settings table: config plus the environment's well-known settings it
+    /// declares (what its instances are created with).
+    pub strategy_settings: toml::Table,
+    /// Each instance's settings and secret sources as created, by section (`venue`, `risk`,
+    /// `strategy`) and instance name, for `polymix check`.
+    pub resolved: BTreeMap<(&'static str, String), Resolved>,
     /// Rows for listing.
     pub rows: Vec<PluginRow>,
     timeout: Duration,
@@ -110,7 +127,28 @@ pub fn settings_json(t: &toml::Table) -> serde_json::Value {
     serde_json::to_value(t).unwrap_or(serde_json::Value::Null)
 }
 
-/// The settings an instance is created with: its table from config plus the host's context
+/// What a loaded plugin declares; a declaration the host cannot read refuses the instance.
+fn declared(
+    m: &LoadedModule,
+    instance: &str,
+    plugin: &str,
+    section: &'static str,
+) -> Result<Declared, RegistryError> {
+    let f = match m.module {
+        ModuleRef::Venue(x) => x.declaration(),
+        ModuleRef::Risk(x) => x.declaration(),
+        ModuleRef::Strategy(x) => x.declaration(),
+    };
+    read_declaration(f).map_err(|error| RegistryError::Create {
+        section,
+        instance: instance.to_string(),
+        plugin: plugin.to_string(),
+        error,
+    })
+}
+
+/// The settings an instance is created with: its table (config plus the well-known settings
+/// from the environment its plugin declares, [`crate::config::HostEnv`]) and the host's context
 /// (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
 fn instance_settings(
     cfg: &Config,
@@ -176,6 +214,8 @@ impl Registry {
             venues: Vec::new(),
             risks: Vec::new(),
             strategy: None,
+            strategy_settings: toml::Table::new(),
+            resolved: BTreeMap::new(),
             rows: Vec::new(),
             timeout,
         };
@@ -184,9 +224,23 @@ impl Registry {
             let ModuleRef::Venue(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let settings = instance_settings(cfg, &v.settings, &v.name, v.feed.as_deref());
+            let declared = declared(&m, &v.name, &v.plugin, "venue")?;
+            let mut table = v.settings.clone();
+            cfg.host_env.apply(&declared, &mut table);
+            let settings = instance_settings(cfg, &table, &v.name, v.feed.as_deref());
+            let mut refs = v.secrets.clone();
+            fill_declared_secrets(&declared, v.role, &mut refs, |var| {
+                std::env::var_os(var).is_some()
+            });
+            reg.resolved.insert(
+                ("venue", v.name.clone()),
+                Resolved {
+                    settings: table,
+                    secrets: refs.clone(),
+                },
+            );
             let mut secrets = Secrets::new();
-            for (k, r) in &v.secrets {
+            for (k, r) in &refs {
                 let value =
                     resolve_secret(r, &cfg.config_dir).map_err(|error| RegistryError::Create {
                         section: "venue",
@@ -231,7 +285,17 @@ impl Registry {
             let ModuleRef::Risk(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
-            let settings = instance_settings(cfg, &r.settings, &r.name, None);
+            let declared = declared(&m, &r.name, &r.plugin, "risk")?;
+            let mut table = r.settings.clone();
+            cfg.host_env.apply(&declared, &mut table);
+            let settings = instance_settings(cfg, &table, &r.name, None);
+            reg.resolved.insert(
+                ("risk", r.name.clone()),
+                Resolved {
+                    settings: table,
+                    secrets: BTreeMap::new(),
+                },
+            );
             let name = r.name.clone();
             let create_err = |error: String| RegistryError::Create {
                 section: "risk",
@@ -266,8 +330,18 @@ impl Registry {
             let ModuleRef::Strategy(module) = m.module else {
                 unreachable!("load() checked the kind")
             };
+            let declared = declared(&m, &s.name, &s.plugin, "strategy")?;
+            reg.strategy_settings = s.settings.clone();
+            cfg.host_env.apply(&declared, &mut reg.strategy_settings);
+            reg.resolved.insert(
+                ("strategy", s.name.clone()),
+                Resolved {
+                    settings: reg.strategy_settings.clone(),
+                    secrets: BTreeMap::new(),
+                },
+            );
             // Instantiate once with no pairs to learn name and version (and validate settings).
-            let settings = instance_settings(cfg, &s.settings, &s.name, None);
+            let settings = instance_settings(cfg, &reg.strategy_settings, &s.name, None);
             let name = s.name.clone();
             let probe = create_with_timeout(timeout, move || {
                 let h = plugin_api::ffi::StrategyHandle::create(module, &name, &settings, &[])?;
@@ -295,6 +369,15 @@ impl Registry {
     /// Host-side timeout applied to plugin calls.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// An instance's settings and secret sources as created (`section`: `venue`, `risk` or
+    /// `strategy`).
+    pub fn resolved(&self, section: &str, name: &str) -> Option<&Resolved> {
+        self.resolved
+            .iter()
+            .find(|((s, n), _)| *s == section && n == name)
+            .map(|(_, r)| r)
     }
 
     /// A venue instance by name.

@@ -170,11 +170,21 @@ impl Strategy for Arb {
     }
 }
 
+/// The seed's environment variables this strategy takes (`*_BET_AMOUNT`, `*_MIN_ROI`), under
+/// its own keys of the same names.
+pub const DECLARATION: plugin_api::Declaration = plugin_api::Declaration::new(
+    &[
+        plugin_api::SettingDecl::new(plugin_api::HostSetting::BetAmount, "bet_amount"),
+        plugin_api::SettingDecl::new(plugin_api::HostSetting::MinRoi, "min_roi"),
+    ],
+    &[],
+);
+
 /// The cdylib's root module. In its own module only so the macro's undocumented items do not
 /// trip `missing_docs` here (the export macro does not document what it generates).
 #[allow(missing_docs)]
 mod export {
-    plugin_api::export_strategy!(super::Arb);
+    plugin_api::export_strategy!(super::Arb, declaration = super::DECLARATION);
 }
 
 #[cfg(test)]

@@ -5,15 +5,16 @@
 //! segments in order with one cursor per ladder, keeping running sums of fully consumed levels,
 //! so evaluating any `q` inside the current segment is O(1) and nothing is allocated.
 //!
-//! Within a segment profit is linear in `q` (up to per-fill fee rounding), so its best point is
-//! one of its two step-aligned ends; both are tried. When the far end breaks the budget or the
-//! ROI floor,
-//! a binary search finds the largest feasible size inside the segment: both only get worse as
-//! `q` grows within a segment (average cost per share never falls as the walk goes deeper,
-//! since `p + fee(p)` rises with `p` for both venues' formulas).
+//! Within a segment profit is a line in `q` plus bounded rounding noise (fees are rounded per
+//! fill, to a cent on Kalshi), so it is not monotone and its best point need not be an end:
+//! [`search`] bounds the segment by budget, cash and minimum notional (all monotone), measures
+//! the line's slope, and visits the few sizes near the end the slope points to where profit
+//! can still beat the best so far.
 
 use plugin_api::money::{MICRO, SHARE};
 use plugin_api::{FeeModel, Level, Price, Qty, Rounding, Usd};
+
+mod search;
 
 /// µ$ of payout per [`Qty`] unit: a dollar per share is `q × PAYOUT_PER_UNIT` µ$ (1 while a
 /// `Qty` counts micro-shares).
@@ -94,7 +95,7 @@ impl Sized {
 }
 
 /// A position in one ladder: levels before `idx` are fully consumed.
-struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     levels: &'a [Level],
     fee: FeeModel,
     idx: usize,
@@ -195,56 +196,27 @@ pub fn size(
         let end = end_a.min(end_b);
         let lo = round_up(start + 1, step).max(q_min);
         let hi = round_down(end, step);
-        let eval = |q: i64| evaluate(&a, lvl_a, &b, lvl_b, q, lim);
-        if lvl_a.price.0 + lvl_b.price.0 >= Price::ONE.0 {
-            // From here on every extra share costs at least $1 before fees, so only the first
-            // step-aligned size can still gain: the step up to it straddles cheaper levels
-            // (e.g. 122 → 123 shares when a level boundary sits at 122.43). Nothing after it can.
-            if lo <= hi {
-                let e = eval(lo);
-                if e.fits(lim) && e.meets_roi(lim) {
-                    consider(&mut best, e.sized, ra, rb);
-                }
+        if lo <= hi {
+            let seg = search::Segment {
+                a: &a,
+                la: lvl_a,
+                b: &b,
+                lb: lvl_b,
+                ra,
+                rb,
+                lim,
+                step,
+            };
+            // Costs only grow with size, so once the budget binds nothing deeper fits.
+            if seg.search(lo, hi, &mut best) {
                 break;
             }
-        } else if lo <= hi {
-            let top = eval(hi);
-            if top.fits(lim) && top.meets_roi(lim) {
-                // Profit is linear inside a segment before fees, but after fees the marginal
-                // share can cost more than $1, and the first step-aligned size may include a
-                // cheaper sliver of the previous level: so both ends are candidates.
-                // `lo` only differs from the previous candidate when the segment starts off
-                // the step grid or the minimum size pushed it up.
-                if lo < hi && (start % step != 0 || lo != start + step) {
-                    let first = eval(lo);
-                    if first.meets_roi(lim) {
-                        consider(&mut best, first.sized, ra, rb);
-                    }
-                }
-                consider(&mut best, top.sized, ra, rb);
-            } else {
-                // The largest feasible size is strictly inside the segment, if anywhere.
-                let ok = |e: &Eval| e.fits(lim) && e.meets_roi(lim);
-                let first = eval(lo);
-                if lo < hi && ok(&first) {
-                    let (mut good, mut bad) = (lo, hi);
-                    let mut good_eval = first;
-                    while bad - good > step {
-                        let mid = good + (bad - good) / step / 2 * step;
-                        let e = eval(mid);
-                        if ok(&e) {
-                            good = mid;
-                            good_eval = e;
-                        } else {
-                            bad = mid;
-                        }
-                    }
-                    consider(&mut best, good_eval.sized, ra, rb);
-                }
-                // Costs only grow with size, so once the budget binds nothing deeper fits.
-                if !top.fits(lim) {
-                    break;
-                }
+            // From here on every extra share costs at least $1 before fees, so deeper levels
+            // (dearer still) cannot gain. This segment was still searched: its first
+            // step-aligned size straddles the cheaper levels before it (e.g. 122 → 123 shares
+            // when a level boundary sits at 122.43).
+            if lvl_a.price.0 + lvl_b.price.0 >= Price::ONE.0 {
+                break;
             }
         }
         if end_a == end {
@@ -254,37 +226,72 @@ pub fn size(
             b.advance(lvl_b);
         }
     }
-    best
+    best.map(|s| Sized {
+        roi_ppm: roi_ppm(s.profit.0, s.outlay().0),
+        ..s
+    })
 }
 
 /// Keeps `cand` if it meets the size rules and beats the best so far. Ties keep the smaller
-/// size (found first): the same profit for less capital at risk.
-fn consider(best: &mut Option<Sized>, cand: Sized, ra: &LegRules, rb: &LegRules) {
+/// size: the same profit for less capital at risk.
+pub(crate) fn consider(best: &mut Option<Sized>, cand: Sized, ra: &LegRules, rb: &LegRules) {
     if cand.cost_a < ra.min_notional || cand.cost_b < rb.min_notional {
         return;
     }
-    if best.is_none_or(|b| cand.profit > b.profit) {
+    let better = |b: Sized| cand.profit > b.profit || (cand.profit == b.profit && cand.qty < b.qty);
+    if best.is_none_or(better) {
         *best = Some(cand);
     }
 }
 
-struct Eval {
-    sized: Sized,
+/// `profit / outlay` in ppm, rounded down so a trade just under the floor never rounds up to
+/// it; 0 without an outlay.
+fn roi_ppm(profit: i64, outlay: i64) -> i64 {
+    if outlay <= 0 {
+        return 0;
+    }
+    // Floor division (`div_euclid` with a positive divisor), in i64 when it fits.
+    match profit.checked_mul(1_000_000) {
+        Some(x) => x.div_euclid(outlay),
+        None => {
+            plugin_api::money::div_round(profit as i128 * 1_000_000, outlay as i128, Rounding::Down)
+                as i64
+        }
+    }
+}
+
+pub(crate) struct Eval {
+    pub(crate) sized: Sized,
     cash_a: Usd,
     cash_b: Usd,
 }
 
 impl Eval {
-    fn fits(&self, lim: &Limits) -> bool {
+    pub(crate) fn fits(&self, lim: &Limits) -> bool {
         self.sized.outlay() <= lim.budget && self.cash_a <= lim.cash_a && self.cash_b <= lim.cash_b
     }
 
-    fn meets_roi(&self, lim: &Limits) -> bool {
-        self.sized.profit.0 > 0 && self.sized.roi_ppm >= lim.min_roi_ppm
+    /// Profitable and at the ROI floor: `roi_ppm(profit, outlay) ≥ floor`, without dividing
+    /// (the ROI is rounded down and the floor is whole ppm, so this is `profit·10⁶ ≥ floor·outlay`).
+    pub(crate) fn meets_roi(&self, lim: &Limits) -> bool {
+        let (profit, outlay) = (self.sized.profit.0, self.sized.outlay().0);
+        profit > 0
+            && if outlay > 0 {
+                i128::from(profit) * 1_000_000 >= i128::from(lim.min_roi_ppm) * i128::from(outlay)
+            } else {
+                lim.min_roi_ppm <= 0
+            }
     }
 }
 
-fn evaluate(a: &Cursor<'_>, la: Level, b: &Cursor<'_>, lb: Level, q: i64, lim: &Limits) -> Eval {
+pub(crate) fn evaluate(
+    a: &Cursor<'_>,
+    la: Level,
+    b: &Cursor<'_>,
+    lb: Level,
+    q: i64,
+    lim: &Limits,
+) -> Eval {
     let (cost_a, fee_a) = a.at(la, q);
     let (cost_b, fee_b) = b.at(lb, q);
     let outlay = cost_a + cost_b + fee_a + fee_b;
@@ -299,20 +306,6 @@ fn evaluate(a: &Cursor<'_>, la: Level, b: &Cursor<'_>, lb: Level, q: i64, lim: &
         ) as i64
     };
     let profit = q * PAYOUT_PER_UNIT - outlay - buffer;
-    // Rounded down so a trade just under the floor never rounds up to it.
-    let roi_ppm = if outlay > 0 {
-        // Floor division (`div_euclid` with a positive divisor), in i64 when it fits.
-        match profit.checked_mul(1_000_000) {
-            Some(x) => x.div_euclid(outlay),
-            None => plugin_api::money::div_round(
-                profit as i128 * 1_000_000,
-                outlay as i128,
-                Rounding::Down,
-            ) as i64,
-        }
-    } else {
-        0
-    };
     Eval {
         sized: Sized {
             qty: Qty(q),
@@ -324,7 +317,8 @@ fn evaluate(a: &Cursor<'_>, la: Level, b: &Cursor<'_>, lb: Level, q: i64, lim: &
             fee_b: Usd(fee_b),
             buffer: Usd(buffer),
             profit: Usd(profit),
-            roi_ppm,
+            // Filled in for the chosen size only (a division the scan does not need).
+            roi_ppm: 0,
         },
         cash_a: Usd(cost_a + fee_a),
         cash_b: Usd(cost_b + fee_b),

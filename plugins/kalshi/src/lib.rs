@@ -1324,11 +1324,21 @@ impl Venue for KalshiVenue {
     }
 }
 
+/// Secrets the host reads from the seed's environment variables when the config names no
+/// source for them.
+pub const DECLARATION: plugin_api::Declaration = plugin_api::Declaration::new(
+    &[],
+    &[
+        plugin_api::SecretDecl::new("api_key_id", "KALSHI_API_KEY_ID"),
+        plugin_api::SecretDecl::new("private_key_pem", "KALSHI_PRIVATE_KEY"),
+    ],
+);
+
 /// The cdylib's root module. The macro's items carry no docs, hence the local allow; the
 /// exported symbol is `#[no_mangle]`, so the private module does not hide it from the loader.
 #[allow(missing_docs)]
 mod export {
-    plugin_api::export_venue!(super::KalshiVenue);
+    plugin_api::export_venue!(super::KalshiVenue, declaration = super::DECLARATION);
 }
 
 #[cfg(test)]

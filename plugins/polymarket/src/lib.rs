@@ -41,10 +41,22 @@ pub mod ws_stream;
 
 pub use venue::PolymarketVenue;
 
+/// Secrets the host reads from the seed's environment variables when the config names no
+/// source for them.
+pub const DECLARATION: plugin_api::Declaration = plugin_api::Declaration::new(
+    &[],
+    &[
+        plugin_api::SecretDecl::new("private_key", "POLYMARKET_PRIVATE_KEY"),
+        plugin_api::SecretDecl::new("api_key", "POLYMARKET_API_KEY"),
+        plugin_api::SecretDecl::new("api_secret", "POLYMARKET_API_SECRET"),
+        plugin_api::SecretDecl::new("api_passphrase", "POLYMARKET_API_PASSPHRASE"),
+    ],
+);
+
 /// The cdylib's root module (`polymix_root_module`).
 #[allow(missing_docs)]
 mod root {
-    plugin_api::export_venue!(super::PolymarketVenue);
+    plugin_api::export_venue!(super::PolymarketVenue, declaration = super::DECLARATION);
 }
 
 #[cfg(test)]

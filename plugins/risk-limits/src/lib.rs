@@ -63,11 +63,26 @@ impl RiskPolicy for Limits {
     }
 }
 
+/// The seed's environment variables this policy takes, under its own keys of the same names
+/// (the ROI floor is a strategy threshold and a risk limit, so both declare it).
+pub const DECLARATION: plugin_api::Declaration = plugin_api::Declaration::new(
+    &[
+        plugin_api::SettingDecl::new(plugin_api::HostSetting::MinRoi, "min_roi"),
+        plugin_api::SettingDecl::new(
+            plugin_api::HostSetting::MaxPositionSize,
+            "max_position_size",
+        ),
+        plugin_api::SettingDecl::new(plugin_api::HostSetting::MaxDailyTrades, "max_daily_trades"),
+        plugin_api::SettingDecl::new(plugin_api::HostSetting::DailyLossLimit, "daily_loss_limit"),
+    ],
+    &[],
+);
+
 /// The cdylib's root module. In its own module only so the macro's undocumented items do not
 /// trip `missing_docs` here (the export macro does not document what it generates).
 #[allow(missing_docs)]
 mod export {
-    plugin_api::export_risk!(super::Limits);
+    plugin_api::export_risk!(super::Limits, declaration = super::DECLARATION);
 }
 
 #[cfg(test)]

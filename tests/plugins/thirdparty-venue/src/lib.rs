@@ -422,8 +422,17 @@ impl Venue for Tpx {
     }
 }
 
+/// Takes the seed's `*_INITIAL_BALANCE` as its `cash`, declared the way any plugin can.
+pub const DECLARATION: plugin_api::Declaration = plugin_api::Declaration::new(
+    &[plugin_api::SettingDecl::new(
+        plugin_api::HostSetting::InitialBalance,
+        "cash",
+    )],
+    &[],
+);
+
 /// The cdylib's root module (the export macro's items are undocumented).
 #[allow(missing_docs)]
 mod export {
-    plugin_api::export_venue!(super::Tpx);
+    plugin_api::export_venue!(super::Tpx, declaration = super::DECLARATION);
 }

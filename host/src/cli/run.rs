@@ -155,7 +155,7 @@ pub async fn run(
             out!("{}", summary.table());
             if let Some(at) = resumed {
                 if finished {
-                    outln!("note: this data dir's replay was already replayed to its end; the figures are that run's (trades, fees, P&L and balances from the ledger and the paper journals)");
+                    outln!("note: the scenario was already replayed to its end on this data dir; these are that run's figures (trades, fees, P&L and balances from the ledger and the paper journals)");
                 } else {
                     outln!("note: resumed this data dir's killed replay at sim time {at} ms; trades, fees, P&L and balances cover the whole run, the other counts this process only");
                 }

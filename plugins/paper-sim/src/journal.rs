@@ -1,11 +1,13 @@
-//! The paper account of a live-fed instance, kept across restarts: every operation that changes
+//! The paper account kept across restarts (a live-fed instance's when given a `journal`, a
+//! scenario replay's by default, see [`crate::resume`]): every operation that changes
 //! the simulation (a feed snapshot, an order placed, an order cancelled) is appended to a
 //! journal file and synced *before* it is applied, with the time it was applied at. The
 //! simulation is deterministic, so on start the journal is replayed to the exact state a
 //! killed run had: cash, positions, orders and fills continue, and the host's reconciliation
 //! finds its orders by client order id instead of `not found`.
 //!
-//! One JSON object per line: `{"v": 2, "now_ms": 1764..., "op": <VenueOp>}`. A torn last line
+//! One JSON object per line: `{"v": 2, "now_ms": 1764..., "op": <VenueOp>}` (a replay's lines
+//! may add `take`, `apply` and `faults`, and its first line is `{"scenario": {...}}`). A torn last line
 //! (the process died while writing it) was never applied, so it is dropped; any other bad line
 //! is an error naming its line number.
 //!

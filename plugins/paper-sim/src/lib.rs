@@ -46,7 +46,8 @@ pub struct PaperSim {
     rules: RulesKind,
     /// Fed live by a market-data instance (no scenario).
     fed: bool,
-    /// Fed live with a `journal`: every state change is written there before it is applied.
+    /// The paper account's journal (a replay's by default, a fed instance's when configured):
+    /// every state change is written there before it is applied.
     journal: Mutex<Option<journal::Journal>>,
 }
 
@@ -377,3 +378,6 @@ mod tests;
 
 #[cfg(test)]
 mod feed_tests;
+
+#[cfg(test)]
+mod resume_tests;

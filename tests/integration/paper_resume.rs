@@ -7,9 +7,9 @@
 //! realized P&L, both balances) must equal an uninterrupted run's, to the micro-dollar: no trade
 //! is lost, none is traded twice, none reconciles to not found because of the restart.
 //!
-//! A run started again on a finished data dir prints the same summary and trades nothing;
-//! `polymix reset` archives the ledger and the paper journals, after which the job starts
-//! afresh and gives the same figures again.
+//! A run started again on a finished data dir prints the same summary and trades nothing; one
+//! whose paper journals are gone is refused with one line; `polymix reset` archives the ledger
+//! and the paper journals, after which the job starts afresh and gives the same figures again.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -251,6 +251,27 @@ fn a_finished_replay_started_again_prints_the_same_summary_and_reset_starts_afre
     // Reset archives the ledger and the journals; the next run starts from the scenario.
     let journals = cfg.parent().unwrap().join("data").join("paper-sim");
     assert!(journals.join("pm.journal").is_file() && journals.join("ks.journal").is_file());
+    // Journals gone but the ledger kept: refused with one line, not a summary mixing two runs.
+    let aside = cfg.parent().unwrap().join("journals-aside");
+    std::fs::rename(&journals, &aside).unwrap();
+    let out = command(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a ledger without its paper accounts must not run"
+    );
+    assert!(
+        err.lines().any(|l| l.starts_with("error: ")
+            && l.contains("paper account was not kept")
+            && l.contains("polymix reset")),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no summary printed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    std::fs::rename(&aside, &journals).unwrap();
     let out = Command::new(polymix_bin())
         .args(["reset", "--config"])
         .arg(&cfg)

@@ -11,11 +11,11 @@
 //! rebuilds, finds nothing left to trade, and prints the same summary (trades and fees come from
 //! the ledger, see [`Engine::resumed_stats`]).
 
-use plugin_api::{CallCtx, Usd};
+use plugin_api::{CallCtx, ErrorKind, Usd, VenueOp};
 use std::collections::BTreeSet;
 
 use super::setup::{Engine, EngineError};
-use crate::store::{Ledger, Purpose};
+use crate::store::{state, Ledger, OrderRow, OrderState, Purpose};
 
 /// The ledger key set when a replay reached its scenario's end.
 pub const REPLAY_DONE_KEY: &str = "paper_replay_done_ms";
@@ -49,11 +49,88 @@ impl Engine {
                 Err(e) => self.error(None, v.name(), &format!("poll_events: {e}")),
             }
         }
+        self.check_accounts_kept().await?;
+        self.send_legs_never_arrived(at).await?;
         self.consume_journaled_fills()?;
         tracing::info!(
             at_ms = at,
             "paper replay resumed from its journals and ledger"
         );
+        Ok(())
+    }
+
+    /// A simulator whose journal is gone (deleted, or a data dir from a build that kept none)
+    /// restarts its account from the scenario while the ledger holds the killed run's trades:
+    /// reconciliation would call them `not_found` and the summary would mix two runs. So each
+    /// venue is asked for the last order the ledger saw it fill; a venue that does not know it
+    /// stops the run with one line saying how to start afresh.
+    async fn check_accounts_kept(&self) -> Result<(), EngineError> {
+        let mut last: Vec<Option<OrderRow>> = vec![None; self.venues.len()];
+        for t in self.ledger.trades_in(&[])? {
+            for o in self.ledger.orders_of(&t.id)? {
+                if o.order_id.is_none() || o.filled_qty.0 <= 0 {
+                    continue;
+                }
+                if let Some(vi) = self.vidx(&o.venue) {
+                    last[vi] = Some(o);
+                }
+            }
+        }
+        for (vi, o) in last.into_iter().enumerate() {
+            let Some(o) = o else { continue };
+            let op = VenueOp::GetOrder {
+                order_id: o.order_id.clone(),
+                client_order_id: Some(o.client_order_id.clone()),
+                instrument: o.instrument.clone(),
+            };
+            if let Err(e) = self.venues[vi].run(&op).await {
+                let not_found = matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("not_found"));
+                if not_found {
+                    return Err(EngineError::Safety(format!(
+                        "paper venue `{}` does not know order {} that the ledger {} recorded filled: its paper account was not kept (journal deleted, or written by an older build); run `polymix reset --config <this config>` to start afresh",
+                        self.venues[vi].name(),
+                        o.client_order_id,
+                        self.ledger.path().display()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The kill may fall between the ledger's write of a trade (both legs `sent`, one
+    /// transaction) and the simulators' journal lines for its orders: then a leg never reached
+    /// its simulator. For a simulator with a kept account, "not found" is definitive (it
+    /// journals and syncs every order before applying it), so this is not an order whose
+    /// outcome is unknown: it never arrived, and sending it now, at the same simulated time
+    /// (the resume point is that step) and under the same client order id, is its first and
+    /// only arrival, exactly as the killed run was doing. Start-up reconciliation then resolves
+    /// the trade with both legs known. Only legs of the resume step on simulated venues;
+    /// anything else is left to reconciliation (looked up, never re-sent).
+    async fn send_legs_never_arrived(&self, at: i64) -> Result<(), EngineError> {
+        for t in self.ledger.trades_in(state::IN_FLIGHT)? {
+            for mut o in self.ledger.orders_of(&t.id)? {
+                if o.state != OrderState::Sent || o.order_id.is_some() || o.created_ms != at {
+                    continue;
+                }
+                let Some(vi) = self.vidx(&o.venue).filter(|&vi| self.simulated[vi]) else {
+                    continue;
+                };
+                let op = VenueOp::GetOrder {
+                    order_id: None,
+                    client_order_id: Some(o.client_order_id.clone()),
+                    instrument: o.instrument.clone(),
+                };
+                match self.venues[vi].run(&op).await {
+                    Err(e) if matches!(e.kind(), Some(ErrorKind::Rejected { ref code }) if code.contains("not_found")) =>
+                    {
+                        tracing::warn!(client_order_id = %o.client_order_id, venue = %o.venue, "leg never reached its simulator before the kill; sending it now at the same simulated time");
+                        self.place(&mut o, None).await?;
+                    }
+                    _ => {}
+                }
+            }
+        }
         Ok(())
     }
 

@@ -107,8 +107,10 @@ pub(crate) struct Journal {
     /// Length of the complete lines read at start (a torn tail beyond it is cut before the
     /// first write).
     clean_len: u64,
-    /// A replay journal's header, as read or written.
+    /// A replay journal's header, as read.
     pub header: Option<serde_json::Value>,
+    /// A new replay journal's header, written with its first entry.
+    header_pending: Option<serde_json::Value>,
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> PluginError {
@@ -168,6 +170,7 @@ impl Journal {
                 file: None,
                 clean_len: keep_bytes,
                 header,
+                header_pending: None,
             },
             entries,
         ))
@@ -203,12 +206,10 @@ impl Journal {
         Ok(self.file.as_mut().expect("opened above"))
     }
 
-    /// Writes a replay journal's header line (once, on an empty journal).
-    pub fn write_header(&mut self, scenario: serde_json::Value) -> PluginResult<()> {
-        let mut line = serde_json::to_string(&HeaderLine { scenario })
-            .map_err(|e| io_err(&self.path, "encode", e))?;
-        line.push('\n');
-        self.write_line(&line)
+    /// Sets a new replay journal's header line; it is written with the first entry, so a run
+    /// that journals nothing leaves no file behind.
+    pub fn set_header(&mut self, scenario: serde_json::Value) {
+        self.header_pending = Some(scenario);
     }
 
     /// Appends one entry (with a replay's fault bookkeeping, see [`Entry`]) and syncs it to
@@ -231,6 +232,12 @@ impl Journal {
         })
         .map_err(|e| io_err(&self.path, "encode", e))?;
         line.push('\n');
+        if let Some(scenario) = self.header_pending.take() {
+            let mut head = serde_json::to_string(&HeaderLine { scenario })
+                .map_err(|e| io_err(&self.path, "encode", e))?;
+            head.push('\n');
+            line.insert_str(0, &head);
+        }
         self.write_line(&line)
     }
 

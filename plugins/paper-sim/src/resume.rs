@@ -76,7 +76,7 @@ pub(crate) fn open(settings: &Settings, header: &Header, sim: &mut Sim) -> Plugi
                 path.display()
             )))
         }
-        None => journal.write_header(want)?,
+        None => journal.set_header(want),
     }
     for e in entries {
         sim.advance(e.now_ms);

@@ -31,6 +31,21 @@ struct Outcome {
     ledger: Vec<String>,
 }
 
+/// A trade caught in flight says so in its audit note ("reconciled after restart"), and steps
+/// the killed run had noted (an excess found, an unwind begun) are noted again when the restart
+/// derives them once more; those are the expected differences in a note (its steps are
+/// `; `-separated), so a note is compared by its distinct steps in order. The orders, fills,
+/// fees and P&L are compared exactly.
+fn restart_free(row: &str) -> String {
+    let mut steps: Vec<&str> = Vec::new();
+    for s in row.split("; ") {
+        if s != "reconciled after restart" && !steps.contains(&s) {
+            steps.push(s);
+        }
+    }
+    steps.join("; ")
+}
+
 fn ledger_path(config: &Path) -> PathBuf {
     config.parent().unwrap().join("data").join("paper.sqlite")
 }
@@ -70,11 +85,7 @@ fn ledger_rows(config: &Path) -> Vec<String> {
             ))
         })
         .unwrap();
-    // A trade caught in flight says so in its audit note; that is the one expected difference.
-    rows.extend(
-        it.map(Result::unwrap)
-            .map(|r| r.replace("reconciled after restart; ", "")),
-    );
+    rows.extend(it.map(Result::unwrap).map(|r| restart_free(&r)));
     let mut q = c
         .prepare(
             "SELECT substr(client_order_id, -2), leg, purpose, venue, \
@@ -162,11 +173,14 @@ fn run_to_end(config: &Path) -> Outcome {
     }
 }
 
-/// (trades, trades not yet hedged or final) in a running engine's ledger.
+/// (trades, trades not yet hedged or final plus legs journaled `sent` and not yet answered)
+/// in a running engine's ledger.
 fn progress(config: &Path) -> Option<(i64, i64)> {
     let c = read_only(config)?;
     c.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(state IN ('PLANNED', 'SUBMITTING', 'PARTIAL', 'UNWINDING')), 0) FROM trades",
+        "SELECT (SELECT COUNT(*) FROM trades),
+                (SELECT COUNT(*) FROM trades WHERE state IN ('PLANNED', 'SUBMITTING', 'PARTIAL', 'UNWINDING'))
+              + (SELECT COUNT(*) FROM orders WHERE state = 'sent')",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
@@ -194,7 +208,9 @@ fn kill_after(config: &Path, k: i64, in_flight: bool) -> (i64, i64) {
             panic!("polymix ended ({st}) before the ledger held {k} trades");
         }
         assert!(Instant::now() < deadline, "no {k} trades within 120 s");
-        std::thread::sleep(Duration::from_millis(5));
+        if !in_flight {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     };
     child.kill().expect("SIGKILL");
     let _ = child.wait();
@@ -213,7 +229,15 @@ fn a_killed_paper_replay_resumes_and_ends_as_an_uninterrupted_run() {
     assert!(n >= 4, "the bundled job trades ({n} trades)");
 
     let mut caught_in_flight = false;
-    for (k, in_flight) in [(1, false), (n / 3, true), (2 * n / 3, false), (n, false)] {
+    // Caught in flight: a leg may be journaled `sent` in the ledger and not yet (or never)
+    // at its simulator; the restart sends it at the same simulated time (replay_resume.rs).
+    for (k, in_flight) in [
+        (1, true),
+        (2, false),
+        (n / 3, true),
+        (2 * n / 3, false),
+        (n, false),
+    ] {
         let cfg = paper_config(&format!("resume-k{k}"));
         let (held, open) = kill_after(&cfg, k, in_flight);
         caught_in_flight |= open > 0;

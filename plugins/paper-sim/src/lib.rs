@@ -174,9 +174,18 @@ impl PaperSim {
             VenueOp::Rules { instrument } => OpResult::Rules {
                 rules: sim.rules(&instrument)?,
             },
-            VenueOp::PlaceOrder { order } => OpResult::Order {
-                order: sim.place(order, faults)?,
-            },
+            VenueOp::PlaceOrder { order } => {
+                let id = order.client_order_id.clone();
+                match sim.place(order, faults) {
+                    Ok(order) => OpResult::Order { order },
+                    Err(e) => {
+                        if matches!(e.kind, plugin_api::ErrorKind::Rejected { .. }) {
+                            sim.refused.insert(id, e.clone());
+                        }
+                        return Err(e);
+                    }
+                }
+            }
             VenueOp::CancelOrder { order_id, .. } => OpResult::Order {
                 order: sim.cancel(&order_id)?,
             },
@@ -291,6 +300,10 @@ impl Venue for PaperSim {
         let mut faults = Vec::new();
         match &op {
             VenueOp::PlaceOrder { order } => {
+                // An order refused once is answered the same again: its faults were taken.
+                if let Some(e) = sim.refused.get(&order.client_order_id) {
+                    return Err(e.clone());
+                }
                 // Refuse a bad order before it takes a fault meant for a real one.
                 sim.validate(order)?;
                 faults = sim.faults.take_for(&order.instrument);

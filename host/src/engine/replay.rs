@@ -26,11 +26,16 @@ impl Engine {
             None,
         );
         // A killed replay goes on from its last durable step (see `replay_resume`).
-        if let Some(at) = super::replay_resume::resume_point(&self.ledger)? {
+        let resumed = super::replay_resume::resume_point(&self.ledger)?;
+        if let Some(at) = resumed {
             clock.advance_to(at);
             self.resume_replay(at).await?;
         }
         self.reconcile().await?;
+        if resumed.is_some() {
+            // After reconciliation: it records the fills of legs the kill left unanswered.
+            self.consume_journaled_fills()?;
+        }
         let last = self
             .venues
             .iter()

@@ -51,7 +51,6 @@ impl Engine {
         }
         self.check_accounts_kept().await?;
         self.send_legs_never_arrived(at).await?;
-        self.consume_journaled_fills()?;
         tracing::info!(
             at_ms = at,
             "paper replay resumed from its journals and ledger"
@@ -139,7 +138,7 @@ impl Engine {
     /// that. Take off again every entry fill that the latest book of its instrument predates
     /// (a book at the trade's own time came before it: events are applied before trading), so
     /// the view is the one the killed engine had and it decides the same.
-    fn consume_journaled_fills(&self) -> Result<(), EngineError> {
+    pub(super) fn consume_journaled_fills(&self) -> Result<(), EngineError> {
         let mut fills = Vec::new();
         for t in self.ledger.trades_in(&[])? {
             for o in self.ledger.orders_of(&t.id)? {

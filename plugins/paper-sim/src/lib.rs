@@ -15,7 +15,9 @@
 //! `post_only_would_cross`, `duplicate_client_order_id`, `invalid_price`, `invalid_tick`,
 //! `invalid_size`, `below_min_size`, `below_min_notional`, `insufficient_balance`,
 //! `insufficient_position`, `order_not_found`, plus whatever code a scenario `reject` fault
-//! names. An injected timeout is `ErrorKind::Timeout`.
+//! names. An injected timeout is `ErrorKind::Timeout`. An order refused after it was journaled
+//! (a fault's reject, a check when it executes) is answered the same if its client order id is
+//! sent again (see [`resume`]).
 #![warn(missing_docs)]
 
 mod account;

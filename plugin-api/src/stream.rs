@@ -196,7 +196,11 @@ pub enum StreamEvent {
         /// What one share pays.
         payout: Price,
     },
-    /// One of the account's orders changed ([`StreamChannel::User`]).
+    /// One of the account's orders changed ([`StreamChannel::User`]). The host takes it as
+    /// the venue's record of the order (as the answer to a lookup): its filled shares,
+    /// notional and fees must be what the venue booked. A venue whose order messages carry
+    /// only estimates reports them as [`StreamEvent::Ignored`] and its fills as
+    /// [`StreamEvent::Fill`].
     Order {
         /// Its state now.
         order: OrderStatus,

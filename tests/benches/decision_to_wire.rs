@@ -42,7 +42,9 @@ min_roi = "0.01"
 slippage_bps = 10
 "#;
 
-const ENGINE: &str = "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 20\nsettle_poll_ms = 60000\nreconcile_ms = 60000\norder_appear_window_ms = 2000\n\n[api]\nenabled = false\n";
+/// Sweeps 10 min away: the first settle sweep asks for the fills of every hedged trade over
+/// REST and holds the polling loop meanwhile, which at 60 s stopped runs at ~235 trades.
+const ENGINE: &str = "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 20\nsettle_poll_ms = 600000\nreconcile_ms = 600000\norder_appear_window_ms = 2000\n\n[api]\nenabled = false\n";
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -439,6 +439,84 @@ async fn sigkill_with_polymarket_leg_in_flight_recovers_by_the_journaled_order_i
 /// Leg B is never booked, so leg A is sold back; the binary is killed right after the unwind
 /// sale left (the venue booked it and holds the answer). On restart the sale is found by its
 /// client order id and its loss is booked: UNWOUND with the loss, never FAILED with none.
+/// A restart leaves a trade unresolved while the books still show its arb: Polymarket holds
+/// leg a's write 5 s and then books it; Kalshi refused leg b (503, not processed). Killed once
+/// both writes left, the restarted engine cannot learn either leg for seconds. It must not
+/// trade the pair again on those books (before the fix it did, at once: a second trade whose
+/// Polymarket order took the shares the held order then could not get). It waits: leg a is
+/// adopted when it appears, leg b is final `not_found` after the appear window, leg a is sold
+/// back, and by then the held order has taken the arb: exactly one trade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_legs_unresolved_trades_nothing_new_on_their_instruments() {
+    use polymix_doubles::polymarket as pmd;
+    let pm = pmd::spawn(pmd::PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    crate::live_e2e::seed(&pm, &ks);
+    pm.inject(FaultRule::once(
+        "POST",
+        "/order",
+        Fault::Late(Duration::from_secs(5)),
+    ));
+    ks.inject(FaultRule::once(
+        "POST",
+        "/portfolio/events/orders",
+        Fault::Status(503),
+    ));
+    let dir = temp_dir("crash-unresolved");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        crate::live_e2e::polymarket_venue_toml(&dir, &pm),
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(50, 500).replace(
+            "order_appear_window_ms = 2000",
+            "order_appear_window_ms = 9000"
+        ),
+        crate::live_e2e::pairs_toml("pm", "ks"),
+    );
+    let cfg = dir.join("polymix.toml");
+    std::fs::write(&cfg, body).expect("write config");
+    let (t, orders) = kill_mid_trade_and_restart(&dir, &cfg, || {
+        pm.request_log()
+            .iter()
+            .any(|(m, p, _)| m == "POST" && p == "/order")
+            && ks
+                .requests()
+                .iter()
+                .any(|r| r.method == "POST" && r.path.ends_with("/portfolio/events/orders"))
+    })
+    .await;
+    // `kill_mid_trade_and_restart` already asserts exactly one trade in the ledger.
+    let oa = orders
+        .iter()
+        .find(|o| o.leg == Leg::A && o.purpose == Purpose::Entry)
+        .expect("leg a");
+    assert_eq!(oa.filled_qty, Qty::shares(10), "adopted late: {oa:#?}");
+    let ob = orders
+        .iter()
+        .find(|o| o.leg == Leg::B && o.purpose == Purpose::Entry)
+        .expect("leg b");
+    assert_eq!(ob.state, OrderState::NotFound, "{ob:#?}");
+    assert!(
+        matches!(t.state, state::UNWOUND | state::SETTLED),
+        "{t:#?}\n{orders:#?}"
+    );
+    // One entry order per venue, and on Polymarket one sale back: nothing for a second trade.
+    let entries = pm
+        .received_orders()
+        .iter()
+        .filter(|o| o["order"]["side"] == "BUY")
+        .count();
+    assert_eq!(entries, 1, "{:#?}", pm.received_orders());
+    assert!(ks.orders().is_empty(), "{:#?}", ks.orders());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_right_after_the_unwind_order_left_books_the_unwind_loss() {
     let armed = std::sync::atomic::AtomicBool::new(false);

@@ -489,6 +489,57 @@ async fn polymarket_ambiguous_submit_is_resolved_without_duplicate() {
     assert_eq!(d.received_orders().len(), 2);
 }
 
+/// The settle sweep asks for an order's fills since the order was created (ms); the venue
+/// times trades in whole seconds, so the fill of an order matched at once carries a time
+/// before that instant. It must still be listed (it was dropped, so the REST sweep never saw
+/// a Polymarket ghost fill).
+#[tokio::test]
+async fn polymarket_fills_since_an_instant_include_that_seconds_fills() {
+    let (_d, v) = setup(true).await;
+    let x = v.io(2_000);
+    // Mid-second, so the fill's whole-second time is before it.
+    loop {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            % 1000;
+        if (200..700).contains(&ms) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let created_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let o = order_of(
+        x.run(&limit(
+            "same-second",
+            YES,
+            Side::Buy,
+            570_000,
+            1000,
+            TimeInForce::Ioc,
+        ))
+        .await
+        .unwrap(),
+    );
+    assert_eq!(o.state, OrderState::Filled, "{o:?}");
+    let fills = fills_of(
+        x.run(&VenueOp::Fills {
+            instrument: Some(YES.into()),
+            since_ms: Some(created_ms),
+        })
+        .await
+        .unwrap(),
+    );
+    assert!(
+        fills.iter().any(|f| f.order_id == o.order_id),
+        "the order's fills are listed: {fills:?}"
+    );
+}
+
 #[tokio::test]
 async fn polymarket_ghost_fill_is_reported_failed() {
     let (d, v) = setup(true).await;

@@ -120,6 +120,13 @@ pub(super) async fn metrics(State(s): St) -> Response {
         st.realized_pnl.to_decimal(6),
         st.trades.saturating_sub(st.settled)
     ));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    out.push_str(&super::stream_metrics::render(
+        &s.engine.feed_health(),
+        now_ms,
+    ));
     // A ledger hiccup leaves these two out rather than failing the whole scrape.
     match s.engine.open_marks() {
         Ok(marks) => {

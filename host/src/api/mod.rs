@@ -14,6 +14,7 @@ mod registry;
 pub mod routes;
 mod schemas;
 mod state;
+mod stream_metrics;
 
 use axum::Router;
 use std::net::SocketAddr;

@@ -231,6 +231,9 @@ pub(super) fn all() -> Map<String, Value> {
             "disconnects": int("connections lost or stale so far"),
             "resyncs": int("sequence gaps resynced so far"),
             "last_error": text_or_null(),
+            "user_stream": { "type": "boolean", "description": "the account's orders and fills stream too (the plugin offers it)" },
+            "user_connected": { "type": "boolean", "description": "the user stream's connection is up" },
+            "user_reports": int("order and fill reports received on the user stream so far"),
         })),
         "Plugin": obj(json!({
             "kind": one_of(&["venue", "risk", "strategy"]),

@@ -17,6 +17,11 @@ use crate::store::{OrderRow, TradeRow};
 pub(super) struct InFlight {
     instruments: BTreeSet<(VenueIdx, String)>,
     trades: HashSet<String>,
+    /// Instruments of every trade the ledger still has in flight, running or not (left by a
+    /// restart, or ended with a leg whose outcome is unknown). Until such a trade is resolved
+    /// the position on its instruments is not known (a late order may still fill), so no new
+    /// trade is decided on them. Rebuilt from the ledger ([`Engine::refresh_unresolved`]).
+    unresolved: BTreeSet<(VenueIdx, String)>,
 }
 
 /// An approved trade handed from the live loop to the executor, with when the book that
@@ -53,6 +58,21 @@ impl Engine {
         }
     }
 
+    /// Claims a trade that is not running for a sweep or a stream report to act on (looks
+    /// up, books a ghost fill, unwinds): it counts as running until [`Self::release`], so
+    /// the other drivers leave it alone. False if something else runs it. Its instruments are
+    /// not marked busy: a claim never blocks new trades (as the settle sweep never did).
+    pub(super) fn claim(&self, id: &str) -> bool {
+        self.in_flight().trades.insert(id.to_string())
+    }
+
+    /// Ends a [`Self::claim`].
+    pub(super) fn release(&self, id: &str) {
+        self.in_flight().trades.remove(id);
+        // The settlement sweep skipped it meanwhile: let it look again.
+        self.market.mark_settle_dirty();
+    }
+
     /// Whether trade `id` is being run by its own future right now.
     pub(super) fn is_in_flight(&self, id: &str) -> bool {
         self.in_flight().trades.contains(id)
@@ -63,10 +83,26 @@ impl Engine {
         !self.in_flight().trades.is_empty()
     }
 
-    /// Whether a pair shares an instrument with a running trade.
+    /// Re-reads which instruments trades still in flight hold (see [`InFlight::unresolved`]).
+    /// Live mode calls it at start-up, after each trade's own run and after each
+    /// reconciliation sweep, so a trade resolved elsewhere frees its instruments by the next.
+    pub(super) fn refresh_unresolved(&self) -> Result<(), EngineError> {
+        let open = self.ledger.trades_in(crate::store::state::IN_FLIGHT)?;
+        let keys: BTreeSet<_> = open
+            .iter()
+            .flat_map(|t| self.trade_instruments(t))
+            .collect();
+        if !keys.is_empty() {
+            tracing::debug!(trades = open.len(), "instruments held by unresolved trades");
+        }
+        self.in_flight().unresolved = keys;
+        Ok(())
+    }
+
+    /// Whether a pair shares an instrument with a running or unresolved trade.
     pub(super) fn touches_busy(&self, p: &plugin_api::PairSpec) -> bool {
         let f = self.in_flight();
-        if f.instruments.is_empty() {
+        if f.instruments.is_empty() && f.unresolved.is_empty() {
             return false;
         }
         [
@@ -77,8 +113,10 @@ impl Engine {
         ]
         .into_iter()
         .any(|(v, i)| {
-            self.vidx(v)
-                .is_some_and(|vi| f.instruments.contains(&(vi, i.clone())))
+            self.vidx(v).is_some_and(|vi| {
+                let key = (vi, i.clone());
+                f.instruments.contains(&key) || f.unresolved.contains(&key)
+            })
         })
     }
 
@@ -112,7 +150,10 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let t = trade.clone();
         let r = self.execute(trade, orders, book_at).await;
+        // Its instruments stay busy if it ended unresolved (a leg's outcome unknown).
+        let refreshed = self.refresh_unresolved();
         self.unmark_in_flight(&t);
+        refreshed?;
         // The settlement sweep skipped it while it ran: let it look again.
         self.market.mark_settle_dirty();
         r

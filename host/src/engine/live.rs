@@ -43,7 +43,7 @@ impl Engine {
     /// The loop itself: books, decisions (approved trades go to `trades`), sweeps.
     async fn drive_live(
         &self,
-        stop: tokio::sync::watch::Receiver<bool>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
         trades: tokio::sync::mpsc::UnboundedSender<super::in_flight::Job>,
     ) -> Result<(), EngineError> {
         let poll = Duration::from_millis(self.cfg.engine.poll_ms);
@@ -97,7 +97,16 @@ impl Engine {
                 }
                 last_settle = std::time::Instant::now();
             }
-            tokio::time::sleep(poll).await;
+            // A stop ends the wait (with streams, `poll_ms` may be minutes).
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                r = stop.changed() => {
+                    // No sender left: nothing can stop it early; wait out the poll.
+                    if r.is_err() {
+                        tokio::time::sleep(poll).await;
+                    }
+                }
+            }
         }
         Ok(())
     }

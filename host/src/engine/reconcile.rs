@@ -16,6 +16,8 @@ impl Engine {
             tracing::warn!(trade_id = %t.id, state = %t.state, "reconciling trade left in flight");
             self.reconcile_trade(&t, true).await?;
         }
+        // Trades still unresolved keep their instruments out of new trades.
+        self.refresh_unresolved()?;
         tracing::info!(
             trades = n,
             "start-up reconciliation finished; trading begins"
@@ -29,18 +31,21 @@ impl Engine {
     /// unwound or failed). Runs on a timer in live mode, so no trade stays in flight for good.
     pub async fn reconcile_pending(&self) -> Result<(), EngineError> {
         for t in self.ledger.trades_in(state::IN_FLIGHT)? {
-            if self.is_in_flight(&t.id) {
-                // Its own future is running it.
+            if !self.claim(&t.id) {
+                // Its own future (or a stream report) is running it.
                 continue;
             }
-            self.reconcile_trade(&t, false).await?;
+            let r = self.reconcile_trade(&t, false).await;
+            self.release(&t.id);
+            r?;
         }
+        self.refresh_unresolved()?;
         Ok(())
     }
 
     /// Looks up `t`'s unresolved orders; resolves the trade when none is left unresolved (or,
     /// at start-up, always: its legs may be known but never acted on).
-    async fn reconcile_trade(
+    pub(super) async fn reconcile_trade(
         &self,
         t: &crate::store::TradeRow,
         at_start: bool,

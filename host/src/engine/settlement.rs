@@ -1,11 +1,11 @@
 //! Settlement and fill confirmation: resolutions pay out held shares; fills that later fail
 //! (Polymarket ghost fills) turn a hedged trade into a partial one, which is then unwound.
 
-use plugin_api::{FillStatus, OpResult, Qty, Resolution, Usd, VenueOp};
+use plugin_api::{OpResult, Qty, Resolution, Usd, VenueOp};
 
 use super::books::VenueIdx;
 use super::setup::{Engine, EngineError};
-use crate::store::{state, Leg, OrderRow, Purpose, Side, TradeRow};
+use crate::store::{state, FillSource, Leg, OrderRow, Purpose, Side, TradeRow};
 
 /// Shares a leg holds now: bought − failed − sold.
 pub(super) fn held(orders: &[OrderRow], leg: Leg) -> Qty {
@@ -151,7 +151,10 @@ impl Engine {
         Ok(true)
     }
 
-    /// Checks the fills of unconfirmed hedged trades; a failed fill is booked and unwound.
+    /// The slow reconciliation sweep over unconfirmed hedged trades: asks the venues for their
+    /// entry orders' fills, records them and lets the one decision point
+    /// ([`Engine::review_fills`]) book any that failed. A user stream reports the same fills
+    /// as they happen through the same point, so a fill both see is booked once.
     pub async fn check_fills(&self) -> Result<(), EngineError> {
         for t in self.ledger.trades_in(&[state::HEDGED])? {
             if t.settled_ms.is_some() || self.is_in_flight(&t.id) {
@@ -165,17 +168,12 @@ impl Engine {
             {
                 continue;
             }
-            let mut orders = self.ledger.orders_of(&t.id)?;
-            let mut changed = false;
-            let mut all_confirmed = true;
+            let orders = self.ledger.orders_of(&t.id)?;
             for o in orders
-                .iter_mut()
+                .iter()
                 .filter(|o| o.purpose == Purpose::Entry && o.filled_qty.0 > 0)
             {
-                let Some(oid) = o.order_id.clone() else {
-                    continue;
-                };
-                let Some(vi) = self.vidx(&o.venue) else {
+                let (Some(oid), Some(vi)) = (o.order_id.as_deref(), self.vidx(&o.venue)) else {
                     continue;
                 };
                 let fills = match self.venues[vi]
@@ -188,54 +186,10 @@ impl Engine {
                     Ok(OpResult::Fills { fills }) => fills,
                     _ => continue,
                 };
-                let mine: Vec<_> = fills.iter().filter(|f| f.order_id == oid).collect();
-                if mine.is_empty() || mine.iter().any(|f| f.status != FillStatus::Confirmed) {
-                    all_confirmed = false;
-                }
-                let failed: Qty = fills
-                    .iter()
-                    .filter(|f| f.order_id == oid && f.status == FillStatus::Failed)
-                    .map(|f| f.qty)
-                    .sum();
-                if failed > o.failed_qty {
-                    let newly = failed - o.failed_qty;
-                    o.failed_qty = failed;
-                    o.updated_ms = self.clock.now_ms();
-                    self.ledger.update_order(o)?;
-                    self.stat(|s| s.ghost_fills += 1);
-                    crate::metrics::inc("polymix_ghost_fills_total", &[]);
-                    self.error(
-                        Some(&t.id),
-                        "settlement",
-                        &format!(
-                            "ghost fill: {newly} shares of {} on {} matched then failed",
-                            o.instrument, o.venue
-                        ),
-                    );
-                    changed = true;
-                }
+                let mine: Vec<_> = fills.into_iter().filter(|f| f.order_id == oid).collect();
+                self.record_fill_reports(vi, &mine, FillSource::Rest)?;
             }
-            if all_confirmed && !changed {
-                self.confirmed
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(t.id.clone());
-            }
-            if changed {
-                let gone: Usd = orders
-                    .iter()
-                    .filter(|o| o.failed_qty.0 > 0 && o.filled_qty.0 > 0)
-                    .map(|o| {
-                        Usd(
-                            ((o.filled_notional + o.fees).0 as i128 * o.failed_qty.0 as i128
-                                / o.filled_qty.0 as i128) as i64,
-                        )
-                    })
-                    .sum();
-                // The venue refunded the failed fill's cash.
-                self.gate.settle(gone, &[]);
-                self.resolve_legs(&t, &orders).await?;
-            }
+            self.review_fills(&t.id).await?;
         }
         Ok(())
     }

@@ -45,6 +45,12 @@ pub struct FeedHealth {
     pub resyncs: u64,
     /// The last reason a connection went down.
     pub last_error: Option<String>,
+    /// Whether the account's user stream (orders and fills) runs for this venue.
+    pub user_stream: bool,
+    /// Whether its connection is up now.
+    pub user_connected: bool,
+    /// Order and fill reports received on it so far.
+    pub user_reports: u64,
 }
 
 /// What the stream driver shares with the REST poll and the API.
@@ -54,11 +60,18 @@ pub struct StreamState {
     up: HashSet<(VenueIdx, usize)>,
     fresh: HashSet<(VenueIdx, String)>,
     books: HashMap<(VenueIdx, String), Book>,
-    health: BTreeMap<String, FeedHealth>,
+    pub(super) health: BTreeMap<String, FeedHealth>,
+    /// User streams that went down since they last connected: their fills are swept over
+    /// REST when they are back (see `user_stream`).
+    pub(super) user_down: HashSet<VenueIdx>,
+    /// Trades a user-stream report was about while they were running: looked at again.
+    pub(super) pending_reports: BTreeSet<String>,
+    /// Order reports about trades that were running: applied once they are not.
+    pub(super) pending_orders: Vec<(VenueIdx, plugin_api::OrderStatus)>,
 }
 
 impl Engine {
-    fn stream_state(&self) -> std::sync::MutexGuard<'_, StreamState> {
+    pub(super) fn stream_state(&self) -> std::sync::MutexGuard<'_, StreamState> {
         self.streams.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -99,7 +112,7 @@ impl Engine {
         mut stop: watch::Receiver<bool>,
         trades: mpsc::UnboundedSender<Job>,
     ) -> Result<(), EngineError> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(VenueIdx, StreamUpdate)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(VenueIdx, StreamChannel, StreamUpdate)>();
         for (vi, venue) in self.venues.iter().enumerate() {
             let Some(entry) = self.cfg.venues.iter().find(|v| v.name == venue.name()) else {
                 continue;
@@ -107,6 +120,7 @@ impl Engine {
             if !entry.stream {
                 continue;
             }
+            self.start_user_stream(vi, entry, &stop, &tx).await;
             let instruments = self.pair_instruments(vi);
             if instruments.is_empty() {
                 continue;
@@ -129,18 +143,16 @@ impl Engine {
             {
                 Ok(_) => {
                     tracing::info!(venue = %venue.name(), instruments = instruments.len(), "streaming books");
-                    self.stream_state().health.insert(
-                        venue.name().to_string(),
-                        FeedHealth {
-                            streaming: true,
-                            instruments: instruments.len(),
-                            ..FeedHealth::default()
-                        },
-                    );
+                    {
+                        let mut s = self.stream_state();
+                        let h = s.health.entry(venue.name().to_string()).or_default();
+                        h.streaming = true;
+                        h.instruments = instruments.len();
+                    }
                     let tx = tx.clone();
                     tokio::spawn(async move {
                         while let Some(u) = vrx.recv().await {
-                            if tx.send((vi, u)).is_err() {
+                            if tx.send((vi, StreamChannel::Market, u)).is_err() {
                                 break;
                             }
                         }
@@ -152,6 +164,9 @@ impl Engine {
             }
         }
         drop(tx);
+        // Reports about trades that were running are looked at again on this tick.
+        let mut retry = tokio::time::interval(std::time::Duration::from_millis(50));
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             let first = tokio::select! {
                 changed = stop.changed() => {
@@ -160,18 +175,26 @@ impl Engine {
                     }
                     continue;
                 }
+                _ = retry.tick() => {
+                    self.retry_user_reports().await?;
+                    continue;
+                }
                 u = rx.recv() => match u {
                     Some(u) => u,
                     None => return Ok(()),
                 },
             };
             let mut dirty = BTreeSet::new();
-            let mut received = self.on_stream_update(first.0, first.1, &mut dirty);
+            let mut reports = Vec::new();
+            let mut received = self.on_channel_update(first, &mut dirty, &mut reports);
             // Whatever else is already queued is applied before deciding: the decision then
             // sees the newest books.
-            while let Ok((vi, u)) = rx.try_recv() {
-                received = self.on_stream_update(vi, u, &mut dirty).or(received);
+            while let Ok(u) = rx.try_recv() {
+                received = self
+                    .on_channel_update(u, &mut dirty, &mut reports)
+                    .or(received);
             }
+            self.on_user_reports(reports).await?;
             if dirty.is_empty() || *stop.borrow() {
                 continue;
             }
@@ -186,6 +209,33 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Routes one update: user-stream reports are collected for [`Self::on_user_reports`],
+    /// market updates applied to the books.
+    fn on_channel_update(
+        &self,
+        (vi, channel, u): (VenueIdx, StreamChannel, StreamUpdate),
+        dirty: &mut BTreeSet<u32>,
+        reports: &mut Vec<super::user_stream::UserReport>,
+    ) -> Option<std::time::Instant> {
+        if channel == StreamChannel::User {
+            self.on_user_update(vi, u, reports);
+            return None;
+        }
+        // Resolutions need the ledger (settlement): applied with the user reports.
+        if let UpdateKind::Events { events, .. } = &u.kind {
+            for e in events {
+                if let StreamEvent::Resolved { instrument, payout } = e {
+                    reports.push(super::user_stream::UserReport::Resolved(
+                        vi,
+                        instrument.clone(),
+                        *payout,
+                    ));
+                }
+            }
+        }
+        self.on_stream_update(vi, u, dirty)
     }
 
     /// Applies one update; returns when its frame arrived if it changed books.
@@ -251,6 +301,14 @@ impl Engine {
                                     b.ts_ms = ts_ms;
                                     changed.push(b.clone());
                                 }
+                            }
+                            StreamEvent::Status {
+                                instrument: Some(i),
+                                trading,
+                            } => {
+                                drop(s);
+                                dirty.extend(self.on_instrument_status(vi, &i, trading));
+                                s = self.stream_state();
                             }
                             StreamEvent::Status {
                                 instrument: None,

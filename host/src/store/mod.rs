@@ -1,6 +1,7 @@
 //! The ledger: SQLite (WAL, `synchronous=FULL`), one database per mode. Every trade
 //! transition is written here before it is acted on.
 
+mod fills;
 mod ledger;
 pub mod lifecycle;
 pub mod pair_registry;
@@ -10,6 +11,7 @@ mod registry_carry;
 mod replay_position;
 mod schema;
 
+pub use fills::{FillRow, FillSource};
 pub use ledger::*;
 pub use lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};

@@ -133,4 +133,24 @@ UPDATE trades SET qty = qty * 10000;
 UPDATE orders SET qty = qty * 10000, filled_qty = filled_qty * 10000,
     failed_qty = failed_qty * 10000;
 "#,
+    // 4: what the venues booked, per fill (store/fills.rs).
+    r#"
+CREATE TABLE fills (
+    venue TEXT NOT NULL,
+    fill_id TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    instrument TEXT NOT NULL,
+    side TEXT NOT NULL,
+    price INTEGER NOT NULL,
+    qty INTEGER NOT NULL,
+    fee INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    first_seen_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (venue, fill_id)
+);
+CREATE INDEX fills_order ON fills(venue, order_id);
+"#,
 ];

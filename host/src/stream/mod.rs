@@ -130,10 +130,13 @@ pub async fn start(
         Err(error) => return Err(StartError::Spec { venue, error }),
     };
     let mut tasks = Vec::new();
-    for (index, instruments) in plan(instruments, spec.max_instruments)
-        .into_iter()
-        .enumerate()
-    {
+    // A user stream carries the whole account on one connection, whatever the instruments.
+    let plans = if channel == StreamChannel::User {
+        vec![Vec::new()]
+    } else {
+        plan(instruments, spec.max_instruments)
+    };
+    for (index, instruments) in plans.into_iter().enumerate() {
         let c = connection::Connection {
             plugin: plugin.clone(),
             clock: clock.clone(),

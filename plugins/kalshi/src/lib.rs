@@ -32,7 +32,9 @@ pub mod orders;
 pub mod portfolio;
 pub mod presign;
 pub mod settings;
+pub mod ws_lifecycle;
 pub mod ws_stream;
+pub mod ws_user;
 
 use plugin_api::{
     CallCtx, Fill, HttpRequest, HttpResponse, NotCancelled, OpResult, OrderStatus, PluginError,

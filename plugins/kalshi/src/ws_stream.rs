@@ -42,7 +42,14 @@ pub fn spec(
     channel: StreamChannel,
     ctx: &CallCtx,
 ) -> PluginResult<StreamSpec> {
-    market_only(channel)?;
+    match (channel, signer) {
+        (StreamChannel::Market, _) | (StreamChannel::User, Some(_)) => {}
+        _ => {
+            return Err(PluginError::unsupported(
+                "kalshi user stream without an API key",
+            ))
+        }
+    }
     let headers = match signer {
         Some(signer) => signer
             .headers(ctx.now_ms, "GET", &s.ws_path)?
@@ -74,13 +81,27 @@ fn tickers(instruments: &[String]) -> PluginResult<Vec<String>> {
 
 /// The subscribe / unsubscribe commands.
 pub fn messages(r: &StreamRequest) -> PluginResult<Vec<String>> {
+    if r.channel == StreamChannel::User {
+        return crate::ws_user::messages(r);
+    }
     market_only(r.channel)?;
     let msg = match &r.command {
-        StreamCommand::Subscribe { instruments } => serde_json::json!({
-            "id": r.request_id,
-            "cmd": "subscribe",
-            "params": {"channels": [CHANNEL], "market_tickers": tickers(instruments)?},
-        }),
+        StreamCommand::Subscribe { instruments } => {
+            let tickers = tickers(instruments)?;
+            let book = serde_json::json!({
+                "id": r.request_id,
+                "cmd": "subscribe",
+                "params": {"channels": [CHANNEL], "market_tickers": tickers},
+            });
+            // On a fresh connection the markets' lifecycle too (trading paused, settled).
+            if r.initial {
+                return Ok(vec![
+                    book.to_string(),
+                    crate::ws_lifecycle::subscribe(r, &tickers),
+                ]);
+            }
+            book
+        }
         StreamCommand::Unsubscribe { subscriptions, .. } => {
             let sids = subscriptions
                 .iter()
@@ -191,6 +212,9 @@ fn ticker<'a>(t: Option<&'a str>, what: &'static str) -> PluginResult<&'a str> {
 /// One frame as events. A bad frame is a [`plugin_api::ErrorKind::Parse`] error naming the
 /// message type and field.
 pub fn parse(channel: StreamChannel, frame: &str, ctx: &CallCtx) -> PluginResult<StreamFrame> {
+    if channel == StreamChannel::User {
+        return crate::ws_user::parse(frame);
+    }
     market_only(channel)?;
     let e: Envelope<'_> = serde_json::from_str(frame)
         .map_err(|x| err("kalshi ws frame", format!("not a JSON object: {x}")))?;
@@ -277,6 +301,19 @@ pub fn parse(channel: StreamChannel, frame: &str, ctx: &CallCtx) -> PluginResult
                     ),
                     resubscribe: false,
                 }],
+            })
+        }
+        crate::ws_lifecycle::CHANNEL => {
+            let v: Option<serde_json::Value> =
+                match e.msg {
+                    Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|x| {
+                        err(crate::ws_lifecycle::CHANNEL, format!("bad `msg`: {x}"))
+                    })?),
+                    None => None,
+                };
+            Ok(StreamFrame {
+                seq: None,
+                events: crate::ws_lifecycle::events(v.as_ref())?,
             })
         }
         other => Ok(StreamFrame {

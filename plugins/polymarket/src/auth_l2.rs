@@ -48,6 +48,8 @@ pub struct ApiCreds {
     secret: Vec<u8>,
     /// Passphrase.
     passphrase: String,
+    /// The secret as issued: the user channel's subscription carries it as text.
+    secret_text: String,
 }
 
 impl fmt::Debug for ApiCreds {
@@ -68,6 +70,17 @@ impl ApiCreds {
             key: key.trim().to_string(),
             secret: decode_secret(secret).ok_or(BadSecret)?,
             passphrase: passphrase.trim().to_string(),
+            secret_text: secret.trim().to_string(),
+        })
+    }
+
+    /// The `auth` object of a user-channel subscription (polymarket.md §1.4; docs.polymarket.com
+    /// market-data/websocket/user-channel): the three credentials as issued.
+    pub fn ws_auth(&self) -> serde_json::Value {
+        serde_json::json!({
+            "apiKey": self.key,
+            "secret": self.secret_text,
+            "passphrase": self.passphrase,
         })
     }
 

@@ -37,7 +37,9 @@ mod settlements;
 mod state;
 pub mod venue;
 pub mod ws_market;
+pub mod ws_resolved;
 pub mod ws_stream;
+pub mod ws_user;
 
 pub use venue::PolymarketVenue;
 

@@ -1461,9 +1461,12 @@ impl PolymarketVenue {
                 let (items, next) = page.split();
                 let key = self.creds().map(|c| c.key).unwrap_or_default();
                 let maker = self.s.maker.to_checksum();
+                // The venue times trades in whole seconds (`match_time`): a fill in the same
+                // second as `since_ms` is not older than it.
+                let since = since_ms.map(|s| s.div_euclid(1000) * 1000);
                 for t in items {
                     for mut f in t.fills(&key, &maker).map_err(|e| parse_err("trades", e))? {
-                        if since_ms.is_some_and(|s| f.ts_ms < s) {
+                        if since.is_some_and(|s| f.ts_ms < s) {
                             continue;
                         }
                         if instrument.as_ref().is_some_and(|i| *i != f.instrument) {
@@ -1759,11 +1762,12 @@ impl Venue for PolymarketVenue {
         channel: plugin_api::StreamChannel,
         _ctx: CallCtx,
     ) -> PluginResult<plugin_api::StreamSpec> {
-        crate::ws_stream::spec(&self.s, channel)
+        let has_account = self.s.wallet.is_some() || self.creds().is_some();
+        crate::ws_stream::spec(&self.s, channel, has_account)
     }
 
     fn stream_messages(&self, request: plugin_api::StreamRequest) -> PluginResult<Vec<String>> {
-        crate::ws_stream::messages(&request)
+        crate::ws_stream::messages(&request, self.creds().as_ref())
     }
 
     fn stream_parse(
@@ -1772,6 +1776,11 @@ impl Venue for PolymarketVenue {
         frame: &str,
         _ctx: CallCtx,
     ) -> PluginResult<plugin_api::StreamFrame> {
-        crate::ws_stream::parse(channel, frame)
+        if channel == plugin_api::StreamChannel::User {
+            let key = self.creds().map(|c| c.key).unwrap_or_default();
+            let maker = self.s.maker.to_checksum();
+            return crate::ws_stream::parse(channel, frame, Some((&key, &maker)));
+        }
+        crate::ws_stream::parse(channel, frame, None)
     }
 }

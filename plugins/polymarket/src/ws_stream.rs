@@ -9,6 +9,7 @@ use plugin_api::stream::{
 };
 use plugin_api::{ErrorKind, PluginError, PluginResult, Side};
 
+use crate::auth_l2::ApiCreds;
 use crate::settings::Settings;
 use crate::ws_market::{parse_frame, MarketEvent};
 
@@ -20,15 +21,24 @@ pub const STALE_AFTER_MS: u64 = 30_000;
 fn market_only(channel: StreamChannel) -> PluginResult<()> {
     match channel {
         StreamChannel::Market => Ok(()),
-        _ => Err(PluginError::unsupported("polymarket user stream")),
+        _ => Err(PluginError::unsupported("polymarket stream channel")),
     }
 }
 
-/// Where and how to connect.
-pub fn spec(s: &Settings, channel: StreamChannel) -> PluginResult<StreamSpec> {
-    market_only(channel)?;
+/// Where and how to connect. The user channel needs the account (`has_account`: a private
+/// key or API credentials configured); without it the channel is unsupported.
+pub fn spec(s: &Settings, channel: StreamChannel, has_account: bool) -> PluginResult<StreamSpec> {
+    let path = match channel {
+        StreamChannel::Market => "market",
+        StreamChannel::User if has_account => "user",
+        _ => {
+            return Err(PluginError::unsupported(
+                "polymarket user stream without an account",
+            ))
+        }
+    };
     Ok(StreamSpec {
-        url: format!("{}/market", s.ws_url),
+        url: format!("{}/{path}", s.ws_url),
         headers: Vec::new(),
         keepalive: Some(KeepAlive {
             text: "PING".into(),
@@ -42,13 +52,18 @@ pub fn spec(s: &Settings, channel: StreamChannel) -> PluginResult<StreamSpec> {
 
 /// The subscribe / unsubscribe messages. The first message on a connection names the channel
 /// (`type: market`); later ones are `operation`s.
-pub fn messages(r: &StreamRequest) -> PluginResult<Vec<String>> {
+pub fn messages(r: &StreamRequest, creds: Option<&ApiCreds>) -> PluginResult<Vec<String>> {
+    if r.channel == StreamChannel::User {
+        return crate::ws_user::messages(r, creds);
+    }
     market_only(r.channel)?;
     let msg = match (&r.command, r.initial) {
         (StreamCommand::Subscribe { instruments }, true) => serde_json::json!({
             "type": "market",
             "assets_ids": instruments,
-            "custom_feature_enabled": false,
+            // For `market_resolved` (it also brings `best_bid_ask` and `new_market`,
+            // reported as ignored).
+            "custom_feature_enabled": true,
         }),
         (StreamCommand::Subscribe { instruments }, false) => serde_json::json!({
             "operation": "subscribe",
@@ -68,13 +83,32 @@ pub fn messages(r: &StreamRequest) -> PluginResult<Vec<String>> {
 }
 
 /// One frame as events. A bad frame is a [`ErrorKind::Parse`] error naming event and field.
-pub fn parse(channel: StreamChannel, frame: &str) -> PluginResult<StreamFrame> {
+/// `account`: the API key and the funder address, which tell our side of a user-channel trade.
+pub fn parse(
+    channel: StreamChannel,
+    frame: &str,
+    account: Option<(&str, &str)>,
+) -> PluginResult<StreamFrame> {
+    if channel == StreamChannel::User {
+        return crate::ws_user::parse(frame, account);
+    }
     market_only(channel)?;
     let events = parse_frame(frame)
         .map_err(|e| PluginError::new(ErrorKind::Parse, format!("polymarket market frame: {e}")))?;
+    let mut out: Vec<StreamEvent> = Vec::with_capacity(events.len());
+    let mut resolved = false;
+    for e in events {
+        match e {
+            MarketEvent::Other("market_resolved") => resolved = true,
+            e => out.push(event(e)),
+        }
+    }
+    if resolved {
+        out.extend(crate::ws_resolved::events(frame)?);
+    }
     Ok(StreamFrame {
         seq: None,
-        events: events.into_iter().map(event).collect(),
+        events: out,
     })
 }
 
@@ -115,6 +149,10 @@ mod tests {
     use super::*;
     use plugin_api::{Level, Price, Qty};
 
+    fn parse(c: StreamChannel, f: &str) -> PluginResult<StreamFrame> {
+        super::parse(c, f, None)
+    }
+
     #[test]
     fn subscribe_messages_follow_the_documented_shapes() {
         let mut r = StreamRequest {
@@ -125,13 +163,15 @@ mod tests {
             initial: true,
             request_id: 1,
         };
-        let first: serde_json::Value = serde_json::from_str(&messages(&r).unwrap()[0]).unwrap();
+        let first: serde_json::Value =
+            serde_json::from_str(&messages(&r, None).unwrap()[0]).unwrap();
         assert_eq!(
             first,
-            serde_json::json!({"type":"market","assets_ids":["11","22"],"custom_feature_enabled":false})
+            serde_json::json!({"type":"market","assets_ids":["11","22"],"custom_feature_enabled":true})
         );
         r.initial = false;
-        let later: serde_json::Value = serde_json::from_str(&messages(&r).unwrap()[0]).unwrap();
+        let later: serde_json::Value =
+            serde_json::from_str(&messages(&r, None).unwrap()[0]).unwrap();
         assert_eq!(
             later,
             serde_json::json!({"operation":"subscribe","assets_ids":["11","22"]})
@@ -140,16 +180,18 @@ mod tests {
             instruments: vec!["11".into()],
             subscriptions: vec![],
         };
-        let un: serde_json::Value = serde_json::from_str(&messages(&r).unwrap()[0]).unwrap();
+        let un: serde_json::Value = serde_json::from_str(&messages(&r, None).unwrap()[0]).unwrap();
         assert_eq!(
             un,
             serde_json::json!({"operation":"unsubscribe","assets_ids":["11"]})
         );
+        // The user channel cannot subscribe without credentials.
         r.channel = StreamChannel::User;
-        assert_eq!(
-            messages(&r).unwrap_err().kind,
-            plugin_api::ErrorKind::Unsupported
-        );
+        r.initial = true;
+        r.command = StreamCommand::Subscribe {
+            instruments: vec![],
+        };
+        assert!(messages(&r, None).is_err());
     }
 
     #[test]
@@ -197,12 +239,13 @@ mod tests {
         assert_eq!(
             parse(
                 StreamChannel::Market,
-                r#"{"event_type":"market_resolved","market":"0xc"}"#
+                r#"{"event_type":"market_resolved","market":"0xc","asset_ids":["11"],"winning_asset_id":"11"}"#
             )
             .unwrap()
             .events,
-            vec![StreamEvent::Ignored {
-                what: "market_resolved".into()
+            vec![StreamEvent::Resolved {
+                instrument: "11".into(),
+                payout: Price::ONE
             }]
         );
     }

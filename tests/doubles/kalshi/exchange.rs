@@ -88,7 +88,7 @@ impl MarketSpec {
         }
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let tick_ranges = match self.price_level_structure.as_str() {
             "deci_cent" => json!([{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]),
             "tapered_deci_cent" => json!([
@@ -199,7 +199,7 @@ pub struct OrderRec {
 }
 
 impl OrderRec {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         let yp = self.yes_price;
         json!({
             "order_id": self.order_id, "user_id": "test-user", "client_order_id": self.client_order_id,
@@ -240,7 +240,7 @@ pub struct FillRec {
 }
 
 impl FillRec {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({
             "fill_id": self.fill_id, "trade_id": self.fill_id, "order_id": self.order_id,
             "ticker": self.ticker, "market_ticker": self.ticker,

@@ -323,6 +323,12 @@ impl KalshiDouble {
         self.shared.ws.inject(f);
     }
 
+    /// Pushes a `market_lifecycle_v2` event (`deactivated`, `activated`, `settled` with a
+    /// `result`, ...) of `ticker` to the websocket's lifecycle subscribers.
+    pub fn ws_lifecycle(&self, ticker: &str, event_type: &str, result: Option<&str>) {
+        self.shared.ws.lifecycle(ticker, event_type, result);
+    }
+
     /// Websocket frames of `kind` sent so far (`lost` counts frames a gap swallowed), and
     /// connections accepted.
     pub fn ws_stats(&self, kind: &str) -> (usize, usize) {

@@ -22,6 +22,9 @@ use tokio::sync::mpsc;
 
 use super::Shared;
 
+mod lifecycle;
+mod user;
+
 /// The websocket path (kalshi.md §1).
 pub const WS_PATH: &str = "/trade-api/ws/v2";
 
@@ -68,6 +71,10 @@ struct HubInner {
     /// Frames sent, by type (tests check what the feed did).
     sent_counts: BTreeMap<String, usize>,
     connects: usize,
+    /// Subscriptions of the user channels (`user`).
+    user_subs: Vec<user::UserSub>,
+    /// Subscriptions of `market_lifecycle_v2` (`lifecycle`).
+    lifecycle_subs: Vec<lifecycle::LifecycleSub>,
 }
 
 /// The websocket side of the double.
@@ -97,6 +104,12 @@ impl Hub {
             }
             other => g.faults.push_back(other),
         }
+    }
+
+    /// Pushes a `market_lifecycle_v2` event of `ticker` (`deactivated`, `activated`,
+    /// `determined`, `settled` with a `result`, ...) to its subscribers.
+    pub fn lifecycle(&self, ticker: &str, event_type: &str, result: Option<&str>) {
+        lifecycle::push(&mut self.lock(), ticker, event_type, result);
     }
 
     /// How many frames of `kind` were sent, and how many connections were accepted.
@@ -162,8 +175,10 @@ fn send_delta(g: &mut HubInner, conn: u64, text: String) {
     }
 }
 
-/// Sends every subscription the changes of its markets' books since it last heard.
+/// Sends every subscription the changes of its markets' books (and the user channels the
+/// account's changes) since it last heard.
 pub(super) fn publish(sh: &Shared) {
+    user::publish(sh);
     let books: BTreeMap<String, Ladders> = {
         let g = sh.lock();
         let hub = sh.ws.lock();
@@ -264,6 +279,8 @@ async fn serve(sh: Arc<Shared>, socket: WebSocket) {
     let mut g = sh.ws.lock();
     g.conns.remove(&conn);
     g.subs.retain(|s| s.conn != conn);
+    g.user_subs.retain(|s| s.conn != conn);
+    g.lifecycle_subs.retain(|s| s.conn != conn);
 }
 
 fn command(sh: &Shared, conn: u64, text: &str) {
@@ -284,6 +301,22 @@ fn command(sh: &Shared, conn: u64, text: &str) {
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
+            if channels == vec![json!("market_lifecycle_v2")] {
+                let tickers: Vec<String> = v["params"]["market_tickers"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|t| t.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                lifecycle::subscribe(sh, conn, &id, tickers);
+                return;
+            }
+            if user::is_user(&channels) {
+                user::subscribe(sh, conn, &id, &channels);
+                return;
+            }
             if channels != vec![json!("orderbook_delta")] {
                 let mut g = sh.ws.lock();
                 let e = json!({"id": id, "type": "error", "msg": {"code": 8, "msg": "Unknown channel name"}});

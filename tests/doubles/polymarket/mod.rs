@@ -24,6 +24,7 @@ mod data_api;
 pub mod gamma_events;
 pub mod verify;
 pub mod ws;
+pub mod ws_user;
 use verify::{
     amount_decimals, clob_auth_digest, decimals_of, decode_secret, l2_signature, recover, unhex,
     Address, OrderSide, PostedOrder,
@@ -175,6 +176,7 @@ struct Inner {
     /// Real-shaped sports events served by `/events/keyset?tag_slug=…`.
     gamma_events: Vec<gamma_events::GammaEventSeed>,
     ws: ws::Hub,
+    ws_user: ws_user::UserHub,
     /// Resolutions, redemptions and outcome order for the Data API's closed positions.
     data_log: data_api::DataLog,
 }
@@ -271,9 +273,11 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         balance_updates: 0,
         gamma_events: Vec::new(),
         ws: ws::Hub::default(),
+        ws_user: ws_user::UserHub::default(),
     }));
     let app = axum::Router::new()
         .route(ws::WS_PATH, axum::routing::get(ws::upgrade))
+        .route(ws_user::WS_USER_PATH, axum::routing::get(ws_user::upgrade))
         .fallback(handle_and_publish)
         .with_state(inner.clone());
     let task = tokio::spawn(async move {
@@ -371,6 +375,28 @@ impl PolymarketDouble {
     /// Applies a websocket fault to every open connection.
     pub fn ws_inject(&self, f: ws::WsFault) {
         lock(&self.inner).ws.inject(f);
+    }
+
+    /// Pushes `market_resolved` for condition `market` (its `assets`, `winner` pays $1) on the
+    /// market channel.
+    pub fn ws_market_resolved(&self, market: &str, assets: &[&str], winner: &str) {
+        lock(&self.inner).ws.market_resolved(market, assets, winner);
+    }
+
+    /// Applies a fault to the user channel.
+    pub fn user_inject(&self, f: ws_user::UserFault) {
+        lock(&self.inner).ws_user.inject(f);
+    }
+
+    /// User-channel frames pushed of one kind (`trade`, `order`, `trade:FAILED` by status),
+    /// or `connects`, `subscribed`, `refused`.
+    pub fn user_count(&self, kind: &str) -> usize {
+        lock(&self.inner)
+            .ws_user
+            .counts
+            .get(kind)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// How many REST requests to `path` the double has seen.

@@ -91,6 +91,24 @@ impl Hub {
         }
     }
 
+    /// Sends a `market_resolved` event (polymarket.md §1.4; `custom_feature_enabled`
+    /// subscriptions) to every connection subscribed to one of `assets`.
+    pub fn market_resolved(&mut self, market: &str, assets: &[&str], winner: &str) {
+        let text = serde_json::json!({"event_type": "market_resolved", "market": market,
+            "asset_ids": assets, "winning_asset_id": winner, "winning_outcome": "",
+            "timestamp": now_ms()})
+        .to_string();
+        let ids: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| assets.iter().any(|a| c.sent.contains_key(*a)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.send(id, "market_resolved", text.clone());
+        }
+    }
+
     /// Applies a fault to every open connection.
     pub fn inject(&mut self, f: WsFault) {
         for c in self.conns.values() {

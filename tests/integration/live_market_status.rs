@@ -1,0 +1,217 @@
+//! Market status on the stream: Kalshi's `market_lifecycle_v2` pauses a market (`deactivated`)
+//! and its pair stops trading at once, with the REST status checks ten minutes away; an arb
+//! that appears meanwhile is not traded, and `activated` resumes the pair, which then trades it.
+
+use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
+use polymix_host::engine::{Engine, EngineOptions};
+use polymix_host::store::state;
+use polymix_host::venue_io::SystemClock;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::live_e2e::{
+    engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER,
+    RISK_AND_STRATEGY,
+};
+use crate::support::{plugin_dirs_toml, temp_dir};
+
+async fn until(what: &str, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb yet: Kalshi's NO ask on the arb pair is 0.70 (a YES bid at 0.30).
+    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    let dir = temp_dir("live-market-status");
+    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
+        "retries = 2\n",
+        "retries = 2\nstream = true\n",
+        1,
+    );
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(&dir, &pm),
+        ks_venue,
+        RISK_AND_STRATEGY,
+        engine_toml(600_000, 600_000),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let arb = engine
+        .pairs()
+        .iter()
+        .position(|p| p.id == "lal-bos-lal")
+        .expect("the arb pair");
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        until(
+            "fresh streamed books and the lifecycle subscription",
+            || {
+                engine
+                    .feed_health()
+                    .get("ks")
+                    .is_some_and(|h| h.fresh_instruments == 4)
+                    && ks.ws_stats("subscribed").0 >= 2
+            },
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        ks.ws_lifecycle(ARB_TICKER, "deactivated", None);
+        until("the pair stopped", || {
+            engine
+                .pair_off(arb)
+                .is_some_and(|r| r.contains("market closed"))
+        })
+        .await;
+        // The arb appears on the paused market: not traded.
+        ks.seed_book(
+            ARB_TICKER,
+            &[("0.5500", "10.00"), ("0.2000", "100.00")],
+            &[("0.3800", "100.00")],
+        );
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert!(
+            engine.ledger().trades_in(&[]).unwrap().is_empty(),
+            "no trade on a paused market"
+        );
+
+        ks.ws_lifecycle(ARB_TICKER, "activated", None);
+        until("the pair resumed", || engine.pair_off(arb).is_none()).await;
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade once the market trades again",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        t = script => t,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    assert!(ks.ws_stats("market_lifecycle_v2").0 >= 2);
+}
+
+/// Both venues resolve the arb's markets on their streams (Kalshi `market_lifecycle_v2`
+/// `settled`, Polymarket `market_resolved`): the hedged trade settles at once, with the REST
+/// resolution poll and settle sweep ten minutes away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolutions_on_the_streams_settle_a_hedged_trade() {
+    use crate::live_e2e::{ARB_COND, ARB_NO, ARB_YES};
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("live-stream-resolved");
+    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
+        "retries = 2\n",
+        "retries = 2\nstream = true\n",
+        1,
+    );
+    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
+        "retries = 2\n[venue.settings]\n",
+        &format!(
+            "retries = 2\nstream = true\n[venue.settings]\nws_url = \"{}\"\n",
+            pm.ws_url()
+        ),
+        1,
+    );
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        pm_venue,
+        ks_venue,
+        RISK_AND_STRATEGY,
+        engine_toml(200, 600_000),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await;
+        until("both market streams up", || {
+            let h = engine.feed_health();
+            ["pm", "ks"]
+                .iter()
+                .all(|v| h.get(*v).is_some_and(|h| h.connections_up == 1))
+                && ks.ws_stats("subscribed").0 >= 2
+        })
+        .await;
+        // P happened: Polymarket's YES wins, Kalshi's market settles YES (its NO pays 0).
+        pm.ws_market_resolved(ARB_COND, &[ARB_YES, ARB_NO], ARB_YES);
+        ks.ws_lifecycle(ARB_TICKER, "settled", Some("yes"));
+        wait_for(
+            engine.ledger(),
+            "the trade settled from the streams",
+            Duration::from_secs(5),
+            |t| t.iter().all(|t| t.state == state::SETTLED),
+        )
+        .await
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        t = script => t,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    assert!(
+        trades[0].realized_pnl.is_some_and(|p| p.0 > 0),
+        "{trades:#?}"
+    );
+    assert!(pm.ws_count("market_resolved") >= 1);
+}

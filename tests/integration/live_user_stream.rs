@@ -1,0 +1,415 @@
+//! Live engine with Polymarket's user channel (`stream = true`): fills and their settlement
+//! status come over the double's `/ws/user` as they happen, while the REST settle poll is ten
+//! minutes away. A trade that turns FAILED after it matched (a ghost fill) is booked and the
+//! unhedged leg unwound within a second; a user stream that was down when it failed loses
+//! nothing (the fills are swept over REST when it is back); and when the stream and the
+//! REST poll both see the failure it is booked once.
+
+use plugin_api::{FillStatus, Price, Qty};
+use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
+use polymix_doubles::polymarket::ws_user::UserFault;
+use polymix_doubles::polymarket::{self, PolymarketDouble, PolymarketDoubleConfig};
+use polymix_host::engine::{Engine, EngineOptions};
+use polymix_host::store::{state, Purpose};
+use polymix_host::venue_io::SystemClock;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::live_e2e::{
+    engine_toml, entry, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for,
+    ARB_YES, RISK_AND_STRATEGY,
+};
+use crate::support::{plugin_dirs_toml, temp_dir};
+
+/// How long the double keeps a trade MATCHED before it turns CONFIRMED or FAILED.
+const SETTLE: Duration = Duration::from_millis(800);
+
+async fn setup(name: &str, settle_poll_ms: u64) -> (PolymarketDouble, KalshiDouble, Engine) {
+    let pm = polymarket::spawn(PolymarketDoubleConfig {
+        settle_delay: SETTLE,
+        ..PolymarketDoubleConfig::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb until the test says so: P costs 0.60 on Polymarket.
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.60", "10"), ("0.70", "100")],
+    );
+    let dir = temp_dir(name);
+    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
+        "retries = 2\n[venue.settings]\n",
+        &format!(
+            "retries = 2\nstream = true\n[venue.settings]\nws_url = \"{}\"\n",
+            pm.ws_url()
+        ),
+        1,
+    );
+    assert!(pm_venue.contains("stream = true"), "{pm_venue}");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        pm_venue,
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(200, settle_poll_ms),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    (pm, ks, engine)
+}
+
+async fn until(what: &str, timeout: Duration, f: impl Fn() -> bool) -> Instant {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return Instant::now();
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn user_up(engine: &Engine) -> bool {
+    engine
+        .feed_health()
+        .get("pm")
+        .is_some_and(|h| h.user_stream && h.user_connected)
+}
+
+/// The user stream is up and the market stream owns the four Polymarket books (a REST poll
+/// answered after the stream's snapshot could otherwise leave an older book in the cache
+/// until the next change; see the report of this change).
+async fn streams_ready(engine: &Engine) {
+    until(
+        "the user stream and fresh streamed books",
+        Duration::from_secs(10),
+        || {
+            user_up(engine)
+                && engine
+                    .feed_health()
+                    .get("pm")
+                    .is_some_and(|h| h.fresh_instruments == 4)
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// The Polymarket entry leg of the one trade.
+fn pm_entry(engine: &Engine) -> Option<polymix_host::store::OrderRow> {
+    let l = engine.ledger();
+    let t = l.trades_in(&[]).ok()?.into_iter().next()?;
+    l.orders_of(&t.id)
+        .ok()?
+        .into_iter()
+        .find(|o| o.venue == "pm" && o.purpose == Purpose::Entry)
+}
+
+/// The arb appears (P at 0.40 for 10 on Polymarket) with the next fill a ghost.
+fn ghost_arb(pm: &PolymarketDouble) {
+    pm.ghost_next_fill();
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.40", "10"), ("0.70", "100")],
+    );
+}
+
+/// Everything that must hold once the ghost fill was booked, once.
+fn assert_booked_once(engine: &Engine) {
+    let l = engine.ledger();
+    let trades = l.trades_in(&[]).unwrap();
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let t = &trades[0];
+    assert_ne!(t.state, state::HEDGED, "{t:#?}");
+    let orders = l.orders_of(&t.id).unwrap();
+    let a = entry(&orders, "a");
+    assert_eq!(a.filled_qty, Qty::shares(10), "{a:#?}");
+    assert_eq!(
+        a.failed_qty, a.filled_qty,
+        "the failed shares, once: {a:#?}"
+    );
+    // What the venue booked, per fill: one row per fill, at the maker's price.
+    let fills = l
+        .fills_of_order("pm", a.order_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(fills.len(), 1, "{fills:#?}");
+    assert_eq!(fills[0].price, Price(400_000));
+    assert_eq!(fills[0].qty, Qty::shares(10));
+    assert_eq!(fills[0].status, FillStatus::Failed);
+    assert!(fills[0].fee.0 > 0, "the taker fee per fill: {fills:#?}");
+    assert_eq!(engine.stats().ghost_fills, 1);
+    let ghosts = l
+        .errors()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.message.contains("ghost fill"))
+        .count();
+    assert_eq!(ghosts, 1, "one ghost fill booked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_trade_on_the_user_channel_is_a_ghost_fill_within_a_second() {
+    let (pm, _ks, engine) = setup("user-ghost", 600_000).await;
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        streams_ready(&engine).await;
+        ghost_arb(&pm);
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await;
+        // MATCHED was pushed; FAILED follows after the double's settle delay.
+        let failed_at = until(
+            "FAILED pushed on the user channel",
+            Duration::from_secs(5),
+            || pm.user_count("trade:FAILED") >= 1,
+        )
+        .await;
+        let booked = until("the ghost fill booked", Duration::from_secs(5), || {
+            pm_entry(&engine).is_some_and(|o| o.failed_qty.0 > 0)
+        })
+        .await;
+        let took = booked.duration_since(failed_at);
+        assert!(
+            took < Duration::from_secs(1),
+            "ghost fill booked {took:?} after FAILED"
+        );
+        // The unhedged Kalshi leg is unwound.
+        wait_for(
+            engine.ledger(),
+            "the trade unwound",
+            Duration::from_secs(10),
+            |t| t.iter().all(|t| t.state == state::UNWOUND),
+        )
+        .await;
+        eprintln!("ghost fill booked {took:?} after the FAILED frame");
+    };
+    tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        () = script => {},
+    };
+    assert_booked_once(&engine);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_stream_down_when_the_fill_failed_loses_nothing() {
+    let (pm, _ks, engine) = setup("user-ghost-down", 600_000).await;
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        streams_ready(&engine).await;
+        ghost_arb(&pm);
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await;
+        // Down (and refused) across the moment the trade fails: the FAILED push is lost.
+        pm.user_inject(UserFault::Refuse(SETTLE + Duration::from_millis(700)));
+        until("the disconnect noticed", Duration::from_secs(5), || {
+            !user_up(&engine)
+        })
+        .await;
+        until("the user stream back", Duration::from_secs(10), || {
+            user_up(&engine)
+        })
+        .await;
+        until("the ghost fill booked", Duration::from_secs(3), || {
+            pm_entry(&engine).is_some_and(|o| o.failed_qty.0 > 0)
+        })
+        .await;
+        wait_for(
+            engine.ledger(),
+            "the trade unwound",
+            Duration::from_secs(10),
+            |t| t.iter().all(|t| t.state == state::UNWOUND),
+        )
+        .await;
+    };
+    tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        () = script => {},
+    };
+    assert_eq!(
+        pm.user_count("trade:FAILED"),
+        0,
+        "FAILED was never pushed: the failure came from the REST sweep"
+    );
+    assert_booked_once(&engine);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_seen_by_the_stream_and_the_rest_poll_is_booked_once() {
+    // The settle poll every 100 ms races the stream for the same failure.
+    let (pm, _ks, engine) = setup("user-ghost-both", 100).await;
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        streams_ready(&engine).await;
+        ghost_arb(&pm);
+        wait_for(
+            engine.ledger(),
+            "the trade unwound",
+            Duration::from_secs(15),
+            // (The 100 ms settle sweep may settle the unwound trade at once.)
+            |t| {
+                !t.is_empty()
+                    && t.iter()
+                        .all(|t| t.state == state::UNWOUND || t.state == state::SETTLED)
+            },
+        )
+        .await;
+        // Both sources keep reporting the failed fill for a while longer.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        engine.check_fills().await.unwrap();
+    };
+    tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        () = script => {},
+    };
+    assert!(
+        pm.user_count("trade:FAILED") >= 1,
+        "the stream saw the failure"
+    );
+    assert_booked_once(&engine);
+}
+
+/// Kalshi's `fill` and `user_orders` over the signed websocket: the Kalshi leg's answer is
+/// lost and so is the engine's own lookup of it, leaving the order's outcome unknown and the
+/// trade PARTIAL; with the reconcile sweep and the settle poll ten minutes away, only the
+/// stream's report of the order can resolve it, and the fill it reports is recorded as the
+/// venue booked it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_sweep() {
+    use polymix_doubles::fault::{Fault, FaultRule};
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb until the test says so: P costs 0.60 on Polymarket.
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.60", "10"), ("0.70", "100")],
+    );
+    let dir = temp_dir("user-ks");
+    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
+        "retries = 2\n",
+        "retries = 2\nstream = true\n",
+        1,
+    );
+    assert!(ks_venue.contains("stream = true"), "{ks_venue}");
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(&dir, &pm),
+        ks_venue,
+        RISK_AND_STRATEGY,
+        engine_toml(200, 600_000).replace("reconcile_ms = 100", "reconcile_ms = 600000"),
+        pairs_toml("pm", "ks"),
+    );
+    let path = dir.join("polymix.toml");
+    std::fs::write(&path, body).unwrap();
+    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
+    let c2 = cfg.clone();
+    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
+        .await
+        .unwrap()
+        .expect("plugins load");
+    let engine = Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .expect("live engine starts");
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let ks_user_up = |engine: &Engine| {
+        engine
+            .feed_health()
+            .get("ks")
+            .is_some_and(|h| h.user_stream && h.user_connected)
+    };
+    let script = async {
+        until("the Kalshi user stream", Duration::from_secs(10), || {
+            ks_user_up(&engine)
+        })
+        .await;
+        // The order is booked, its answer lost; the lookups that follow fail too.
+        ks.inject(FaultRule::once(
+            "POST",
+            "/portfolio/events/orders",
+            Fault::DropAfter,
+        ));
+        ks.inject(FaultRule::once("GET", "/portfolio/orders", Fault::Status(500)).times(50));
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        t = script => t,
+    };
+    let l = engine.ledger();
+    let t = &trades[0];
+    let steps: Vec<String> = l
+        .transitions_of(&t.id)
+        .unwrap()
+        .into_iter()
+        .map(|s| format!("{} {}", s.1, s.2))
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.contains("outcome is unknown")),
+        "the leg's outcome was unknown first: {steps:#?}"
+    );
+    let b = entry(&l.orders_of(&t.id).unwrap(), "b");
+    assert_eq!(b.filled_qty, Qty::shares(10), "{b:#?}");
+    let fills = l
+        .fills_of_order("ks", b.order_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(fills.len(), 1, "{fills:#?}");
+    assert_eq!(fills[0].source, "stream");
+    assert_eq!(
+        (fills[0].price, fills[0].qty),
+        (Price(450_000), Qty::shares(10))
+    );
+    assert!(fills[0].fee.0 > 0, "{fills:#?}");
+    assert!(ks.ws_stats("user_order").0 >= 1 && ks.ws_stats("fill").0 >= 1);
+}

@@ -28,6 +28,12 @@ pub const HOST_KEY_PREFIX: &str = "_";
 /// Host context: the directory of the config file, so relative paths in settings resolve
 /// against it. Every instance gets it.
 pub const HOST_CONFIG_DIR: &str = "_config_dir";
+/// Host context: the config's data directory (resolved), where the host keeps its ledger; a
+/// plugin that keeps state of its own across restarts puts it there. Every instance gets it.
+pub const HOST_DATA_DIR: &str = "_data_dir";
+/// Host context: the instance's name in config (`[[venue]] name`, `[[risk]] name`, or the
+/// strategy's `name`), unique among instances of its kind. Every instance gets it.
+pub const HOST_INSTANCE: &str = "_instance";
 /// Host context: for a simulator fed live, the name of the market-data instance feeding it
 /// (`[[venue]] feed = "…"`); absent otherwise.
 pub const HOST_FEED: &str = "_feed";

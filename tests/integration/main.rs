@@ -20,6 +20,7 @@ mod pairs_paper_live;
 mod paper_e2e;
 mod paper_live;
 mod paper_live_record;
+mod paper_resume;
 mod plugin_loading;
 mod polymarket;
 mod risk_halt;

@@ -104,7 +104,16 @@ pub async fn run(
             })
             .min()
             .unwrap_or(0);
-        let clock = SimClock::new(first);
+        // A ledger with trades means a killed (or finished) replay on this data dir: the
+        // simulators rebuilt their accounts from their journals and the engine resumes at the
+        // ledger's last write (see engine/replay_resume.rs). The clock starts no later than
+        // that, so nothing at start moves a simulator past it.
+        let (resumed, finished) = {
+            use polymix_host::engine::replay_resume::{replay_done, resume_point};
+            let ledger = polymix_host::store::Ledger::open(&cfg.ledger_path())?;
+            (resume_point(&ledger)?, replay_done(&ledger)?)
+        };
+        let clock = SimClock::new(resumed.map_or(first, |at| at.min(first)));
         let engine = Arc::new(Engine::new(cfg.clone(), &reg, Arc::new(clock.clone()), opts).await?);
         start_api(&cfg, &engine, &reg).await?;
         let last = reg
@@ -130,6 +139,9 @@ pub async fn run(
             move |t: i64, _last: i64| b2.set_position(((t - first).max(0) / 1000) as u64);
         engine.replay(&clock, speed, &progress).await?;
         bar.finish_and_clear();
+        if resumed.is_some() {
+            engine.resumed_stats()?;
+        }
         let balances = engine.refresh_balances().await?;
         let summary = engine.summary(balances)?;
         if json {
@@ -141,6 +153,17 @@ pub async fn run(
                 path.display()
             );
             out!("{}", summary.table());
+            if let Some(at) = resumed {
+                if finished {
+                    outln!("note: the scenario was already replayed to its end on this data dir; these are that run's figures (trades, fees, P&L and balances from the ledger and the paper journals)");
+                } else {
+                    outln!("note: resumed this data dir's killed replay at sim time {at} ms; trades, fees, P&L and balances cover the whole run, the other counts this process only");
+                }
+                outln!(
+                    "      to start afresh: polymix reset --config {} --key <reset key>",
+                    path.display()
+                );
+            }
             if !summary.all_settled() {
                 outln!("note: some trades are still open (markets not resolved in the scenario)");
             }

@@ -114,5 +114,18 @@ pub async fn reset(path: &Path, key: &str) -> anyhow::Result<ExitCode> {
             cfg.ledger_path().display()
         ),
     }
+    // A replay's paper accounts follow the ledger: without it they would resume a run it no
+    // longer knows.
+    let data_dir = cfg.resolve_path(&cfg.data_dir);
+    match polymix_host::store::archive_paper_journals(&data_dir, &stamp) {
+        Ok(Some(p)) => outln!("paper journals archived to {}", p.display()),
+        Ok(None) => {}
+        Err(e) => anyhow::bail!(
+            "{}: could not archive the paper journals: {e}",
+            data_dir
+                .join(polymix_host::store::PAPER_JOURNALS_DIR)
+                .display()
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }

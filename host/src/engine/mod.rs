@@ -22,6 +22,7 @@ mod pair_audit;
 mod pair_gate;
 mod reconcile;
 pub mod replay;
+pub mod replay_resume;
 mod rest_poll;
 pub mod risk_gate;
 mod settlement;

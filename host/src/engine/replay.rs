@@ -25,7 +25,17 @@ impl Engine {
             format!("engine started: replaying {} pairs", self.pairs.get().len()),
             None,
         );
+        // A killed replay goes on from its last durable step (see `replay_resume`).
+        let resumed = super::replay_resume::resume_point(&self.ledger)?;
+        if let Some(at) = resumed {
+            clock.advance_to(at);
+            self.resume_replay(at).await?;
+        }
         self.reconcile().await?;
+        if resumed.is_some() {
+            // After reconciliation: it records the fills of legs the kill left unanswered.
+            self.consume_journaled_fills()?;
+        }
         let last = self
             .venues
             .iter()
@@ -81,6 +91,11 @@ impl Engine {
         self.check_fills().await?;
         self.settle_ready().await?;
         self.refresh_balances().await?;
+        // A run started again on this data dir says it found the replay finished.
+        self.ledger.set_kv(
+            super::replay_resume::REPLAY_DONE_KEY,
+            &clock.now_ms().to_string(),
+        )?;
         let s = self.stats();
         self.notify(
             crate::notify::Kind::EngineStop,

@@ -150,8 +150,13 @@ fn declared(
 /// The settings an instance is created with: its table (config plus the well-known settings
 /// from the environment its plugin declares, [`crate::config::HostEnv`]) and the host's context
 /// (`plugin_api::settings::HOST_*`), the same for every plugin; the host names none.
-fn instance_settings(cfg: &Config, t: &toml::Table, feed: Option<&str>) -> serde_json::Value {
-    use plugin_api::settings::{HOST_CONFIG_DIR, HOST_FEED};
+fn instance_settings(
+    cfg: &Config,
+    t: &toml::Table,
+    name: &str,
+    feed: Option<&str>,
+) -> serde_json::Value {
+    use plugin_api::settings::{HOST_CONFIG_DIR, HOST_DATA_DIR, HOST_FEED, HOST_INSTANCE};
     let mut v = settings_json(t);
     if v.is_null() {
         v = serde_json::Value::Object(Default::default());
@@ -161,6 +166,11 @@ fn instance_settings(cfg: &Config, t: &toml::Table, feed: Option<&str>) -> serde
             HOST_CONFIG_DIR.into(),
             serde_json::Value::String(cfg.config_dir.display().to_string()),
         );
+        obj.insert(
+            HOST_DATA_DIR.into(),
+            serde_json::Value::String(cfg.resolve_path(&cfg.data_dir).display().to_string()),
+        );
+        obj.insert(HOST_INSTANCE.into(), serde_json::Value::String(name.into()));
         if let Some(feed) = feed {
             obj.insert(HOST_FEED.into(), serde_json::Value::String(feed.into()));
         }
@@ -217,7 +227,7 @@ impl Registry {
             let declared = declared(&m, &v.name, &v.plugin, "venue")?;
             let mut table = v.settings.clone();
             cfg.host_env.apply(&declared, &mut table);
-            let settings = instance_settings(cfg, &table, v.feed.as_deref());
+            let settings = instance_settings(cfg, &table, &v.name, v.feed.as_deref());
             let mut refs = v.secrets.clone();
             fill_declared_secrets(&declared, v.role, &mut refs, |var| {
                 std::env::var_os(var).is_some()
@@ -278,7 +288,7 @@ impl Registry {
             let declared = declared(&m, &r.name, &r.plugin, "risk")?;
             let mut table = r.settings.clone();
             cfg.host_env.apply(&declared, &mut table);
-            let settings = instance_settings(cfg, &table, None);
+            let settings = instance_settings(cfg, &table, &r.name, None);
             reg.resolved.insert(
                 ("risk", r.name.clone()),
                 Resolved {
@@ -331,7 +341,7 @@ impl Registry {
                 },
             );
             // Instantiate once with no pairs to learn name and version (and validate settings).
-            let settings = instance_settings(cfg, &reg.strategy_settings, None);
+            let settings = instance_settings(cfg, &reg.strategy_settings, &s.name, None);
             let name = s.name.clone();
             let probe = create_with_timeout(timeout, move || {
                 let h = plugin_api::ffi::StrategyHandle::create(module, &name, &settings, &[])?;

@@ -8,6 +8,7 @@ pub mod pair_registry;
 #[cfg(test)]
 mod qty_migration_tests;
 mod registry_carry;
+mod replay_position;
 mod schema;
 
 pub use fills::{FillRow, FillSource};
@@ -15,3 +16,4 @@ pub use ledger::*;
 pub use lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};
 pub use registry_carry::reset_ledger;
+pub use replay_position::{archive_paper_journals, LedgerTotals, PAPER_JOURNALS_DIR};

@@ -1,11 +1,13 @@
-//! The paper account of a live-fed instance, kept across restarts: every operation that changes
+//! The paper account kept across restarts (a live-fed instance's when given a `journal`, a
+//! scenario replay's by default, see [`crate::resume`]): every operation that changes
 //! the simulation (a feed snapshot, an order placed, an order cancelled) is appended to a
 //! journal file and synced *before* it is applied, with the time it was applied at. The
 //! simulation is deterministic, so on start the journal is replayed to the exact state a
 //! killed run had: cash, positions, orders and fills continue, and the host's reconciliation
 //! finds its orders by client order id instead of `not found`.
 //!
-//! One JSON object per line: `{"v": 2, "now_ms": 1764..., "op": <VenueOp>}`. A torn last line
+//! One JSON object per line: `{"v": 2, "now_ms": 1764..., "op": <VenueOp>}` (a replay's lines
+//! may add `take`, `apply` and `faults`, and its first line is `{"scenario": {...}}`). A torn last line
 //! (the process died while writing it) was never applied, so it is dropped; any other bad line
 //! is an error naming its line number.
 //!
@@ -26,6 +28,8 @@ use plugin_api::money::SHARE;
 use plugin_api::{Level, PluginError, PluginResult, Qty, VenueOp};
 use serde::{Deserialize, Serialize};
 
+use crate::scenario::FaultKind;
+
 /// The line version written today: shares in micro-shares.
 const VERSION: u32 = 2;
 
@@ -37,6 +41,34 @@ pub(crate) struct Entry {
     pub v: u32,
     pub now_ms: i64,
     pub op: VenueOp,
+    /// A replay's order took the armed faults for its instrument at `now_ms` (see
+    /// [`crate::resume`]); absent on a fed journal.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub take: bool,
+    /// The operation was applied at `now_ms` (false: only its faults were taken, the
+    /// operation waits for its latency and is journaled again when applied).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub apply: bool,
+    /// The faults the operation is applied with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultKind>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+fn yes() -> bool {
+    true
+}
+
+/// A replay journal's first line: what the account was journaled against (see
+/// [`crate::resume`]).
+#[derive(Serialize, Deserialize)]
+struct HeaderLine {
+    scenario: serde_json::Value,
 }
 
 /// Converts the shares of a line written in hundredths of a share (no `v`) to micro-shares:
@@ -75,6 +107,10 @@ pub(crate) struct Journal {
     /// Length of the complete lines read at start (a torn tail beyond it is cut before the
     /// first write).
     clean_len: u64,
+    /// A replay journal's header, as read.
+    pub header: Option<serde_json::Value>,
+    /// A new replay journal's header, written with its first entry.
+    header_pending: Option<serde_json::Value>,
 }
 
 fn io_err(path: &Path, what: &str, e: impl std::fmt::Display) -> PluginError {
@@ -88,6 +124,7 @@ impl Journal {
     /// Opens (creating) the journal and returns the entries it already holds.
     pub fn open(path: &Path) -> PluginResult<(Journal, Vec<Entry>)> {
         let mut entries = Vec::new();
+        let mut header = None;
         let mut keep_bytes = 0u64;
         if path.exists() {
             let f = File::open(path).map_err(|e| io_err(path, "open", e))?;
@@ -101,6 +138,13 @@ impl Journal {
                 if line.trim().is_empty() {
                     keep_bytes += line.len() as u64 + 1;
                     continue;
+                }
+                if i == 0 {
+                    if let Ok(h) = serde_json::from_str::<HeaderLine>(&line) {
+                        header = Some(h.scenario);
+                        keep_bytes += line.len() as u64 + 1;
+                        continue;
+                    }
                 }
                 match serde_json::from_str::<Entry>(&line) {
                     Ok(mut e) => {
@@ -125,6 +169,8 @@ impl Journal {
                 path: path.to_path_buf(),
                 file: None,
                 clean_len: keep_bytes,
+                header,
+                header_pending: None,
             },
             entries,
         ))
@@ -160,15 +206,42 @@ impl Journal {
         Ok(self.file.as_mut().expect("opened above"))
     }
 
-    /// Appends one entry and syncs it to disk before the caller applies it.
-    pub fn append(&mut self, now_ms: i64, op: &VenueOp) -> PluginResult<()> {
+    /// Sets a new replay journal's header line; it is written with the first entry, so a run
+    /// that journals nothing leaves no file behind.
+    pub fn set_header(&mut self, scenario: serde_json::Value) {
+        self.header_pending = Some(scenario);
+    }
+
+    /// Appends one entry (with a replay's fault bookkeeping, see [`Entry`]) and syncs it to
+    /// disk before the caller applies it.
+    pub fn append_with(
+        &mut self,
+        now_ms: i64,
+        op: &VenueOp,
+        take: bool,
+        apply: bool,
+        faults: &[FaultKind],
+    ) -> PluginResult<()> {
         let mut line = serde_json::to_string(&EntryRef {
             v: VERSION,
             now_ms,
             op,
+            take,
+            apply,
+            faults,
         })
         .map_err(|e| io_err(&self.path, "encode", e))?;
         line.push('\n');
+        if let Some(scenario) = self.header_pending.take() {
+            let mut head = serde_json::to_string(&HeaderLine { scenario })
+                .map_err(|e| io_err(&self.path, "encode", e))?;
+            head.push('\n');
+            line.insert_str(0, &head);
+        }
+        self.write_line(&line)
+    }
+
+    fn write_line(&mut self, line: &str) -> PluginResult<()> {
         let path = self.path.clone();
         let file = self.writer()?;
         file.write_all(line.as_bytes())
@@ -182,4 +255,10 @@ struct EntryRef<'a> {
     v: u32,
     now_ms: i64,
     op: &'a VenueOp,
+    #[serde(skip_serializing_if = "is_false")]
+    take: bool,
+    #[serde(skip_serializing_if = "is_true")]
+    apply: bool,
+    #[serde(skip_serializing_if = "<[FaultKind]>::is_empty")]
+    faults: &'a [FaultKind],
 }

@@ -15,7 +15,9 @@
 //! `post_only_would_cross`, `duplicate_client_order_id`, `invalid_price`, `invalid_tick`,
 //! `invalid_size`, `below_min_size`, `below_min_notional`, `insufficient_balance`,
 //! `insufficient_position`, `order_not_found`, plus whatever code a scenario `reject` fault
-//! names. An injected timeout is `ErrorKind::Timeout`.
+//! names. An injected timeout is `ErrorKind::Timeout`. An order refused after it was journaled
+//! (a fault's reject, a check when it executes) is answered the same if its client order id is
+//! sent again (see [`resume`]).
 #![warn(missing_docs)]
 
 mod account;
@@ -23,6 +25,7 @@ mod book;
 mod faults;
 mod journal;
 mod listings;
+mod resume;
 pub mod scenario;
 pub mod settings;
 mod sim;
@@ -45,7 +48,8 @@ pub struct PaperSim {
     rules: RulesKind,
     /// Fed live by a market-data instance (no scenario).
     fed: bool,
-    /// Fed live with a `journal`: every state change is written there before it is applied.
+    /// The paper account's journal (a replay's by default, a fed instance's when configured):
+    /// every state change is written there before it is applied.
     journal: Mutex<Option<journal::Journal>>,
 }
 
@@ -71,11 +75,19 @@ impl PaperSim {
         reader: ScenarioReader<R>,
     ) -> PluginResult<PaperSim> {
         let rules = settings.rules;
+        let header = reader.header().clone();
+        let journaled = settings.journal.is_some();
+        let mut sim = Sim::load(settings, reader)?;
+        let journal = if journaled {
+            Some(resume::open(&sim.settings.clone(), &header, &mut sim)?)
+        } else {
+            None
+        };
         Ok(PaperSim {
-            sim: Mutex::new(Sim::load(settings, reader)?),
+            sim: Mutex::new(sim),
             rules,
             fed: false,
-            journal: Mutex::new(None),
+            journal: Mutex::new(journal),
         })
     }
 
@@ -120,8 +132,17 @@ impl PaperSim {
         })
     }
 
-    /// Writes a state-changing operation to the journal (if kept) before it is applied.
-    fn journal(&self, sim: &Sim, op: &VenueOp) -> PluginResult<()> {
+    /// Writes a state-changing operation to the journal (if kept) before it is applied, with a
+    /// replay's fault bookkeeping (see [`resume`]): `take` when the order took its faults now,
+    /// `apply` when it is applied now.
+    fn journal(
+        &self,
+        sim: &Sim,
+        op: &VenueOp,
+        take: bool,
+        apply: bool,
+        faults: &[FaultKind],
+    ) -> PluginResult<()> {
         if !matches!(
             op,
             VenueOp::Ingest { .. } | VenueOp::PlaceOrder { .. } | VenueOp::CancelOrder { .. }
@@ -135,12 +156,12 @@ impl PaperSim {
             )
         })?;
         match j.as_mut() {
-            Some(j) => j.append(sim.now(), op),
+            Some(j) => j.append_with(sim.now(), op, take, apply, faults),
             None => Ok(()),
         }
     }
 
-    fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
+    pub(crate) fn run(sim: &mut Sim, op: VenueOp, faults: &[FaultKind]) -> PluginResult<OpResult> {
         Ok(match op {
             VenueOp::Markets { filter } => {
                 let (markets, next_cursor) = sim.markets(&filter);
@@ -155,9 +176,18 @@ impl PaperSim {
             VenueOp::Rules { instrument } => OpResult::Rules {
                 rules: sim.rules(&instrument)?,
             },
-            VenueOp::PlaceOrder { order } => OpResult::Order {
-                order: sim.place(order, faults)?,
-            },
+            VenueOp::PlaceOrder { order } => {
+                let id = order.client_order_id.clone();
+                match sim.place(order, faults) {
+                    Ok(order) => OpResult::Order { order },
+                    Err(e) => {
+                        if matches!(e.kind, plugin_api::ErrorKind::Rejected { .. }) {
+                            sim.refused.insert(id, e.clone());
+                        }
+                        return Err(e);
+                    }
+                }
+            }
             VenueOp::CancelOrder { order_id, .. } => OpResult::Order {
                 order: sim.cancel(&order_id)?,
             },
@@ -272,6 +302,10 @@ impl Venue for PaperSim {
         let mut faults = Vec::new();
         match &op {
             VenueOp::PlaceOrder { order } => {
+                // An order refused once is answered the same again: its faults were taken.
+                if let Some(e) = sim.refused.get(&order.client_order_id) {
+                    return Err(e.clone());
+                }
                 // Refuse a bad order before it takes a fault meant for a real one.
                 sim.validate(order)?;
                 faults = sim.faults.take_for(&order.instrument);
@@ -304,12 +338,17 @@ impl Venue for PaperSim {
             },
             other => other,
         };
+        // A replay's order takes its faults now, whenever it is applied (see `resume`).
+        let take = !self.fed && matches!(op, VenueOp::PlaceOrder { .. });
         if latency > 0 {
+            if take {
+                self.journal(&sim, &op, true, false, &[])?;
+            }
             let state = serde_json::to_string(&Pending { op, faults })
                 .map_err(|e| PluginError::new(plugin_api::ErrorKind::Internal, e.to_string()))?;
             return Ok(Step::Wait { ms: latency, state });
         }
-        self.journal(&sim, &op)?;
+        self.journal(&sim, &op, take, true, &faults)?;
         Self::run(&mut sim, op, &faults).map(|result| Step::Done { result })
     }
 
@@ -318,7 +357,7 @@ impl Venue for PaperSim {
             .map_err(|e| PluginError::invalid(format!("paper-sim: bad continuation state: {e}")))?;
         let mut sim = self.lock()?;
         sim.advance(ctx.now_ms);
-        self.journal(&sim, &pending.op)?;
+        self.journal(&sim, &pending.op, false, true, &pending.faults)?;
         Self::run(&mut sim, pending.op, &pending.faults).map(|result| Step::Done { result })
     }
 
@@ -354,3 +393,6 @@ mod tests;
 
 #[cfg(test)]
 mod feed_tests;
+
+#[cfg(test)]
+mod resume_tests;

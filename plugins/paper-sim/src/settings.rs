@@ -9,15 +9,17 @@
 //! | `latency_ms` | integer | `0`; `250` when fed live | added simulated latency on every place and cancel ([`plugin_api::Step::Wait`]); the order then fills against the book as it is after the wait |
 //! | `confirm_ms` | integer | Polymarket `4000`, Kalshi `0` | fills report `matched`, then `mined` at half this, `confirmed` after it |
 //! | `faults` | array of fault objects | `[]` | faults armed from the start, same fields as a scenario `fault` line without `type`, `ts`, `venue` (replays only) |
-//! | `journal` | path | none | fed live only: the paper account's journal; a restarted run continues from it (relative paths resolve against `_config_dir`) |
+//! | `journal` | path | fed live: none; a scenario replay: `<_data_dir>/paper-sim/<_instance>.journal` when the host gives `_data_dir` | the paper account's journal; a restarted run continues from it (relative paths resolve against `_config_dir`). See [`crate::resume`] for a replay |
 //!
-//! Keys starting with `_` are injected by the host and otherwise ignored: `_config_dir`, and
+//! Keys starting with `_` are injected by the host and otherwise ignored: `_config_dir`,
+//! `_data_dir` and `_instance` (where a replay's journal goes by default), and
 //! `_feed`, the name of the `market-data` instance feeding this one when its `[[venue]]` entry
 //! says `feed = "..."` (then no scenario is read: books, rules, resolutions and exchange status
 //! arrive through [`plugin_api::VenueOp::Ingest`]). Any other unknown key is an error naming it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use plugin_api::settings::{HOST_DATA_DIR, HOST_INSTANCE};
 use plugin_api::{PluginError, PluginResult, Usd};
 use serde_json::Value;
 
@@ -42,7 +44,7 @@ pub struct Settings {
     pub confirm_ms: u64,
     /// Faults armed from the start.
     pub faults: Vec<FaultSpec>,
-    /// Fed live: the journal that keeps the paper account across restarts.
+    /// The journal that keeps the paper account across restarts.
     pub journal: Option<PathBuf>,
 }
 
@@ -56,6 +58,14 @@ const KEYS: &[&str] = &[
     "faults",
     "journal",
 ];
+
+/// Where a scenario replay's journal goes by default: `<data_dir>/paper-sim/<instance>.journal`
+/// (`polymix reset` removes that folder).
+pub fn default_journal(data_dir: &Path, instance: &str) -> PathBuf {
+    data_dir
+        .join("paper-sim")
+        .join(format!("{instance}.journal"))
+}
 
 fn bad(key: &str, msg: impl std::fmt::Display) -> PluginError {
     PluginError::invalid(format!("paper-sim setting `{key}`: {msg}"))
@@ -151,13 +161,8 @@ impl Settings {
                 .collect::<PluginResult<Vec<_>>>()?,
             Some(_) => return Err(bad("faults", "expected an array")),
         };
-        let journal = match (s("journal")?, &feed) {
-            (None, _) => None,
-            (Some(_), None) => return Err(bad(
-                "journal",
-                "only an instance fed live keeps a journal (a replay restarts from its scenario)",
-            )),
-            (Some(j), Some(_)) => {
+        let journal = match s("journal")? {
+            Some(j) => {
                 let mut p = PathBuf::from(j);
                 if p.is_relative() {
                     if let Some(dir) = s("_config_dir")? {
@@ -166,6 +171,13 @@ impl Settings {
                 }
                 Some(p)
             }
+            // A scenario replay keeps its account under the host's data dir, so a killed run
+            // continues where it was (see `crate::resume`); a fed instance only when asked.
+            None if feed.is_none() => match (s(HOST_DATA_DIR)?, s(HOST_INSTANCE)?) {
+                (Some(dir), Some(name)) => Some(default_journal(Path::new(dir), name)),
+                _ => None,
+            },
+            None => None,
         };
         if feed.is_some() && !faults.is_empty() {
             return Err(bad(

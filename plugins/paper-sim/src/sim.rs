@@ -101,6 +101,10 @@ pub(crate) struct Sim {
     now: i64,
     /// Live-fed instances: the rules and payouts their feed reported (empty for a replay).
     feed: FeedState,
+    /// Orders refused after they were journaled (a fault's reject, a check when executing), by
+    /// client order id, with the answer given: the same id sent again gets the same answer
+    /// (see `crate::resume`: a restart may send again a leg whose answer it never recorded).
+    pub refused: HashMap<String, PluginError>,
 }
 
 fn reject(code: &str, msg: impl Into<String>) -> PluginError {
@@ -217,6 +221,7 @@ impl Sim {
             out: Vec::new(),
             now: i64::MIN,
             feed: FeedState::default(),
+            refused: HashMap::new(),
         })
     }
 

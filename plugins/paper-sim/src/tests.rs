@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::PaperSim;
 
-const SCENARIO: &str = r#"{"type":"header","version":1,"name":"t","start_ms":1000,"end_ms":100000,"venues":[{"key":"pm","rules":"polymarket"},{"key":"ks","rules":"kalshi"}]}
+pub(crate) const SCENARIO: &str = r#"{"type":"header","version":1,"name":"t","start_ms":1000,"end_ms":100000,"venues":[{"key":"pm","rules":"polymarket"},{"key":"ks","rules":"kalshi"}]}
 {"type":"market","venue":"pm","id":"C1","title":"A vs B","tick":"0.01","tokens":["TA","TB"],"outcomes":["A","B"],"close_ms":90000}
 {"type":"market","venue":"pm","id":"C3","title":"long shot","tick":"0.01","tokens":["LY","LN"]}
 {"type":"market","venue":"ks","id":"K-A","title":"A wins","close_ms":90000}
@@ -38,14 +38,14 @@ fn ks() -> PaperSim {
     .unwrap()
 }
 
-fn ctx(now_ms: i64) -> CallCtx {
+pub(crate) fn ctx(now_ms: i64) -> CallCtx {
     CallCtx {
         now_ms,
         random: [0; 32],
     }
 }
 
-fn order(
+pub(crate) fn order(
     coid: &str,
     ins: &str,
     side: Side,
@@ -64,28 +64,36 @@ fn order(
     }
 }
 
-fn done(v: &PaperSim, op: VenueOp, now: i64) -> Result<OpResult, plugin_api::PluginError> {
+pub(crate) fn done(
+    v: &PaperSim,
+    op: VenueOp,
+    now: i64,
+) -> Result<OpResult, plugin_api::PluginError> {
     match v.begin(op, ctx(now))? {
         Step::Done { result } => Ok(result),
         other => panic!("expected Done, got {other:?}"),
     }
 }
 
-fn place(v: &PaperSim, o: OrderRequest, now: i64) -> Result<OrderStatus, plugin_api::PluginError> {
+pub(crate) fn place(
+    v: &PaperSim,
+    o: OrderRequest,
+    now: i64,
+) -> Result<OrderStatus, plugin_api::PluginError> {
     match done(v, VenueOp::PlaceOrder { order: o }, now)? {
         OpResult::Order { order } => Ok(order),
         other => panic!("{other:?}"),
     }
 }
 
-fn balance(v: &PaperSim, now: i64) -> plugin_api::Balance {
+pub(crate) fn balance(v: &PaperSim, now: i64) -> plugin_api::Balance {
     match done(v, VenueOp::Balance, now).unwrap() {
         OpResult::Balance { balance } => balance,
         other => panic!("{other:?}"),
     }
 }
 
-fn fills(v: &PaperSim, now: i64) -> Vec<plugin_api::Fill> {
+pub(crate) fn fills(v: &PaperSim, now: i64) -> Vec<plugin_api::Fill> {
     match done(
         v,
         VenueOp::Fills {
@@ -101,7 +109,7 @@ fn fills(v: &PaperSim, now: i64) -> Vec<plugin_api::Fill> {
     }
 }
 
-fn positions(v: &PaperSim, now: i64) -> Vec<plugin_api::Position> {
+pub(crate) fn positions(v: &PaperSim, now: i64) -> Vec<plugin_api::Position> {
     match done(v, VenueOp::Positions, now).unwrap() {
         OpResult::Positions { positions } => positions,
         other => panic!("{other:?}"),

@@ -69,6 +69,7 @@ impl Sim {
             out: Vec::new(),
             now: i64::MIN,
             feed: FeedState::default(),
+            refused: Default::default(),
         })
     }
 

@@ -125,6 +125,23 @@ pub(crate) fn parse_question(question: &str) -> Option<(ThresholdDirection, Stri
     (count == 1).then_some((*dir, value))
 }
 
+/// Whether a question names a direction phrase followed by a number anywhere ("score over
+/// 2.5 goals", "more than $100,000"), in or out of the fixed grammar.
+fn states_a_line(question: &str) -> bool {
+    let q = question.to_lowercase();
+    QUESTION_DIRS.iter().any(|(w, _)| {
+        q.match_indices(w).any(|(i, _)| {
+            whole_word(&q, i, w.len())
+                && q[i + w.len()..]
+                    .split_whitespace()
+                    .next()
+                    .map(|t| t.trim_end_matches(['?', ',', '.', '!']))
+                    .and_then(number)
+                    .is_some()
+        })
+    })
+}
+
 fn same_number(a: &str, b: &str) -> bool {
     match (Price::parse(a), Price::parse(b)) {
         (Ok(x), Ok(y)) => x == y,
@@ -142,7 +159,10 @@ pub(crate) fn yes_no_threshold(
     question: &str,
 ) -> Option<Result<Threshold, String>> {
     let title = group.and_then(parse_title);
-    if line.is_none() && !totals && title.is_none() {
+    // A question that states a line ("Will Chelsea score over 2.5?") makes a line market
+    // even under a team-name title: read as "team wins", it would pair with the other venue's
+    // moneyline market, a different proposition.
+    if line.is_none() && !totals && title.is_none() && !states_a_line(question) {
         return None;
     }
     let q = parse_question(question);
@@ -259,10 +279,45 @@ mod tests {
     }
 
     #[test]
+    fn a_team_title_with_a_line_in_the_question_is_a_line_market() {
+        // In the grammar: a proper line market, direction and value from the question.
+        assert_eq!(
+            t(None, false, Some("Chelsea"), "Will Chelsea score over 2.5?"),
+            Some((ThresholdDirection::Above, "2.5".to_string()))
+        );
+        // Out of the grammar: a line market without a value, listed but never paired.
+        assert!(matches!(
+            yes_no_threshold(
+                None,
+                false,
+                Some("Chelsea"),
+                "Will Chelsea score over 2.5 goals at home?"
+            ),
+            Some(Err(_))
+        ));
+        // A direction word without a number is no line: a plain team market.
+        assert_eq!(
+            t(
+                None,
+                false,
+                Some("Lakers"),
+                "Will the Lakers win over the Hawks?"
+            ),
+            None
+        );
+        assert_eq!(t(None, false, Some("Lakers"), "Lakers vs. Hawks"), None);
+    }
+
+    #[test]
     fn thresholds() {
         // Not a line market: a team's Yes/No market.
         assert_eq!(t(None, false, Some("Chelsea"), "Will Chelsea win?"), None);
-        assert_eq!(t(None, false, None, "Will it rain over 5 days?"), None);
+        // A direction phrase before a number outside the grammar: treated as a line without a
+        // value, so never paired (precision first: it may be a threshold proposition).
+        assert!(matches!(
+            yes_no_threshold(None, false, None, "Will it rain over 5 days?"),
+            Some(Err(_))
+        ));
         // Direction only in the question.
         assert_eq!(
             t(

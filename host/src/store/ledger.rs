@@ -282,6 +282,43 @@ fn insert_order(tx: &Connection, o: &OrderRow) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Opens the ledger and brings its schema to this build's version. `Ok(Err(v))`: the file is at
+/// schema version `v`, newer than this build knows.
+fn open_and_migrate(path: &Path) -> rusqlite::Result<Result<Connection, i64>> {
+    let mut conn = Connection::open(path)?;
+    // The busy timeout first: another process opening the same ledger may hold the lock that
+    // switching to WAL or migrating needs.
+    conn.execute_batch(
+        "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+    )?;
+    // A ledger already at this build's version needs no write: a reader (`polymix state`, a
+    // test) opening it must not take the write lock from a running engine.
+    let known = MIGRATIONS.len() as i64;
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > known {
+        return Ok(Err(current));
+    }
+    if current == known {
+        return Ok(Ok(conn));
+    }
+    // One migration per write transaction, the version read inside it: two processes opening a
+    // fresh ledger at once migrate it once, in turn, never both.
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > known {
+            return Ok(Err(version));
+        }
+        let Some(m) = MIGRATIONS.get(version as usize) else {
+            tx.commit()?;
+            break;
+        };
+        tx.execute_batch(&format!("{m}; PRAGMA user_version = {};", version + 1))?;
+        tx.commit()?;
+    }
+    Ok(Ok(conn))
+}
+
 impl Ledger {
     /// Opens (creating and migrating) the ledger at `path`.
     pub fn open(path: &Path) -> Result<Ledger, LedgerError> {
@@ -295,44 +332,33 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
-        let mut conn = Connection::open(path).map_err(sql)?;
-        // The busy timeout first: another process opening the same ledger may hold the lock
-        // that switching to WAL or migrating needs.
-        conn.execute_batch(
-            "PRAGMA busy_timeout=5000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-        )
-        .map_err(sql)?;
-        // A ledger already at this build's version needs no write: a reader (`polymix state`,
-        // a test) opening it must not take the write lock from a running engine.
-        let current: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(sql)?;
-        // One migration per write transaction, the version read inside it: two processes
-        // opening a fresh ledger at once migrate it once, in turn, never both.
-        while current != MIGRATIONS.len() as i64 {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(sql)?;
-            let version: i64 = tx
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(sql)?;
-            let known = MIGRATIONS.len() as i64;
-            if version > known {
-                return Err(LedgerError::Io {
-                    path: path.to_path_buf(),
-                    message: format!(
-                        "schema version {version} is newer than this polymix knows ({known}); use the polymix that wrote it"
-                    ),
-                });
+        // SQLite does not call the busy handler in every case: a fresh file switching to WAL in
+        // another process, or a read racing that switch, answers SQLITE_BUSY at once. Opening
+        // is retried on such an answer until the same 5 s the busy timeout allows.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let conn = loop {
+            match open_and_migrate(path) {
+                Ok(Ok(c)) => break c,
+                Ok(Err(version)) => {
+                    return Err(LedgerError::Io {
+                        path: path.to_path_buf(),
+                        message: format!(
+                            "schema version {version} is newer than this polymix knows ({}); use the polymix that wrote it",
+                            MIGRATIONS.len()
+                        ),
+                    })
+                }
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        5 + u64::from(rand::random::<u8>() % 20),
+                    ));
+                }
+                Err(e) => return Err(sql(e)),
             }
-            let Some(m) = MIGRATIONS.get(version as usize) else {
-                tx.commit().map_err(sql)?;
-                break;
-            };
-            tx.execute_batch(&format!("{m}; PRAGMA user_version = {};", version + 1))
-                .map_err(sql)?;
-            tx.commit().map_err(sql)?;
-        }
+        };
         Ok(Ledger {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -785,7 +811,7 @@ mod tests {
         let other = {
             let (path, stop) = (path.clone(), stop.clone());
             std::thread::spawn(move || {
-                // Another process: its own connection, writing as fast as it can.
+                // Another process: its own connection, writing all the time.
                 let c = Connection::open(&path).unwrap();
                 c.execute_batch("PRAGMA busy_timeout=5000;").unwrap();
                 let mut k = 0i64;
@@ -796,6 +822,9 @@ mod tests {
                     )
                     .unwrap();
                     k += 1;
+                    // Often, not back to back: a writer that never lets go would starve any
+                    // other process past its busy timeout, fix or no fix.
+                    std::thread::sleep(std::time::Duration::from_micros(300));
                 }
             })
         };

@@ -254,7 +254,12 @@ pub async fn live_engine_from(
         engine_section,
         pairs_toml("pm", "ks"),
     );
-    let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
+    live_engine_at(&dir, &body).await
+}
+
+/// A confirmed live engine on the config `body`, written as `dir/polymix.toml`.
+pub async fn live_engine_at(dir: &Path, body: &str) -> Engine {
+    let cfg = Arc::new(polymix_host::config::load(&write(dir, body)).expect("config loads"));
     let reg = registry(&cfg).await;
     Engine::new(
         cfg,

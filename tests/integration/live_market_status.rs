@@ -4,10 +4,7 @@
 
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
-use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::store::state;
-use polymix_host::venue_io::SystemClock;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
@@ -50,24 +47,7 @@ async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
         engine_toml(600_000, 600_000),
         pairs_toml("pm", "ks"),
     );
-    let path = dir.join("polymix.toml");
-    std::fs::write(&path, body).unwrap();
-    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .expect("plugins load");
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let arb = engine
         .pairs()
         .iter()
@@ -158,24 +138,7 @@ async fn resolutions_on_the_streams_settle_a_hedged_trade() {
         engine_toml(200, 600_000),
         pairs_toml("pm", "ks"),
     );
-    let path = dir.join("polymix.toml");
-    std::fs::write(&path, body).unwrap();
-    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .expect("plugins load");
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
         wait_for(

@@ -9,10 +9,8 @@ use plugin_api::{Price, Qty};
 use polymix_doubles::kalshi::ws::WsFault;
 use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
-use polymix_host::engine::{Engine, EngineOptions};
+use polymix_host::engine::Engine;
 use polymix_host::store::state;
-use polymix_host::venue_io::SystemClock;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
@@ -72,24 +70,7 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
         engine_toml(600_000, 600_000),
         pairs_toml("pm", "ks"),
     );
-    let path = dir.join("polymix.toml");
-    std::fs::write(&path, body).unwrap();
-    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .expect("plugins load");
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
 
@@ -236,24 +217,7 @@ async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconne
         engine_toml(600_000, 600_000),
         pairs_toml("pm", "ks"),
     );
-    let path = dir.join("polymix.toml");
-    std::fs::write(&path, body).unwrap();
-    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .expect("plugins load");
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let feed = |engine: &Engine| engine.feed_health().get("pm").cloned().unwrap_or_default();

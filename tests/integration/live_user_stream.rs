@@ -9,10 +9,8 @@ use plugin_api::{FillStatus, Price, Qty};
 use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
 use polymix_doubles::polymarket::ws_user::UserFault;
 use polymix_doubles::polymarket::{self, PolymarketDouble, PolymarketDoubleConfig};
-use polymix_host::engine::{Engine, EngineOptions};
+use polymix_host::engine::Engine;
 use polymix_host::store::{state, Purpose};
-use polymix_host::venue_io::SystemClock;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
@@ -58,24 +56,7 @@ async fn setup(name: &str, settle_poll_ms: u64) -> (PolymarketDouble, KalshiDoub
         engine_toml(200, settle_poll_ms),
         pairs_toml("pm", "ks"),
     );
-    let path = dir.join("polymix.toml");
-    std::fs::write(&path, body).unwrap();
-    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .expect("plugins load");
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     (pm, ks, engine)
 }
 
@@ -333,24 +314,7 @@ async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_
         engine_toml(200, 600_000).replace("reconcile_ms = 100", "reconcile_ms = 600000"),
         pairs_toml("pm", "ks"),
     );
-    let path = dir.join("polymix.toml");
-    std::fs::write(&path, body).unwrap();
-    let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .expect("plugins load");
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .expect("live engine starts");
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let ks_user_up = |engine: &Engine| {
         engine

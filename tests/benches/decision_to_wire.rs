@@ -8,6 +8,8 @@
 //! After each trade the double's books are set back to the arb, so every trade is decided on
 //! fresh books the same way.
 
+#[path = "common/latency_report.rs"]
+mod latency_report;
 #[path = "../integration/live_e2e.rs"]
 #[allow(dead_code, unused_imports)]
 mod live_e2e;
@@ -46,11 +48,6 @@ slippage_bps = 10
 /// REST and holds the polling loop meanwhile, which at 60 s stopped runs at ~235 trades.
 const ENGINE: &str = "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 20\nsettle_poll_ms = 600000\nreconcile_ms = 600000\norder_appear_window_ms = 2000\n\n[api]\nenabled = false\n";
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
 fn main() {
     let trades: usize = std::env::args()
         .skip(1)
@@ -74,8 +71,7 @@ fn main() {
         .await;
         seed(&pm, &ks);
         pm.set_balance(PM_ADDR, "1000000");
-        let engine =
-            live_engine_from("d2w", &pm, &ks, BENCH_RISK_AND_STRATEGY, ENGINE).await;
+        let engine = live_engine_from("d2w", &pm, &ks, BENCH_RISK_AND_STRATEGY, ENGINE).await;
         let ledger = engine.ledger().clone();
         let (tx, rx) = tokio::sync::watch::channel(false);
         let script = async {
@@ -93,19 +89,10 @@ fn main() {
         };
         let (r, ()) = tokio::join!(engine.run_live(rx), script);
         r.expect("engine ran");
-        let mut s = engine.decision_to_wire();
-        assert!(!s.is_empty(), "no samples: no trade sent both legs");
-        s.sort();
-        let us = |d: Duration| d.as_secs_f64() * 1e6;
-        println!(
-            "decision_to_wire: {} trades, {} samples: p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, min {:.0} µs, max {:.0} µs",
+        latency_report::print(
+            "decision_to_wire",
             trades,
-            s.len(),
-            us(percentile(&s, 0.50)),
-            us(percentile(&s, 0.90)),
-            us(percentile(&s, 0.99)),
-            us(s[0]),
-            us(s[s.len() - 1]),
+            &engine.decision_to_wire_stages(),
         );
     });
 }

@@ -4,6 +4,7 @@
 
 use plugin_api::{ErrorKind, OpResult, OrderRequest, Proposal, RiskProposal, VenueOp};
 
+use super::decision_latency::{Stage, Stamps};
 use super::risk_gate::{Admission, Candidate};
 use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
@@ -18,7 +19,7 @@ impl Engine {
         match self.admit_proposal(p)? {
             Some((trade, orders)) => {
                 let id = trade.id.clone();
-                self.execute(trade, orders, None).await?;
+                self.execute(trade, orders, Stamps::default()).await?;
                 Ok(Some(id))
             }
             None => Ok(None),
@@ -224,13 +225,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs a journaled trade: both legs at once, then hedge check and unwind. `book_at`:
-    /// when the book that decided it arrived (live), for the decision-to-wire figure.
+    /// Runs a journaled trade: both legs at once, then hedge check and unwind. `stamps`:
+    /// when the book that decided it arrived (live) and the stages since, for the
+    /// decision-to-wire figure.
     pub(super) async fn execute(
         &self,
         trade: TradeRow,
         mut orders: Vec<OrderRow>,
-        book_at: Option<std::time::Instant>,
+        mut stamps: Stamps,
     ) -> Result<(), EngineError> {
         // One write before the legs leave: the trade SUBMITTING with both legs `sent`
         // (trade_plan) and the ids live venues give them when known in advance, in one
@@ -241,14 +243,18 @@ impl Engine {
             observe(self.prepare(&mut ob[0]))
         );
         debug_assert!(wpa.first_write.is_none() && wpb.first_write.is_none());
+        stamps.stamp(Stage::Prepared);
         self.gate.journal(&trade, &orders)?;
+        stamps.stamp(Stage::Journaled);
         let (oa, ob) = orders.split_at_mut(1);
         let ((ra, wa), (rb, wb)) = tokio::join!(
             observe(self.place(&mut oa[0], pa)),
             observe(self.place(&mut ob[0], pb))
         );
         self.decision_latency
-            .record(book_at, [wa.first_write, wb.first_write]);
+            .record(stamps, [wa.first_write, wb.first_write]);
+        // What the venues prepared for these orders is used up: prepare the next now.
+        self.preparer.poke();
         ra?;
         rb?;
         self.market.consume(

@@ -9,6 +9,7 @@ use std::collections::{BTreeSet, HashSet};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::books::VenueIdx;
+use super::decision_latency::{Stage, Stamps};
 use super::setup::{Engine, EngineError};
 use crate::store::{OrderRow, TradeRow};
 
@@ -26,7 +27,7 @@ pub(super) struct InFlight {
 
 /// An approved trade handed from the live loop to the executor, with when the book that
 /// decided it arrived.
-pub(super) type Job = (TradeRow, Vec<OrderRow>, Option<std::time::Instant>);
+pub(super) type Job = (TradeRow, Vec<OrderRow>, super::decision_latency::Stamps);
 
 impl Engine {
     fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
@@ -130,7 +131,10 @@ impl Engine {
         loop {
             tokio::select! {
                 job = jobs.recv() => match job {
-                    Some((trade, orders, book_at)) => running.push(self.run_trade(trade, orders, book_at)),
+                    Some((trade, orders, mut stamps)) => {
+                        stamps.stamp(Stage::Started);
+                        running.push(self.run_trade(trade, orders, stamps))
+                    }
                     None => break,
                 },
                 Some(r) = running.next(), if !running.is_empty() => r?,
@@ -146,10 +150,10 @@ impl Engine {
         &self,
         trade: TradeRow,
         orders: Vec<OrderRow>,
-        book_at: Option<std::time::Instant>,
+        stamps: Stamps,
     ) -> Result<(), EngineError> {
         let t = trade.clone();
-        let r = self.execute(trade, orders, book_at).await;
+        let r = self.execute(trade, orders, stamps).await;
         // Its instruments stay busy if it ended unresolved (a leg's outcome unknown).
         let refreshed = self.refresh_unresolved();
         self.unmark_in_flight(&t);

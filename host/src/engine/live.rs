@@ -1,10 +1,12 @@
-//! The live driver: polls books, checks exchange status, lets venues prepare their next
-//! order, trades, and on start reconciles what a crash left in flight. It only orchestrates:
-//! the work is in `rest_poll`, `venue_events`, `executor`, `settlement` and `reconcile`.
+//! The live driver: polls books, checks exchange status, trades, and on start reconciles what
+//! a crash left in flight; next to it run the stream driver, the preparer (venues precompute
+//! their next order) and the trades. It only orchestrates: the work is in `rest_poll`,
+//! `venue_events`, `executor`, `settlement`, `reconcile`, `stream_driver` and `prepare`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::decision_latency::{Stage, Stamps};
 use super::setup::{Engine, EngineError};
 use crate::venue_io::wire_stamp::observe;
 
@@ -26,6 +28,7 @@ impl Engine {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::try_join!(
             self.drive_streams(stop.clone(), tx.clone()),
+            self.drive_prepare(stop.clone()),
             self.drive_live(stop, tx),
             self.run_trades(rx)
         )?;
@@ -51,14 +54,10 @@ impl Engine {
         let mut last_settle = std::time::Instant::now();
         let reconcile_every = Duration::from_millis(self.cfg.engine.reconcile_ms);
         let mut last_reconcile = std::time::Instant::now();
-        // Venues that can prepare (Kalshi: the order signature); dropped on their first
-        // `Unsupported`.
-        let mut preparing: Vec<usize> = (0..self.venues.len()).collect();
         // Venues that report whether their exchange is trading; asked before the first trade.
         let mut reporting: Vec<usize> = (0..self.venues.len()).collect();
         self.poll_exchange_status(&mut reporting).await;
         while !*stop.borrow() {
-            self.prepare_venues(&mut preparing).await;
             // Fed simulators get the feeds' books first (resolutions and status with the
             // settlement sweep below).
             self.poll_feeds(false).await;
@@ -66,10 +65,15 @@ impl Engine {
             let ((), wire) = observe(self.poll_books(&mut dirty)).await;
             if !dirty.is_empty() {
                 let pairs: Vec<u32> = dirty.iter().copied().collect();
-                for p in self.evaluate(&pairs).await {
+                let mut stamps = Stamps::from_book(wire.last_response);
+                let proposals = self.evaluate(&pairs).await;
+                stamps.stamp(Stage::Decided);
+                for p in proposals {
                     if let Some((trade, orders)) = self.admit_proposal(p)? {
                         self.mark_in_flight(&trade);
-                        if trades.send((trade, orders, wire.last_response)).is_err() {
+                        let mut stamps = stamps;
+                        stamps.stamp(Stage::Admitted);
+                        if trades.send((trade, orders, stamps)).is_err() {
                             // The executor is gone (it failed): the loop ends with it.
                             return Ok(());
                         }

@@ -154,23 +154,4 @@ impl Engine {
         }
         *reporting = keep;
     }
-
-    /// Lets each venue precompute what its next order needs, ahead of the book polls and
-    /// the trade decision that follow. A failure costs nothing but the head start.
-    pub(super) async fn prepare_venues(&self, preparing: &mut Vec<usize>) {
-        let mut keep = Vec::with_capacity(preparing.len());
-        for &vi in preparing.iter() {
-            match self.venues[vi].run(&VenueOp::Prepare).await {
-                Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Unsupported)) => {
-                    tracing::debug!(venue = %self.venues[vi].name(), "venue has nothing to prepare");
-                }
-                Err(e) => {
-                    tracing::warn!(venue = %self.venues[vi].name(), error = %e, "prepare failed");
-                    keep.push(vi);
-                }
-                Ok(_) => keep.push(vi),
-            }
-        }
-        *preparing = keep;
-    }
 }

@@ -95,6 +95,8 @@ pub struct Engine {
     pub(super) in_flight: Mutex<super::in_flight::InFlight>,
     /// Decision-to-wire samples of live trades.
     pub(super) decision_latency: super::decision_latency::DecisionLatency,
+    /// Wakes the preparer after a trade used what venues prepared.
+    pub(super) preparer: super::prepare::Preparer,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
     pub(super) trade_ids: super::trade_ids::TradeIds,
     /// Simulators fed by market-data instances (paper trading on live markets).
@@ -220,6 +222,7 @@ impl Engine {
             phase: Mutex::new(super::reconcile::Phase::Starting),
             in_flight: Mutex::new(Default::default()),
             decision_latency: Default::default(),
+            preparer: Default::default(),
             trade_ids,
             feeds,
             streams: Mutex::default(),

@@ -22,8 +22,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use tokio::sync::{mpsc, watch};
 
 use super::books::VenueIdx;
+use super::decision_latency::{Stage, Stamps};
 use super::in_flight::Job;
 use super::setup::{Engine, EngineError};
+use super::user_stream::UserReport;
 use crate::stream::{StreamOptions, StreamUpdate, UpdateKind};
 
 /// One venue's feed as the API shows it.
@@ -107,12 +109,18 @@ impl Engine {
 
     /// Runs the streams of every venue configured to stream until `stop`, trading on what
     /// they change. Returns at once when no venue streams.
+    ///
+    /// Two loops: books (market channels) decide trades; account reports (user channels,
+    /// and resolutions, which need the ledger) are applied by their own loop, so a book frame
+    /// never waits behind a report's ledger writes or REST lookups.
     pub(super) async fn drive_streams(
         &self,
-        mut stop: watch::Receiver<bool>,
+        stop: watch::Receiver<bool>,
         trades: mpsc::UnboundedSender<Job>,
     ) -> Result<(), EngineError> {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(VenueIdx, StreamChannel, StreamUpdate)>();
+        let (market_tx, market_rx) = mpsc::unbounded_channel::<(VenueIdx, StreamUpdate)>();
+        let (user_tx, user_rx) = mpsc::unbounded_channel::<(VenueIdx, StreamUpdate)>();
+        let (reports_tx, reports_rx) = mpsc::unbounded_channel::<Vec<UserReport>>();
         for (vi, venue) in self.venues.iter().enumerate() {
             let Some(entry) = self.cfg.venues.iter().find(|v| v.name == venue.name()) else {
                 continue;
@@ -120,7 +128,7 @@ impl Engine {
             if !entry.stream {
                 continue;
             }
-            self.start_user_stream(vi, entry, &stop, &tx).await;
+            self.start_user_stream(vi, entry, &stop, &user_tx).await;
             let instruments = self.pair_instruments(vi);
             if instruments.is_empty() {
                 continue;
@@ -129,44 +137,47 @@ impl Engine {
                 stale_after_ms: entry.stream_stale_ms,
                 ..StreamOptions::default()
             };
-            let (vtx, mut vrx) = mpsc::unbounded_channel();
+            let to_driver = market_tx.clone();
+            let sink = crate::stream::Sink::new(move |u| to_driver.send((vi, u)).is_ok());
             match crate::stream::start(
                 venue.handle().clone(),
                 self.clock.clone(),
                 StreamChannel::Market,
                 &instruments,
                 opts,
-                vtx,
+                sink,
                 stop.clone(),
             )
             .await
             {
                 Ok(_) => {
                     tracing::info!(venue = %venue.name(), instruments = instruments.len(), "streaming books");
-                    {
-                        let mut s = self.stream_state();
-                        let h = s.health.entry(venue.name().to_string()).or_default();
-                        h.streaming = true;
-                        h.instruments = instruments.len();
-                    }
-                    let tx = tx.clone();
-                    tokio::spawn(async move {
-                        while let Some(u) = vrx.recv().await {
-                            if tx.send((vi, StreamChannel::Market, u)).is_err() {
-                                break;
-                            }
-                        }
-                    });
+                    let mut s = self.stream_state();
+                    let h = s.health.entry(venue.name().to_string()).or_default();
+                    h.streaming = true;
+                    h.instruments = instruments.len();
                 }
                 Err(e) => {
                     tracing::warn!(venue = %venue.name(), error = %e, "stream not started; polling books over REST");
                 }
             }
         }
-        drop(tx);
-        // Reports about trades that were running are looked at again on this tick.
-        let mut retry = tokio::time::interval(std::time::Duration::from_millis(50));
-        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        drop((market_tx, user_tx));
+        tokio::try_join!(
+            self.drive_stream_books(stop.clone(), market_rx, reports_tx, trades),
+            self.drive_user_reports(stop, user_rx, reports_rx),
+        )?;
+        Ok(())
+    }
+
+    /// Applies streamed books and decides on what they changed, at once.
+    async fn drive_stream_books(
+        &self,
+        mut stop: watch::Receiver<bool>,
+        mut rx: mpsc::UnboundedReceiver<(VenueIdx, StreamUpdate)>,
+        reports: mpsc::UnboundedSender<Vec<UserReport>>,
+        trades: mpsc::UnboundedSender<Job>,
+    ) -> Result<(), EngineError> {
         loop {
             let first = tokio::select! {
                 changed = stop.changed() => {
@@ -175,35 +186,39 @@ impl Engine {
                     }
                     continue;
                 }
-                _ = retry.tick() => {
-                    self.retry_user_reports().await?;
-                    continue;
-                }
                 u = rx.recv() => match u {
                     Some(u) => u,
                     None => return Ok(()),
                 },
             };
             let mut dirty = BTreeSet::new();
-            let mut reports = Vec::new();
-            let mut received = self.on_channel_update(first, &mut dirty, &mut reports);
+            let mut resolved = Vec::new();
+            let mut stamps = self.on_market_update(first, &mut dirty, &mut resolved);
             // Whatever else is already queued is applied before deciding: the decision then
-            // sees the newest books.
+            // sees the newest books (and is timed from the newest frame that changed one).
             while let Ok(u) = rx.try_recv() {
-                received = self
-                    .on_channel_update(u, &mut dirty, &mut reports)
-                    .or(received);
+                stamps = self
+                    .on_market_update(u, &mut dirty, &mut resolved)
+                    .or(stamps);
             }
-            self.on_user_reports(reports).await?;
+            if !resolved.is_empty() {
+                // The report loop may be gone only because the run is stopping.
+                let _ = reports.send(resolved);
+            }
             if dirty.is_empty() || *stop.borrow() {
                 continue;
             }
             let pairs: Vec<u32> = dirty.into_iter().collect();
-            for p in self.evaluate(&pairs).await {
+            let mut stamps = stamps.unwrap_or_default();
+            let proposals = self.evaluate(&pairs).await;
+            stamps.stamp(Stage::Decided);
+            for p in proposals {
                 // (`admit_proposal` skips a pair the REST loop started a trade on meanwhile.)
                 if let Some((trade, orders)) = self.admit_proposal(p)? {
                     self.mark_in_flight(&trade);
-                    if trades.send((trade, orders, received)).is_err() {
+                    let mut stamps = stamps;
+                    stamps.stamp(Stage::Admitted);
+                    if trades.send((trade, orders, stamps)).is_err() {
                         return Ok(());
                     }
                 }
@@ -211,40 +226,73 @@ impl Engine {
         }
     }
 
-    /// Routes one update: user-stream reports are collected for [`Self::on_user_reports`],
-    /// market updates applied to the books.
-    fn on_channel_update(
+    /// Applies the account's reports (user channels) and streamed resolutions, and looks
+    /// again at reports about trades that were running.
+    async fn drive_user_reports(
         &self,
-        (vi, channel, u): (VenueIdx, StreamChannel, StreamUpdate),
-        dirty: &mut BTreeSet<u32>,
-        reports: &mut Vec<super::user_stream::UserReport>,
-    ) -> Option<std::time::Instant> {
-        if channel == StreamChannel::User {
-            self.on_user_update(vi, u, reports);
-            return None;
+        mut stop: watch::Receiver<bool>,
+        mut user: mpsc::UnboundedReceiver<(VenueIdx, StreamUpdate)>,
+        mut resolved: mpsc::UnboundedReceiver<Vec<UserReport>>,
+    ) -> Result<(), EngineError> {
+        // Reports about trades that were running are looked at again on this tick.
+        let mut retry = tokio::time::interval(std::time::Duration::from_millis(50));
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let (mut user_open, mut resolved_open) = (true, true);
+        while user_open || resolved_open {
+            let mut reports = Vec::new();
+            tokio::select! {
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow() {
+                        return Ok(());
+                    }
+                }
+                _ = retry.tick() => self.retry_user_reports().await?,
+                u = user.recv(), if user_open => match u {
+                    Some((vi, u)) => {
+                        self.on_user_update(vi, u, &mut reports);
+                        while let Ok((vi, u)) = user.try_recv() {
+                            self.on_user_update(vi, u, &mut reports);
+                        }
+                    }
+                    None => user_open = false,
+                },
+                r = resolved.recv(), if resolved_open => match r {
+                    Some(r) => reports.extend(r),
+                    None => resolved_open = false,
+                },
+            }
+            self.on_user_reports(reports).await?;
         }
-        // Resolutions need the ledger (settlement): applied with the user reports.
+        Ok(())
+    }
+
+    /// Applies one market update; resolutions it carries go to `resolved` (they need the
+    /// ledger: settlement).
+    fn on_market_update(
+        &self,
+        (vi, u): (VenueIdx, StreamUpdate),
+        dirty: &mut BTreeSet<u32>,
+        resolved: &mut Vec<UserReport>,
+    ) -> Option<Stamps> {
         if let UpdateKind::Events { events, .. } = &u.kind {
             for e in events {
                 if let StreamEvent::Resolved { instrument, payout } = e {
-                    reports.push(super::user_stream::UserReport::Resolved(
-                        vi,
-                        instrument.clone(),
-                        *payout,
-                    ));
+                    resolved.push(UserReport::Resolved(vi, instrument.clone(), *payout));
                 }
             }
         }
         self.on_stream_update(vi, u, dirty)
     }
 
-    /// Applies one update; returns when its frame arrived if it changed books.
+    /// Applies one update; returns when its frame arrived (and was parsed and dequeued) if it
+    /// changed books.
     fn on_stream_update(
         &self,
         vi: VenueIdx,
         u: StreamUpdate,
         dirty: &mut BTreeSet<u32>,
-    ) -> Option<std::time::Instant> {
+    ) -> Option<Stamps> {
+        let dequeued = std::time::Instant::now();
         let name = self.venues[vi].name().to_string();
         match u.kind {
             UpdateKind::Connected { .. } => {
@@ -273,7 +321,11 @@ impl Engine {
                 self.stream_state().health.entry(name).or_default().resyncs += 1;
                 None
             }
-            UpdateKind::Events { events, received } => {
+            UpdateKind::Events {
+                events,
+                received,
+                parsed,
+            } => {
                 let mut changed = Vec::new();
                 {
                     let mut s = self.stream_state();
@@ -334,7 +386,10 @@ impl Engine {
                     .map(|book| VenueEvent::Book { book })
                     .collect();
                 self.apply_events(vi, events, dirty);
-                Some(received)
+                let mut stamps = Stamps::from_book(Some(received));
+                stamps.stamp_at(Stage::Parsed, parsed);
+                stamps.stamp_at(Stage::Dequeued, dequeued);
+                Some(stamps)
             }
         }
     }

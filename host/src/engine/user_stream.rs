@@ -44,21 +44,22 @@ impl Engine {
         vi: VenueIdx,
         entry: &VenueEntry,
         stop: &watch::Receiver<bool>,
-        tx: &mpsc::UnboundedSender<(VenueIdx, StreamChannel, StreamUpdate)>,
+        tx: &mpsc::UnboundedSender<(VenueIdx, StreamUpdate)>,
     ) {
         let venue = &self.venues[vi];
         let opts = StreamOptions {
             stale_after_ms: entry.stream_stale_ms,
             ..StreamOptions::default()
         };
-        let (vtx, mut vrx) = mpsc::unbounded_channel();
+        let to_driver = tx.clone();
+        let sink = crate::stream::Sink::new(move |u| to_driver.send((vi, u)).is_ok());
         match crate::stream::start(
             venue.handle().clone(),
             self.clock.clone(),
             StreamChannel::User,
             &[],
             opts,
-            vtx,
+            sink,
             stop.clone(),
         )
         .await
@@ -70,14 +71,6 @@ impl Engine {
                     .entry(venue.name().to_string())
                     .or_default()
                     .user_stream = true;
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    while let Some(u) = vrx.recv().await {
-                        if tx.send((vi, StreamChannel::User, u)).is_err() {
-                            break;
-                        }
-                    }
-                });
             }
             Err(e) => {
                 tracing::info!(venue = %venue.name(), error = %e, "no user stream; fills come from the REST sweeps");

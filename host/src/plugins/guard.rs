@@ -1,6 +1,11 @@
 //! Host-side protection around every plugin call: each instance runs its calls on its own
 //! worker thread, the caller waits at most the configured timeout, and an instance that
 //! panicked or hung is disabled while the host keeps running.
+//!
+//! Stream frames get a second worker thread of their own ([`Lane::Stream`]): parsing a frame
+//! takes microseconds, but on the instance's one thread it would queue behind whatever else
+//! the venue is doing (an RSA signature, a response being read), and a book frame is the
+//! start of the latency that matters most.
 
 use plugin_api::{ErrorKind, PluginError};
 use std::sync::mpsc;
@@ -51,11 +56,34 @@ impl CallError {
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// A plugin instance behind a worker thread and a timeout.
+/// Which of an instance's worker threads runs a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Everything but stream frames.
+    General,
+    /// Parsing stream frames (started on first use).
+    Stream,
+}
+
+fn worker(name: String) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            while let Ok(job) = rx.recv() {
+                job();
+            }
+        })
+        .expect("spawning a plugin worker thread");
+    tx
+}
+
+/// A plugin instance behind its worker threads and a timeout.
 pub struct Guarded<T: Send + Sync + 'static> {
     instance: String,
     inner: Arc<T>,
     tx: Mutex<mpsc::Sender<Job>>,
+    stream_tx: std::sync::OnceLock<Mutex<mpsc::Sender<Job>>>,
     failed: Arc<Mutex<Option<String>>>,
     timeout: Duration,
 }
@@ -63,19 +91,11 @@ pub struct Guarded<T: Send + Sync + 'static> {
 impl<T: Send + Sync + 'static> Guarded<T> {
     /// Wraps `inner`, starting its worker thread.
     pub fn new(instance: &str, inner: T, timeout: Duration) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name(format!("plugin-{instance}"))
-            .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job();
-                }
-            })
-            .expect("spawning a plugin worker thread");
         Guarded {
             instance: instance.to_string(),
             inner: Arc::new(inner),
-            tx: Mutex::new(tx),
+            tx: Mutex::new(worker(format!("plugin-{instance}"))),
+            stream_tx: std::sync::OnceLock::new(),
             failed: Arc::new(Mutex::new(None)),
             timeout,
         }
@@ -99,30 +119,34 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
     }
 
+    /// Hands `f` to the `lane`'s worker thread; `reply` takes its result there.
     fn send<R: Send + 'static>(
         &self,
+        lane: Lane,
         f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
-    ) -> Result<mpsc::Receiver<Result<R, PluginError>>, CallError> {
+        reply: impl FnOnce(Result<R, PluginError>) + Send + 'static,
+    ) -> Result<(), CallError> {
         if let Some(reason) = self.failure() {
             return Err(CallError::Disabled {
                 instance: self.instance.clone(),
                 reason,
             });
         }
-        let (rtx, rrx) = mpsc::sync_channel(1);
         let inner = self.inner.clone();
-        let job: Job = Box::new(move || {
-            let _ = rtx.send(f(&inner));
-        });
-        self.tx
-            .lock()
+        let job: Job = Box::new(move || reply(f(&inner)));
+        let tx = match lane {
+            Lane::General => &self.tx,
+            Lane::Stream => self
+                .stream_tx
+                .get_or_init(|| Mutex::new(worker(format!("plugin-{}-stream", self.instance)))),
+        };
+        tx.lock()
             .unwrap_or_else(|p| p.into_inner())
             .send(job)
             .map_err(|_| CallError::Disabled {
                 instance: self.instance.clone(),
                 reason: "worker thread gone".into(),
-            })?;
-        Ok(rrx)
+            })
     }
 
     fn finish<R>(&self, what: &str, r: Result<R, PluginError>) -> Result<R, CallError> {
@@ -150,24 +174,41 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         what: &str,
         f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
     ) -> Result<R, CallError> {
-        let rx = self.send(f)?;
+        let (rtx, rx) = mpsc::sync_channel(1);
+        self.send(Lane::General, f, move |r| {
+            let _ = rtx.send(r);
+        })?;
         match rx.recv_timeout(self.timeout) {
             Ok(r) => self.finish(what, r),
             Err(_) => Err(self.timed_out(what)),
         }
     }
 
-    /// Calls the plugin from async code without blocking the runtime.
+    /// Calls the plugin from async code without blocking the runtime: the worker thread
+    /// wakes the caller's task directly (no blocking-pool thread waits in between, which cost
+    /// a second thread handoff on every call, stream frames included).
     pub async fn call_async<R: Send + 'static>(
         &self,
         what: &str,
         f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
     ) -> Result<R, CallError> {
-        let rx = self.send(f)?;
-        let timeout = self.timeout;
-        let waited = tokio::task::spawn_blocking(move || rx.recv_timeout(timeout)).await;
-        match waited {
+        self.call_async_on(Lane::General, what, f).await
+    }
+
+    /// [`Self::call_async`] on a chosen worker thread.
+    pub async fn call_async_on<R: Send + 'static>(
+        &self,
+        lane: Lane,
+        what: &str,
+        f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
+    ) -> Result<R, CallError> {
+        let (rtx, rx) = tokio::sync::oneshot::channel();
+        self.send(lane, f, move |r| {
+            let _ = rtx.send(r);
+        })?;
+        match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(r)) => self.finish(what, r),
+            // Timed out, or the worker dropped the call (it cannot answer any more).
             _ => Err(self.timed_out(what)),
         }
     }
@@ -224,5 +265,49 @@ mod tests {
             Err(PluginError::invalid("nope"))
         });
         assert_eq!(g.call("v", |v| Ok(*v)).unwrap(), 5);
+    }
+
+    #[tokio::test]
+    async fn an_async_call_answers_and_a_hung_one_is_cut_off() {
+        let g = Guarded::new("a", 7u32, Duration::from_millis(50));
+        assert_eq!(g.call_async("v", |v| Ok(*v)).await.unwrap(), 7);
+        let e = g
+            .call_async("sleep", |_| {
+                std::thread::sleep(Duration::from_secs(3600));
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, CallError::Timeout { .. }), "{e}");
+        let again = g.call_async("next", |_| Ok(1)).await.unwrap_err();
+        assert!(matches!(again, CallError::Disabled { .. }), "{again}");
+    }
+
+    #[tokio::test]
+    async fn a_stream_call_does_not_wait_behind_a_busy_general_lane() {
+        let g = Arc::new(Guarded::new("lanes", (), Duration::from_secs(5)));
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let busy = {
+            let g = g.clone();
+            tokio::spawn(async move {
+                g.call_async("slow", move |_| {
+                    let _ = started_tx.send(());
+                    std::thread::sleep(Duration::from_millis(2000));
+                    Ok(())
+                })
+                .await
+            })
+        };
+        started_rx.await.unwrap();
+        let t = std::time::Instant::now();
+        g.call_async_on(Lane::Stream, "parse", |_| Ok(()))
+            .await
+            .unwrap();
+        assert!(
+            t.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            t.elapsed()
+        );
+        busy.await.unwrap().unwrap();
     }
 }

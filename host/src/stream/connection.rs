@@ -12,15 +12,15 @@ use plugin_api::{
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::backoff::Backoff;
 use super::seq::{SeqTracker, Verdict};
-use super::{StreamOptions, StreamUpdate, UpdateKind};
-use crate::plugins::guard::Guarded;
+use super::{Sink, StreamOptions, StreamUpdate, UpdateKind};
+use crate::plugins::guard::{Guarded, Lane};
 use crate::venue_io::Clock;
 
 /// What one connection carries.
@@ -34,7 +34,7 @@ pub struct Connection {
     /// The instruments it subscribes.
     pub instruments: Vec<String>,
     /// Where updates go.
-    pub out: mpsc::UnboundedSender<StreamUpdate>,
+    pub out: Sink,
     /// Tuning.
     pub opts: StreamOptions,
     /// Index of this connection among the venue's, for logs.
@@ -60,12 +60,10 @@ fn ctx(clock: &dyn Clock) -> CallCtx {
 
 impl Connection {
     fn send(&self, kind: UpdateKind) -> bool {
-        self.out
-            .send(StreamUpdate {
-                connection: self.index,
-                kind,
-            })
-            .is_ok()
+        self.out.send(StreamUpdate {
+            connection: self.index,
+            kind,
+        })
     }
 
     /// Runs until `stop` turns true (or the receiver of updates is gone).
@@ -127,7 +125,9 @@ impl Connection {
         let ch = self.channel;
         let c = ctx(self.clock.as_ref());
         self.plugin
-            .call_async("stream_parse", move |h| h.stream_parse(ch, &text, c))
+            .call_async_on(Lane::Stream, "stream_parse", move |h| {
+                h.stream_parse(ch, &text, c)
+            })
             .await
             .map_err(|e| format!("unreadable frame: {e}"))
     }
@@ -255,6 +255,7 @@ impl Connection {
                         Ok(f) => f,
                         Err(e) => return End::Failed(e),
                     };
+                    let parsed = Instant::now();
                     if let Some(s) = &frame.seq {
                         match seqs.check(s) {
                             Verdict::Apply => {
@@ -312,7 +313,7 @@ impl Connection {
                         }
                     }
                     if !frame.events.is_empty()
-                        && !self.send(UpdateKind::Events { events: frame.events, received })
+                        && !self.send(UpdateKind::Events { events: frame.events, received, parsed })
                     {
                         return End::Stopped;
                     }

@@ -41,6 +41,30 @@ impl Default for StreamOptions {
     }
 }
 
+/// Where a venue's stream updates go: a channel, or a function that tags each update on its
+/// way into a shared channel (the engine's: venue and channel), so no task sits between a
+/// connection and the driver (a forwarding task is one more wake-up per frame).
+#[derive(Clone)]
+pub struct Sink(Arc<dyn Fn(StreamUpdate) -> bool + Send + Sync>);
+
+impl Sink {
+    /// A sink calling `f`, which answers false once nobody listens any more.
+    pub fn new(f: impl Fn(StreamUpdate) -> bool + Send + Sync + 'static) -> Self {
+        Sink(Arc::new(f))
+    }
+
+    /// Delivers one update; false when nobody listens any more.
+    pub fn send(&self, u: StreamUpdate) -> bool {
+        (self.0)(u)
+    }
+}
+
+impl From<mpsc::UnboundedSender<StreamUpdate>> for Sink {
+    fn from(tx: mpsc::UnboundedSender<StreamUpdate>) -> Self {
+        Sink::new(move |u| tx.send(u).is_ok())
+    }
+}
+
 /// Something one connection reports.
 #[derive(Debug)]
 pub struct StreamUpdate {
@@ -64,6 +88,8 @@ pub enum UpdateKind {
         events: Vec<StreamEvent>,
         /// When the frame arrived.
         received: Instant,
+        /// When the plugin had parsed it.
+        parsed: Instant,
     },
     /// A gap: these books are not known to be right until their next snapshot.
     Resync {
@@ -111,9 +137,10 @@ pub async fn start(
     channel: StreamChannel,
     instruments: &[String],
     opts: StreamOptions,
-    out: mpsc::UnboundedSender<StreamUpdate>,
+    out: impl Into<Sink>,
     stop: watch::Receiver<bool>,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, StartError> {
+    let out = out.into();
     let venue = plugin.instance().to_string();
     let ctx = CallCtx {
         now_ms: clock.now_ms(),

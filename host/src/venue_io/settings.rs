@@ -25,9 +25,15 @@ impl VenueIoSettings {
     /// Settings for one venue. Each rate class paces at the config's value when set, else at
     /// what the plugin advertises for the account (Kalshi: the tier), else the default. A
     /// configured rate above the advertised one is kept (the operator may know better, e.g. a
-    /// raised limit) but logged, since the venue will likely answer 429.
+    /// raised limit) but logged, since the venue will likely answer 429. Classes of the
+    /// venue's own beyond `read` and `write` (Polymarket's `order` and `cancel` buckets) pace
+    /// at what the plugin advertises; one it does not advertise paces at the `read` rate.
     pub fn resolve(entry: &VenueEntry, advertised: &BTreeMap<String, u32>) -> Self {
-        let mut rates = HashMap::new();
+        let mut rates: HashMap<String, u32> = advertised
+            .iter()
+            .filter(|(_, r)| **r > 0)
+            .map(|(c, r)| (c.clone(), *r))
+            .collect();
         for (class, configured, default) in [
             ("read", entry.rate_limit.read, DEFAULT_READ_RATE),
             ("write", entry.rate_limit.write, DEFAULT_WRITE_RATE),
@@ -80,5 +86,16 @@ mod tests {
             (DEFAULT_READ_RATE, DEFAULT_WRITE_RATE)
         );
         assert_eq!(s.timeout, Duration::from_millis(10_000));
+    }
+
+    #[test]
+    fn a_venue_class_of_its_own_paces_at_its_advertised_rate() {
+        let pm: BTreeMap<String, u32> = [("order".to_string(), 60), ("cancel".to_string(), 50)]
+            .into_iter()
+            .collect();
+        let s = VenueIoSettings::resolve(&entry(Some(5), None), &pm);
+        assert_eq!(s.rates["order"], 60);
+        assert_eq!(s.rates["cancel"], 50);
+        assert_eq!((s.rates["read"], s.rates["write"]), (5, DEFAULT_WRITE_RATE));
     }
 }

@@ -1739,7 +1739,12 @@ impl Venue for PolymarketVenue {
                     .map(|s| s.to_string())
                     .collect()
             },
-            rate_limits: Default::default(),
+            // The trading endpoints' sustained limits (docs.polymarket.com rate limits:
+            // `POST /order` 36,000 and `DELETE /order` 30,000 per 10 minutes), for the
+            // `order` and `cancel` classes its requests carry; reads stay at the host's pace.
+            rate_limits: [("order".to_string(), 60), ("cancel".to_string(), 50)]
+                .into_iter()
+                .collect(),
         }
     }
 

@@ -75,7 +75,7 @@ impl Engine {
                             .into_iter()
                             .chain(empty)
                             .map(|book| VenueEvent::Book { book });
-                        self.apply_events(vi, events.collect(), dirty);
+                        self.apply_polled(vi, events.collect(), dirty);
                     }
                     Ok(_) => {}
                     Err(e) => self.error(None, self.venues[vi].name(), &format!("books: {e}")),
@@ -91,7 +91,7 @@ impl Engine {
                 .await
             {
                 Ok(OpResult::Book { book }) => {
-                    self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
+                    self.apply_polled(vi, vec![VenueEvent::Book { book }], dirty)
                 }
                 Ok(_) => {}
                 Err(e) if matches!(e.kind(), Some(plugin_api::ErrorKind::Rejected { ref code }) if code.contains("not_found")) =>
@@ -103,7 +103,7 @@ impl Engine {
                         asks: Vec::new(),
                         ts_ms: self.clock.now_ms(),
                     };
-                    self.apply_events(vi, vec![VenueEvent::Book { book }], dirty)
+                    self.apply_polled(vi, vec![VenueEvent::Book { book }], dirty)
                 }
                 Err(e) => self.error(None, self.venues[vi].name(), &format!("book {inst}: {e}")),
             }

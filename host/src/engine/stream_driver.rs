@@ -83,6 +83,30 @@ impl Engine {
         !s.fresh.is_empty() && s.fresh.contains(&(vi, instrument.to_string()))
     }
 
+    /// Applies books a REST poll fetched, except those the stream made fresh while the poll
+    /// was on its way: such an answer is older than the stream's book and would overwrite it
+    /// until the next delta. Checked and applied under the stream state's lock, so a snapshot
+    /// cannot land between the check and the write (the stream marks a book fresh under that
+    /// lock, and applies it after taking it).
+    pub(super) fn apply_polled(
+        &self,
+        vi: VenueIdx,
+        events: Vec<VenueEvent>,
+        dirty: &mut BTreeSet<u32>,
+    ) {
+        let s = self.stream_state();
+        let (kept, dropped): (Vec<VenueEvent>, Vec<VenueEvent>) =
+            events.into_iter().partition(|e| match e {
+                VenueEvent::Book { book } => !s.fresh.contains(&(vi, book.instrument.clone())),
+                _ => true,
+            });
+        if !dropped.is_empty() {
+            tracing::debug!(venue = %self.venues[vi].name(), books = dropped.len(), "REST books older than the stream's dropped");
+        }
+        self.apply_events(vi, kept, dirty);
+        drop(s);
+    }
+
     /// Feed health per streaming venue.
     pub fn feed_health(&self) -> BTreeMap<String, FeedHealth> {
         self.stream_state().health.clone()

@@ -1,0 +1,123 @@
+//! A REST book answer that left the venue before the stream's snapshot must not overwrite the
+//! streamed book when it lands after it. Kalshi streams; its start-up REST poll (sent before
+//! the stream is fresh) is processed at once but answered 1.5 s late, carrying the book as it
+//! was then: an arb. Meanwhile the stream brings the book without the arb, and Polymarket's
+//! side of the arb appears over REST. A late answer applied over the stream's book would trade
+//! on a book the venue no longer shows (the Kalshi leg would find nothing at its price).
+
+use polymix_doubles::fault::{Fault, FaultRule};
+use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
+use polymix_host::store::state;
+use std::time::{Duration, Instant};
+
+use crate::live_e2e::{
+    engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER,
+    ARB_YES, RISK_AND_STRATEGY,
+};
+use crate::support::{plugin_dirs_toml, temp_dir};
+
+const LATE: Duration = Duration::from_millis(1500);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_rest_book_never_overwrites_a_fresher_streamed_one() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    // Kalshi shows the arb's side (a YES bid at 0.55: NO at 0.45); Polymarket's P costs
+    // 0.70, so no arb yet.
+    seed(&pm, &ks);
+    pm.set_book(ARB_YES, &[("0.37", "50")], &[("0.70", "100")]);
+    // The first REST book batch is processed (the book read) at once and answered late.
+    ks.inject(FaultRule::once(
+        "GET",
+        "/markets/orderbooks",
+        Fault::DelayAfter(LATE),
+    ));
+
+    let dir = temp_dir("stream-rest-race");
+    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
+        "retries = 2\n",
+        "retries = 2\nstream = true\n",
+        1,
+    );
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        polymarket_venue_toml(&dir, &pm),
+        ks_venue,
+        RISK_AND_STRATEGY,
+        // Polymarket's books over REST every 100 ms.
+        engine_toml(100, 600_000),
+        pairs_toml("pm", "ks"),
+    );
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+
+    let script = async {
+        let fresh = |engine: &polymix_host::engine::Engine| {
+            engine
+                .feed_health()
+                .get("ks")
+                .is_some_and(|h| h.fresh_instruments == 4)
+        };
+        while !fresh(&engine) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "stream never fresh"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            started.elapsed() < LATE / 2,
+            "the stream was fresh only after {:?}: the late answer may have landed first",
+            started.elapsed()
+        );
+        // (A REST batch sent before the stream was fresh has reached the venue by now.)
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The stream takes the arb's Kalshi side away (YES bid 0.30: NO at 0.70) ...
+        ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // ... and Polymarket's side of the arb appears (P at 0.40), over REST.
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        // The late answer (the old book, with the arb) lands at ~1.5 s; polls go on after it.
+        let until = LATE + Duration::from_millis(1500);
+        while started.elapsed() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The double logs a request when it answers: the one REST book batch is the late one
+        // (once the stream was fresh, the poll left Kalshi's books to it).
+        let rest = ks
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("orderbooks"))
+            .count();
+        assert_eq!(rest, 1, "the start-up REST book batch, answered late");
+        let traded = ledger.trades_in(&[]).unwrap();
+        assert!(
+            traded.is_empty(),
+            "traded on the late REST book the stream had already replaced: {traded:#?}"
+        );
+        // The setup can trade: the arb back on the stream is traded at once.
+        ks.seed_book(
+            ARB_TICKER,
+            &[("0.5500", "10.00"), ("0.2000", "100.00")],
+            &[("0.3800", "100.00")],
+        );
+        wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        r = script => r,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+}

@@ -377,3 +377,71 @@ async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_
     assert!(fills[0].fee.0 > 0, "{fills:#?}");
     assert!(ks.ws_stats("user_order").0 >= 1 && ks.ws_stats("fill").0 >= 1);
 }
+
+/// While a ghost fill's unwind sells the unhedged leg, the pair's instruments are busy: an arb
+/// that reappears on the pair meanwhile is not traded (the new trade and the unwind would
+/// compete for the same depth) until the unwind has ended; then it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_new_trade_on_a_pair_while_its_ghost_fill_unwinds() {
+    use polymix_doubles::fault::{Fault, FaultRule};
+    let (pm, ks, engine) = setup("user-ghost-busy", 600_000).await;
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        streams_ready(&engine).await;
+        ghost_arb(&pm);
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await;
+        // The unwind's sale on Kalshi (the next order there) takes 1.5 s.
+        ks.inject(FaultRule::once(
+            "POST",
+            "/portfolio/events/orders",
+            Fault::Delay(Duration::from_millis(1500)),
+        ));
+        until("the ghost fill booked", Duration::from_secs(5), || {
+            pm_entry(&engine).is_some_and(|o| o.failed_qty.0 > 0)
+        })
+        .await;
+        // The arb is back on both venues while the unwind runs.
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        ks.seed_book(
+            crate::live_e2e::ARB_TICKER,
+            &[("0.5500", "10.00"), ("0.2000", "100.00")],
+            &[("0.3800", "100.00")],
+        );
+        let l = engine.ledger();
+        let start = Instant::now();
+        loop {
+            let trades = l.trades_in(&[]).unwrap();
+            let first = &trades[0];
+            if first.state == state::UNWOUND {
+                break;
+            }
+            assert_eq!(
+                trades.len(),
+                1,
+                "a new trade on the pair while its first trade ({}) unwinds: {trades:#?}",
+                first.state
+            );
+            assert!(start.elapsed() < Duration::from_secs(10), "never unwound");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Unwound: the pair is free again and its arb is traded.
+        wait_for(l, "a second trade", Duration::from_secs(10), |t| {
+            t.len() == 2
+        })
+        .await;
+    };
+    tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        () = script => {},
+    };
+}

@@ -129,7 +129,12 @@ impl Engine {
                 .sum();
             // The venue refunded the failed fill's cash.
             self.gate.settle(gone, &[]);
+            // The unwind that follows sells into the pair's books: no new trade is decided on
+            // them meanwhile, as while a trade runs (freed by the claim's release).
+            self.hold_for_unwind(&t);
             self.resolve_legs(&t, &orders).await?;
+            // Still unresolved (a leg's outcome unknown): its instruments stay busy.
+            self.refresh_unresolved()?;
         }
         Ok(Review {
             all_confirmed: all_confirmed && !changed,

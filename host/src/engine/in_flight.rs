@@ -23,6 +23,10 @@ pub(super) struct InFlight {
     /// the position on its instruments is not known (a late order may still fill), so no new
     /// trade is decided on them. Rebuilt from the ledger ([`Engine::refresh_unresolved`]).
     unresolved: BTreeSet<(VenueIdx, String)>,
+    /// Instruments a claimed trade is unwinding on (a ghost fill found by a sweep or a
+    /// stream report), by trade: busy like a running trade's, kept apart so ending the
+    /// unwind never frees what a running trade holds.
+    unwinding: std::collections::HashMap<String, Vec<(VenueIdx, String)>>,
 }
 
 /// An approved trade handed from the live loop to the executor, with when the book that
@@ -67,9 +71,20 @@ impl Engine {
         self.in_flight().trades.insert(id.to_string())
     }
 
-    /// Ends a [`Self::claim`].
+    /// Marks a claimed trade's instruments busy while it unwinds: the unwind sells into
+    /// their books, so no new trade is decided on them until [`Self::release`].
+    pub(super) fn hold_for_unwind(&self, t: &TradeRow) {
+        let keys = self.trade_instruments(t);
+        self.in_flight().unwinding.insert(t.id.clone(), keys);
+    }
+
+    /// Ends a [`Self::claim`] (and a [`Self::hold_for_unwind`]).
     pub(super) fn release(&self, id: &str) {
-        self.in_flight().trades.remove(id);
+        {
+            let mut f = self.in_flight();
+            f.trades.remove(id);
+            f.unwinding.remove(id);
+        }
         // The settlement sweep skipped it meanwhile: let it look again.
         self.market.mark_settle_dirty();
     }
@@ -103,7 +118,7 @@ impl Engine {
     /// Whether a pair shares an instrument with a running or unresolved trade.
     pub(super) fn touches_busy(&self, p: &plugin_api::PairSpec) -> bool {
         let f = self.in_flight();
-        if f.instruments.is_empty() && f.unresolved.is_empty() {
+        if f.instruments.is_empty() && f.unresolved.is_empty() && f.unwinding.is_empty() {
             return false;
         }
         [
@@ -116,7 +131,9 @@ impl Engine {
         .any(|(v, i)| {
             self.vidx(v).is_some_and(|vi| {
                 let key = (vi, i.clone());
-                f.instruments.contains(&key) || f.unresolved.contains(&key)
+                f.instruments.contains(&key)
+                    || f.unresolved.contains(&key)
+                    || f.unwinding.values().any(|keys| keys.contains(&key))
             })
         })
     }

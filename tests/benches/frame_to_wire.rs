@@ -26,10 +26,7 @@ use live_e2e::{
 };
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
-use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::store::state;
-use polymix_host::venue_io::SystemClock;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Limits wide enough for thousands of trades; the same strategy as the live tests.
@@ -122,24 +119,7 @@ fn main() {
             ENGINE,
             pairs_toml("pm", "ks"),
         );
-        let path = dir.join("polymix.toml");
-        std::fs::write(&path, body).unwrap();
-        let cfg = Arc::new(polymix_host::config::load(&path).expect("config loads"));
-        let c2 = cfg.clone();
-        let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-            .await
-            .unwrap()
-            .expect("plugins load");
-        let engine = Engine::new(
-            cfg,
-            &reg,
-            Arc::new(SystemClock),
-            EngineOptions {
-                live_confirmed: true,
-            },
-        )
-        .await
-        .expect("live engine starts");
+        let engine = live_e2e::live_engine_at(&dir, &body).await;
         let ledger = engine.ledger().clone();
         let (tx, rx) = tokio::sync::watch::channel(false);
         let script = async {

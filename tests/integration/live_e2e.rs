@@ -221,7 +221,7 @@ pub async fn wait_for(
 }
 
 /// A live engine (not yet running) trading the seeded pairs between the two doubles.
-async fn live_engine(tag: &str, pm: &PolymarketDouble, ks: &KalshiDouble) -> Engine {
+async fn live_engine(tag: &str, pm: &PolymarketDouble, ks: &KalshiDouble) -> Arc<Engine> {
     live_engine_with(tag, pm, ks, &engine_toml(50, 200)).await
 }
 
@@ -231,7 +231,7 @@ pub async fn live_engine_with(
     pm: &PolymarketDouble,
     ks: &KalshiDouble,
     engine_section: &str,
-) -> Engine {
+) -> Arc<Engine> {
     live_engine_from(tag, pm, ks, RISK_AND_STRATEGY, engine_section).await
 }
 
@@ -242,7 +242,7 @@ pub async fn live_engine_from(
     ks: &KalshiDouble,
     risk_and_strategy: &str,
     engine_section: &str,
-) -> Engine {
+) -> Arc<Engine> {
     let dir = temp_dir(tag);
     let body = format!(
         "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
@@ -257,20 +257,23 @@ pub async fn live_engine_from(
     live_engine_at(&dir, &body).await
 }
 
-/// A confirmed live engine on the config `body`, written as `dir/polymix.toml`.
-pub async fn live_engine_at(dir: &Path, body: &str) -> Engine {
+/// A confirmed live engine on the config `body`, written as `dir/polymix.toml` (shared, as
+/// `run_live` runs its drivers and trades as tasks).
+pub async fn live_engine_at(dir: &Path, body: &str) -> Arc<Engine> {
     let cfg = Arc::new(polymix_host::config::load(&write(dir, body)).expect("config loads"));
     let reg = registry(&cfg).await;
-    Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
+    Arc::new(
+        Engine::new(
+            cfg,
+            &reg,
+            Arc::new(SystemClock),
+            EngineOptions {
+                live_confirmed: true,
+            },
+        )
+        .await
+        .expect("live engine starts"),
     )
-    .await
-    .expect("live engine starts")
 }
 
 pub fn entry(orders: &[OrderRow], leg: &str) -> OrderRow {

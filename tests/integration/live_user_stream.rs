@@ -22,7 +22,10 @@ use crate::support::{plugin_dirs_toml, temp_dir};
 /// How long the double keeps a trade MATCHED before it turns CONFIRMED or FAILED.
 const SETTLE: Duration = Duration::from_millis(800);
 
-async fn setup(name: &str, settle_poll_ms: u64) -> (PolymarketDouble, KalshiDouble, Engine) {
+async fn setup(
+    name: &str,
+    settle_poll_ms: u64,
+) -> (PolymarketDouble, KalshiDouble, std::sync::Arc<Engine>) {
     let pm = polymarket::spawn(PolymarketDoubleConfig {
         settle_delay: SETTLE,
         ..PolymarketDoubleConfig::default()

@@ -1053,7 +1053,6 @@ async fn the_cli_discovers_into_the_registry_and_approval_needs_an_override_for_
 async fn an_approval_through_the_api_reaches_the_running_live_engine() {
     use polymix_host::api::{serve, ApiLimits, ApiState};
     use polymix_host::store::{state, PairState};
-    use std::sync::Arc;
     use std::time::Duration;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pm = spawn(PolymarketDoubleConfig {
@@ -1063,15 +1062,13 @@ async fn an_approval_through_the_api_reaches_the_running_live_engine() {
     .await;
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     crate::live_e2e::seed(&pm, &ks);
-    let engine = Arc::new(
-        crate::live_e2e::live_engine_with(
-            "pairs-live",
-            &pm,
-            &ks,
-            &crate::live_e2e::engine_toml(50, 200),
-        )
-        .await,
-    );
+    let engine = crate::live_e2e::live_engine_with(
+        "pairs-live",
+        &pm,
+        &ks,
+        &crate::live_e2e::engine_toml(50, 200),
+    )
+    .await;
     // [[pair]] entries are registered as approved; suspend the arb before the engine runs.
     let ledger = engine.ledger().clone();
     let p = ledger

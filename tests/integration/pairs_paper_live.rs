@@ -149,16 +149,18 @@ balance = "1000"
 
     let cfg = Arc::new(polymix_host::config::load(&cfg_path).expect("config"));
     let reg = crate::paper_live::registry(&cfg).await;
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: false,
-        },
-    )
-    .await
-    .expect("paper-on-live engine");
+    let engine = std::sync::Arc::new(
+        Engine::new(
+            cfg,
+            &reg,
+            Arc::new(SystemClock),
+            EngineOptions {
+                live_confirmed: false,
+            },
+        )
+        .await
+        .expect("paper-on-live engine"),
+    );
     assert!(engine.is_fed());
     let watched =
         |engine: &Engine| -> Vec<String> { engine.pairs().iter().map(|p| p.id.clone()).collect() };

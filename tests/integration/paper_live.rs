@@ -250,16 +250,18 @@ async fn paper_on_live_feeds_trades_the_arb_as_the_books_walk_and_settles() {
     let cfg =
         Arc::new(polymix_host::config::load(&write_config(&dir, &pm, &ks, 100)).expect("config"));
     let reg = registry(&cfg).await;
-    let engine = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: false,
-        },
-    )
-    .await
-    .expect("paper-on-live engine starts in paper mode");
+    let engine = std::sync::Arc::new(
+        Engine::new(
+            cfg,
+            &reg,
+            Arc::new(SystemClock),
+            EngineOptions {
+                live_confirmed: false,
+            },
+        )
+        .await
+        .expect("paper-on-live engine starts in paper mode"),
+    );
     assert!(engine.is_fed());
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -448,9 +450,11 @@ async fn an_arb_gone_within_the_latency_is_not_filled_at_the_old_price() {
     let cfg =
         Arc::new(polymix_host::config::load(&write_config(&dir, &pm, &ks, 1_500)).expect("config"));
     let reg = registry(&cfg).await;
-    let engine = Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
-        .await
-        .expect("engine starts");
+    let engine = std::sync::Arc::new(
+        Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
+            .await
+            .expect("engine starts"),
+    );
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
@@ -602,14 +606,16 @@ async fn a_recording_replays_the_same_books_and_trades() {
     let rcfg = Arc::new(polymix_host::config::load(&replay_cfg).expect("replay config"));
     let rreg = registry(&rcfg).await;
     let clock = polymix_host::venue_io::SimClock::new(scen.header.start_ms);
-    let engine = Engine::new(
-        rcfg,
-        &rreg,
-        Arc::new(clock.clone()),
-        EngineOptions::default(),
-    )
-    .await
-    .expect("replay engine");
+    let engine = std::sync::Arc::new(
+        Engine::new(
+            rcfg,
+            &rreg,
+            Arc::new(clock.clone()),
+            EngineOptions::default(),
+        )
+        .await
+        .expect("replay engine"),
+    );
     engine
         .replay(&clock, None, &|_, _| {})
         .await
@@ -780,9 +786,11 @@ async fn a_feed_that_fails_leaves_no_stale_book_to_trade() {
     std::fs::write(&path, body).expect("config");
     let cfg = Arc::new(polymix_host::config::load(&path).expect("config"));
     let reg = registry(&cfg).await;
-    let engine = Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
-        .await
-        .expect("engine starts");
+    let engine = std::sync::Arc::new(
+        Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
+            .await
+            .expect("engine starts"),
+    );
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
@@ -832,9 +840,11 @@ async fn a_feed_down_at_start_up_is_retried_before_pairs_are_set() {
     std::fs::write(&path, body).expect("config");
     let cfg = Arc::new(polymix_host::config::load(&path).expect("config"));
     let reg = registry(&cfg).await;
-    let engine = Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
-        .await
-        .expect("engine starts");
+    let engine = std::sync::Arc::new(
+        Engine::new(cfg, &reg, Arc::new(SystemClock), EngineOptions::default())
+            .await
+            .expect("engine starts"),
+    );
     assert_eq!(engine.pair_off(0), None, "the arb pair trades");
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);

@@ -76,16 +76,18 @@ async fn a_recording_made_while_trading_replays_to_the_same_trades() {
     // (`polymix run` and `polymix record`) on the same config would.
     let reg = registry(&cfg).await;
     let rec_reg = registry(&cfg).await;
-    let engine = Engine::new(
-        cfg.clone(),
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: false,
-        },
-    )
-    .await
-    .expect("paper-on-live engine");
+    let engine = std::sync::Arc::new(
+        Engine::new(
+            cfg.clone(),
+            &reg,
+            Arc::new(SystemClock),
+            EngineOptions {
+                live_confirmed: false,
+            },
+        )
+        .await
+        .expect("paper-on-live engine"),
+    );
     let ledger = engine.ledger().clone();
     let (stop_engine, engine_rx) = tokio::sync::watch::channel(false);
     let (stop_rec, rec_rx) = tokio::sync::watch::channel(false);
@@ -166,14 +168,16 @@ async fn a_recording_made_while_trading_replays_to_the_same_trades() {
     let rcfg = Arc::new(polymix_host::config::load(&replay_cfg).expect("replay config"));
     let rreg = registry(&rcfg).await;
     let clock = SimClock::new(header.start_ms);
-    let replay = Engine::new(
-        rcfg,
-        &rreg,
-        Arc::new(clock.clone()),
-        EngineOptions::default(),
-    )
-    .await
-    .expect("replay engine");
+    let replay = std::sync::Arc::new(
+        Engine::new(
+            rcfg,
+            &rreg,
+            Arc::new(clock.clone()),
+            EngineOptions::default(),
+        )
+        .await
+        .expect("replay engine"),
+    );
     replay
         .replay(&clock, None, &|_, _| {})
         .await

@@ -4,9 +4,10 @@
 //! it has not yet taken its shares from) and the reconciliation, fill and settlement sweeps
 //! leave it alone (its own future owns it until it ends).
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinSet;
 
 use super::books::VenueIdx;
 use super::decision_latency::{Stage, Stamps};
@@ -45,9 +46,25 @@ impl Engine {
             .collect()
     }
 
+    /// Admits a proposal in a live run and marks its trade running, as one step under the
+    /// admission lock: the REST loop and the stream driver decide in parallel (tasks of their
+    /// own), and with a gap between "are its instruments busy" and "mark them busy" both could
+    /// admit a trade on the same books, the second finding their depth gone.
+    pub(super) fn admit_to_run(
+        &self,
+        p: plugin_api::Proposal,
+    ) -> Result<Option<(TradeRow, Vec<OrderRow>)>, EngineError> {
+        let _one_at_a_time = self.admission.lock().unwrap_or_else(|p| p.into_inner());
+        let admitted = self.admit_proposal(p)?;
+        if let Some((trade, _)) = &admitted {
+            self.mark_in_flight(trade);
+        }
+        Ok(admitted)
+    }
+
     /// Marks an approved trade as running (before it is handed over, so the next decision
     /// already sees its instruments busy).
-    pub(super) fn mark_in_flight(&self, t: &TradeRow) {
+    fn mark_in_flight(&self, t: &TradeRow) {
         let keys = self.trade_instruments(t);
         let mut f = self.in_flight();
         f.trades.insert(t.id.clone());
@@ -138,27 +155,33 @@ impl Engine {
         })
     }
 
-    /// Runs every trade the live loop hands over, concurrently, until the loop stops handing
-    /// trades over and the last one has ended. A ledger failure in any trade ends the run.
+    /// Runs every trade the live loop hands over, each as its own task, until the loop stops
+    /// handing trades over and the last one has ended. A ledger failure in any trade ends the
+    /// run (the others are stopped with it, as the drivers are).
     pub(super) async fn run_trades(
-        &self,
+        self: Arc<Self>,
         mut jobs: UnboundedReceiver<Job>,
     ) -> Result<(), EngineError> {
-        let mut running = FuturesUnordered::new();
+        let mut running = JoinSet::new();
+        let ended = |r: Result<Result<(), EngineError>, tokio::task::JoinError>| match r {
+            Ok(r) => r,
+            Err(e) => Err(EngineError::Task(e.to_string())),
+        };
         loop {
             tokio::select! {
                 job = jobs.recv() => match job {
                     Some((trade, orders, mut stamps)) => {
                         stamps.stamp(Stage::Started);
-                        running.push(self.run_trade(trade, orders, stamps))
+                        let e = self.clone();
+                        running.spawn(async move { e.run_trade(trade, orders, stamps).await });
                     }
                     None => break,
                 },
-                Some(r) = running.next(), if !running.is_empty() => r?,
+                Some(r) = running.join_next(), if !running.is_empty() => ended(r)?,
             }
         }
-        while let Some(r) = running.next().await {
-            r?;
+        while let Some(r) = running.join_next().await {
+            ended(r)?;
         }
         Ok(())
     }

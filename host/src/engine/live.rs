@@ -4,6 +4,7 @@
 //! `venue_events`, `executor`, `settlement`, `reconcile`, `stream_driver` and `prepare`.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::decision_latency::{Stage, Stamps};
@@ -12,11 +13,14 @@ use crate::venue_io::wire_stamp::observe;
 
 impl Engine {
     /// Live loop: polls books of every pair instrument, trades, checks fills and resolutions,
-    /// until `stop` resolves. Each approved trade runs as its own future next to the loop, so
-    /// one trade waiting on a venue or unwinding does not stop the others (see `in_flight`);
-    /// on stop the loop hands over no more trades and waits for the running ones to end.
+    /// until `stop` resolves. The drivers (REST loop, streams, preparer, trade runner) and
+    /// each approved trade run as tasks of their own, in parallel on the runtime's threads, so
+    /// one trade waiting on a venue, unwinding or writing the ledger (SQLite blocks its thread
+    /// for the fsync) stops neither the others nor the next decision (see `in_flight`); on
+    /// stop the loop hands over no more trades and waits for the running ones to end. If one
+    /// task fails, the others are stopped and the error returned.
     pub async fn run_live(
-        &self,
+        self: &Arc<Self>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(), EngineError> {
         self.notify(
@@ -26,12 +30,32 @@ impl Engine {
         );
         self.reconcile().await?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::try_join!(
-            self.drive_streams(stop.clone(), tx.clone()),
-            self.drive_prepare(stop.clone()),
-            self.drive_live(stop, tx),
-            self.run_trades(rx)
-        )?;
+        let mut tasks = tokio::task::JoinSet::new();
+        {
+            let (e, stop, tx) = (self.clone(), stop.clone(), tx.clone());
+            tasks.spawn(async move { e.drive_streams(stop, tx).await });
+        }
+        {
+            let (e, stop) = (self.clone(), stop.clone());
+            tasks.spawn(async move { e.drive_prepare(stop).await });
+        }
+        {
+            let e = self.clone();
+            tasks.spawn(async move { e.drive_live(stop, tx).await });
+        }
+        {
+            let e = self.clone();
+            tasks.spawn(async move { e.run_trades(rx).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            let failed = match done {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(e) => EngineError::Task(e.to_string()),
+            };
+            tasks.abort_all();
+            return Err(failed);
+        }
         self.notify(
             crate::notify::Kind::EngineStop,
             "engine stopped".into(),
@@ -69,8 +93,7 @@ impl Engine {
                 let proposals = self.evaluate(&pairs).await;
                 stamps.stamp(Stage::Decided);
                 for p in proposals {
-                    if let Some((trade, orders)) = self.admit_proposal(p)? {
-                        self.mark_in_flight(&trade);
+                    if let Some((trade, orders)) = self.admit_to_run(p)? {
                         let mut stamps = stamps;
                         stamps.stamp(Stage::Admitted);
                         if trades.send((trade, orders, stamps)).is_err() {

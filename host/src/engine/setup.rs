@@ -27,6 +27,9 @@ pub enum EngineError {
     /// Config and plugins disagree.
     #[error("{0}")]
     Setup(String),
+    /// One of the engine's tasks died (a panic): the run stops.
+    #[error("engine task failed: {0}")]
+    Task(String),
 }
 
 /// Run options from the CLI.
@@ -97,6 +100,8 @@ pub struct Engine {
     pub(super) decision_latency: super::decision_latency::DecisionLatency,
     /// Wakes the preparer after a trade used what venues prepared.
     pub(super) preparer: super::prepare::Preparer,
+    /// Held from a live proposal's busy check to its trade marked running (`admit_to_run`).
+    pub(super) admission: Mutex<()>,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
     pub(super) trade_ids: super::trade_ids::TradeIds,
     /// Simulators fed by market-data instances (paper trading on live markets).
@@ -223,6 +228,7 @@ impl Engine {
             in_flight: Mutex::new(Default::default()),
             decision_latency: Default::default(),
             preparer: Default::default(),
+            admission: Mutex::new(()),
             trade_ids,
             feeds,
             streams: Mutex::default(),

@@ -237,9 +237,8 @@ impl Engine {
             let proposals = self.evaluate(&pairs).await;
             stamps.stamp(Stage::Decided);
             for p in proposals {
-                // (`admit_proposal` skips a pair the REST loop started a trade on meanwhile.)
-                if let Some((trade, orders)) = self.admit_proposal(p)? {
-                    self.mark_in_flight(&trade);
+                // (It skips a pair the REST loop started a trade on meanwhile.)
+                if let Some((trade, orders)) = self.admit_to_run(p)? {
                     let mut stamps = stamps;
                     stamps.stamp(Stage::Admitted);
                     if trades.send((trade, orders, stamps)).is_err() {

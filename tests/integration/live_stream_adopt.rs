@@ -228,3 +228,116 @@ b = {{ venue = "ks", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
         ks.fills()
     );
 }
+
+/// A venue with no streamed pair at start has no connection; its first adopted pair starts
+/// one. Polymarket streams (no pair at all at start), Kalshi is polled over REST; the arb
+/// appears only as a Polymarket `price_change` on the adopted pair.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_adopted_pair_of_a_streaming_venue_starts_its_connection() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb yet: P costs 0.60 on Polymarket.
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.60", "10"), ("0.70", "100")],
+    );
+    let dir = temp_dir("live-stream-adopt-pm");
+    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
+        "retries = 2\n[venue.settings]\n",
+        &format!(
+            "retries = 2\nstream = true\n[venue.settings]\nws_url = \"{}\"\n",
+            pm.ws_url()
+        ),
+        1,
+    );
+    assert!(pm_venue.contains("stream = true"), "{pm_venue}");
+    // No [[pair]]: the engine trades what the registry approves.
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        pm_venue,
+        kalshi_venue_toml(&dir, "ks", &ks, 3000),
+        RISK_AND_STRATEGY,
+        engine_toml(600_000, 600_000),
+    );
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let feed = || engine.feed_health().get("pm").cloned().unwrap_or_default();
+    let until_pm = |what: &'static str, f: fn(&FeedHealth) -> bool| async move {
+        let start = Instant::now();
+        loop {
+            let h = feed();
+            if f(&h) {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "timed out waiting for {what}; feed: {h:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let rest_books = || pm.request_count("/books") + pm.request_count("/book");
+
+    let script = async {
+        until_pm("the stream ready with nothing to carry", |h| {
+            h.streaming && h.instruments == 0
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(pm.ws_count("connects"), 0, "no pair, no connection");
+        assert!(pm.ws_subscribes().is_empty());
+
+        let now = polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock);
+        ledger.pair_propose(&arb_candidate(), now).unwrap();
+        ledger
+            .pair_decide("lal-bos-lal", PairState::Approved, "ann", None, None, now)
+            .unwrap();
+        until_pm("the adopted pair's books fresh from the stream", |h| {
+            h.instruments == 2 && h.fresh_instruments == 2 && h.connections_up == 1
+        })
+        .await;
+        assert_eq!(engine.pairs().len(), 1, "the approved pair joined");
+        assert_eq!(pm.ws_count("connects"), 1);
+        let subs = pm.ws_subscribes();
+        assert_eq!(subs.len(), 1, "{subs:?}");
+        assert!(subs[0].1, "the connection's first subscription");
+        assert_eq!(subs[0].2, vec![ARB_YES.to_string(), ARB_NO.to_string()]);
+        // The poll right after adoption fetched the Kalshi legs (and may have raced the
+        // snapshots for the Polymarket ones).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let rest_after_adoption = rest_books();
+        assert!(
+            ledger.trades_in(&[]).unwrap().is_empty(),
+            "nothing to trade yet"
+        );
+
+        // The arb appears on the stream only: P at 0.40 for 10.
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
+            t.iter().any(|t| t.state == state::HEDGED)
+        })
+        .await;
+        assert_eq!(
+            rest_books(),
+            rest_after_adoption,
+            "no REST book request once the stream had the books"
+        );
+        assert!(pm.ws_count("price_change") >= 1);
+        trades
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        r = script => r,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    assert_eq!(trades[0].pair_id, "lal-bos-lal");
+}

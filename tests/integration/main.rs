@@ -13,6 +13,7 @@ mod live_e2e;
 mod live_faults;
 mod live_market_status;
 mod live_stream;
+mod live_stream_adopt;
 mod live_user_stream;
 mod notify;
 mod pairs;

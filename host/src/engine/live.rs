@@ -78,33 +78,28 @@ impl Engine {
         let mut last_settle = std::time::Instant::now();
         let reconcile_every = Duration::from_millis(self.cfg.engine.reconcile_ms);
         let mut last_reconcile = std::time::Instant::now();
+        // The loop wakes for the poll and for the reconciliation sweep (which adopts approved
+        // pairs) on their own cadences: with streams `poll_ms` may be minutes, and a pair
+        // approved meanwhile must not wait that long to be watched.
+        let mut next_poll = std::time::Instant::now();
         // Venues that report whether their exchange is trading; asked before the first trade.
         let mut reporting: Vec<usize> = (0..self.venues.len()).collect();
         self.poll_exchange_status(&mut reporting).await;
         while !*stop.borrow() {
-            // Fed simulators get the feeds' books first (resolutions and status with the
-            // settlement sweep below).
-            self.poll_feeds(false).await;
-            let mut dirty = BTreeSet::new();
-            let ((), wire) = observe(self.poll_books(&mut dirty)).await;
-            if !dirty.is_empty() {
-                let pairs: Vec<u32> = dirty.iter().copied().collect();
-                let mut stamps = Stamps::from_book(wire.last_response);
-                let proposals = self.evaluate(&pairs).await;
-                stamps.stamp(Stage::Decided);
-                for p in proposals {
-                    if let Some((trade, orders)) = self.admit_to_run(p)? {
-                        let mut stamps = stamps;
-                        stamps.stamp(Stage::Admitted);
-                        if trades.send((trade, orders, stamps)).is_err() {
-                            // The executor is gone (it failed): the loop ends with it.
-                            return Ok(());
-                        }
-                    }
+            if std::time::Instant::now() >= next_poll {
+                self.poll_once(&trades).await?;
+                next_poll = std::time::Instant::now() + poll;
+                if trades.is_closed() {
+                    // The executor is gone (it failed): the loop ends with it.
+                    return Ok(());
                 }
             }
             if last_reconcile.elapsed() >= reconcile_every {
-                self.adopt_approved_pairs().await;
+                if self.adopt_approved_pairs().await > 0 {
+                    // Their books: streaming venues subscribed them already; the REST poll
+                    // fetches the rest (and those no snapshot made fresh yet) now.
+                    next_poll = std::time::Instant::now();
+                }
                 self.refresh_pair_gate();
                 self.reconcile_pending().await?;
                 last_reconcile = std::time::Instant::now();
@@ -125,13 +120,45 @@ impl Engine {
                 last_settle = std::time::Instant::now();
             }
             // A stop ends the wait (with streams, `poll_ms` may be minutes).
+            let wake = next_poll.min(last_reconcile + reconcile_every);
+            let wait = tokio::time::sleep_until(wake.into());
             tokio::select! {
-                _ = tokio::time::sleep(poll) => {}
+                _ = wait => {}
                 r = stop.changed() => {
-                    // No sender left: nothing can stop it early; wait out the poll.
+                    // No sender left: nothing can stop it early; wait out the sweep.
                     if r.is_err() {
-                        tokio::time::sleep(poll).await;
+                        tokio::time::sleep_until(wake.into()).await;
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One poll: fed simulators' feeds, books, and trades on what changed (approved trades go
+    /// to `trades`; a closed channel ends the loop).
+    async fn poll_once(
+        &self,
+        trades: &tokio::sync::mpsc::UnboundedSender<super::in_flight::Job>,
+    ) -> Result<(), EngineError> {
+        // Fed simulators get the feeds' books first (resolutions and status with the
+        // settlement sweep).
+        self.poll_feeds(false).await;
+        let mut dirty = BTreeSet::new();
+        let ((), wire) = observe(self.poll_books(&mut dirty)).await;
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let pairs: Vec<u32> = dirty.iter().copied().collect();
+        let mut stamps = Stamps::from_book(wire.last_response);
+        let proposals = self.evaluate(&pairs).await;
+        stamps.stamp(Stage::Decided);
+        for p in proposals {
+            if let Some((trade, orders)) = self.admit_to_run(p)? {
+                let mut stamps = stamps;
+                stamps.stamp(Stage::Admitted);
+                if trades.send((trade, orders, stamps)).is_err() {
+                    return Ok(());
                 }
             }
         }

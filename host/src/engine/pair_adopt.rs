@@ -2,10 +2,11 @@
 //!
 //! The pair table only grows: a new pair takes the next index, so indexes the strategy, the
 //! book cache, `pair_off` and the ledger's open trades already use never move. Adopting a pair
-//! reads its instrument rules from the venues, indexes its books (the next poll fetches them),
-//! and replaces the strategy instance by one created over the longer table (the documented
-//! contract of `plugin_api::Strategy::create`: a strategy keeps no state it cannot rebuild from
-//! its settings and pairs). Only the live loop adopts, so there is one writer; readers (the API,
+//! reads its instrument rules from the venues, indexes its books (streaming venues subscribe
+//! them at once; the REST poll fetches those no stream made fresh), and replaces the strategy
+//! instance by one created over the longer table (the documented contract of
+//! `plugin_api::Strategy::create`: a strategy keeps no state it cannot rebuild from its
+//! settings and pairs). Only the live loop adopts, so there is one writer; readers (the API,
 //! the evaluation) see either the old table or the new one, never a pair without its books.
 
 use plugin_api::ffi::{StrategyHandle, StrategyModuleRef};
@@ -202,6 +203,9 @@ impl Engine {
         });
         *self.strategy.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(strategy);
         self.pairs.push(specs.clone());
+        // Streaming venues subscribe the new instruments now (the REST poll covers them until
+        // their snapshots arrive).
+        self.stream_joined_pairs();
         for (s, off) in specs.iter().zip(&offs) {
             tracing::info!(pair = %s.id, index = s.index, "approved pair joined the running engine");
             if let Some(why) = off {

@@ -14,6 +14,9 @@
 //!   overwrite it.
 //! * The stream keeps its own copy of each book: the engine's cache takes our own fills off
 //!   its asks (`Books::consume`), and signed deltas must apply to the venue's book, not that.
+//! * Pairs adopted while running join the stream at once (`stream_joined_pairs`): their new
+//!   instruments go onto a connection with room, or a new one. Until their snapshots arrive
+//!   they are not fresh, so the REST poll fetches them meanwhile.
 
 use plugin_api::stream::apply_level;
 use plugin_api::{Book, StreamChannel, StreamEvent, VenueEvent};
@@ -26,7 +29,7 @@ use super::decision_latency::{Stage, Stamps};
 use super::in_flight::Job;
 use super::setup::{Engine, EngineError};
 use super::user_stream::UserReport;
-use crate::stream::{StreamOptions, StreamUpdate, UpdateKind};
+use crate::stream::{StreamOptions, StreamUpdate, UpdateKind, VenueStreams};
 
 /// One venue's feed as the API shows it.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -70,6 +73,9 @@ pub struct StreamState {
     pub(super) pending_reports: BTreeSet<String>,
     /// Order reports about trades that were running: applied once they are not.
     pub(super) pending_orders: Vec<(VenueIdx, plugin_api::OrderStatus)>,
+    /// The market streams of each streaming venue, which take the instruments of pairs that
+    /// join while running.
+    market: HashMap<VenueIdx, VenueStreams>,
 }
 
 impl Engine {
@@ -131,6 +137,31 @@ impl Engine {
         out
     }
 
+    /// Subscribes the instruments of pairs that joined the running engine on every streaming
+    /// venue's stream (those it does not carry yet), at once. Does not wait: the connections
+    /// send the subscriptions.
+    pub(super) fn stream_joined_pairs(&self) {
+        let mut s = self.stream_state();
+        let venues: Vec<VenueIdx> = s.market.keys().copied().collect();
+        for vi in venues {
+            self.join_stream(&mut s, vi);
+        }
+    }
+
+    /// Adds `vi`'s pair instruments its stream does not carry yet; counts them in its health.
+    fn join_stream(&self, s: &mut StreamState, vi: VenueIdx) {
+        let StreamState { market, health, .. } = s;
+        let Some(streams) = market.get_mut(&vi) else {
+            return;
+        };
+        let added = streams.add(&self.pair_instruments(vi));
+        let name = self.venues[vi].name();
+        if !added.is_empty() {
+            tracing::info!(venue = %name, instruments = added.len(), connections = streams.connections(), "stream takes the instruments of joined pairs");
+        }
+        health.entry(name.to_string()).or_default().instruments = streams.instruments();
+    }
+
     /// Runs the streams of every venue configured to stream until `stop`, trading on what
     /// they change. Returns at once when no venue streams.
     ///
@@ -153,10 +184,8 @@ impl Engine {
                 continue;
             }
             self.start_user_stream(vi, entry, &stop, &user_tx).await;
+            // Started even with no pair yet: the first pair adopted on this venue joins it.
             let instruments = self.pair_instruments(vi);
-            if instruments.is_empty() {
-                continue;
-            }
             let opts = StreamOptions {
                 stale_after_ms: entry.stream_stale_ms,
                 ..StreamOptions::default()
@@ -174,12 +203,16 @@ impl Engine {
             )
             .await
             {
-                Ok(_) => {
+                Ok(streams) => {
                     tracing::info!(venue = %venue.name(), instruments = instruments.len(), "streaming books");
                     let mut s = self.stream_state();
-                    let h = s.health.entry(venue.name().to_string()).or_default();
-                    h.streaming = true;
-                    h.instruments = instruments.len();
+                    s.health
+                        .entry(venue.name().to_string())
+                        .or_default()
+                        .streaming = true;
+                    s.market.insert(vi, streams);
+                    // Pairs adopted while it was starting.
+                    self.join_stream(&mut s, vi);
                 }
                 Err(e) => {
                     tracing::warn!(venue = %venue.name(), error = %e, "stream not started; polling books over REST");

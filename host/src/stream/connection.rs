@@ -1,8 +1,10 @@
 //! One websocket connection of a venue stream, kept alive for as long as the engine runs:
 //! connect with the plugin's (freshly signed) request, subscribe, forward sequence-checked
 //! events, send the venue's keep-alive and protocol pings, and on any failure (error, close,
-//! silence, a frame the plugin cannot read) report it, back off and start over. Nothing here
-//! knows a venue: every venue-specific byte comes from the plugin.
+//! silence, a frame the plugin cannot read) report it, back off and start over. Instruments
+//! added while it runs (`adds`) are subscribed at once and belong to it from then on (a
+//! reconnect subscribes them with the rest). Nothing here knows a venue: every
+//! venue-specific byte comes from the plugin.
 
 use futures_util::{SinkExt, StreamExt};
 use plugin_api::ffi::VenueHandle;
@@ -12,7 +14,7 @@ use plugin_api::{
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::Message;
@@ -33,6 +35,8 @@ pub struct Connection {
     pub channel: StreamChannel,
     /// The instruments it subscribes.
     pub instruments: Vec<String>,
+    /// Instruments to subscribe as well, while it runs (see `VenueStreams::add`).
+    pub adds: Option<mpsc::UnboundedReceiver<Vec<String>>>,
     /// Where updates go.
     pub out: Sink,
     /// Tuning.
@@ -67,13 +71,14 @@ impl Connection {
     }
 
     /// Runs until `stop` turns true (or the receiver of updates is gone).
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut backoff = Backoff::new(self.opts.backoff_base_ms, self.opts.backoff_max_ms);
+        let mut adds = self.adds.take();
         loop {
             if *stop.borrow() {
                 return;
             }
-            let reason = match self.session(&mut stop, &mut backoff).await {
+            let reason = match self.session(&mut stop, &mut backoff, &mut adds).await {
                 End::Stopped => return,
                 End::Failed(r) => r,
             };
@@ -132,8 +137,29 @@ impl Connection {
             .map_err(|e| format!("unreadable frame: {e}"))
     }
 
+    /// Takes the instruments in `list` it does not carry yet; returns them.
+    fn take_new(&mut self, list: Vec<String>) -> Vec<String> {
+        let mut new = Vec::new();
+        for i in list {
+            if !self.instruments.contains(&i) && !new.contains(&i) {
+                new.push(i);
+            }
+        }
+        self.instruments.extend(new.iter().cloned());
+        new
+    }
+
     /// One connection's life, from connect to failure or stop.
-    async fn session(&self, stop: &mut watch::Receiver<bool>, backoff: &mut Backoff) -> End {
+    async fn session(
+        &mut self,
+        stop: &mut watch::Receiver<bool>,
+        backoff: &mut Backoff,
+        adds: &mut Option<mpsc::UnboundedReceiver<Vec<String>>>,
+    ) -> End {
+        // Instruments added while it was down join the first subscription.
+        while let Some(Ok(list)) = adds.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
+            self.take_new(list);
+        }
         let spec = match self.spec().await {
             Ok(s) => s,
             Err(e) => return End::Failed(e),
@@ -209,10 +235,38 @@ impl Connection {
                     None => std::future::pending::<()>().await,
                 }
             };
+            let added = async {
+                match adds.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = stop.changed() => {
                     let _ = sink.send(Message::Close(None)).await;
                     return End::Stopped;
+                }
+                list = added => {
+                    let Some(list) = list else {
+                        // Nobody adds any more; the connection runs on.
+                        *adds = None;
+                        continue;
+                    };
+                    let new = self.take_new(list);
+                    if new.is_empty() {
+                        continue;
+                    }
+                    tracing::info!(%venue, connection = self.index, instruments = new.len(), "stream subscribing joined instruments");
+                    let msgs = match self.messages(StreamCommand::Subscribe { instruments: new }, false, next_id).await {
+                        Ok(m) => m,
+                        Err(e) => return End::Failed(e),
+                    };
+                    next_id += 1;
+                    for m in msgs {
+                        if let Err(e) = sink.send(Message::text(m)).await {
+                            return End::Failed(format!("subscribe failed: {e}"));
+                        }
+                    }
                 }
                 _ = ping.tick() => {
                     if last_rx.elapsed() >= stale {

@@ -1,12 +1,15 @@
 //! Venue streams over websockets (see `plugin_api::stream`): the host side. The host owns the
 //! connections (TLS on rustls/ring, protocol pings and pongs, reconnects with backoff and
 //! jitter, resubscribing after a reconnect or a sequence gap, the per-connection instrument
-//! cap); the venue plugin supplies every venue-specific byte. Updates go to one channel for
-//! the engine's stream driver.
+//! cap, instruments joining a running stream); the venue plugin supplies every venue-specific
+//! byte. Updates go to one channel for the engine's stream driver.
 
 pub mod backoff;
 pub mod connection;
 pub mod seq;
+pub mod venue_streams;
+
+pub use venue_streams::{plan_add, AddPlan, VenueStreams};
 
 use plugin_api::ffi::VenueHandle;
 use plugin_api::{CallCtx, ErrorKind, StreamChannel, StreamEvent};
@@ -130,7 +133,9 @@ pub fn plan(instruments: &[String], cap: Option<u32>) -> Vec<Vec<String>> {
     }
 }
 
-/// Starts the connections for `instruments` of one venue; they run until `stop`.
+/// Starts the connections for `instruments` of one venue; they run until `stop`. With no
+/// instruments none starts yet (the plugin is still asked for its spec, so a venue that cannot
+/// stream says so now); [`VenueStreams::add`] starts them when instruments join.
 pub async fn start(
     plugin: Arc<Guarded<VenueHandle>>,
     clock: Arc<dyn Clock>,
@@ -139,7 +144,7 @@ pub async fn start(
     opts: StreamOptions,
     out: impl Into<Sink>,
     stop: watch::Receiver<bool>,
-) -> Result<Vec<tokio::task::JoinHandle<()>>, StartError> {
+) -> Result<VenueStreams, StartError> {
     let out = out.into();
     let venue = plugin.instance().to_string();
     let ctx = CallCtx {
@@ -156,26 +161,25 @@ pub async fn start(
         }
         Err(error) => return Err(StartError::Spec { venue, error }),
     };
-    let mut tasks = Vec::new();
+    let mut streams = VenueStreams::new(
+        plugin,
+        clock,
+        channel,
+        opts,
+        out,
+        stop,
+        spec.max_instruments,
+    );
     // A user stream carries the whole account on one connection, whatever the instruments.
     let plans = if channel == StreamChannel::User {
         vec![Vec::new()]
     } else {
         plan(instruments, spec.max_instruments)
     };
-    for (index, instruments) in plans.into_iter().enumerate() {
-        let c = connection::Connection {
-            plugin: plugin.clone(),
-            clock: clock.clone(),
-            channel,
-            instruments,
-            out: out.clone(),
-            opts: opts.clone(),
-            index,
-        };
-        tasks.push(tokio::spawn(c.run(stop.clone())));
+    for instruments in plans {
+        streams.spawn(instruments);
     }
-    Ok(tasks)
+    Ok(streams)
 }
 
 #[cfg(test)]

@@ -122,7 +122,7 @@ async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
         ..StreamOptions::default()
     };
     let clock: Arc<dyn Clock> = Arc::new(crate::venue_io::SystemClock);
-    let tasks = start(
+    let streams = start(
         plugin,
         clock,
         StreamChannel::Market,
@@ -133,7 +133,11 @@ async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
     )
     .await
     .unwrap();
-    assert_eq!(tasks.len(), 2, "cap of 2 instruments per connection");
+    assert_eq!(
+        streams.connections(),
+        2,
+        "cap of 2 instruments per connection"
+    );
 
     // Two connections; serve the one carrying [a, b].
     let mut served = None;
@@ -251,7 +255,7 @@ async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
     drop(ws);
     stop_tx.send(true).unwrap();
-    for t in tasks {
+    for t in streams.into_tasks() {
         tokio::time::timeout(Duration::from_secs(5), t)
             .await
             .unwrap()
@@ -265,4 +269,134 @@ fn plan_respects_the_cap() {
     assert_eq!(plan(&i, Some(2)).len(), 3);
     assert_eq!(plan(&i, None).len(), 1);
     assert!(plan(&[], None).is_empty());
+}
+
+#[test]
+fn joining_instruments_fill_connections_up_to_the_cap_then_start_new_ones() {
+    let i = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    assert_eq!(
+        plan_add(&[2, 1], &i(&["d", "e", "f"]), Some(2)),
+        AddPlan {
+            onto: vec![(1, i(&["d"]))],
+            new: vec![i(&["e", "f"])],
+        }
+    );
+    assert_eq!(
+        plan_add(&[], &i(&["a", "b", "c"]), Some(2)),
+        AddPlan {
+            onto: vec![],
+            new: vec![i(&["a", "b"]), i(&["c"])],
+        }
+    );
+    assert_eq!(
+        plan_add(&[1, 0], &i(&["x", "y"]), Some(1)),
+        AddPlan {
+            onto: vec![(1, i(&["x"]))],
+            new: vec![i(&["y"])],
+        }
+    );
+    // No cap: everything onto the first connection, or one new connection when none runs.
+    assert_eq!(
+        plan_add(&[40], &i(&["x", "y"]), None),
+        AddPlan {
+            onto: vec![(0, i(&["x", "y"]))],
+            new: vec![],
+        }
+    );
+    assert_eq!(
+        plan_add(&[], &i(&["x"]), None),
+        AddPlan {
+            onto: vec![],
+            new: vec![i(&["x"])],
+        }
+    );
+    assert_eq!(plan_add(&[1], &[], Some(2)), AddPlan::default());
+}
+
+/// Accepts one connection and reads its first subscription.
+async fn accept(
+    listener: &TcpListener,
+) -> (
+    tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    StreamRequest,
+) {
+    let (tcp, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .expect("a connection within 5 s")
+        .unwrap();
+    let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+    let sub = command(&mut ws).await;
+    (ws, sub)
+}
+
+fn subscribe(instruments: &[&str]) -> StreamCommand {
+    StreamCommand::Subscribe {
+        instruments: instruments.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn instruments_joining_a_running_stream_are_subscribed_at_once_and_after_reconnects() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let handle = VenueHandle::in_process::<Echo>(
+        "echo",
+        &serde_json::json!({ "url": url }),
+        &Default::default(),
+    )
+    .unwrap();
+    let plugin = Arc::new(Guarded::new("echo", handle, Duration::from_secs(5)));
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop) = watch::channel(false);
+    let opts = StreamOptions {
+        backoff_base_ms: 20,
+        backoff_max_ms: 100,
+        ..StreamOptions::default()
+    };
+    let clock: Arc<dyn Clock> = Arc::new(crate::venue_io::SystemClock);
+    // No instrument yet (a venue with no pair at start): no connection.
+    let mut streams = start(plugin, clock, StreamChannel::Market, &[], opts, tx, stop)
+        .await
+        .unwrap();
+    assert_eq!((streams.connections(), streams.instruments()), (0, 0));
+
+    // The first joining instrument starts a connection.
+    assert_eq!(streams.add(&["a".to_string()]), vec!["a"]);
+    let (mut first, sub) = accept(&listener).await;
+    assert!(sub.initial);
+    assert_eq!(sub.command, subscribe(&["a"]));
+
+    // The next ones: one fits on that connection (cap 2) and is subscribed on it at once; the
+    // rest start a second connection. One it already carries is not subscribed again.
+    let joined: Vec<String> = ["a", "b", "c", "d", "c"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(streams.add(&joined), vec!["b", "c", "d"]);
+    assert_eq!((streams.connections(), streams.instruments()), (2, 4));
+    let more = command(&mut first).await;
+    assert!(!more.initial, "added on the running connection");
+    assert_eq!(more.command, subscribe(&["b"]));
+    assert!(more.request_id > sub.request_id);
+    let (_second, sub2) = accept(&listener).await;
+    assert!(sub2.initial);
+    assert_eq!(sub2.command, subscribe(&["c", "d"]));
+    assert!(streams.add(&["d".to_string()]).is_empty());
+
+    // A reconnect subscribes the added instrument with the first.
+    drop(first);
+    let (_again, sub) = loop {
+        let (ws, sub) = accept(&listener).await;
+        if sub.command == subscribe(&["a", "b"]) {
+            break (ws, sub);
+        }
+    };
+    assert!(sub.initial);
+    stop_tx.send(true).unwrap();
+    for t in streams.into_tasks() {
+        tokio::time::timeout(Duration::from_secs(5), t)
+            .await
+            .unwrap()
+            .unwrap();
+    }
 }

@@ -329,6 +329,12 @@ impl KalshiDouble {
         self.shared.ws.lifecycle(ticker, event_type, result);
     }
 
+    /// The `market_tickers` of every `orderbook_delta` subscribe the websocket received, in
+    /// order, each with the number of the connection it came on.
+    pub fn ws_book_subscribes(&self) -> Vec<(u64, Vec<String>)> {
+        self.shared.ws.book_subscribes()
+    }
+
     /// Websocket frames of `kind` sent so far (`lost` counts frames a gap swallowed), and
     /// connections accepted.
     pub fn ws_stats(&self, kind: &str) -> (usize, usize) {

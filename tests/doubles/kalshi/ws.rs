@@ -75,6 +75,9 @@ struct HubInner {
     user_subs: Vec<user::UserSub>,
     /// Subscriptions of `market_lifecycle_v2` (`lifecycle`).
     lifecycle_subs: Vec<lifecycle::LifecycleSub>,
+    /// The `market_tickers` of every `orderbook_delta` subscribe received, in order, with the
+    /// connection it came on.
+    book_subscribes: Vec<(u64, Vec<String>)>,
 }
 
 /// The websocket side of the double.
@@ -110,6 +113,12 @@ impl Hub {
     /// `determined`, `settled` with a `result`, ...) to its subscribers.
     pub fn lifecycle(&self, ticker: &str, event_type: &str, result: Option<&str>) {
         lifecycle::push(&mut self.lock(), ticker, event_type, result);
+    }
+
+    /// The `market_tickers` of every `orderbook_delta` subscribe received so far, in order,
+    /// each with the number of the connection it came on (connections count from 1).
+    pub fn book_subscribes(&self) -> Vec<(u64, Vec<String>)> {
+        self.lock().book_subscribes.clone()
     }
 
     /// How many frames of `kind` were sent, and how many connections were accepted.
@@ -342,6 +351,7 @@ fn command(sh: &Shared, conn: u64, text: &str) {
                     .collect()
             };
             let mut g = sh.ws.lock();
+            g.book_subscribes.push((conn, tickers.clone()));
             g.next_sid += 1;
             let sid = g.next_sid;
             let ack = json!({"id": id, "type": "subscribed", "msg": {"channel": "orderbook_delta", "sid": sid}});

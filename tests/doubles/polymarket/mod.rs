@@ -408,6 +408,12 @@ impl PolymarketDouble {
             .count()
     }
 
+    /// Every market-channel subscription received, in order: connection number, whether it
+    /// was the connection's first message (`type: market`) rather than an `operation`, assets.
+    pub fn ws_subscribes(&self) -> Vec<(u64, bool, Vec<String>)> {
+        lock(&self.inner).ws.subscribes.clone()
+    }
+
     /// Websocket frames sent of `kind` (`book`, `price_change`, `PONG`), or `connects`.
     pub fn ws_count(&self, kind: &str) -> usize {
         lock(&self.inner).ws.counts.get(kind).copied().unwrap_or(0)

@@ -54,6 +54,9 @@ pub struct Hub {
     conns: BTreeMap<u64, Conn>,
     /// Frames sent by `event_type` (and `connects`).
     pub counts: BTreeMap<String, usize>,
+    /// Every subscription received, in order: connection number (from 1), whether it was the
+    /// connection's first message (`type: market`) rather than an `operation`, and its assets.
+    pub subscribes: Vec<(u64, bool, Vec<String>)>,
 }
 
 fn sides(book: &Value) -> (Side, Side) {
@@ -236,6 +239,8 @@ fn command(d: &Mutex<Inner>, id: u64, text: &str) {
     if !subscribe {
         return;
     }
+    g.ws.subscribes
+        .push((id, v["type"] == "market", assets.clone()));
     for a in assets {
         let Some(mut book) = g.book_json(&a) else {
             continue;

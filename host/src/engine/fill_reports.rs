@@ -119,11 +119,12 @@ impl Engine {
         if changed {
             let gone: Usd = orders
                 .iter()
-                .filter(|o| o.failed_qty.0 > 0 && o.filled_qty.0 > 0)
+                .filter(|o| o.failed_qty.0 > 0)
                 .map(|o| {
-                    Usd(
-                        ((o.filled_notional + o.fees).0 as i128 * o.failed_qty.0 as i128
-                            / o.filled_qty.0 as i128) as i64,
+                    super::avg_cost::pro_rata(
+                        o.filled_notional + o.fees,
+                        o.failed_qty,
+                        o.filled_qty,
                     )
                 })
                 .sum();

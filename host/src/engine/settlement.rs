@@ -31,12 +31,11 @@ fn net_cash(orders: &[OrderRow]) -> Usd {
             if o.filled_qty.0 == 0 {
                 return -o.fees;
             }
-            let ok = o.filled_qty - o.failed_qty;
-            let scale = |v: Usd| Usd((v.0 as i128 * ok.0 as i128 / o.filled_qty.0 as i128) as i64);
+            // Failed shares' money came back: only what the kept shares carry counts.
             if o.side == Side::Sell {
-                scale(o.filled_notional) - scale(o.fees)
+                super::avg_cost::kept(o.filled_notional - o.fees, o)
             } else {
-                -(scale(o.filled_notional) + scale(o.fees))
+                -super::avg_cost::kept(o.filled_notional + o.fees, o)
             }
         })
         .sum()

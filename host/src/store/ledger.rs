@@ -596,16 +596,22 @@ impl Ledger {
         })
     }
 
-    /// Trades in any of `states` (all trades when empty), oldest first.
+    /// Trades in any of `states` (all trades when empty), oldest first. The states are
+    /// selected in SQL (on the `trades_state` index): the engine asks for the few trades still
+    /// in flight after every trade, and reading every trade ever made for that grew with them.
     pub fn trades_in(&self, states: &[TradeState]) -> Result<Vec<TradeRow>, LedgerError> {
         self.with(|c| {
-            let mut s = c.prepare("SELECT * FROM trades ORDER BY created_ms, id")?;
-            let rows = s.query_map([], trade_from_row)?;
-            let all: Vec<TradeRow> = rows.collect::<rusqlite::Result<_>>()?;
-            Ok(all
-                .into_iter()
-                .filter(|t| states.is_empty() || states.contains(&t.state))
-                .collect())
+            if states.is_empty() {
+                let mut s = c.prepare("SELECT * FROM trades ORDER BY created_ms, id")?;
+                let rows = s.query_map([], trade_from_row)?;
+                return rows.collect();
+            }
+            let marks = vec!["?"; states.len()].join(", ");
+            let mut s = c.prepare(&format!(
+                "SELECT * FROM trades WHERE state IN ({marks}) ORDER BY created_ms, id"
+            ))?;
+            let rows = s.query_map(rusqlite::params_from_iter(states.iter()), trade_from_row)?;
+            rows.collect()
         })
     }
 
@@ -749,6 +755,40 @@ mod tests {
         assert_eq!(e.len(), 100);
         assert_eq!(e[0].message, "e249");
         assert_eq!(e[99].message, "e150");
+    }
+
+    #[test]
+    fn trades_in_selects_the_states_asked_for_oldest_first() {
+        let l = Ledger::open(&tmp()).unwrap();
+        for (id, st, at) in [
+            ("t3", "PARTIAL", 30),
+            ("t1", "HEDGED", 10),
+            ("t2", "SUBMITTING", 20),
+            ("t4", "SETTLED", 40),
+        ] {
+            l.with(|c| {
+                c.execute(
+                    "INSERT INTO trades (id, pair_id, direction, qty, state, venue_a, venue_b, instrument_a, instrument_b, limit_a, limit_b, expected_cost, expected_profit, reserved_a, reserved_b, day, created_ms, updated_ms) VALUES (?1,'p','yes_a_no_b',100,?2,'a','b','x','y',1,1,1,1,1,1,'2026-01-01',?3,?3)",
+                    params![id, st, at],
+                )
+                .map(|_| ())
+            })
+            .unwrap();
+        }
+        let ids = |states: &[TradeState]| -> Vec<String> {
+            l.trades_in(states)
+                .unwrap()
+                .into_iter()
+                .map(|t| t.id)
+                .collect()
+        };
+        assert_eq!(ids(&[]), ["t1", "t2", "t3", "t4"]);
+        assert_eq!(
+            ids(&[TradeState::Partial, TradeState::Submitting]),
+            ["t2", "t3"]
+        );
+        assert_eq!(ids(&[TradeState::Settled]), ["t4"]);
+        assert!(ids(&[TradeState::Unwound]).is_empty());
     }
 
     #[test]

@@ -102,22 +102,23 @@ fn main() {
             ),
             1,
         );
-        let body = format!(
-            "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-            dir.join("data").display().to_string(),
-            support::plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-            pm_venue,
-            // Kalshi's Basic tier allows 10 orders a second; this closed loop trades as fast as
-            // the engine goes, so at Basic the client-side limiter's wait (~50 ms p50) would
-            // be the figure. Premier (100/s) keeps the bench measuring the engine.
-            stream(kalshi_venue_toml(&dir, "ks", &ks, 3000), "").replacen(
-                "[venue.settings]\n",
-                "[venue.settings]\ntier = \"premier\"\n",
-                1
-            ),
-            BENCH_RISK_AND_STRATEGY,
-            ENGINE,
-            pairs_toml("pm", "ks"),
+        // Kalshi's Basic tier allows 10 orders a second; this closed loop trades as fast as
+        // the engine goes, so at Basic the client-side limiter's wait (~50 ms p50) would be
+        // the figure. Premier (100/s) keeps the bench measuring the engine.
+        let ks_venue = stream(kalshi_venue_toml(&dir, "ks", &ks, 3000), "").replacen(
+            "[venue.settings]\n",
+            "[venue.settings]\ntier = \"premier\"\n",
+            1,
+        );
+        let body = live_e2e::live_body(
+            &dir,
+            &[
+                &pm_venue,
+                &ks_venue,
+                BENCH_RISK_AND_STRATEGY,
+                ENGINE,
+                &pairs_toml("pm", "ks"),
+            ],
         );
         let engine = live_e2e::live_engine_at(&dir, &body).await;
         let ledger = engine.ledger().clone();

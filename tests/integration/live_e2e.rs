@@ -244,17 +244,28 @@ pub async fn live_engine_from(
     engine_section: &str,
 ) -> Arc<Engine> {
     let dir = temp_dir(tag);
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, pm),
-        kalshi_venue_toml(&dir, "ks", ks, 3000),
-        risk_and_strategy,
-        engine_section,
-        pairs_toml("pm", "ks"),
+    let body = live_body(
+        &dir,
+        &[
+            &polymarket_venue_toml(&dir, pm),
+            &kalshi_venue_toml(&dir, "ks", ks, 3000),
+            risk_and_strategy,
+            engine_section,
+            &pairs_toml("pm", "ks"),
+        ],
     );
     live_engine_at(&dir, &body).await
+}
+
+/// A live config in `dir`: its data dir, the built plugins (3 s call timeout), then `sections`
+/// (venue blocks, risk and strategy, `[engine]`, pairs) in order.
+pub fn live_body(dir: &Path, sections: &[&str]) -> String {
+    format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        sections.concat(),
+    )
 }
 
 /// A confirmed live engine on the config `body`, written as `dir/polymix.toml` (shared, as

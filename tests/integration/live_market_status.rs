@@ -11,7 +11,7 @@ use crate::live_e2e::{
     engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER,
     RISK_AND_STRATEGY,
 };
-use crate::support::{plugin_dirs_toml, temp_dir};
+use crate::support::temp_dir;
 
 async fn until(what: &str, f: impl Fn() -> bool) {
     let start = Instant::now();
@@ -37,15 +37,15 @@ async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
         "retries = 2\nstream = true\n",
         1,
     );
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, &pm),
-        ks_venue,
-        RISK_AND_STRATEGY,
-        engine_toml(600_000, 600_000),
-        pairs_toml("pm", "ks"),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &polymarket_venue_toml(&dir, &pm),
+            &ks_venue,
+            RISK_AND_STRATEGY,
+            &engine_toml(600_000, 600_000),
+            &pairs_toml("pm", "ks"),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let arb = engine
@@ -128,15 +128,15 @@ async fn resolutions_on_the_streams_settle_a_hedged_trade() {
         ),
         1,
     );
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        pm_venue,
-        ks_venue,
-        RISK_AND_STRATEGY,
-        engine_toml(200, 600_000),
-        pairs_toml("pm", "ks"),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &pm_venue,
+            &ks_venue,
+            RISK_AND_STRATEGY,
+            &engine_toml(200, 600_000),
+            &pairs_toml("pm", "ks"),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);

@@ -17,7 +17,7 @@ use crate::live_e2e::{
     engine_toml, entry, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for,
     ARB_TICKER, ARB_YES, FLAT_TICKER, RISK_AND_STRATEGY,
 };
-use crate::support::{plugin_dirs_toml, temp_dir};
+use crate::support::temp_dir;
 
 /// REST order book requests the Kalshi double has served.
 fn rest_book_requests(ks: &KalshiDouble) -> usize {
@@ -60,15 +60,15 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
         "retries = 2\nstream = true\nstream_stale_ms = 2000\n",
         1,
     );
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, &pm),
-        ks_venue,
-        RISK_AND_STRATEGY,
-        engine_toml(600_000, 600_000),
-        pairs_toml("pm", "ks"),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &polymarket_venue_toml(&dir, &pm),
+            &ks_venue,
+            RISK_AND_STRATEGY,
+            &engine_toml(600_000, 600_000),
+            &pairs_toml("pm", "ks"),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();
@@ -207,15 +207,15 @@ async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconne
         1,
     );
     assert!(pm_venue.contains("stream = true"), "{pm_venue}");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        pm_venue,
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(600_000, 600_000),
-        pairs_toml("pm", "ks"),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &pm_venue,
+            &kalshi_venue_toml(&dir, "ks", &ks, 3000),
+            RISK_AND_STRATEGY,
+            &engine_toml(600_000, 600_000),
+            &pairs_toml("pm", "ks"),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();

@@ -17,7 +17,7 @@ use crate::live_e2e::{
     engine_toml, kalshi_venue_toml, polymarket_venue_toml, seed, wait_for, ARB_NO, ARB_TICKER,
     ARB_YES, FLAT_NO, FLAT_TICKER, FLAT_YES, RISK_AND_STRATEGY,
 };
-use crate::support::{plugin_dirs_toml, temp_dir};
+use crate::support::temp_dir;
 
 /// REST order book requests the Kalshi double served that named `ticker`.
 fn rest_book_requests(ks: &KalshiDouble, ticker: &str) -> usize {
@@ -113,17 +113,17 @@ a = {{ venue = "pm", yes = "{FLAT_YES}", no = "{FLAT_NO}" }}
 b = {{ venue = "ks", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
 "#
     );
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, &pm),
-        ks_venue,
-        RISK_AND_STRATEGY,
-        // REST books every ten minutes: one poll at start (and one when a pair joins), then
-        // only the stream; the reconciliation sweep (which adopts) every 100 ms.
-        engine_toml(600_000, 600_000),
-        flat_pair,
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &polymarket_venue_toml(&dir, &pm),
+            &ks_venue,
+            RISK_AND_STRATEGY,
+            // REST books every ten minutes: one poll at start (and one when a pair joins), then
+            // only the stream; the reconciliation sweep (which adopts) every 100 ms.
+            &engine_toml(600_000, 600_000),
+            &flat_pair,
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();
@@ -254,14 +254,14 @@ async fn the_first_adopted_pair_of_a_streaming_venue_starts_its_connection() {
     );
     assert!(pm_venue.contains("stream = true"), "{pm_venue}");
     // No [[pair]]: the engine trades what the registry approves.
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        pm_venue,
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(600_000, 600_000),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &pm_venue,
+            &kalshi_venue_toml(&dir, "ks", &ks, 3000),
+            RISK_AND_STRATEGY,
+            &engine_toml(600_000, 600_000),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();

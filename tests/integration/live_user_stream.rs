@@ -17,7 +17,7 @@ use crate::live_e2e::{
     engine_toml, entry, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for,
     ARB_YES, RISK_AND_STRATEGY,
 };
-use crate::support::{plugin_dirs_toml, temp_dir};
+use crate::support::temp_dir;
 
 /// How long the double keeps a trade MATCHED before it turns CONFIRMED or FAILED.
 const SETTLE: Duration = Duration::from_millis(800);
@@ -49,15 +49,15 @@ async fn setup(
         1,
     );
     assert!(pm_venue.contains("stream = true"), "{pm_venue}");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        pm_venue,
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(200, settle_poll_ms),
-        pairs_toml("pm", "ks"),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &pm_venue,
+            &kalshi_venue_toml(&dir, "ks", &ks, 3000),
+            RISK_AND_STRATEGY,
+            &engine_toml(200, settle_poll_ms),
+            &pairs_toml("pm", "ks"),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     (pm, ks, engine)
@@ -307,15 +307,15 @@ async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_
         1,
     );
     assert!(ks_venue.contains("stream = true"), "{ks_venue}");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, &pm),
-        ks_venue,
-        RISK_AND_STRATEGY,
-        engine_toml(200, 600_000).replace("reconcile_ms = 100", "reconcile_ms = 600000"),
-        pairs_toml("pm", "ks"),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &polymarket_venue_toml(&dir, &pm),
+            &ks_venue,
+            RISK_AND_STRATEGY,
+            &engine_toml(200, 600_000).replace("reconcile_ms = 100", "reconcile_ms = 600000"),
+            &pairs_toml("pm", "ks"),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);

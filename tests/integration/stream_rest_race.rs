@@ -15,7 +15,7 @@ use crate::live_e2e::{
     engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER,
     ARB_YES, RISK_AND_STRATEGY,
 };
-use crate::support::{plugin_dirs_toml, temp_dir};
+use crate::support::temp_dir;
 
 const LATE: Duration = Duration::from_millis(1500);
 
@@ -40,16 +40,16 @@ async fn a_late_rest_book_never_overwrites_a_fresher_streamed_one() {
         "retries = 2\nstream = true\n",
         1,
     );
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        polymarket_venue_toml(&dir, &pm),
-        ks_venue,
-        RISK_AND_STRATEGY,
-        // Polymarket's books over REST every 100 ms.
-        engine_toml(100, 600_000),
-        pairs_toml("pm", "ks"),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &polymarket_venue_toml(&dir, &pm),
+            &ks_venue,
+            RISK_AND_STRATEGY,
+            // Polymarket's books over REST every 100 ms.
+            &engine_toml(100, 600_000),
+            &pairs_toml("pm", "ks"),
+        ],
     );
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();

@@ -6,7 +6,9 @@ use plugin_api::ffi::FfiPairBooks;
 use plugin_api::{Book, EvalCtx, Level, Proposal};
 use std::sync::Arc;
 
-use super::setup::Engine;
+use super::decision_latency::{Stage, Stamps};
+use super::in_flight::Job;
+use super::setup::{Engine, EngineError};
 
 /// The four ladders of one pair, shared (not copied) with the strategy worker.
 struct PairInput {
@@ -20,6 +22,30 @@ fn asks(b: &Option<Arc<Book>>) -> &[Level] {
 }
 
 impl Engine {
+    /// Live runs: evaluates `pairs` and hands each trade the risk gate admits to the trade
+    /// runner, timed from `stamps` (the deciding book). Both live drivers decide through it.
+    /// False once the runner is gone (it failed): the driver ends with it.
+    pub(super) async fn decide_and_hand_over(
+        &self,
+        pairs: &[u32],
+        mut stamps: Stamps,
+        trades: &tokio::sync::mpsc::UnboundedSender<Job>,
+    ) -> Result<bool, EngineError> {
+        let proposals = self.evaluate(pairs).await;
+        stamps.stamp(Stage::Decided);
+        for p in proposals {
+            // (It skips a pair the other driver started a trade on meanwhile.)
+            if let Some((trade, orders)) = self.admit_to_run(p)? {
+                let mut stamps = stamps;
+                stamps.stamp(Stage::Admitted);
+                if trades.send((trade, orders, stamps)).is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
     /// Runs the strategy over `pairs` and returns its proposals.
     pub async fn evaluate(&self, pairs: &[u32]) -> Vec<Proposal> {
         let inputs: Vec<PairInput> = self.market.read(|m| {

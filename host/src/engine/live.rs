@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::decision_latency::{Stage, Stamps};
+use super::decision_latency::Stamps;
 use super::setup::{Engine, EngineError};
 use crate::venue_io::wire_stamp::observe;
 
@@ -150,18 +150,9 @@ impl Engine {
             return Ok(());
         }
         let pairs: Vec<u32> = dirty.iter().copied().collect();
-        let mut stamps = Stamps::from_book(wire.last_response);
-        let proposals = self.evaluate(&pairs).await;
-        stamps.stamp(Stage::Decided);
-        for p in proposals {
-            if let Some((trade, orders)) = self.admit_to_run(p)? {
-                let mut stamps = stamps;
-                stamps.stamp(Stage::Admitted);
-                if trades.send((trade, orders, stamps)).is_err() {
-                    return Ok(());
-                }
-            }
-        }
+        // A closed channel is seen by the loop (`trades.is_closed()`).
+        self.decide_and_hand_over(&pairs, Stamps::from_book(wire.last_response), trades)
+            .await?;
         Ok(())
     }
 }

@@ -266,18 +266,9 @@ impl Engine {
                 continue;
             }
             let pairs: Vec<u32> = dirty.into_iter().collect();
-            let mut stamps = stamps.unwrap_or_default();
-            let proposals = self.evaluate(&pairs).await;
-            stamps.stamp(Stage::Decided);
-            for p in proposals {
-                // (It skips a pair the REST loop started a trade on meanwhile.)
-                if let Some((trade, orders)) = self.admit_to_run(p)? {
-                    let mut stamps = stamps;
-                    stamps.stamp(Stage::Admitted);
-                    if trades.send((trade, orders, stamps)).is_err() {
-                        return Ok(());
-                    }
-                }
+            let stamps = stamps.unwrap_or_default();
+            if !self.decide_and_hand_over(&pairs, stamps, &trades).await? {
+                return Ok(());
             }
         }
     }

@@ -127,6 +127,9 @@ pub(super) async fn metrics(State(s): St) -> Response {
         &s.engine.feed_health(),
         now_ms,
     ));
+    out.push_str(&super::latency_metrics::render(
+        &s.engine.decision_to_wire_stages(),
+    ));
     // A ledger hiccup leaves these two out rather than failing the whole scrape.
     match s.engine.open_marks() {
         Ok(marks) => {

@@ -8,6 +8,7 @@
 mod auth;
 mod errors;
 mod handlers;
+mod latency_metrics;
 mod limits;
 pub mod openapi;
 mod registry;

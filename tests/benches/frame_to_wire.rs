@@ -21,8 +21,7 @@ mod live_e2e;
 mod support;
 
 use live_e2e::{
-    kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER, ARB_YES,
-    PM_ADDR,
+    kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, ARB_TICKER, ARB_YES, PM_ADDR,
 };
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
@@ -125,12 +124,26 @@ fn main() {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let script = async {
             for i in 0..trades {
-                let n = i + 1;
-                let t = wait_for(&ledger, "the next trade", Duration::from_secs(30), |t| {
-                    t.len() >= n && t.iter().all(|t| t.state != state::SUBMITTING)
-                })
-                .await;
-                if t.len() > n {
+                let n = (i + 1) as i64;
+                // Counted, not read: reading the whole trade table every few ms took a core's
+                // share that grew with every trade and slowed the engine being measured.
+                let started = std::time::Instant::now();
+                let made = loop {
+                    let made = ledger.trade_count().expect("ledger");
+                    let sending = ledger
+                        .trades_in(&[state::SUBMITTING])
+                        .expect("ledger")
+                        .len();
+                    if made >= n && sending == 0 {
+                        break made;
+                    }
+                    assert!(
+                        started.elapsed() < Duration::from_secs(30),
+                        "timed out waiting for trade {n}: {made} made, {sending} sending"
+                    );
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                };
+                if made > n {
                     // A second trade took the remaining depth of the same frame: count it.
                     continue;
                 }

@@ -26,6 +26,7 @@ mod plugin_loading;
 mod polymarket;
 mod risk_halt;
 mod stream_books;
+mod stream_freed_pairs;
 mod stream_rest_race;
 mod support;
 mod thirdparty_venue;

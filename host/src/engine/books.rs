@@ -102,7 +102,10 @@ impl Books {
     }
 
     /// Removes `qty` bought from the cached asks (our own fill took that liquidity until the
-    /// venue's next book says otherwise), so the same depth is not traded twice.
+    /// venue's next book says otherwise), so the same depth is not traded twice. Known gap: it
+    /// runs when both legs are back, so a streamed book that already showed the fill by then
+    /// loses that depth twice, until its next change (conservative: depth under-stated, never
+    /// over-stated).
     pub fn consume(&mut self, venue: VenueIdx, instrument: &str, mut qty: Qty) {
         let Some(id) = self.id(venue, instrument) else {
             return;
@@ -118,6 +121,14 @@ impl Books {
             if b.asks[0].qty.0 == 0 {
                 b.asks.remove(0);
             }
+        }
+    }
+
+    /// The pairs an instrument's book feeds (none for instruments no pair uses).
+    pub fn pairs_of(&self, venue: VenueIdx, instrument: &str) -> &[u32] {
+        match self.id(venue, instrument) {
+            Some(id) => &self.feeds[id],
+            None => &[],
         }
     }
 

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 
 use super::books::VenueIdx;
@@ -161,6 +161,7 @@ impl Engine {
     pub(super) async fn run_trades(
         self: Arc<Self>,
         mut jobs: UnboundedReceiver<Job>,
+        freed: UnboundedSender<BTreeSet<u32>>,
     ) -> Result<(), EngineError> {
         let mut running = JoinSet::new();
         let ended = |r: Result<Result<(), EngineError>, tokio::task::JoinError>| match r {
@@ -172,8 +173,8 @@ impl Engine {
                 job = jobs.recv() => match job {
                     Some((trade, orders, mut stamps)) => {
                         stamps.stamp(Stage::Started);
-                        let e = self.clone();
-                        running.spawn(async move { e.run_trade(trade, orders, stamps).await });
+                        let (e, freed) = (self.clone(), freed.clone());
+                        running.spawn(async move { e.run_trade(trade, orders, stamps, &freed).await });
                     }
                     None => break,
                 },
@@ -191,6 +192,7 @@ impl Engine {
         trade: TradeRow,
         orders: Vec<OrderRow>,
         stamps: Stamps,
+        freed: &UnboundedSender<BTreeSet<u32>>,
     ) -> Result<(), EngineError> {
         let t = trade.clone();
         let r = self.execute(trade, orders, stamps).await;
@@ -198,6 +200,16 @@ impl Engine {
         let refreshed = self.refresh_unresolved();
         self.unmark_in_flight(&t);
         refreshed?;
+        // Its pairs are free again: decide them on the books as they are now (the stream
+        // driver may have skipped a change while they were busy). Nobody listening (no
+        // streams) is fine: the REST loop decides on its next poll.
+        let pairs = [(&t.venue_a, &t.instrument_a), (&t.venue_b, &t.instrument_b)]
+            .into_iter()
+            .filter_map(|(v, i)| Some((self.vidx(v)?, i.as_str())));
+        let pairs = self.market.pairs_fed_by(pairs);
+        if !pairs.is_empty() {
+            let _ = freed.send(pairs);
+        }
         // The settlement sweep skipped it while it ran: let it look again.
         self.market.mark_settle_dirty();
         r

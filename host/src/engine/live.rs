@@ -30,10 +30,12 @@ impl Engine {
         );
         self.reconcile().await?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        // Pairs a trade's end freed, for the stream driver to decide again.
+        let (freed_tx, freed_rx) = tokio::sync::mpsc::unbounded_channel();
         let mut tasks = tokio::task::JoinSet::new();
         {
             let (e, stop, tx) = (self.clone(), stop.clone(), tx.clone());
-            tasks.spawn(async move { e.drive_streams(stop, tx).await });
+            tasks.spawn(async move { e.drive_streams(stop, tx, freed_rx).await });
         }
         {
             let (e, stop) = (self.clone(), stop.clone());
@@ -45,7 +47,7 @@ impl Engine {
         }
         {
             let e = self.clone();
-            tasks.spawn(async move { e.run_trades(rx).await });
+            tasks.spawn(async move { e.run_trades(rx, freed_tx).await });
         }
         while let Some(done) = tasks.join_next().await {
             let failed = match done {

@@ -97,6 +97,18 @@ impl MarketView {
         }
     }
 
+    /// The pairs these instruments' books feed, each once.
+    pub(super) fn pairs_fed_by<'a>(
+        &self,
+        instruments: impl IntoIterator<Item = (VenueIdx, &'a str)>,
+    ) -> BTreeSet<u32> {
+        let books = lock(&self.books);
+        instruments
+            .into_iter()
+            .flat_map(|(vi, i)| books.pairs_of(vi, i).iter().copied())
+            .collect()
+    }
+
     /// Drops books a stream lost track of: they must not be traded on.
     pub(super) fn forget_books<'a>(
         &self,

@@ -172,6 +172,7 @@ impl Engine {
         &self,
         stop: watch::Receiver<bool>,
         trades: mpsc::UnboundedSender<Job>,
+        freed: mpsc::UnboundedReceiver<BTreeSet<u32>>,
     ) -> Result<(), EngineError> {
         let (market_tx, market_rx) = mpsc::unbounded_channel::<(VenueIdx, StreamUpdate)>();
         let (user_tx, user_rx) = mpsc::unbounded_channel::<(VenueIdx, StreamUpdate)>();
@@ -221,20 +222,25 @@ impl Engine {
         }
         drop((market_tx, user_tx));
         tokio::try_join!(
-            self.drive_stream_books(stop.clone(), market_rx, reports_tx, trades),
+            self.drive_stream_books(stop.clone(), market_rx, freed, reports_tx, trades),
             self.drive_user_reports(stop, user_rx, reports_rx),
         )?;
         Ok(())
     }
 
-    /// Applies streamed books and decides on what they changed, at once.
+    /// Applies streamed books and decides on what they changed, at once. Pairs a trade just
+    /// freed (`freed`, from the trade runner) are decided again on the books as they are: a
+    /// change that came while their trade ran was skipped then (the pair was busy), and a
+    /// streamed book may not change again for a long time.
     async fn drive_stream_books(
         &self,
         mut stop: watch::Receiver<bool>,
         mut rx: mpsc::UnboundedReceiver<(VenueIdx, StreamUpdate)>,
+        mut freed: mpsc::UnboundedReceiver<BTreeSet<u32>>,
         reports: mpsc::UnboundedSender<Vec<UserReport>>,
         trades: mpsc::UnboundedSender<Job>,
     ) -> Result<(), EngineError> {
+        let mut freed_open = true;
         loop {
             let first = tokio::select! {
                 changed = stop.changed() => {
@@ -247,6 +253,20 @@ impl Engine {
                     Some(u) => u,
                     None => return Ok(()),
                 },
+                f = freed.recv(), if freed_open => {
+                    match f {
+                        // No book arrival to time from: not a latency sample.
+                        Some(pairs) if !*stop.borrow() => {
+                            let pairs: Vec<u32> = pairs.into_iter().collect();
+                            if !self.decide_and_hand_over(&pairs, Stamps::default(), &trades).await? {
+                                return Ok(());
+                            }
+                        }
+                        Some(_) => {}
+                        None => freed_open = false,
+                    }
+                    continue;
+                }
             };
             let mut dirty = BTreeSet::new();
             let mut resolved = Vec::new();

@@ -257,6 +257,34 @@ pub async fn live_engine_from(
     live_engine_at(&dir, &body).await
 }
 
+/// A live engine trading the seeded pairs whose Kalshi books stream (`stream = true`, then the
+/// `ks_stream` lines, e.g. `stream_stale_ms = 2000\n`) while Polymarket's are polled over REST.
+pub async fn kalshi_streaming_engine(
+    tag: &str,
+    pm: &PolymarketDouble,
+    ks: &KalshiDouble,
+    ks_stream: &str,
+    engine_section: &str,
+) -> Arc<Engine> {
+    let dir = temp_dir(tag);
+    let ks_venue = kalshi_venue_toml(&dir, "ks", ks, 3000).replacen(
+        "retries = 2\n",
+        &format!("retries = 2\nstream = true\n{ks_stream}"),
+        1,
+    );
+    let body = live_body(
+        &dir,
+        &[
+            &polymarket_venue_toml(&dir, pm),
+            &ks_venue,
+            RISK_AND_STRATEGY,
+            engine_section,
+            &pairs_toml("pm", "ks"),
+        ],
+    );
+    live_engine_at(&dir, &body).await
+}
+
 /// A live config in `dir`: its data dir, the built plugins (3 s call timeout), then `sections`
 /// (venue blocks, risk and strategy, `[engine]`, pairs) in order.
 pub fn live_body(dir: &Path, sections: &[&str]) -> String {

@@ -54,23 +54,14 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
     // No arb yet: Kalshi's NO ask on the arb pair is 0.70 (a YES bid at 0.30).
     ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
 
-    let dir = temp_dir("live-stream");
-    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
-        "retries = 2\n",
-        "retries = 2\nstream = true\nstream_stale_ms = 2000\n",
-        1,
-    );
-    let body = crate::live_e2e::live_body(
-        &dir,
-        &[
-            &polymarket_venue_toml(&dir, &pm),
-            &ks_venue,
-            RISK_AND_STRATEGY,
-            &engine_toml(600_000, 600_000),
-            &pairs_toml("pm", "ks"),
-        ],
-    );
-    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    let engine = crate::live_e2e::kalshi_streaming_engine(
+        "live-stream",
+        &pm,
+        &ks,
+        "stream_stale_ms = 2000\n",
+        &engine_toml(600_000, 600_000),
+    )
+    .await;
     let ledger = engine.ledger().clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
 

@@ -11,11 +11,7 @@ use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
 use polymix_host::store::state;
 use std::time::{Duration, Instant};
 
-use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER,
-    ARB_YES, RISK_AND_STRATEGY,
-};
-use crate::support::temp_dir;
+use crate::live_e2e::{engine_toml, seed, wait_for, ARB_TICKER, ARB_YES};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pair_freed_by_its_trade_is_decided_again_on_the_books_as_they_are() {
@@ -34,24 +30,15 @@ async fn a_pair_freed_by_its_trade_is_decided_again_on_the_books_as_they_are() {
         "/order",
         Fault::Delay(Duration::from_millis(1000)),
     ));
-    let dir = temp_dir("stream-freed");
-    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
-        "retries = 2\n",
-        "retries = 2\nstream = true\n",
-        1,
-    );
-    let body = crate::live_e2e::live_body(
-        &dir,
-        &[
-            &polymarket_venue_toml(&dir, &pm),
-            &ks_venue,
-            RISK_AND_STRATEGY,
-            // REST books once at start, then every ten minutes: only the stream changes books.
-            &engine_toml(600_000, 600_000),
-            &pairs_toml("pm", "ks"),
-        ],
-    );
-    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    // REST books once at start, then every ten minutes: only the stream changes books.
+    let engine = crate::live_e2e::kalshi_streaming_engine(
+        "stream-freed",
+        &pm,
+        &ks,
+        "",
+        &engine_toml(600_000, 600_000),
+    )
+    .await;
     let ledger = engine.ledger().clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {

@@ -11,11 +11,7 @@ use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
 use polymix_host::store::state;
 use std::time::{Duration, Instant};
 
-use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER,
-    ARB_YES, RISK_AND_STRATEGY,
-};
-use crate::support::temp_dir;
+use crate::live_e2e::{engine_toml, seed, wait_for, ARB_TICKER, ARB_YES};
 
 const LATE: Duration = Duration::from_millis(1500);
 
@@ -34,24 +30,15 @@ async fn a_late_rest_book_never_overwrites_a_fresher_streamed_one() {
         Fault::DelayAfter(LATE),
     ));
 
-    let dir = temp_dir("stream-rest-race");
-    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
-        "retries = 2\n",
-        "retries = 2\nstream = true\n",
-        1,
-    );
-    let body = crate::live_e2e::live_body(
-        &dir,
-        &[
-            &polymarket_venue_toml(&dir, &pm),
-            &ks_venue,
-            RISK_AND_STRATEGY,
-            // Polymarket's books over REST every 100 ms.
-            &engine_toml(100, 600_000),
-            &pairs_toml("pm", "ks"),
-        ],
-    );
-    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    // Polymarket's books over REST every 100 ms.
+    let engine = crate::live_e2e::kalshi_streaming_engine(
+        "stream-rest-race",
+        &pm,
+        &ks,
+        "",
+        &engine_toml(100, 600_000),
+    )
+    .await;
     let ledger = engine.ledger().clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let started = Instant::now();

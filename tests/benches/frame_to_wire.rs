@@ -20,9 +20,7 @@ mod live_e2e;
 #[allow(dead_code, unused_imports)]
 mod support;
 
-use live_e2e::{
-    kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, ARB_TICKER, ARB_YES, PM_ADDR,
-};
+use live_e2e::{kalshi_venue_toml, pairs_toml, seed, ARB_TICKER, ARB_YES, PM_ADDR};
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
 use polymix_host::store::state;
@@ -93,14 +91,7 @@ fn main() {
                 1,
             )
         };
-        let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
-            "retries = 2\n[venue.settings]\n",
-            &format!(
-                "retries = 2\nstream = true\n[venue.settings]\nws_url = \"{}\"\n",
-                pm.ws_url()
-            ),
-            1,
-        );
+        let pm_venue = live_e2e::polymarket_streaming_toml(&dir, &pm, "");
         // Kalshi's Basic tier allows 10 orders a second; this closed loop trades as fast as
         // the engine goes, so at Basic the client-side limiter's wait (~50 ms p50) would be
         // the figure. Premier (100/s) keeps the bench measuring the engine.

@@ -257,6 +257,21 @@ pub async fn live_engine_from(
     live_engine_at(&dir, &body).await
 }
 
+/// The Polymarket venue block for a double, streaming from its websocket (`stream = true`,
+/// then the `extra` lines, e.g. `stream_stale_ms = 2000\n`).
+pub fn polymarket_streaming_toml(dir: &Path, d: &PolymarketDouble, extra: &str) -> String {
+    let block = polymarket_venue_toml(dir, d).replacen(
+        "retries = 2\n[venue.settings]\n",
+        &format!(
+            "retries = 2\nstream = true\n{extra}[venue.settings]\nws_url = \"{}\"\n",
+            d.ws_url()
+        ),
+        1,
+    );
+    assert!(block.contains("stream = true"), "{block}");
+    block
+}
+
 /// A live engine trading the seeded pairs whose Kalshi books stream (`stream = true`, then the
 /// `ks_stream` lines, e.g. `stream_stale_ms = 2000\n`) while Polymarket's are polled over REST.
 pub async fn kalshi_streaming_engine(

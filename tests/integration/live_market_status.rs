@@ -120,14 +120,7 @@ async fn resolutions_on_the_streams_settle_a_hedged_trade() {
         "retries = 2\nstream = true\n",
         1,
     );
-    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
-        "retries = 2\n[venue.settings]\n",
-        &format!(
-            "retries = 2\nstream = true\n[venue.settings]\nws_url = \"{}\"\n",
-            pm.ws_url()
-        ),
-        1,
-    );
+    let pm_venue = crate::live_e2e::polymarket_streaming_toml(&dir, &pm, "");
     let body = crate::live_e2e::live_body(
         &dir,
         &[

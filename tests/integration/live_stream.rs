@@ -14,8 +14,8 @@ use polymix_host::store::state;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
-    engine_toml, entry, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for,
-    ARB_TICKER, ARB_YES, FLAT_TICKER, RISK_AND_STRATEGY,
+    engine_toml, entry, kalshi_venue_toml, pairs_toml, seed, wait_for, ARB_TICKER, ARB_YES,
+    FLAT_TICKER, RISK_AND_STRATEGY,
 };
 use crate::support::temp_dir;
 
@@ -189,15 +189,8 @@ async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconne
     );
 
     let dir = temp_dir("live-stream-pm");
-    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
-        "retries = 2\n[venue.settings]\n",
-        &format!(
-            "retries = 2\nstream = true\nstream_stale_ms = 2000\n[venue.settings]\nws_url = \"{}\"\n",
-            pm.ws_url()
-        ),
-        1,
-    );
-    assert!(pm_venue.contains("stream = true"), "{pm_venue}");
+    let pm_venue =
+        crate::live_e2e::polymarket_streaming_toml(&dir, &pm, "stream_stale_ms = 2000\n");
     let body = crate::live_e2e::live_body(
         &dir,
         &[

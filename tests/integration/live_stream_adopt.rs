@@ -244,15 +244,7 @@ async fn the_first_adopted_pair_of_a_streaming_venue_starts_its_connection() {
         &[("0.60", "10"), ("0.70", "100")],
     );
     let dir = temp_dir("live-stream-adopt-pm");
-    let pm_venue = polymarket_venue_toml(&dir, &pm).replacen(
-        "retries = 2\n[venue.settings]\n",
-        &format!(
-            "retries = 2\nstream = true\n[venue.settings]\nws_url = \"{}\"\n",
-            pm.ws_url()
-        ),
-        1,
-    );
-    assert!(pm_venue.contains("stream = true"), "{pm_venue}");
+    let pm_venue = crate::live_e2e::polymarket_streaming_toml(&dir, &pm, "");
     // No [[pair]]: the engine trades what the registry approves.
     let body = crate::live_e2e::live_body(
         &dir,

@@ -5,14 +5,9 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::engine::decision_latency::{Sample, Stage};
+use crate::engine::decision_latency::{quantile, Sample, Stage};
 
 const QUANTILES: [(f64, &str); 3] = [(0.5, "0.5"), (0.9, "0.9"), (0.99, "0.99")];
-
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 /// The exposition text for `samples` (the engine's kept samples, at most a few thousand);
 /// nothing when there are none.

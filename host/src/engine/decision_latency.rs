@@ -97,6 +97,13 @@ pub struct Sample {
     pub stages: [Option<Duration>; Stage::ALL.len()],
 }
 
+/// The `q` quantile (0..=1) of `sorted` durations, nearest rank; `sorted` must not be empty.
+/// The one rule the bench report and `/metrics` both use.
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
 /// Recent decision-to-wire samples.
 #[derive(Default)]
 pub(super) struct DecisionLatency {

@@ -1,13 +1,8 @@
 //! Prints a decision-to-wire run: the totals' percentiles, then where the time went, stage by
 //! stage (`polymix_host::engine::decision_latency::Stage`), so a regression points at its stage.
 
-use polymix_host::engine::decision_latency::{Sample, Stage};
+use polymix_host::engine::decision_latency::{quantile as percentile, Sample, Stage};
 use std::time::Duration;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6

@@ -34,6 +34,11 @@ pub struct Polymix {
 
 impl Polymix {
     pub fn start(config: &Path, log: PathBuf) -> Polymix {
+        Polymix::start_with_env(config, log, &[])
+    }
+
+    /// [`Polymix::start`] with extra environment variables (e.g. fault injection).
+    pub fn start_with_env(config: &Path, log: PathBuf, env: &[(&str, &str)]) -> Polymix {
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = Command::new(polymix_bin())
@@ -44,6 +49,7 @@ impl Polymix {
             .env_clear()
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)

@@ -44,6 +44,9 @@ struct Point {
     /// How many writes the fault hits (1: the entry; 2: the unwind sale too).
     times: usize,
     kill_after_ms: u64,
+    /// Hold each trade's journal this long (`POLYMIX_FAULT_JOURNAL_HOLD_MS`), so the kill
+    /// lands after the orders left and before the ledger has them: restart must adopt them.
+    hold_journal_ms: Option<u64>,
 }
 
 fn draw(rng: &mut impl Rng) -> Point {
@@ -76,8 +79,14 @@ fn draw(rng: &mut impl Rng) -> Point {
         ks_fault,
         times: rng.gen_range(1..=2),
         kill_after_ms: rng.gen_range(0..2_500),
+        // One point in four stops between send and journal (drawn last: the other draws of
+        // a seed are as they were).
+        hold_journal_ms: (rng.gen_range(0..4) == 0).then_some(JOURNAL_HOLD_MS),
     }
 }
+
+/// Longer than any kill delay, so a held journal is never written before the kill.
+const JOURNAL_HOLD_MS: u64 = 60_000;
 
 fn engine_section() -> String {
     "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 50\nsettle_poll_ms = 300\nreconcile_ms = 100\norder_appear_window_ms = 4000\n\n[api]\nenabled = false\n".into()
@@ -147,7 +156,12 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     let mut broken = Vec::new();
 
     // 1. Run until the first order write reaches a venue, then a while longer; SIGKILL.
-    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    let hold = p.hold_journal_ms.map(|ms| ms.to_string());
+    let env: Vec<(&str, &str)> = hold
+        .iter()
+        .map(|ms| ("POLYMIX_FAULT_JOURNAL_HOLD_MS", ms.as_str()))
+        .collect();
+    let mut p1 = Polymix::start_with_env(&cfg, dir.join("run1.log"), &env);
     if let Err(e) = wait("a first order write", Duration::from_secs(20), || {
         pm.order_posts() + ks.place_attempts() > 0
     })
@@ -160,6 +174,12 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     p1.kill();
     drop(p1);
     let at_kill = ledger_trades(&ledger);
+    if p.hold_journal_ms.is_some() && !at_kill.is_empty() {
+        broken.push(format!(
+            "the journal was held, yet the ledger had trades at the kill: {at_kill:#?}"
+        ));
+        return broken;
+    }
     seen.killed_mid_trade = at_kill
         .iter()
         .any(|(t, _)| state::IN_FLIGHT.contains(&t.state));
@@ -245,7 +265,11 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     if ids.len() != booked.len() {
         broken.push(format!("Polymarket booked one order twice: {booked:?}"));
     }
-    if bodies.len() > rows.iter().filter(|r| r.venue == "pm").count() {
+    // A held journal is what a power cut takes back: an order that left and was never booked
+    // (or booked and filled nothing) is then known to no one, and moved no money. There the
+    // check is that every order a venue booked with fills is in the ledger (below).
+    let power_cut = p.hold_journal_ms.is_some();
+    if !power_cut && bodies.len() > rows.iter().filter(|r| r.venue == "pm").count() {
         broken.push(format!(
             "Polymarket got {} distinct orders ({sent} posts), the ledger knows {}",
             bodies.len(),
@@ -255,6 +279,9 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
 
     // Invariant 2: every venue order in the ledger with the venue's shares (and Kalshi's fees).
     for k in ks.orders() {
+        if power_cut && k.filled.0 == 0 {
+            continue;
+        }
         match rows.iter().find(|r| r.client_order_id == k.client_order_id) {
             None => broken.push(format!("Kalshi order unknown to the ledger: {k:?}")),
             Some(r) => {
@@ -271,6 +298,9 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
         }
     }
     for (id, matched, status) in &booked {
+        if power_cut && *matched == 0 {
+            continue;
+        }
         match rows
             .iter()
             .find(|r| r.order_id.as_deref() == Some(id.as_str()))
@@ -339,6 +369,49 @@ async fn sweep(points: usize, seed: u64) {
         started.elapsed().as_secs_f64()
     );
     assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// Both legs left and were booked; the process died before their trade's journal was
+/// written (what a power cut in the fsync leaves). Restart finds both orders in the venues'
+/// account records, records them as the trade they were (hedged), and it settles to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_send_and_journal_adopts_both_legs() {
+    let p = Point {
+        pm_fault: None,
+        ks_fault: None,
+        times: 1,
+        kill_after_ms: 800,
+        hold_journal_ms: Some(JOURNAL_HOLD_MS),
+    };
+    let mut seen = Seen::default();
+    let broken = run_point(0, &p, &mut seen).await;
+    assert!(broken.is_empty(), "{broken:#?}");
+    assert_eq!(
+        seen.states,
+        ["SETTLED"],
+        "one adopted trade, hedged then settled"
+    );
+}
+
+/// Kalshi refuses its leg (503, nothing booked) and the process dies before the trade's
+/// journal is written. Restart finds Polymarket's leg alone, records it and sells it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_send_and_journal_unwinds_a_lone_adopted_leg() {
+    let p = Point {
+        pm_fault: None,
+        ks_fault: Some(Fault::Status(503)),
+        times: 1,
+        kill_after_ms: 800,
+        hold_journal_ms: Some(JOURNAL_HOLD_MS),
+    };
+    let mut seen = Seen::default();
+    let broken = run_point(1, &p, &mut seen).await;
+    assert!(broken.is_empty(), "{broken:#?}");
+    assert_eq!(
+        seen.states,
+        ["SETTLED"],
+        "the adopted leg is unwound, then settled"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,13 +5,22 @@
 use plugin_api::{ErrorKind, OpResult, OrderRequest, Proposal, RiskProposal, VenueOp};
 
 use super::decision_latency::{Stage, Stamps};
+use super::fault_injection;
 use super::risk_gate::{Admission, Candidate};
 use super::setup::{Engine, EngineError};
 use crate::notify::Kind;
 use crate::store::{state, OrderRow, TradeRow};
 use crate::store::{Leg, OrderState, Purpose, Tif};
-use crate::venue_io::wire_stamp::observe;
-use crate::venue_io::Begun;
+use crate::venue_io::wire_stamp::{observe, WireStamps};
+use crate::venue_io::{Begun, VenueError};
+
+/// What sending an order came back with, before anything about it is recorded.
+enum Sent {
+    /// Not sent, for this reason.
+    Refused(String),
+    /// The venue's answer (or why none came).
+    Answer(crate::engine::books::VenueIdx, Result<OpResult, VenueError>),
+}
 
 impl Engine {
     /// Gate, journal and execute one proposal. Returns the trade id if one was made.
@@ -157,15 +166,26 @@ impl Engine {
         o: &mut OrderRow,
         prepared: Option<Begun>,
     ) -> Result<(), EngineError> {
+        let sent = self.send(o, prepared, false).await?;
+        self.record_sent(o, sent).await
+    }
+
+    /// Sends one order; records nothing but an id learnt just before the write (an order
+    /// sent the ordinary way to a venue that keeps no client ids). `parallel_journal`: the
+    /// order's journal transaction is being written while it leaves, so nothing may be
+    /// written for it here, and an id other than the one being journaled refuses the send.
+    async fn send(
+        &self,
+        o: &mut OrderRow,
+        prepared: Option<Begun>,
+        parallel_journal: bool,
+    ) -> Result<Sent, EngineError> {
         let vi = self
             .vidx(&o.venue)
             .ok_or_else(|| EngineError::Setup(format!("unknown venue {}", o.venue)))?;
         if !self.simulated[vi] && !self.live_ok {
             // Belt and braces: Engine::new already refused, but no path may reach a live venue.
-            o.state = OrderState::Refused;
-            o.reason = Some("live venue in a non-live run".into());
-            self.ledger.update_order(o)?;
-            return Ok(());
+            return Ok(Sent::Refused("live venue in a non-live run".into()));
         }
         let req = self.order_request(o);
         let venue = self.venues[vi].clone();
@@ -179,8 +199,12 @@ impl Engine {
             o.state = OrderState::Submitted;
             o.updated_ms = clock.now_ms();
             match id {
-                // Journaled with the trade already (a prepared order).
+                // Journaled with the trade (a prepared order).
                 Some(id) if o.order_id.as_deref() == Some(id) => Ok(()),
+                Some(id) if parallel_journal => Err(format!(
+                    "order id {id} is not the {:?} being journaled; not sent",
+                    o.order_id
+                )),
                 Some(id) => {
                     o.order_id = Some(id.to_string());
                     ledger.update_order(o).map_err(|e| e.to_string())
@@ -196,7 +220,21 @@ impl Engine {
                     .await
             }
         };
+        Ok(Sent::Answer(vi, r))
+    }
+
+    /// Records what [`Self::send`] came back with; an outcome it could not know is looked up.
+    async fn record_sent(&self, o: &mut OrderRow, sent: Sent) -> Result<(), EngineError> {
         let now = self.clock.now_ms();
+        let (vi, r) = match sent {
+            Sent::Refused(reason) => {
+                o.state = OrderState::Refused;
+                o.reason = Some(reason);
+                self.ledger.update_order(o)?;
+                return Ok(());
+            }
+            Sent::Answer(vi, r) => (vi, r),
+        };
         match r {
             Ok(OpResult::Order { order }) => Self::apply_status(o, &order, now),
             Ok(other) => {
@@ -234,29 +272,31 @@ impl Engine {
         mut orders: Vec<OrderRow>,
         mut stamps: Stamps,
     ) -> Result<(), EngineError> {
-        // One write before the legs leave: the trade SUBMITTING with both legs `sent`
-        // (trade_plan) and the ids live venues give them when known in advance, in one
-        // transaction. The orders are built (signed) first, both at once, for those ids.
-        let (oa, ob) = orders.split_at_mut(1);
-        let ((pa, wpa), (pb, wpb)) = tokio::join!(
-            observe(self.prepare(&mut oa[0])),
-            observe(self.prepare(&mut ob[0]))
-        );
-        debug_assert!(wpa.first_write.is_none() && wpb.first_write.is_none());
-        stamps.stamp(Stage::Prepared);
-        self.gate.journal(&trade, &orders)?;
-        stamps.stamp(Stage::Journaled);
-        let (oa, ob) = orders.split_at_mut(1);
-        let ((ra, wa), (rb, wb)) = tokio::join!(
-            observe(self.place(&mut oa[0], pa)),
-            observe(self.place(&mut ob[0], pb))
-        );
+        let live = self.live_ok
+            && orders
+                .iter()
+                .all(|o| self.vidx(&o.venue).is_some_and(|vi| !self.simulated[vi]));
+        let (wa, wb) = if !live {
+            // Simulators act inside `begin`, so nothing is built ahead: one synced write of
+            // the trade SUBMITTING with both legs `sent` (trade_plan), then both legs.
+            let (pa, pb) = self.prepare_both(&mut orders).await;
+            stamps.stamp(Stage::Prepared);
+            self.gate.journal(&trade, &orders)?;
+            stamps.stamp(Stage::Journaled);
+            self.place_both(&mut orders, pa, pb).await?
+        } else if fault_injection::journal_hold().is_some() {
+            let (pa, pb) = self.prepare_both(&mut orders).await;
+            stamps.stamp(Stage::Prepared);
+            self.send_before_journal(&trade, &mut orders, pa, pb)
+                .await?
+        } else {
+            self.journal_unsynced_then_send(&trade, &mut orders, &mut stamps)
+                .await?
+        };
         self.decision_latency
             .record(stamps, [wa.first_write, wb.first_write]);
         // What the venues prepared for these orders is used up: prepare the next now.
         self.preparer.poke();
-        ra?;
-        rb?;
         self.market.consume(
             orders
                 .iter()
@@ -283,6 +323,100 @@ impl Engine {
             spent,
         );
         self.resolve_legs(&trade, &orders).await
+    }
+
+    /// Builds (signs) both orders at once; `None` for a leg built the ordinary way.
+    async fn prepare_both(&self, orders: &mut [OrderRow]) -> (Option<Begun>, Option<Begun>) {
+        let (oa, ob) = orders.split_at_mut(1);
+        let ((pa, wpa), (pb, wpb)) = tokio::join!(
+            observe(self.prepare(&mut oa[0])),
+            observe(self.prepare(&mut ob[0]))
+        );
+        debug_assert!(wpa.first_write.is_none() && wpb.first_write.is_none());
+        (pa, pb)
+    }
+
+    /// Sends both legs at once and records their answers.
+    async fn place_both(
+        &self,
+        orders: &mut [OrderRow],
+        pa: Option<Begun>,
+        pb: Option<Begun>,
+    ) -> Result<(WireStamps, WireStamps), EngineError> {
+        let (oa, ob) = orders.split_at_mut(1);
+        let ((ra, wa), (rb, wb)) = tokio::join!(
+            observe(self.place(&mut oa[0], pa)),
+            observe(self.place(&mut ob[0], pb))
+        );
+        ra?;
+        rb?;
+        Ok((wa, wb))
+    }
+
+    /// A live trade: both orders are built, then the trade's one journal transaction (the
+    /// trade SUBMITTING, both legs `sent`, the ids the venues gave the orders ahead such as
+    /// Polymarket's digest) is committed without waiting for the disk, then both legs leave.
+    /// The commit is in the operating system before either leg leaves, so a kill -9 at any
+    /// point loses nothing. The fsync comes with the next synced write, at the latest when the
+    /// legs' answers are recorded; a power cut before it may take the journal back, and
+    /// restart adopts the orders from the venues' records (`adopt_orders`,
+    /// `journal_checkpoint`). So no fsync is on the way to the wire.
+    async fn journal_unsynced_then_send(
+        &self,
+        trade: &TradeRow,
+        orders: &mut [OrderRow],
+        stamps: &mut Stamps,
+    ) -> Result<(WireStamps, WireStamps), EngineError> {
+        let coids = orders.iter().map(|o| o.client_order_id.clone()).collect();
+        self.unjournaled
+            .begin(&trade.id, coids, || self.clock.now_ms());
+        let (pa, pb) = self.prepare_both(orders).await;
+        stamps.stamp(Stage::Prepared);
+        if let Err(e) = self.gate.journal_with(trade, orders, false) {
+            // Nothing was sent.
+            self.unjournaled.done(&trade.id);
+            return Err(e.into());
+        }
+        stamps.stamp(Stage::Journaled);
+        let wires = self.place_both(orders, pa, pb).await?;
+        // Both answers were written by synced transactions: the journal is on disk.
+        self.unjournaled.done(&trade.id);
+        Ok(wires)
+    }
+
+    /// Crash tests only (`fault_injection`): the legs leave first and the journal is written
+    /// late beside them, as if a power cut had taken it back; a kill meanwhile leaves orders
+    /// the ledger lacks, for restart to adopt.
+    async fn send_before_journal(
+        &self,
+        trade: &TradeRow,
+        orders: &mut [OrderRow],
+        pa: Option<Begun>,
+        pb: Option<Begun>,
+    ) -> Result<(WireStamps, WireStamps), EngineError> {
+        let hold = fault_injection::journal_hold().unwrap_or_default();
+        let late = {
+            let (ledger, trade, rows) = (self.ledger.clone(), trade.clone(), orders.to_vec());
+            tokio::task::spawn_blocking(move || {
+                std::thread::sleep(hold);
+                ledger.insert_planned(&trade, &rows)
+            })
+        };
+        let (oa, ob) = orders.split_at_mut(1);
+        let ((sa, wa), (sb, wb)) = tokio::join!(
+            observe(self.send(&mut oa[0], pa, true)),
+            observe(self.send(&mut ob[0], pb, true)),
+        );
+        late.await.map_err(|e| EngineError::Task(e.to_string()))??;
+        let (sa, sb) = (sa?, sb?);
+        let (oa, ob) = orders.split_at_mut(1);
+        let (ra, rb) = tokio::join!(
+            self.record_sent(&mut oa[0], sa),
+            self.record_sent(&mut ob[0], sb)
+        );
+        ra?;
+        rb?;
+        Ok((wa, wb))
     }
 
     /// Decides HEDGED / FAILED / unwind from the legs' current fills.

@@ -28,7 +28,7 @@ impl Engine {
             format!("engine started: watching {} pairs", self.pairs.get().len()),
             None,
         );
-        self.reconcile().await?;
+        let adopted_since = self.reconcile_and_adopt().await?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         // Pairs a trade's end freed, for the stream driver to decide again.
         let (freed_tx, freed_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -40,6 +40,13 @@ impl Engine {
         {
             let (e, stop) = (self.clone(), stop.clone());
             tasks.spawn(async move { e.drive_prepare(stop).await });
+        }
+        {
+            // Orders a venue books late (within the appear window) are looked for once more.
+            let window = Duration::from_millis(self.cfg.engine.order_appear_window_ms);
+            let (e, stop) = (self.clone(), stop.clone());
+            let late = adopted_since.map(|since| (since, window));
+            tasks.spawn(async move { e.drive_journal_checkpoint(stop, late).await });
         }
         {
             let e = self.clone();

@@ -1,6 +1,7 @@
 //! The trading engine: books in, strategy proposals, risk gate, two-leg execution, unwinds,
 //! settlement. Paper and live share all of it; only the venue plugins and the clock differ.
 
+mod adopt_orders;
 mod alerts;
 mod auto_pairs;
 mod avg_cost;
@@ -9,9 +10,11 @@ mod decide;
 pub mod decision_latency;
 mod error_throttle;
 mod executor;
+mod fault_injection;
 mod feed;
 mod fill_reports;
 mod in_flight;
+mod journal_checkpoint;
 mod landed;
 mod live;
 pub mod mark_to_market;

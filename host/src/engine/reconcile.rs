@@ -9,6 +9,14 @@ impl Engine {
     /// Restart: brings every in-flight trade to a known state from the venues' records
     /// (looked up by order id or client order id, never re-sent) before any new trade.
     pub async fn reconcile(&self) -> Result<(), EngineError> {
+        self.reconcile_and_adopt().await.map(|_| ())
+    }
+
+    /// [`Self::reconcile`], and on live venues the orders the last run sent but never
+    /// journaled are adopted (`adopt_orders`) before trading begins. Returns the journal
+    /// checkpoint they were looked for since, for a second look once orders that venues book
+    /// late have appeared (`None`: nothing to look for).
+    pub(super) async fn reconcile_and_adopt(&self) -> Result<Option<i64>, EngineError> {
         self.set_phase(Phase::Reconciling);
         let open = self.ledger.trades_in(state::IN_FLIGHT)?;
         let n = open.len();
@@ -16,6 +24,21 @@ impl Engine {
             tracing::warn!(trade_id = %t.id, state = %t.state, "reconciling trade left in flight");
             self.reconcile_trade(&t, true).await?;
         }
+        let since = if self.live_ok && self.simulated.iter().any(|&s| !s) {
+            match self.read_journal_checkpoint()? {
+                Some(since) => {
+                    self.adopt_unjournaled(since).await?;
+                    Some(since)
+                }
+                None => {
+                    // No run has sent from this ledger yet: start the record.
+                    self.write_journal_checkpoint()?;
+                    None
+                }
+            }
+        } else {
+            None
+        };
         // Trades still unresolved keep their instruments out of new trades.
         self.refresh_unresolved()?;
         tracing::info!(
@@ -23,7 +46,7 @@ impl Engine {
             "start-up reconciliation finished; trading begins"
         );
         self.set_phase(Phase::Trading);
-        Ok(())
+        Ok(since)
     }
 
     /// One sweep over in-flight trades with an order whose fate is not known yet: each such

@@ -241,19 +241,40 @@ impl RiskGate {
     /// Journals a reserved trade and its orders in one transaction. If that fails, the
     /// reservation is given back and nothing may be sent.
     pub fn journal(&self, trade: &TradeRow, orders: &[OrderRow]) -> Result<(), LedgerError> {
-        let r = self.ledger.insert_planned(trade, orders);
+        self.journal_with(trade, orders, true)
+    }
+
+    /// [`Self::journal`]; `synced` false commits without waiting for the disk
+    /// (`Ledger::insert_planned_unsynced`).
+    pub fn journal_with(
+        &self,
+        trade: &TradeRow,
+        orders: &[OrderRow],
+        synced: bool,
+    ) -> Result<(), LedgerError> {
+        let r = if synced {
+            self.ledger.insert_planned(trade, orders)
+        } else {
+            self.ledger.insert_planned_unsynced(trade, orders)
+        };
         if r.is_err() {
-            let mut s = self.lock();
-            for (v, amount) in [
-                (&trade.venue_a, trade.reserved_a),
-                (&trade.venue_b, trade.reserved_b),
-            ] {
-                *s.reserved.entry(v.clone()).or_default() -= amount;
-            }
-            s.trades_today = s.trades_today.saturating_sub(1);
-            s.open_exposure -= trade.reserved_a + trade.reserved_b;
+            self.unreserve(trade);
         }
         r
+    }
+
+    /// Gives back what [`Self::reserve`] took for a trade that was never journaled (and so
+    /// never sent).
+    fn unreserve(&self, trade: &TradeRow) {
+        let mut s = self.lock();
+        for (v, amount) in [
+            (&trade.venue_a, trade.reserved_a),
+            (&trade.venue_b, trade.reserved_b),
+        ] {
+            *s.reserved.entry(v.clone()).or_default() -= amount;
+        }
+        s.trades_today = s.trades_today.saturating_sub(1);
+        s.open_exposure -= trade.reserved_a + trade.reserved_b;
     }
 
     /// Replaces a trade's reservation by what it actually spent.

@@ -104,6 +104,8 @@ pub struct Engine {
     pub(super) admission: Mutex<()>,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
     pub(super) trade_ids: super::trade_ids::TradeIds,
+    /// Trades whose orders may be out before their journal record (see `journal_checkpoint`).
+    pub(super) unjournaled: super::journal_checkpoint::Unjournaled,
     /// Simulators fed by market-data instances (paper trading on live markets).
     pub(super) feeds: Vec<super::feed::FeedLink>,
     /// Streamed books and feed health (see `stream_driver`).
@@ -230,6 +232,7 @@ impl Engine {
             preparer: Default::default(),
             admission: Mutex::new(()),
             trade_ids,
+            unjournaled: Default::default(),
             feeds,
             streams: Mutex::default(),
         };

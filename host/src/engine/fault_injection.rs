@@ -1,0 +1,35 @@
+//! Fault injection for the crash tests, off unless its environment variable is set.
+//!
+//! `POLYMIX_FAULT_JOURNAL_HOLD_MS=N`: a live trade whose journal is normally committed before
+//! its legs leave, without waiting for the disk (`executor::journal_unsynced_then_send`), has it
+//! written N ms later instead, beside the sends (`executor::send_before_journal`). A test kills the process (SIGKILL)
+//! meanwhile: the venues booked the orders and the ledger lacks them, which is what a power
+//! cut before the fsync leaves. Restart must adopt those orders (`adopt_orders`). A
+//! production run never sets it; when set it is logged once, loudly.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The variable's name.
+const JOURNAL_HOLD: &str = "POLYMIX_FAULT_JOURNAL_HOLD_MS";
+
+/// The configured hold, if any.
+pub(super) fn journal_hold() -> Option<Duration> {
+    static HOLD: OnceLock<Option<Duration>> = OnceLock::new();
+    *HOLD.get_or_init(|| {
+        let v = std::env::var(JOURNAL_HOLD).ok()?;
+        match v.trim().parse::<u64>() {
+            Ok(ms) => {
+                tracing::warn!(
+                    hold_ms = ms,
+                    "{JOURNAL_HOLD} is set: trade journals are held back (crash tests only)"
+                );
+                Some(Duration::from_millis(ms))
+            }
+            Err(_) => {
+                tracing::error!(value = %v, "{JOURNAL_HOLD} is not a whole number of ms; ignored");
+                None
+            }
+        }
+    })
+}

@@ -36,6 +36,8 @@ const PM_ADDR: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 const KS_ORDERS: &str = "/portfolio/events/orders";
 /// Longest a faulty Polymarket holds an order before booking it; the appear window is longer.
 const MAX_LATE_MS: u64 = 2_500;
+/// The engine's `order_appear_window_ms` in the sweep's config.
+const APPEAR_WINDOW_MS: u64 = 4_000;
 
 #[derive(Debug, Clone)]
 struct Point {
@@ -89,7 +91,7 @@ fn draw(rng: &mut impl Rng) -> Point {
 const JOURNAL_HOLD_MS: u64 = 60_000;
 
 fn engine_section() -> String {
-    "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 50\nsettle_poll_ms = 300\nreconcile_ms = 100\norder_appear_window_ms = 4000\n\n[api]\nenabled = false\n".into()
+    format!("\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 50\nsettle_poll_ms = 300\nreconcile_ms = 100\norder_appear_window_ms = {APPEAR_WINDOW_MS}\n\n[api]\nenabled = false\n")
 }
 
 fn config(dir: &Path, pm: &PolymarketDouble, ks: &KalshiDouble) -> std::path::PathBuf {
@@ -212,6 +214,21 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
             p2.log_text()
         ));
         return broken;
+    }
+    if p.hold_journal_ms.is_some() {
+        // Orders the venues book late are adopted once the appear window (4 s in this config)
+        // has passed since the restart: let it pass, then let what it found become final.
+        tokio::time::sleep(Duration::from_millis(APPEAR_WINDOW_MS + 1_000)).await;
+        if let Err(e) = wait(
+            "every trade final after the late look",
+            Duration::from_secs(25),
+            || all_final(&ledger_trades(&ledger)),
+        )
+        .await
+        {
+            broken.push(format!("{e}: {:#?}", ledger_trades(&ledger)));
+            return broken;
+        }
     }
     pm.resolve(ARB_YES, true);
     ks.settle(ARB_TICKER, "yes");
@@ -411,6 +428,30 @@ async fn sigkill_between_send_and_journal_unwinds_a_lone_adopted_leg() {
         seen.states,
         ["SETTLED"],
         "the adopted leg is unwound, then settled"
+    );
+}
+
+/// Polymarket books its leg 2 s late, after the process died and restarted; Kalshi's leg
+/// was booked at once. The restart adopts Kalshi's leg (and sells it back: alone it is
+/// naked); Polymarket's is found by the second look once the appear window has passed, and
+/// is recorded and sold back too. Every booked order ends in the ledger; P&L to the cent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_between_send_and_journal_adopts_a_leg_booked_late() {
+    let p = Point {
+        pm_fault: Some(Fault::Late(Duration::from_millis(2_000))),
+        ks_fault: None,
+        times: 1,
+        kill_after_ms: 700,
+        hold_journal_ms: Some(JOURNAL_HOLD_MS),
+    };
+    let mut seen = Seen::default();
+    let broken = run_point(2, &p, &mut seen).await;
+    assert!(broken.is_empty(), "{broken:#?}");
+    assert_eq!(
+        seen.states.len(),
+        2,
+        "two adopted trades: {:?}",
+        seen.states
     );
 }
 

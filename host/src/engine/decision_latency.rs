@@ -26,7 +26,8 @@ pub enum Stage {
     Started,
     /// Both orders built (signed) for the venues.
     Prepared,
-    /// The trade and both orders journaled (the one fsync).
+    /// The trade and both orders journaled (one transaction; on live venues committed without
+    /// waiting for the disk, see `executor::journal_unsynced_then_send`).
     Journaled,
     /// The later of the two order writes handed to the transport.
     Wire,

@@ -395,6 +395,10 @@ impl Engine {
         pb: Option<Begun>,
     ) -> Result<(WireStamps, WireStamps), EngineError> {
         let hold = fault_injection::journal_hold().unwrap_or_default();
+        // As for a real trade: the checkpoint stays before it until its journal is on disk.
+        let coids = orders.iter().map(|o| o.client_order_id.clone()).collect();
+        self.unjournaled
+            .begin(&trade.id, coids, || self.clock.now_ms());
         let late = {
             let (ledger, trade, rows) = (self.ledger.clone(), trade.clone(), orders.to_vec());
             tokio::task::spawn_blocking(move || {
@@ -416,6 +420,7 @@ impl Engine {
         );
         ra?;
         rb?;
+        self.unjournaled.done(&trade.id);
         Ok((wa, wb))
     }
 

@@ -18,7 +18,7 @@ fn leg_reservations(p: &Proposal, qty: Qty) -> (Usd, Usd) {
 }
 
 /// Journal rows for a trade of `qty` shares. The trade is written once, already SUBMITTING
-/// with both legs `sent` (one transaction, one fsync before either leg leaves): a stop before
+/// with both legs `sent` (one transaction before either leg leaves): a stop before
 /// a leg's write leaves it `sent`, which reconciliation resolves by asking the venue.
 pub(super) fn build(
     trade_id: &str,

@@ -1,5 +1,7 @@
 //! The ledger: SQLite (WAL, `synchronous=FULL`), one database per mode. Every trade
-//! transition is written here before it is acted on.
+//! transition is written here before it is acted on. One write is not synced as it commits:
+//! a live trade's journal before its legs leave (`Ledger::insert_planned_unsynced`; the next
+//! synced write carries it to disk, and restart adopts what a power cut took back).
 
 mod fills;
 mod ledger;

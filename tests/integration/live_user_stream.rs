@@ -26,6 +26,17 @@ async fn setup(
     name: &str,
     settle_poll_ms: u64,
 ) -> (PolymarketDouble, KalshiDouble, std::sync::Arc<Engine>) {
+    setup_polled(name, 200, settle_poll_ms, |_| {}).await
+}
+
+/// [`setup`] with REST books polled every `poll_ms`, and `arrange` run on the Kalshi double
+/// after the seed, before the engine starts.
+async fn setup_polled(
+    name: &str,
+    poll_ms: u64,
+    settle_poll_ms: u64,
+    arrange: impl FnOnce(&KalshiDouble),
+) -> (PolymarketDouble, KalshiDouble, std::sync::Arc<Engine>) {
     let pm = polymarket::spawn(PolymarketDoubleConfig {
         settle_delay: SETTLE,
         ..PolymarketDoubleConfig::default()
@@ -33,6 +44,7 @@ async fn setup(
     .await;
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     seed(&pm, &ks);
+    arrange(&ks);
     // No arb until the test says so: P costs 0.60 on Polymarket.
     pm.set_book(
         ARB_YES,
@@ -47,7 +59,7 @@ async fn setup(
             &pm_venue,
             &kalshi_venue_toml(&dir, "ks", &ks, 3000),
             RISK_AND_STRATEGY,
-            &engine_toml(200, settle_poll_ms),
+            &engine_toml(poll_ms, settle_poll_ms),
             &pairs_toml("pm", "ks"),
         ],
     );
@@ -432,6 +444,75 @@ async fn no_new_trade_on_a_pair_while_its_ghost_fill_unwinds() {
         // Unwound: the pair is free again and its arb is traded.
         wait_for(l, "a second trade", Duration::from_secs(10), |t| {
             t.len() == 2
+        })
+        .await;
+    };
+    tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        () = script => {},
+    };
+}
+
+/// When a ghost fill's unwind ends, the pair it held is decided again at once on the books as
+/// they are: here the arb came back (one streamed Polymarket book) while the unwind ran, so
+/// that change was skipped, nothing changes after it, and REST books are ten minutes away.
+/// The second trade must still happen once the unwind is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_freed_by_a_ghost_fill_unwind_is_decided_again_at_once() {
+    use polymix_doubles::fault::{Fault, FaultRule};
+    // Kalshi's NO side (its YES bid at 0.55) has 20: two trades' worth, read once at start.
+    let (pm, ks, engine) = setup_polled("user-ghost-freed", 600_000, 600_000, |ks| {
+        ks.seed_book(
+            crate::live_e2e::ARB_TICKER,
+            &[("0.5500", "20.00"), ("0.2000", "100.00")],
+            &[("0.3800", "100.00")],
+        )
+    })
+    .await;
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        streams_ready(&engine).await;
+        ghost_arb(&pm);
+        wait_for(
+            engine.ledger(),
+            "a HEDGED trade",
+            Duration::from_secs(10),
+            |t| t.iter().any(|t| t.state == state::HEDGED),
+        )
+        .await;
+        // The unwind's sale on Kalshi takes 1 s: the arb comes back meanwhile.
+        ks.inject(FaultRule::once(
+            "POST",
+            "/portfolio/events/orders",
+            Fault::Delay(Duration::from_millis(1000)),
+        ));
+        until("the ghost fill booked", Duration::from_secs(5), || {
+            pm_entry(&engine).is_some_and(|o| o.failed_qty.0 > 0)
+        })
+        .await;
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        let l = engine.ledger();
+        let start = Instant::now();
+        loop {
+            let trades = l.trades_in(&[]).unwrap();
+            if trades[0].state == state::UNWOUND {
+                break;
+            }
+            assert_eq!(
+                trades.len(),
+                1,
+                "a trade on the pair while it unwound: {trades:#?}"
+            );
+            assert!(start.elapsed() < Duration::from_secs(10), "never unwound");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Decided when the unwind ended, not at a later poll (REST books are minutes away).
+        until("a second trade", Duration::from_secs(3), || {
+            l.trades_in(&[]).unwrap().len() == 2
         })
         .await;
     };

@@ -28,6 +28,9 @@ pub(super) struct InFlight {
     /// stream report), by trade: busy like a running trade's, kept apart so ending the
     /// unwind never frees what a running trade holds.
     unwinding: std::collections::HashMap<String, Vec<(VenueIdx, String)>>,
+    /// Where pairs go when a trade or an unwind frees their instruments: the stream driver
+    /// decides them again at once (live runs with streams; `None` otherwise).
+    freed: Option<UnboundedSender<BTreeSet<u32>>>,
 }
 
 /// An approved trade handed from the live loop to the executor, with when the book that
@@ -95,15 +98,39 @@ impl Engine {
         self.in_flight().unwinding.insert(t.id.clone(), keys);
     }
 
-    /// Ends a [`Self::claim`] (and a [`Self::hold_for_unwind`]).
+    /// Ends a [`Self::claim`] (and a [`Self::hold_for_unwind`]: the pairs on its instruments
+    /// are decided again).
     pub(super) fn release(&self, id: &str) {
-        {
+        let held = {
             let mut f = self.in_flight();
             f.trades.remove(id);
-            f.unwinding.remove(id);
+            f.unwinding.remove(id)
+        };
+        if let Some(keys) = held {
+            self.free_pairs_on(&keys);
         }
         // The settlement sweep skipped it meanwhile: let it look again.
         self.market.mark_settle_dirty();
+    }
+
+    /// Where freed pairs are sent from now on (see [`InFlight`]'s `freed`).
+    pub(super) fn send_freed_pairs_to(&self, to: UnboundedSender<BTreeSet<u32>>) {
+        self.in_flight().freed = Some(to);
+    }
+
+    /// Hands the pairs fed by `instruments` to whoever decides freed pairs: the books as they
+    /// are now (the stream driver may have skipped a change while they were busy). Nobody
+    /// listening (no streams) is fine: the REST loop decides on its next poll.
+    fn free_pairs_on(&self, instruments: &[(VenueIdx, String)]) {
+        let Some(to) = self.in_flight().freed.clone() else {
+            return;
+        };
+        let pairs = self
+            .market
+            .pairs_fed_by(instruments.iter().map(|(vi, i)| (*vi, i.as_str())));
+        if !pairs.is_empty() {
+            let _ = to.send(pairs);
+        }
     }
 
     /// Whether trade `id` is being run by its own future right now.
@@ -161,7 +188,6 @@ impl Engine {
     pub(super) async fn run_trades(
         self: Arc<Self>,
         mut jobs: UnboundedReceiver<Job>,
-        freed: UnboundedSender<BTreeSet<u32>>,
     ) -> Result<(), EngineError> {
         let mut running = JoinSet::new();
         let ended = |r: Result<Result<(), EngineError>, tokio::task::JoinError>| match r {
@@ -173,8 +199,8 @@ impl Engine {
                 job = jobs.recv() => match job {
                     Some((trade, orders, mut stamps)) => {
                         stamps.stamp(Stage::Started);
-                        let (e, freed) = (self.clone(), freed.clone());
-                        running.spawn(async move { e.run_trade(trade, orders, stamps, &freed).await });
+                        let e = self.clone();
+                        running.spawn(async move { e.run_trade(trade, orders, stamps).await });
                     }
                     None => break,
                 },
@@ -192,7 +218,6 @@ impl Engine {
         trade: TradeRow,
         orders: Vec<OrderRow>,
         stamps: Stamps,
-        freed: &UnboundedSender<BTreeSet<u32>>,
     ) -> Result<(), EngineError> {
         let t = trade.clone();
         let r = self.execute(trade, orders, stamps).await;
@@ -200,16 +225,8 @@ impl Engine {
         let refreshed = self.refresh_unresolved();
         self.unmark_in_flight(&t);
         refreshed?;
-        // Its pairs are free again: decide them on the books as they are now (the stream
-        // driver may have skipped a change while they were busy). Nobody listening (no
-        // streams) is fine: the REST loop decides on its next poll.
-        let pairs = [(&t.venue_a, &t.instrument_a), (&t.venue_b, &t.instrument_b)]
-            .into_iter()
-            .filter_map(|(v, i)| Some((self.vidx(v)?, i.as_str())));
-        let pairs = self.market.pairs_fed_by(pairs);
-        if !pairs.is_empty() {
-            let _ = freed.send(pairs);
-        }
+        // Its pairs are free again: decide them on the books as they are now.
+        self.free_pairs_on(&self.trade_instruments(&t));
         // The settlement sweep skipped it while it ran: let it look again.
         self.market.mark_settle_dirty();
         r

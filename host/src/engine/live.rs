@@ -32,6 +32,7 @@ impl Engine {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         // Pairs a trade's end freed, for the stream driver to decide again.
         let (freed_tx, freed_rx) = tokio::sync::mpsc::unbounded_channel();
+        self.send_freed_pairs_to(freed_tx);
         let mut tasks = tokio::task::JoinSet::new();
         {
             let (e, stop, tx) = (self.clone(), stop.clone(), tx.clone());
@@ -54,7 +55,7 @@ impl Engine {
         }
         {
             let e = self.clone();
-            tasks.spawn(async move { e.run_trades(rx, freed_tx).await });
+            tasks.spawn(async move { e.run_trades(rx).await });
         }
         while let Some(done) = tasks.join_next().await {
             let failed = match done {

@@ -10,6 +10,12 @@
 //! Only filled orders can be found: the venues list fills by account, and Polymarket keeps no
 //! client ids to list orders by. An order that filled nothing moved no money and left no
 //! shares, so none is lost that matters for cash or positions.
+//!
+//! Whose order it is: Kalshi echoes client ids, and only those of this ledger's trades
+//! (`pmx-<ledger id>-…`) are adopted; an operator's `polymix venue … place` (`pmx-op-…`) or
+//! another program's is left alone. Polymarket keeps none, so there a buy of a pair's
+//! instrument on the engine's account since the checkpoint is taken as the engine's: the
+//! account is meant to be the engine's own.
 
 use std::collections::BTreeMap;
 
@@ -128,6 +134,16 @@ impl Engine {
             // Its id was not journaled, but the order may be (looked up by client id later).
             if self.known(&venue, None, status.client_order_id.as_deref())? {
                 continue;
+            }
+            // A venue that echoes client ids says whose it is: this ledger's trades' ids
+            // start with the ledger's id; anything else (an operator's `polymix venue …
+            // place`, another program on the account) is not the engine's to adopt.
+            if let Some(c) = status.client_order_id.as_deref() {
+                let ours = format!("pmx-{}-", self.trade_ids.ledger_id());
+                if !c.starts_with(&ours) {
+                    tracing::info!(venue = %venue, order_id = %order_id, client_order_id = %c, "an order the ledger lacks is not this engine's (client id); left alone");
+                    continue;
+                }
             }
             out.push(Orphan { vi, status, fills });
         }

@@ -33,6 +33,12 @@ impl TradeIds {
         })
     }
 
+    /// The ledger's id: every trade id (and so every client order id) this ledger's engine
+    /// made starts with it.
+    pub(super) fn ledger_id(&self) -> &str {
+        &self.ledger_id
+    }
+
     /// The next trade id.
     pub(super) fn next(&self, ledger: &Ledger) -> Result<String, EngineError> {
         let mut b = self.block.lock().unwrap_or_else(|p| p.into_inner());

@@ -365,10 +365,11 @@ async fn sweep(points: usize, seed: u64) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut failed = Vec::new();
     let started = Instant::now();
-    let (mut mid, mut unknown) = (0, 0);
+    let (mut mid, mut unknown, mut held) = (0, 0, 0);
     let mut states: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..points {
         let p = draw(&mut rng);
+        held += p.hold_journal_ms.is_some() as usize;
         let mut seen = Seen::default();
         let b = run_point(i, &p, &mut seen).await;
         mid += seen.killed_mid_trade as usize;
@@ -381,7 +382,7 @@ async fn sweep(points: usize, seed: u64) {
         }
     }
     println!(
-        "crash sweep: {points} points (seed {seed}), {} broke an invariant, {:.0} s; killed mid-trade {mid}, orders of unknown outcome at the kill {unknown}, final states {states:?}",
+        "crash sweep: {points} points (seed {seed}), {} broke an invariant, {:.0} s; killed mid-trade {mid}, orders of unknown outcome at the kill {unknown}, killed before the journal reached the ledger {held}, final states {states:?}",
         failed.len(),
         started.elapsed().as_secs_f64()
     );

@@ -389,23 +389,35 @@ async fn sweep(points: usize, seed: u64) {
     assert!(failed.is_empty(), "{failed:#?}");
 }
 
+/// Runs one point whose journal is held (the kill lands after the orders left and before the
+/// ledger has them) with these faults; returns the final states, asserting every invariant.
+async fn held_point(
+    i: usize,
+    pm_fault: Option<Fault>,
+    ks_fault: Option<Fault>,
+    kill_after_ms: u64,
+) -> Vec<String> {
+    let p = Point {
+        pm_fault,
+        ks_fault,
+        times: 1,
+        kill_after_ms,
+        hold_journal_ms: Some(JOURNAL_HOLD_MS),
+    };
+    let mut seen = Seen::default();
+    let broken = run_point(i, &p, &mut seen).await;
+    assert!(broken.is_empty(), "{broken:#?}");
+    seen.states
+}
+
 /// Both legs left and were booked; the process died before their trade's journal was
 /// written (what a power cut in the fsync leaves). Restart finds both orders in the venues'
 /// account records, records them as the trade they were (hedged), and it settles to the cent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_between_send_and_journal_adopts_both_legs() {
-    let p = Point {
-        pm_fault: None,
-        ks_fault: None,
-        times: 1,
-        kill_after_ms: 800,
-        hold_journal_ms: Some(JOURNAL_HOLD_MS),
-    };
-    let mut seen = Seen::default();
-    let broken = run_point(0, &p, &mut seen).await;
-    assert!(broken.is_empty(), "{broken:#?}");
+    let states = held_point(0, None, None, 800).await;
     assert_eq!(
-        seen.states,
+        states,
         ["SETTLED"],
         "one adopted trade, hedged then settled"
     );
@@ -415,18 +427,9 @@ async fn sigkill_between_send_and_journal_adopts_both_legs() {
 /// journal is written. Restart finds Polymarket's leg alone, records it and sells it back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_between_send_and_journal_unwinds_a_lone_adopted_leg() {
-    let p = Point {
-        pm_fault: None,
-        ks_fault: Some(Fault::Status(503)),
-        times: 1,
-        kill_after_ms: 800,
-        hold_journal_ms: Some(JOURNAL_HOLD_MS),
-    };
-    let mut seen = Seen::default();
-    let broken = run_point(1, &p, &mut seen).await;
-    assert!(broken.is_empty(), "{broken:#?}");
+    let states = held_point(1, None, Some(Fault::Status(503)), 800).await;
     assert_eq!(
-        seen.states,
+        states,
         ["SETTLED"],
         "the adopted leg is unwound, then settled"
     );
@@ -438,22 +441,9 @@ async fn sigkill_between_send_and_journal_unwinds_a_lone_adopted_leg() {
 /// is recorded and sold back too. Every booked order ends in the ledger; P&L to the cent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_between_send_and_journal_adopts_a_leg_booked_late() {
-    let p = Point {
-        pm_fault: Some(Fault::Late(Duration::from_millis(2_000))),
-        ks_fault: None,
-        times: 1,
-        kill_after_ms: 700,
-        hold_journal_ms: Some(JOURNAL_HOLD_MS),
-    };
-    let mut seen = Seen::default();
-    let broken = run_point(2, &p, &mut seen).await;
-    assert!(broken.is_empty(), "{broken:#?}");
-    assert_eq!(
-        seen.states.len(),
-        2,
-        "two adopted trades: {:?}",
-        seen.states
-    );
+    let late = Some(Fault::Late(Duration::from_millis(2_000)));
+    let states = held_point(2, late, None, 700).await;
+    assert_eq!(states.len(), 2, "two adopted trades: {states:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -390,61 +390,25 @@ async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_
 /// compete for the same depth) until the unwind has ended; then it is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_new_trade_on_a_pair_while_its_ghost_fill_unwinds() {
-    use polymix_doubles::fault::{Fault, FaultRule};
     let (pm, ks, engine) = setup("user-ghost-busy", 600_000).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        streams_ready(&engine).await;
-        ghost_arb(&pm);
+        // The arb is back on both venues while the unwind runs (Kalshi's by REST poll).
+        ghost_unwind_with_arb_back(&pm, &ks, &engine, 1500, || {
+            ks.seed_book(
+                crate::live_e2e::ARB_TICKER,
+                &[("0.5500", "10.00"), ("0.2000", "100.00")],
+                &[("0.3800", "100.00")],
+            )
+        })
+        .await;
+        // Unwound: the pair is free again and its arb is traded.
         wait_for(
             engine.ledger(),
-            "a HEDGED trade",
+            "a second trade",
             Duration::from_secs(10),
-            |t| t.iter().any(|t| t.state == state::HEDGED),
+            |t| t.len() == 2,
         )
-        .await;
-        // The unwind's sale on Kalshi (the next order there) takes 1.5 s.
-        ks.inject(FaultRule::once(
-            "POST",
-            "/portfolio/events/orders",
-            Fault::Delay(Duration::from_millis(1500)),
-        ));
-        until("the ghost fill booked", Duration::from_secs(5), || {
-            pm_entry(&engine).is_some_and(|o| o.failed_qty.0 > 0)
-        })
-        .await;
-        // The arb is back on both venues while the unwind runs.
-        pm.set_book(
-            ARB_YES,
-            &[("0.37", "50")],
-            &[("0.40", "10"), ("0.70", "100")],
-        );
-        ks.seed_book(
-            crate::live_e2e::ARB_TICKER,
-            &[("0.5500", "10.00"), ("0.2000", "100.00")],
-            &[("0.3800", "100.00")],
-        );
-        let l = engine.ledger();
-        let start = Instant::now();
-        loop {
-            let trades = l.trades_in(&[]).unwrap();
-            let first = &trades[0];
-            if first.state == state::UNWOUND {
-                break;
-            }
-            assert_eq!(
-                trades.len(),
-                1,
-                "a new trade on the pair while its first trade ({}) unwinds: {trades:#?}",
-                first.state
-            );
-            assert!(start.elapsed() < Duration::from_secs(10), "never unwound");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        // Unwound: the pair is free again and its arb is traded.
-        wait_for(l, "a second trade", Duration::from_secs(10), |t| {
-            t.len() == 2
-        })
         .await;
     };
     tokio::select! {
@@ -453,13 +417,68 @@ async fn no_new_trade_on_a_pair_while_its_ghost_fill_unwinds() {
     };
 }
 
+/// A ghost fill on the arb's Polymarket leg; its unwind (the sale of Kalshi's leg) takes
+/// `unwind_ms`, and while it runs Polymarket's side of the arb comes back (and whatever
+/// `arb_back` adds). Returns once the first trade is UNWOUND, having checked that no second
+/// trade opened on the pair meanwhile.
+async fn ghost_unwind_with_arb_back(
+    pm: &PolymarketDouble,
+    ks: &KalshiDouble,
+    engine: &Engine,
+    unwind_ms: u64,
+    arb_back: impl FnOnce(),
+) {
+    use polymix_doubles::fault::{Fault, FaultRule};
+    streams_ready(engine).await;
+    ghost_arb(pm);
+    wait_for(
+        engine.ledger(),
+        "a HEDGED trade",
+        Duration::from_secs(10),
+        |t| t.iter().any(|t| t.state == state::HEDGED),
+    )
+    .await;
+    // The unwind's sale on Kalshi (the next order there) is slow.
+    ks.inject(FaultRule::once(
+        "POST",
+        "/portfolio/events/orders",
+        Fault::Delay(Duration::from_millis(unwind_ms)),
+    ));
+    until("the ghost fill booked", Duration::from_secs(5), || {
+        pm_entry(engine).is_some_and(|o| o.failed_qty.0 > 0)
+    })
+    .await;
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.40", "10"), ("0.70", "100")],
+    );
+    arb_back();
+    let l = engine.ledger();
+    let start = Instant::now();
+    loop {
+        let trades = l.trades_in(&[]).unwrap();
+        let first = &trades[0];
+        if first.state == state::UNWOUND {
+            return;
+        }
+        assert_eq!(
+            trades.len(),
+            1,
+            "a new trade on the pair while its first trade ({}) unwinds: {trades:#?}",
+            first.state
+        );
+        assert!(start.elapsed() < Duration::from_secs(10), "never unwound");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// When a ghost fill's unwind ends, the pair it held is decided again at once on the books as
 /// they are: here the arb came back (one streamed Polymarket book) while the unwind ran, so
 /// that change was skipped, nothing changes after it, and REST books are ten minutes away.
 /// The second trade must still happen once the unwind is over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pair_freed_by_a_ghost_fill_unwind_is_decided_again_at_once() {
-    use polymix_doubles::fault::{Fault, FaultRule};
     // Kalshi's NO side (its YES bid at 0.55) has 20: two trades' worth, read once at start.
     let (pm, ks, engine) = setup_polled("user-ghost-freed", 600_000, 600_000, |ks| {
         ks.seed_book(
@@ -471,46 +490,9 @@ async fn a_pair_freed_by_a_ghost_fill_unwind_is_decided_again_at_once() {
     .await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        streams_ready(&engine).await;
-        ghost_arb(&pm);
-        wait_for(
-            engine.ledger(),
-            "a HEDGED trade",
-            Duration::from_secs(10),
-            |t| t.iter().any(|t| t.state == state::HEDGED),
-        )
-        .await;
-        // The unwind's sale on Kalshi takes 1 s: the arb comes back meanwhile.
-        ks.inject(FaultRule::once(
-            "POST",
-            "/portfolio/events/orders",
-            Fault::Delay(Duration::from_millis(1000)),
-        ));
-        until("the ghost fill booked", Duration::from_secs(5), || {
-            pm_entry(&engine).is_some_and(|o| o.failed_qty.0 > 0)
-        })
-        .await;
-        pm.set_book(
-            ARB_YES,
-            &[("0.37", "50")],
-            &[("0.40", "10"), ("0.70", "100")],
-        );
-        let l = engine.ledger();
-        let start = Instant::now();
-        loop {
-            let trades = l.trades_in(&[]).unwrap();
-            if trades[0].state == state::UNWOUND {
-                break;
-            }
-            assert_eq!(
-                trades.len(),
-                1,
-                "a trade on the pair while it unwound: {trades:#?}"
-            );
-            assert!(start.elapsed() < Duration::from_secs(10), "never unwound");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        ghost_unwind_with_arb_back(&pm, &ks, &engine, 1000, || {}).await;
         // Decided when the unwind ended, not at a later poll (REST books are minutes away).
+        let l = engine.ledger();
         until("a second trade", Duration::from_secs(3), || {
             l.trades_in(&[]).unwrap().len() == 2
         })

@@ -124,6 +124,20 @@ fn ghost_arb(pm: &PolymarketDouble) {
     );
 }
 
+/// Streams up, then the arb whose Polymarket fill will fail (see [`ghost_arb`]); returns once
+/// its trade is HEDGED (the fill still MATCHED).
+async fn ghost_hedged(pm: &PolymarketDouble, engine: &Engine) {
+    streams_ready(engine).await;
+    ghost_arb(pm);
+    wait_for(
+        engine.ledger(),
+        "a HEDGED trade",
+        Duration::from_secs(10),
+        |t| t.iter().any(|t| t.state == state::HEDGED),
+    )
+    .await;
+}
+
 /// Everything that must hold once the ghost fill was booked, once.
 fn assert_booked_once(engine: &Engine) {
     let l = engine.ledger();
@@ -162,15 +176,7 @@ async fn a_failed_trade_on_the_user_channel_is_a_ghost_fill_within_a_second() {
     let (pm, _ks, engine) = setup("user-ghost", 600_000).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        streams_ready(&engine).await;
-        ghost_arb(&pm);
-        wait_for(
-            engine.ledger(),
-            "a HEDGED trade",
-            Duration::from_secs(10),
-            |t| t.iter().any(|t| t.state == state::HEDGED),
-        )
-        .await;
+        ghost_hedged(&pm, &engine).await;
         // MATCHED was pushed; FAILED follows after the double's settle delay.
         let failed_at = until(
             "FAILED pushed on the user channel",
@@ -209,15 +215,7 @@ async fn a_user_stream_down_when_the_fill_failed_loses_nothing() {
     let (pm, _ks, engine) = setup("user-ghost-down", 600_000).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        streams_ready(&engine).await;
-        ghost_arb(&pm);
-        wait_for(
-            engine.ledger(),
-            "a HEDGED trade",
-            Duration::from_secs(10),
-            |t| t.iter().any(|t| t.state == state::HEDGED),
-        )
-        .await;
+        ghost_hedged(&pm, &engine).await;
         // Down (and refused) across the moment the trade fails: the FAILED push is lost.
         pm.user_inject(UserFault::Refuse(SETTLE + Duration::from_millis(700)));
         until("the disconnect noticed", Duration::from_secs(5), || {
@@ -429,15 +427,7 @@ async fn ghost_unwind_with_arb_back(
     arb_back: impl FnOnce(),
 ) {
     use polymix_doubles::fault::{Fault, FaultRule};
-    streams_ready(engine).await;
-    ghost_arb(pm);
-    wait_for(
-        engine.ledger(),
-        "a HEDGED trade",
-        Duration::from_secs(10),
-        |t| t.iter().any(|t| t.state == state::HEDGED),
-    )
-    .await;
+    ghost_hedged(pm, engine).await;
     // The unwind's sale on Kalshi (the next order there) is slow.
     ks.inject(FaultRule::once(
         "POST",

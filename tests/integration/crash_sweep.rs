@@ -446,6 +446,77 @@ async fn sigkill_between_send_and_journal_adopts_a_leg_booked_late() {
     assert_eq!(states.len(), 2, "two adopted trades: {states:?}");
 }
 
+/// Between the stop and the restart an operator buys on the pair's Kalshi market by hand
+/// (`polymix venue … place`, client id `pmx-op-…`). Its fill lies in the window restart reads,
+/// on a pair's instrument, and the ledger lacks it, like the engine's own unjournaled legs;
+/// but its client id is not this ledger's, so it is left alone: only the engine's two legs
+/// are adopted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_order_in_the_restart_window_is_not_adopted() {
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("operator-order");
+    let cfg = config(&dir, &pm, &ks);
+    let ledger = dir.join("data").join("live.sqlite");
+    let hold = JOURNAL_HOLD_MS.to_string();
+    let mut p1 = Polymix::start_with_env(
+        &cfg,
+        dir.join("run1.log"),
+        &[("POLYMIX_FAULT_JOURNAL_HOLD_MS", hold.as_str())],
+    );
+    let booked = wait("both legs booked", Duration::from_secs(20), || {
+        !pm.order_records().is_empty() && !ks.orders().is_empty()
+    })
+    .await;
+    p1.kill();
+    booked.unwrap_or_else(|e| panic!("{e}; log:\n{}", p1.log_text()));
+    assert!(
+        ledger_trades(&ledger).is_empty(),
+        "killed before the journal"
+    );
+    // The operator's order: YES on the pair's Kalshi market (the NO bid at 0.38 is a YES ask
+    // at 0.62), filled at once.
+    let yes = format!("{ARB_TICKER}:yes");
+    let out = std::process::Command::new(crate::support::polymix_bin())
+        .args(["venue", "--config"])
+        .arg(&cfg)
+        .args(["ks", "place", "--instrument", &yes, "--side", "buy"])
+        .args(["--price", "0.62", "--qty", "5", "--tif", "ioc", "--confirm"])
+        .args(["--client-order-id", "pmx-op-by-hand"])
+        .output()
+        .expect("polymix venue place");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        ks.orders()
+            .iter()
+            .any(|k| k.client_order_id == "pmx-op-by-hand" && k.filled.0 > 0),
+        "the operator's order filled: {:?}",
+        ks.orders()
+    );
+    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
+    // Past the appear window: both looks at the venues' records are done.
+    tokio::time::sleep(Duration::from_millis(APPEAR_WINDOW_MS + 1_500)).await;
+    p2.assert_running();
+    let trades = ledger_trades(&ledger);
+    p2.kill();
+    assert_eq!(trades.len(), 1, "only the engine's trade: {trades:#?}");
+    let (t, orders) = &trades[0];
+    assert_eq!(orders.len(), 2, "{orders:#?}");
+    assert!(
+        orders.iter().all(|o| o.client_order_id != "pmx-op-by-hand"),
+        "{orders:#?}"
+    );
+    assert!(
+        [state::HEDGED, state::SETTLED].contains(&t.state),
+        "the engine's two legs, hedged: {t:#?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_sweep_small() {
     sweep(4, 0x5eed).await;

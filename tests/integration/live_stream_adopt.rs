@@ -175,6 +175,15 @@ b = {{ venue = "ks", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
             connects,
             "no new connection"
         );
+        // Its market's lifecycle (pauses, settlement) too, once: the flat one is not
+        // subscribed again.
+        assert_eq!(
+            ks.ws_lifecycle_subscribes(),
+            vec![
+                (conn, vec![FLAT_TICKER.to_string()]),
+                (conn, vec![ARB_TICKER.to_string()])
+            ]
+        );
         // The poll right after adoption (for the Polymarket legs, which do not stream, and as
         // the fallback for Kalshi books until their snapshots arrive) may have raced the
         // snapshot: at most that one poll (one batch request) asked REST for the new ticker.

@@ -70,6 +70,8 @@ pub struct KalshiVenue {
     settings: Settings,
     signer: Option<Signer>,
     presign: PresignCache,
+    /// Tickers the market connection's `market_lifecycle_v2` subscription covers.
+    lifecycle: ws_stream::LifecycleTickers,
 }
 
 impl fmt::Debug for KalshiVenue {
@@ -980,6 +982,7 @@ impl Venue for KalshiVenue {
             presign: PresignCache::new(settings.presign_max_age_ms),
             settings,
             signer,
+            lifecycle: Default::default(),
         })
     }
 
@@ -1313,7 +1316,7 @@ impl Venue for KalshiVenue {
     }
 
     fn stream_messages(&self, request: plugin_api::StreamRequest) -> PluginResult<Vec<String>> {
-        ws_stream::messages(&request)
+        ws_stream::messages(&request, &self.lifecycle)
     }
 
     fn stream_parse(

@@ -79,8 +79,33 @@ fn tickers(instruments: &[String]) -> PluginResult<Vec<String>> {
     Ok(out)
 }
 
+/// The tickers the market connection's lifecycle subscription covers. A subscribe that is not
+/// the connection's first either asks for a fresh snapshot of books already streamed (a
+/// sequence gap) or adds instruments (a pair approved while running); only tickers new to the
+/// connection get a lifecycle subscription, so a resync never subscribes a ticker twice and an
+/// added one is not left without its market's pauses and settlement. Kalshi streams one market
+/// connection per venue instance (no instrument cap), so one set per instance is per connection.
+#[derive(Debug, Default)]
+pub struct LifecycleTickers(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl LifecycleTickers {
+    /// Of `tickers`, those not covered yet, now counted as covered; `fresh`: a new connection
+    /// (nothing is covered on it).
+    fn take_new(&self, tickers: &[String], fresh: bool) -> Vec<String> {
+        let mut covered = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if fresh {
+            covered.clear();
+        }
+        tickers
+            .iter()
+            .filter(|t| covered.insert((*t).clone()))
+            .cloned()
+            .collect()
+    }
+}
+
 /// The subscribe / unsubscribe commands.
-pub fn messages(r: &StreamRequest) -> PluginResult<Vec<String>> {
+pub fn messages(r: &StreamRequest, lifecycle: &LifecycleTickers) -> PluginResult<Vec<String>> {
     if r.channel == StreamChannel::User {
         return crate::ws_user::messages(r);
     }
@@ -93,11 +118,12 @@ pub fn messages(r: &StreamRequest) -> PluginResult<Vec<String>> {
                 "cmd": "subscribe",
                 "params": {"channels": [CHANNEL], "market_tickers": tickers},
             });
-            // On a fresh connection the markets' lifecycle too (trading paused, settled).
-            if r.initial {
+            // The markets' lifecycle too (trading paused, settled), once per ticker.
+            let new = lifecycle.take_new(&tickers, r.initial);
+            if !new.is_empty() {
                 return Ok(vec![
                     book.to_string(),
-                    crate::ws_lifecycle::subscribe(r, &tickers),
+                    crate::ws_lifecycle::subscribe(r, &new),
                 ]);
             }
             book
@@ -353,7 +379,8 @@ mod tests {
             initial: true,
             request_id: 3,
         };
-        let v: serde_json::Value = serde_json::from_str(&messages(&r).unwrap()[0]).unwrap();
+        let lc = LifecycleTickers::default();
+        let v: serde_json::Value = serde_json::from_str(&messages(&r, &lc).unwrap()[0]).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"id":3,"cmd":"subscribe","params":{"channels":["orderbook_delta"],"market_tickers":["T1","T2"]}})
@@ -365,10 +392,55 @@ mod tests {
             },
             ..r
         };
-        let v: serde_json::Value = serde_json::from_str(&messages(&r).unwrap()[0]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&messages(&r, &lc).unwrap()[0]).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"id":3,"cmd":"unsubscribe","params":{"sids":[7]}})
+        );
+    }
+
+    #[test]
+    fn each_ticker_gets_one_lifecycle_subscription_per_connection() {
+        let lc = LifecycleTickers::default();
+        let sub = |instruments: &[&str], initial: bool| -> Vec<serde_json::Value> {
+            let r = StreamRequest {
+                channel: StreamChannel::Market,
+                command: StreamCommand::Subscribe {
+                    instruments: instruments.iter().map(|s| s.to_string()).collect(),
+                },
+                initial,
+                request_id: 5,
+            };
+            messages(&r, &lc)
+                .unwrap()
+                .iter()
+                .map(|m| serde_json::from_str(m).unwrap())
+                .collect()
+        };
+        let lifecycle = |ms: &[serde_json::Value]| -> Option<serde_json::Value> {
+            ms.iter()
+                .find(|m| m["params"]["channels"][0] == crate::ws_lifecycle::CHANNEL)
+                .map(|m| m["params"]["market_tickers"].clone())
+        };
+        // A fresh connection: books and lifecycle of both markets.
+        let first = sub(&["T1:yes", "T2:no"], true);
+        assert_eq!(first.len(), 2);
+        assert_eq!(lifecycle(&first), Some(serde_json::json!(["T1", "T2"])));
+        // A resync of T1's book (a sequence gap): the book only.
+        let resync = sub(&["T1:yes"], false);
+        assert_eq!(resync.len(), 1);
+        assert_eq!(
+            resync[0]["params"]["market_tickers"],
+            serde_json::json!(["T1"])
+        );
+        // A pair added while running: its new market's lifecycle too, not T2's again.
+        let added = sub(&["T2:yes", "T3:yes"], false);
+        assert_eq!(lifecycle(&added), Some(serde_json::json!(["T3"])));
+        // After a reconnect everything is subscribed again.
+        let again = sub(&["T1:yes", "T2:yes", "T3:no"], true);
+        assert_eq!(
+            lifecycle(&again),
+            Some(serde_json::json!(["T1", "T2", "T3"]))
         );
     }
 

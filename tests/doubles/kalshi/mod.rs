@@ -335,6 +335,12 @@ impl KalshiDouble {
         self.shared.ws.book_subscribes()
     }
 
+    /// The `market_tickers` of every `market_lifecycle_v2` subscription the websocket holds, in
+    /// order, each with the number of the connection it came on.
+    pub fn ws_lifecycle_subscribes(&self) -> Vec<(u64, Vec<String>)> {
+        self.shared.ws.lifecycle_subscribes()
+    }
+
     /// Websocket frames of `kind` sent so far (`lost` counts frames a gap swallowed), and
     /// connections accepted.
     pub fn ws_stats(&self, kind: &str) -> (usize, usize) {

@@ -121,6 +121,16 @@ impl Hub {
         self.lock().book_subscribes.clone()
     }
 
+    /// The `market_tickers` of every `market_lifecycle_v2` subscription, in order, each with
+    /// the number of the connection it came on (empty tickers: every market).
+    pub fn lifecycle_subscribes(&self) -> Vec<(u64, Vec<String>)> {
+        self.lock()
+            .lifecycle_subs
+            .iter()
+            .map(|s| (s.conn, s.tickers.clone()))
+            .collect()
+    }
+
     /// How many frames of `kind` were sent, and how many connections were accepted.
     pub fn stats(&self, kind: &str) -> (usize, usize) {
         let g = self.lock();

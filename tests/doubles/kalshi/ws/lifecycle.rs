@@ -13,7 +13,7 @@ pub(super) struct LifecycleSub {
     sid: u64,
     pub(super) conn: u64,
     /// Empty: every market.
-    tickers: Vec<String>,
+    pub(super) tickers: Vec<String>,
 }
 
 /// Subscribes `conn`.

@@ -517,6 +517,64 @@ async fn an_operators_order_in_the_restart_window_is_not_adopted() {
     );
 }
 
+/// The engine traded, then was down for ten minutes (its last checkpoint is that old); while
+/// it was down an operator bought on the pair's Polymarket market by hand. Polymarket keeps no
+/// client ids, but the fill is long after the last run can have sent anything, so the restart
+/// does not take it for an unjournaled order of that run: nothing is adopted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_trade_after_the_last_runs_window_is_not_adopted() {
+    let pm = pmd::spawn(PolymarketDoubleConfig {
+        settle_delay: Duration::from_millis(50),
+        ..Default::default()
+    })
+    .await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    let dir = temp_dir("hand-trade");
+    let cfg = config(&dir, &pm, &ks);
+    let ledger = dir.join("data").join("live.sqlite");
+    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    let hedged = wait("a hedged trade", Duration::from_secs(20), || {
+        ledger_trades(&ledger)
+            .iter()
+            .any(|(t, _)| t.state == state::HEDGED)
+    })
+    .await;
+    p1.kill();
+    hedged.unwrap_or_else(|e| panic!("{e}; log:\n{}", p1.log_text()));
+    // Down for ten minutes: the checkpoint it left is that old.
+    let ten_min_ago =
+        polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock) - 600_000;
+    let l = polymix_host::store::Ledger::open(&ledger).unwrap();
+    l.set_kv(
+        "journal_checkpoint_ms",
+        &format!("{ten_min_ago} {ten_min_ago}"),
+    )
+    .unwrap();
+    drop(l);
+    let booked_before = pm.order_records().len();
+    let out = std::process::Command::new(crate::support::polymix_bin())
+        .args(["venue", "--config"])
+        .arg(&cfg)
+        .args(["pm", "place", "--instrument", ARB_YES, "--side", "buy"])
+        .args(["--price", "0.70", "--qty", "5", "--tif", "ioc", "--confirm"])
+        .output()
+        .expect("polymix venue place");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        pm.order_records().len(),
+        booked_before + 1,
+        "the hand order booked"
+    );
+    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
+    tokio::time::sleep(Duration::from_millis(APPEAR_WINDOW_MS + 1_500)).await;
+    p2.assert_running();
+    let trades = ledger_trades(&ledger);
+    p2.kill();
+    assert_eq!(trades.len(), 1, "only the engine's own trade: {trades:#?}");
+    assert_eq!(trades[0].1.len(), 2, "{trades:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_sweep_small() {
     sweep(4, 0x5eed).await;

@@ -1,11 +1,12 @@
 //! Restart: orders a venue booked that the ledger lacks. A live trade commits its journal
 //! without waiting for the disk, then sends its legs (`executor::journal_unsynced_then_send`); a
 //! power cut before the next synced write takes the journal back but not the orders (a kill
-//! -9 cannot: the commit is in the operating system). They are found from each
-//! venue's account records (its fills since the journal checkpoint, less a margin for clock
-//! skew), looked up for what the venue booked, and recorded as the trade they were: both legs
-//! found make a trade resolved like any other (hedged, or the excess unwound); one leg alone
-//! is unwound. Nothing is re-sent.
+//! -9 cannot: the commit is in the operating system). They are found from each venue's account
+//! records: its fills in the last run's window, from the journal checkpoint to when that run
+//! can have sent its last order and a venue booked it, widened by clock skew
+//! ([`Checkpoint::window`]). Each is looked up for what the venue booked and recorded as the
+//! trade it was part of: both legs found make a trade resolved like any other (hedged, or the
+//! excess unwound); one leg alone is unwound. Nothing is re-sent.
 //!
 //! Only filled orders can be found: the venues list fills by account, and Polymarket keeps no
 //! client ids to list orders by. An order that filled nothing moved no money and left no
@@ -14,20 +15,22 @@
 //! Whose order it is: Kalshi echoes client ids, and only those of this ledger's trades
 //! (`pmx-<ledger id>-…`) are adopted; an operator's `polymix venue … place` (`pmx-op-…`) or
 //! another program's is left alone. Polymarket keeps none, so there a buy of a pair's
-//! instrument on the engine's account since the checkpoint is taken as the engine's: the
-//! account is meant to be the engine's own.
+//! instrument on the engine's account within the window is taken as the engine's: the account
+//! is meant to be the engine's own. A fill after the window (an operator trading by hand while
+//! the engine was down) is never adopted.
 
 use std::collections::BTreeMap;
 
 use plugin_api::{client_order_id, Direction, Fill, FillStatus, OpResult, OrderStatus, VenueOp};
 
 use super::books::VenueIdx;
+use super::journal_checkpoint::Checkpoint;
 use super::setup::{Engine, EngineError};
 use crate::store::{state, FillSource, Leg, OrderRow, OrderState, Purpose, Side, Tif, TradeRow};
 
-/// How far before the checkpoint the venues' records are read: the venues stamp fills by
-/// their own clocks, which may run behind the engine's.
-const SKEW_MS: i64 = 120_000;
+/// How far the window is widened on both sides: the venues stamp fills by their own clocks,
+/// which may run ahead of or behind the engine's (an NTP-synced host is within a second).
+const SKEW_MS: i64 = 30_000;
 
 /// A venue order the ledger does not know, as the venue booked it.
 struct Orphan {
@@ -41,15 +44,15 @@ struct Orphan {
 type Slot = (usize, Direction, Leg);
 
 impl Engine {
-    /// Finds and records every order a live venue booked since `since_ms` that the ledger
-    /// lacks. Returns false when a venue could not be read (the caller tries again); orders
-    /// found on the others are recorded all the same.
-    pub(super) async fn adopt_unjournaled(&self, since_ms: i64) -> Result<bool, EngineError> {
-        let from = since_ms.saturating_sub(SKEW_MS);
+    /// Finds and records every order a live venue booked in the last run's window (see
+    /// [`Checkpoint::window`]) that the ledger lacks. Returns false when a venue could not be
+    /// read (the caller tries again); orders found on the others are recorded all the same.
+    pub(super) async fn adopt_unjournaled(&self, last: Checkpoint) -> Result<bool, EngineError> {
+        let window = last.window(self.cfg.engine.order_appear_window_ms as i64, SKEW_MS);
         let mut complete = true;
         let mut orphans = Vec::new();
         for vi in (0..self.venues.len()).filter(|&vi| !self.simulated[vi]) {
-            match self.orphans_at(vi, from).await? {
+            match self.orphans_at(vi, window).await? {
                 Some(mut found) => orphans.append(&mut found),
                 None => complete = false,
             }
@@ -82,12 +85,12 @@ impl Engine {
         Ok(complete)
     }
 
-    /// Venue `vi`'s orders with fills since `from_ms` that neither the ledger nor this
-    /// process's trades being journaled know; `None` if the venue could not be read.
+    /// Venue `vi`'s orders with fills in `(from_ms, until_ms)` that neither the ledger nor
+    /// this process's trades being journaled know; `None` if the venue could not be read.
     async fn orphans_at(
         &self,
         vi: VenueIdx,
-        from_ms: i64,
+        (from_ms, until_ms): (i64, i64),
     ) -> Result<Option<Vec<Orphan>>, EngineError> {
         let venue = self.venues[vi].name().to_string();
         let fills = match self.venues[vi]
@@ -106,7 +109,10 @@ impl Engine {
             }
         };
         let mut by_order: BTreeMap<String, Vec<Fill>> = BTreeMap::new();
-        for f in fills.into_iter().filter(|f| f.status != FillStatus::Failed) {
+        for f in fills
+            .into_iter()
+            .filter(|f| f.status != FillStatus::Failed && f.ts_ms <= until_ms)
+        {
             by_order.entry(f.order_id.clone()).or_default().push(f);
         }
         let mut out = Vec::new();

@@ -17,7 +17,8 @@ use super::setup::{Engine, EngineError};
 /// How often the checkpoint is rewritten while trading.
 const EVERY: Duration = Duration::from_secs(5);
 
-/// The ledger key of the checkpoint (ms since the Unix epoch, engine clock).
+/// The ledger key of the checkpoint: `"<since ms> <written ms>"` (ms since the Unix epoch,
+/// engine clock; see [`Checkpoint`]).
 pub(super) const KEY: &str = "journal_checkpoint_ms";
 
 /// Trades of this process whose journal may not be on disk yet.
@@ -69,22 +70,66 @@ impl Unjournaled {
     }
 }
 
+/// The checkpoint as the last run left it: every order sent before `since_ms` is journaled on
+/// disk, and the run was alive at `written_ms` (it rewrites the checkpoint every [`EVERY`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Checkpoint {
+    pub since_ms: i64,
+    pub written_ms: i64,
+}
+
+impl Checkpoint {
+    /// The venue times (ms) between which a fill can belong to an order the last run sent
+    /// unjournaled: from the checkpoint, to the latest the run can have died ([`EVERY`] after
+    /// its last write) plus the time a venue may take to book an order (`appear_ms`), each
+    /// widened by the venues' clock skew (`skew_ms`). A fill after that is someone else's
+    /// (an operator trading by hand while the engine was down), never adopted.
+    pub(super) fn window(self, appear_ms: i64, skew_ms: i64) -> (i64, i64) {
+        let until = self
+            .written_ms
+            .saturating_add(EVERY.as_millis() as i64)
+            .saturating_add(appear_ms)
+            .saturating_add(skew_ms);
+        (self.since_ms.saturating_sub(skew_ms), until)
+    }
+
+    fn encode(self) -> String {
+        format!("{} {}", self.since_ms, self.written_ms)
+    }
+
+    fn decode(v: &str) -> Option<Checkpoint> {
+        let (a, b) = v.split_once(' ')?;
+        Some(Checkpoint {
+            since_ms: a.parse().ok()?,
+            written_ms: b.parse().ok()?,
+        })
+    }
+}
+
 impl Engine {
     /// Writes the checkpoint now.
     pub(super) fn write_journal_checkpoint(&self) -> Result<(), EngineError> {
-        let at = self.unjournaled.checkpoint(|| self.clock.now_ms());
-        self.ledger.set_kv(KEY, &at.to_string())?;
+        let mut written_ms = 0;
+        let since_ms = self.unjournaled.checkpoint(|| {
+            written_ms = self.clock.now_ms();
+            written_ms
+        });
+        let c = Checkpoint {
+            since_ms,
+            written_ms,
+        };
+        self.ledger.set_kv(KEY, &c.encode())?;
         Ok(())
     }
 
-    /// The checkpoint the last run left, if it left one: `None` on a ledger no overlapped
-    /// trade has ever been sent from. A value that is not a number is bad input, named.
-    pub(super) fn read_journal_checkpoint(&self) -> Result<Option<i64>, EngineError> {
+    /// The checkpoint the last run left, if it left one: `None` on a ledger no live trade has
+    /// been sent from since checkpoints exist. A value that does not read is bad input, named.
+    pub(super) fn read_journal_checkpoint(&self) -> Result<Option<Checkpoint>, EngineError> {
         match self.ledger.get_kv(KEY)? {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| {
+            Some(v) => Checkpoint::decode(&v).map(Some).ok_or_else(|| {
                 EngineError::Setup(format!(
-                    "ledger {}: key {KEY} holds {v:?}, not a time in ms",
+                    "ledger {}: key {KEY} holds {v:?}, not \"<since ms> <written ms>\"",
                     self.ledger.path().display()
                 ))
             }),
@@ -97,12 +142,12 @@ impl Engine {
     pub(super) async fn drive_journal_checkpoint(
         &self,
         mut stop: tokio::sync::watch::Receiver<bool>,
-        adopt_late: Option<(i64, Duration)>,
+        adopt_late: Option<(Checkpoint, Duration)>,
     ) -> Result<(), EngineError> {
         if !self.live_ok || self.simulated.iter().all(|&s| s) {
             return Ok(());
         }
-        if let Some((since_ms, after)) = adopt_late {
+        if let Some((last, after)) = adopt_late {
             // Until every venue could be read.
             let mut wait = after;
             loop {
@@ -110,7 +155,7 @@ impl Engine {
                     _ = tokio::time::sleep(wait) => {}
                     _ = stop.changed() => return Ok(()),
                 }
-                if self.adopt_unjournaled(since_ms).await? {
+                if self.adopt_unjournaled(last).await? {
                     break;
                 }
                 wait = EVERY;
@@ -150,5 +195,18 @@ mod tests {
         assert!(!u.holds("0xabc"));
         u.done("t2");
         assert_eq!(u.checkpoint(|| 1_200), 1_200);
+    }
+
+    #[test]
+    fn the_window_ends_when_the_last_run_can_have_sent_its_last_order_and_it_booked() {
+        let c = Checkpoint {
+            since_ms: 100_000,
+            written_ms: 104_000,
+        };
+        assert_eq!(Checkpoint::decode(&c.encode()), Some(c));
+        assert_eq!(Checkpoint::decode("100000"), None);
+        assert_eq!(Checkpoint::decode("x 1"), None);
+        // Alive at 104 s, so dead by 109 s; a venue may book up to 60 s later; 2 s of skew.
+        assert_eq!(c.window(60_000, 2_000), (98_000, 171_000));
     }
 }

@@ -28,7 +28,7 @@ impl Engine {
             format!("engine started: watching {} pairs", self.pairs.get().len()),
             None,
         );
-        let adopted_since = self.reconcile_and_adopt().await?;
+        let last_checkpoint = self.reconcile_and_adopt().await?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         // Pairs a trade's end freed, for the stream driver to decide again.
         let (freed_tx, freed_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -46,7 +46,7 @@ impl Engine {
             // Orders a venue books late (within the appear window) are looked for once more.
             let window = Duration::from_millis(self.cfg.engine.order_appear_window_ms);
             let (e, stop) = (self.clone(), stop.clone());
-            let late = adopted_since.map(|since| (since, window));
+            let late = last_checkpoint.map(|last| (last, window));
             tasks.spawn(async move { e.drive_journal_checkpoint(stop, late).await });
         }
         {

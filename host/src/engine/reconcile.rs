@@ -14,9 +14,11 @@ impl Engine {
 
     /// [`Self::reconcile`], and on live venues the orders the last run sent but never
     /// journaled are adopted (`adopt_orders`) before trading begins. Returns the journal
-    /// checkpoint they were looked for since, for a second look once orders that venues book
+    /// checkpoint they were looked for from, for a second look once orders that venues book
     /// late have appeared (`None`: nothing to look for).
-    pub(super) async fn reconcile_and_adopt(&self) -> Result<Option<i64>, EngineError> {
+    pub(super) async fn reconcile_and_adopt(
+        &self,
+    ) -> Result<Option<super::journal_checkpoint::Checkpoint>, EngineError> {
         self.set_phase(Phase::Reconciling);
         let open = self.ledger.trades_in(state::IN_FLIGHT)?;
         let n = open.len();
@@ -26,9 +28,9 @@ impl Engine {
         }
         let since = if self.live_ok && self.simulated.iter().any(|&s| !s) {
             match self.read_journal_checkpoint()? {
-                Some(since) => {
-                    self.adopt_unjournaled(since).await?;
-                    Some(since)
+                Some(last) => {
+                    self.adopt_unjournaled(last).await?;
+                    Some(last)
                 }
                 None => {
                     // No run has sent from this ledger yet: start the record.

@@ -134,8 +134,16 @@ struct Seen {
     unknown_at_kill: usize,
 }
 
-/// Runs one point; returns the invariants it broke (empty when all held).
-async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
+/// Both doubles, seeded, with a config for them in a fresh directory and the ledger's path.
+struct Venues {
+    pm: PolymarketDouble,
+    ks: KalshiDouble,
+    dir: std::path::PathBuf,
+    cfg: std::path::PathBuf,
+    ledger: std::path::PathBuf,
+}
+
+async fn venues(tag: &str) -> Venues {
     let pm = pmd::spawn(PolymarketDoubleConfig {
         settle_delay: Duration::from_millis(50),
         ..Default::default()
@@ -143,6 +151,51 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     .await;
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     seed(&pm, &ks);
+    let dir = temp_dir(tag);
+    let cfg = config(&dir, &pm, &ks);
+    let ledger = dir.join("data").join("live.sqlite");
+    Venues {
+        pm,
+        ks,
+        dir,
+        cfg,
+        ledger,
+    }
+}
+
+/// An operator's order through the CLI (`polymix venue <venue> place … --confirm`).
+fn place_by_hand(cfg: &Path, venue: &str, args: &[&str]) {
+    let out = std::process::Command::new(crate::support::polymix_bin())
+        .args(["venue", "--config"])
+        .arg(cfg)
+        .args([venue, "place"])
+        .args(args)
+        .arg("--confirm")
+        .output()
+        .expect("polymix venue place");
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Restarts the engine, lets both looks at the venues' records happen (past the appear
+/// window), and returns the ledger's trades.
+async fn restart_past_the_window(v: &Venues) -> Vec<(TradeRow, Vec<OrderRow>)> {
+    let mut p2 = Polymix::start(&v.cfg, v.dir.join("run2.log"));
+    tokio::time::sleep(Duration::from_millis(APPEAR_WINDOW_MS + 1_500)).await;
+    p2.assert_running();
+    let trades = ledger_trades(&v.ledger);
+    p2.kill();
+    trades
+}
+
+/// Runs one point; returns the invariants it broke (empty when all held).
+async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
+    let Venues {
+        pm,
+        ks,
+        dir,
+        cfg,
+        ledger,
+    } = venues(&format!("sweep-{i}")).await;
     let (pm0, ks0) = (pm.balance(PM_ADDR), ks.balance());
     if let Some(k) = &p.pm_fault {
         let mut f = FaultRule::once("POST", "/order", *k);
@@ -152,9 +205,6 @@ async fn run_point(i: usize, p: &Point, seen: &mut Seen) -> Vec<String> {
     if let Some(f) = p.ks_fault {
         ks.inject(FaultRule::once("POST", KS_ORDERS, f).times(p.times));
     }
-    let dir = temp_dir(&format!("sweep-{i}"));
-    let cfg = config(&dir, &pm, &ks);
-    let ledger = dir.join("data").join("live.sqlite");
     let mut broken = Vec::new();
 
     // 1. Run until the first order write reaches a venue, then a while longer; SIGKILL.
@@ -453,19 +503,11 @@ async fn sigkill_between_send_and_journal_adopts_a_leg_booked_late() {
 /// are adopted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operators_order_in_the_restart_window_is_not_adopted() {
-    let pm = pmd::spawn(PolymarketDoubleConfig {
-        settle_delay: Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
-    let dir = temp_dir("operator-order");
-    let cfg = config(&dir, &pm, &ks);
-    let ledger = dir.join("data").join("live.sqlite");
+    let v = venues("operator-order").await;
+    let (pm, ks, dir, cfg, ledger) = (&v.pm, &v.ks, &v.dir, &v.cfg, &v.ledger);
     let hold = JOURNAL_HOLD_MS.to_string();
     let mut p1 = Polymix::start_with_env(
-        &cfg,
+        cfg,
         dir.join("run1.log"),
         &[("POLYMIX_FAULT_JOURNAL_HOLD_MS", hold.as_str())],
     );
@@ -476,21 +518,30 @@ async fn an_operators_order_in_the_restart_window_is_not_adopted() {
     p1.kill();
     booked.unwrap_or_else(|e| panic!("{e}; log:\n{}", p1.log_text()));
     assert!(
-        ledger_trades(&ledger).is_empty(),
+        ledger_trades(ledger).is_empty(),
         "killed before the journal"
     );
     // The operator's order: YES on the pair's Kalshi market (the NO bid at 0.38 is a YES ask
     // at 0.62), filled at once.
     let yes = format!("{ARB_TICKER}:yes");
-    let out = std::process::Command::new(crate::support::polymix_bin())
-        .args(["venue", "--config"])
-        .arg(&cfg)
-        .args(["ks", "place", "--instrument", &yes, "--side", "buy"])
-        .args(["--price", "0.62", "--qty", "5", "--tif", "ioc", "--confirm"])
-        .args(["--client-order-id", "pmx-op-by-hand"])
-        .output()
-        .expect("polymix venue place");
-    assert!(out.status.success(), "{out:?}");
+    place_by_hand(
+        cfg,
+        "ks",
+        &[
+            "--instrument",
+            &yes,
+            "--side",
+            "buy",
+            "--price",
+            "0.62",
+            "--qty",
+            "5",
+            "--tif",
+            "ioc",
+            "--client-order-id",
+            "pmx-op-by-hand",
+        ],
+    );
     assert!(
         ks.orders()
             .iter()
@@ -498,12 +549,7 @@ async fn an_operators_order_in_the_restart_window_is_not_adopted() {
         "the operator's order filled: {:?}",
         ks.orders()
     );
-    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
-    // Past the appear window: both looks at the venues' records are done.
-    tokio::time::sleep(Duration::from_millis(APPEAR_WINDOW_MS + 1_500)).await;
-    p2.assert_running();
-    let trades = ledger_trades(&ledger);
-    p2.kill();
+    let trades = restart_past_the_window(&v).await;
     assert_eq!(trades.len(), 1, "only the engine's trade: {trades:#?}");
     let (t, orders) = &trades[0];
     assert_eq!(orders.len(), 2, "{orders:#?}");
@@ -523,19 +569,11 @@ async fn an_operators_order_in_the_restart_window_is_not_adopted() {
 /// does not take it for an unjournaled order of that run: nothing is adopted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hand_trade_after_the_last_runs_window_is_not_adopted() {
-    let pm = pmd::spawn(PolymarketDoubleConfig {
-        settle_delay: Duration::from_millis(50),
-        ..Default::default()
-    })
-    .await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
-    let dir = temp_dir("hand-trade");
-    let cfg = config(&dir, &pm, &ks);
-    let ledger = dir.join("data").join("live.sqlite");
-    let mut p1 = Polymix::start(&cfg, dir.join("run1.log"));
+    let v = venues("hand-trade").await;
+    let (pm, dir, cfg, ledger) = (&v.pm, &v.dir, &v.cfg, &v.ledger);
+    let mut p1 = Polymix::start(cfg, dir.join("run1.log"));
     let hedged = wait("a hedged trade", Duration::from_secs(20), || {
-        ledger_trades(&ledger)
+        ledger_trades(ledger)
             .iter()
             .any(|(t, _)| t.state == state::HEDGED)
     })
@@ -545,7 +583,7 @@ async fn a_hand_trade_after_the_last_runs_window_is_not_adopted() {
     // Down for ten minutes: the checkpoint it left is that old.
     let ten_min_ago =
         polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock) - 600_000;
-    let l = polymix_host::store::Ledger::open(&ledger).unwrap();
+    let l = polymix_host::store::Ledger::open(ledger).unwrap();
     l.set_kv(
         "journal_checkpoint_ms",
         &format!("{ten_min_ago} {ten_min_ago}"),
@@ -553,24 +591,28 @@ async fn a_hand_trade_after_the_last_runs_window_is_not_adopted() {
     .unwrap();
     drop(l);
     let booked_before = pm.order_records().len();
-    let out = std::process::Command::new(crate::support::polymix_bin())
-        .args(["venue", "--config"])
-        .arg(&cfg)
-        .args(["pm", "place", "--instrument", ARB_YES, "--side", "buy"])
-        .args(["--price", "0.70", "--qty", "5", "--tif", "ioc", "--confirm"])
-        .output()
-        .expect("polymix venue place");
-    assert!(out.status.success(), "{out:?}");
+    place_by_hand(
+        cfg,
+        "pm",
+        &[
+            "--instrument",
+            ARB_YES,
+            "--side",
+            "buy",
+            "--price",
+            "0.70",
+            "--qty",
+            "5",
+            "--tif",
+            "ioc",
+        ],
+    );
     assert_eq!(
         pm.order_records().len(),
         booked_before + 1,
         "the hand order booked"
     );
-    let mut p2 = Polymix::start(&cfg, dir.join("run2.log"));
-    tokio::time::sleep(Duration::from_millis(APPEAR_WINDOW_MS + 1_500)).await;
-    p2.assert_running();
-    let trades = ledger_trades(&ledger);
-    p2.kill();
+    let trades = restart_past_the_window(&v).await;
     assert_eq!(trades.len(), 1, "only the engine's own trade: {trades:#?}");
     assert_eq!(trades[0].1.len(), 2, "{trades:#?}");
 }

@@ -85,8 +85,8 @@ impl Engine {
         Ok(complete)
     }
 
-    /// Venue `vi`'s orders with fills in `(from_ms, until_ms)` that neither the ledger nor
-    /// this process's trades being journaled know; `None` if the venue could not be read.
+    /// Venue `vi`'s orders with fills in `(from_ms, until_ms)` that the ledger does not know;
+    /// `None` if the venue could not be read.
     async fn orphans_at(
         &self,
         vi: VenueIdx,
@@ -156,22 +156,15 @@ impl Engine {
         Ok(Some(out))
     }
 
-    /// Whether the ledger, or a trade of this process whose journal may not be on disk yet,
-    /// has the order. The in-process check comes first: a trade leaves that set only after
-    /// its journal committed, so an order is never missed in between.
+    /// Whether the ledger has the order (by venue id, or by client id where the venue echoes
+    /// one). A live trade's journal is committed before its orders leave, so this process's
+    /// own orders are always there.
     fn known(
         &self,
         venue: &str,
         order_id: Option<&str>,
         client_order_id: Option<&str>,
     ) -> Result<bool, EngineError> {
-        if order_id
-            .into_iter()
-            .chain(client_order_id)
-            .any(|id| self.unjournaled.holds(id))
-        {
-            return Ok(true);
-        }
         if order_id.is_none() && client_order_id.is_none() {
             return Ok(false);
         }

@@ -367,12 +367,10 @@ impl Engine {
         orders: &mut [OrderRow],
         stamps: &mut Stamps,
     ) -> Result<(WireStamps, WireStamps), EngineError> {
-        let coids = orders.iter().map(|o| o.client_order_id.clone()).collect();
-        self.unjournaled
-            .begin(&trade.id, coids, || self.clock.now_ms());
+        self.unjournaled.begin(&trade.id, || self.clock.now_ms());
         let (pa, pb) = self.prepare_both(orders).await;
         stamps.stamp(Stage::Prepared);
-        if let Err(e) = self.gate.journal_with(trade, orders, false) {
+        if let Err(e) = self.gate.journal_unsynced(trade, orders) {
             // Nothing was sent.
             self.unjournaled.done(&trade.id);
             return Err(e.into());
@@ -396,9 +394,7 @@ impl Engine {
     ) -> Result<(WireStamps, WireStamps), EngineError> {
         let hold = fault_injection::journal_hold().unwrap_or_default();
         // As for a real trade: the checkpoint stays before it until its journal is on disk.
-        let coids = orders.iter().map(|o| o.client_order_id.clone()).collect();
-        self.unjournaled
-            .begin(&trade.id, coids, || self.clock.now_ms());
+        self.unjournaled.begin(&trade.id, || self.clock.now_ms());
         let late = {
             let (ledger, trade, rows) = (self.ledger.clone(), trade.clone(), orders.to_vec());
             tokio::task::spawn_blocking(move || {

@@ -5,7 +5,8 @@
 //! written N ms later instead, beside the sends (`executor::send_before_journal`). A test kills the process (SIGKILL)
 //! meanwhile: the venues booked the orders and the ledger lacks them, which is what a power
 //! cut before the fsync leaves. Restart must adopt those orders (`adopt_orders`). A
-//! production run never sets it; when set it is logged once, loudly.
+//! production run never sets it; when set it is logged once, loudly (and the run's own
+//! orders are then briefly unknown to its ledger, which only the crash tests may allow).
 
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -21,30 +21,25 @@ const EVERY: Duration = Duration::from_secs(5);
 /// engine clock; see [`Checkpoint`]).
 pub(super) const KEY: &str = "journal_checkpoint_ms";
 
-/// Trades of this process whose journal may not be on disk yet.
+/// Trades of this process whose journal may not be on disk yet, with when each was admitted.
+/// (Their journal is committed before any of their orders leaves, so the ledger already knows
+/// their orders: only the checkpoint needs them.)
 #[derive(Default)]
 pub(super) struct Unjournaled {
-    inner: Mutex<BTreeMap<String, Pending>>,
-}
-
-/// One such trade.
-struct Pending {
-    admitted_ms: i64,
-    /// Its orders' client ids and the venue ids known before sending (Polymarket's digest).
-    ids: Vec<String>,
+    admitted_ms: Mutex<BTreeMap<String, i64>>,
 }
 
 impl Unjournaled {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Pending>> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, i64>> {
+        self.admitted_ms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Registers a trade before any of its orders leaves. `now_ms` is read under the lock, so
     /// a checkpoint computed at the same time either sees the trade or is earlier than it.
-    pub(super) fn begin(&self, trade_id: &str, ids: Vec<String>, now_ms: impl FnOnce() -> i64) {
+    pub(super) fn begin(&self, trade_id: &str, now_ms: impl FnOnce() -> i64) {
         let mut m = self.lock();
-        let admitted_ms = now_ms();
-        m.insert(trade_id.to_string(), Pending { admitted_ms, ids });
+        let at = now_ms();
+        m.insert(trade_id.to_string(), at);
     }
 
     /// The trade's journal is on disk (a synced write followed its commit).
@@ -52,21 +47,11 @@ impl Unjournaled {
         self.lock().remove(trade_id);
     }
 
-    /// Whether `id` (a client order id or a venue order id) belongs to an order of this
-    /// process whose journal may not be on disk yet.
-    pub(super) fn holds(&self, id: &str) -> bool {
-        self.lock().values().any(|p| p.ids.iter().any(|i| i == id))
-    }
-
     /// Every order sent before the returned time (ms) is journaled on disk.
     pub(super) fn checkpoint(&self, now_ms: impl FnOnce() -> i64) -> i64 {
         let m = self.lock();
         let now = now_ms();
-        m.values()
-            .map(|p| p.admitted_ms)
-            .min()
-            .unwrap_or(now)
-            .min(now)
+        m.values().copied().min().unwrap_or(now).min(now)
     }
 }
 
@@ -186,13 +171,11 @@ mod tests {
     fn the_checkpoint_is_the_oldest_unjournaled_admission_or_now() {
         let u = Unjournaled::default();
         assert_eq!(u.checkpoint(|| 1_000), 1_000);
-        u.begin("t1", vec!["pmx-t1-a0".into(), "0xabc".into()], || 400);
-        u.begin("t2", vec!["pmx-t2-a0".into()], || 700);
+        u.begin("t1", || 400);
+        u.begin("t2", || 700);
         assert_eq!(u.checkpoint(|| 1_000), 400);
-        assert!(u.holds("0xabc") && u.holds("pmx-t2-a0") && !u.holds("pmx-t3-a0"));
         u.done("t1");
         assert_eq!(u.checkpoint(|| 1_000), 700);
-        assert!(!u.holds("0xabc"));
         u.done("t2");
         assert_eq!(u.checkpoint(|| 1_200), 1_200);
     }

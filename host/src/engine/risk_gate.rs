@@ -241,26 +241,30 @@ impl RiskGate {
     /// Journals a reserved trade and its orders in one transaction. If that fails, the
     /// reservation is given back and nothing may be sent.
     pub fn journal(&self, trade: &TradeRow, orders: &[OrderRow]) -> Result<(), LedgerError> {
-        self.journal_with(trade, orders, true)
+        let r = self.ledger.insert_planned(trade, orders);
+        self.unreserve_unless_journaled(trade, r)
     }
 
-    /// [`Self::journal`]; `synced` false commits without waiting for the disk
-    /// (`Ledger::insert_planned_unsynced`).
-    pub fn journal_with(
+    /// [`Self::journal`] committed without waiting for the disk
+    /// (`Ledger::insert_planned_unsynced`): a live trade's, before its legs leave.
+    pub fn journal_unsynced(
         &self,
         trade: &TradeRow,
         orders: &[OrderRow],
-        synced: bool,
     ) -> Result<(), LedgerError> {
-        let r = if synced {
-            self.ledger.insert_planned(trade, orders)
-        } else {
-            self.ledger.insert_planned_unsynced(trade, orders)
-        };
-        if r.is_err() {
+        let r = self.ledger.insert_planned_unsynced(trade, orders);
+        self.unreserve_unless_journaled(trade, r)
+    }
+
+    fn unreserve_unless_journaled(
+        &self,
+        trade: &TradeRow,
+        journaled: Result<(), LedgerError>,
+    ) -> Result<(), LedgerError> {
+        if journaled.is_err() {
             self.unreserve(trade);
         }
-        r
+        journaled
     }
 
     /// Gives back what [`Self::reserve`] took for a trade that was never journaled (and so

@@ -26,7 +26,7 @@ use plugin_api::{client_order_id, Direction, Fill, FillStatus, OpResult, OrderSt
 use super::books::VenueIdx;
 use super::journal_checkpoint::Checkpoint;
 use super::setup::{Engine, EngineError};
-use crate::store::{state, FillSource, Leg, OrderRow, OrderState, Purpose, Side, Tif, TradeRow};
+use crate::store::{state, FillSource, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
 
 /// How far the window is widened on both sides: the venues stamp fills by their own clocks,
 /// which may run ahead of or behind the engine's (an NTP-synced host is within a second).
@@ -43,6 +43,9 @@ struct Orphan {
 /// and which leg.
 type Slot = (usize, Direction, Leg);
 
+/// One pair-and-direction's orphans: the trade they were legs of.
+type Group = (Direction, Vec<(Leg, Orphan)>);
+
 impl Engine {
     /// Finds and records every order a live venue booked in the last run's window (see
     /// [`Checkpoint::window`]) that the ledger lacks. Returns false when a venue could not be
@@ -57,12 +60,15 @@ impl Engine {
                 None => complete = false,
             }
         }
-        let mut groups: BTreeMap<(usize, u8), Vec<(Leg, Orphan)>> = BTreeMap::new();
+        // By pair and direction (the trade each was a leg of).
+        let mut groups: BTreeMap<(usize, u8), Group> = BTreeMap::new();
         for o in orphans {
             match self.slot_of(&o) {
-                Some((pair, dir, leg)) => {
-                    groups.entry((pair, dir as u8)).or_default().push((leg, o))
-                }
+                Some((pair, dir, leg)) => groups
+                    .entry((pair, dir as u8))
+                    .or_insert_with(|| (dir, Vec::new()))
+                    .1
+                    .push((leg, o)),
                 None => {
                     let venue = self.venues[o.vi].name().to_string();
                     let msg = format!(
@@ -74,12 +80,7 @@ impl Engine {
                 }
             }
         }
-        for ((pair, dir), legs) in groups {
-            let dir = if dir == Direction::YesANoB as u8 {
-                Direction::YesANoB
-            } else {
-                Direction::NoAYesB
-            };
+        for ((pair, _), (dir, legs)) in groups {
             self.adopt_trade(pair, dir, legs).await?;
         }
         Ok(complete)
@@ -145,8 +146,7 @@ impl Engine {
             // start with the ledger's id; anything else (an operator's `polymix venue …
             // place`, another program on the account) is not the engine's to adopt.
             if let Some(c) = status.client_order_id.as_deref() {
-                let ours = format!("pmx-{}-", self.trade_ids.ledger_id());
-                if !c.starts_with(&ours) {
+                if self.trade_ids.own_trade_of(c).is_none() {
                     tracing::info!(venue = %venue, order_id = %order_id, client_order_id = %c, "an order the ledger lacks is not this engine's (client id); left alone");
                     continue;
                 }
@@ -210,15 +210,14 @@ impl Engine {
         // The trade id the engine gave it, when a venue echoes the client id (Kalshi);
         // otherwise a new one.
         let from_client_id = legs.iter().find_map(|(_, o)| {
-            let c = o.status.client_order_id.as_deref()?;
-            let (tid, _) = c.strip_prefix("pmx-")?.rsplit_once('-')?;
-            Some(tid.to_string())
+            self.trade_ids
+                .own_trade_of(o.status.client_order_id.as_deref()?)
         });
         let trade_id = match from_client_id {
             Some(t) if self.ledger.trade(&t)?.is_none() => t,
             _ => self.next_trade_id()?,
         };
-        let tif = Tif::parse(&self.cfg.engine.leg_tif).unwrap_or(Tif::Ioc);
+        let tif = self.leg_tif()?;
         let (inst_a, inst_b) = dir.instruments(&pair);
         let mut orders = Vec::new();
         let mut attempt = [0u32; 2];
@@ -254,13 +253,7 @@ impl Engine {
             Self::apply_status(&mut row, &o.status, now);
             orders.push(row);
         }
-        let held = |leg: Leg| {
-            orders
-                .iter()
-                .filter(|o| o.leg == leg)
-                .map(|o| o.filled_qty)
-                .fold(plugin_api::Qty::ZERO, |a, b| a + b)
-        };
+        let held = |leg: Leg| super::settlement::held(&orders, leg);
         let limit = |leg: Leg| {
             orders
                 .iter()
@@ -274,11 +267,7 @@ impl Engine {
         let trade = TradeRow {
             id: trade_id.clone(),
             pair_id: pair.id.clone(),
-            direction: match dir {
-                Direction::YesANoB => "yes_a_no_b",
-                Direction::NoAYesB => "no_a_yes_b",
-            }
-            .into(),
+            direction: super::trade_plan::direction_name(dir).into(),
             qty: held(Leg::A).max(held(Leg::B)),
             state: state::SUBMITTING,
             venue_a: pair.a.venue.clone(),

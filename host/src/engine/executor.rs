@@ -79,13 +79,7 @@ impl Engine {
             profit: p.profit,
             roi_ppm: p.roi_ppm,
         };
-        // Validated at load (ioc or fok); never silently another kind.
-        let tif = Tif::parse(&self.cfg.engine.leg_tif).ok_or_else(|| {
-            EngineError::Setup(format!(
-                "engine.leg_tif: unknown time in force {:?}",
-                self.cfg.engine.leg_tif
-            ))
-        })?;
+        let tif = self.leg_tif()?;
         let (tid, pair2) = (trade_id.clone(), pair.clone());
         let candidate = Candidate {
             proposal,
@@ -117,6 +111,17 @@ impl Engine {
                 Ok(Some((*trade, orders)))
             }
         }
+    }
+
+    /// The time in force of entry legs. Validated at load (ioc or fok); never silently
+    /// another kind.
+    pub(super) fn leg_tif(&self) -> Result<Tif, EngineError> {
+        Tif::parse(&self.cfg.engine.leg_tif).ok_or_else(|| {
+            EngineError::Setup(format!(
+                "engine.leg_tif: unknown time in force {:?}",
+                self.cfg.engine.leg_tif
+            ))
+        })
     }
 
     fn order_request(&self, o: &OrderRow) -> OrderRequest {

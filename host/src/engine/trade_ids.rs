@@ -33,10 +33,14 @@ impl TradeIds {
         })
     }
 
-    /// The ledger's id: every trade id (and so every client order id) this ledger's engine
-    /// made starts with it.
-    pub(super) fn ledger_id(&self) -> &str {
-        &self.ledger_id
+    /// The trade an order's client id names, if the order is one of this ledger's trades'
+    /// (`plugin_api::client_order_id`: `pmx-<trade id>-<leg><attempt>`, and every trade id
+    /// starts with the ledger's id); `None` for anyone else's (an operator's `pmx-op-…`).
+    pub(super) fn own_trade_of(&self, client_order_id: &str) -> Option<String> {
+        let rest = client_order_id.strip_prefix("pmx-")?;
+        let (trade_id, _leg) = rest.rsplit_once('-')?;
+        let seq = trade_id.strip_prefix(&self.ledger_id)?.strip_prefix('-')?;
+        (!seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit())).then(|| trade_id.to_string())
     }
 
     /// The next trade id.
@@ -55,6 +59,20 @@ impl TradeIds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_id_names_a_trade_of_this_ledger_or_none() {
+        let ids = TradeIds {
+            ledger_id: "4ff1128e".into(),
+            block: Mutex::new((0, 0)),
+        };
+        let coid = plugin_api::client_order_id("4ff1128e-000007", 'a', 0);
+        assert_eq!(ids.own_trade_of(&coid).as_deref(), Some("4ff1128e-000007"));
+        assert_eq!(ids.own_trade_of("pmx-op-00ff00ff00ff00ff"), None);
+        assert_eq!(ids.own_trade_of("pmx-0badcafe-000007-a0"), None);
+        assert_eq!(ids.own_trade_of("pmx-4ff1128e-a0"), None);
+        assert_eq!(ids.own_trade_of("4ff1128e-000007-a0"), None);
+    }
 
     #[test]
     fn two_id_sources_on_one_ledger_never_hand_out_the_same_id() {

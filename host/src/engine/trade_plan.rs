@@ -17,6 +17,14 @@ fn leg_reservations(p: &Proposal, qty: Qty) -> (Usd, Usd) {
     (a, b)
 }
 
+/// How a trade's direction is stored in the ledger.
+pub(super) fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::YesANoB => "yes_a_no_b",
+        Direction::NoAYesB => "no_a_yes_b",
+    }
+}
+
 /// Journal rows for a trade of `qty` shares. The trade is written once, already SUBMITTING
 /// with both legs `sent` (one transaction before either leg leaves): a stop before
 /// a leg's write leaves it `sent`, which reconciliation resolves by asking the venue.
@@ -31,10 +39,7 @@ pub(super) fn build(
 ) -> (TradeRow, Vec<OrderRow>) {
     let (inst_a, inst_b) = p.direction.instruments(pair);
     let (reserved_a, reserved_b) = leg_reservations(p, qty);
-    let direction = match p.direction {
-        Direction::YesANoB => "yes_a_no_b",
-        Direction::NoAYesB => "no_a_yes_b",
-    };
+    let direction = direction_name(p.direction);
     let trade = TradeRow {
         id: trade_id.to_string(),
         pair_id: pair.id.clone(),

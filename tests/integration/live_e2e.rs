@@ -130,6 +130,16 @@ fn pm_market(d: &PolymarketDouble, token: &str, cond: &str, outcome: &str) {
     d.add_market(m);
 }
 
+/// Kalshi's side of the arb as [`seed`] sets it: a YES bid at 0.55 for 10 (a NO ask at 0.45)
+/// over a deep one at 0.20, and a NO bid at 0.38 (a YES ask at 0.62).
+pub fn kalshi_arb_book(ks: &KalshiDouble) {
+    ks.seed_book(
+        ARB_TICKER,
+        &[("0.5500", "10.00"), ("0.2000", "100.00")],
+        &[("0.3800", "100.00")],
+    );
+}
+
 /// Seeds both doubles:
 /// * arb pair: P costs 0.40 on Polymarket (10 shares), not-P costs 0.45 on Kalshi (a YES bid
 ///   at 0.55, 10 contracts). 10 × (0.40 + 0.45) = $8.50 plus fees ≈ $0.30 pays $10: an arb.
@@ -155,11 +165,7 @@ pub fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
     ks.add_market(MarketSpec::new(FLAT_TICKER));
     // Kalshi shows bids only: a YES bid at 0.55 is a NO ask at 0.45; a NO bid at 0.38 is a
     // YES ask at 0.62.
-    ks.seed_book(
-        ARB_TICKER,
-        &[("0.5500", "10.00"), ("0.2000", "100.00")],
-        &[("0.3800", "100.00")],
-    );
+    kalshi_arb_book(ks);
     ks.seed_book(
         FLAT_TICKER,
         &[("0.4900", "100.00")],

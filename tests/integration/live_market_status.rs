@@ -76,11 +76,7 @@ async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
         })
         .await;
         // The arb appears on the paused market: not traded.
-        ks.seed_book(
-            ARB_TICKER,
-            &[("0.5500", "10.00"), ("0.2000", "100.00")],
-            &[("0.3800", "100.00")],
-        );
+        crate::live_e2e::kalshi_arb_book(&ks);
         tokio::time::sleep(Duration::from_millis(1000)).await;
         assert!(
             engine.ledger().trades_in(&[]).unwrap().is_empty(),

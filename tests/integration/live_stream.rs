@@ -132,11 +132,7 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
 
         // The arb appears, on the stream only: a YES bid at 0.55 (NO ask 0.45) for 10.
         let t0 = Instant::now();
-        ks.seed_book(
-            ARB_TICKER,
-            &[("0.5500", "10.00"), ("0.2000", "100.00")],
-            &[("0.3800", "100.00")],
-        );
+        crate::live_e2e::kalshi_arb_book(&ks);
         let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
             t.iter().any(|t| t.state == state::HEDGED)
         })

@@ -393,11 +393,7 @@ async fn no_new_trade_on_a_pair_while_its_ghost_fill_unwinds() {
     let script = async {
         // The arb is back on both venues while the unwind runs (Kalshi's by REST poll).
         ghost_unwind_with_arb_back(&pm, &ks, &engine, 1500, || {
-            ks.seed_book(
-                crate::live_e2e::ARB_TICKER,
-                &[("0.5500", "10.00"), ("0.2000", "100.00")],
-                &[("0.3800", "100.00")],
-            )
+            crate::live_e2e::kalshi_arb_book(&ks)
         })
         .await;
         // Unwound: the pair is free again and its arb is traded.

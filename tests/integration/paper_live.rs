@@ -58,11 +58,7 @@ pub(crate) fn seed(pm: &PolymarketDouble, ks: &KalshiDouble) {
     pm.set_book(FLAT_NO, &[("0.50", "50")], &[("0.55", "100")]);
     ks.add_market(MarketSpec::new(ARB_TICKER));
     ks.add_market(MarketSpec::new(FLAT_TICKER));
-    ks.seed_book(
-        ARB_TICKER,
-        &[("0.5500", "10.00"), ("0.2000", "100.00")],
-        &[("0.3800", "100.00")],
-    );
+    crate::live_e2e::kalshi_arb_book(ks);
     ks.seed_book(
         FLAT_TICKER,
         &[("0.4900", "100.00")],

@@ -92,11 +92,7 @@ async fn a_late_rest_book_never_overwrites_a_fresher_streamed_one() {
             "traded on the late REST book the stream had already replaced: {traded:#?}"
         );
         // The setup can trade: the arb back on the stream is traded at once.
-        ks.seed_book(
-            ARB_TICKER,
-            &[("0.5500", "10.00"), ("0.2000", "100.00")],
-            &[("0.3800", "100.00")],
-        );
+        crate::live_e2e::kalshi_arb_book(&ks);
         wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
             t.iter().any(|t| t.state == state::HEDGED)
         })

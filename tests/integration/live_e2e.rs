@@ -130,6 +130,24 @@ fn pm_market(d: &PolymarketDouble, token: &str, cond: &str, outcome: &str) {
     d.add_market(m);
 }
 
+/// No arb until a test makes one: P costs 0.60 on Polymarket.
+pub fn no_arb_on_polymarket(pm: &PolymarketDouble) {
+    pm.set_book(
+        ARB_YES,
+        &[("0.37", "50")],
+        &[("0.60", "10"), ("0.70", "100")],
+    );
+}
+
+/// Both doubles (default configs), seeded ([`seed`]), with no arb until a test makes one.
+pub async fn seeded_doubles_without_arb() -> (PolymarketDouble, KalshiDouble) {
+    let pm = polymix_doubles::polymarket::spawn(Default::default()).await;
+    let ks = polymix_doubles::kalshi::spawn(Default::default()).await;
+    seed(&pm, &ks);
+    no_arb_on_polymarket(&pm);
+    (pm, ks)
+}
+
 /// Kalshi's side of the arb as [`seed`] sets it: a YES bid at 0.55 for 10 (a NO ask at 0.45)
 /// over a deep one at 0.20, and a NO bid at 0.38 (a YES ask at 0.62).
 pub fn kalshi_arb_book(ks: &KalshiDouble) {

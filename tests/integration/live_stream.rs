@@ -174,15 +174,7 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconnect_and_a_stall() {
-    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
-    // No arb yet: P costs 0.60 on Polymarket (the Kalshi side still offers not-P at 0.45).
-    pm.set_book(
-        ARB_YES,
-        &[("0.37", "50")],
-        &[("0.60", "10"), ("0.70", "100")],
-    );
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_arb().await;
 
     let dir = temp_dir("live-stream-pm");
     let pm_venue =

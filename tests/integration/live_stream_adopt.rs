@@ -239,15 +239,7 @@ b = {{ venue = "ks", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
 /// appears only as a Polymarket `price_change` on the adopted pair.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_adopted_pair_of_a_streaming_venue_starts_its_connection() {
-    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
-    // No arb yet: P costs 0.60 on Polymarket.
-    pm.set_book(
-        ARB_YES,
-        &[("0.37", "50")],
-        &[("0.60", "10"), ("0.70", "100")],
-    );
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_arb().await;
     let dir = temp_dir("live-stream-adopt-pm");
     let pm_venue = crate::live_e2e::polymarket_streaming_toml(&dir, &pm, "");
     // No [[pair]]: the engine trades what the registry approves.

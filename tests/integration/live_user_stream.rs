@@ -45,12 +45,7 @@ async fn setup_polled(
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     seed(&pm, &ks);
     arrange(&ks);
-    // No arb until the test says so: P costs 0.60 on Polymarket.
-    pm.set_book(
-        ARB_YES,
-        &[("0.37", "50")],
-        &[("0.60", "10"), ("0.70", "100")],
-    );
+    crate::live_e2e::no_arb_on_polymarket(&pm);
     let dir = temp_dir(name);
     let pm_venue = crate::live_e2e::polymarket_streaming_toml(&dir, &pm, "");
     let body = crate::live_e2e::live_body(
@@ -293,15 +288,7 @@ async fn a_failure_seen_by_the_stream_and_the_rest_poll_is_booked_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_sweep() {
     use polymix_doubles::fault::{Fault, FaultRule};
-    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
-    // No arb until the test says so: P costs 0.60 on Polymarket.
-    pm.set_book(
-        ARB_YES,
-        &[("0.37", "50")],
-        &[("0.60", "10"), ("0.70", "100")],
-    );
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_arb().await;
     let dir = temp_dir("user-ks");
     let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
         "retries = 2\n",

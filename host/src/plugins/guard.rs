@@ -1,6 +1,19 @@
-//! Host-side protection around every plugin call: each instance runs its calls on its own
-//! worker thread, the caller waits at most the configured timeout, and an instance that
-//! panicked or hung is disabled while the host keeps running.
+//! Host-side protection around every plugin call: an instance that panicked or hung (did not
+//! return within the configured timeout) is disabled while the host keeps running.
+//!
+//! Two ways to call:
+//! * **On a worker thread** ([`Guarded::call`], and [`Guarded::call_async`] outside a
+//!   multi-thread runtime): each instance runs these calls on its own thread and the caller
+//!   waits at most the timeout, then gets [`CallError::Timeout`]. The risk gate calls its
+//!   policies this way, under its lock: a hung policy must not hold that lock.
+//! * **On the caller's thread** ([`Guarded::call_async`] on a multi-thread runtime, the engine's):
+//!   a thread handoff there and back cost ~30–150 µs per call on a two-core machine, several
+//!   times the plugins' own work, and the hot path (a book's parse, the strategy, both order
+//!   builds) makes five of them. The call runs inside `block_in_place`, so the runtime moves
+//!   the thread's other tasks elsewhere while it runs, and a watchdog thread disables the
+//!   instance once a call outlives the timeout, as the worker path does. What changes: a call
+//!   that never returns holds its own caller (one task) instead of a worker thread; a call
+//!   that returns late is answered with [`CallError::Timeout`], its result dropped, as before.
 //!
 //! Stream frames get a second worker thread of their own ([`Lane::Stream`]): parsing a frame
 //! takes microseconds, but on the instance's one thread it would queue behind whatever else
@@ -11,6 +24,8 @@ use plugin_api::{ErrorKind, PluginError};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::watchdog::Watch;
 
 /// Why a guarded call did not produce a value.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -84,7 +99,8 @@ pub struct Guarded<T: Send + Sync + 'static> {
     inner: Arc<T>,
     tx: Mutex<mpsc::Sender<Job>>,
     stream_tx: std::sync::OnceLock<Mutex<mpsc::Sender<Job>>>,
-    failed: Arc<Mutex<Option<String>>>,
+    /// Why the instance is disabled, and the calls running on callers' threads.
+    watch: Arc<Watch>,
     timeout: Duration,
 }
 
@@ -96,7 +112,7 @@ impl<T: Send + Sync + 'static> Guarded<T> {
             inner: Arc::new(inner),
             tx: Mutex::new(worker(format!("plugin-{instance}"))),
             stream_tx: std::sync::OnceLock::new(),
-            failed: Arc::new(Mutex::new(None)),
+            watch: Arc::new(Watch::new(instance, timeout)),
             timeout,
         }
     }
@@ -108,15 +124,11 @@ impl<T: Send + Sync + 'static> Guarded<T> {
 
     /// Why the instance is disabled, if it is.
     pub fn failure(&self) -> Option<String> {
-        self.failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.watch.failure()
     }
 
     fn disable(&self, reason: String) {
-        tracing::error!(plugin = %self.instance, %reason, "plugin instance disabled");
-        *self.failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+        self.watch.disable(reason);
     }
 
     /// Hands `f` to the `lane`'s worker thread; `reply` takes its result there.
@@ -195,8 +207,56 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         self.call_async_on(Lane::General, what, f).await
     }
 
-    /// [`Self::call_async`] on a chosen worker thread.
+    /// [`Self::call_async`] on a chosen worker thread (when not run on the caller's).
     pub async fn call_async_on<R: Send + 'static>(
+        &self,
+        lane: Lane,
+        what: &str,
+        f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
+    ) -> Result<R, CallError> {
+        if on_multi_thread_runtime() {
+            return self.call_inline(what, f);
+        }
+        self.call_on_worker(lane, what, f).await
+    }
+
+    /// Runs the call on this thread, the runtime's other tasks moved off it meanwhile, under
+    /// the watchdog (see the module's doc).
+    fn call_inline<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&T) -> Result<R, PluginError>,
+    ) -> Result<R, CallError> {
+        if let Some(reason) = self.failure() {
+            return Err(CallError::Disabled {
+                instance: self.instance.clone(),
+                reason,
+            });
+        }
+        let running = self.watch.begin(what);
+        let r = tokio::task::block_in_place(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&self.inner)))
+        });
+        if running.end() {
+            // Past the timeout: answered as the worker path answers, whatever came back.
+            return Err(self.timed_out(what));
+        }
+        let r = r.unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panicked".into());
+            Err(PluginError::new(
+                ErrorKind::Panic,
+                format!("call `{what}` panicked: {message}"),
+            ))
+        });
+        self.finish(what, r)
+    }
+
+    /// [`Self::call_async_on`] on the lane's worker thread, the caller's task woken by it.
+    async fn call_on_worker<R: Send + 'static>(
         &self,
         lane: Lane,
         what: &str,
@@ -226,6 +286,13 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         self.disable(e.to_string());
         e
     }
+}
+
+/// Whether this thread runs a multi-thread tokio runtime's tasks, where `block_in_place` can
+/// move them elsewhere (it panics on a current-thread runtime).
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 #[cfg(test)]
@@ -309,5 +376,61 @@ mod tests {
             t.elapsed()
         );
         busy.await.unwrap().unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn on_the_engines_runtime_a_call_runs_on_the_callers_thread() {
+        let g = Guarded::new("inline", (), Duration::from_secs(5));
+        let caller = std::thread::current().id();
+        let ran_on = g
+            .call_async("where", |_| Ok(std::thread::current().id()))
+            .await
+            .unwrap();
+        assert_eq!(ran_on, caller);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hung_call_on_the_callers_thread_disables_the_instance_at_its_timeout() {
+        let g = Arc::new(Guarded::new("hung", (), Duration::from_millis(100)));
+        let hung = {
+            let g = g.clone();
+            tokio::spawn(async move {
+                g.call_async("sleep", |_| {
+                    std::thread::sleep(Duration::from_millis(1500));
+                    Ok(())
+                })
+                .await
+            })
+        };
+        // The watchdog disables it while the call still runs, and the runtime keeps going.
+        let t = std::time::Instant::now();
+        while g.failure().is_none() {
+            assert!(t.elapsed() < Duration::from_millis(1000), "not disabled");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!hung.is_finished());
+        let next = g.call_async("next", |_| Ok(1)).await.unwrap_err();
+        assert!(matches!(next, CallError::Disabled { .. }), "{next}");
+        // Its late answer is dropped: the caller gets the timeout.
+        let late = hung.await.unwrap().unwrap_err();
+        assert!(matches!(late, CallError::Timeout { .. }), "{late}");
+        assert!(g
+            .failure()
+            .unwrap()
+            .contains("did not return within 100 ms"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_on_the_callers_thread_is_an_error_and_disables_the_instance() {
+        let g = Guarded::new("boom", (), Duration::from_secs(5));
+        let e = g
+            .call_async("boom", |_| -> Result<(), PluginError> { panic!("oops") })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, CallError::Plugin { error, .. } if error.kind == ErrorKind::Panic),
+            "{e}"
+        );
+        assert!(g.failure().unwrap().contains("oops"));
     }
 }

@@ -8,6 +8,7 @@ pub mod load;
 pub mod log_sink;
 pub mod probe;
 pub mod registry;
+mod watchdog;
 
 pub use guard::{CallError, Guarded};
 pub use load::{LoadError, LoadedModule, ModuleRef};

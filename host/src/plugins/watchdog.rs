@@ -1,0 +1,153 @@
+//! The watchdog of plugin calls made on the caller's thread (`guard`'s inline path): one
+//! thread for the whole process looks at every instance's running calls and disables an
+//! instance whose call has outlived its timeout, as the worker path does when its wait ends.
+//! The caller cannot be given its thread back; what matters is that nothing new is sent into
+//! a plugin that hung, and that the operator is told at the timeout, not when (if) it returns.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+/// How often the watchdog looks; a hung call is reported at most this much after its timeout.
+const TICK: Duration = Duration::from_millis(20);
+
+/// One instance's health and its calls running on callers' threads.
+pub(super) struct Watch {
+    instance: String,
+    timeout: Duration,
+    failed: Mutex<Option<String>>,
+    running: Mutex<Vec<Running>>,
+    next_id: AtomicU64,
+    registered: OnceLock<()>,
+}
+
+struct Running {
+    id: u64,
+    what: String,
+    started: Instant,
+}
+
+/// A call in progress; [`Call::end`] says whether it outlived the timeout.
+pub(super) struct Call<'a> {
+    watch: &'a Arc<Watch>,
+    id: u64,
+    started: Instant,
+}
+
+impl Watch {
+    pub(super) fn new(instance: &str, timeout: Duration) -> Self {
+        Watch {
+            instance: instance.to_string(),
+            timeout,
+            failed: Mutex::new(None),
+            running: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(0),
+            registered: OnceLock::new(),
+        }
+    }
+
+    /// Why the instance is disabled, if it is.
+    pub(super) fn failure(&self) -> Option<String> {
+        self.failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Disables the instance; the first reason is kept (and logged once).
+    pub(super) fn disable(&self, reason: String) {
+        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        if failed.is_none() {
+            tracing::error!(plugin = %self.instance, %reason, "plugin instance disabled");
+            *failed = Some(reason);
+        }
+    }
+
+    /// Registers a call about to run on the caller's thread.
+    pub(super) fn begin<'a>(self: &'a Arc<Self>, what: &str) -> Call<'a> {
+        self.registered
+            .get_or_init(|| watched(Arc::downgrade(self)));
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Running {
+                id,
+                what: what.to_string(),
+                started,
+            });
+        Call {
+            watch: self,
+            id,
+            started,
+        }
+    }
+
+    /// Disables the instance if one of its calls has outlived the timeout.
+    fn look(&self, now: Instant) {
+        let late = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find(|r| now.duration_since(r.started) > self.timeout)
+            .map(|r| r.what.clone());
+        if let Some(what) = late {
+            if self.failure().is_none() {
+                crate::metrics::inc(
+                    "polymix_plugin_call_failures_total",
+                    &[("plugin", &self.instance), ("call", &what)],
+                );
+                self.disable(format!(
+                    "{}: call `{what}` did not return within {} ms; instance disabled",
+                    self.instance,
+                    self.timeout.as_millis()
+                ));
+            }
+        }
+    }
+}
+
+impl Call<'_> {
+    /// The call returned: true if it took longer than the timeout.
+    pub(super) fn end(self) -> bool {
+        let late = self.started.elapsed() > self.watch.timeout;
+        self.watch
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|r| r.id != self.id);
+        late
+    }
+}
+
+/// Every watched instance; the watchdog thread starts with the first.
+fn watched(w: Weak<Watch>) {
+    static WATCHED: OnceLock<Mutex<Vec<Weak<Watch>>>> = OnceLock::new();
+    let list = WATCHED.get_or_init(|| {
+        let spawned = std::thread::Builder::new()
+            .name("plugin-watchdog".into())
+            .spawn(|| loop {
+                std::thread::sleep(TICK);
+                let now = Instant::now();
+                let alive: Vec<Arc<Watch>> = match WATCHED.get() {
+                    Some(l) => {
+                        let mut l = l.lock().unwrap_or_else(|p| p.into_inner());
+                        l.retain(|w| w.strong_count() > 0);
+                        l.iter().filter_map(Weak::upgrade).collect()
+                    }
+                    None => continue,
+                };
+                for w in alive {
+                    w.look(now);
+                }
+            });
+        if let Err(e) = spawned {
+            // Without it a hung call is still answered Timeout when (if) it returns.
+            tracing::error!(error = %e, "cannot start the plugin watchdog thread");
+        }
+        Mutex::new(Vec::new())
+    });
+    list.lock().unwrap_or_else(|p| p.into_inner()).push(w);
+}

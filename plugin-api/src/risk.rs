@@ -1,6 +1,7 @@
 //! Risk policies: approve, reject or shrink a proposed trade given the engine's state.
-//! The host runs every policy under one lock, with the proposal's cash already reserved
-//! against the snapshot, so the snapshot is exact.
+//! The host reserves the proposal's cash only if its totals are still the snapshot the
+//! policies judged (and asks again if not), so a policy's answer is always about the exact
+//! state the trade is admitted in. See [`RiskPolicy::check`].
 
 use serde::{Deserialize, Serialize};
 
@@ -139,5 +140,10 @@ pub trait RiskPolicy: Send + Sync + 'static {
     fn info(&self) -> PluginInfo;
 
     /// Judges one proposal.
+    ///
+    /// The answer must depend only on `snapshot` and `proposal`: the host asks without holding
+    /// its lock, and if the engine's state moved meanwhile (another trade reserved or released
+    /// cash, a balance was read, the day rolled) it asks again with the new snapshot. So one
+    /// proposal may be checked more than once, and may be checked while other proposals are.
     fn check(&self, snapshot: &RiskSnapshot, proposal: &RiskProposal) -> RiskDecision;
 }

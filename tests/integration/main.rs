@@ -24,6 +24,7 @@ mod paper_live_record;
 mod paper_resume;
 mod plugin_loading;
 mod polymarket;
+mod risk_gate_race;
 mod risk_halt;
 mod stream_books;
 mod stream_freed_pairs;

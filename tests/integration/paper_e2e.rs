@@ -228,7 +228,7 @@ async fn bundled_job_pairs_come_from_discovery_and_config_pairs_give_the_same_fi
     );
 }
 
-fn candidate(id: usize, cost: Usd) -> Candidate {
+pub(crate) fn candidate(id: usize, cost: Usd) -> Candidate {
     let proposal = RiskProposal {
         pair: "p".into(),
         venue_a: "A".into(),
@@ -329,6 +329,55 @@ fn admit_concurrently(gate: &Arc<RiskGate>) -> i32 {
         })
         .collect();
     handles.into_iter().map(|h| h.join().unwrap()).sum()
+}
+
+/// [`admit_concurrently`] from 100 tasks of a multi-thread runtime, the engine's kind: there
+/// the policies run on the tasks' own threads, all at once and outside the gate's lock.
+fn admit_concurrently_on_the_runtime(gate: &Arc<RiskGate>) -> i32 {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(8)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // All start together, so the checks overlap.
+        let start = Arc::new(tokio::sync::Barrier::new(100));
+        let tasks: Vec<_> = (0..100)
+            .map(|i| {
+                let (g, start) = (gate.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    matches!(
+                        g.admit(candidate(i, Usd::dollars(48))).unwrap(),
+                        Admission::Approved(..)
+                    ) as i32
+                })
+            })
+            .collect();
+        let mut approved = 0;
+        for t in tasks {
+            approved += t.await.unwrap();
+        }
+        approved
+    })
+}
+
+#[test]
+fn a_hundred_concurrent_proposals_on_the_runtime_never_exceed_limits_or_spend_a_dollar_twice() {
+    let (gate, ledger) = gate_with("gate-rt", Usd::dollars(300));
+    assert_eq!(
+        admit_concurrently_on_the_runtime(&gate),
+        6,
+        "cash for exactly 6 trades"
+    );
+    assert_eq!(gate.state().reserved["A"], Usd::dollars(288));
+    assert_eq!(ledger.trades_in(&[]).unwrap().len(), 6);
+    let (gate, ledger) = gate_with("gate-rt2", Usd::dollars(1_000_000));
+    assert_eq!(
+        admit_concurrently_on_the_runtime(&gate),
+        10,
+        "the policy's daily limit"
+    );
+    assert_eq!(ledger.daily("2026-11-24").unwrap().trades, 10);
 }
 
 #[test]

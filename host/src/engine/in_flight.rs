@@ -28,6 +28,10 @@ pub(super) struct InFlight {
     /// stream report), by trade: busy like a running trade's, kept apart so ending the
     /// unwind never frees what a running trade holds.
     unwinding: std::collections::HashMap<String, Vec<(VenueIdx, String)>>,
+    /// Instruments of pairs whose proposal is being admitted (the risk policies asked), by
+    /// pair: claimed before the policies are asked, so the other driver cannot admit a trade
+    /// on the same books meanwhile, without holding a lock across the plugin calls.
+    admitting: std::collections::HashMap<u32, Vec<(VenueIdx, String)>>,
     /// Where pairs go when a trade or an unwind frees their instruments: the stream driver
     /// decides them again at once (live runs with streams; `None` otherwise).
     freed: Option<UnboundedSender<BTreeSet<u32>>>,
@@ -36,6 +40,30 @@ pub(super) struct InFlight {
 /// An approved trade handed from the live loop to the executor, with when the book that
 /// decided it arrived.
 pub(super) type Job = (TradeRow, Vec<OrderRow>, super::decision_latency::Stamps);
+
+/// A pair's instruments claimed while its proposal is admitted; given back when dropped (an
+/// admission that failed or panicked holds nothing).
+struct AdmissionClaim<'a> {
+    engine: &'a Engine,
+    pair: Option<u32>,
+}
+
+impl AdmissionClaim<'_> {
+    /// Gives the claim back under a lock the caller holds.
+    fn end(mut self, f: &mut InFlight) {
+        if let Some(pair) = self.pair.take() {
+            f.admitting.remove(&pair);
+        }
+    }
+}
+
+impl Drop for AdmissionClaim<'_> {
+    fn drop(&mut self) {
+        if let Some(pair) = self.pair.take() {
+            self.engine.in_flight().admitting.remove(&pair);
+        }
+    }
+}
 
 impl Engine {
     fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
@@ -49,29 +77,63 @@ impl Engine {
             .collect()
     }
 
-    /// Admits a proposal in a live run and marks its trade running, as one step under the
-    /// admission lock: the REST loop and the stream driver decide in parallel (tasks of their
-    /// own), and with a gap between "are its instruments busy" and "mark them busy" both could
-    /// admit a trade on the same books, the second finding their depth gone.
+    /// Admits a proposal in a live run and marks its trade running. The REST loop and the
+    /// stream driver decide in parallel (tasks of their own), and with a gap between "are its
+    /// instruments busy" and "mark them busy" both could admit a trade on the same books, the
+    /// second finding their depth gone: so the pair's instruments are claimed first, checked
+    /// and claimed under one lock, and held until the trade is marked running or refused. No
+    /// lock is held while the risk policies are asked (a hung policy holds only this
+    /// proposal, not every other decision).
     pub(super) fn admit_to_run(
         &self,
         p: plugin_api::Proposal,
     ) -> Result<Option<(TradeRow, Vec<OrderRow>)>, EngineError> {
-        let _one_at_a_time = self.admission.lock().unwrap_or_else(|p| p.into_inner());
-        let admitted = self.admit_proposal(p)?;
-        if let Some((trade, _)) = &admitted {
-            self.mark_in_flight(trade);
+        let Some(claim) = self.claim_for_admission(p.pair) else {
+            return Ok(None);
+        };
+        let admitted = self.admit_proposal(p);
+        let mut f = self.in_flight();
+        if let Ok(Some((trade, _))) = &admitted {
+            let keys = self.trade_instruments(trade);
+            f.trades.insert(trade.id.clone());
+            f.instruments.extend(keys);
         }
-        Ok(admitted)
+        // Ended under the same lock the trade was marked under: no gap between the two.
+        claim.end(&mut f);
+        admitted
     }
 
-    /// Marks an approved trade as running (before it is handed over, so the next decision
-    /// already sees its instruments busy).
-    fn mark_in_flight(&self, t: &TradeRow) {
-        let keys = self.trade_instruments(t);
+    /// Claims a pair's four instruments for its admission; `None` if a running, unresolved,
+    /// unwinding or admitting trade holds one of them. An unknown pair claims nothing (the
+    /// admission reports it).
+    fn claim_for_admission(&self, pair: u32) -> Option<AdmissionClaim<'_>> {
+        let keys: Vec<(VenueIdx, String)> = match self.pairs.get().get(pair as usize) {
+            Some(p) => [
+                (&p.a.venue, &p.a.yes),
+                (&p.a.venue, &p.a.no),
+                (&p.b.venue, &p.b.yes),
+                (&p.b.venue, &p.b.no),
+            ]
+            .into_iter()
+            .filter_map(|(v, i)| Some((self.vidx(v)?, i.clone())))
+            .collect(),
+            None => Vec::new(),
+        };
         let mut f = self.in_flight();
-        f.trades.insert(t.id.clone());
-        f.instruments.extend(keys);
+        let held = |k: &(VenueIdx, String)| {
+            f.instruments.contains(k)
+                || f.unresolved.contains(k)
+                || f.unwinding.values().any(|keys| keys.contains(k))
+                || f.admitting.values().any(|keys| keys.contains(k))
+        };
+        if keys.iter().any(held) || f.admitting.contains_key(&pair) {
+            return None;
+        }
+        f.admitting.insert(pair, keys);
+        Some(AdmissionClaim {
+            engine: self,
+            pair: Some(pair),
+        })
     }
 
     fn unmark_in_flight(&self, t: &TradeRow) {

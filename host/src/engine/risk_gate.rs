@@ -1,7 +1,10 @@
-//! The risk gate: every risk plugin runs under one lock with cash reservation, and an approved
-//! trade is journaled before the lock is released, so concurrent proposals can never exceed a
-//! limit or spend one dollar twice. The cash check is the gate's own, not a plugin's: a config
-//! with no `[[risk]]` still cannot spend money a venue does not have.
+//! The risk gate: the risk plugins judge a proposal against a snapshot of the gate's totals,
+//! and the gate reserves its cash only if the totals are still that snapshot (compared under
+//! the gate's lock, with the reservation); if they moved meanwhile the plugins are asked again.
+//! So concurrent proposals can never exceed a limit or spend one dollar twice, and no plugin
+//! call is made under the lock: a policy that hangs holds only the proposal it was asked
+//! about, never the trades that must release or unwind. The cash check is the gate's own, not
+//! a plugin's: a config with no `[[risk]]` still cannot spend money a venue does not have.
 
 use plugin_api::ffi::RiskHandle;
 use plugin_api::{Mode, Qty, RiskDecision, RiskProposal, RiskReason, RiskSnapshot, Usd, VenueCash};
@@ -36,6 +39,14 @@ pub enum Admission {
     Approved(Box<TradeRow>, Vec<OrderRow>),
     /// Refused with every reason.
     Rejected(Vec<RiskReason>),
+}
+
+/// What the policies answered about one proposal.
+struct Verdict {
+    proposal: RiskProposal,
+    reasons: Vec<RiskReason>,
+    /// The smallest share count a policy resized to.
+    resize: Option<Qty>,
 }
 
 /// A trade the strategy wants, before the gate sees it.
@@ -183,23 +194,52 @@ impl RiskGate {
     /// before any of it leaves (so it can add what it learns meanwhile, e.g. an order's id,
     /// in the same transaction).
     pub fn reserve(&self, c: Candidate) -> Admission {
-        let mut s = self.lock();
-        let snapshot = self.snapshot(&s);
-        let mut proposal = c.proposal;
-        let mut reasons = Vec::new();
-        let mut resize: Option<Qty> = None;
+        loop {
+            let seen = self.snapshot(&self.lock());
+            let verdict = self.ask_policies(&seen, c.proposal.clone());
+            let mut s = self.lock();
+            if self.snapshot(&s) == seen {
+                return self.reserve_under_lock(&mut s, &c, verdict);
+            }
+            // Another trade reserved or released, a balance was read, or the day rolled
+            // while the policies looked: their answer was about totals that are gone.
+            tracing::debug!(pair = %c.proposal.pair, "risk totals moved during the check; asking again");
+        }
+    }
+
+    /// Every policy's answer about `proposal` against `snapshot`; no lock is held (a policy
+    /// that hangs holds only this proposal, see the module doc).
+    fn ask_policies(&self, snapshot: &RiskSnapshot, proposal: RiskProposal) -> Verdict {
+        let mut verdict = Verdict {
+            proposal,
+            reasons: Vec::new(),
+            resize: None,
+        };
         for p in &self.policies {
-            let (snap, prop) = (snapshot.clone(), proposal.clone());
-            match p.call("check", move |h| h.check(&snap, &prop)) {
+            let (snap, prop) = (snapshot.clone(), verdict.proposal.clone());
+            match p.call_here("check", move |h| h.check(&snap, &prop)) {
                 Ok(RiskDecision::Approve) => {}
-                Ok(RiskDecision::Reject { reasons: r }) => reasons.extend(r),
+                Ok(RiskDecision::Reject { reasons: r }) => verdict.reasons.extend(r),
                 Ok(RiskDecision::Resize { qty, reason }) => {
                     tracing::info!(policy = p.instance(), qty = %qty, reason = %reason.message, "risk resize");
-                    resize = Some(resize.map_or(qty, |q| q.min(qty)));
+                    verdict.resize = Some(verdict.resize.map_or(qty, |q| q.min(qty)));
                 }
-                Err(e) => reasons.push(RiskReason::new("risk_plugin_error", e.to_string())),
+                Err(e) => verdict
+                    .reasons
+                    .push(RiskReason::new("risk_plugin_error", e.to_string())),
             }
         }
+        verdict
+    }
+
+    /// Applies the policies' verdict and the gate's own cash check, and reserves: under the
+    /// gate's lock, the totals being the ones the policies judged.
+    fn reserve_under_lock(&self, s: &mut GateState, c: &Candidate, verdict: Verdict) -> Admission {
+        let Verdict {
+            mut proposal,
+            mut reasons,
+            resize,
+        } = verdict;
         if let Some(q) = resize {
             if q.0 <= 0 {
                 reasons.push(RiskReason::new(
@@ -222,7 +262,7 @@ impl RiskGate {
         // The host's own check, with or without risk plugins: a trade must be payable from the
         // cash each venue has left after what in-flight trades reserved.
         reasons.extend(cash_shortfalls(
-            &s,
+            s,
             [
                 (trade.venue_a.as_str(), trade.reserved_a),
                 (trade.venue_b.as_str(), trade.reserved_b),

@@ -100,8 +100,6 @@ pub struct Engine {
     pub(super) decision_latency: super::decision_latency::DecisionLatency,
     /// Wakes the preparer after a trade used what venues prepared.
     pub(super) preparer: super::prepare::Preparer,
-    /// Held from a live proposal's busy check to its trade marked running (`admit_to_run`).
-    pub(super) admission: Mutex<()>,
     /// Trade sequence numbers reserved from the ledger and not yet used: (next, end).
     pub(super) trade_ids: super::trade_ids::TradeIds,
     /// Trades whose orders may be out before their journal record (see `journal_checkpoint`).
@@ -230,7 +228,6 @@ impl Engine {
             in_flight: Mutex::new(Default::default()),
             decision_latency: Default::default(),
             preparer: Default::default(),
-            admission: Mutex::new(()),
             trade_ids,
             unjournaled: Default::default(),
             feeds,

@@ -4,9 +4,9 @@
 //! Two ways to call:
 //! * **On a worker thread** ([`Guarded::call`], and [`Guarded::call_async`] outside a
 //!   multi-thread runtime): each instance runs these calls on its own thread and the caller
-//!   waits at most the timeout, then gets [`CallError::Timeout`]. The risk gate calls its
-//!   policies this way, under its lock: a hung policy must not hold that lock.
-//! * **On the caller's thread** ([`Guarded::call_async`] on a multi-thread runtime, the engine's):
+//!   waits at most the timeout, then gets [`CallError::Timeout`].
+//! * **On the caller's thread** ([`Guarded::call_async`] and [`Guarded::call_here`] on a
+//!   multi-thread runtime, the engine's):
 //!   a thread handoff there and back cost ~30–150 µs per call on a two-core machine, several
 //!   times the plugins' own work, and the hot path (a book's parse, the strategy, both order
 //!   builds) makes five of them. The call runs inside `block_in_place`, so the runtime moves
@@ -194,6 +194,21 @@ impl<T: Send + Sync + 'static> Guarded<T> {
             Ok(r) => self.finish(what, r),
             Err(_) => Err(self.timed_out(what)),
         }
+    }
+
+    /// Calls the plugin from synchronous code: on the caller's thread on a multi-thread
+    /// runtime (as [`Self::call_async`] does there), else on the worker thread as
+    /// [`Self::call`]. Not for a caller that holds a lock others need: a call that never
+    /// returns would hold it (the risk gate asks its policies with no lock held).
+    pub fn call_here<R: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
+    ) -> Result<R, CallError> {
+        if on_multi_thread_runtime() {
+            return self.call_inline(what, f);
+        }
+        self.call(what, f)
     }
 
     /// Calls the plugin from async code without blocking the runtime: the worker thread

@@ -26,7 +26,7 @@ impl Engine {
     /// runner, timed from `stamps` (the deciding book). Both live drivers decide through it.
     /// False once the runner is gone (it failed): the driver ends with it.
     pub(super) async fn decide_and_hand_over(
-        &self,
+        self: &Arc<Self>,
         pairs: &[u32],
         mut stamps: Stamps,
         trades: &tokio::sync::mpsc::UnboundedSender<Job>,
@@ -34,13 +34,22 @@ impl Engine {
         let proposals = self.evaluate(pairs).await;
         stamps.stamp(Stage::Decided);
         for p in proposals {
+            if trades.is_closed() {
+                // The trade runner is gone (it failed): nothing more is started.
+                return Ok(false);
+            }
             // (It skips a pair the other driver started a trade on meanwhile.)
             if let Some((trade, orders)) = self.admit_to_run(p)? {
                 let mut stamps = stamps;
                 stamps.stamp(Stage::Admitted);
-                if trades.send((trade, orders, stamps)).is_err() {
+                if trades
+                    .send(self.start_trade(trade, orders, stamps))
+                    .is_err()
+                {
                     return Ok(false);
                 }
+                // The trade's task runs next on this thread; the decision goes on after.
+                tokio::task::yield_now().await;
             }
         }
         Ok(true)

@@ -4,10 +4,10 @@
 //! it has not yet taken its shares from) and the reconciliation, fill and settlement sweeps
 //! leave it alone (its own future owns it until it ends).
 
+use futures_util::StreamExt;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tokio::task::JoinSet;
 
 use super::books::VenueIdx;
 use super::decision_latency::{Stage, Stamps};
@@ -37,9 +37,30 @@ pub(super) struct InFlight {
     freed: Option<UnboundedSender<BTreeSet<u32>>>,
 }
 
-/// An approved trade handed from the live loop to the executor, with when the book that
-/// decided it arrived.
-pub(super) type Job = (TradeRow, Vec<OrderRow>, super::decision_latency::Stamps);
+/// A running trade's task, handed by the driver that started it to the trade runner
+/// ([`Engine::run_trades`]), which watches it end. Aborted if dropped unfinished: the runner
+/// drops what it holds only when the run is failing (as a `JoinSet` would).
+pub(super) struct Job(tokio::task::JoinHandle<Result<(), EngineError>>);
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl std::future::Future for Job {
+    type Output = Result<(), EngineError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx).map(|r| match r {
+            Ok(r) => r,
+            Err(e) => Err(EngineError::Task(e.to_string())),
+        })
+    }
+}
 
 /// A pair's instruments claimed while its proposal is admitted; given back when dropped (an
 /// admission that failed or panicked holds nothing).
@@ -244,33 +265,41 @@ impl Engine {
         })
     }
 
-    /// Runs every trade the live loop hands over, each as its own task, until the loop stops
-    /// handing trades over and the last one has ended. A ledger failure in any trade ends the
-    /// run (the others are stopped with it, as the drivers are).
+    /// Starts an admitted trade as a task of its own, spawned by the deciding driver itself:
+    /// it runs on the driver's thread as soon as the driver yields (no handoff to another
+    /// task or thread on the way to the wire). Its instruments are already marked busy.
+    pub(super) fn start_trade(
+        self: &Arc<Self>,
+        trade: TradeRow,
+        orders: Vec<OrderRow>,
+        mut stamps: Stamps,
+    ) -> Job {
+        let e = self.clone();
+        Job(tokio::spawn(async move {
+            stamps.stamp(Stage::Started);
+            e.run_trade(trade, orders, stamps).await
+        }))
+    }
+
+    /// Watches every trade the drivers start until they stop starting trades and the last one
+    /// has ended. A ledger failure in any trade ends the run (the others are stopped with it,
+    /// as the drivers are).
     pub(super) async fn run_trades(
         self: Arc<Self>,
         mut jobs: UnboundedReceiver<Job>,
     ) -> Result<(), EngineError> {
-        let mut running = JoinSet::new();
-        let ended = |r: Result<Result<(), EngineError>, tokio::task::JoinError>| match r {
-            Ok(r) => r,
-            Err(e) => Err(EngineError::Task(e.to_string())),
-        };
+        let mut running = futures_util::stream::FuturesUnordered::new();
         loop {
             tokio::select! {
                 job = jobs.recv() => match job {
-                    Some((trade, orders, mut stamps)) => {
-                        stamps.stamp(Stage::Started);
-                        let e = self.clone();
-                        running.spawn(async move { e.run_trade(trade, orders, stamps).await });
-                    }
+                    Some(job) => running.push(job),
                     None => break,
                 },
-                Some(r) = running.join_next(), if !running.is_empty() => ended(r)?,
+                Some(r) = running.next(), if !running.is_empty() => r?,
             }
         }
-        while let Some(r) = running.join_next().await {
-            ended(r)?;
+        while let Some(r) = running.next().await {
+            r?;
         }
         Ok(())
     }

@@ -79,7 +79,7 @@ impl Engine {
 
     /// The loop itself: books, decisions (approved trades go to `trades`), sweeps.
     async fn drive_live(
-        &self,
+        self: &Arc<Self>,
         mut stop: tokio::sync::watch::Receiver<bool>,
         trades: tokio::sync::mpsc::UnboundedSender<super::in_flight::Job>,
     ) -> Result<(), EngineError> {
@@ -148,7 +148,7 @@ impl Engine {
     /// One poll: fed simulators' feeds, books, and trades on what changed (approved trades go
     /// to `trades`; a closed channel ends the loop).
     async fn poll_once(
-        &self,
+        self: &Arc<Self>,
         trades: &tokio::sync::mpsc::UnboundedSender<super::in_flight::Job>,
     ) -> Result<(), EngineError> {
         // Fed simulators get the feeds' books first (resolutions and status with the

@@ -22,6 +22,7 @@ use plugin_api::stream::apply_level;
 use plugin_api::{Book, StreamChannel, StreamEvent, VenueEvent};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
 use super::books::VenueIdx;
@@ -169,7 +170,7 @@ impl Engine {
     /// and resolutions, which need the ledger) are applied by their own loop, so a book frame
     /// never waits behind a report's ledger writes or REST lookups.
     pub(super) async fn drive_streams(
-        &self,
+        self: &Arc<Self>,
         stop: watch::Receiver<bool>,
         trades: mpsc::UnboundedSender<Job>,
         freed: mpsc::UnboundedReceiver<BTreeSet<u32>>,
@@ -233,7 +234,7 @@ impl Engine {
     /// change that came while their trade ran was skipped then (the pair was busy), and a
     /// streamed book may not change again for a long time.
     async fn drive_stream_books(
-        &self,
+        self: &Arc<Self>,
         mut stop: watch::Receiver<bool>,
         mut rx: mpsc::UnboundedReceiver<(VenueIdx, StreamUpdate)>,
         mut freed: mpsc::UnboundedReceiver<BTreeSet<u32>>,

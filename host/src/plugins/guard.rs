@@ -15,10 +15,11 @@
 //!   that never returns holds its own caller (one task) instead of a worker thread; a call
 //!   that returns late is answered with [`CallError::Timeout`], its result dropped, as before.
 //!
-//! Stream frames get a second worker thread of their own ([`Lane::Stream`]): parsing a frame
-//! takes microseconds, but on the instance's one thread it would queue behind whatever else
-//! the venue is doing (an RSA signature, a response being read), and a book frame is the
-//! start of the latency that matters most.
+//! On the worker path, stream frames get a second worker thread of their own
+//! ([`Lane::Stream`]): parsing a frame takes microseconds, but on the instance's one thread it
+//! would queue behind whatever else the venue is doing (an RSA signature, a response being
+//! read), and a book frame is the start of the latency that matters most. (On the caller's
+//! thread nothing queues: calls to one instance may run at once, which `T: Sync` allows.)
 
 use plugin_api::{ErrorKind, PluginError};
 use std::sync::mpsc;

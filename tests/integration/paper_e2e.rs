@@ -4,7 +4,7 @@ use plugin_api::ffi::RiskHandle;
 use plugin_api::{Qty, RiskProposal, Usd};
 use polymix_host::engine::risk_gate::{Admission, Candidate, RiskGate};
 use polymix_host::engine::{Engine, EngineOptions, Summary};
-use polymix_host::plugins::{Guarded, Registry};
+use polymix_host::plugins::Registry;
 use polymix_host::store::{state, Ledger, Leg, OrderRow, OrderState, Purpose, Side, TradeRow};
 use polymix_host::venue_io::SimClock;
 use std::sync::Arc;
@@ -295,23 +295,11 @@ pub(crate) fn candidate(id: usize, cost: Usd) -> Candidate {
 
 /// A gate over the risk-limits policy (max 10 trades/day) with `cash` on venues A and B.
 fn gate_with(tag: &str, cash: Usd) -> (Arc<RiskGate>, Arc<Ledger>) {
-    let dir = temp_dir(tag);
-    let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
     let settings = serde_json::json!({ "max_daily_trades": 10, "max_position_size": "1000" });
     let policy =
         RiskHandle::in_process::<polymix_risk_limits::Limits>("limits", &settings).unwrap();
-    let policy = Arc::new(Guarded::new("limits", policy, Duration::from_secs(5)));
-    let gate = Arc::new(
-        RiskGate::new(
-            vec![policy],
-            ledger.clone(),
-            plugin_api::Mode::Paper,
-            "2026-11-24",
-        )
-        .unwrap(),
-    );
-    gate.set_cash("A", cash);
-    gate.set_cash("B", cash);
+    let (gate, ledger, _) =
+        crate::risk_gate_race::gate_over(tag, policy, Duration::from_secs(5), cash);
     (gate, ledger)
 }
 

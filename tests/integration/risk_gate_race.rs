@@ -1,7 +1,8 @@
 //! The risk gate asks its policies with no lock held and reserves only if its totals are still
 //! the ones the policies judged (`host/src/engine/risk_gate.rs`). Here a policy is slow on its
 //! first check while a second proposal is admitted: the first answer is about totals that are
-//! gone, so the gate must ask again, and the limit holds.
+//! gone, so the gate must ask again, and the limit holds. And a policy that hangs holds no
+//! lock: the gate goes on, and the policy is disabled at its timeout.
 
 use plugin_api::ffi::RiskHandle;
 use plugin_api::{
@@ -16,25 +17,35 @@ use std::time::Duration;
 
 use crate::support::temp_dir;
 
-/// Checks made so far (the policy is created once per test, so per-test state lives here).
+/// Checks made so far by the `slow-first` policy (it is created once, in one test).
 static CHECKS: AtomicU32 = AtomicU32::new(0);
 
-/// One trade a day; the first check takes 300 ms.
-struct OneADaySlowFirst;
+/// A test policy; what it does is chosen by its instance name:
+/// * `slow-first`: one trade a day; its first check takes 300 ms;
+/// * `hangs`: answers only after 2 s (against a 100 ms timeout).
+struct TestPolicy {
+    hangs: bool,
+}
 
-impl RiskPolicy for OneADaySlowFirst {
-    fn create(_instance: &str, _settings: serde_json::Value) -> PluginResult<Self> {
-        Ok(OneADaySlowFirst)
+impl RiskPolicy for TestPolicy {
+    fn create(instance: &str, _settings: serde_json::Value) -> PluginResult<Self> {
+        Ok(TestPolicy {
+            hangs: instance == "hangs",
+        })
     }
 
     fn info(&self) -> PluginInfo {
         PluginInfo {
-            name: "one-a-day".into(),
+            name: "test-policy".into(),
             version: "0.0.0".into(),
         }
     }
 
     fn check(&self, snapshot: &RiskSnapshot, _proposal: &RiskProposal) -> RiskDecision {
+        if self.hangs {
+            std::thread::sleep(Duration::from_secs(2));
+            return RiskDecision::Approve;
+        }
         if CHECKS.fetch_add(1, Ordering::SeqCst) == 0 {
             std::thread::sleep(Duration::from_millis(300));
         }
@@ -48,30 +59,53 @@ impl RiskPolicy for OneADaySlowFirst {
     }
 }
 
-#[test]
-fn a_policy_answer_about_totals_that_moved_is_asked_again() {
-    let dir = temp_dir("gate-race");
+/// A gate over `policy` (called with `timeout`) on a fresh ledger, with `cash` on venues A and
+/// B; also returns the guarded policy.
+pub(crate) fn gate_over(
+    tag: &str,
+    policy: RiskHandle,
+    timeout: Duration,
+    cash: Usd,
+) -> (Arc<RiskGate>, Arc<Ledger>, Arc<Guarded<RiskHandle>>) {
+    let dir = temp_dir(tag);
     let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
-    let policy = RiskHandle::in_process::<OneADaySlowFirst>("one", &serde_json::json!({})).unwrap();
-    let policy = Arc::new(Guarded::new("one", policy, Duration::from_secs(5)));
+    let policy = Arc::new(Guarded::new(tag, policy, timeout));
     let gate = Arc::new(
         RiskGate::new(
-            vec![policy],
+            vec![policy.clone()],
             ledger.clone(),
             plugin_api::Mode::Paper,
             "2026-11-24",
         )
         .unwrap(),
     );
-    gate.set_cash("A", Usd::dollars(1_000));
-    gate.set_cash("B", Usd::dollars(1_000));
-    // On the engine's kind of runtime, where policies run on the callers' threads at once.
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    gate.set_cash("A", cash);
+    gate.set_cash("B", cash);
+    (gate, ledger, policy)
+}
+
+/// The engine's kind of runtime, where policies run on the callers' threads, at once.
+fn engine_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_time()
         .build()
-        .unwrap();
-    let approved = rt.block_on(async {
+        .unwrap()
+}
+
+fn test_policy(name: &str) -> RiskHandle {
+    RiskHandle::in_process::<TestPolicy>(name, &serde_json::json!({})).unwrap()
+}
+
+#[test]
+fn a_policy_answer_about_totals_that_moved_is_asked_again() {
+    let (gate, ledger, _) = gate_over(
+        "gate-race",
+        test_policy("slow-first"),
+        Duration::from_secs(5),
+        Usd::dollars(1_000),
+    );
+    let approved = engine_runtime().block_on(async {
         let admit = |i: usize| {
             let g = gate.clone();
             tokio::spawn(async move {
@@ -101,50 +135,15 @@ fn a_policy_answer_about_totals_that_moved_is_asked_again() {
     assert_eq!(gate.state().trades_today, 1);
 }
 
-/// Never answers in time (2 s, against a 100 ms timeout).
-struct Hangs;
-
-impl RiskPolicy for Hangs {
-    fn create(_instance: &str, _settings: serde_json::Value) -> PluginResult<Self> {
-        Ok(Hangs)
-    }
-
-    fn info(&self) -> PluginInfo {
-        PluginInfo {
-            name: "hangs".into(),
-            version: "0.0.0".into(),
-        }
-    }
-
-    fn check(&self, _snapshot: &RiskSnapshot, _proposal: &RiskProposal) -> RiskDecision {
-        std::thread::sleep(Duration::from_secs(2));
-        RiskDecision::Approve
-    }
-}
-
 #[test]
 fn a_hung_policy_holds_no_lock_and_is_disabled_at_its_timeout() {
-    let dir = temp_dir("gate-hung");
-    let ledger = Arc::new(Ledger::open(&dir.join("paper.sqlite")).unwrap());
-    let policy = RiskHandle::in_process::<Hangs>("hangs", &serde_json::json!({})).unwrap();
-    let policy = Arc::new(Guarded::new("hangs", policy, Duration::from_millis(100)));
-    let gate = Arc::new(
-        RiskGate::new(
-            vec![policy.clone()],
-            ledger.clone(),
-            plugin_api::Mode::Paper,
-            "2026-11-24",
-        )
-        .unwrap(),
+    let (gate, ledger, policy) = gate_over(
+        "gate-hung",
+        test_policy("hangs"),
+        Duration::from_millis(100),
+        Usd::dollars(1_000),
     );
-    gate.set_cash("A", Usd::dollars(1_000));
-    gate.set_cash("B", Usd::dollars(1_000));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    engine_runtime().block_on(async {
         let hung = {
             let g = gate.clone();
             tokio::spawn(async move {

@@ -250,24 +250,13 @@ impl<T: Send + Sync + 'static> Guarded<T> {
             });
         }
         let running = self.watch.begin(what);
-        let r = tokio::task::block_in_place(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&self.inner)))
-        });
+        // A panic is an error of kind `Panic` (which disables the instance), as it is when
+        // the plugin's own side catches it.
+        let r = tokio::task::block_in_place(|| plugin_api::ffi::guard(what, || f(&self.inner)));
         if running.end() {
             // Past the timeout: answered as the worker path answers, whatever came back.
             return Err(self.timed_out(what));
         }
-        let r = r.unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panicked".into());
-            Err(PluginError::new(
-                ErrorKind::Panic,
-                format!("call `{what}` panicked: {message}"),
-            ))
-        });
         self.finish(what, r)
     }
 

@@ -40,6 +40,20 @@ impl Venue for Misbehaving {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
                 unreachable!()
             }
+            // A write to the URL given as the instrument, then a `resume` that never returns:
+            // the host must still answer the operation (the order's fate unknown).
+            VenueOp::Book { instrument } if instrument.starts_with("http://") => Ok(Step::Http {
+                request: plugin_api::HttpRequest {
+                    method: "POST".into(),
+                    url: instrument,
+                    headers: vec![],
+                    body: b"{}".to_vec(),
+                    idempotent: false,
+                    rate_class: "write".into(),
+                    expected_order_id: None,
+                },
+                state: "hang-on-resume".into(),
+            }),
             VenueOp::Book { instrument } if instrument == "log" => {
                 tracing::warn!(marker = "misbehaving-log", "logged during a call");
                 Ok(Step::Done {
@@ -60,6 +74,18 @@ impl Venue for Misbehaving {
                 },
             }),
         }
+    }
+
+    fn resume(
+        &self,
+        state: String,
+        _response: plugin_api::HttpResponse,
+        _ctx: CallCtx,
+    ) -> PluginResult<Step> {
+        if state == "hang-on-resume" {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+        Err(plugin_api::PluginError::unsupported("resume"))
     }
 }
 

@@ -174,6 +174,64 @@ fn a_call_that_never_returns_is_cut_off_at_the_timeout() {
     assert!(bad.handle.failure().is_some());
 }
 
+/// On the engine's runtime plugin calls run on the caller's thread, where a hung call holds
+/// its caller; but once a write has left, the answer is read on the worker thread and the
+/// operation is answered at the timeout (the order's fate unknown), never held for ever.
+#[test]
+fn a_hang_reading_the_answer_to_a_write_is_cut_off_at_the_timeout() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let reg = misbehaving();
+    let bad = reg.venue("bad").unwrap();
+    let handle = bad.handle.clone();
+    let held = rt.block_on(async move {
+        // A venue that takes the write and answers it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                    .await;
+            }
+        });
+        let settings = polymix_host::venue_io::VenueIoSettings {
+            timeout: std::time::Duration::from_secs(2),
+            retries: 0,
+            rates: Default::default(),
+            backoff: std::time::Duration::from_millis(10),
+            market_data_only: false,
+        };
+        let io = polymix_host::venue_io::VenueIo::new(
+            "bad",
+            handle,
+            settings,
+            std::sync::Arc::new(polymix_host::venue_io::SystemClock),
+        );
+        let op = VenueOp::Book {
+            instrument: format!("http://{addr}/order"),
+        };
+        let t0 = std::time::Instant::now();
+        // On a task of its own, so a hung call cannot stop this one from timing it out.
+        let run = tokio::spawn(async move { io.run(&op).await.map_err(|e| e.to_string()) });
+        let answered = tokio::time::timeout(std::time::Duration::from_secs(10), run).await;
+        answered.map(|r| (r.unwrap(), t0.elapsed()))
+    });
+    // A failed run leaves a thread in the hung plugin: do not wait for it.
+    rt.shutdown_background();
+    let (answer, took) = held.expect("the operation was held by the hung plugin");
+    let e = answer.unwrap_err();
+    assert!(e.contains("did not return within"), "{e}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert!(bad.handle.failure().is_some());
+}
+
 #[test]
 fn plugin_log_events_reach_the_host_subscriber_tagged_with_the_instance() {
     let logs = logs();

@@ -14,6 +14,10 @@
 //!   instance once a call outlives the timeout, as the worker path does. What changes: a call
 //!   that never returns holds its own caller (one task) instead of a worker thread; a call
 //!   that returns late is answered with [`CallError::Timeout`], its result dropped, as before.
+//!   Calls whose caller must be answered whatever the plugin does go to the worker thread
+//!   ([`Guarded::call_async_on_worker`]): the venue driver reads the answer to a write (an
+//!   order that has left) that way, so a hung plugin leaves the order's fate unknown, to be
+//!   looked up or reconciled, rather than holding its trade.
 //!
 //! On the worker path, stream frames get a second worker thread of their own
 //! ([`Lane::Stream`]): parsing a frame takes microseconds, but on the instance's one thread it
@@ -234,6 +238,17 @@ impl<T: Send + Sync + 'static> Guarded<T> {
             return self.call_inline(what, f);
         }
         self.call_on_worker(lane, what, f).await
+    }
+
+    /// [`Self::call_async`] always on the instance's worker thread, whatever the runtime: for
+    /// a call whose caller must get an answer even if the plugin hangs ([`CallError::Timeout`]
+    /// at the timeout), e.g. reading the answer to an order that has left.
+    pub async fn call_async_on_worker<R: Send + 'static>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
+    ) -> Result<R, CallError> {
+        self.call_on_worker(Lane::General, what, f).await
     }
 
     /// Runs the call on this thread, the runtime's other tasks moved off it meanwhile, under

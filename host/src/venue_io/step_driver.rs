@@ -339,6 +339,27 @@ impl VenueIo {
         e
     }
 
+    /// Hands the plugin a response (or a wait's end). Once a write has left in this
+    /// operation (`wrote`), on the instance's worker thread rather than this one: the order's
+    /// fate is in what the plugin makes of the answer, and a plugin that hangs must time out
+    /// (the outcome is then unknown, looked up or left to reconciliation) instead of holding
+    /// the operation, and the trade waiting on it, for ever. This call is after the wire, so
+    /// the handoff costs no latency that matters.
+    async fn resume(
+        &self,
+        wrote: bool,
+        state: String,
+        resp: HttpResponse,
+    ) -> Result<Step, CallError> {
+        let ctx = self.ctx();
+        let call = move |h: &VenueHandle| h.resume(state, resp, ctx);
+        if wrote {
+            self.venue.call_async_on_worker("resume", call).await
+        } else {
+            self.venue.call_async("resume", call).await
+        }
+    }
+
     async fn run_once(
         &self,
         op: &VenueOp,
@@ -361,21 +382,12 @@ impl VenueIo {
                 Step::Done { result } => return Ok(result),
                 Step::Wait { ms, state } => {
                     self.sleep(Duration::from_millis(ms)).await;
-                    let ctx = self.ctx();
-                    step = self
-                        .venue
-                        .call_async("resume", move |h| {
-                            h.resume(
-                                state,
-                                HttpResponse {
-                                    status: 0,
-                                    headers: vec![],
-                                    body: vec![],
-                                },
-                                ctx,
-                            )
-                        })
-                        .await?;
+                    let waited = HttpResponse {
+                        status: 0,
+                        headers: vec![],
+                        body: vec![],
+                    };
+                    step = self.resume(run.wrote, state, waited).await?;
                 }
                 Step::Http { request, state } => {
                     step = self.http_step(op, request, state, journal, run).await?;
@@ -466,13 +478,7 @@ impl VenueIo {
             if !request.idempotent && resp.status != 429 {
                 run.wrote = true;
             }
-            let ctx = self.ctx();
-            let st = state.clone();
-            match self
-                .venue
-                .call_async("resume", move |h| h.resume(st, resp, ctx))
-                .await
-            {
+            match self.resume(run.wrote, state.clone(), resp).await {
                 Ok(s) => return Ok(s),
                 Err(e) => {
                     let retry_read = request.idempotent

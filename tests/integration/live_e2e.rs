@@ -223,6 +223,14 @@ async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
         .expect("plugins load")
 }
 
+/// Waits until some trade is HEDGED (panics naming it after `timeout`); the ledger's trades then.
+pub async fn wait_for_hedged(ledger: &Ledger, timeout: Duration) -> Vec<TradeRow> {
+    wait_for(ledger, "a HEDGED trade", timeout, |t| {
+        t.iter().any(|t| t.state == state::HEDGED)
+    })
+    .await
+}
+
 pub async fn wait_for(
     ledger: &Ledger,
     what: &str,
@@ -378,10 +386,7 @@ async fn live_engine_trades_the_arb_once_hedges_and_settles() {
 
     let script = async {
         // 1. The arb is traded and hedged.
-        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let trades = wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         // A few more polls: the consumed books must not produce a second trade.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let again = ledger.trades_in(&[]).expect("ledger");
@@ -692,10 +697,7 @@ async fn live_engine_waits_out_an_exchange_halt() {
             "the halt is recorded: {errors:#?}"
         );
         ks.set_trading_active(true);
-        let t = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let t = wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         let _ = tx.send(true);
         t
     };

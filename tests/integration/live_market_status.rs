@@ -130,13 +130,7 @@ async fn resolutions_on_the_streams_settle_a_hedged_trade() {
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        wait_for(
-            engine.ledger(),
-            "a HEDGED trade",
-            Duration::from_secs(10),
-            |t| t.iter().any(|t| t.state == state::HEDGED),
-        )
-        .await;
+        crate::live_e2e::wait_for_hedged(engine.ledger(), Duration::from_secs(10)).await;
         until("both market streams up", || {
             let h = engine.feed_health();
             ["pm", "ks"]

@@ -10,12 +10,11 @@ use polymix_doubles::kalshi::ws::WsFault;
 use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
 use polymix_host::engine::Engine;
-use polymix_host::store::state;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
-    engine_toml, entry, kalshi_venue_toml, pairs_toml, seed, wait_for, ARB_TICKER, ARB_YES,
-    FLAT_TICKER, RISK_AND_STRATEGY,
+    engine_toml, entry, kalshi_venue_toml, pairs_toml, seed, ARB_TICKER, ARB_YES, FLAT_TICKER,
+    RISK_AND_STRATEGY,
 };
 use crate::support::temp_dir;
 
@@ -133,10 +132,7 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
         // The arb appears, on the stream only: a YES bid at 0.55 (NO ask 0.45) for 10.
         let t0 = Instant::now();
         crate::live_e2e::kalshi_arb_book(&ks);
-        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(10)).await;
         let took = t0.elapsed();
         assert_eq!(
             rest_book_requests(&ks),
@@ -246,10 +242,7 @@ async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconne
             &[("0.37", "50")],
             &[("0.40", "10"), ("0.70", "100")],
         );
-        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(10)).await;
         assert_eq!(
             pm.request_count("/books") + pm.request_count("/book"),
             rest_books,

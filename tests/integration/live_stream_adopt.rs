@@ -10,12 +10,12 @@ use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
 use polymix_host::engine::stream_driver::FeedHealth;
 use polymix_host::engine::Engine;
 use polymix_host::pairs::{Candidate, Complement, Proposition, VenueSide};
-use polymix_host::store::{state, PairState};
+use polymix_host::store::PairState;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, polymarket_venue_toml, seed, wait_for, ARB_NO, ARB_TICKER,
-    ARB_YES, FLAT_NO, FLAT_TICKER, FLAT_YES, RISK_AND_STRATEGY,
+    engine_toml, kalshi_venue_toml, polymarket_venue_toml, seed, ARB_NO, ARB_TICKER, ARB_YES,
+    FLAT_NO, FLAT_TICKER, FLAT_YES, RISK_AND_STRATEGY,
 };
 use crate::support::temp_dir;
 
@@ -201,10 +201,7 @@ b = {{ venue = "ks", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
         // The arb appears on the stream only: a YES bid at 0.55 (NO ask 0.45) for 10.
         let t0 = Instant::now();
         crate::live_e2e::kalshi_arb_book(&ks);
-        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(10)).await;
         let took = t0.elapsed();
         assert_eq!(
             rest_book_requests(&ks, ARB_TICKER),
@@ -311,10 +308,7 @@ async fn the_first_adopted_pair_of_a_streaming_venue_starts_its_connection() {
             &[("0.37", "50")],
             &[("0.40", "10"), ("0.70", "100")],
         );
-        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(10)).await;
         assert_eq!(
             rest_books(),
             rest_after_adoption,

@@ -124,13 +124,7 @@ fn ghost_arb(pm: &PolymarketDouble) {
 async fn ghost_hedged(pm: &PolymarketDouble, engine: &Engine) {
     streams_ready(engine).await;
     ghost_arb(pm);
-    wait_for(
-        engine.ledger(),
-        "a HEDGED trade",
-        Duration::from_secs(10),
-        |t| t.iter().any(|t| t.state == state::HEDGED),
-    )
-    .await;
+    crate::live_e2e::wait_for_hedged(engine.ledger(), Duration::from_secs(10)).await;
 }
 
 /// Everything that must hold once the ghost fill was booked, once.
@@ -331,13 +325,7 @@ async fn a_kalshi_order_report_on_the_stream_resolves_an_unknown_leg_before_any_
             &[("0.37", "50")],
             &[("0.40", "10"), ("0.70", "100")],
         );
-        wait_for(
-            engine.ledger(),
-            "a HEDGED trade",
-            Duration::from_secs(10),
-            |t| t.iter().any(|t| t.state == state::HEDGED),
-        )
-        .await
+        crate::live_e2e::wait_for_hedged(engine.ledger(), Duration::from_secs(10)).await
     };
     let trades = tokio::select! {
         r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),

@@ -1052,7 +1052,7 @@ async fn the_cli_discovers_into_the_registry_and_approval_needs_an_override_for_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approval_through_the_api_reaches_the_running_live_engine() {
     use polymix_host::api::{serve, ApiLimits, ApiState};
-    use polymix_host::store::{state, PairState};
+    use polymix_host::store::PairState;
     use std::time::Duration;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let pm = spawn(PolymarketDoubleConfig {
@@ -1126,11 +1126,7 @@ async fn an_approval_through_the_api_reaches_the_running_live_engine() {
             (v["state"].as_str(), v["decided_by"].as_str()),
             (Some("approved"), Some("ann"))
         );
-        let trades =
-            crate::live_e2e::wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-                t.iter().any(|t| t.state == state::HEDGED)
-            })
-            .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         let _ = tx.send(true);
         trades
     };
@@ -1146,7 +1142,7 @@ async fn an_approval_through_the_api_reaches_the_running_live_engine() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_inconsistent_settlement_suspends_the_pair_and_notifies() {
     use polymix_host::notify::{Notifier, Target};
-    use polymix_host::store::{state, PairState};
+    use polymix_host::store::PairState;
     use std::time::Duration;
     let (hook, got) = crate::support::webhook_receiver().await;
 
@@ -1174,10 +1170,7 @@ async fn an_inconsistent_settlement_suspends_the_pair_and_notifies() {
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
-        crate::live_e2e::wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         // Polymarket: P happened. Kalshi: it did not. Both say so about the same proposition.
         pm.resolve(crate::live_e2e::ARB_YES, true);
         ks.update_market(crate::live_e2e::ARB_TICKER, |m| {
@@ -1251,7 +1244,7 @@ async fn an_inconsistent_settlement_suspends_the_pair_and_notifies() {
 async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
     use polymix_host::api::{serve, ApiLimits, ApiState};
     use polymix_host::engine::{Engine, EngineOptions};
-    use polymix_host::store::{state, PairState};
+    use polymix_host::store::PairState;
     use polymix_host::venue_io::SystemClock;
     use std::sync::Arc;
     use std::time::Duration;
@@ -1349,11 +1342,7 @@ async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
-        let trades =
-            crate::live_e2e::wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-                t.iter().any(|t| t.state == state::HEDGED)
-            })
-            .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         let _ = tx.send(true);
         trades
     };

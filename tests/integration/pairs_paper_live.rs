@@ -180,11 +180,7 @@ balance = "1000"
             tokio::time::sleep(Duration::from_millis(300)).await;
             tokio::task::block_in_place(approve);
         }
-        let trades =
-            crate::live_e2e::wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-                t.iter().any(|t| t.state == state::HEDGED)
-            })
-            .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         let _ = tx.send(true);
         trades
     };

@@ -262,10 +262,7 @@ async fn paper_on_live_feeds_trades_the_arb_as_the_books_walk_and_settles() {
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
-        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         let status = engine.feed_status();
         assert_eq!(status.len(), 2, "{status:?}");
         assert!(status.iter().all(|s| s.last_ok_ms.is_some()), "{status:?}");
@@ -845,10 +842,7 @@ async fn a_feed_down_at_start_up_is_retried_before_pairs_are_set() {
     let ledger = engine.ledger().clone();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let script = async {
-        let t = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let t = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         let _ = tx.send(true);
         t
     };

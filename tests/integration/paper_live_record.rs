@@ -98,10 +98,7 @@ async fn a_recording_made_while_trading_replays_to_the_same_trades() {
     };
     let mut file = Vec::new();
     let script = async {
-        let trades = wait_for(&ledger, "a HEDGED trade", Duration::from_secs(20), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await;
+        let trades = crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(20)).await;
         tokio::time::sleep(Duration::from_millis(400)).await;
         pm.resolve(ARB_YES, true);
         ks.update_market(ARB_TICKER, |m| {

@@ -8,10 +8,9 @@
 use polymix_doubles::fault::{Fault, FaultRule};
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
-use polymix_host::store::state;
 use std::time::{Duration, Instant};
 
-use crate::live_e2e::{engine_toml, seed, wait_for, ARB_TICKER, ARB_YES};
+use crate::live_e2e::{engine_toml, seed, ARB_TICKER, ARB_YES};
 
 const LATE: Duration = Duration::from_millis(1500);
 
@@ -93,10 +92,7 @@ async fn a_late_rest_book_never_overwrites_a_fresher_streamed_one() {
         );
         // The setup can trade: the arb back on the stream is traded at once.
         crate::live_e2e::kalshi_arb_book(&ks);
-        wait_for(&ledger, "a HEDGED trade", Duration::from_secs(10), |t| {
-            t.iter().any(|t| t.state == state::HEDGED)
-        })
-        .await
+        crate::live_e2e::wait_for_hedged(&ledger, Duration::from_secs(10)).await
     };
     let trades = tokio::select! {
         r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),

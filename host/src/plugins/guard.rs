@@ -132,6 +132,17 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         self.watch.failure()
     }
 
+    /// `Err(Disabled)` once the instance was disabled: no call goes into it again.
+    fn enabled(&self) -> Result<(), CallError> {
+        match self.failure() {
+            Some(reason) => Err(CallError::Disabled {
+                instance: self.instance.clone(),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn disable(&self, reason: String) {
         self.watch.disable(reason);
     }
@@ -143,12 +154,7 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         f: impl FnOnce(&T) -> Result<R, PluginError> + Send + 'static,
         reply: impl FnOnce(Result<R, PluginError>) + Send + 'static,
     ) -> Result<(), CallError> {
-        if let Some(reason) = self.failure() {
-            return Err(CallError::Disabled {
-                instance: self.instance.clone(),
-                reason,
-            });
-        }
+        self.enabled()?;
         let inner = self.inner.clone();
         let job: Job = Box::new(move || reply(f(&inner)));
         let tx = match lane {
@@ -258,12 +264,7 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         what: &str,
         f: impl FnOnce(&T) -> Result<R, PluginError>,
     ) -> Result<R, CallError> {
-        if let Some(reason) = self.failure() {
-            return Err(CallError::Disabled {
-                instance: self.instance.clone(),
-                reason,
-            });
-        }
+        self.enabled()?;
         let running = self.watch.begin(what);
         // A panic is an error of kind `Panic` (which disables the instance), as it is when
         // the plugin's own side catches it.

@@ -10,6 +10,7 @@ pub mod notify;
 pub mod pairs;
 pub mod plugins;
 pub mod record;
+pub mod runtime;
 pub mod store;
 pub mod stream;
 pub mod venue_io;

@@ -18,11 +18,7 @@ fn main() -> ExitCode {
     }
     let args = cli::Cli::parse();
     cli::init_logging(&args);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match polymix_host::runtime::build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -53,11 +53,8 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(200);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // The product's runtime, so the figures are what ships.
+    let rt = polymix_host::runtime::build().expect("runtime");
     rt.block_on(async move {
         let pm = pmd::spawn(PolymarketDoubleConfig {
             settle_delay: Duration::from_millis(20),

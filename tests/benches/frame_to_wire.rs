@@ -55,13 +55,10 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    // The product's runtime, so the figures are what ships.
+    let rt = polymix_host::runtime::build().expect("runtime");
     // The doubles stand for venues across a network: they get a runtime of their own, so the
-    // engine's two worker threads are the engine's (both still share the machine's cores).
+    // engine's worker threads are the engine's (both still share the machine's cores).
     let venues_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

@@ -79,12 +79,19 @@ async fn a_late_rest_book_never_overwrites_a_fresher_streamed_one() {
         }
         // The double logs a request when it answers: the one REST book batch is the late one
         // (once the stream was fresh, the poll left Kalshi's books to it).
-        let rest = ks
+        let rest: Vec<(u16, String)> = ks
             .requests()
-            .iter()
+            .into_iter()
             .filter(|r| r.path.contains("orderbooks"))
-            .count();
-        assert_eq!(rest, 1, "the start-up REST book batch, answered late");
+            .map(|r| (r.status, r.query))
+            .collect();
+        assert_eq!(
+            rest.len(),
+            1,
+            "the start-up REST book batch, answered late; REST book batches (status, query): \
+             {rest:?}; Kalshi feed: {:?}",
+            engine.feed_health().get("ks")
+        );
         let traded = ledger.trades_in(&[]).unwrap();
         assert!(
             traded.is_empty(),

@@ -8,12 +8,21 @@
 //! * **On the caller's thread** ([`Guarded::call_async`] and [`Guarded::call_here`] on a
 //!   multi-thread runtime, the engine's):
 //!   a thread handoff there and back cost ~30–150 µs per call on a two-core machine, several
-//!   times the plugins' own work, and the hot path (a book's parse, the strategy, both order
-//!   builds) makes five of them. The call runs inside `block_in_place`, so the runtime moves
-//!   the thread's other tasks elsewhere while it runs, and a watchdog thread disables the
-//!   instance once a call outlives the timeout, as the worker path does. What changes: a call
-//!   that never returns holds its own caller (one task) instead of a worker thread; a call
-//!   that returns late is answered with [`CallError::Timeout`], its result dropped, as before.
+//!   times the plugins' own work, and the hot path (a book's parse, the strategy, the risk
+//!   policy, both order builds) makes five of them. A watchdog thread disables the instance
+//!   once a call outlives the timeout, as the worker path does; a call that returns late is
+//!   answered with [`CallError::Timeout`], its result dropped, as before.
+//!
+//!   Such a call runs *directly* on the runtime's thread when it holds the process's one
+//!   direct-call permit, else inside `block_in_place`, which first moves the thread's other
+//!   tasks to a fresh thread. That move wakes a second thread and cost ~10 µs per call here,
+//!   more with the two cores contended (decision to wire 0.94–1.00 ms with every call moved,
+//!   0.73–0.76 ms with direct calls; BENCHMARKS.md, session 7). What the permit bounds: a
+//!   direct call that never returns keeps its runtime thread (and the permit) for good, so
+//!   every later call moves its tasks first, and a plugin that hangs, however many of its
+//!   calls hang, costs the runtime at most one thread in the whole process (the product's
+//!   runtime has one spare for it, `crate::runtime`). A direct call that is slow but returns
+//!   only delays the tasks queued behind it on that thread; the others steal them.
 //!   Calls whose caller must be answered whatever the plugin does go to the worker thread
 //!   ([`Guarded::call_async_on_worker`]): the venue driver reads the answer to a write (an
 //!   order that has left) that way, so a hung plugin leaves the order's fate unknown, to be
@@ -26,6 +35,7 @@
 //! thread nothing queues: calls to one instance may run at once, which `T: Sync` allows.)
 
 use plugin_api::{ErrorKind, PluginError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -107,6 +117,28 @@ pub struct Guarded<T: Send + Sync + 'static> {
     /// Why the instance is disabled, and the calls running on callers' threads.
     watch: Arc<Watch>,
     timeout: Duration,
+    /// The direct-call permit (see the module's doc): the process's, or a test's own.
+    direct: &'static AtomicBool,
+}
+
+/// The process's direct-call permit: true while a call runs directly on a runtime thread.
+static DIRECT: AtomicBool = AtomicBool::new(false);
+
+/// Holds the direct-call permit; a call that never returns never gives it back.
+struct DirectPermit(&'static AtomicBool);
+
+impl DirectPermit {
+    fn take(p: &'static AtomicBool) -> Option<Self> {
+        p.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .ok()
+            .map(|_| DirectPermit(p))
+    }
+}
+
+impl Drop for DirectPermit {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl<T: Send + Sync + 'static> Guarded<T> {
@@ -119,7 +151,16 @@ impl<T: Send + Sync + 'static> Guarded<T> {
             stream_tx: std::sync::OnceLock::new(),
             watch: Arc::new(Watch::new(instance, timeout)),
             timeout,
+            direct: &DIRECT,
         }
+    }
+
+    /// The same instance with a direct-call permit of its own (tests, which must not share
+    /// the process's with tests running beside them).
+    #[cfg(test)]
+    fn with_direct_permit(mut self, permit: &'static AtomicBool) -> Self {
+        self.direct = permit;
+        self
     }
 
     /// Instance name.
@@ -257,8 +298,9 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         self.call_on_worker(Lane::General, what, f).await
     }
 
-    /// Runs the call on this thread, the runtime's other tasks moved off it meanwhile, under
-    /// the watchdog (see the module's doc).
+    /// Runs the call on this thread under the watchdog: directly while it holds the
+    /// direct-call permit, else with the runtime's other tasks moved off the thread meanwhile
+    /// (see the module's doc).
     fn call_inline<R>(
         &self,
         what: &str,
@@ -268,7 +310,11 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         let running = self.watch.begin(what);
         // A panic is an error of kind `Panic` (which disables the instance), as it is when
         // the plugin's own side catches it.
-        let r = tokio::task::block_in_place(|| plugin_api::ffi::guard(what, || f(&self.inner)));
+        let call = || plugin_api::ffi::guard(what, || f(&self.inner));
+        let r = match DirectPermit::take(self.direct) {
+            Some(_permit) => call(),
+            None => tokio::task::block_in_place(call),
+        };
         if running.end() {
             // Past the timeout: answered as the worker path answers, whatever came back.
             return Err(self.timed_out(what));
@@ -439,6 +485,67 @@ mod tests {
             .failure()
             .unwrap()
             .contains("did not return within 100 ms"));
+    }
+
+    /// A call into `g` on the runtime that sleeps `ms`, and a receiver told when it started.
+    fn sleeping_call(
+        g: &Arc<Guarded<()>>,
+        ms: u64,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), CallError>>,
+        mpsc::Receiver<()>,
+    ) {
+        let (started_tx, started_rx) = mpsc::channel();
+        let g = g.clone();
+        let task = tokio::spawn(async move {
+            g.call_async("sleep", move |_| {
+                let _ = started_tx.send(());
+                std::thread::sleep(Duration::from_millis(ms));
+                Ok(())
+            })
+            .await
+        });
+        (task, started_rx)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hung_calls_cost_the_runtime_at_most_one_thread() {
+        // Stand-ins for calls that never return: long past the test's checks.
+        let permit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let a = Arc::new(Guarded::new("a", (), Duration::from_secs(30)).with_direct_permit(permit));
+        let b = Arc::new(Guarded::new("b", (), Duration::from_secs(30)).with_direct_permit(permit));
+        let (first, started) = sleeping_call(&a, 3000);
+        started
+            .recv_timeout(Duration::from_secs(2))
+            .expect("first call started");
+        assert!(
+            permit.load(Ordering::Acquire),
+            "the first call runs directly"
+        );
+        // A second hang, on the runtime's other worker: it must move that worker's tasks off
+        // first, or no worker is left.
+        let (second, started) = sleeping_call(&b, 3000);
+        started
+            .recv_timeout(Duration::from_secs(2))
+            .expect("second call started");
+        // The test body runs on its own thread (not a worker): wait with std, since a
+        // runtime with no free worker would not fire a tokio timer either.
+        let other = tokio::spawn(async { 7 });
+        let t = std::time::Instant::now();
+        while !other.is_finished() {
+            assert!(
+                t.elapsed() < Duration::from_millis(1000),
+                "the runtime has no worker left while two plugin calls hang"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(other.await.unwrap(), 7);
+        first.await.unwrap().unwrap();
+        second.await.unwrap().unwrap();
+        assert!(
+            !permit.load(Ordering::Acquire),
+            "returned when the call returned"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,8 +83,25 @@ pub enum StreamCommand {
         /// Instrument ids.
         instruments: Vec<String>,
         /// The venue's subscription ids that carry them, as seen in [`StreamSeq::subscription`]
-        /// or [`StreamEvent::Subscribed`] (venues that unsubscribe by id need them).
+        /// (venues that unsubscribe by id need them). Every instrument a listed subscription
+        /// carries is in `instruments`: the whole subscription may go. Empty when the host
+        /// knows no id for them (a venue that does not number its messages, or instruments
+        /// whose snapshot has not come yet); a venue that unsubscribes only by id then sends
+        /// nothing.
         subscriptions: Vec<String>,
+    },
+    /// Stop streaming these instruments, which share the subscription `subscription` with
+    /// instruments that stay (the host sends this when a pair retires while other pairs'
+    /// instruments ride the same subscription). A venue that can narrow a subscription does
+    /// (e.g. Kalshi's `update_subscription` with `delete_markets`); one that cannot answers
+    /// [`crate::ErrorKind::Unsupported`], and the host leaves them streaming and ignores
+    /// their events. Added in plugin-api 0.2.1: a plugin built before it answers
+    /// `Unsupported` too.
+    Narrow {
+        /// The venue's subscription id.
+        subscription: String,
+        /// Instrument ids to drop from it.
+        instruments: Vec<String>,
     },
 }
 

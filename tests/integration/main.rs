@@ -29,6 +29,7 @@ mod risk_halt;
 mod stream_books;
 mod stream_freed_pairs;
 mod stream_rest_race;
+mod stream_retired_pairs;
 mod support;
 mod thirdparty_venue;
 mod venue_cli;

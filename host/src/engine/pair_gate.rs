@@ -3,7 +3,8 @@
 //! At start-up the config's `[[pair]]` entries are registered as approved, and the registry's
 //! approved *discovered* pairs are added after them (config pairs keep their indexes). While
 //! running, [`Engine::refresh_pair_gate`] re-reads the registry: a pair suspended, retired (or
-//! never approved) stops trading at once, one approved again resumes, without a restart. A pair
+//! never approved) stops trading at once, one approved again resumes, without a restart (a retired
+//! or rejected pair's instruments also leave the streams). A pair
 //! discovered and approved after start-up joins the running engine (`pair_adopt`).
 //!
 //! The gate shares `pair_off` with the "rules unreadable" reason but never overwrites it: it
@@ -104,5 +105,13 @@ impl Engine {
                 }
             }
         });
+        // Retired and rejected pairs stop streaming; suspended ones stream on, to trade at
+        // once when approved again.
+        let left = states
+            .iter()
+            .filter(|r| matches!(r.state, PairState::Retired | PairState::Rejected))
+            .map(|r| r.id.clone())
+            .collect();
+        self.stream_left_pairs(left);
     }
 }

@@ -17,6 +17,9 @@
 //! * Pairs adopted while running join the stream at once (`stream_joined_pairs`): their new
 //!   instruments go onto a connection with room, or a new one. Until their snapshots arrive
 //!   they are not fresh, so the REST poll fetches them meanwhile.
+//! * Pairs retired (or rejected) in the registry leave it (`stream_left_pairs`): instruments
+//!   no other pair uses are unsubscribed and their books forgotten. A suspended pair keeps
+//!   streaming, so it trades at once when approved again.
 
 use plugin_api::stream::apply_level;
 use plugin_api::{Book, StreamChannel, StreamEvent, VenueEvent};
@@ -77,6 +80,8 @@ pub struct StreamState {
     /// The market streams of each streaming venue, which take the instruments of pairs that
     /// join while running.
     market: HashMap<VenueIdx, VenueStreams>,
+    /// Pairs the registry retired or rejected: their instruments are not streamed.
+    left: HashSet<String>,
 }
 
 impl Engine {
@@ -119,11 +124,15 @@ impl Engine {
         self.stream_state().health.clone()
     }
 
-    /// The instruments of `vi` that pairs use.
-    fn pair_instruments(&self, vi: VenueIdx) -> Vec<String> {
+    /// The instruments of `vi` that pairs use, leaving out pairs in `left` (retired or
+    /// rejected).
+    fn pair_instruments(&self, vi: VenueIdx, left: &HashSet<String>) -> Vec<String> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for p in self.pairs.get().iter() {
+            if left.contains(&p.id) {
+                continue;
+            }
             for leg in [&p.a, &p.b] {
                 if self.vidx(&leg.venue) != Some(vi) {
                     continue;
@@ -149,13 +158,47 @@ impl Engine {
         }
     }
 
+    /// Unsubscribes, on every streaming venue, the instruments only pairs in `left` (retired
+    /// or rejected in the registry) use, at once, and forgets their books. Does not wait.
+    pub(super) fn stream_left_pairs(&self, left: HashSet<String>) {
+        let mut gone: Vec<(VenueIdx, Vec<String>)> = Vec::new();
+        {
+            let mut s = self.stream_state();
+            if s.left == left {
+                return;
+            }
+            s.left = left;
+            let venues: Vec<VenueIdx> = s.market.keys().copied().collect();
+            for vi in venues {
+                let wanted: HashSet<String> =
+                    self.pair_instruments(vi, &s.left).into_iter().collect();
+                let StreamState { market, health, .. } = &mut *s;
+                let Some(streams) = market.get_mut(&vi) else {
+                    continue;
+                };
+                let removed = streams.retain(&wanted);
+                if removed.is_empty() {
+                    continue;
+                }
+                let name = self.venues[vi].name();
+                tracing::info!(venue = %name, instruments = removed.len(), "stream drops the instruments of retired pairs");
+                health.entry(name.to_string()).or_default().instruments = streams.instruments();
+                gone.push((vi, removed));
+            }
+        }
+        for (vi, removed) in gone {
+            self.unfresh(vi, &removed);
+        }
+    }
+
     /// Adds `vi`'s pair instruments its stream does not carry yet; counts them in its health.
     fn join_stream(&self, s: &mut StreamState, vi: VenueIdx) {
+        let wanted = self.pair_instruments(vi, &s.left);
         let StreamState { market, health, .. } = s;
         let Some(streams) = market.get_mut(&vi) else {
             return;
         };
-        let added = streams.add(&self.pair_instruments(vi));
+        let added = streams.add(&wanted);
         let name = self.venues[vi].name();
         if !added.is_empty() {
             tracing::info!(venue = %name, instruments = added.len(), connections = streams.connections(), "stream takes the instruments of joined pairs");
@@ -187,7 +230,7 @@ impl Engine {
             }
             self.start_user_stream(vi, entry, &stop, &user_tx).await;
             // Started even with no pair yet: the first pair adopted on this venue joins it.
-            let instruments = self.pair_instruments(vi);
+            let instruments = self.pair_instruments(vi, &self.stream_state().left.clone());
             let opts = StreamOptions {
                 stale_after_ms: entry.stream_stale_ms,
                 ..StreamOptions::default()

@@ -2,16 +2,18 @@
 //! connect with the plugin's (freshly signed) request, subscribe, forward sequence-checked
 //! events, send the venue's keep-alive and protocol pings, and on any failure (error, close,
 //! silence, a frame the plugin cannot read) report it, back off and start over. Instruments
-//! added while it runs (`adds`) are subscribed at once and belong to it from then on (a
-//! reconnect subscribes them with the rest). Nothing here knows a venue: every
-//! venue-specific byte comes from the plugin.
+//! added while it runs (`changes`) are subscribed at once and belong to it from then on (a
+//! reconnect subscribes them with the rest); instruments removed are unsubscribed at once
+//! (`unsubscribe_commands`), their events still in flight dropped, and never subscribed
+//! again. Nothing here knows a venue: every venue-specific byte comes from the plugin.
 
 use futures_util::{SinkExt, StreamExt};
 use plugin_api::ffi::VenueHandle;
 use plugin_api::{
-    CallCtx, StreamChannel, StreamCommand, StreamEvent, StreamFrame, StreamRequest, StreamSpec,
+    CallCtx, ErrorKind, StreamChannel, StreamCommand, StreamEvent, StreamFrame, StreamRequest,
+    StreamSpec,
 };
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -21,8 +23,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::backoff::Backoff;
 use super::seq::{SeqTracker, Verdict};
+use super::venue_streams::Change;
 use super::{Sink, StreamOptions, StreamUpdate, UpdateKind};
-use crate::plugins::guard::{Guarded, Lane};
+use crate::plugins::guard::{CallError, Guarded, Lane};
 use crate::venue_io::Clock;
 
 /// What one connection carries.
@@ -35,8 +38,9 @@ pub struct Connection {
     pub channel: StreamChannel,
     /// The instruments it subscribes.
     pub instruments: Vec<String>,
-    /// Instruments to subscribe as well, while it runs (see `VenueStreams::add`).
-    pub adds: Option<mpsc::UnboundedReceiver<Vec<String>>>,
+    /// Instruments to subscribe as well, or to unsubscribe, while it runs (see
+    /// `VenueStreams::add` and `VenueStreams::retain`).
+    pub changes: Option<mpsc::UnboundedReceiver<Change>>,
     /// Where updates go.
     pub out: Sink,
     /// Tuning.
@@ -73,7 +77,7 @@ impl Connection {
     /// Runs until `stop` turns true (or the receiver of updates is gone).
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let mut backoff = Backoff::new(self.opts.backoff_base_ms, self.opts.backoff_max_ms);
-        let mut adds = self.adds.take();
+        let mut adds = self.changes.take();
         loop {
             if *stop.borrow() {
                 return;
@@ -114,6 +118,17 @@ impl Connection {
         initial: bool,
         id: u64,
     ) -> Result<Vec<String>, String> {
+        self.messages_or_unsupported(command, initial, id)
+            .await
+            .map_err(|e| format!("stream_messages: {e}"))
+    }
+
+    async fn messages_or_unsupported(
+        &self,
+        command: StreamCommand,
+        initial: bool,
+        id: u64,
+    ) -> Result<Vec<String>, CallError> {
         let req = StreamRequest {
             channel: self.channel,
             command,
@@ -123,7 +138,6 @@ impl Connection {
         self.plugin
             .call_async("stream_messages", move |h| h.stream_messages(&req))
             .await
-            .map_err(|e| format!("stream_messages: {e}"))
     }
 
     async fn parse(&self, text: String) -> Result<StreamFrame, String> {
@@ -149,16 +163,73 @@ impl Connection {
         new
     }
 
+    /// Unsubscribes those of `list` it carries, by the subscriptions they ride
+    /// ([`unsubscribe_commands`]); they are not subscribed again. A venue that cannot
+    /// (`Unsupported`) leaves them streaming: their events are dropped here.
+    #[allow(clippy::too_many_arguments)]
+    async fn unsubscribe<S>(
+        &mut self,
+        list: Vec<String>,
+        carried: &mut HashMap<String, BTreeSet<String>>,
+        seqs: &mut SeqTracker,
+        gone: &mut HashSet<String>,
+        sink: &mut S,
+        next_id: &mut u64,
+    ) -> Result<(), String>
+    where
+        S: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+    {
+        let list: Vec<String> = list
+            .into_iter()
+            .filter(|i| self.instruments.contains(i))
+            .collect();
+        if list.is_empty() {
+            return Ok(());
+        }
+        self.instruments.retain(|i| !list.contains(i));
+        gone.extend(list.iter().cloned());
+        let venue = self.plugin.instance().to_string();
+        tracing::info!(%venue, connection = self.index, instruments = list.len(), "stream unsubscribing instruments no pair wants");
+        let (commands, ended) = unsubscribe_commands(carried, &list);
+        for sub in &ended {
+            // Whatever of it is still in flight is dropped.
+            seqs.forget(sub);
+        }
+        for cmd in commands {
+            let msgs = match self.messages_or_unsupported(cmd, false, *next_id).await {
+                Ok(m) => m,
+                Err(CallError::Plugin { error, .. }) if error.kind == ErrorKind::Unsupported => {
+                    tracing::info!(%venue, connection = self.index, error = %error.message, "venue cannot unsubscribe these; they stream on, ignored");
+                    continue;
+                }
+                Err(e) => return Err(format!("stream_messages: {e}")),
+            };
+            *next_id += 1;
+            for m in msgs {
+                sink.send(Message::text(m))
+                    .await
+                    .map_err(|e| format!("unsubscribe failed: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// One connection's life, from connect to failure or stop.
     async fn session(
         &mut self,
         stop: &mut watch::Receiver<bool>,
         backoff: &mut Backoff,
-        adds: &mut Option<mpsc::UnboundedReceiver<Vec<String>>>,
+        adds: &mut Option<mpsc::UnboundedReceiver<Change>>,
     ) -> End {
-        // Instruments added while it was down join the first subscription.
-        while let Some(Ok(list)) = adds.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
-            self.take_new(list);
+        // Instruments added while it was down join the first subscription; those removed
+        // are not in it.
+        while let Some(Ok(change)) = adds.as_mut().map(mpsc::UnboundedReceiver::try_recv) {
+            match change {
+                Change::Add(list) => {
+                    self.take_new(list);
+                }
+                Change::Remove(list) => self.instruments.retain(|i| !list.contains(i)),
+            }
         }
         let spec = match self.spec().await {
             Ok(s) => s,
@@ -192,9 +263,15 @@ impl Connection {
         let subscribe = StreamCommand::Subscribe {
             instruments: self.instruments.clone(),
         };
-        let msgs = match self.messages(subscribe, true, next_id).await {
-            Ok(m) => m,
-            Err(e) => return End::Failed(e),
+        // A market connection whose instruments all left subscribes to nothing (a user
+        // stream carries the account, with no instrument named).
+        let msgs = if self.channel == StreamChannel::Market && self.instruments.is_empty() {
+            Vec::new()
+        } else {
+            match self.messages(subscribe, true, next_id).await {
+                Ok(m) => m,
+                Err(e) => return End::Failed(e),
+            }
         };
         next_id += 1;
         for m in msgs {
@@ -223,8 +300,11 @@ impl Connection {
             .map(|k| tokio::time::interval(Duration::from_millis(k.every_ms.max(1))));
         let mut last_rx = Instant::now();
         let mut seqs = SeqTracker::default();
-        // Which instruments each subscription carries (from its book events), for resyncs.
+        // Which instruments each subscription carries (from its book events), for resyncs
+        // and unsubscribes.
         let mut carried: HashMap<String, BTreeSet<String>> = HashMap::new();
+        // Instruments unsubscribed on this connection: their events still in flight are dropped.
+        let mut gone: HashSet<String> = HashSet::new();
         let venue = self.plugin.instance().to_string();
         loop {
             let keepalive_tick = async {
@@ -246,12 +326,24 @@ impl Connection {
                     let _ = sink.send(Message::Close(None)).await;
                     return End::Stopped;
                 }
-                list = added => {
-                    let Some(list) = list else {
-                        // Nobody adds any more; the connection runs on.
-                        *adds = None;
-                        continue;
+                change = added => {
+                    let list = match change {
+                        Some(Change::Add(list)) => list,
+                        Some(Change::Remove(list)) => {
+                            if let Err(e) = self.unsubscribe(list, &mut carried, &mut seqs, &mut gone, &mut sink, &mut next_id).await {
+                                return End::Failed(e);
+                            }
+                            continue;
+                        }
+                        None => {
+                            // Nobody changes it any more; the connection runs on.
+                            *adds = None;
+                            continue;
+                        }
                     };
+                    for i in &list {
+                        gone.remove(i);
+                    }
                     let new = self.take_new(list);
                     if new.is_empty() {
                         continue;
@@ -315,7 +407,7 @@ impl Connection {
                             Verdict::Apply => {
                                 let set = carried.entry(s.subscription.clone()).or_default();
                                 for e in &frame.events {
-                                    if let Some(i) = instrument_of(e) {
+                                    if let Some(i) = instrument_of(e).filter(|i| !gone.contains(*i)) {
                                         set.insert(i.to_string());
                                     }
                                 }
@@ -366,8 +458,12 @@ impl Connection {
                             }
                         }
                     }
-                    if !frame.events.is_empty()
-                        && !self.send(UpdateKind::Events { events: frame.events, received, parsed })
+                    let mut events = frame.events;
+                    if !gone.is_empty() {
+                        events.retain(|e| instrument_of(e).is_none_or(|i| !gone.contains(i)));
+                    }
+                    if !events.is_empty()
+                        && !self.send(UpdateKind::Events { events, received, parsed })
                     {
                         return End::Stopped;
                     }
@@ -375,6 +471,63 @@ impl Connection {
             }
         }
     }
+}
+
+/// The commands that stop `removed` on a connection whose subscriptions carry `carried`
+/// (updated in place), and the subscriptions that end. A subscription all of whose
+/// instruments go is unsubscribed by its id; one that keeps others is narrowed
+/// ([`StreamCommand::Narrow`]); instruments no known subscription carries (a venue that does
+/// not number its messages, or no snapshot yet) are unsubscribed with no id.
+pub fn unsubscribe_commands(
+    carried: &mut HashMap<String, BTreeSet<String>>,
+    removed: &[String],
+) -> (Vec<StreamCommand>, Vec<String>) {
+    let removed_set: HashSet<&str> = removed.iter().map(String::as_str).collect();
+    let mut subs: Vec<String> = carried.keys().cloned().collect();
+    subs.sort();
+    let mut commands = Vec::new();
+    let mut ended = Vec::new();
+    let mut named: HashSet<String> = HashSet::new();
+    for sub in subs {
+        let Some(set) = carried.get_mut(&sub) else {
+            continue;
+        };
+        let hit: Vec<String> = set
+            .iter()
+            .filter(|i| removed_set.contains(i.as_str()))
+            .cloned()
+            .collect();
+        if hit.is_empty() {
+            continue;
+        }
+        named.extend(hit.iter().cloned());
+        if hit.len() == set.len() {
+            carried.remove(&sub);
+            commands.push(StreamCommand::Unsubscribe {
+                instruments: hit,
+                subscriptions: vec![sub.clone()],
+            });
+            ended.push(sub);
+        } else {
+            set.retain(|i| !removed_set.contains(i.as_str()));
+            commands.push(StreamCommand::Narrow {
+                subscription: sub,
+                instruments: hit,
+            });
+        }
+    }
+    let rest: Vec<String> = removed
+        .iter()
+        .filter(|i| !named.contains(*i))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        commands.push(StreamCommand::Unsubscribe {
+            instruments: rest,
+            subscriptions: Vec::new(),
+        });
+    }
+    (commands, ended)
 }
 
 /// The instrument a book event is about.

@@ -50,6 +50,11 @@ impl SeqTracker {
         }
     }
 
+    /// Forgets one subscription (unsubscribed): its later messages are dropped.
+    pub fn forget(&mut self, subscription: &str) {
+        self.last.remove(subscription);
+    }
+
     /// Forgets every subscription (a new connection).
     pub fn clear(&mut self) {
         self.last.clear();

@@ -400,3 +400,136 @@ async fn instruments_joining_a_running_stream_are_subscribed_at_once_and_after_r
             .unwrap();
     }
 }
+
+#[test]
+fn unsubscribing_drops_whole_subscriptions_by_id_and_narrows_shared_ones() {
+    use super::connection::unsubscribe_commands;
+    use std::collections::{BTreeSet, HashMap};
+    let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut carried: HashMap<String, BTreeSet<String>> = HashMap::from([
+        ("1".to_string(), set(&["a", "b"])),
+        ("2".to_string(), set(&["c", "d"])),
+        ("3".to_string(), set(&["e"])),
+    ]);
+    // a and b: all of sid 1; c: part of sid 2; x: no known subscription.
+    let (commands, ended) = unsubscribe_commands(&mut carried, &list(&["a", "c", "b", "x"]));
+    assert_eq!(
+        commands,
+        vec![
+            StreamCommand::Unsubscribe {
+                instruments: list(&["a", "b"]),
+                subscriptions: list(&["1"]),
+            },
+            StreamCommand::Narrow {
+                subscription: "2".into(),
+                instruments: list(&["c"]),
+            },
+            StreamCommand::Unsubscribe {
+                instruments: list(&["x"]),
+                subscriptions: vec![],
+            },
+        ]
+    );
+    assert_eq!(ended, list(&["1"]));
+    assert_eq!(
+        carried,
+        HashMap::from([
+            ("2".to_string(), set(&["d"])),
+            ("3".to_string(), set(&["e"])),
+        ])
+    );
+    // Nothing carried: nothing to send.
+    let (commands, ended) = unsubscribe_commands(&mut carried, &[]);
+    assert!(commands.is_empty() && ended.is_empty());
+}
+
+#[tokio::test]
+async fn instruments_retained_out_are_unsubscribed_at_once_and_not_after_reconnects() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let handle = VenueHandle::in_process::<Echo>(
+        "echo",
+        &serde_json::json!({ "url": url }),
+        &Default::default(),
+    )
+    .unwrap();
+    let plugin = Arc::new(Guarded::new("echo", handle, Duration::from_secs(5)));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop) = watch::channel(false);
+    let opts = StreamOptions {
+        backoff_base_ms: 20,
+        backoff_max_ms: 100,
+        ..StreamOptions::default()
+    };
+    let clock: Arc<dyn Clock> = Arc::new(crate::venue_io::SystemClock);
+    let all: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+    let mut streams = start(plugin, clock, StreamChannel::Market, &all, opts, tx, stop)
+        .await
+        .unwrap();
+    let (mut ws, sub) = accept(&listener).await;
+    assert_eq!(sub.command, subscribe(&["a", "b"]));
+    // Subscription 7 carries both (their snapshots say so).
+    for (seq, inst) in [(1, "a"), (2, "b")] {
+        ws.send(Message::text(book_frame("7", seq, seq == 1, inst)))
+            .await
+            .unwrap();
+    }
+    let mut seen = 0;
+    while seen < 2 {
+        if let UpdateKind::Events { events, .. } = next(&mut rx).await {
+            seen += events
+                .iter()
+                .filter_map(super::connection::instrument_of)
+                .count();
+        }
+    }
+
+    // "b" is no longer wanted: subscription 7 keeps "a", so it is narrowed.
+    let wanted: std::collections::HashSet<String> = ["a".to_string()].into();
+    assert_eq!(streams.retain(&wanted), vec!["b"]);
+    assert_eq!(streams.instruments(), 1);
+    let un = command(&mut ws).await;
+    assert_eq!(
+        un.command,
+        StreamCommand::Narrow {
+            subscription: "7".into(),
+            instruments: vec!["b".into()],
+        }
+    );
+    assert!(un.request_id > sub.request_id);
+    // A frame of "b" still in flight is dropped; "a" goes on in sequence.
+    ws.send(Message::text(book_frame("7", 3, false, "b")))
+        .await
+        .unwrap();
+    ws.send(Message::text(book_frame("7", 4, false, "a")))
+        .await
+        .unwrap();
+    let mut books = Vec::new();
+    while !books.contains(&"a".to_string()) {
+        if let UpdateKind::Events { events, .. } = next(&mut rx).await {
+            books.extend(
+                events
+                    .iter()
+                    .filter_map(super::connection::instrument_of)
+                    .map(str::to_string),
+            );
+        }
+    }
+    assert_eq!(books, vec!["a"], "b's frame is dropped");
+    // Nothing left to retain out.
+    assert!(streams.retain(&wanted).is_empty());
+
+    // A reconnect subscribes "a" only.
+    drop(ws);
+    let (_again, sub) = accept(&listener).await;
+    assert!(sub.initial);
+    assert_eq!(sub.command, subscribe(&["a"]));
+    stop_tx.send(true).unwrap();
+    for t in streams.into_tasks() {
+        tokio::time::timeout(Duration::from_secs(5), t)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}

@@ -2,7 +2,8 @@
 //! adopted by a running engine). A joining instrument goes onto a running connection that has
 //! room under the plugin's cap (`StreamSpec::max_instruments`), which subscribes it at once and
 //! resubscribes it after every reconnect; what no running connection has room for starts new
-//! connections.
+//! connections. Instruments no pair wants any more (retired pairs) leave them (`retain`): each
+//! connection unsubscribes those it carries and does not subscribe them again.
 
 use plugin_api::ffi::VenueHandle;
 use plugin_api::StreamChannel;
@@ -57,12 +58,21 @@ pub fn plan_add(loads: &[usize], instruments: &[String], cap: Option<u32>) -> Ad
     out
 }
 
+/// A change to a running connection's instruments, sent to its task.
+#[derive(Debug)]
+pub enum Change {
+    /// Subscribe these as well.
+    Add(Vec<String>),
+    /// Unsubscribe these; they are not subscribed again after a reconnect.
+    Remove(Vec<String>),
+}
+
 /// One running connection as its venue's streams see it.
 struct Link {
-    /// Instruments to add, to the connection's task.
-    adds: mpsc::UnboundedSender<Vec<String>>,
-    /// How many instruments it carries.
-    load: usize,
+    /// Changes to its instruments, to the connection's task.
+    changes: mpsc::UnboundedSender<Change>,
+    /// The instruments it carries.
+    instruments: HashSet<String>,
     task: JoinHandle<()>,
 }
 
@@ -110,21 +120,21 @@ impl VenueStreams {
     pub(super) fn spawn(&mut self, instruments: Vec<String>) {
         let (tx, rx) = mpsc::unbounded_channel();
         self.carried.extend(instruments.iter().cloned());
-        let load = instruments.len();
+        let carries: HashSet<String> = instruments.iter().cloned().collect();
         let c = Connection {
             plugin: self.plugin.clone(),
             clock: self.clock.clone(),
             channel: self.channel,
             instruments,
-            adds: Some(rx),
+            changes: Some(rx),
             out: self.out.clone(),
             opts: self.opts.clone(),
             index: self.links.len(),
         };
         let task = tokio::spawn(c.run(self.stop.clone()));
         self.links.push(Link {
-            adds: tx,
-            load,
+            changes: tx,
+            instruments: carries,
             task,
         });
     }
@@ -145,14 +155,14 @@ impl VenueStreams {
         if fresh.is_empty() {
             return fresh;
         }
-        let loads: Vec<usize> = self.links.iter().map(|l| l.load).collect();
+        let loads: Vec<usize> = self.links.iter().map(|l| l.instruments.len()).collect();
         let p = plan_add(&loads, &fresh, self.cap);
         let mut added = Vec::new();
         for (index, list) in p.onto {
             let link = &mut self.links[index];
             // A connection whose task ended (the run is stopping) takes nothing.
-            if link.adds.send(list.clone()).is_ok() {
-                link.load += list.len();
+            if link.changes.send(Change::Add(list.clone())).is_ok() {
+                link.instruments.extend(list.iter().cloned());
                 self.carried.extend(list.iter().cloned());
                 added.extend(list);
             }
@@ -162,6 +172,37 @@ impl VenueStreams {
             self.spawn(list);
         }
         added
+    }
+
+    /// Unsubscribes every instrument a connection carries that is not in `wanted`, at once.
+    /// Returns them. Does not wait (safe under a lock). A connection left with none keeps
+    /// running and takes instruments that join later.
+    pub fn retain(&mut self, wanted: &HashSet<String>) -> Vec<String> {
+        if self.channel == StreamChannel::User || *self.stop.borrow() {
+            return Vec::new();
+        }
+        let mut removed = Vec::new();
+        for link in &mut self.links {
+            let mut list: Vec<String> = link
+                .instruments
+                .iter()
+                .filter(|i| !wanted.contains(*i))
+                .cloned()
+                .collect();
+            if list.is_empty() {
+                continue;
+            }
+            list.sort();
+            // A connection whose task ended (the run is stopping) keeps its list.
+            if link.changes.send(Change::Remove(list.clone())).is_ok() {
+                for i in &list {
+                    link.instruments.remove(i);
+                    self.carried.remove(i);
+                }
+                removed.extend(list);
+            }
+        }
+        removed
     }
 
     /// Instruments the connections carry.

@@ -104,6 +104,12 @@ impl LifecycleTickers {
     }
 }
 
+/// A subscription id as Kalshi numbers it.
+fn sid(s: &str) -> PluginResult<u64> {
+    s.parse::<u64>()
+        .map_err(|_| PluginError::invalid(format!("kalshi subscription id {s:?} is not a sid")))
+}
+
 /// The subscribe / unsubscribe commands.
 pub fn messages(r: &StreamRequest, lifecycle: &LifecycleTickers) -> PluginResult<Vec<String>> {
     if r.channel == StreamChannel::User {
@@ -131,14 +137,27 @@ pub fn messages(r: &StreamRequest, lifecycle: &LifecycleTickers) -> PluginResult
         StreamCommand::Unsubscribe { subscriptions, .. } => {
             let sids = subscriptions
                 .iter()
-                .map(|s| {
-                    s.parse::<u64>().map_err(|_| {
-                        PluginError::invalid(format!("kalshi subscription id {s:?} is not a sid"))
-                    })
-                })
+                .map(|s| sid(s))
                 .collect::<PluginResult<Vec<u64>>>()?;
+            // Kalshi unsubscribes only by sid: with none known there is nothing to send.
+            if sids.is_empty() {
+                return Ok(Vec::new());
+            }
             serde_json::json!({"id": r.request_id, "cmd": "unsubscribe", "params": {"sids": sids}})
         }
+        // Exactly one sid per `update_subscription` (kalshi.md §9).
+        StreamCommand::Narrow {
+            subscription,
+            instruments,
+        } => serde_json::json!({
+            "id": r.request_id,
+            "cmd": "update_subscription",
+            "params": {
+                "sids": [sid(subscription)?],
+                "market_tickers": tickers(instruments)?,
+                "action": "delete_markets",
+            },
+        }),
         other => {
             return Err(PluginError::unsupported(&format!(
                 "kalshi stream command {other:?}"
@@ -342,6 +361,14 @@ pub fn parse(channel: StreamChannel, frame: &str, ctx: &CallCtx) -> PluginResult
                 events: crate::ws_lifecycle::events(v.as_ref())?,
             })
         }
+        // The answer to `update_subscription` (a narrowed subscription) is numbered in its
+        // subscription's sequence (kalshi.md §9): reported, so the next delta is not taken
+        // for a gap. Were its number not the next one, it is dropped as a duplicate, or
+        // resyncs the subscription: never a wrong book.
+        "ok" if e.sid.is_some() && e.seq.is_some() => Ok(StreamFrame {
+            seq: Some(seq(&e, "ok", false)?),
+            events: vec![StreamEvent::Ignored { what: "ok".into() }],
+        }),
         other => Ok(StreamFrame {
             seq: None,
             events: vec![StreamEvent::Ignored {
@@ -397,6 +424,63 @@ mod tests {
             v,
             serde_json::json!({"id":3,"cmd":"unsubscribe","params":{"sids":[7]}})
         );
+        // No sid known: Kalshi unsubscribes only by sid, so nothing is sent.
+        let none = StreamRequest {
+            command: StreamCommand::Unsubscribe {
+                instruments: vec!["T1:yes".into()],
+                subscriptions: vec![],
+            },
+            ..r.clone()
+        };
+        assert!(messages(&none, &lc).unwrap().is_empty());
+        // Narrowing one sid: `update_subscription`, exactly one sid, tickers once each.
+        let narrow = StreamRequest {
+            command: StreamCommand::Narrow {
+                subscription: "7".into(),
+                instruments: vec!["T2:yes".into(), "T2:no".into()],
+            },
+            ..r.clone()
+        };
+        let v: serde_json::Value =
+            serde_json::from_str(&messages(&narrow, &lc).unwrap()[0]).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id":3,"cmd":"update_subscription","params":{"sids":[7],"market_tickers":["T2"],"action":"delete_markets"}})
+        );
+        let bad = StreamRequest {
+            command: StreamCommand::Narrow {
+                subscription: "seven".into(),
+                instruments: vec!["T2:yes".into()],
+            },
+            ..r
+        };
+        let e = messages(&bad, &lc).unwrap_err();
+        assert!(
+            e.message.contains("\"seven\" is not a sid"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn the_answer_to_a_narrowed_subscription_keeps_its_sequence() {
+        let f = parse(
+            StreamChannel::Market,
+            r#"{"id":4,"sid":456,"seq":222,"type":"ok","msg":{"market_tickers":["T1"]}}"#,
+            &CTX,
+        )
+        .unwrap();
+        assert_eq!(
+            f.seq,
+            Some(StreamSeq {
+                subscription: "456".into(),
+                seq: 222,
+                snapshot: false
+            })
+        );
+        // An `ok` with no sequence (another command's answer) is not numbered.
+        let f = parse(StreamChannel::Market, r#"{"id":5,"type":"ok"}"#, &CTX).unwrap();
+        assert_eq!(f.seq, None);
     }
 
     #[test]

@@ -335,6 +335,16 @@ impl KalshiDouble {
         self.shared.ws.book_subscribes()
     }
 
+    /// The tickers whose books the websocket's `orderbook_delta` subscriptions stream now.
+    pub fn ws_streamed_tickers(&self) -> std::collections::BTreeSet<String> {
+        self.shared.ws.streamed_tickers()
+    }
+
+    /// Every `update_subscription` command the websocket received, with its connection.
+    pub fn ws_updates(&self) -> Vec<(u64, serde_json::Value)> {
+        self.shared.ws.updates()
+    }
+
     /// The `market_tickers` of every `market_lifecycle_v2` subscription the websocket holds, in
     /// order, each with the number of the connection it came on.
     pub fn ws_lifecycle_subscribes(&self) -> Vec<(u64, Vec<String>)> {

@@ -78,6 +78,8 @@ struct HubInner {
     /// The `market_tickers` of every `orderbook_delta` subscribe received, in order, with the
     /// connection it came on.
     book_subscribes: Vec<(u64, Vec<String>)>,
+    /// Every `update_subscription` command received, with its connection.
+    updates: Vec<(u64, Value)>,
 }
 
 /// The websocket side of the double.
@@ -119,6 +121,20 @@ impl Hub {
     /// each with the number of the connection it came on (connections count from 1).
     pub fn book_subscribes(&self) -> Vec<(u64, Vec<String>)> {
         self.lock().book_subscribes.clone()
+    }
+
+    /// The tickers whose books some `orderbook_delta` subscription streams now.
+    pub fn streamed_tickers(&self) -> std::collections::BTreeSet<String> {
+        self.lock()
+            .subs
+            .iter()
+            .flat_map(|s| s.sent.keys().cloned())
+            .collect()
+    }
+
+    /// Every `update_subscription` command received, with the connection it came on.
+    pub fn updates(&self) -> Vec<(u64, Value)> {
+        self.lock().updates.clone()
     }
 
     /// The `market_tickers` of every `market_lifecycle_v2` subscription, in order, each with
@@ -394,6 +410,49 @@ fn command(sh: &Shared, conn: u64, text: &str) {
                 let ack = json!({"id": id, "sid": sid, "seq": 0, "type": "unsubscribed"});
                 send(&mut g, conn, "unsubscribed", ack.to_string());
             }
+        }
+        // kalshi.md §9: exactly one sid; the answer `ok` is numbered in its sequence.
+        Some("update_subscription") => {
+            let sids: Vec<u64> = v["params"]["sids"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                .unwrap_or_default();
+            let tickers: Vec<String> = v["params"]["market_tickers"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut g = sh.ws.lock();
+            g.updates.push((conn, v.clone()));
+            let sub = match sids.as_slice() {
+                [sid] => g.subs.iter_mut().find(|s| s.conn == conn && s.sid == *sid),
+                _ => None,
+            };
+            let ok = match (sub, v["params"]["action"].as_str()) {
+                (Some(sub), Some("delete_markets")) if !tickers.is_empty() => {
+                    for t in &tickers {
+                        sub.sent.remove(t);
+                    }
+                    sub.seq += 1;
+                    Some(
+                        json!({"id": id, "sid": sub.sid, "seq": sub.seq, "type": "ok",
+                                "msg": {"market_tickers": sub.sent.keys().collect::<Vec<_>>()}}),
+                    )
+                }
+                _ => None,
+            };
+            let (kind, text) = match ok {
+                Some(m) => ("ok", m.to_string()),
+                None => (
+                    "error",
+                    json!({"id": id, "type": "error", "msg": {"code": 11, "msg": "Invalid parameter"}})
+                        .to_string(),
+                ),
+            };
+            send(&mut g, conn, kind, text);
         }
         _ => {
             let mut g = sh.ws.lock();

@@ -1,0 +1,149 @@
+//! A pair retired in the registry while the live engine streams leaves the stream. Kalshi
+//! streams both seeded pairs' books on one subscription (one `sid`); the arb pair is retired
+//! while the engine runs: its market is dropped from the subscription with
+//! `update_subscription` / `delete_markets` (the subscription keeps the other pair's market),
+//! the other market streams on in sequence with no resync, an arb on the retired market is
+//! neither streamed nor traded, and a reconnect subscribes the remaining market only.
+
+use polymix_doubles::kalshi::{self, ws::WsFault, KalshiDoubleConfig};
+use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
+use polymix_host::engine::stream_driver::FeedHealth;
+use polymix_host::engine::Engine;
+use polymix_host::store::PairState;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use crate::live_e2e::{engine_toml, seed, ARB_TICKER, FLAT_TICKER};
+
+async fn until(engine: &Engine, what: &str, f: impl Fn(&FeedHealth) -> bool) -> FeedHealth {
+    let start = Instant::now();
+    loop {
+        let h = engine.feed_health().get("ks").cloned().unwrap_or_default();
+        if f(&h) {
+            return h;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}; feed: {h:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn eventually(what: &str, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
+    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
+    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
+    seed(&pm, &ks);
+    // No arb at start: Kalshi's NO ask on the arb market is 0.70 (a YES bid at 0.30).
+    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    // REST books every ten minutes; the registry re-read (pair gate) every 100 ms.
+    let engine = crate::live_e2e::kalshi_streaming_engine(
+        "stream-retired",
+        &pm,
+        &ks,
+        "",
+        &engine_toml(600_000, 600_000),
+    )
+    .await;
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+
+    let script = async {
+        until(&engine, "both pairs' books fresh", |h| {
+            h.instruments == 4 && h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        let subs = ks.ws_book_subscribes();
+        assert_eq!(subs.len(), 1, "one subscription for both markets: {subs:?}");
+        let (conn, mut tickers) = subs[0].clone();
+        tickers.sort();
+        let mut both = vec![ARB_TICKER.to_string(), FLAT_TICKER.to_string()];
+        both.sort();
+        assert_eq!(tickers, both);
+
+        let now = polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock);
+        ledger
+            .pair_decide(
+                "lal-bos-lal",
+                PairState::Retired,
+                "ann",
+                Some("market delisted"),
+                None,
+                now,
+            )
+            .unwrap();
+        until(&engine, "the retired pair's books gone", |h| {
+            h.instruments == 2 && h.fresh_instruments == 2
+        })
+        .await;
+        eventually("the double to stream the flat market only", || {
+            ks.ws_streamed_tickers() == BTreeSet::from([FLAT_TICKER.to_string()])
+        })
+        .await;
+        // Narrowed, not unsubscribed: the subscription still carries the flat market.
+        let updates = ks.ws_updates();
+        assert_eq!(updates.len(), 1, "{updates:#?}");
+        let (on, cmd) = &updates[0];
+        assert_eq!(*on, conn);
+        assert_eq!(cmd["params"]["action"], "delete_markets");
+        assert_eq!(
+            cmd["params"]["market_tickers"],
+            serde_json::json!([ARB_TICKER])
+        );
+        assert_eq!(cmd["params"]["sids"].as_array().map(Vec::len), Some(1));
+
+        // The flat market streams on in sequence (the `ok` answer took a number of its
+        // subscription's): a change to it arrives and nothing resyncs.
+        let deltas = ks.ws_stats("orderbook_delta").0;
+        ks.seed_book(
+            FLAT_TICKER,
+            &[("0.4800", "100.00")],
+            &[("0.5000", "100.00")],
+        );
+        eventually("a delta of the flat market", || {
+            ks.ws_stats("orderbook_delta").0 > deltas
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let h = engine.feed_health()["ks"].clone();
+        assert_eq!(
+            (h.resyncs, h.disconnects, h.fresh_instruments),
+            (0, 0, 2),
+            "{h:#?}"
+        );
+
+        // An arb on the retired market is neither streamed nor traded.
+        let deltas = ks.ws_stats("orderbook_delta").0;
+        crate::live_e2e::kalshi_arb_book(&ks);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(ks.ws_stats("orderbook_delta").0, deltas, "not streamed");
+        assert!(ledger.trades_in(&[]).unwrap().is_empty(), "not traded");
+
+        // A reconnect subscribes the flat market only.
+        ks.ws_inject(WsFault::Disconnect);
+        until(&engine, "the stream back with the flat market", |h| {
+            h.disconnects >= 1 && h.connections_up == 1 && h.fresh_instruments == 2
+        })
+        .await;
+        let subs = ks.ws_book_subscribes();
+        let (again, last) = subs.last().cloned().unwrap();
+        assert_ne!(again, conn, "a new connection");
+        assert_eq!(last, vec![FLAT_TICKER.to_string()], "{subs:?}");
+    };
+    tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        () = script => {}
+    }
+}

@@ -4,6 +4,7 @@
 //! `update_subscription` / `delete_markets` (the subscription keeps the other pair's market),
 //! the other market streams on in sequence with no resync, an arb on the retired market is
 //! neither streamed nor traded, and a reconnect subscribes the remaining market only.
+//! Polymarket, which does not number its messages, unsubscribes the retired pair's assets by id.
 
 use polymix_doubles::kalshi::{self, ws::WsFault, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
@@ -13,7 +14,10 @@ use polymix_host::store::PairState;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::live_e2e::{engine_toml, seed, ARB_TICKER, FLAT_TICKER};
+use crate::live_e2e::{
+    engine_toml, kalshi_venue_toml, pairs_toml, seed, ARB_NO, ARB_TICKER, ARB_YES, FLAT_TICKER,
+    RISK_AND_STRATEGY,
+};
 
 async fn until(engine: &Engine, what: &str, f: impl Fn(&FeedHealth) -> bool) -> FeedHealth {
     let start = Instant::now();
@@ -141,6 +145,74 @@ async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
         let (again, last) = subs.last().cloned().unwrap();
         assert_ne!(again, conn, "a new connection");
         assert_eq!(last, vec![FLAT_TICKER.to_string()], "{subs:?}");
+    };
+    tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        () = script => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_pairs_assets_are_unsubscribed_on_polymarket() {
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_arb().await;
+    let dir = crate::support::temp_dir("stream-retired-pm");
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &crate::live_e2e::polymarket_streaming_toml(&dir, &pm, ""),
+            &kalshi_venue_toml(&dir, "ks", &ks, 3000),
+            RISK_AND_STRATEGY,
+            &engine_toml(600_000, 600_000),
+            &pairs_toml("pm", "ks"),
+        ],
+    );
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let feed = || engine.feed_health().get("pm").cloned().unwrap_or_default();
+
+    let script = async {
+        eventually("both pairs' books fresh", || {
+            let h = feed();
+            h.instruments == 4 && h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        assert!(pm.ws_unsubscribes().is_empty());
+        let now = polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock);
+        ledger
+            .pair_decide(
+                "lal-bos-lal",
+                PairState::Retired,
+                "ann",
+                Some("market delisted"),
+                None,
+                now,
+            )
+            .unwrap();
+        eventually("the retired pair's assets unsubscribed", || {
+            !pm.ws_unsubscribes().is_empty()
+        })
+        .await;
+        let un = pm.ws_unsubscribes();
+        assert_eq!(un.len(), 1, "{un:?}");
+        let mut assets = un[0].1.clone();
+        assets.sort();
+        let mut arb = vec![ARB_YES.to_string(), ARB_NO.to_string()];
+        arb.sort();
+        assert_eq!(assets, arb);
+        let h = feed();
+        assert_eq!((h.instruments, h.fresh_instruments), (2, 2), "{h:#?}");
+
+        // The arb's Polymarket side appears: not streamed, not traded.
+        let changes = pm.ws_count("price_change");
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(pm.ws_count("price_change"), changes, "not streamed");
+        assert!(ledger.trades_in(&[]).unwrap().is_empty(), "not traded");
     };
     tokio::select! {
         r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),

@@ -414,6 +414,12 @@ impl PolymarketDouble {
         lock(&self.inner).ws.subscribes.clone()
     }
 
+    /// Every market-channel `unsubscribe` operation received, in order: connection number and
+    /// its assets.
+    pub fn ws_unsubscribes(&self) -> Vec<(u64, Vec<String>)> {
+        lock(&self.inner).ws.unsubscribes.clone()
+    }
+
     /// Websocket frames sent of `kind` (`book`, `price_change`, `PONG`), or `connects`.
     pub fn ws_count(&self, kind: &str) -> usize {
         lock(&self.inner).ws.counts.get(kind).copied().unwrap_or(0)

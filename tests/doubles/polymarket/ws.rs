@@ -57,6 +57,8 @@ pub struct Hub {
     /// Every subscription received, in order: connection number (from 1), whether it was the
     /// connection's first message (`type: market`) rather than an `operation`, and its assets.
     pub subscribes: Vec<(u64, bool, Vec<String>)>,
+    /// Every `unsubscribe` operation received, in order: connection number and its assets.
+    pub unsubscribes: Vec<(u64, Vec<String>)>,
 }
 
 fn sides(book: &Value) -> (Side, Side) {
@@ -234,6 +236,7 @@ fn command(d: &Mutex<Inner>, id: u64, text: &str) {
                 c.sent.remove(a);
             }
         }
+        g.ws.unsubscribes.push((id, assets));
         return;
     }
     if !subscribe {

@@ -139,6 +139,17 @@ pub fn no_arb_on_polymarket(pm: &PolymarketDouble) {
     );
 }
 
+/// Both doubles (default configs), seeded ([`seed`]), with no arb on Kalshi's side: its NO
+/// ask on the arb pair is 0.70 (a YES bid at 0.30) until a test makes one
+/// ([`kalshi_arb_book`]).
+pub async fn seeded_doubles_without_kalshi_arb() -> (PolymarketDouble, KalshiDouble) {
+    let pm = polymix_doubles::polymarket::spawn(Default::default()).await;
+    let ks = polymix_doubles::kalshi::spawn(Default::default()).await;
+    seed(&pm, &ks);
+    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    (pm, ks)
+}
+
 /// Both doubles (default configs), seeded ([`seed`]), with no arb until a test makes one.
 pub async fn seeded_doubles_without_arb() -> (PolymarketDouble, KalshiDouble) {
     let pm = polymix_doubles::polymarket::spawn(Default::default()).await;
@@ -221,6 +232,40 @@ async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
         .await
         .expect("join")
         .expect("plugins load")
+}
+
+/// Waits (15 s at most, then panics naming `what` and the feed) until `venue`'s feed health
+/// satisfies `f`; returns it.
+pub async fn wait_for_feed(
+    engine: &Engine,
+    venue: &str,
+    what: &str,
+    f: impl Fn(&polymix_host::engine::stream_driver::FeedHealth) -> bool,
+) -> polymix_host::engine::stream_driver::FeedHealth {
+    let start = Instant::now();
+    loop {
+        let h = engine.feed_health().get(venue).cloned().unwrap_or_default();
+        if f(&h) {
+            return h;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}; feed: {h:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (10 s at most, then panics naming `what`) until `f` holds.
+pub async fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Waits until some trade is HEDGED (panics naming it after `timeout`); the ledger's trades then.

@@ -5,32 +5,18 @@
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
 use polymix_host::store::state;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, ARB_TICKER,
-    RISK_AND_STRATEGY,
+    engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, wait_for, wait_until,
+    ARB_TICKER, RISK_AND_STRATEGY,
 };
 use crate::support::temp_dir;
 
-async fn until(what: &str, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
-    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
     // No arb yet: Kalshi's NO ask on the arb pair is 0.70 (a YES bid at 0.30).
-    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_kalshi_arb().await;
     let dir = temp_dir("live-market-status");
     let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
         "retries = 2\n",
@@ -55,7 +41,7 @@ async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
         .expect("the arb pair");
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
-        until(
+        wait_until(
             "fresh streamed books and the lifecycle subscription",
             || {
                 engine
@@ -69,7 +55,7 @@ async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         ks.ws_lifecycle(ARB_TICKER, "deactivated", None);
-        until("the pair stopped", || {
+        wait_until("the pair stopped", || {
             engine
                 .pair_off(arb)
                 .is_some_and(|r| r.contains("market closed"))
@@ -84,7 +70,7 @@ async fn a_market_paused_on_the_stream_stops_its_pair_until_it_is_activated() {
         );
 
         ks.ws_lifecycle(ARB_TICKER, "activated", None);
-        until("the pair resumed", || engine.pair_off(arb).is_none()).await;
+        wait_until("the pair resumed", || engine.pair_off(arb).is_none()).await;
         wait_for(
             engine.ledger(),
             "a HEDGED trade once the market trades again",
@@ -131,7 +117,7 @@ async fn resolutions_on_the_streams_settle_a_hedged_trade() {
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
     let script = async {
         crate::live_e2e::wait_for_hedged(engine.ledger(), Duration::from_secs(10)).await;
-        until("both market streams up", || {
+        wait_until("both market streams up", || {
             let h = engine.feed_health();
             ["pm", "ks"]
                 .iter()

@@ -7,14 +7,12 @@
 
 use plugin_api::{Price, Qty};
 use polymix_doubles::kalshi::ws::WsFault;
-use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
-use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
-use polymix_host::engine::Engine;
+use polymix_doubles::kalshi::KalshiDouble;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
-    engine_toml, entry, kalshi_venue_toml, pairs_toml, seed, ARB_TICKER, ARB_YES, FLAT_TICKER,
-    RISK_AND_STRATEGY,
+    engine_toml, entry, kalshi_venue_toml, pairs_toml, wait_for_feed, ARB_TICKER, ARB_YES,
+    FLAT_TICKER, RISK_AND_STRATEGY,
 };
 use crate::support::temp_dir;
 
@@ -26,32 +24,10 @@ fn rest_book_requests(ks: &KalshiDouble) -> usize {
         .count()
 }
 
-async fn until(
-    engine: &Engine,
-    what: &str,
-    f: impl Fn(&polymix_host::engine::stream_driver::FeedHealth) -> bool,
-) {
-    let start = Instant::now();
-    loop {
-        let h = engine.feed_health().get("ks").cloned().unwrap_or_default();
-        if f(&h) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}; feed: {h:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() {
-    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
     // No arb yet: Kalshi's NO ask on the arb pair is 0.70 (a YES bid at 0.30).
-    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_kalshi_arb().await;
 
     let engine = crate::live_e2e::kalshi_streaming_engine(
         "live-stream",
@@ -66,7 +42,7 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
 
     let script = async {
         // Both tickers' two outcome books are fresh from their snapshots.
-        until(&engine, "4 fresh streamed books", |h| {
+        wait_for_feed(&engine, "ks", "4 fresh streamed books", |h| {
             h.fresh_instruments == 4
         })
         .await;
@@ -83,8 +59,8 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
             &[("0.5000", "100.00")],
         );
         ks.seed_book(FLAT_TICKER, &[("0.4700", "90.00")], &[("0.5000", "100.00")]);
-        until(&engine, "a resync after the gap", |h| h.resyncs >= 1).await;
-        until(&engine, "fresh books after the resync", |h| {
+        wait_for_feed(&engine, "ks", "a resync after the gap", |h| h.resyncs >= 1).await;
+        wait_for_feed(&engine, "ks", "fresh books after the resync", |h| {
             h.fresh_instruments == 4
         })
         .await;
@@ -94,16 +70,22 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
         ks.seed_book(FLAT_TICKER, &[("0.4600", "90.00")], &[("0.5000", "100.00")]);
         ks.ws_inject(WsFault::OutOfOrder);
         ks.seed_book(FLAT_TICKER, &[("0.4500", "80.00")], &[("0.5100", "100.00")]);
-        until(&engine, "a resync after the swapped frames", |h| {
+        wait_for_feed(&engine, "ks", "a resync after the swapped frames", |h| {
             h.resyncs >= 2
         })
         .await;
-        until(&engine, "fresh books again", |h| h.fresh_instruments == 4).await;
+        wait_for_feed(&engine, "ks", "fresh books again", |h| {
+            h.fresh_instruments == 4
+        })
+        .await;
 
         // A disconnect: reconnect, resubscribe, fresh snapshots.
         ks.ws_inject(WsFault::Disconnect);
-        until(&engine, "the disconnect noticed", |h| h.disconnects >= 1).await;
-        until(&engine, "fresh books after reconnecting", |h| {
+        wait_for_feed(&engine, "ks", "the disconnect noticed", |h| {
+            h.disconnects >= 1
+        })
+        .await;
+        wait_for_feed(&engine, "ks", "fresh books after reconnecting", |h| {
             h.fresh_instruments == 4 && h.connections_up == 1
         })
         .await;
@@ -112,11 +94,11 @@ async fn an_arb_seen_only_on_the_stream_is_traded_after_gaps_and_a_disconnect() 
         // A silent stall (no frames, no pongs) past the 2 s bound: the feed is stale, its
         // books are dropped, and it comes back fresh on a new connection.
         ks.ws_inject(WsFault::Stall(Duration::from_secs(4)));
-        until(&engine, "the stall noticed as stale", |h| {
+        wait_for_feed(&engine, "ks", "the stall noticed as stale", |h| {
             h.last_error.as_deref().is_some_and(|e| e.contains("stale"))
         })
         .await;
-        until(&engine, "fresh books after the stall", |h| {
+        wait_for_feed(&engine, "ks", "fresh books after the stall", |h| {
             h.fresh_instruments == 4 && h.connections_up == 1
         })
         .await;
@@ -188,45 +170,32 @@ async fn polymarket_price_changes_on_the_stream_trigger_the_arb_after_a_disconne
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-    let feed = |engine: &Engine| engine.feed_health().get("pm").cloned().unwrap_or_default();
-    let until_pm =
-        |what: &'static str, f: fn(&polymix_host::engine::stream_driver::FeedHealth) -> bool| {
-            let engine = &engine;
-            async move {
-                let start = Instant::now();
-                loop {
-                    let h = feed(engine);
-                    if f(&h) {
-                        return;
-                    }
-                    assert!(
-                        start.elapsed() < Duration::from_secs(15),
-                        "timed out waiting for {what}; feed: {h:#?}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
-        };
 
     let script = async {
-        until_pm("4 fresh streamed books", |h| h.fresh_instruments == 4).await;
+        wait_for_feed(&engine, "pm", "4 fresh streamed books", |h| {
+            h.fresh_instruments == 4
+        })
+        .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let rest_books = pm.request_count("/books") + pm.request_count("/book");
 
         pm.ws_inject(polymix_doubles::polymarket::ws::WsFault::Disconnect);
-        until_pm("the disconnect noticed", |h| h.disconnects >= 1).await;
-        until_pm("fresh after reconnecting", |h| {
+        wait_for_feed(&engine, "pm", "the disconnect noticed", |h| {
+            h.disconnects >= 1
+        })
+        .await;
+        wait_for_feed(&engine, "pm", "fresh after reconnecting", |h| {
             h.fresh_instruments == 4 && h.connections_up == 1
         })
         .await;
         pm.ws_inject(polymix_doubles::polymarket::ws::WsFault::Stall(
             Duration::from_secs(4),
         ));
-        until_pm("the stall noticed as stale", |h| {
+        wait_for_feed(&engine, "pm", "the stall noticed as stale", |h| {
             h.last_error.as_deref().is_some_and(|e| e.contains("stale"))
         })
         .await;
-        until_pm("fresh after the stall", |h| {
+        wait_for_feed(&engine, "pm", "fresh after the stall", |h| {
             h.fresh_instruments == 4 && h.connections_up == 1
         })
         .await;

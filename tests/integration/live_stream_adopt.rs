@@ -5,17 +5,14 @@
 //! `orderbook_delta` is traded within seconds, with no REST book request for it once its
 //! streamed snapshot arrived.
 
-use polymix_doubles::kalshi::{self, KalshiDouble, KalshiDoubleConfig};
-use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
-use polymix_host::engine::stream_driver::FeedHealth;
-use polymix_host::engine::Engine;
+use polymix_doubles::kalshi::KalshiDouble;
 use polymix_host::pairs::{Candidate, Complement, Proposition, VenueSide};
 use polymix_host::store::PairState;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, polymarket_venue_toml, seed, ARB_NO, ARB_TICKER, ARB_YES,
-    FLAT_NO, FLAT_TICKER, FLAT_YES, RISK_AND_STRATEGY,
+    engine_toml, kalshi_venue_toml, polymarket_venue_toml, wait_for_feed, ARB_NO, ARB_TICKER,
+    ARB_YES, FLAT_NO, FLAT_TICKER, FLAT_YES, RISK_AND_STRATEGY,
 };
 use crate::support::temp_dir;
 
@@ -26,21 +23,6 @@ fn rest_book_requests(ks: &KalshiDouble, ticker: &str) -> usize {
         .filter(|r| r.path.contains("orderbook"))
         .filter(|r| r.path.contains(ticker) || r.query.contains(ticker))
         .count()
-}
-
-async fn until(engine: &Engine, what: &str, f: impl Fn(&FeedHealth) -> bool) {
-    let start = Instant::now();
-    loop {
-        let h = engine.feed_health().get("ks").cloned().unwrap_or_default();
-        if f(&h) {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}; feed: {h:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 fn side(venue: &str, yes: &str, no: &str) -> VenueSide {
@@ -90,11 +72,8 @@ fn arb_candidate() -> Candidate {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adopted_pairs_join_the_running_stream_and_trade_on_a_streamed_change() {
-    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
     // No arb yet on the pair that joins: Kalshi's NO ask is 0.70 (a YES bid at 0.30).
-    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_kalshi_arb().await;
 
     let dir = temp_dir("live-stream-adopt");
     let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
@@ -130,7 +109,7 @@ b = {{ venue = "ks", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
 
     let script = async {
-        until(&engine, "the flat pair's 2 books fresh", |h| {
+        wait_for_feed(&engine, "ks", "the flat pair's 2 books fresh", |h| {
             h.instruments == 2 && h.fresh_instruments == 2 && h.connections_up == 1
         })
         .await;
@@ -154,8 +133,9 @@ b = {{ venue = "ks", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
             .pair_decide("lal-bos-lal", PairState::Approved, "ann", None, None, now)
             .unwrap();
         let adopted = Instant::now();
-        until(
+        wait_for_feed(
             &engine,
+            "ks",
             "the joined pair's books fresh from the stream",
             |h| h.instruments == 4 && h.fresh_instruments == 4,
         )
@@ -252,27 +232,15 @@ async fn the_first_adopted_pair_of_a_streaming_venue_starts_its_connection() {
     let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
     let ledger = engine.ledger().clone();
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
-    let feed = || engine.feed_health().get("pm").cloned().unwrap_or_default();
-    let until_pm = |what: &'static str, f: fn(&FeedHealth) -> bool| async move {
-        let start = Instant::now();
-        loop {
-            let h = feed();
-            if f(&h) {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "timed out waiting for {what}; feed: {h:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
     let rest_books = || pm.request_count("/books") + pm.request_count("/book");
 
     let script = async {
-        until_pm("the stream ready with nothing to carry", |h| {
-            h.streaming && h.instruments == 0
-        })
+        wait_for_feed(
+            &engine,
+            "pm",
+            "the stream ready with nothing to carry",
+            |h| h.streaming && h.instruments == 0,
+        )
         .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(pm.ws_count("connects"), 0, "no pair, no connection");
@@ -283,9 +251,12 @@ async fn the_first_adopted_pair_of_a_streaming_venue_starts_its_connection() {
         ledger
             .pair_decide("lal-bos-lal", PairState::Approved, "ann", None, None, now)
             .unwrap();
-        until_pm("the adopted pair's books fresh from the stream", |h| {
-            h.instruments == 2 && h.fresh_instruments == 2 && h.connections_up == 1
-        })
+        wait_for_feed(
+            &engine,
+            "pm",
+            "the adopted pair's books fresh from the stream",
+            |h| h.instruments == 2 && h.fresh_instruments == 2 && h.connections_up == 1,
+        )
         .await;
         assert_eq!(engine.pairs().len(), 1, "the approved pair joined");
         assert_eq!(pm.ws_count("connects"), 1);

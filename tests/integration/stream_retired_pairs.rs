@@ -6,52 +6,35 @@
 //! neither streamed nor traded, and a reconnect subscribes the remaining market only.
 //! Polymarket, which does not number its messages, unsubscribes the retired pair's assets by id.
 
-use polymix_doubles::kalshi::{self, ws::WsFault, KalshiDoubleConfig};
-use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
-use polymix_host::engine::stream_driver::FeedHealth;
-use polymix_host::engine::Engine;
+use polymix_doubles::kalshi::ws::WsFault;
 use polymix_host::store::PairState;
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, pairs_toml, seed, ARB_NO, ARB_TICKER, ARB_YES, FLAT_TICKER,
-    RISK_AND_STRATEGY,
+    engine_toml, kalshi_venue_toml, pairs_toml, wait_for_feed, wait_until, ARB_NO, ARB_TICKER,
+    ARB_YES, FLAT_TICKER, RISK_AND_STRATEGY,
 };
 
-async fn until(engine: &Engine, what: &str, f: impl Fn(&FeedHealth) -> bool) -> FeedHealth {
-    let start = Instant::now();
-    loop {
-        let h = engine.feed_health().get("ks").cloned().unwrap_or_default();
-        if f(&h) {
-            return h;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}; feed: {h:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn eventually(what: &str, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Retires the arb pair in the registry, as `polymix pairs retire` does.
+fn retire_arb_pair(ledger: &polymix_host::store::Ledger) {
+    let now = polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock);
+    ledger
+        .pair_decide(
+            "lal-bos-lal",
+            PairState::Retired,
+            "ann",
+            Some("market delisted"),
+            None,
+            now,
+        )
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
-    let pm = polymarket::spawn(PolymarketDoubleConfig::default()).await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
     // No arb at start: Kalshi's NO ask on the arb market is 0.70 (a YES bid at 0.30).
-    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    let (pm, ks) = crate::live_e2e::seeded_doubles_without_kalshi_arb().await;
     // REST books every ten minutes; the registry re-read (pair gate) every 100 ms.
     let engine = crate::live_e2e::kalshi_streaming_engine(
         "stream-retired",
@@ -65,7 +48,7 @@ async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
     let (_stop_tx, stop) = tokio::sync::watch::channel(false);
 
     let script = async {
-        until(&engine, "both pairs' books fresh", |h| {
+        wait_for_feed(&engine, "ks", "both pairs' books fresh", |h| {
             h.instruments == 4 && h.fresh_instruments == 4 && h.connections_up == 1
         })
         .await;
@@ -77,22 +60,12 @@ async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
         both.sort();
         assert_eq!(tickers, both);
 
-        let now = polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock);
-        ledger
-            .pair_decide(
-                "lal-bos-lal",
-                PairState::Retired,
-                "ann",
-                Some("market delisted"),
-                None,
-                now,
-            )
-            .unwrap();
-        until(&engine, "the retired pair's books gone", |h| {
+        retire_arb_pair(&ledger);
+        wait_for_feed(&engine, "ks", "the retired pair's books gone", |h| {
             h.instruments == 2 && h.fresh_instruments == 2
         })
         .await;
-        eventually("the double to stream the flat market only", || {
+        wait_until("the double to stream the flat market only", || {
             ks.ws_streamed_tickers() == BTreeSet::from([FLAT_TICKER.to_string()])
         })
         .await;
@@ -116,7 +89,7 @@ async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
             &[("0.4800", "100.00")],
             &[("0.5000", "100.00")],
         );
-        eventually("a delta of the flat market", || {
+        wait_until("a delta of the flat market", || {
             ks.ws_stats("orderbook_delta").0 > deltas
         })
         .await;
@@ -137,7 +110,7 @@ async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
 
         // A reconnect subscribes the flat market only.
         ks.ws_inject(WsFault::Disconnect);
-        until(&engine, "the stream back with the flat market", |h| {
+        wait_for_feed(&engine, "ks", "the stream back with the flat market", |h| {
             h.disconnects >= 1 && h.connections_up == 1 && h.fresh_instruments == 2
         })
         .await;
@@ -172,24 +145,13 @@ async fn a_retired_pairs_assets_are_unsubscribed_on_polymarket() {
     let feed = || engine.feed_health().get("pm").cloned().unwrap_or_default();
 
     let script = async {
-        eventually("both pairs' books fresh", || {
-            let h = feed();
+        wait_for_feed(&engine, "pm", "both pairs' books fresh", |h| {
             h.instruments == 4 && h.fresh_instruments == 4 && h.connections_up == 1
         })
         .await;
         assert!(pm.ws_unsubscribes().is_empty());
-        let now = polymix_host::venue_io::Clock::now_ms(&polymix_host::venue_io::SystemClock);
-        ledger
-            .pair_decide(
-                "lal-bos-lal",
-                PairState::Retired,
-                "ann",
-                Some("market delisted"),
-                None,
-                now,
-            )
-            .unwrap();
-        eventually("the retired pair's assets unsubscribed", || {
+        retire_arb_pair(&ledger);
+        wait_until("the retired pair's assets unsubscribed", || {
             !pm.ws_unsubscribes().is_empty()
         })
         .await;

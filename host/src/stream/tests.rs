@@ -102,8 +102,16 @@ where
     }
 }
 
-#[tokio::test]
-async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
+/// A loopback listener and the Echo venue's market streams over it, started on
+/// `instruments` (fast reconnects); the updates' receiver and the stop switch.
+async fn echo_streams(
+    instruments: &[&str],
+) -> (
+    TcpListener,
+    VenueStreams,
+    mpsc::UnboundedReceiver<StreamUpdate>,
+    watch::Sender<bool>,
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}", listener.local_addr().unwrap());
     let handle = VenueHandle::in_process::<Echo>(
@@ -113,15 +121,15 @@ async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
     )
     .unwrap();
     let plugin = Arc::new(Guarded::new("echo", handle, Duration::from_secs(5)));
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let (stop_tx, stop) = watch::channel(false);
-    let instruments = vec!["a".to_string(), "b".to_string(), "c".to_string()];
     let opts = StreamOptions {
         backoff_base_ms: 20,
         backoff_max_ms: 100,
         ..StreamOptions::default()
     };
     let clock: Arc<dyn Clock> = Arc::new(crate::venue_io::SystemClock);
+    let instruments: Vec<String> = instruments.iter().map(|s| s.to_string()).collect();
     let streams = start(
         plugin,
         clock,
@@ -133,6 +141,12 @@ async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
     )
     .await
     .unwrap();
+    (listener, streams, rx, stop_tx)
+}
+
+#[tokio::test]
+async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
+    let (listener, streams, mut rx, stop_tx) = echo_streams(&["a", "b", "c"]).await;
     assert_eq!(
         streams.connections(),
         2,
@@ -337,27 +351,8 @@ fn subscribe(instruments: &[&str]) -> StreamCommand {
 
 #[tokio::test]
 async fn instruments_joining_a_running_stream_are_subscribed_at_once_and_after_reconnects() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    let handle = VenueHandle::in_process::<Echo>(
-        "echo",
-        &serde_json::json!({ "url": url }),
-        &Default::default(),
-    )
-    .unwrap();
-    let plugin = Arc::new(Guarded::new("echo", handle, Duration::from_secs(5)));
-    let (tx, _rx) = mpsc::unbounded_channel();
-    let (stop_tx, stop) = watch::channel(false);
-    let opts = StreamOptions {
-        backoff_base_ms: 20,
-        backoff_max_ms: 100,
-        ..StreamOptions::default()
-    };
-    let clock: Arc<dyn Clock> = Arc::new(crate::venue_io::SystemClock);
     // No instrument yet (a venue with no pair at start): no connection.
-    let mut streams = start(plugin, clock, StreamChannel::Market, &[], opts, tx, stop)
-        .await
-        .unwrap();
+    let (listener, mut streams, _rx, stop_tx) = echo_streams(&[]).await;
     assert_eq!((streams.connections(), streams.instruments()), (0, 0));
 
     // The first joining instrument starts a connection.
@@ -446,27 +441,7 @@ fn unsubscribing_drops_whole_subscriptions_by_id_and_narrows_shared_ones() {
 
 #[tokio::test]
 async fn instruments_retained_out_are_unsubscribed_at_once_and_not_after_reconnects() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}", listener.local_addr().unwrap());
-    let handle = VenueHandle::in_process::<Echo>(
-        "echo",
-        &serde_json::json!({ "url": url }),
-        &Default::default(),
-    )
-    .unwrap();
-    let plugin = Arc::new(Guarded::new("echo", handle, Duration::from_secs(5)));
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let (stop_tx, stop) = watch::channel(false);
-    let opts = StreamOptions {
-        backoff_base_ms: 20,
-        backoff_max_ms: 100,
-        ..StreamOptions::default()
-    };
-    let clock: Arc<dyn Clock> = Arc::new(crate::venue_io::SystemClock);
-    let all: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
-    let mut streams = start(plugin, clock, StreamChannel::Market, &all, opts, tx, stop)
-        .await
-        .unwrap();
+    let (listener, mut streams, mut rx, stop_tx) = echo_streams(&["a", "b"]).await;
     let (mut ws, sub) = accept(&listener).await;
     assert_eq!(sub.command, subscribe(&["a", "b"]));
     // Subscription 7 carries both (their snapshots say so).

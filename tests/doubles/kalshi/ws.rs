@@ -185,6 +185,24 @@ fn send(g: &mut HubInner, conn: u64, kind: &str, text: String) {
     }
 }
 
+/// The strings of a JSON array (none if it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The whole numbers of a JSON array (none if it is not one).
+fn u64s(v: &Value) -> Vec<u64> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default()
+}
+
 /// Sends a delta frame through the fault queue.
 fn send_delta(g: &mut HubInner, conn: u64, text: String) {
     match g.faults.front().copied() {
@@ -337,14 +355,7 @@ fn command(sh: &Shared, conn: u64, text: &str) {
                 .cloned()
                 .unwrap_or_default();
             if channels == vec![json!("market_lifecycle_v2")] {
-                let tickers: Vec<String> = v["params"]["market_tickers"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|t| t.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let tickers: Vec<String> = strings(&v["params"]["market_tickers"]);
                 lifecycle::subscribe(sh, conn, &id, tickers);
                 return;
             }
@@ -358,14 +369,7 @@ fn command(sh: &Shared, conn: u64, text: &str) {
                 send(&mut g, conn, "error", e.to_string());
                 return;
             }
-            let tickers: Vec<String> = v["params"]["market_tickers"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let tickers: Vec<String> = strings(&v["params"]["market_tickers"]);
             let books: Vec<(String, Ladders)> = {
                 let g = sh.lock();
                 tickers
@@ -399,10 +403,7 @@ fn command(sh: &Shared, conn: u64, text: &str) {
             g.subs.push(sub);
         }
         Some("unsubscribe") => {
-            let sids: Vec<u64> = v["params"]["sids"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                .unwrap_or_default();
+            let sids: Vec<u64> = u64s(&v["params"]["sids"]);
             let mut g = sh.ws.lock();
             g.subs
                 .retain(|s| !(s.conn == conn && sids.contains(&s.sid)));
@@ -413,18 +414,8 @@ fn command(sh: &Shared, conn: u64, text: &str) {
         }
         // kalshi.md §9: exactly one sid; the answer `ok` is numbered in its sequence.
         Some("update_subscription") => {
-            let sids: Vec<u64> = v["params"]["sids"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                .unwrap_or_default();
-            let tickers: Vec<String> = v["params"]["market_tickers"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let sids: Vec<u64> = u64s(&v["params"]["sids"]);
+            let tickers: Vec<String> = strings(&v["params"]["market_tickers"]);
             let mut g = sh.ws.lock();
             g.updates.push((conn, v.clone()));
             let sub = match sids.as_slice() {

@@ -263,9 +263,8 @@ impl PolymarketVenue {
             results.push(outcome);
         }
         // Matched orders: notional and fee are the sums over their fills, read one order
-        // after another. The matches happened during this call: ten minutes of trades cover
-        // them whatever the clock skew.
-        let after = ctx.now_ms.div_euclid(1000) - 600;
+        // after another. The matches happened during this call (`MATCH_WINDOW_S`).
+        let after = ctx.now_ms.div_euclid(1000) - crate::venue::MATCH_WINDOW_S;
         self.batch_fills(results, 0, Some(after), ctx)
     }
 

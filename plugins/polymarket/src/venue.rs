@@ -40,6 +40,12 @@ pub const ORDER_STEP: Qty = Qty(plugin_api::money::SHARE / 100);
 /// Minimum notional of a marketable order.
 pub const MIN_NOTIONAL: Usd = Usd(1_000_000);
 const MAX_PAGES: u32 = 50;
+/// How far back the account's trades are read for the fills of an order matched by the call
+/// that just answered, in seconds. The match happened during that call, so this covers the
+/// call's own length and the clock skew between this machine and the venue (NTP keeps it under
+/// a second; two minutes is a wide margin). Wider costs pages: an account trading one asset
+/// often would read every trade of the window after each order (10 minutes before this).
+pub(crate) const MATCH_WINDOW_S: i64 = 120;
 /// Most tokens asked for in one `POST /books`.
 pub const MAX_BOOKS: usize = 100;
 
@@ -1256,9 +1262,8 @@ impl PolymarketVenue {
                                 // Matched without amounts: ask for the authoritative fill.
                                 return self.lookup_submit(order, id, ctx);
                             }
-                            // The match happened during this call: ten minutes of trades
-                            // cover it whatever the clock skew.
-                            let after = ctx.now_ms.div_euclid(1000) - 600;
+                            // The match happened during this call.
+                            let after = ctx.now_ms.div_euclid(1000) - MATCH_WINDOW_S;
                             return self.order_trades(
                                 TradesOf::new(status, Some(after), false),
                                 None,

@@ -182,6 +182,14 @@ fn fok_buy_records_every_share_the_venue_delivered() {
     // The adapter asks for the order's trades (fees per fill); the venue has them.
     let (trades, st) = http(step);
     assert!(trades.url.starts_with("http://clob.test/data/trades?"));
+    // The match happened during the POST: two minutes of the account's trades cover it.
+    assert!(
+        trades
+            .url
+            .contains(&format!("&after={}", 1_764_000_000 - 120)),
+        "{}",
+        trades.url
+    );
     let t = format!(
         r#"{{"data":[{{"id":"t1","taker_order_id":"{digest}","asset_id":"{TOKEN}","side":"BUY","size":"10.34","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER","maker_orders":[{{"order_id":"0xm1","matched_amount":"10.34","price":"0.58","fee_rate_bps":"0","asset_id":"{TOKEN}","side":"SELL"}}]}}],"next_cursor":"LTE="}}"#
     );
@@ -686,6 +694,11 @@ fn batch_matched_orders_cost_the_sum_of_their_fills() {
     let (req, st) = http(v.resume(st, resp(200, answer), ctx).unwrap());
     assert_eq!(req.method, "GET", "the matched order's trades are read");
     assert!(req.url.contains("/data/trades"), "{}", req.url);
+    assert!(
+        req.url.contains(&format!("&after={}", 1_764_000_000 - 120)),
+        "{}",
+        req.url
+    );
     let t = format!(
         r#"{{"data":[
           {{"id":"t9","taker_order_id":"0xaa01","asset_id":"{TOKEN}","side":"BUY","size":"20","price":"0.6","fee_rate_bps":"200","status":"MATCHED","match_time":"1764000000","trader_side":"TAKER",

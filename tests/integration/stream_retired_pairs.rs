@@ -101,6 +101,15 @@ async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
             "{h:#?}"
         );
 
+        // The engine keeps the retired market's last book (positions still held are marked
+        // to its bid, as on a polled venue); the gate keeps the pair from trading on it.
+        assert!(
+            engine
+                .best_bid("ks", &format!("{ARB_TICKER}:yes"))
+                .is_some(),
+            "the last book kept"
+        );
+
         // An arb on the retired market is neither streamed nor traded.
         let deltas = ks.ws_stats("orderbook_delta").0;
         crate::live_e2e::kalshi_arb_book(&ks);

@@ -18,8 +18,8 @@
 //!   instruments go onto a connection with room, or a new one. Until their snapshots arrive
 //!   they are not fresh, so the REST poll fetches them meanwhile.
 //! * Pairs retired (or rejected) in the registry leave it (`stream_left_pairs`): instruments
-//!   no other pair uses are unsubscribed and their books forgotten. A suspended pair keeps
-//!   streaming, so it trades at once when approved again.
+//!   no other pair uses are unsubscribed, and the stream forgets their books. A suspended pair
+//!   keeps streaming, so it trades at once when approved again.
 
 use plugin_api::stream::apply_level;
 use plugin_api::{Book, StreamChannel, StreamEvent, VenueEvent};
@@ -159,35 +159,43 @@ impl Engine {
     }
 
     /// Unsubscribes, on every streaming venue, the instruments only pairs in `left` (retired
-    /// or rejected in the registry) use, at once, and forgets their books. Does not wait.
+    /// or rejected in the registry) use, at once. Does not wait. The stream forgets their
+    /// books; the engine's cache keeps the last one, as it does for a retired pair's books on
+    /// a polled venue (the gate keeps the pair from trading on it; the mark of positions still
+    /// held stays the last bid seen rather than none).
     pub(super) fn stream_left_pairs(&self, left: HashSet<String>) {
-        let mut gone: Vec<(VenueIdx, Vec<String>)> = Vec::new();
-        {
-            let mut s = self.stream_state();
-            if s.left == left {
-                return;
-            }
-            s.left = left;
-            let venues: Vec<VenueIdx> = s.market.keys().copied().collect();
-            for vi in venues {
-                let wanted: HashSet<String> =
-                    self.pair_instruments(vi, &s.left).into_iter().collect();
-                let StreamState { market, health, .. } = &mut *s;
-                let Some(streams) = market.get_mut(&vi) else {
-                    continue;
-                };
-                let removed = streams.retain(&wanted);
-                if removed.is_empty() {
-                    continue;
-                }
-                let name = self.venues[vi].name();
-                tracing::info!(venue = %name, instruments = removed.len(), "stream drops the instruments of retired pairs");
-                health.entry(name.to_string()).or_default().instruments = streams.instruments();
-                gone.push((vi, removed));
-            }
+        let mut s = self.stream_state();
+        if s.left == left {
+            return;
         }
-        for (vi, removed) in gone {
-            self.unfresh(vi, &removed);
+        s.left = left;
+        let venues: Vec<VenueIdx> = s.market.keys().copied().collect();
+        for vi in venues {
+            let wanted: HashSet<String> = self.pair_instruments(vi, &s.left).into_iter().collect();
+            let StreamState {
+                market,
+                health,
+                fresh,
+                books,
+                ..
+            } = &mut *s;
+            let Some(streams) = market.get_mut(&vi) else {
+                continue;
+            };
+            let removed = streams.retain(&wanted);
+            if removed.is_empty() {
+                continue;
+            }
+            for i in &removed {
+                let key = (vi, i.clone());
+                fresh.remove(&key);
+                books.remove(&key);
+            }
+            let name = self.venues[vi].name();
+            tracing::info!(venue = %name, instruments = removed.len(), "stream drops the instruments of retired pairs");
+            let h = health.entry(name.to_string()).or_default();
+            h.instruments = streams.instruments();
+            h.fresh_instruments = fresh.iter().filter(|(v, _)| *v == vi).count();
         }
     }
 

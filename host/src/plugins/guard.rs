@@ -514,7 +514,7 @@ mod tests {
         let permit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
         let a = Arc::new(Guarded::new("a", (), Duration::from_secs(30)).with_direct_permit(permit));
         let b = Arc::new(Guarded::new("b", (), Duration::from_secs(30)).with_direct_permit(permit));
-        let (first, started) = sleeping_call(&a, 3000);
+        let (first, started) = sleeping_call(&a, 5000);
         started
             .recv_timeout(Duration::from_secs(2))
             .expect("first call started");
@@ -524,7 +524,7 @@ mod tests {
         );
         // A second hang, on the runtime's other worker: it must move that worker's tasks off
         // first, or no worker is left.
-        let (second, started) = sleeping_call(&b, 3000);
+        let (second, started) = sleeping_call(&b, 5000);
         started
             .recv_timeout(Duration::from_secs(2))
             .expect("second call started");
@@ -534,7 +534,7 @@ mod tests {
         let t = std::time::Instant::now();
         while !other.is_finished() {
             assert!(
-                t.elapsed() < Duration::from_millis(1000),
+                t.elapsed() < Duration::from_millis(2000),
                 "the runtime has no worker left while two plugin calls hang"
             );
             std::thread::sleep(Duration::from_millis(5));

@@ -238,7 +238,8 @@ impl Engine {
             }
             self.start_user_stream(vi, entry, &stop, &user_tx).await;
             // Started even with no pair yet: the first pair adopted on this venue joins it.
-            let instruments = self.pair_instruments(vi, &self.stream_state().left.clone());
+            let left = self.stream_state().left.clone();
+            let instruments = self.pair_instruments(vi, &left);
             let opts = StreamOptions {
                 stale_after_ms: entry.stream_stale_ms,
                 ..StreamOptions::default()

@@ -263,9 +263,9 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         self.call(what, f)
     }
 
-    /// Calls the plugin from async code without blocking the runtime: the worker thread
-    /// wakes the caller's task directly (no blocking-pool thread waits in between, which cost
-    /// a second thread handoff on every call, stream frames included).
+    /// Calls the plugin from async code: on the caller's thread on a multi-thread runtime
+    /// (see the module's doc), else on the instance's worker thread, which wakes the caller's
+    /// task directly.
     pub async fn call_async<R: Send + 'static>(
         &self,
         what: &str,

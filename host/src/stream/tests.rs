@@ -78,6 +78,18 @@ fn book_frame(sub: &str, seq: u64, snapshot: bool, inst: &str) -> String {
     .unwrap()
 }
 
+/// Sends book frames of subscription "7": (seq, snapshot, instrument) each.
+async fn send_books<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>, frames: &[(u64, bool, &str)])
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    for (seq, snapshot, inst) in frames {
+        ws.send(Message::text(book_frame("7", *seq, *snapshot, inst)))
+            .await
+            .unwrap();
+    }
+}
+
 async fn next(rx: &mut mpsc::UnboundedReceiver<StreamUpdate>) -> UpdateKind {
     tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
@@ -178,19 +190,9 @@ async fn subscribes_checks_sequences_resubscribes_on_gaps_and_reconnects() {
             connected += 1;
         }
     }
-    ws.send(Message::text(book_frame("7", 1, true, "a")))
-        .await
-        .unwrap();
-    ws.send(Message::text(book_frame("7", 2, false, "b")))
-        .await
-        .unwrap();
+    send_books(&mut ws, &[(1, true, "a"), (2, false, "b")]).await;
     // Duplicate, then a gap.
-    ws.send(Message::text(book_frame("7", 2, false, "b")))
-        .await
-        .unwrap();
-    ws.send(Message::text(book_frame("7", 4, false, "b")))
-        .await
-        .unwrap();
+    send_books(&mut ws, &[(2, false, "b"), (4, false, "b")]).await;
     let mut books = Vec::new();
     let resync = loop {
         match next(&mut rx).await {
@@ -445,11 +447,7 @@ async fn instruments_retained_out_are_unsubscribed_at_once_and_not_after_reconne
     let (mut ws, sub) = accept(&listener).await;
     assert_eq!(sub.command, subscribe(&["a", "b"]));
     // Subscription 7 carries both (their snapshots say so).
-    for (seq, inst) in [(1, "a"), (2, "b")] {
-        ws.send(Message::text(book_frame("7", seq, seq == 1, inst)))
-            .await
-            .unwrap();
-    }
+    send_books(&mut ws, &[(1, true, "a"), (2, false, "b")]).await;
     let mut seen = 0;
     while seen < 2 {
         if let UpdateKind::Events { events, .. } = next(&mut rx).await {
@@ -474,12 +472,7 @@ async fn instruments_retained_out_are_unsubscribed_at_once_and_not_after_reconne
     );
     assert!(un.request_id > sub.request_id);
     // A frame of "b" still in flight is dropped; "a" goes on in sequence.
-    ws.send(Message::text(book_frame("7", 3, false, "b")))
-        .await
-        .unwrap();
-    ws.send(Message::text(book_frame("7", 4, false, "a")))
-        .await
-        .unwrap();
+    send_books(&mut ws, &[(3, false, "b"), (4, false, "a")]).await;
     let mut books = Vec::new();
     while !books.contains(&"a".to_string()) {
         if let UpdateKind::Events { events, .. } = next(&mut rx).await {

@@ -6,7 +6,7 @@
 //! on a book the venue no longer shows (the Kalshi leg would find nothing at its price).
 
 use polymix_doubles::fault::{Fault, FaultRule};
-use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
+use polymix_doubles::kalshi::{self, ws::WsFault, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self, PolymarketDoubleConfig};
 use std::time::{Duration, Instant};
 
@@ -28,6 +28,9 @@ async fn a_late_rest_book_never_overwrites_a_fresher_streamed_one() {
         "/markets/orderbooks",
         Fault::DelayAfter(LATE),
     ));
+    // The stream comes up a little after the start-up poll has left (else the poll finds the
+    // books fresh and sends nothing: the race this test is about never happens).
+    ks.ws_inject(WsFault::SlowUpgrades(Duration::from_millis(200)));
 
     // Polymarket's books over REST every 100 ms.
     let engine = crate::live_e2e::kalshi_streaming_engine(

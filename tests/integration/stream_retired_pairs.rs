@@ -119,6 +119,12 @@ async fn a_retired_pairs_market_leaves_the_stream_and_the_rest_streams_on() {
 
         // A reconnect subscribes the flat market only.
         ks.ws_inject(WsFault::Disconnect);
+        // (The feed's figures may still be the old connection's for a moment: wait for the
+        // double to see the new subscription first.)
+        wait_until("a book subscription on a new connection", || {
+            ks.ws_book_subscribes().len() >= 2
+        })
+        .await;
         wait_for_feed(&engine, "ks", "the stream back with the flat market", |h| {
             h.disconnects >= 1 && h.connections_up == 1 && h.fresh_instruments == 2
         })

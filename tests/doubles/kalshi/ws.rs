@@ -28,7 +28,7 @@ mod user;
 /// The websocket path (kalshi.md §1).
 pub const WS_PATH: &str = "/trade-api/ws/v2";
 
-/// A fault of the websocket feed; each strikes once.
+/// A fault of the websocket feed; each strikes once (`SlowUpgrades` stays).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WsFault {
     /// The next delta frame is lost (its `seq` is used, the frame never sent).
@@ -41,6 +41,9 @@ pub enum WsFault {
     Disconnect,
     /// Every open connection goes silent (no frames, no pongs) for this long.
     Stall(Duration),
+    /// From now on every websocket upgrade is answered this late (a slow venue edge; lets a
+    /// test have REST requests leave before the stream is up).
+    SlowUpgrades(Duration),
 }
 
 /// A market's book as last sent to one subscription: YES bids and NO bids by price.
@@ -78,6 +81,8 @@ struct HubInner {
     /// The `market_tickers` of every `orderbook_delta` subscribe received, in order, with the
     /// connection it came on.
     book_subscribes: Vec<(u64, Vec<String>)>,
+    /// How late every upgrade is answered ([`WsFault::SlowUpgrades`]).
+    upgrade_delay: Option<Duration>,
     /// Every `update_subscription` command received, with its connection.
     updates: Vec<(u64, Value)>,
 }
@@ -107,6 +112,7 @@ impl Hub {
                     let _ = tx.send(Out::Stall(d));
                 }
             }
+            WsFault::SlowUpgrades(d) => g.upgrade_delay = Some(d),
             other => g.faults.push_back(other),
         }
     }
@@ -292,6 +298,10 @@ pub(super) async fn upgrade(
         {
             return super::json_response(status, &body);
         }
+    }
+    let delay = sh.ws.lock().upgrade_delay;
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
     }
     ws.on_upgrade(move |socket| serve(sh, socket))
         .into_response()

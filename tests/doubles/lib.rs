@@ -3,3 +3,4 @@
 pub mod fault;
 pub mod kalshi;
 pub mod polymarket;
+pub mod tls;

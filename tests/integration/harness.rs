@@ -38,6 +38,7 @@ pub fn venue_io(reg: &Registry, name: &str, timeout_ms: u64, retries: u32) -> Ve
                 .collect(),
             backoff: Duration::from_millis(20),
             market_data_only: false,
+            tls: None,
         },
         Arc::new(SystemClock),
     )

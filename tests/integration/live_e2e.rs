@@ -220,13 +220,13 @@ b = {{ venue = "{b}", yes = "{FLAT_TICKER}:yes", no = "{FLAT_TICKER}:no" }}
     )
 }
 
-fn write(dir: &Path, body: &str) -> PathBuf {
+pub fn write(dir: &Path, body: &str) -> PathBuf {
     let p = dir.join("polymix.toml");
     std::fs::write(&p, body).expect("write config");
     p
 }
 
-async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
+pub async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
     let c2 = cfg.clone();
     tokio::task::spawn_blocking(move || Registry::build(&c2))
         .await

@@ -14,6 +14,7 @@ mod live_faults;
 mod live_market_status;
 mod live_stream;
 mod live_stream_adopt;
+mod live_tls;
 mod live_user_stream;
 mod notify;
 mod pairs;

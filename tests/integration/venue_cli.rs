@@ -326,6 +326,7 @@ async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
                     .collect(),
                 backoff: Duration::from_millis(20),
                 market_data_only: false,
+                tls: None,
             },
             std::sync::Arc::new(SystemClock),
         )

@@ -68,7 +68,26 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         .unwrap_or_else(|| PathBuf::from("."));
     apply_env_overrides(&mut cfg)?;
     validate(&cfg)?;
+    load_tls_roots(&mut cfg)?;
     Ok(cfg)
+}
+
+/// Reads each venue's `tls_roots` now, so a bad file stops the config with its key named
+/// rather than the first connection.
+fn load_tls_roots(cfg: &mut Config) -> Result<(), ConfigError> {
+    for (i, v) in cfg.venues.iter_mut().enumerate() {
+        if let Some(p) = &v.tls_roots {
+            let trust = crate::venue_io::TlsTrust::load(&cfg.config_dir.join(p)).map_err(|e| {
+                ConfigError::Invalid {
+                    file: cfg.source.clone(),
+                    key: format!("venue[{i}].tls_roots"),
+                    message: e.to_string(),
+                }
+            })?;
+            v.tls = Some(trust);
+        }
+    }
+    Ok(())
 }
 
 /// Parses TOML text into a config, naming the key path on error.
@@ -233,6 +252,28 @@ mod tests {
         assert!(e.contains("venue[0].secrets.key"), "{e}");
         assert!(e.contains("inline secrets are not allowed"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn a_tls_roots_file_is_read_at_load_relative_to_the_config() {
+        let dir = std::env::temp_dir().join(format!("polymix-tls-roots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tls/ca.pem");
+        std::fs::copy(&ca, dir.join("ca.pem")).unwrap();
+        let venue = "[[venue]]\nname = \"a\"\nplugin = \"x\"\n";
+        let good = dir.join("good.toml");
+        std::fs::write(&good, format!("{venue}tls_roots = \"ca.pem\"\n")).unwrap();
+        let cfg = load(&good).expect("a PEM CA beside the config loads");
+        assert!(cfg.venues[0].tls.is_some());
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, format!("{venue}tls_roots = \"nope.pem\"\n")).unwrap();
+        let e = load(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("venue[0].tls_roots") && e.contains("nope.pem"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

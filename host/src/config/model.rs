@@ -143,6 +143,14 @@ pub struct VenueEntry {
     /// A tighter staleness bound for the stream than the plugin's own, ms.
     #[serde(default)]
     pub stream_stale_ms: Option<u64>,
+    /// A PEM file of root certificates this venue's REST and websocket connections trust
+    /// beside the built-in web PKI roots (a private CA, a TLS-intercepting proxy, a test
+    /// double); relative to the config file.
+    #[serde(default)]
+    pub tls_roots: Option<PathBuf>,
+    /// The trust built from `tls_roots` when the config loads (not a config key).
+    #[serde(skip)]
+    pub tls: Option<crate::venue_io::TlsTrust>,
 }
 
 fn default_request_timeout() -> u64 {

@@ -242,6 +242,7 @@ impl Engine {
             let instruments = self.pair_instruments(vi, &left);
             let opts = StreamOptions {
                 stale_after_ms: entry.stream_stale_ms,
+                tls: entry.tls.clone(),
                 ..StreamOptions::default()
             };
             let to_driver = market_tx.clone();

@@ -49,6 +49,7 @@ impl Engine {
         let venue = &self.venues[vi];
         let opts = StreamOptions {
             stale_after_ms: entry.stream_stale_ms,
+            tls: entry.tls.clone(),
             ..StreamOptions::default()
         };
         let to_driver = tx.clone();

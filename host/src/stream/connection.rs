@@ -249,7 +249,14 @@ impl Connection {
             };
             req.headers_mut().insert(name, value);
         }
-        let connect = tokio_tungstenite::connect_async(req);
+        // Our own rustls config only when the venue trusts extra roots; otherwise the crate's
+        // (web PKI roots). No Nagle: pongs and subscribes are small and should leave at once.
+        let connector = self
+            .opts
+            .tls
+            .as_ref()
+            .map(|t| tokio_tungstenite::Connector::Rustls(t.client_config()));
+        let connect = tokio_tungstenite::connect_async_tls_with_config(req, None, true, connector);
         let ws = tokio::select! {
             r = tokio::time::timeout(Duration::from_millis(self.opts.connect_timeout_ms), connect) => match r {
                 Ok(Ok((ws, _))) => ws,

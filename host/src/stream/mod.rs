@@ -31,6 +31,8 @@ pub struct StreamOptions {
     pub connect_timeout_ms: u64,
     /// A tighter staleness bound than the plugin's, ms.
     pub stale_after_ms: Option<u64>,
+    /// Extra TLS roots for `wss://` (the venue's `tls_roots`); `None`: the web PKI roots.
+    pub tls: Option<crate::venue_io::TlsTrust>,
 }
 
 impl Default for StreamOptions {
@@ -40,6 +42,7 @@ impl Default for StreamOptions {
             backoff_max_ms: 30_000,
             connect_timeout_ms: 10_000,
             stale_after_ms: None,
+            tls: None,
         }
     }
 }

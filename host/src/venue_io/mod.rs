@@ -7,9 +7,11 @@ mod rate_limit;
 mod retry_after;
 mod settings;
 mod step_driver;
+mod tls;
 pub mod wire_stamp;
 
 pub use clock::{Clock, SimClock, SystemClock};
 pub use rate_limit::RateLimiter;
 pub use settings::VenueIoSettings;
 pub use step_driver::{Begun, VenueError, VenueIo};
+pub use tls::{TlsRootsError, TlsTrust};

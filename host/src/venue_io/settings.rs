@@ -19,6 +19,8 @@ pub struct VenueIoSettings {
     /// A `market-data` instance: only public market-data operations are dispatched
     /// (see [`super::market_data`]).
     pub market_data_only: bool,
+    /// Extra TLS roots (`tls_roots`), for REST and streams; `None`: the web PKI roots.
+    pub tls: Option<super::TlsTrust>,
 }
 
 impl VenueIoSettings {
@@ -56,6 +58,7 @@ impl VenueIoSettings {
             rates,
             backoff: Duration::from_millis(200),
             market_data_only: entry.role == crate::config::VenueRole::MarketData,
+            tls: entry.tls.clone(),
         }
     }
 }

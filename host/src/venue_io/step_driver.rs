@@ -100,6 +100,22 @@ fn ids_note(ids: &[String]) -> String {
     }
 }
 
+/// An error and its chain of causes on one line, each cause once (hyper and reqwest repeat
+/// their inner error in their own message now and then).
+fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
+}
+
 /// I/O for one venue instance.
 pub struct VenueIo {
     name: String,
@@ -124,11 +140,18 @@ impl VenueIo {
         settings: VenueIoSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(settings.timeout)
-            .pool_max_idle_per_host(8)
-            .build()
-            .unwrap_or_default();
+            .pool_max_idle_per_host(8);
+        if let Some(trust) = &settings.tls {
+            builder = builder.use_preconfigured_tls(trust.reqwest_config());
+        }
+        // Building fails only if the TLS backend cannot start; say so rather than go quiet
+        // (the default client then trusts the web PKI roots alone).
+        let client = builder.build().unwrap_or_else(|e| {
+            tracing::error!(venue = name, error = %e, "venue HTTP client not built as configured; using the default client");
+            reqwest::Client::default()
+        });
         VenueIo {
             name: name.to_string(),
             limiter: RateLimiter::new(settings.rates.clone()),
@@ -188,8 +211,10 @@ impl VenueIo {
                     self.settings.timeout.as_millis()
                 )
             } else {
-                // reqwest's message names the URL but not headers: no secrets.
-                format!("request failed: {e}")
+                // reqwest's message names the URL but not headers: no secrets. Its causes
+                // (refused connection, untrusted certificate, ...) follow, or the line would
+                // not say why.
+                format!("request failed: {}", with_causes(&e))
             }
         })?;
         let status = resp.status().as_u16();

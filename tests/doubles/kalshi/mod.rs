@@ -144,6 +144,8 @@ pub struct KalshiDoubleConfig {
     pub balance: Usd,
     /// Status of the `deprecated_v1_order_endpoint` answer (reported as 2xx in the wild).
     pub v1_status: u16,
+    /// Serve `https://` and `wss://` with the test identity (`crate::tls`), as the venue does.
+    pub tls: bool,
 }
 
 impl Default for KalshiDoubleConfig {
@@ -158,6 +160,7 @@ impl Default for KalshiDoubleConfig {
             max_skew_ms: Some(60_000),
             balance: Usd::dollars(10_000),
             v1_status: 200,
+            tls: false,
         }
     }
 }
@@ -256,11 +259,16 @@ pub async fn spawn(config: KalshiDoubleConfig) -> KalshiDouble {
         .await
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
+    let tls = shared.config.tls;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        if tls {
+            let _ = axum::serve(crate::tls::TlsListener::new(listener), app).await;
+        } else {
+            let _ = axum::serve(listener, app).await;
+        }
     });
     KalshiDouble {
-        base_url: format!("http://{addr}{PREFIX}"),
+        base_url: format!("{}://{addr}{PREFIX}", if tls { "https" } else { "http" }),
         addr,
         shared,
     }
@@ -313,9 +321,10 @@ impl KalshiDouble {
         ws::publish(&self.shared);
     }
 
-    /// The websocket URL (`ws://127.0.0.1:PORT/trade-api/ws/v2`).
+    /// The websocket URL (`ws://127.0.0.1:PORT/trade-api/ws/v2`; `wss://` when serving TLS).
     pub fn ws_url(&self) -> String {
-        format!("ws://{}{}", self.addr, ws::WS_PATH)
+        let scheme = if self.shared.config.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.addr, ws::WS_PATH)
     }
 
     /// Injects a websocket fault (see [`ws::WsFault`]).

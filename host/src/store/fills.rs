@@ -126,7 +126,7 @@ impl Ledger {
 
     /// The recorded fills of one order.
     pub fn fills_of_order(&self, venue: &str, order_id: &str) -> Result<Vec<FillRow>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut s = c.prepare_cached(
                 "SELECT venue, fill_id, order_id, instrument, side, price, qty, fee, status, ts_ms, source
                  FROM fills WHERE venue = ?1 AND order_id = ?2 ORDER BY ts_ms, rowid",
@@ -157,7 +157,7 @@ impl Ledger {
         order_id: Option<&str>,
         client_order_id: Option<&str>,
     ) -> Result<Option<String>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             if let Some(id) = order_id {
                 let t = c
                     .query_row(

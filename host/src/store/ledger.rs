@@ -4,7 +4,10 @@ use plugin_api::{Price, Qty, Usd};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
+
+use super::durability;
 
 use super::lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 use super::schema::MIGRATIONS;
@@ -197,8 +200,15 @@ pub struct ErrorRow {
 
 /// The ledger.
 pub struct Ledger {
+    /// Every write, and reads that belong to a write.
     conn: Mutex<Connection>,
+    /// Reads on their own (`query_only`): WAL lets them run beside the writer, so a dashboard
+    /// reading every trade, or a fill report looking up its order, never holds the lock a
+    /// live trade's journal needs on its way to the wire.
+    reader: Mutex<Connection>,
     path: PathBuf,
+    /// Synced writes since the last checkpoint (`durability`).
+    synced_writes: AtomicU32,
 }
 
 fn trade_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TradeRow> {
@@ -319,6 +329,7 @@ fn open_and_migrate(path: &Path) -> rusqlite::Result<Result<Connection, i64>> {
         return Ok(Err(current));
     }
     if current == known {
+        conn.execute_batch(durability::CONNECTION_PRAGMAS)?;
         return Ok(Ok(conn));
     }
     // One migration per write transaction, the version read inside it: two processes opening a
@@ -336,7 +347,17 @@ fn open_and_migrate(path: &Path) -> rusqlite::Result<Result<Connection, i64>> {
         tx.execute_batch(&format!("{m}; PRAGMA user_version = {};", version + 1))?;
         tx.commit()?;
     }
+    // Migrations commit synced (`synchronous=FULL` above); from here on `durability` syncs.
+    conn.execute_batch(durability::CONNECTION_PRAGMAS)?;
     Ok(Ok(conn))
+}
+
+/// The read connection of a ledger whose schema is current: refuses writes, so a read-only
+/// method that wrote would fail in tests rather than bypass the writer's lock and sync.
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let c = Connection::open(path)?;
+    c.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=1;")?;
+    Ok(c)
 }
 
 impl Ledger {
@@ -379,9 +400,12 @@ impl Ledger {
                 Err(e) => return Err(sql(e)),
             }
         };
+        let reader = open_reader(path).map_err(sql)?;
         Ok(Ledger {
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             path: path.to_path_buf(),
+            synced_writes: AtomicU32::new(0),
         })
     }
 
@@ -395,6 +419,8 @@ impl Ledger {
             message: "ledger file vanished".into(),
         })?;
         let fresh = Ledger::open(&self.path)?;
+        *self.reader.lock().unwrap_or_else(|p| p.into_inner()) =
+            fresh.reader.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut new_conn = fresh.conn.into_inner().unwrap_or_else(|p| p.into_inner());
         super::registry_carry::carry_registry(&mut new_conn, &target).map_err(|source| {
             LedgerError::Sql {
@@ -411,15 +437,60 @@ impl Ledger {
         &self.path
     }
 
+    /// Runs `f` on the connection; if it wrote, the write is on disk when this returns (the
+    /// fsync runs after the lock is released, `durability`).
     pub(super) fn with<R>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
     ) -> Result<R, LedgerError> {
-        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut c).map_err(|source| LedgerError::Sql {
+        let (r, wrote) = self.run(f);
+        if wrote {
+            self.make_durable()?;
+        }
+        r
+    }
+
+    /// Runs a read on the read connection (never waits for, or holds up, a writer).
+    pub(super) fn read<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R>,
+    ) -> Result<R, LedgerError> {
+        let c = self.reader.lock().unwrap_or_else(|p| p.into_inner());
+        f(&c).map_err(|source| LedgerError::Sql {
             path: self.path.clone(),
             source,
         })
+    }
+
+    /// Runs `f` under the connection's lock; whether it changed any row.
+    fn run<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
+    ) -> (Result<R, LedgerError>, bool) {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let before = c.total_changes();
+        let r = f(&mut c).map_err(|source| LedgerError::Sql {
+            path: self.path.clone(),
+            source,
+        });
+        let wrote = c.total_changes() != before;
+        (r, wrote)
+    }
+
+    /// Flushes the write-ahead log, and every [`durability::CHECKPOINT_EVERY`] synced writes
+    /// folds it into the database (a failed checkpoint only leaves the log longer).
+    fn make_durable(&self) -> Result<(), LedgerError> {
+        durability::sync_wal(&self.path).map_err(|e| LedgerError::Io {
+            path: durability::wal_path(&self.path),
+            message: format!("cannot sync the write-ahead log: {e}"),
+        })?;
+        let n = self.synced_writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(durability::CHECKPOINT_EVERY) {
+            if let Err(e) = durability::checkpoint(&self.path) {
+                tracing::warn!(ledger = %self.path.display(), error = %e, "ledger checkpoint failed; the write-ahead log grows until the next one");
+            }
+        }
+        Ok(())
     }
 
     /// Journals a new trade with its two entry orders and counts it for the day, atomically.
@@ -427,27 +498,18 @@ impl Ledger {
         self.with(|c| insert_planned(c, t, orders))
     }
 
-    /// [`Self::insert_planned`] committed without waiting for the disk (`synchronous=NORMAL`
-    /// for this one transaction): the commit is in the operating system when this returns, so
-    /// it survives the process dying (kill -9) but a power cut may take it back until the next
-    /// synced write of this ledger (every other write is one, and the legs' answers are
-    /// recorded by one). What a power cut takes back is adopted from the venues' records on
-    /// restart (`engine::adopt_orders`). Costs ~30 µs instead of the fsync's ~0.2–0.7 ms.
+    /// [`Self::insert_planned`] without waiting for the disk: the commit is in the operating
+    /// system when this returns, so it survives the process dying (kill -9) but a power cut
+    /// may take it back until the next synced write of this ledger (every other write is one,
+    /// and the legs' answers are recorded by one). What a power cut takes back is adopted from
+    /// the venues' records on restart (`engine::adopt_orders`). Costs ~30 µs instead of the
+    /// fsync's ~0.2–0.7 ms.
     pub fn insert_planned_unsynced(
         &self,
         t: &TradeRow,
         orders: &[OrderRow],
     ) -> Result<(), LedgerError> {
-        self.with(|c| {
-            // Cached like the inserts: parsing the pragma each time cost ~30 µs.
-            c.prepare_cached("PRAGMA synchronous=NORMAL")?.execute([])?;
-            let written = insert_planned(c, t, orders);
-            // Every later write is synced again; a failure to switch back is an error.
-            let restored = c
-                .prepare_cached("PRAGMA synchronous=FULL")
-                .and_then(|mut s| s.execute([]));
-            written.and(restored.map(|_| ()))
-        })
+        self.run(|c| insert_planned(c, t, orders)).0
     }
 
     /// Moves a trade to `to` with a note of why.
@@ -592,7 +654,7 @@ impl Ledger {
 
     /// The last errors, newest first.
     pub fn errors(&self) -> Result<Vec<ErrorRow>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut s = c.prepare(
                 "SELECT seq, ts_ms, trade_id, source, message FROM errors ORDER BY seq DESC",
             )?;
@@ -611,7 +673,7 @@ impl Ledger {
 
     /// One trade.
     pub fn trade(&self, id: &str) -> Result<Option<TradeRow>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             c.query_row(
                 "SELECT * FROM trades WHERE id = ?1",
                 params![id],
@@ -625,7 +687,7 @@ impl Ledger {
     /// selected in SQL (on the `trades_state` index): the engine asks for the few trades still
     /// in flight after every trade, and reading every trade ever made for that grew with them.
     pub fn trades_in(&self, states: &[TradeState]) -> Result<Vec<TradeRow>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             if states.is_empty() {
                 let mut s = c.prepare("SELECT * FROM trades ORDER BY created_ms, id")?;
                 let rows = s.query_map([], trade_from_row)?;
@@ -642,7 +704,7 @@ impl Ledger {
 
     /// Orders of a trade in creation order.
     pub fn orders_of(&self, trade_id: &str) -> Result<Vec<OrderRow>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut s =
                 c.prepare("SELECT * FROM orders WHERE trade_id = ?1 ORDER BY created_ms, rowid")?;
             let rows = s.query_map(params![trade_id], order_from_row)?;
@@ -652,7 +714,7 @@ impl Ledger {
 
     /// A trade's transitions in order.
     pub fn transitions_of(&self, trade_id: &str) -> Result<Vec<Transition>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             let mut s = c.prepare(
                 "SELECT from_state, to_state, detail, ts_ms FROM transitions WHERE trade_id = ?1 ORDER BY seq",
             )?;
@@ -665,7 +727,7 @@ impl Ledger {
 
     /// Counters of a UTC day.
     pub fn daily(&self, day: &str) -> Result<Daily, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             Ok(c.query_row(
                 "SELECT trades, loss, pnl FROM daily WHERE day = ?1",
                 params![day],
@@ -684,7 +746,7 @@ impl Ledger {
 
     /// A stored value.
     pub fn get_kv(&self, key: &str) -> Result<Option<String>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             c.query_row("SELECT value FROM kv WHERE key = ?1", params![key], |r| {
                 r.get(0)
             })
@@ -705,7 +767,7 @@ impl Ledger {
 
     /// Number of trades ever journaled (used to number new ones).
     pub fn trade_count(&self) -> Result<i64, LedgerError> {
-        self.with(|c| c.query_row("SELECT COUNT(*) FROM trades", [], |r| r.get(0)))
+        self.read(|c| c.query_row("SELECT COUNT(*) FROM trades", [], |r| r.get(0)))
     }
 
     /// The next trade sequence number, unique for this ledger file (see
@@ -817,13 +879,14 @@ mod tests {
     }
 
     #[test]
-    fn an_unsynced_journal_is_written_and_later_writes_are_synced_again() {
+    fn an_unsynced_journal_is_written() {
         let l = Ledger::open(&tmp()).unwrap();
         let sync = |l: &Ledger| -> i64 {
             l.with(|c| c.query_row("PRAGMA synchronous", [], |r| r.get(0)))
                 .unwrap()
         };
-        assert_eq!(sync(&l), 2, "FULL from the start");
+        // NORMAL: commits are synced by `durability`, after the lock is released.
+        assert_eq!(sync(&l), 1, "NORMAL from the start");
         let t = TradeRow {
             id: "t1".into(),
             pair_id: "p".into(),
@@ -848,12 +911,95 @@ mod tests {
             updated_ms: 1,
             settled_ms: None,
         };
+        let synced = || l.synced_writes.load(Ordering::Relaxed);
         l.insert_planned_unsynced(&t, &[]).unwrap();
+        assert_eq!(synced(), 0, "the journal is not synced");
         assert_eq!(l.trade("t1").unwrap().map(|t| t.id).as_deref(), Some("t1"));
-        assert_eq!(sync(&l), 2, "FULL again after the unsynced journal");
-        // A failed journal (the same id again) leaves the connection synced too.
-        assert!(l.insert_planned_unsynced(&t, &[]).is_err());
-        assert_eq!(sync(&l), 2);
+        assert_eq!(synced(), 0, "a read is not synced");
+        l.record_error(Some("t1"), "test", "a write", 2).unwrap();
+        assert_eq!(synced(), 1, "a write is synced");
+        assert!(
+            l.insert_planned_unsynced(&t, &[]).is_err(),
+            "the same id again"
+        );
+    }
+
+    #[test]
+    fn the_log_is_checkpointed_by_the_ledger_not_by_each_commit() {
+        let p = tmp();
+        let l = Ledger::open(&p).unwrap();
+        let auto: i64 = l
+            .with(|c| c.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(auto, 0, "no commit checkpoints by itself");
+        let writes = 2 * durability::CHECKPOINT_EVERY + 10;
+        for i in 0..writes {
+            l.record_error(None, "test", &format!("e{i}"), i64::from(i))
+                .unwrap();
+        }
+        // (busy, frames in the log, frames checkpointed) as a fresh connection sees them,
+        // without copying anything (a `PASSIVE` checkpoint reports, and copies what it can;
+        // everything was copied already but the writes since the last checkpoint).
+        let c = Connection::open(&p).unwrap();
+        let (log, done): (i64, i64) = c
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(log, done);
+        // The log was restarted by the checkpoints: it holds the last ones' writes, not all
+        // of them (with each commit checkpointing, or none, it would differ).
+        let pages_per_write = log as f64 / f64::from(writes);
+        assert!(
+            log > 0 && pages_per_write < 0.5,
+            "log {log} frames after {writes} writes"
+        );
+    }
+
+    #[test]
+    fn reads_run_beside_a_writer_holding_the_connection() {
+        let l = std::sync::Arc::new(Ledger::open(&tmp()).unwrap());
+        l.record_error(None, "test", "before", 1).unwrap();
+        // A writer in the middle of something: the write connection's lock is taken.
+        let held = l.conn.lock().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let l2 = l.clone();
+        std::thread::spawn(move || {
+            let r = (
+                l2.trades_in(&[]),
+                l2.errors(),
+                l2.trade_count(),
+                l2.get_kv("k"),
+            );
+            let _ = tx
+                .send(r.0.is_ok() && r.1.is_ok_and(|e| e.len() == 1) && r.2.is_ok() && r.3.is_ok());
+        });
+        let answered = rx.recv_timeout(std::time::Duration::from_secs(2));
+        drop(held);
+        assert_eq!(answered, Ok(true), "reads waited for the writer's lock");
+        // The read connection refuses writes: a read-only method that wrote would fail.
+        let e = l
+            .read(|c| c.execute("INSERT INTO kv (key, value) VALUES ('x', 'y')", []))
+            .unwrap_err();
+        assert!(e.to_string().contains("readonly"), "{e}");
+    }
+
+    #[test]
+    fn an_order_is_found_by_its_venue_id_on_an_index() {
+        let l = Ledger::open(&tmp()).unwrap();
+        let plan: Vec<String> = l
+            .read(|c| {
+                let mut s = c.prepare(
+                    "EXPLAIN QUERY PLAN SELECT trade_id FROM orders WHERE venue = ?1 AND order_id = ?2",
+                )?;
+                let rows = s.query_map(params!["v", "o"], |r| r.get::<_, String>(3))?;
+                rows.collect()
+            })
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("INDEX orders_venue_order")),
+            "{plan:?}"
+        );
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The ledger: SQLite (WAL, `synchronous=FULL`), one database per mode. Every trade
-//! transition is written here before it is acted on. One write is not synced as it commits:
-//! a live trade's journal before its legs leave (`Ledger::insert_planned_unsynced`; the next
-//! synced write carries it to disk, and restart adopts what a power cut took back).
+//! The ledger: SQLite (WAL), one database per mode. Every trade transition is written here
+//! before it is acted on, and is on disk when the write returns; the fsync runs after the
+//! connection's lock is released (`durability`). One write is not synced: a live trade's
+//! journal before its legs leave (`Ledger::insert_planned_unsynced`; the next synced write
+//! carries it to disk, and restart adopts what a power cut took back).
 
+mod durability;
 mod fills;
 mod ledger;
 pub mod lifecycle;

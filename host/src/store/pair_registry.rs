@@ -389,7 +389,7 @@ impl Ledger {
 
     /// One pair with its history.
     pub fn pair(&self, id: &str) -> Result<Option<RegisteredPair>, PairRegistryError> {
-        let got = self.with(|c| {
+        let got = self.read(|c| {
             let row = c
                 .query_row(&format!("SELECT {COLS} FROM pair_registry WHERE id = ?1"), [id], read_row)
                 .optional()?;
@@ -442,7 +442,7 @@ impl Ledger {
         &self,
         state: Option<PairState>,
     ) -> Result<Vec<RegisteredPair>, PairRegistryError> {
-        let rows = self.with(|c| {
+        let rows = self.read(|c| {
             let mut st = c.prepare(&format!(
                 "SELECT {COLS} FROM pair_registry WHERE ?1 IS NULL OR state = ?1 ORDER BY id"
             ))?;

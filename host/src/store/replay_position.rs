@@ -24,7 +24,7 @@ impl Ledger {
     /// The simulated (or wall-clock) time of the ledger's last trade, order, transition or
     /// settlement write; `None` for an empty ledger.
     pub fn last_write_ms(&self) -> Result<Option<i64>, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             c.query_row(
                 "SELECT MAX(m) FROM (
                     SELECT MAX(updated_ms) AS m FROM trades
@@ -41,7 +41,7 @@ impl Ledger {
 
     /// Trade count and fees over the whole ledger.
     pub fn totals(&self) -> Result<LedgerTotals, LedgerError> {
-        self.with(|c| {
+        self.read(|c| {
             let trades: i64 = c.query_row("SELECT COUNT(*) FROM trades", [], |r| r.get(0))?;
             let fees: i64 = c.query_row("SELECT COALESCE(SUM(fees), 0) FROM orders", [], |r| {
                 r.get(0)

@@ -153,4 +153,9 @@ CREATE TABLE fills (
 );
 CREATE INDEX fills_order ON fills(venue, order_id);
 "#,
+    // 5: orders by the venue's id: every fill and order report of a user stream looks its
+    // order up by it (store/fills.rs `trade_of_order`), which scanned the whole table.
+    r#"
+CREATE INDEX orders_venue_order ON orders(venue, order_id);
+"#,
 ];

@@ -302,6 +302,12 @@ impl Engine {
             .record(stamps, [wa.first_write, wb.first_write]);
         // What the venues prepared for these orders is used up: prepare the next now.
         self.preparer.poke();
+        // Likewise the next trade's id, so it takes one without a ledger write. A failure
+        // here must not stop this trade's legs from being resolved: the next trade then
+        // reserves its id itself (and meets the ledger's error there if it persists).
+        if let Err(e) = self.top_up_trade_ids() {
+            tracing::warn!(trade = %trade.id, error = %e, "could not reserve trade ids ahead");
+        }
         self.market.consume(
             orders
                 .iter()

@@ -252,6 +252,11 @@ impl Engine {
         self.trade_ids.next(&self.ledger)
     }
 
+    /// Reserves the next block of trade ids ahead, off the way to the wire (see `trade_ids`).
+    pub(super) fn top_up_trade_ids(&self) -> Result<(), EngineError> {
+        self.trade_ids.top_up(&self.ledger)
+    }
+
     /// Where the engine is: reconciling at start-up, or trading.
     pub fn phase(&self) -> super::reconcile::Phase {
         *self.phase.lock().unwrap_or_else(|p| p.into_inner())

@@ -8,12 +8,21 @@ use std::sync::Mutex;
 /// Numbers reserved per ledger write (unused ones are skipped after a restart).
 const BLOCK: i64 = 64;
 
-/// Hands out trade ids from blocks of sequence numbers reserved in the ledger, so only one
-/// trade in [`BLOCK`] pays a ledger write.
+/// Hands out trade ids from blocks of sequence numbers reserved in the ledger. The next block
+/// is reserved ahead ([`TradeIds::top_up`], after a trade's orders left), so a trade on its
+/// way to the wire takes its id without a ledger write (a synced one: a reservation lost to
+/// a power cut could hand the same numbers out twice). Only a trade that finds both blocks
+/// used up writes.
 pub(super) struct TradeIds {
     ledger_id: String,
-    /// Reserved and not yet used: (next, end).
-    block: Mutex<(i64, i64)>,
+    blocks: Mutex<Blocks>,
+}
+
+/// Reserved and not yet used: `(next, end)`; `spare` is the block after the current one.
+#[derive(Default)]
+struct Blocks {
+    current: (i64, i64),
+    spare: Option<(i64, i64)>,
 }
 
 impl TradeIds {
@@ -29,7 +38,7 @@ impl TradeIds {
         };
         Ok(TradeIds {
             ledger_id,
-            block: Mutex::new((0, 0)),
+            blocks: Mutex::new(Blocks::default()),
         })
     }
 
@@ -45,14 +54,38 @@ impl TradeIds {
 
     /// The next trade id.
     pub(super) fn next(&self, ledger: &Ledger) -> Result<String, EngineError> {
-        let mut b = self.block.lock().unwrap_or_else(|p| p.into_inner());
-        if b.0 >= b.1 {
-            let first = ledger.reserve_trade_seqs(BLOCK)?;
-            *b = (first, first + BLOCK);
+        let mut b = self.blocks.lock().unwrap_or_else(|p| p.into_inner());
+        if b.current.0 >= b.current.1 {
+            b.current = match b.spare.take() {
+                Some(spare) => spare,
+                None => {
+                    let first = ledger.reserve_trade_seqs(BLOCK)?;
+                    (first, first + BLOCK)
+                }
+            };
         }
-        let n = b.0;
-        b.0 += 1;
+        let n = b.current.0;
+        b.current.0 += 1;
         Ok(format!("{}-{n:06}", self.ledger_id))
+    }
+
+    /// Reserves the block after the current one if there is none yet. The ledger write runs
+    /// without the ids' lock, so a trade taking an id meanwhile does not wait for it; if two
+    /// top-ups race, the later block is kept and the other's numbers are skipped (as unused
+    /// ones are after a restart).
+    pub(super) fn top_up(&self, ledger: &Ledger) -> Result<(), EngineError> {
+        if self
+            .blocks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .spare
+            .is_some()
+        {
+            return Ok(());
+        }
+        let first = ledger.reserve_trade_seqs(BLOCK)?;
+        self.blocks.lock().unwrap_or_else(|p| p.into_inner()).spare = Some((first, first + BLOCK));
+        Ok(())
     }
 }
 
@@ -61,10 +94,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn with_a_block_reserved_ahead_taking_ids_writes_nothing() {
+        let dir = std::env::temp_dir().join(format!(
+            "polymix-trade-ids-ahead-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let l = Ledger::open(&dir.join("l.db")).unwrap();
+        let ids = TradeIds::open(&l).unwrap();
+        let reserved = |l: &Ledger| l.get_kv("trade_seq").unwrap();
+        let first = ids.next(&l).unwrap();
+        ids.top_up(&l).unwrap();
+        let after_top_up = reserved(&l);
+        // The rest of the block, then the spare: no reservation on the way.
+        let mut seen = std::collections::HashSet::from([first]);
+        for _ in 1..(2 * BLOCK) {
+            assert!(seen.insert(ids.next(&l).unwrap()));
+        }
+        assert_eq!(
+            reserved(&l),
+            after_top_up,
+            "an id was taken with a ledger write"
+        );
+        // Both blocks used: the next id reserves (the fallback), and is still new.
+        assert!(seen.insert(ids.next(&l).unwrap()));
+        assert_ne!(reserved(&l), after_top_up);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_client_id_names_a_trade_of_this_ledger_or_none() {
         let ids = TradeIds {
             ledger_id: "4ff1128e".into(),
-            block: Mutex::new((0, 0)),
+            blocks: Mutex::new(Blocks::default()),
         };
         let coid = plugin_api::client_order_id("4ff1128e-000007", 'a', 0);
         assert_eq!(ids.own_trade_of(&coid).as_deref(), Some("4ff1128e-000007"));
@@ -86,9 +149,13 @@ mod tests {
         let (l1, l2) = (Ledger::open(&path).unwrap(), Ledger::open(&path).unwrap());
         let (a, b) = (TradeIds::open(&l1).unwrap(), TradeIds::open(&l2).unwrap());
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..(BLOCK * 3) {
+        for i in 0..(BLOCK * 3) {
             assert!(seen.insert(a.next(&l1).unwrap()));
             assert!(seen.insert(b.next(&l2).unwrap()));
+            // One of them reserves ahead now and then, as the engine does after a trade.
+            if i % 5 == 0 {
+                a.top_up(&l1).unwrap();
+            }
         }
         // Both processes share the ledger's id: the sequence alone keeps them apart.
         assert!(seen.iter().all(|id| id.starts_with(&a.ledger_id)));

@@ -226,6 +226,25 @@ pub fn write(dir: &Path, body: &str) -> PathBuf {
     p
 }
 
+/// Why a live engine on the config `body` (written as `dir/polymix.toml`) refuses to start:
+/// its one-line error.
+pub async fn live_engine_refusal(dir: &Path, body: &str) -> String {
+    let cfg = Arc::new(polymix_host::config::load(&write(dir, body)).expect("config loads"));
+    let reg = registry(&cfg).await;
+    Engine::new(
+        cfg,
+        &reg,
+        Arc::new(SystemClock),
+        EngineOptions {
+            live_confirmed: true,
+        },
+    )
+    .await
+    .err()
+    .expect("the live engine must refuse to start")
+    .to_string()
+}
+
 pub async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
     let c2 = cfg.clone();
     tokio::task::spawn_blocking(move || Registry::build(&c2))

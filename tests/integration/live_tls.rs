@@ -82,22 +82,7 @@ async fn without_its_ca_a_tls_venue_is_refused_in_one_line_saying_why() {
             &crate::live_e2e::pairs_toml("pm", "ks"),
         ],
     );
-    let cfg = std::sync::Arc::new(
-        polymix_host::config::load(&crate::live_e2e::write(&dir, &body)).unwrap(),
-    );
-    let reg = crate::live_e2e::registry(&cfg).await;
-    let err = polymix_host::engine::Engine::new(
-        cfg,
-        &reg,
-        std::sync::Arc::new(polymix_host::venue_io::SystemClock),
-        polymix_host::engine::EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .err()
-    .expect("a live engine whose venue cannot be reached does not start")
-    .to_string();
+    let err = crate::live_e2e::live_engine_refusal(&dir, &body).await;
     // One line naming the venue, the request and why: the certificate is not trusted.
     assert!(
         err.contains("ks") && err.contains("balance") && err.contains("UnknownIssuer"),

@@ -247,36 +247,14 @@ async fn every_operator_command_works_against_the_double() {
 async fn live_mode_refuses_to_start_when_venue_credentials_are_missing() {
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     let dir = temp_dir("no-creds");
-    let p = dir.join("live.toml");
-    std::fs::write(
-        &p,
-        format!(
-            "mode = \"live\"\n{}\n[[venue]]\nname = \"ks\"\nplugin = \"kalshi\"\n[venue.settings]\nbase_url = \"{}\"\n{}{}",
-            plugin_dirs_toml(),
-            ks.base_url,
-            crate::live_e2e::RISK_AND_STRATEGY,
-            crate::live_e2e::engine_toml(50, 1000)
-        ),
-    )
-    .unwrap();
-    let cfg = std::sync::Arc::new(polymix_host::config::load(&p).unwrap());
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .unwrap();
-    let e = polymix_host::engine::Engine::new(
-        cfg,
-        &reg,
-        std::sync::Arc::new(polymix_host::venue_io::SystemClock),
-        polymix_host::engine::EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .err()
-    .expect("must refuse")
-    .to_string();
+    let body = format!(
+        "mode = \"live\"\n{}\n[[venue]]\nname = \"ks\"\nplugin = \"kalshi\"\n[venue.settings]\nbase_url = \"{}\"\n{}{}",
+        plugin_dirs_toml(),
+        ks.base_url,
+        crate::live_e2e::RISK_AND_STRATEGY,
+        crate::live_e2e::engine_toml(50, 1000)
+    );
+    let e = crate::live_e2e::live_engine_refusal(&dir, &body).await;
     assert!(e.contains("ks"), "{e}");
     assert!(
         e.contains("api_key_id") && e.contains("private_key_pem"),

@@ -229,6 +229,16 @@ pub fn write(dir: &Path, body: &str) -> PathBuf {
 /// Why a live engine on the config `body` (written as `dir/polymix.toml`) refuses to start:
 /// its one-line error.
 pub async fn live_engine_refusal(dir: &Path, body: &str) -> String {
+    live_engine_started(dir, body)
+        .await
+        .err()
+        .expect("the live engine must refuse to start")
+        .to_string()
+}
+
+/// A confirmed live engine on the config `body`, written as `dir/polymix.toml`, or why it
+/// did not start.
+async fn live_engine_started(dir: &Path, body: &str) -> Result<Engine, EngineError> {
     let cfg = Arc::new(polymix_host::config::load(&write(dir, body)).expect("config loads"));
     let reg = registry(&cfg).await;
     Engine::new(
@@ -240,9 +250,6 @@ pub async fn live_engine_refusal(dir: &Path, body: &str) -> String {
         },
     )
     .await
-    .err()
-    .expect("the live engine must refuse to start")
-    .to_string()
 }
 
 pub async fn registry(cfg: &Arc<polymix_host::config::Config>) -> Registry {
@@ -410,19 +417,10 @@ pub fn live_body(dir: &Path, sections: &[&str]) -> String {
 /// A confirmed live engine on the config `body`, written as `dir/polymix.toml` (shared, as
 /// `run_live` runs its drivers and trades as tasks).
 pub async fn live_engine_at(dir: &Path, body: &str) -> Arc<Engine> {
-    let cfg = Arc::new(polymix_host::config::load(&write(dir, body)).expect("config loads"));
-    let reg = registry(&cfg).await;
     Arc::new(
-        Engine::new(
-            cfg,
-            &reg,
-            Arc::new(SystemClock),
-            EngineOptions {
-                live_confirmed: true,
-            },
-        )
-        .await
-        .expect("live engine starts"),
+        live_engine_started(dir, body)
+            .await
+            .expect("live engine starts"),
     )
 }
 
@@ -813,20 +811,7 @@ async fn a_trading_venue_without_signing_secrets_is_refused_at_start() {
         engine_toml(50, 200),
         pairs_toml("pm", "ks"),
     );
-    let cfg = Arc::new(polymix_host::config::load(&write(&dir, &body)).expect("config loads"));
-    let reg = registry(&cfg).await;
-    let e = Engine::new(
-        cfg,
-        &reg,
-        Arc::new(SystemClock),
-        EngineOptions {
-            live_confirmed: true,
-        },
-    )
-    .await
-    .err()
-    .expect("refused")
-    .to_string();
+    let e = live_engine_refusal(&dir, &body).await;
     assert!(
         e.contains("venue `pm` (plugin polymarket) cannot place orders"),
         "{e}"

@@ -1243,48 +1243,24 @@ async fn an_inconsistent_settlement_suspends_the_pair_and_notifies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pair_discovered_and_approved_while_running_joins_the_live_engine() {
     use polymix_host::api::{serve, ApiLimits, ApiState};
-    use polymix_host::engine::{Engine, EngineOptions};
     use polymix_host::store::PairState;
-    use polymix_host::venue_io::SystemClock;
-    use std::sync::Arc;
     use std::time::Duration;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (ks, pm) = doubles().await;
     pm.set_balance(crate::live_e2e::PM_ADDR, "1000");
     let dir = temp_dir("pairs-join");
-    let cfg_path = dir.join("polymix.toml");
     // No [[pair]] at all: everything the engine trades comes from the registry.
-    std::fs::write(
-        &cfg_path,
-        format!(
-            "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}",
-            dir.join("data").display().to_string(),
-            plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-            crate::live_e2e::polymarket_venue_toml(&dir, &pm),
-            crate::live_e2e::kalshi_venue_toml(&dir, "ks", &ks, 3000),
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &crate::live_e2e::polymarket_venue_toml(&dir, &pm),
+            &crate::live_e2e::kalshi_venue_toml(&dir, "ks", &ks, 3000),
             crate::live_e2e::RISK_AND_STRATEGY,
-            crate::live_e2e::engine_toml(50, 200),
-        ),
-    )
-    .unwrap();
-    let cfg = Arc::new(polymix_host::config::load(&cfg_path).expect("config loads"));
-    let c2 = cfg.clone();
-    let reg = tokio::task::spawn_blocking(move || polymix_host::plugins::Registry::build(&c2))
-        .await
-        .unwrap()
-        .expect("plugins load");
-    let engine = Arc::new(
-        Engine::new(
-            cfg,
-            &reg,
-            Arc::new(SystemClock),
-            EngineOptions {
-                live_confirmed: true,
-            },
-        )
-        .await
-        .expect("live engine starts"),
+            &crate::live_e2e::engine_toml(50, 200),
+        ],
     );
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    let cfg_path = dir.join("polymix.toml");
     assert_eq!(engine.pairs().len(), 0);
     let ledger = engine.ledger().clone();
     let addr = serve(

@@ -140,17 +140,21 @@ impl VenueIo {
         settings: VenueIoSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let mut builder = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .pool_max_idle_per_host(8);
-        if let Some(trust) = &settings.tls {
-            builder = builder.use_preconfigured_tls(trust.reqwest_config());
-        }
-        // Building fails only if the TLS backend cannot start; say so rather than go quiet
-        // (the default client then trusts the web PKI roots alone).
-        let client = builder.build().unwrap_or_else(|e| {
-            tracing::error!(venue = name, error = %e, "venue HTTP client not built as configured; using the default client");
-            reqwest::Client::default()
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(settings.timeout)
+                .pool_max_idle_per_host(8)
+        };
+        let configured = match &settings.tls {
+            Some(trust) => builder().use_preconfigured_tls(trust.reqwest_config()),
+            None => builder(),
+        };
+        // Building fails only if the TLS backend cannot start; say so rather than go quiet.
+        // The fallback keeps the timeout (a request must never wait forever) and trusts the
+        // web PKI roots alone.
+        let client = configured.build().unwrap_or_else(|e| {
+            tracing::error!(venue = name, error = %e, "venue HTTP client not built as configured; using the web PKI roots only");
+            builder().build().unwrap_or_default()
         });
         VenueIo {
             name: name.to_string(),

@@ -121,36 +121,6 @@ impl TlsTrust {
 mod tests {
     use super::*;
 
-    fn write(name: &str, text: &str) -> (tempdir::Dir, PathBuf) {
-        let dir = tempdir::Dir::new();
-        let p = dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        (dir, p)
-    }
-
-    mod tempdir {
-        pub struct Dir(std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Self {
-                let p = std::env::temp_dir().join(format!(
-                    "polymix-tls-{}-{}",
-                    std::process::id(),
-                    rand::random::<u64>()
-                ));
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
-            pub fn path(&self) -> &std::path::Path {
-                &self.0
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-    }
-
     #[test]
     fn the_test_ca_loads_and_bad_files_are_named() {
         let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tls/ca.pem");
@@ -162,16 +132,19 @@ mod tests {
         assert!(matches!(missing, TlsRootsError::Read { .. }), "{missing}");
         assert!(missing.to_string().contains("/nonexistent/ca.pem"));
 
-        let key = std::fs::read_to_string(ca.with_file_name("server.key")).unwrap();
-        let (_d, p) = write("key.pem", &key);
-        let e = TlsTrust::load(&p).unwrap_err();
+        // A key file named by mistake: no certificate in it.
+        let e = TlsTrust::load(&ca.with_file_name("server.key")).unwrap_err();
         assert!(matches!(e, TlsRootsError::Empty { .. }), "{e}");
 
-        let (_d2, p2) = write(
-            "junk.pem",
+        let junk =
+            std::env::temp_dir().join(format!("polymix-tls-junk-{}.pem", std::process::id()));
+        std::fs::write(
+            &junk,
             "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-        );
-        let e = TlsTrust::load(&p2).unwrap_err();
+        )
+        .unwrap();
+        let e = TlsTrust::load(&junk).unwrap_err();
+        let _ = std::fs::remove_file(&junk);
         assert!(
             matches!(e, TlsRootsError::BadCertificate { index: 1, .. }),
             "{e}"

@@ -8,8 +8,13 @@
 //! whose scalar and field inversions dominate a signature (BENCHMARKS.md, venue adapters). Both
 //! produce the same bytes (RFC 6979 nonce, low-s), which `tests::libsecp_matches_k256` checks.
 //! Recovery stays on `k256`, so every test that recovers a signature is an independent check.
+//! An order signed with a nonce the venue prepared ahead (`crate::nonce`) is not RFC 6979's:
+//! its nonce is random, used once.
 
+use crate::nonce::NonceSlot;
 use k256::ecdsa::{RecoveryId, Signature, VerifyingKey};
+use k256::elliptic_curve::zeroize::Zeroize;
+use k256::elliptic_curve::PrimeField;
 use secp256k1::{Message, PublicKey, Secp256k1, SecretKey, SignOnly};
 use sha3::{Digest, Keccak256};
 use std::fmt;
@@ -257,7 +262,10 @@ fn signer() -> &'static Secp256k1<SignOnly> {
 #[derive(Clone)]
 pub struct Wallet {
     key: SecretKey,
+    /// The same key as a scalar, for signatures with a prepared nonce (`nonce`).
+    d: k256::Scalar,
     address: Address,
+    nonces: NonceSlot,
 }
 
 impl fmt::Debug for Wallet {
@@ -270,6 +278,7 @@ impl Drop for Wallet {
     fn drop(&mut self) {
         // Best effort: `SecretKey` is `Copy`, so this only clears the wallet's own copy.
         self.key.non_secure_erase();
+        self.d.zeroize();
     }
 }
 
@@ -282,11 +291,18 @@ impl Wallet {
             len: 32,
         })?;
         let key = SecretKey::from_byte_array(k).map_err(|_| EthError::BadKey);
+        let d = Option::<k256::Scalar>::from(k256::Scalar::from_repr(k.into()));
         k.fill(0);
         let key = key?;
+        let d = d.ok_or(EthError::BadKey)?;
         let public = PublicKey::from_secret_key(signer(), &key);
         let address = Address::from_uncompressed(&public.serialize_uncompressed());
-        Ok(Wallet { key, address })
+        Ok(Wallet {
+            key,
+            d,
+            address,
+            nonces: NonceSlot::default(),
+        })
     }
 
     /// The signer address.
@@ -294,8 +310,23 @@ impl Wallet {
         self.address
     }
 
-    /// Signs a 32-byte digest: 65 bytes `r ‖ s ‖ v` with `v ∈ {27, 28}` (low-s, RFC 6979).
+    /// Makes a nonce ready for the next signature (`nonce`), if none is; whether one is.
+    pub fn prepare_nonce(&self) -> bool {
+        self.nonces.fill(signer())
+    }
+
+    /// Whether a prepared nonce is waiting for the next signature.
+    pub fn nonce_ready(&self) -> bool {
+        self.nonces.ready()
+    }
+
+    /// Signs a 32-byte digest: 65 bytes `r ‖ s ‖ v` with `v ∈ {27, 28}`, low-s. With a
+    /// prepared nonce (taken, so used once) the signature skips the point multiplication;
+    /// without one, it is RFC 6979's.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<[u8; 65], EthError> {
+        if let Some(sig) = self.nonces.take().and_then(|n| n.sign(&self.d, digest)) {
+            return Ok(sig);
+        }
         let sig = signer().sign_ecdsa_recoverable(Message::from_digest(*digest), &self.key);
         let (rec, rs) = sig.serialize_compact();
         // libsecp256k1 returns ids 0..=3; 2 and 3 (r ≥ n) have probability ~2^-127 and no

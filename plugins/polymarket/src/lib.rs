@@ -29,6 +29,7 @@ pub mod eth;
 pub mod gamma;
 pub mod line_market;
 pub mod listings;
+pub mod nonce;
 mod open_orders;
 pub mod order_v1;
 pub mod order_v2;

@@ -480,6 +480,19 @@ impl PolymarketVenue {
                 self.http(req, St::ExchangeStatus)
             }
             VenueOp::Settlements { market, since_ms } => self.settlements(market, since_ms, ctx),
+            // The next signature's nonce, off the path to the wire (`nonce`). Without a key
+            // there is nothing to sign, and the host stops asking.
+            VenueOp::Prepare => match &self.s.wallet {
+                Some(w) => {
+                    if !w.prepare_nonce() {
+                        tracing::warn!("no randomness for a prepared nonce; the next order signs with RFC 6979");
+                    }
+                    Ok(Step::Done {
+                        result: OpResult::Prepared,
+                    })
+                }
+                None => Err(PluginError::unsupported("prepare")),
+            },
             other => Err(PluginError::unsupported(other.name())),
         }
     }

@@ -350,3 +350,76 @@ fn errors_are_typed() {
     );
     assert!(v.resume("nonsense".into(), resp(200, ""), ctx).is_err());
 }
+
+/// The POST /order an order's begin leads to (the book is read first while the venue has no
+/// tick size for it), and its digest.
+fn signed_post(v: &PolymarketVenue, ctx: CallCtx) -> (serde_json::Value, String) {
+    let (mut post, mut st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("c1", 560_000, 2104, TimeInForce::Gtc),
+            },
+            ctx,
+        )
+        .unwrap(),
+    );
+    if post.url.contains("/book?") {
+        (post, st) = http(
+            v.resume(st, resp(200, &BOOK.replace("TOKEN", TOKEN)), ctx)
+                .unwrap(),
+        );
+    }
+    assert_eq!(post.method, "POST");
+    // The expected id (the digest) is what a lost answer is looked up by.
+    let (look, _) = http(v.resume(st, resp(0, ""), ctx).unwrap());
+    let digest = look.url.rsplit('/').next().unwrap().to_string();
+    (serde_json::from_slice(&post.body).unwrap(), digest)
+}
+
+#[test]
+fn a_prepared_nonce_signs_the_next_order_once() {
+    use polymix_venue_polymarket::eth::{decode_hex, recover};
+    let v = venue(true);
+    let ctx = fixed_ctx();
+    // Same ctx, same salt: the same order, so the same digest every time.
+    let (plain, digest) = signed_post(&v, ctx);
+    match v.begin(VenueOp::Prepare, ctx).unwrap() {
+        Step::Done {
+            result: OpResult::Prepared,
+        } => {}
+        other => panic!("prepare: {other:?}"),
+    }
+    let (prepared, digest2) = signed_post(&v, ctx);
+    let (again, _) = signed_post(&v, ctx);
+    assert_eq!(digest, digest2);
+    let sig =
+        |b: &serde_json::Value| decode_hex(b["order"]["signature"].as_str().unwrap()).unwrap();
+    let d: [u8; 32] = decode_hex(&digest).unwrap().try_into().unwrap();
+    let signer = recover(&d, &sig(&plain)).unwrap();
+    assert_eq!(recover(&d, &sig(&prepared)).unwrap(), signer);
+    assert_ne!(
+        sig(&prepared),
+        sig(&plain),
+        "the prepared nonce was not used"
+    );
+    // Used once: the next order signs with RFC 6979 again, byte for byte.
+    assert_eq!(sig(&again), sig(&plain));
+    // The order itself is the same; only the signature differs.
+    let mut a = prepared["order"].clone();
+    let mut b = plain["order"].clone();
+    a["signature"] = json!(null);
+    b["signature"] = json!(null);
+    assert_eq!(a, b);
+}
+
+#[test]
+fn without_a_key_there_is_nothing_to_prepare() {
+    let v = PolymarketVenue::create(VenueConfig {
+        instance: "pm".into(),
+        settings: json!({"clob_url": "http://clob.test", "gamma_url": "http://gamma.test"}),
+        secrets: Secrets::new(),
+    })
+    .unwrap();
+    let e = v.begin(VenueOp::Prepare, fixed_ctx()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+}

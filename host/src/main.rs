@@ -17,7 +17,8 @@ fn main() -> ExitCode {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let args = cli::Cli::parse();
-    cli::init_logging(&args);
+    // Held until the command ends: dropping it writes the lines still queued.
+    let log = cli::init_logging(&args);
     let rt = match polymix_host::runtime::build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -25,7 +26,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(cli::dispatch(args)) {
+    let result = rt.block_on(cli::dispatch(args));
+    // The queued log lines go out before the last line below, which says why it failed.
+    drop(log);
+    match result {
         Ok(code) => code,
         // The reader of our output went away (`| head`): nothing left to say to anyone.
         Err(e) if cli::output::is_stdout_closed(&e) => ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ mod live_stream;
 mod live_stream_adopt;
 mod live_tls;
 mod live_user_stream;
+mod log_stall;
 mod notify;
 mod pairs;
 mod pairs_paper_live;

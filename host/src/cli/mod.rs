@@ -115,8 +115,16 @@ pub enum Command {
     Pairs(pairs::PairsArgs),
 }
 
-/// Sets up `tracing` on stderr.
-pub fn init_logging(args: &Cli) {
+/// How many log lines may wait for stderr before new ones are dropped.
+const LOG_BACKLOG_LINES: usize = 64 * 1024;
+
+/// Sets up `tracing` on stderr. Lines are written by a thread of their own: a thread that
+/// logs (a trade on its way to the wire, a leg being unwound) only queues its line, so a
+/// stderr that stops taking them (a stalled pipe, a paused terminal) never stops trading.
+/// Lines past [`LOG_BACKLOG_LINES`] waiting are dropped, not waited for: the ledger, not the
+/// log, is the record. Keep the guard until exit: dropping it writes what is queued (it
+/// waits at most about a second for a stderr that takes nothing).
+pub fn init_logging(args: &Cli) -> tracing_appender::non_blocking::WorkerGuard {
     let default = match args.verbose {
         0 => "warn",
         1 => "info",
@@ -124,10 +132,17 @@ pub fn init_logging(args: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(LOG_BACKLOG_LINES)
+        .thread_name("polymix-log")
+        .finish(std::io::stderr());
+    output::set_notes(writer.clone());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .try_init();
+    guard
 }
 
 /// The one line printed for a failed command. Library errors here already end with their

@@ -39,4 +39,34 @@ macro_rules! out {
     };
 }
 
-pub(crate) use {out, outln};
+/// The log's writer (`init_logging`). Operator notes on stderr go through it too, so they
+/// keep their order among log lines and never wait for stderr.
+static NOTES: std::sync::OnceLock<tracing_appender::non_blocking::NonBlocking> =
+    std::sync::OnceLock::new();
+
+/// Sends later [`note`]s through the log's writer.
+pub(crate) fn set_notes(w: tracing_appender::non_blocking::NonBlocking) {
+    let _ = NOTES.set(w);
+}
+
+/// Queues one line for the operator on stderr (see [`note`]).
+pub(crate) fn note_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    match NOTES.get() {
+        Some(w) => {
+            // Queued, or dropped if stderr has stopped taking lines: never waited for.
+            let _ = w.clone().write_all(format!("{args}\n").as_bytes());
+        }
+        None => eprintln!("{args}"),
+    }
+}
+
+/// `eprintln!` for a running command: the line is queued for stderr by the log's writer
+/// thread, so a stderr that takes nothing never stops the engine.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::cli::output::note_line(format_args!($($arg)*))
+    };
+}
+
+pub(crate) use {note, out, outln};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use polymix_host::record::{self, RecordOptions};
 
-use super::output::outln;
+use super::output::{note, outln};
 
 /// `90s`, `15m`, `2h`, `500ms`, or a number of seconds.
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
@@ -44,7 +44,7 @@ pub async fn record(config: &Path, out: &Path, duration: Option<&str>) -> anyhow
         let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(true);
     });
-    eprintln!(
+    note!(
         "recording the feeds of {} to {} (Ctrl-C stops and writes)",
         config.display(),
         out.display()

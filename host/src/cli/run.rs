@@ -10,7 +10,7 @@ use polymix_host::engine::{Engine, EngineOptions};
 use polymix_host::plugins::Registry;
 use polymix_host::venue_io::{Clock, SimClock, SystemClock};
 
-use super::output::{out, outln};
+use super::output::{note, out, outln};
 
 /// Replay speeds accepted by `--speed`: beyond these a sleep between events overflows (1e-300)
 /// or rounds to nothing, and NaN or a negative speed has no meaning.
@@ -43,12 +43,12 @@ async fn start_api(cfg: &Config, engine: &Arc<Engine>, reg: &Registry) -> anyhow
     };
     match api::serve(&cfg.api.bind, state).await {
         Ok(addr) => {
-            eprintln!("control API on http://{addr}/api/trading/state");
+            note!("control API on http://{addr}/api/trading/state");
             Ok(())
         }
         Err(e @ (ApiError::Exposed(_) | ApiError::BadBind(_))) => Err(e.into()),
         Err(e) => {
-            eprintln!("warning: {e}; continuing without the control API");
+            note!("warning: {e}; continuing without the control API");
             Ok(())
         }
     }
@@ -169,7 +169,7 @@ pub async fn run(
             }
         }
         if !exit_on_completion {
-            eprintln!("replay finished; press Ctrl-C to exit");
+            note!("replay finished; press Ctrl-C to exit");
             tokio::signal::ctrl_c().await?;
         }
         return Ok(ExitCode::SUCCESS);
@@ -181,7 +181,7 @@ pub async fn run(
         );
     }
     if fed {
-        eprintln!(
+        note!(
             "paper trading on live market data: simulated venues fed by {}; no order leaves the machine",
             cfg.venues
                 .iter()

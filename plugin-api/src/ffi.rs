@@ -200,6 +200,14 @@ struct BeginArgsRef<'a> {
     ctx: CallCtx,
 }
 
+/// The arguments of a risk `check` as the host writes them, borrowing both.
+#[cfg(any(test, feature = "host"))]
+#[derive(Serialize)]
+struct CheckArgsRef<'a> {
+    snapshot: &'a RiskSnapshot,
+    proposal: &'a RiskProposal,
+}
+
 struct VenueShim<T> {
     inner: T,
     instance: Arc<str>,
@@ -781,10 +789,12 @@ impl RiskHandle {
         snapshot: &RiskSnapshot,
         proposal: &RiskProposal,
     ) -> PluginResult<RiskDecision> {
-        let args = serde_json::json!({ "snapshot": snapshot, "proposal": proposal });
+        // Written straight from the borrowed values (no `serde_json::Value` tree in between):
+        // this call is on the way to the wire.
+        let args = to_json(&CheckArgsRef { snapshot, proposal })?;
         let out = self
             .obj
-            .check(RStr::from_str(&args.to_string()))
+            .check(RStr::from_str(&args))
             .into_result()
             .map_err(PluginError::from)?;
         from_json("check", out.as_str())

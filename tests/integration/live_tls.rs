@@ -1,5 +1,5 @@
-//! A venue served over TLS, as the real ones are (`https://` REST, `wss://` streams): the
-//! Kalshi double serves both with the committed test identity (`tests/fixtures/tls`). With its
+//! A venue served over TLS, as the real ones are (`https://` REST, `wss://` streams): both
+//! doubles serve them with the committed test identity (`tests/fixtures/tls`). With its
 //! CA named in the venue's `tls_roots`, the engine streams its books and trades over them;
 //! without it (the host trusts the web PKI roots only) the live engine does not start, and its
 //! one-line error names the venue, the request and the untrusted certificate.
@@ -90,4 +90,75 @@ async fn without_its_ca_a_tls_venue_is_refused_in_one_line_saying_why() {
     );
     assert!(!err.contains('\n'), "{err}");
     assert!(ks.requests().is_empty(), "{:#?}", ks.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_venues_on_tls_stream_and_trade_when_their_ca_is_trusted() {
+    let pm =
+        polymix_doubles::polymarket::spawn(polymix_doubles::polymarket::PolymarketDoubleConfig {
+            tls: true,
+            ..Default::default()
+        })
+        .await;
+    assert!(pm.base_url.starts_with("https://") && pm.ws_url().starts_with("wss://"));
+    let ks = kalshi::spawn(KalshiDoubleConfig {
+        tls: true,
+        ..Default::default()
+    })
+    .await;
+    seed(&pm, &ks);
+    ks.seed_book(ARB_TICKER, &[("0.3000", "10.00")], &[("0.3800", "100.00")]);
+    let roots = format!("tls_roots = {:?}\n", ca_pem_path().display().to_string());
+    let dir = crate::support::temp_dir("live-tls-both");
+    let ks_venue = crate::live_e2e::kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
+        "retries = 2\n",
+        &format!("retries = 2\nstream = true\n{roots}"),
+        1,
+    );
+    let body = crate::live_e2e::live_body(
+        &dir,
+        &[
+            &crate::live_e2e::polymarket_streaming_toml(&dir, &pm, &roots),
+            &ks_venue,
+            crate::live_e2e::RISK_AND_STRATEGY,
+            &engine_toml(600_000, 600_000),
+            &crate::live_e2e::pairs_toml("pm", "ks"),
+        ],
+    );
+    let engine = crate::live_e2e::live_engine_at(&dir, &body).await;
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        // Both venues' books over wss://.
+        wait_for_feed(&engine, "pm", "4 fresh books over wss", |h| {
+            h.fresh_instruments == 4
+        })
+        .await;
+        wait_for_feed(&engine, "ks", "4 fresh books over wss", |h| {
+            h.fresh_instruments == 4 && h.connections_up == 1
+        })
+        .await;
+        kalshi_arb_book(&ks);
+        wait_for_hedged(&ledger, Duration::from_secs(10)).await
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        r = script => r,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let orders = ledger.orders_of(&trades[0].id).unwrap();
+    for leg in ["a", "b"] {
+        let o = entry(&orders, leg);
+        assert_eq!(
+            (o.qty, o.filled_qty),
+            (Qty::shares(10), Qty::shares(10)),
+            "{o:#?}"
+        );
+    }
+    // Each double serves TLS only, so each order it took came over https://.
+    assert_eq!(pm.request_count("/order"), 1);
+    assert!(ks
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST" && r.path.ends_with("/orders")));
 }

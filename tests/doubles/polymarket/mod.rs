@@ -45,6 +45,8 @@ pub struct PolymarketDoubleConfig {
     pub settle_delay: Duration,
     /// Page size of `/data/orders`, `/data/trades` and Gamma keyset listings.
     pub page_size: usize,
+    /// Serve `https://` and `wss://` with the test identity (`crate::tls`), as the venue does.
+    pub tls: bool,
 }
 
 impl Default for PolymarketDoubleConfig {
@@ -56,6 +58,7 @@ impl Default for PolymarketDoubleConfig {
             api_passphrase: "double-passphrase".into(),
             settle_delay: Duration::from_millis(500),
             page_size: 100,
+            tls: false,
         }
     }
 }
@@ -280,10 +283,15 @@ pub async fn spawn(cfg: PolymarketDoubleConfig) -> PolymarketDouble {
         .route(ws_user::WS_USER_PATH, axum::routing::get(ws_user::upgrade))
         .fallback(handle_and_publish)
         .with_state(inner.clone());
+    let tls = lock(&inner).cfg.tls;
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        if tls {
+            let _ = axum::serve(crate::tls::TlsListener::new(listener), app).await;
+        } else {
+            let _ = axum::serve(listener, app).await;
+        }
     });
-    let base = format!("http://{addr}");
+    let base = format!("{}://{addr}", if tls { "https" } else { "http" });
     PolymarketDouble {
         gamma_url: format!("{base}/gamma"),
         data_url: format!("{base}/data-api"),
@@ -367,9 +375,14 @@ impl PolymarketDouble {
         ws::publish(&mut g);
     }
 
-    /// The market channel's URL root for the adapter's `ws_url` setting (`ws://127.0.0.1:PORT/ws`).
+    /// The market channel's URL root for the adapter's `ws_url` setting (`ws://127.0.0.1:PORT/ws`,
+    /// `wss://` when the double serves TLS).
     pub fn ws_url(&self) -> String {
-        format!("{}/ws", self.base_url.replacen("http://", "ws://", 1))
+        let ws = match self.base_url.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}"),
+            None => self.base_url.replacen("http://", "ws://", 1),
+        };
+        format!("{ws}/ws")
     }
 
     /// Applies a websocket fault to every open connection.

@@ -433,6 +433,57 @@ pub fn entry(orders: &[OrderRow], leg: &str) -> OrderRow {
     v[0].clone()
 }
 
+/// The engine's preparer has Polymarket ready a nonce ahead, and the order signed with it is
+/// one the venue takes: checked against the double's own digest and recovery, and against an
+/// RFC 6979 signature made here with `k256` (a prepared nonce gives a different one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polymarket_orders_are_signed_with_a_nonce_prepared_ahead() {
+    use k256::ecdsa::SigningKey;
+    use polymix_doubles::polymarket::verify::{self, Address as PmAddress, PostedOrder};
+    let (pm, ks) = seeded_doubles_without_arb().await;
+    let engine = live_engine("live-nonce", &pm, &ks).await;
+    let ledger = engine.ledger().clone();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let script = async {
+        // The preparer runs at start and every 250 ms: a nonce is ready well before the arb.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        wait_for_hedged(&ledger, Duration::from_secs(20)).await
+    };
+    let trades = tokio::select! {
+        r = engine.run_live(stop) => panic!("run_live ended early: {r:?}"),
+        r = script => r,
+    };
+    assert_eq!(trades.len(), 1, "{trades:#?}");
+    let posted = pm.received_orders();
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    let order = PostedOrder::from_json(&posted[0]["order"]).expect("a well-formed order");
+    let exchange = PmAddress::parse(verify::EXCHANGE_V2).expect("exchange");
+    let digest = order.digest(137, exchange).expect("digest");
+    assert_eq!(
+        verify::recover(&digest, &order.signature),
+        Some(order.signer)
+    );
+    let key: [u8; 32] = verify::unhex(PM_KEY)
+        .expect("key")
+        .try_into()
+        .expect("32 bytes");
+    let (sig, rec) = SigningKey::from_slice(&key)
+        .expect("key")
+        .sign_prehash_recoverable(&digest)
+        .expect("sign");
+    let mut deterministic = sig.to_bytes().to_vec();
+    deterministic.push(27 + rec.to_byte());
+    assert_ne!(
+        order.signature, deterministic,
+        "the order was signed with RFC 6979, not a prepared nonce"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_engine_trades_the_arb_once_hedges_and_settles() {
     let pm = polymarket::spawn(PolymarketDoubleConfig {

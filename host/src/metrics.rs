@@ -24,6 +24,21 @@ struct Store {
 
 static STORE: Mutex<Option<Store>> = Mutex::new(None);
 
+/// A counter kept elsewhere, read when the metrics are rendered.
+type Source = Box<dyn Fn() -> u64 + Send + Sync>;
+
+/// Counters kept outside this store (e.g. the log lines the log's writer dropped), by name.
+static SOURCES: Mutex<BTreeMap<&'static str, Source>> = Mutex::new(BTreeMap::new());
+
+/// Renders `name` as a counter whose value `read` gives at each render (replacing an earlier
+/// source of that name).
+pub fn register_counter_source(name: &'static str, read: impl Fn() -> u64 + Send + Sync + 'static) {
+    SOURCES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(name, Box::new(read));
+}
+
 fn with<R>(f: impl FnOnce(&mut Store) -> R) -> R {
     let mut g = STORE.lock().unwrap_or_else(|p| p.into_inner());
     f(g.get_or_insert_with(Store::default))
@@ -67,7 +82,11 @@ pub fn record_venue_call(venue: &str, op: &str, took: Duration, ok: bool) {
 
 /// Prometheus text exposition of everything recorded.
 pub fn render() -> String {
-    with(|s| {
+    let mut out = String::new();
+    for (name, read) in SOURCES.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        out.push_str(&format!("# TYPE {name} counter\n{name} {}\n", read()));
+    }
+    out + &with(|s| {
         let mut out = String::new();
         let mut last = String::new();
         for ((name, labels), v) in &s.counters {
@@ -100,4 +119,24 @@ pub fn render() -> String {
         }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn a_counter_kept_elsewhere_is_read_at_each_render() {
+        let n = Arc::new(AtomicU64::new(0));
+        let m = n.clone();
+        register_counter_source("polymix_test_source_total", move || {
+            m.load(Ordering::Relaxed)
+        });
+        assert!(render()
+            .contains("# TYPE polymix_test_source_total counter\npolymix_test_source_total 0\n"));
+        n.store(7, Ordering::Relaxed);
+        assert!(render().contains("\npolymix_test_source_total 7\n"));
+    }
 }

@@ -138,6 +138,11 @@ pub fn init_logging(args: &Cli) -> tracing_appender::non_blocking::WorkerGuard {
         .thread_name("polymix-log")
         .finish(std::io::stderr());
     output::set_notes(writer.clone());
+    // Dropped lines are not silent: /metrics counts them.
+    let dropped = writer.error_counter();
+    polymix_host::metrics::register_counter_source("polymix_log_lines_dropped_total", move || {
+        dropped.dropped_lines() as u64
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -262,8 +262,6 @@ fn signer() -> &'static Secp256k1<SignOnly> {
 #[derive(Clone)]
 pub struct Wallet {
     key: SecretKey,
-    /// The same key as a scalar, for signatures with a prepared nonce (`nonce`).
-    d: k256::Scalar,
     address: Address,
     nonces: NonceSlot,
 }
@@ -278,7 +276,6 @@ impl Drop for Wallet {
     fn drop(&mut self) {
         // Best effort: `SecretKey` is `Copy`, so this only clears the wallet's own copy.
         self.key.non_secure_erase();
-        self.d.zeroize();
     }
 }
 
@@ -291,15 +288,12 @@ impl Wallet {
             len: 32,
         })?;
         let key = SecretKey::from_byte_array(k).map_err(|_| EthError::BadKey);
-        let d = Option::<k256::Scalar>::from(k256::Scalar::from_repr(k.into()));
         k.fill(0);
         let key = key?;
-        let d = d.ok_or(EthError::BadKey)?;
         let public = PublicKey::from_secret_key(signer(), &key);
         let address = Address::from_uncompressed(&public.serialize_uncompressed());
         Ok(Wallet {
             key,
-            d,
             address,
             nonces: NonceSlot::default(),
         })
@@ -324,8 +318,18 @@ impl Wallet {
     /// prepared nonce (taken, so used once) the signature skips the point multiplication;
     /// without one, it is RFC 6979's.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Result<[u8; 65], EthError> {
-        if let Some(sig) = self.nonces.take().and_then(|n| n.sign(&self.d, digest)) {
-            return Ok(sig);
+        if let Some(nonce) = self.nonces.take() {
+            // The key as a scalar only for this signature (no second long-lived copy).
+            let mut k = self.key.secret_bytes();
+            let d = Option::<k256::Scalar>::from(k256::Scalar::from_repr(k.into()));
+            k.zeroize();
+            if let Some(mut d) = d {
+                let sig = nonce.sign(&d, digest);
+                d.zeroize();
+                if let Some(sig) = sig {
+                    return Ok(sig);
+                }
+            }
         }
         let sig = signer().sign_ecdsa_recoverable(Message::from_digest(*digest), &self.key);
         let (rec, rs) = sig.serialize_compact();

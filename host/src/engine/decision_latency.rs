@@ -26,8 +26,9 @@ pub enum Stage {
     Started,
     /// Both orders built (signed) for the venues.
     Prepared,
-    /// The trade and both orders journaled (one transaction; on live venues committed without
-    /// waiting for the disk, see `executor::journal_unsynced_then_send`).
+    /// The trade and both orders journaled (one transaction; on live venues one row, its
+    /// intent, committed without waiting for the disk, see
+    /// `executor::journal_unsynced_then_send`).
     Journaled,
     /// The later of the two order writes handed to the transport.
     Wire,

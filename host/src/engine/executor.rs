@@ -364,9 +364,10 @@ impl Engine {
         Ok((wa, wb))
     }
 
-    /// A live trade: both orders are built, then the trade's one journal transaction (the
-    /// trade SUBMITTING, both legs `sent`, the ids the venues gave the orders ahead such as
-    /// Polymarket's digest) is committed without waiting for the disk, then both legs leave.
+    /// A live trade: both orders are built, then the trade's journal (the trade SUBMITTING,
+    /// both legs `sent`, the ids the venues gave the orders ahead such as Polymarket's digest)
+    /// is committed as one row, its intent (`store::intent_log`; the rows are written from it
+    /// at the ledger's next use), without waiting for the disk, then both legs leave.
     /// The commit is in the operating system before either leg leaves, so a kill -9 at any
     /// point loses nothing. The fsync comes with the next synced write, at the latest when the
     /// legs' answers are recorded; a power cut before it may take the journal back, and

@@ -286,13 +286,13 @@ impl RiskGate {
     }
 
     /// [`Self::journal`] committed without waiting for the disk
-    /// (`Ledger::insert_planned_unsynced`): a live trade's, before its legs leave.
+    /// (`Ledger::journal_intent_unsynced`): a live trade's, before its legs leave.
     pub fn journal_unsynced(
         &self,
         trade: &TradeRow,
         orders: &[OrderRow],
     ) -> Result<(), LedgerError> {
-        let r = self.ledger.insert_planned_unsynced(trade, orders);
+        let r = self.ledger.journal_intent_unsynced(trade, orders);
         self.unreserve_unless_journaled(trade, r)
     }
 

@@ -15,8 +15,8 @@
 //! [`CHECKPOINT_EVERY`] synced writes, the writer that made the count runs a `PASSIVE`
 //! checkpoint on a connection of its own, which never blocks the main connection's writers.
 //!
-//! One write skips the fsync: a live trade's journal before its legs leave
-//! (`Ledger::insert_planned_unsynced`); the legs' answers are synced writes, whose fsync
+//! One write skips the fsync: a live trade's journal before its legs leave, as one row
+//! (`Ledger::journal_intent_unsynced`); the legs' answers are synced writes, whose fsync
 //! carries it to disk.
 
 use std::ffi::OsString;

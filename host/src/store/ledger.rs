@@ -2,12 +2,13 @@
 
 use plugin_api::{Price, Qty, Usd};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::durability;
+use super::intent_log::{self, Intent};
 
 use super::lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 use super::schema::MIGRATIONS;
@@ -35,6 +36,25 @@ pub enum LedgerError {
         path: PathBuf,
         /// Cause.
         source: rusqlite::Error,
+    },
+    /// A trade or order the ledger already holds was journaled again (refused: nothing of it
+    /// was written, and so nothing sent).
+    #[error("ledger {path}: {what} is already journaled; not journaled again")]
+    Journaled {
+        /// Database file.
+        path: PathBuf,
+        /// The trade or order.
+        what: String,
+    },
+    /// A journaled intent (`intent_log`) that is not a trade and its orders.
+    #[error("ledger {path}: the journaled intent of trade {trade_id} cannot be read: {message}")]
+    Intent {
+        /// Database file.
+        path: PathBuf,
+        /// The intent's trade.
+        trade_id: String,
+        /// Why.
+        message: String,
     },
     /// The data directory could not be created or archived.
     #[error("ledger {path}: {message}")]
@@ -81,7 +101,7 @@ pub mod state {
 pub type Transition = (Option<TradeState>, TradeState, String, i64);
 
 /// One trade.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TradeRow {
     /// Trade id.
     pub id: String,
@@ -130,7 +150,7 @@ pub struct TradeRow {
 }
 
 /// One order (entry or unwind).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrderRow {
     /// Idempotency key derived from the trade id.
     pub client_order_id: String,
@@ -209,6 +229,11 @@ pub struct Ledger {
     path: PathBuf,
     /// Synced writes since the last checkpoint (`durability`).
     synced_writes: AtomicU32,
+    /// Intents this process journaled whose rows are not written yet (`intent_log`); taken
+    /// only under `conn`'s lock.
+    pending: Mutex<Vec<Intent>>,
+    /// Whether `pending` may hold any (read without a lock by every use of the ledger).
+    has_pending: AtomicBool,
 }
 
 fn trade_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TradeRow> {
@@ -267,6 +292,17 @@ const INSERT_ORDER: &str = "INSERT INTO orders (client_order_id, trade_id, leg, 
 /// The trade, its entry orders, the day's count and the first transition, in one transaction.
 fn insert_planned(c: &mut Connection, t: &TradeRow, orders: &[OrderRow]) -> rusqlite::Result<()> {
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    insert_planned_rows(&tx, t, orders)?;
+    tx.commit()
+}
+
+/// [`insert_planned`]'s rows, in the caller's transaction (`intent_log` writes them for an
+/// intent).
+pub(super) fn insert_planned_rows(
+    tx: &Connection,
+    t: &TradeRow,
+    orders: &[OrderRow],
+) -> rusqlite::Result<()> {
     // Cached statements: this transaction is on the way to the wire; parsing its SQL each
     // time cost more than writing it.
     tx.prepare_cached(
@@ -274,7 +310,7 @@ fn insert_planned(c: &mut Connection, t: &TradeRow, orders: &[OrderRow]) -> rusq
     )?
     .execute(params![t.id, t.pair_id, t.direction, t.qty.0, t.state, t.venue_a, t.venue_b, t.instrument_a, t.instrument_b, t.limit_a.0, t.limit_b.0, t.expected_cost.0, t.expected_profit.0, t.reserved_a.0, t.reserved_b.0, t.unwind_loss.0, t.note, t.day, t.created_ms, t.updated_ms])?;
     for o in orders {
-        insert_order(&tx, o)?;
+        insert_order(tx, o)?;
     }
     tx.prepare_cached(
         "INSERT INTO daily (day, trades) VALUES (?1, 1) ON CONFLICT(day) DO UPDATE SET trades = trades + 1",
@@ -284,7 +320,7 @@ fn insert_planned(c: &mut Connection, t: &TradeRow, orders: &[OrderRow]) -> rusq
         "INSERT INTO transitions (trade_id, from_state, to_state, detail, ts_ms) VALUES (?1, NULL, ?2, 'planned', ?3)",
     )?
     .execute(params![t.id, t.state, t.created_ms])?;
-    tx.commit()
+    Ok(())
 }
 
 fn insert_order(tx: &Connection, o: &OrderRow) -> rusqlite::Result<()> {
@@ -310,6 +346,19 @@ fn insert_order(tx: &Connection, o: &OrderRow) -> rusqlite::Result<()> {
         o.updated_ms
     ])?;
     Ok(())
+}
+
+fn intent_fault(path: &Path, f: intent_log::Fault) -> LedgerError {
+    let path = path.to_path_buf();
+    match f {
+        intent_log::Fault::Sql(source) => LedgerError::Sql { path, source },
+        intent_log::Fault::Exists(what) => LedgerError::Journaled { path, what },
+        intent_log::Fault::Unreadable { trade_id, message } => LedgerError::Intent {
+            path,
+            trade_id,
+            message,
+        },
+    }
 }
 
 /// Opens the ledger and brings its schema to this build's version. `Ok(Err(v))`: the file is at
@@ -400,12 +449,22 @@ impl Ledger {
                 Err(e) => return Err(sql(e)),
             }
         };
+        let mut conn = conn;
+        // A stop between a trade's intent and its rows: they are written before anything
+        // reads the ledger (whatever stopped it, the intent was committed before its legs
+        // left).
+        let left = intent_log::materialize_left(&mut conn).map_err(|f| intent_fault(path, f))?;
+        if left > 0 {
+            tracing::info!(ledger = %path.display(), intents = left, "journaled trades of a stopped run written out");
+        }
         let reader = open_reader(path).map_err(sql)?;
         Ok(Ledger {
             conn: Mutex::new(conn),
             reader: Mutex::new(reader),
             path: path.to_path_buf(),
             synced_writes: AtomicU32::new(0),
+            pending: Mutex::new(Vec::new()),
+            has_pending: AtomicBool::new(false),
         })
     }
 
@@ -413,6 +472,8 @@ impl Ledger {
     /// which keeps the pair registry (see `registry_carry`).
     pub fn archive_and_restart(&self, stamp: &str) -> Result<PathBuf, LedgerError> {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        // The archive holds every trade this process journaled, rows and all.
+        self.materialize_locked(&mut c)?;
         let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
         let target = archive(&self.path, stamp)?.ok_or_else(|| LedgerError::Io {
             path: self.path.clone(),
@@ -455,6 +516,10 @@ impl Ledger {
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<R>,
     ) -> Result<R, LedgerError> {
+        if self.has_pending.load(Ordering::Acquire) {
+            // A journaled trade's rows are written before it is read about (`intent_log`).
+            self.run(|_| Ok(())).0?;
+        }
         let c = self.reader.lock().unwrap_or_else(|p| p.into_inner());
         f(&c).map_err(|source| LedgerError::Sql {
             path: self.path.clone(),
@@ -468,6 +533,9 @@ impl Ledger {
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
     ) -> (Result<R, LedgerError>, bool) {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = self.materialize_locked(&mut c) {
+            return (Err(e), false);
+        }
         let before = c.total_changes();
         let r = f(&mut c).map_err(|source| LedgerError::Sql {
             path: self.path.clone(),
@@ -475,6 +543,23 @@ impl Ledger {
         });
         let wrote = c.total_changes() != before;
         (r, wrote)
+    }
+
+    /// Writes the rows of this process's journaled intents (`intent_log`), under `conn`'s
+    /// lock. On failure they stay pending (tried again at the next use, and at the next open
+    /// of the ledger from the intents themselves).
+    fn materialize_locked(&self, c: &mut Connection) -> Result<(), LedgerError> {
+        if !self.has_pending.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        intent_log::materialize(c, &pending).map_err(|source| LedgerError::Sql {
+            path: self.path.clone(),
+            source,
+        })?;
+        pending.clear();
+        self.has_pending.store(false, Ordering::Release);
+        Ok(())
     }
 
     /// Flushes the write-ahead log, and every [`durability::CHECKPOINT_EVERY`] synced writes
@@ -498,18 +583,29 @@ impl Ledger {
         self.with(|c| insert_planned(c, t, orders))
     }
 
-    /// [`Self::insert_planned`] without waiting for the disk: the commit is in the operating
-    /// system when this returns, so it survives the process dying (kill -9) but a power cut
-    /// may take it back until the next synced write of this ledger (every other write is one,
-    /// and the legs' answers are recorded by one). What a power cut takes back is adopted from
-    /// the venues' records on restart (`engine::adopt_orders`). Costs ~30 µs instead of the
-    /// fsync's ~0.2–0.7 ms.
-    pub fn insert_planned_unsynced(
+    /// [`Self::insert_planned`] as one row, its intent (`intent_log`), and without waiting
+    /// for the disk: the commit is in the operating system when this returns, so it survives
+    /// the process dying (kill -9) but a power cut may take it back until the next synced
+    /// write of this ledger (every other write is one, and the legs' answers are recorded by
+    /// one). What a power cut takes back is adopted from the venues' records on restart
+    /// (`engine::adopt_orders`). The rows are written at the ledger's next use. Refuses a
+    /// trade or order id the ledger holds, as [`Self::insert_planned`] does.
+    pub fn journal_intent_unsynced(
         &self,
         t: &TradeRow,
         orders: &[OrderRow],
     ) -> Result<(), LedgerError> {
-        self.run(|c| insert_planned(c, t, orders)).0
+        // Not `run`: an earlier trade's rows can wait for its own answers; this one is on its
+        // way to the wire.
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        intent_log::write(&mut c, t, orders).map_err(|f| intent_fault(&self.path, f))?;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.push(Intent {
+            trade: t.clone(),
+            orders: orders.to_vec(),
+        });
+        self.has_pending.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Moves a trade to `to` with a note of why.
@@ -912,14 +1008,14 @@ mod tests {
             settled_ms: None,
         };
         let synced = || l.synced_writes.load(Ordering::Relaxed);
-        l.insert_planned_unsynced(&t, &[]).unwrap();
+        l.journal_intent_unsynced(&t, &[]).unwrap();
         assert_eq!(synced(), 0, "the journal is not synced");
         assert_eq!(l.trade("t1").unwrap().map(|t| t.id).as_deref(), Some("t1"));
         assert_eq!(synced(), 0, "a read is not synced");
         l.record_error(Some("t1"), "test", "a write", 2).unwrap();
         assert_eq!(synced(), 1, "a write is synced");
         assert!(
-            l.insert_planned_unsynced(&t, &[]).is_err(),
+            l.journal_intent_unsynced(&t, &[]).is_err(),
             "the same id again"
         );
     }

@@ -1,11 +1,15 @@
 //! The ledger: SQLite (WAL), one database per mode. Every trade transition is written here
 //! before it is acted on, and is on disk when the write returns; the fsync runs after the
 //! connection's lock is released (`durability`). One write is not synced: a live trade's
-//! journal before its legs leave (`Ledger::insert_planned_unsynced`; the next synced write
-//! carries it to disk, and restart adopts what a power cut took back).
+//! journal before its legs leave, written as one row (`intent_log`,
+//! `Ledger::journal_intent_unsynced`; the next synced write carries it to disk, and restart
+//! adopts what a power cut took back).
 
 mod durability;
 mod fills;
+mod intent_log;
+#[cfg(test)]
+mod intent_log_tests;
 mod ledger;
 pub mod lifecycle;
 pub mod pair_registry;

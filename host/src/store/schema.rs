@@ -158,4 +158,13 @@ CREATE INDEX fills_order ON fills(venue, order_id);
     r#"
 CREATE INDEX orders_venue_order ON orders(venue, order_id);
 "#,
+    // 6: a live trade's journal as one row before its legs leave (store/intent_log.rs). No
+    // key or index: each is one page of the log, and it lives only until its rows are
+    // written (looked up by trade id in a table of a few rows at most).
+    r#"
+CREATE TABLE intents (
+    trade_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+"#,
 ];

@@ -5,6 +5,11 @@ mod cli;
 use clap::Parser;
 use std::process::ExitCode;
 
+// mimalloc: under glibc's malloc, a long live run's heap fragments and the journal's commit on
+// the way to the wire grows a tail (BENCHMARKS.md, "The allocator").
+#[global_allocator]
+static ALLOCATOR: polymix_host::runtime::Allocator = polymix_host::runtime::Allocator {};
+
 fn main() -> ExitCode {
     // The hidden plugin probe (polymix_host::plugins::probe): load one file and exit, before
     // anything else starts (no logging, no runtime) so a crash takes only this process.

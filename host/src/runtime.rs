@@ -19,3 +19,11 @@ pub fn build() -> std::io::Result<Runtime> {
         .enable_all()
         .build()
 }
+
+/// The memory allocator of the `polymix` binary (its `#[global_allocator]`, and the latency
+/// bench's). Under glibc's malloc the heap of a long live run fragments: in the
+/// `frame_to_wire` bench the journal's commit on the way to the wire (`journaled`) grew from
+/// ~100 µs p90 in the first few hundred trades to ~500 µs p90 over 1000, the tail in its
+/// SQLite insert; with mimalloc it stays ~100 µs (BENCHMARKS.md, "The allocator"). Plugins keep their own allocator:
+/// abi_stable types carry their deallocator across the boundary.
+pub type Allocator = mimalloc::MiMalloc;

@@ -26,6 +26,10 @@ use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
 use polymix_host::store::state;
 use std::time::Duration;
 
+// The allocator the `polymix` binary runs on, so the figures are what ships.
+#[global_allocator]
+static ALLOCATOR: polymix_host::runtime::Allocator = polymix_host::runtime::Allocator {};
+
 /// Limits wide enough for thousands of trades; the same strategy as the live tests.
 const BENCH_RISK_AND_STRATEGY: &str = r#"
 [[risk]]
@@ -61,6 +65,8 @@ fn main() {
     // engine's worker threads are the engine's (both still share the machine's cores).
     let venues_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        // Named, so a profile of the bench tells the doubles' time from the engine's.
+        .thread_name("venue-doubles")
         .enable_all()
         .build()
         .expect("venues runtime");

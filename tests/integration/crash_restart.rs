@@ -64,6 +64,11 @@ impl Polymix {
         let _ = self.child.wait();
     }
 
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     pub fn assert_running(&mut self) {
         if let Ok(Some(st)) = self.child.try_wait() {
             panic!("polymix exited early ({st}); log:\n{}", self.log_text());

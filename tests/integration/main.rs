@@ -4,6 +4,7 @@ mod api;
 mod browser;
 mod cli_safety;
 mod cli_unknown_outcome;
+mod crash_intent;
 mod crash_restart;
 mod crash_sweep;
 mod gate_cash;

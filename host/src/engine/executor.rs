@@ -225,6 +225,9 @@ impl Engine {
                     .await
             }
         };
+        if !self.simulated[vi] && fault_injection::die_at_answer() {
+            fault_injection::die_now();
+        }
         Ok(Sent::Answer(vi, r))
     }
 

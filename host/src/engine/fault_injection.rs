@@ -7,12 +7,19 @@
 //! cut before the fsync leaves. Restart must adopt those orders (`adopt_orders`). A
 //! production run never sets it; when set it is logged once, loudly (and the run's own
 //! orders are then briefly unknown to its ledger, which only the crash tests may allow).
+//!
+//! `POLYMIX_FAULT_DIE_AT_ANSWER=1`: the process dies (`abort`: no destructor, no flush) when
+//! the first answer to a live entry order arrives, 300 ms after (so the other leg's write has
+//! reached its venue too), before anything of it is recorded: the ledger holds the trade's
+//! intent and not its rows (`store::intent_log`), and restart must write them and resolve
+//! the trade from the venues.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 /// The variable's name.
 const JOURNAL_HOLD: &str = "POLYMIX_FAULT_JOURNAL_HOLD_MS";
+const DIE_AT_ANSWER: &str = "POLYMIX_FAULT_DIE_AT_ANSWER";
 
 /// The configured hold, if any.
 pub(super) fn journal_hold() -> Option<Duration> {
@@ -33,4 +40,23 @@ pub(super) fn journal_hold() -> Option<Duration> {
             }
         }
     })
+}
+
+/// Whether the process dies at the first answer to a live entry order
+/// (`POLYMIX_FAULT_DIE_AT_ANSWER=1`).
+pub(super) fn die_at_answer() -> bool {
+    static DIE: OnceLock<bool> = OnceLock::new();
+    *DIE.get_or_init(|| {
+        let on = std::env::var(DIE_AT_ANSWER).is_ok_and(|v| v.trim() == "1");
+        if on {
+            tracing::warn!("{DIE_AT_ANSWER} is set: the process dies at its first order's answer (crash tests only)");
+        }
+        on
+    })
+}
+
+/// Dies, as [`die_at_answer`] says, once the other leg's write has had time to arrive.
+pub(super) fn die_now() -> ! {
+    std::thread::sleep(Duration::from_millis(300));
+    std::process::abort()
 }

@@ -12,11 +12,9 @@ use polymix_host::store::{state, Leg};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::crash_restart::{ledger_trades, until, Polymix};
-use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, pairs_toml, polymarket_venue_toml, seed, RISK_AND_STRATEGY,
-};
-use crate::support::{plugin_dirs_toml, temp_dir};
+use crate::crash_restart::{ledger_trades, pm_ks_config, until, Polymix};
+use crate::live_e2e::{engine_toml, polymarket_venue_toml, seed};
+use crate::support::temp_dir;
 
 /// Rows of `table` in the ledger file, read with SQLite alone (opening a `Ledger` would write
 /// the intents out).
@@ -38,20 +36,8 @@ async fn killed_between_a_trades_intent_and_its_rows_restart_writes_them_and_res
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     seed(&pm, &ks);
     let dir = temp_dir("crash-intent");
-    let config = |name: &str, engine: String| {
-        let body = format!(
-            "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-            dir.join("data").display().to_string(),
-            plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-            polymarket_venue_toml(&dir, &pm),
-            kalshi_venue_toml(&dir, "ks", &ks, 3000),
-            RISK_AND_STRATEGY,
-            engine,
-            pairs_toml("pm", "ks"),
-        );
-        let p = dir.join(name);
-        std::fs::write(&p, body).expect("write config");
-        p
+    let config = |file: &str, engine: String| {
+        pm_ks_config(&dir, file, &polymarket_venue_toml(&dir, &pm), &ks, &engine)
     };
     // The first run's sweeps stay away (each reads the ledger, which writes the rows): only
     // the trade itself could use the ledger after its intent, and it dies first.

@@ -122,6 +122,31 @@ fn config(dir: &Path, a: &KalshiDouble, b: &KalshiDouble) -> PathBuf {
     p
 }
 
+/// The live config of a Polymarket–Kalshi crash test, written to `dir/<file>`: `pm_venue`
+/// (the Polymarket venue's TOML, as `polymarket_venue_toml` writes it or altered), Kalshi as
+/// `ks` (3 s timeout), `engine` and the arb pair.
+pub fn pm_ks_config(
+    dir: &Path,
+    file: &str,
+    pm_venue: &str,
+    ks: &KalshiDouble,
+    engine: &str,
+) -> PathBuf {
+    let body = format!(
+        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
+        dir.join("data").display().to_string(),
+        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
+        pm_venue,
+        kalshi_venue_toml(dir, "ks", ks, 3000),
+        RISK_AND_STRATEGY,
+        engine,
+        crate::live_e2e::pairs_toml("pm", "ks"),
+    );
+    let cfg = dir.join(file);
+    std::fs::write(&cfg, body).expect("write config");
+    cfg
+}
+
 /// Polls until `f` holds, or fails with the child's log.
 pub async fn until(p: &mut Polymix, what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -410,19 +435,14 @@ async fn sigkill_with_polymarket_leg_in_flight_recovers_by_the_journaled_order_i
         Fault::DelayAfter(Duration::from_secs(60)),
     ));
     let dir = temp_dir("crash-pm-slow");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        crate::live_e2e::polymarket_venue_toml(&dir, &pm)
+    let cfg = pm_ks_config(
+        &dir,
+        "polymix.toml",
+        &crate::live_e2e::polymarket_venue_toml(&dir, &pm)
             .replace("timeout_ms = 3000", "timeout_ms = 120000"),
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(50, 500),
-        crate::live_e2e::pairs_toml("pm", "ks"),
+        &ks,
+        &engine_toml(50, 500),
     );
-    let cfg = dir.join("polymix.toml");
-    std::fs::write(&cfg, body).expect("write config");
     let (t, orders) = kill_mid_trade_and_restart(&dir, &cfg, || {
         pm.accepted_orders() == 1 && !ks.orders().is_empty()
     })
@@ -478,21 +498,16 @@ async fn sigkill_with_legs_unresolved_trades_nothing_new_on_their_instruments() 
         Fault::Status(503),
     ));
     let dir = temp_dir("crash-unresolved");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        crate::live_e2e::polymarket_venue_toml(&dir, &pm),
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(50, 500).replace(
+    let cfg = pm_ks_config(
+        &dir,
+        "polymix.toml",
+        &crate::live_e2e::polymarket_venue_toml(&dir, &pm),
+        &ks,
+        &engine_toml(50, 500).replace(
             "order_appear_window_ms = 2000",
-            "order_appear_window_ms = 9000"
+            "order_appear_window_ms = 9000",
         ),
-        crate::live_e2e::pairs_toml("pm", "ks"),
     );
-    let cfg = dir.join("polymix.toml");
-    std::fs::write(&cfg, body).expect("write config");
     let (t, orders) = kill_mid_trade_and_restart(&dir, &cfg, || {
         pm.request_log()
             .iter()
@@ -580,18 +595,13 @@ async fn sigkill_then_restart_after_a_market_resolved_starts_and_settles() {
     let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
     crate::live_e2e::seed(&pm, &ks);
     let dir = temp_dir("crash-resolved");
-    let body = format!(
-        "mode = \"live\"\ndata_dir = {:?}\n{}{}{}{}{}{}",
-        dir.join("data").display().to_string(),
-        plugin_dirs_toml().replace("call_timeout_ms = 500", "call_timeout_ms = 3000"),
-        crate::live_e2e::polymarket_venue_toml(&dir, &pm),
-        kalshi_venue_toml(&dir, "ks", &ks, 3000),
-        RISK_AND_STRATEGY,
-        engine_toml(50, 300),
-        crate::live_e2e::pairs_toml("pm", "ks"),
+    let cfg = pm_ks_config(
+        &dir,
+        "polymix.toml",
+        &crate::live_e2e::polymarket_venue_toml(&dir, &pm),
+        &ks,
+        &engine_toml(50, 300),
     );
-    let cfg = dir.join("polymix.toml");
-    std::fs::write(&cfg, body).expect("write config");
     let ledger = dir.join("data").join("live.sqlite");
     let hedged = || {
         ledger_trades(&ledger)

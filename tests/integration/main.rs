@@ -1,5 +1,6 @@
 //! Integration tests: one binary, one module per area.
 
+mod admission_race;
 mod api;
 mod browser;
 mod cli_safety;

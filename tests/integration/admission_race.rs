@@ -5,7 +5,7 @@
 //! check holds the stream driver's admission for 300 ms while the REST driver decides the same
 //! pair every 20 ms. Without the claim, the REST driver's proposal is admitted meanwhile, and
 //! a second trade goes after depth the first one takes. (Measured with the claim's check
-//! removed: 8 of 13 runs failed, with two trades. In the others no second proposal came while
+//! removed: 6 of 9 runs failed, with two trades. In the others no second proposal came while
 //! the first waited; why the REST driver's evaluations then proposed nothing is not known.)
 
 use polymix_host::store::state;

@@ -223,8 +223,9 @@ pub struct Ledger {
     /// Every write, and reads that belong to a write.
     conn: Mutex<Connection>,
     /// Reads on their own (`query_only`): WAL lets them run beside the writer, so a dashboard
-    /// reading every trade, or a fill report looking up its order, never holds the lock a
-    /// live trade's journal needs on its way to the wire.
+    /// reading every trade, or a fill report looking up its order, does not hold the lock a
+    /// live trade's journal needs on its way to the wire. (The one exception: a read that
+    /// finds a journaled intent pending first writes its rows on the writer, `Self::read`.)
     reader: Mutex<Connection>,
     path: PathBuf,
     /// Synced writes since the last checkpoint (`durability`).

@@ -12,8 +12,8 @@ use polymix_host::store::state;
 use std::time::{Duration, Instant};
 
 use crate::live_e2e::{
-    engine_toml, kalshi_venue_toml, live_body, live_engine_at, pairs_toml, polymarket_venue_toml,
-    wait_for_feed, wait_for_hedged, ARB_NO, RISK_AND_STRATEGY,
+    engine_toml, kalshi_streaming_venue_toml, live_body, live_engine_at, pairs_toml,
+    polymarket_venue_toml, wait_for_feed, wait_for_hedged, ARB_NO, RISK_AND_STRATEGY,
 };
 use crate::support::temp_dir;
 
@@ -34,11 +34,7 @@ fn pm_book_reads(pm: &polymix_doubles::polymarket::PolymarketDouble) -> usize {
 async fn two_drivers_on_one_arb_make_one_trade_while_its_admission_is_slow() {
     let (pm, ks) = crate::live_e2e::seeded_doubles_without_kalshi_arb().await;
     let dir = temp_dir("admission-race");
-    let ks_venue = kalshi_venue_toml(&dir, "ks", &ks, 3000).replacen(
-        "retries = 2\n",
-        "retries = 2\nstream = true\n",
-        1,
-    );
+    let ks_venue = kalshi_streaming_venue_toml(&dir, &ks, "");
     let body = live_body(
         &dir,
         &[

@@ -385,11 +385,7 @@ pub async fn kalshi_streaming_engine(
     engine_section: &str,
 ) -> Arc<Engine> {
     let dir = temp_dir(tag);
-    let ks_venue = kalshi_venue_toml(&dir, "ks", ks, 3000).replacen(
-        "retries = 2\n",
-        &format!("retries = 2\nstream = true\n{ks_stream}"),
-        1,
-    );
+    let ks_venue = kalshi_streaming_venue_toml(&dir, ks, ks_stream);
     let body = live_body(
         &dir,
         &[
@@ -401,6 +397,16 @@ pub async fn kalshi_streaming_engine(
         ],
     );
     live_engine_at(&dir, &body).await
+}
+
+/// Kalshi's venue block (`ks`, 3 s timeout) with its books streamed: `stream = true`, then
+/// `ks_stream`'s settings.
+pub fn kalshi_streaming_venue_toml(dir: &Path, ks: &KalshiDouble, ks_stream: &str) -> String {
+    kalshi_venue_toml(dir, "ks", ks, 3000).replacen(
+        "retries = 2\n",
+        &format!("retries = 2\nstream = true\n{ks_stream}"),
+        1,
+    )
 }
 
 /// A live config in `dir`: its data dir, the built plugins (3 s call timeout), then `sections`

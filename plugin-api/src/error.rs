@@ -3,35 +3,36 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// What kind of failure a [`PluginError`] is. The host decides retries from it: only
-/// [`ErrorKind::RateLimited`], [`ErrorKind::Timeout`] and [`ErrorKind::Network`] are transient.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// Credentials missing, malformed or refused.
-    Auth,
-    /// The venue asked us to slow down.
-    RateLimited,
-    /// The venue refused the request for a business reason; `code` is the venue's own code.
-    Rejected {
-        /// The venue's error code or string, e.g. `insufficient_balance`.
-        code: String,
-    },
-    /// The caller passed something invalid (bad settings, a price off tick, ...).
-    InvalidInput,
-    /// No answer in time. For an order this means the outcome is unknown, not that it failed.
-    Timeout,
-    /// The connection failed.
-    Network,
-    /// A response could not be understood.
-    Parse,
-    /// The plugin does not implement this operation.
-    Unsupported,
-    /// The plugin panicked; the host disables the instance.
-    Panic,
-    /// Anything else.
-    Internal,
+crate::tag_first::tag_first_enum! {
+    /// What kind of failure a [`PluginError`] is. The host decides retries from it: only
+    /// [`ErrorKind::RateLimited`], [`ErrorKind::Timeout`] and [`ErrorKind::Network`] are transient.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum ErrorKind tagged "kind" {
+        /// Credentials missing, malformed or refused.
+        Auth,
+        /// The venue asked us to slow down.
+        RateLimited,
+        /// The venue refused the request for a business reason; `code` is the venue's own code.
+        Rejected {
+            /// The venue's error code or string, e.g. `insufficient_balance`.
+            code: String,
+        },
+        /// The caller passed something invalid (bad settings, a price off tick, ...).
+        InvalidInput,
+        /// No answer in time. For an order this means the outcome is unknown, not that it failed.
+        Timeout,
+        /// The connection failed.
+        Network,
+        /// A response could not be understood.
+        Parse,
+        /// The plugin does not implement this operation.
+        Unsupported,
+        /// The plugin panicked; the host disables the instance.
+        Panic,
+        /// Anything else.
+        Internal,
+    }
 }
 
 impl ErrorKind {

@@ -63,6 +63,7 @@ pub mod secret;
 pub mod settings;
 pub mod strategy;
 pub mod stream;
+mod tag_first;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod venue;

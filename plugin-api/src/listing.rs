@@ -60,21 +60,22 @@ pub enum OutcomeSide {
     No,
 }
 
-/// What an outcome is about, from the venue's structured fields.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Subject {
-    /// The named participant (team, player) wins the event.
-    Participant {
-        /// The name exactly as the venue wrote it (e.g. `Los Angeles L`, `Lakers`).
-        name: String,
-    },
-    /// The event ends in a draw (tie).
-    Draw,
-    /// The listing's [`Threshold`] proposition holds (value above, or below, the line).
-    Threshold,
-    /// The market's question as a whole (no structure the plugin could read).
-    Statement,
+crate::tag_first::tag_first_enum! {
+    /// What an outcome is about, from the venue's structured fields.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    pub enum Subject tagged "kind" {
+        /// The named participant (team, player) wins the event.
+        Participant {
+            /// The name exactly as the venue wrote it (e.g. `Los Angeles L`, `Lakers`).
+            name: String,
+        },
+        /// The event ends in a draw (tie).
+        Draw,
+        /// The listing's [`Threshold`] proposition holds (value above, or below, the line).
+        Threshold,
+        /// The market's question as a whole (no structure the plugin could read).
+        Statement,
+    }
 }
 
 /// One instrument of a listing and what it pays on.

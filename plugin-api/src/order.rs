@@ -15,22 +15,23 @@ pub enum Side {
     Sell,
 }
 
-/// How long an order may rest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "tif", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum TimeInForce {
-    /// Fill completely at once or not at all.
-    Fok,
-    /// Fill what is available at once, cancel the rest (Polymarket calls it FAK).
-    Ioc,
-    /// Rest until filled or cancelled.
-    Gtc,
-    /// Rest until the given time (ms since the Unix epoch).
-    Gtd {
-        /// Expiry, ms since the Unix epoch.
-        expires_ms: i64,
-    },
+crate::tag_first::tag_first_enum! {
+    /// How long an order may rest.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum TimeInForce tagged "tif" {
+        /// Fill completely at once or not at all.
+        Fok,
+        /// Fill what is available at once, cancel the rest (Polymarket calls it FAK).
+        Ioc,
+        /// Rest until filled or cancelled.
+        Gtc,
+        /// Rest until the given time (ms since the Unix epoch).
+        Gtd {
+            /// Expiry, ms since the Unix epoch.
+            expires_ms: i64,
+        },
+    }
 }
 
 /// An order the engine wants placed. `client_order_id` is derived from the trade id, so a

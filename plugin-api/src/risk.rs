@@ -109,24 +109,25 @@ impl RiskReason {
     }
 }
 
-/// A policy's verdict.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
-pub enum RiskDecision {
-    /// Go ahead.
-    Approve,
-    /// Do not trade, for these reasons.
-    Reject {
-        /// All reasons found.
-        reasons: Vec<RiskReason>,
-    },
-    /// Trade at most `qty` shares per leg.
-    Resize {
-        /// New size.
-        qty: Qty,
-        /// Why.
-        reason: RiskReason,
-    },
+crate::tag_first::tag_first_enum! {
+    /// A policy's verdict.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum RiskDecision tagged "decision" {
+        /// Go ahead.
+        Approve,
+        /// Do not trade, for these reasons.
+        Reject {
+            /// All reasons found.
+            reasons: Vec<RiskReason>,
+        },
+        /// Trade at most `qty` shares per leg.
+        Resize {
+            /// New size.
+            qty: Qty,
+            /// Why.
+            reason: RiskReason,
+        },
+    }
 }
 
 /// A risk policy. Implement this, then export it with [`crate::export_risk!`].

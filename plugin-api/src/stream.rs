@@ -68,41 +68,42 @@ pub struct StreamSpec {
     pub stale_after_ms: u64,
 }
 
-/// What a [`StreamRequest`] asks for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum StreamCommand {
-    /// Start streaming these instruments.
-    Subscribe {
-        /// Instrument ids.
-        instruments: Vec<String>,
-    },
-    /// Stop streaming these instruments.
-    Unsubscribe {
-        /// Instrument ids.
-        instruments: Vec<String>,
-        /// The venue's subscription ids that carry them, as seen in [`StreamSeq::subscription`]
-        /// (venues that unsubscribe by id need them). Every instrument a listed subscription
-        /// carries is in `instruments`: the whole subscription may go. Empty when the host
-        /// knows no id for them (a venue that does not number its messages, or instruments
-        /// whose snapshot has not come yet); a venue that unsubscribes only by id then sends
-        /// nothing.
-        subscriptions: Vec<String>,
-    },
-    /// Stop streaming these instruments, which share the subscription `subscription` with
-    /// instruments that stay (the host sends this when a pair retires while other pairs'
-    /// instruments ride the same subscription). A venue that can narrow a subscription does
-    /// (e.g. Kalshi's `update_subscription` with `delete_markets`); one that cannot answers
-    /// [`crate::ErrorKind::Unsupported`], and the host leaves them streaming and ignores
-    /// their events. Added in plugin-api 0.2.1: a plugin built before it answers
-    /// `Unsupported` too.
-    Narrow {
-        /// The venue's subscription id.
-        subscription: String,
-        /// Instrument ids to drop from it.
-        instruments: Vec<String>,
-    },
+crate::tag_first::tag_first_enum! {
+    /// What a [`StreamRequest`] asks for.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum StreamCommand tagged "command" {
+        /// Start streaming these instruments.
+        Subscribe {
+            /// Instrument ids.
+            instruments: Vec<String>,
+        },
+        /// Stop streaming these instruments.
+        Unsubscribe {
+            /// Instrument ids.
+            instruments: Vec<String>,
+            /// The venue's subscription ids that carry them, as seen in [`StreamSeq::subscription`]
+            /// (venues that unsubscribe by id need them). Every instrument a listed subscription
+            /// carries is in `instruments`: the whole subscription may go. Empty when the host
+            /// knows no id for them (a venue that does not number its messages, or instruments
+            /// whose snapshot has not come yet); a venue that unsubscribes only by id then sends
+            /// nothing.
+            subscriptions: Vec<String>,
+        },
+        /// Stop streaming these instruments, which share the subscription `subscription` with
+        /// instruments that stay (the host sends this when a pair retires while other pairs'
+        /// instruments ride the same subscription). A venue that can narrow a subscription does
+        /// (e.g. Kalshi's `update_subscription` with `delete_markets`); one that cannot answers
+        /// [`crate::ErrorKind::Unsupported`], and the host leaves them streaming and ignores
+        /// their events. Added in plugin-api 0.2.1: a plugin built before it answers
+        /// `Unsupported` too.
+        Narrow {
+            /// The venue's subscription id.
+            subscription: String,
+            /// Instrument ids to drop from it.
+            instruments: Vec<String>,
+        },
+    }
 }
 
 /// The host's request for subscribe or unsubscribe messages.
@@ -129,20 +130,21 @@ pub enum BookSide {
     Ask,
 }
 
-/// How a level changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum LevelChange {
-    /// The level now holds exactly `qty` (0 removes it).
-    Set {
-        /// New total at the price.
-        qty: Qty,
-    },
-    /// The level grows (positive) or shrinks (negative) by `delta`; at or below 0 it is gone.
-    Add {
-        /// Signed change.
-        delta: Qty,
-    },
+crate::tag_first::tag_first_enum! {
+    /// How a level changes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum LevelChange tagged "kind" {
+        /// The level now holds exactly `qty` (0 removes it).
+        Set {
+            /// New total at the price.
+            qty: Qty,
+        },
+        /// The level grows (positive) or shrinks (negative) by `delta`; at or below 0 it is gone.
+        Add {
+            /// Signed change.
+            delta: Qty,
+        },
+    }
 }
 
 /// A message's place in its subscription's sequence.
@@ -156,99 +158,100 @@ pub struct StreamSeq {
     pub snapshot: bool,
 }
 
-/// One typed event of a stream.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum StreamEvent {
-    /// A full book of one instrument, replacing what the host had.
-    Book {
-        /// The book, normalised like [`crate::OpResult::Book`].
-        book: Book,
-    },
-    /// One price level of one instrument's book changed.
-    Level {
-        /// Instrument id.
-        instrument: String,
-        /// Bid or ask.
-        side: BookSide,
-        /// The level's price.
-        price: Price,
-        /// The change.
-        change: LevelChange,
-        /// Venue time, ms since the Unix epoch.
-        ts_ms: i64,
-    },
-    /// A trade printed.
-    Trade {
-        /// Instrument id.
-        instrument: String,
-        /// Trade price.
-        price: Price,
-        /// Shares.
-        qty: Qty,
-        /// The taker's side, if the venue says.
-        taker_side: Option<Side>,
-        /// Venue time, ms since the Unix epoch.
-        ts_ms: i64,
-    },
-    /// An instrument's tick size changed.
-    TickSize {
-        /// Instrument id.
-        instrument: String,
-        /// The new tick.
-        tick: Price,
-    },
-    /// An instrument (or, with `None`, the whole venue) stopped or resumed trading.
-    Status {
-        /// Instrument id, or `None` for the venue.
-        instrument: Option<String>,
-        /// Whether orders can be placed.
-        trading: bool,
-    },
-    /// An instrument resolved and pays `payout` per share.
-    Resolved {
-        /// Instrument id.
-        instrument: String,
-        /// What one share pays.
-        payout: Price,
-    },
-    /// One of the account's orders changed ([`StreamChannel::User`]). The host takes it as
-    /// the venue's record of the order (as the answer to a lookup): its filled shares,
-    /// notional and fees must be what the venue booked. A venue whose order messages carry
-    /// only estimates reports them as [`StreamEvent::Ignored`] and its fills as
-    /// [`StreamEvent::Fill`].
-    Order {
-        /// Its state now.
-        order: OrderStatus,
-    },
-    /// One of the account's fills, or a change of its settlement status
-    /// ([`StreamChannel::User`]); [`crate::FillStatus::Failed`] is a ghost fill.
-    Fill {
-        /// The fill.
-        fill: Fill,
-    },
-    /// The venue confirmed a subscription.
-    Subscribed {
-        /// The venue's subscription id.
-        subscription: String,
-        /// The [`StreamRequest::request_id`] it answers, if the venue echoes it.
-        request_id: Option<u64>,
-    },
-    /// The reply to a keep-alive.
-    Pong,
-    /// The venue reported an error on the stream.
-    Error {
-        /// The venue's words.
-        message: String,
-        /// True when the host should resubscribe the connection's instruments.
-        resubscribe: bool,
-    },
-    /// A message the plugin does not interpret, by its type name.
-    Ignored {
-        /// The venue's message type.
-        what: String,
-    },
+crate::tag_first::tag_first_enum! {
+    /// One typed event of a stream.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum StreamEvent tagged "event" {
+        /// A full book of one instrument, replacing what the host had.
+        Book {
+            /// The book, normalised like [`crate::OpResult::Book`].
+            book: Book,
+        },
+        /// One price level of one instrument's book changed.
+        Level {
+            /// Instrument id.
+            instrument: String,
+            /// Bid or ask.
+            side: BookSide,
+            /// The level's price.
+            price: Price,
+            /// The change.
+            change: LevelChange,
+            /// Venue time, ms since the Unix epoch.
+            ts_ms: i64,
+        },
+        /// A trade printed.
+        Trade {
+            /// Instrument id.
+            instrument: String,
+            /// Trade price.
+            price: Price,
+            /// Shares.
+            qty: Qty,
+            /// The taker's side, if the venue says.
+            taker_side: Option<Side>,
+            /// Venue time, ms since the Unix epoch.
+            ts_ms: i64,
+        },
+        /// An instrument's tick size changed.
+        TickSize {
+            /// Instrument id.
+            instrument: String,
+            /// The new tick.
+            tick: Price,
+        },
+        /// An instrument (or, with `None`, the whole venue) stopped or resumed trading.
+        Status {
+            /// Instrument id, or `None` for the venue.
+            instrument: Option<String>,
+            /// Whether orders can be placed.
+            trading: bool,
+        },
+        /// An instrument resolved and pays `payout` per share.
+        Resolved {
+            /// Instrument id.
+            instrument: String,
+            /// What one share pays.
+            payout: Price,
+        },
+        /// One of the account's orders changed ([`StreamChannel::User`]). The host takes it as
+        /// the venue's record of the order (as the answer to a lookup): its filled shares,
+        /// notional and fees must be what the venue booked. A venue whose order messages carry
+        /// only estimates reports them as [`StreamEvent::Ignored`] and its fills as
+        /// [`StreamEvent::Fill`].
+        Order {
+            /// Its state now.
+            order: OrderStatus,
+        },
+        /// One of the account's fills, or a change of its settlement status
+        /// ([`StreamChannel::User`]); [`crate::FillStatus::Failed`] is a ghost fill.
+        Fill {
+            /// The fill.
+            fill: Fill,
+        },
+        /// The venue confirmed a subscription.
+        Subscribed {
+            /// The venue's subscription id.
+            subscription: String,
+            /// The [`StreamRequest::request_id`] it answers, if the venue echoes it.
+            request_id: Option<u64>,
+        },
+        /// The reply to a keep-alive.
+        Pong,
+        /// The venue reported an error on the stream.
+        Error {
+            /// The venue's words.
+            message: String,
+            /// True when the host should resubscribe the connection's instruments.
+            resubscribe: bool,
+        },
+        /// A message the plugin does not interpret, by its type name.
+        Ignored {
+            /// The venue's message type.
+            what: String,
+        },
+    }
 }
 
 /// Everything one received text frame said.

@@ -85,117 +85,118 @@ pub struct MarketFilter {
     pub limit: Option<u32>,
 }
 
-/// An operation the host asks a venue plugin to perform. New variants may be added; a plugin
-/// that does not know one answers [`crate::ErrorKind::Unsupported`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum VenueOp {
-    /// List markets (one page).
-    Markets {
-        /// Filter.
-        filter: MarketFilter,
-    },
-    /// Order book of one instrument.
-    Book {
-        /// Instrument id.
-        instrument: String,
-    },
-    /// Order books of several instruments in one request, where the venue has a batch
-    /// endpoint (capability `books`). Instruments the venue does not know are left out of the
-    /// result.
-    Books {
-        /// Instrument ids.
-        instruments: Vec<String>,
-    },
-    /// Tick, size and fee rules of one instrument.
-    Rules {
-        /// Instrument id.
-        instrument: String,
-    },
-    /// Place an order.
-    PlaceOrder {
-        /// The order.
-        order: OrderRequest,
-    },
-    /// Cancel an order.
-    CancelOrder {
-        /// Venue order id.
-        order_id: String,
-        /// Instrument id (some venues need it).
-        instrument: String,
-    },
-    /// Look an order up by venue id or by client order id.
-    GetOrder {
-        /// Venue order id, if known.
-        order_id: Option<String>,
-        /// Client order id, if the venue id is unknown (e.g. after a timed-out submit).
-        client_order_id: Option<String>,
-        /// Instrument id.
-        instrument: String,
-    },
-    /// Resting orders.
-    OpenOrders {
-        /// Only this instrument.
-        instrument: Option<String>,
-    },
-    /// Fills since a time.
-    Fills {
-        /// Only this instrument.
-        instrument: Option<String>,
-        /// Only fills at or after this time (ms).
-        since_ms: Option<i64>,
-    },
-    /// Cash balance.
-    Balance,
-    /// Positions held.
-    Positions,
-    /// Whether an instrument has resolved, and its payout.
-    Resolution {
-        /// Instrument id.
-        instrument: String,
-    },
-    /// Settled markets from the venue's portfolio records.
-    Settlements {
-        /// Only this market (venue market id).
-        market: Option<String>,
-        /// Only settlements at or after this time (ms).
-        since_ms: Option<i64>,
-    },
-    /// Place several orders in one request where the venue has a batch endpoint. Each order
-    /// succeeds or fails on its own; the result lists one status per order, in order.
-    PlaceOrders {
-        /// The orders.
-        orders: Vec<OrderRequest>,
-    },
-    /// Cancel several orders in one request.
-    CancelOrders {
-        /// Venue order ids.
-        order_ids: Vec<String>,
-    },
-    /// Cancel every resting order (optionally of one instrument): the operator's kill switch.
-    CancelAll {
-        /// Only this instrument.
-        instrument: Option<String>,
-    },
-    /// Whether the exchange is open for trading now. The host stops trading a venue that says
-    /// no, and resumes when it says yes again.
-    ExchangeStatus,
-    /// Off the hot path: precompute what the next orders need (e.g. a request signature that
-    /// does not cover the body). The host calls it periodically in live runs; a plugin with
-    /// nothing to prepare answers [`crate::ErrorKind::Unsupported`] and is not asked again.
-    Prepare,
-    /// Markets described by their structure, for pair discovery (one page; capability
-    /// `listings`). See [`crate::listing`].
-    Listings {
-        /// Filter.
-        filter: ListingFilter,
-    },
-    /// Simulators only: live market data from a feed (see [`crate::feed`]).
-    Ingest {
-        /// What the feed delivered.
-        snapshot: crate::feed::FeedSnapshot,
-    },
+crate::tag_first::tag_first_enum! {
+    /// An operation the host asks a venue plugin to perform. New variants may be added; a plugin
+    /// that does not know one answers [`crate::ErrorKind::Unsupported`].
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum VenueOp tagged "op" {
+        /// List markets (one page).
+        Markets {
+            /// Filter.
+            filter: MarketFilter,
+        },
+        /// Order book of one instrument.
+        Book {
+            /// Instrument id.
+            instrument: String,
+        },
+        /// Order books of several instruments in one request, where the venue has a batch
+        /// endpoint (capability `books`). Instruments the venue does not know are left out of the
+        /// result.
+        Books {
+            /// Instrument ids.
+            instruments: Vec<String>,
+        },
+        /// Tick, size and fee rules of one instrument.
+        Rules {
+            /// Instrument id.
+            instrument: String,
+        },
+        /// Place an order.
+        PlaceOrder {
+            /// The order.
+            order: OrderRequest,
+        },
+        /// Cancel an order.
+        CancelOrder {
+            /// Venue order id.
+            order_id: String,
+            /// Instrument id (some venues need it).
+            instrument: String,
+        },
+        /// Look an order up by venue id or by client order id.
+        GetOrder {
+            /// Venue order id, if known.
+            order_id: Option<String>,
+            /// Client order id, if the venue id is unknown (e.g. after a timed-out submit).
+            client_order_id: Option<String>,
+            /// Instrument id.
+            instrument: String,
+        },
+        /// Resting orders.
+        OpenOrders {
+            /// Only this instrument.
+            instrument: Option<String>,
+        },
+        /// Fills since a time.
+        Fills {
+            /// Only this instrument.
+            instrument: Option<String>,
+            /// Only fills at or after this time (ms).
+            since_ms: Option<i64>,
+        },
+        /// Cash balance.
+        Balance,
+        /// Positions held.
+        Positions,
+        /// Whether an instrument has resolved, and its payout.
+        Resolution {
+            /// Instrument id.
+            instrument: String,
+        },
+        /// Settled markets from the venue's portfolio records.
+        Settlements {
+            /// Only this market (venue market id).
+            market: Option<String>,
+            /// Only settlements at or after this time (ms).
+            since_ms: Option<i64>,
+        },
+        /// Place several orders in one request where the venue has a batch endpoint. Each order
+        /// succeeds or fails on its own; the result lists one status per order, in order.
+        PlaceOrders {
+            /// The orders.
+            orders: Vec<OrderRequest>,
+        },
+        /// Cancel several orders in one request.
+        CancelOrders {
+            /// Venue order ids.
+            order_ids: Vec<String>,
+        },
+        /// Cancel every resting order (optionally of one instrument): the operator's kill switch.
+        CancelAll {
+            /// Only this instrument.
+            instrument: Option<String>,
+        },
+        /// Whether the exchange is open for trading now. The host stops trading a venue that says
+        /// no, and resumes when it says yes again.
+        ExchangeStatus,
+        /// Off the hot path: precompute what the next orders need (e.g. a request signature that
+        /// does not cover the body). The host calls it periodically in live runs; a plugin with
+        /// nothing to prepare answers [`crate::ErrorKind::Unsupported`] and is not asked again.
+        Prepare,
+        /// Markets described by their structure, for pair discovery (one page; capability
+        /// `listings`). See [`crate::listing`].
+        Listings {
+            /// Filter.
+            filter: ListingFilter,
+        },
+        /// Simulators only: live market data from a feed (see [`crate::feed`]).
+        Ingest {
+            /// What the feed delivered.
+            snapshot: crate::feed::FeedSnapshot,
+        },
+    }
 }
 
 impl VenueOp {
@@ -226,119 +227,121 @@ impl VenueOp {
     }
 }
 
-/// The result of a finished operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "result", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum OpResult {
-    /// One page of markets.
-    Markets {
-        /// The markets.
-        markets: Vec<MarketInfo>,
-        /// Cursor for the next page, if any.
-        next_cursor: Option<String>,
-    },
-    /// An order book.
-    Book {
-        /// The book.
-        book: Book,
-    },
-    /// Several order books.
-    Books {
-        /// The books, one per instrument the venue knew.
-        books: Vec<Book>,
-    },
-    /// Instrument rules.
-    Rules {
-        /// The rules.
-        rules: InstrumentRules,
-    },
-    /// One order (place, cancel and get all answer with the order's state).
-    Order {
-        /// The order.
-        order: OrderStatus,
-    },
-    /// Several orders.
-    Orders {
-        /// The orders.
-        orders: Vec<OrderStatus>,
-    },
-    /// Fills.
-    Fills {
-        /// The fills.
-        fills: Vec<Fill>,
-    },
-    /// Cash.
-    Balance {
-        /// The balance.
-        balance: Balance,
-    },
-    /// Positions.
-    Positions {
-        /// The positions.
-        positions: Vec<Position>,
-    },
-    /// Resolution state.
-    Resolution {
-        /// The resolution.
-        resolution: Resolution,
-    },
-    /// Settlements.
-    Settlements {
-        /// The settlements.
-        settlements: Vec<Settlement>,
-    },
-    /// The outcome of a batch placement: one entry per order, in request order.
-    Placed {
-        /// Each order's status, or the venue's reason for refusing it.
-        results: Vec<PlaceOutcome>,
-    },
-    /// The outcome of a cancel request for several orders.
-    Cancelled {
-        /// Venue ids of orders now cancelled.
-        cancelled: Vec<String>,
-        /// Orders that were not cancelled, with the venue's reason.
-        not_cancelled: Vec<NotCancelled>,
-    },
-    /// Whether the exchange is trading.
-    ExchangeStatus {
-        /// Orders can be placed now.
-        trading: bool,
-        /// The venue's words on why not, or when it resumes, if it said.
-        detail: Option<String>,
-    },
-    /// Preparation done; nothing to report.
-    Prepared,
-    /// One page of structured listings.
-    Listings {
-        /// The listings.
-        listings: Vec<Listing>,
-        /// Cursor for the next page, if any.
-        next_cursor: Option<String>,
-    },
-    /// A simulator took a feed snapshot (see [`crate::feed`]).
-    Ingested {
-        /// What it did with it.
-        report: crate::feed::IngestReport,
-    },
+crate::tag_first::tag_first_enum! {
+    /// The result of a finished operation.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum OpResult tagged "result" {
+        /// One page of markets.
+        Markets {
+            /// The markets.
+            markets: Vec<MarketInfo>,
+            /// Cursor for the next page, if any.
+            next_cursor: Option<String>,
+        },
+        /// An order book.
+        Book {
+            /// The book.
+            book: Book,
+        },
+        /// Several order books.
+        Books {
+            /// The books, one per instrument the venue knew.
+            books: Vec<Book>,
+        },
+        /// Instrument rules.
+        Rules {
+            /// The rules.
+            rules: InstrumentRules,
+        },
+        /// One order (place, cancel and get all answer with the order's state).
+        Order {
+            /// The order.
+            order: OrderStatus,
+        },
+        /// Several orders.
+        Orders {
+            /// The orders.
+            orders: Vec<OrderStatus>,
+        },
+        /// Fills.
+        Fills {
+            /// The fills.
+            fills: Vec<Fill>,
+        },
+        /// Cash.
+        Balance {
+            /// The balance.
+            balance: Balance,
+        },
+        /// Positions.
+        Positions {
+            /// The positions.
+            positions: Vec<Position>,
+        },
+        /// Resolution state.
+        Resolution {
+            /// The resolution.
+            resolution: Resolution,
+        },
+        /// Settlements.
+        Settlements {
+            /// The settlements.
+            settlements: Vec<Settlement>,
+        },
+        /// The outcome of a batch placement: one entry per order, in request order.
+        Placed {
+            /// Each order's status, or the venue's reason for refusing it.
+            results: Vec<PlaceOutcome>,
+        },
+        /// The outcome of a cancel request for several orders.
+        Cancelled {
+            /// Venue ids of orders now cancelled.
+            cancelled: Vec<String>,
+            /// Orders that were not cancelled, with the venue's reason.
+            not_cancelled: Vec<NotCancelled>,
+        },
+        /// Whether the exchange is trading.
+        ExchangeStatus {
+            /// Orders can be placed now.
+            trading: bool,
+            /// The venue's words on why not, or when it resumes, if it said.
+            detail: Option<String>,
+        },
+        /// Preparation done; nothing to report.
+        Prepared,
+        /// One page of structured listings.
+        Listings {
+            /// The listings.
+            listings: Vec<Listing>,
+            /// Cursor for the next page, if any.
+            next_cursor: Option<String>,
+        },
+        /// A simulator took a feed snapshot (see [`crate::feed`]).
+        Ingested {
+            /// What it did with it.
+            report: crate::feed::IngestReport,
+        },
+    }
 }
 
-/// One order of a batch placement.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum PlaceOutcome {
-    /// The venue took the order.
-    Accepted {
-        /// Its state.
-        order: OrderStatus,
-    },
-    /// The venue refused it.
-    Refused {
-        /// Our client order id.
-        client_order_id: String,
-        /// The venue's error, typed like single-order errors (`code: message`).
-        error: String,
-    },
+crate::tag_first::tag_first_enum! {
+    /// One order of a batch placement.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum PlaceOutcome tagged "outcome" {
+        /// The venue took the order.
+        Accepted {
+            /// Its state.
+            order: OrderStatus,
+        },
+        /// The venue refused it.
+        Refused {
+            /// Our client order id.
+            client_order_id: String,
+            /// The venue's error, typed like single-order errors (`code: message`).
+            error: String,
+        },
+    }
 }
 
 /// An order a cancel request did not cancel.
@@ -350,53 +353,55 @@ pub struct NotCancelled {
     pub reason: String,
 }
 
-/// The next step of an operation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
-pub enum Step {
-    /// Send this request, then call [`Venue::resume`] with the response and `state`.
-    Http {
-        /// The request.
-        request: HttpRequest,
-        /// Opaque continuation, handed back unchanged.
-        state: String,
-    },
-    /// Wait `ms` milliseconds (of the host's clock), then call [`Venue::resume`] with an empty
-    /// response (status 0) and `state`. Simulators use it to inject latency.
-    Wait {
-        /// How long.
-        ms: u64,
-        /// Opaque continuation.
-        state: String,
-    },
-    /// Finished.
-    Done {
-        /// The result.
-        result: OpResult,
-    },
+crate::tag_first::tag_first_enum! {
+    /// The next step of an operation.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Step tagged "step" {
+        /// Send this request, then call [`Venue::resume`] with the response and `state`.
+        Http {
+            /// The request.
+            request: HttpRequest,
+            /// Opaque continuation, handed back unchanged.
+            state: String,
+        },
+        /// Wait `ms` milliseconds (of the host's clock), then call [`Venue::resume`] with an empty
+        /// response (status 0) and `state`. Simulators use it to inject latency.
+        Wait {
+            /// How long.
+            ms: u64,
+            /// Opaque continuation.
+            state: String,
+        },
+        /// Finished.
+        Done {
+            /// The result.
+            result: OpResult,
+        },
+    }
 }
 
-/// Something that happened at a venue without being asked: a book update, a resolution, an
-/// outage. Simulators produce these from their scenario; live adapters from websocket frames.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum VenueEvent {
-    /// A new full book.
-    Book {
-        /// The book.
-        book: Book,
-    },
-    /// An instrument resolved.
-    Resolved {
-        /// The resolution.
-        resolution: Resolution,
-    },
-    /// The venue stopped or resumed trading.
-    Status {
-        /// Whether trading is possible.
-        trading: bool,
-    },
+crate::tag_first::tag_first_enum! {
+    /// Something that happened at a venue without being asked: a book update, a resolution, an
+    /// outage. Simulators produce these from their scenario; live adapters from websocket frames.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum VenueEvent tagged "event" {
+        /// A new full book.
+        Book {
+            /// The book.
+            book: Book,
+        },
+        /// An instrument resolved.
+        Resolved {
+            /// The resolution.
+            resolution: Resolution,
+        },
+        /// The venue stopped or resumed trading.
+        Status {
+            /// Whether trading is possible.
+            trading: bool,
+        },
+    }
 }
 
 /// A venue adapter. Implement this, then export it with [`crate::export_venue!`].

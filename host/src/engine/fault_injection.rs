@@ -17,8 +17,9 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// The variable's name.
+/// The variable that holds a live trade's journal back (see the module's doc).
 const JOURNAL_HOLD: &str = "POLYMIX_FAULT_JOURNAL_HOLD_MS";
+/// The variable that kills the process at its first order's answer (see the module's doc).
 const DIE_AT_ANSWER: &str = "POLYMIX_FAULT_DIE_AT_ANSWER";
 
 /// The configured hold, if any.

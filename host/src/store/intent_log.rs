@@ -45,7 +45,7 @@ impl From<rusqlite::Error> for Fault {
 }
 
 /// A journaled intent not yet materialized, kept in memory by the process that wrote it.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(super) struct Intent {
     pub(super) trade: TradeRow,
     pub(super) orders: Vec<OrderRow>,

@@ -45,13 +45,13 @@ struct RequestHead {
     expected_order_id: Option<String>,
 }
 
-/// [`Step`] without its state and body.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
-enum StepHead {
-    Http { request: RequestHead },
-    Wait { ms: u64 },
-    Done { result: OpResult },
+crate::tag_first::tag_first_enum! {
+    /// [`Step`] without its state and body.
+    enum StepHead tagged "step" {
+        Http { request: RequestHead },
+        Wait { ms: u64 },
+        Done { result: OpResult },
+    }
 }
 
 /// `resume`'s arguments without the state and the response body.

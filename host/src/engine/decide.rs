@@ -42,14 +42,11 @@ impl Engine {
             if let Some((trade, orders)) = self.admit_to_run(p)? {
                 let mut stamps = stamps;
                 stamps.stamp(Stage::Admitted);
-                if trades
-                    .send(self.start_trade(trade, orders, stamps))
-                    .is_err()
-                {
+                // Its orders leave before the decision goes on (see `start_trade`).
+                let job = self.start_trade(trade, orders, stamps).await;
+                if trades.send(job).is_err() {
                     return Ok(false);
                 }
-                // The trade's task runs next on this thread; the decision goes on after.
-                tokio::task::yield_now().await;
             }
         }
         Ok(true)

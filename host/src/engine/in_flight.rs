@@ -6,6 +6,7 @@
 
 use futures_util::StreamExt;
 use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
@@ -265,20 +266,48 @@ impl Engine {
         })
     }
 
-    /// Starts an admitted trade as a task of its own, spawned by the deciding driver itself:
-    /// it runs on the driver's thread as soon as the driver yields (no handoff to another
-    /// task or thread on the way to the wire). Its instruments are already marked busy.
-    pub(super) fn start_trade(
+    /// Starts an admitted trade. Its way to the wire runs at once, inside the deciding
+    /// driver's own poll: building both orders, the journal, both writes handed to the
+    /// transport (a spawned task started there ~20 µs later, `started` in BENCHMARKS.md, and
+    /// on whatever thread and core took it). At its first wait (the venues' answers) it
+    /// becomes a task of its own, which the trade runner watches. Its instruments are
+    /// already marked busy.
+    ///
+    /// The wakers its first poll registered are the driver's: the new task is polled once
+    /// as it is spawned, which registers its own (every future re-registers on each poll),
+    /// and the driver takes one spurious wake-up. A panic on that first poll is the trade's
+    /// failure, as it is inside its task, not the driver's.
+    pub(super) async fn start_trade(
         self: &Arc<Self>,
         trade: TradeRow,
         orders: Vec<OrderRow>,
         mut stamps: Stamps,
     ) -> Job {
         let e = self.clone();
-        Job(tokio::spawn(async move {
+        let mut run = Box::pin(async move {
             stamps.stamp(Stage::Started);
             e.run_trade(trade, orders, stamps).await
-        }))
+        });
+        let first = std::future::poll_fn(|cx| {
+            let polled =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.as_mut().poll(cx)));
+            std::task::Poll::Ready(polled)
+        })
+        .await;
+        Job(match first {
+            Ok(std::task::Poll::Pending) => tokio::spawn(run),
+            Ok(std::task::Poll::Ready(r)) => tokio::spawn(async move { r }),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_string());
+                tokio::spawn(
+                    async move { Err(EngineError::Task(format!("trade panicked: {what}"))) },
+                )
+            }
+        })
     }
 
     /// Watches every trade the drivers start until they stop starting trades and the last one

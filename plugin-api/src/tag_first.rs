@@ -78,11 +78,13 @@ impl<'de, T: External<'de>> Visitor<'de> for TaggedVisitor<T> {
             }
             None => return Err(de::Error::missing_field(self.tag)),
         };
-        T::external(Buffered {
-            variant,
+        // The buffered entries read as the fast path reads the object's own.
+        let rest = de::value::MapDeserializer::<_, serde_json::Error>::new(rest.into_iter());
+        T::external(Variant {
+            variant: Cow::Owned(variant),
             rest,
-            err: PhantomData::<A::Error>,
         })
+        .map_err(de::Error::custom)
     }
 }
 
@@ -186,67 +188,6 @@ impl<'de, A: MapAccess<'de>> de::VariantAccess<'de> for RestOfMap<A> {
         visitor: V,
     ) -> Result<V::Value, A::Error> {
         visitor.visit_map(self.0)
-    }
-}
-
-/// An object whose tag was not first: its other entries, buffered, as one enum variant.
-struct Buffered<E> {
-    variant: String,
-    rest: serde_json::Map<String, serde_json::Value>,
-    err: PhantomData<E>,
-}
-
-impl<'de, E: de::Error> Deserializer<'de> for Buffered<E> {
-    type Error = E;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
-        visitor.visit_enum(self)
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
-        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum
-        identifier ignored_any
-    }
-}
-
-impl<'de, E: de::Error> de::EnumAccess<'de> for Buffered<E> {
-    type Error = E;
-    type Variant = Self;
-
-    fn variant_seed<S: DeserializeSeed<'de>>(mut self, seed: S) -> Result<(S::Value, Self), E> {
-        let name = std::mem::take(&mut self.variant);
-        let name = seed.deserialize(de::value::StringDeserializer::<E>::new(name))?;
-        Ok((name, self))
-    }
-}
-
-impl<'de, E: de::Error> de::VariantAccess<'de> for Buffered<E> {
-    type Error = E;
-
-    fn unit_variant(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, E> {
-        seed.deserialize(serde_json::Value::Object(self.rest))
-            .map_err(E::custom)
-    }
-
-    fn tuple_variant<V: Visitor<'de>>(self, _len: usize, _v: V) -> Result<V::Value, E> {
-        Err(de::Error::custom(
-            "an internally tagged enum has no tuple variants",
-        ))
-    }
-
-    fn struct_variant<V: Visitor<'de>>(
-        self,
-        _fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, E> {
-        serde_json::Value::Object(self.rest)
-            .deserialize_map(visitor)
-            .map_err(E::custom)
     }
 }
 

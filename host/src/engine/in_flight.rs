@@ -297,16 +297,12 @@ impl Engine {
         Job(match first {
             Ok(std::task::Poll::Pending) => tokio::spawn(run),
             Ok(std::task::Poll::Ready(r)) => tokio::spawn(async move { r }),
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".to_string());
-                tokio::spawn(
-                    async move { Err(EngineError::Task(format!("trade panicked: {what}"))) },
-                )
-            }
+            // The panic's message and place are already on stderr (the panic hook).
+            Err(_) => tokio::spawn(async {
+                Err(EngineError::Task(
+                    "a trade panicked on its way to the wire".into(),
+                ))
+            }),
         })
     }
 

@@ -6,7 +6,8 @@
 //! (cdylibs), the risk gate, and the SQLite journal on a real disk (the system temp dir; set
 //! TMPDIR to move it).
 //!
-//! `cargo bench -p polymix-tests --bench frame_to_wire [-- TRADES]` (default 1000 trades).
+//! `cargo bench -p polymix-tests --bench frame_to_wire [-- TRADES]` (default 1000 trades);
+//! with `--profile latency`, the build for live trading (whole-program optimization).
 //! Prints the totals and, per stage, where the time went (`decision_latency::Stage`).
 //! After each trade the Kalshi book is set back to the arb (one `orderbook_delta` frame decides
 //! the next trade) and Polymarket's depth restored.

@@ -150,3 +150,16 @@ fn a_tag_with_escapes_is_read_as_well() {
         Fast::Pair { a: 3, b: None }
     );
 }
+
+#[test]
+fn a_repeated_tag_is_the_one_known_difference() {
+    // Documented in the module: the fast path takes the first tag and ignores a later copy as
+    // an unknown field; serde's buffer refuses the duplicate. No encoder writes one.
+    let j = r#"{"t":"pair","t":"unit","a":1}"#;
+    assert_eq!(
+        serde_json::from_str::<Fast>(j).unwrap(),
+        Fast::Pair { a: 1, b: None }
+    );
+    let e = serde_json::from_str::<Derived>(j).unwrap_err().to_string();
+    assert!(e.contains("duplicate field `t`"), "{e}");
+}

@@ -1,8 +1,8 @@
 //! A kill between a live trade's intent and its rows (`store::intent_log`): the trade's journal
-//! before its legs leave is one row, and its trade, order and transition rows are written
-//! from it at the ledger's next use. The process dies after both legs reached their venues and
-//! before that use (`POLYMIX_FAULT_DIE_AT_ANSWER`); the ledger file then holds the intent and
-//! no trade. Restart must write the rows from it, find both legs by their journaled ids
+//! before its legs leave is one line of the process's intent file, and its trade, order and
+//! transition rows are written from it at the ledger's next use. The process dies after both
+//! legs reached their venues and before that use (`POLYMIX_FAULT_DIE_AT_ANSWER`); the intent
+//! file then holds the intent and the ledger no trade. Restart must write the rows from it, find both legs by their journaled ids
 //! without sending either again, and resolve the trade.
 
 use plugin_api::{client_order_id, Qty};
@@ -24,6 +24,27 @@ fn rows(ledger: &Path, table: &str) -> i64 {
             .expect("open the ledger file");
     c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
         .expect("count")
+}
+
+/// Journaled intents (complete lines) in the intent files beside the ledger file.
+fn intents(ledger: &Path) -> usize {
+    let prefix = format!("{}-intents-", ledger.file_name().unwrap().to_string_lossy());
+    std::fs::read_dir(ledger.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .matches('\n')
+                .count()
+        })
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +88,7 @@ async fn killed_between_a_trades_intent_and_its_rows_restart_writes_them_and_res
         "leg a reached Polymarket; log:\n{log1}"
     );
     assert_eq!(ks.orders().len(), 1, "leg b reached Kalshi; log:\n{log1}");
-    assert_eq!(rows(&ledger, "intents"), 1, "the intent; log:\n{log1}");
+    assert_eq!(intents(&ledger), 1, "the intent; log:\n{log1}");
     assert_eq!(rows(&ledger, "trades"), 0, "and no rows yet; log:\n{log1}");
     assert_eq!(rows(&ledger, "orders"), 0);
 
@@ -77,7 +98,7 @@ async fn killed_between_a_trades_intent_and_its_rows_restart_writes_them_and_res
         "the trade to be hedged",
         Duration::from_secs(25),
         || {
-            rows(&ledger, "intents") == 0
+            intents(&ledger) == 0
                 && ledger_trades(&ledger)
                     .first()
                     .is_some_and(|(t, _)| t.state == state::HEDGED)

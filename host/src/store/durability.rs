@@ -15,9 +15,10 @@
 //! [`CHECKPOINT_EVERY`] synced writes, the writer that made the count runs a `PASSIVE`
 //! checkpoint on a connection of its own, which never blocks the main connection's writers.
 //!
-//! One write skips the fsync: a live trade's journal before its legs leave, as one row
-//! (`Ledger::journal_intent_unsynced`); the legs' answers are synced writes, whose fsync
-//! carries it to disk.
+//! One write skips the fsync: a live trade's journal before its legs leave, as one line of
+//! the process's intent file (`Ledger::journal_intent_unsynced`, `intent_log`); the legs'
+//! answers are synced writes, and the file is emptied only once a sync covers the rows
+//! written from it.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -1,22 +1,43 @@
-//! A live trade's journal on its way to the wire, written as one row: its intent.
+//! A live trade's journal on its way to the wire: its intent, one line appended to a file.
 //!
 //! The journal proper is the trade, its two orders, the day's count and the first transition:
-//! four tables and five indexes, 10–13 pages of the write-ahead log per trade, and it was
-//! the costliest stage from a book frame to the wire (`journaled`, ~125–170 µs p50 in the
-//! `frame_to_wire` bench; BENCHMARKS.md). The intent holds the same rows, serialized, in one
-//! row of `intents`: one page. It is committed (without waiting for the disk, as the journal
-//! was) before either leg leaves, so a kill -9 after it loses nothing.
+//! four tables and five indexes of the ledger. Written as one SQLite transaction it was the
+//! costliest stage from a book frame to the wire; written as one row of an `intents` table it
+//! still cost ~60 µs p50 in the `frame_to_wire` bench, almost all of it SQLite's transaction
+//! (begin 15, the id checks 16, the insert 6, the commit 24; BENCHMARKS.md, session 12). Now the
+//! intent (the same rows, as one JSON line) is appended with one `write` to this process's
+//! intent file, `<ledger>-intents-<random>`. It is in the operating system when the write
+//! returns, before either leg leaves, so a kill -9 after it loses nothing. Nothing waits for
+//! the disk: the legs' answers are synced writes, and until one lands a power cut may take the
+//! intent back, as it could the unsynced row before (restart adopts such orders from the
+//! venues, `engine::adopt_orders`).
 //!
-//! The rows themselves are written from the intent ("materialized") in one transaction that
-//! also deletes it, by the ledger's next use of either connection after the legs have left
-//! (`Ledger::run`, `Ledger::read`), and by the next open of the ledger for any intent a dead
-//! process left. Nothing reads or changes a trade between its intent and that next use, so
-//! every reader sees the rows. Deleting the intent and writing its rows in one transaction
-//! makes materializing idempotent: two processes on one ledger (a `polymix state` opening it
-//! while the engine runs) cannot both write them.
+//! The rows are written from the intents ("materialized") by this process at its next use of
+//! the ledger (`Ledger::run`, `Ledger::read`); nothing reads or changes a trade in between.
+//! The file is emptied once every intent in it is written out and a sync of the ledger that
+//! began after that covers them (`Ledger::make_durable`).
+//!
+//! Each process holds an exclusive lock (`flock`) on its own intent file while it runs. Opening
+//! a ledger writes out every intent file whose lock it can take (its process is gone) and
+//! removes it; a locked file belongs to a running process, which writes out its own. A last
+//! line without its newline is a write the process died inside: that trade's legs never left,
+//! so it is skipped. Writing out is idempotent: a trade the ledger already holds with the same
+//! fixed fields was written out before a stop that came ahead of the file's removal, and is
+//! not written twice; one with other fields is a collision, refused in one line.
+//!
+//! A trade id or client order id an intent of this process not yet written out holds is
+//! refused before anything leaves; one the ledger's rows hold (ids are unique by construction,
+//! so only a defect could bring one) stops the ledger when the intent is written out. Ledgers of earlier versions
+//! kept intents as rows of the `intents` table; rows a stopped run left there are written out
+//! at open as before.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::ledger::{insert_planned_rows, OrderRow, TradeRow};
 
@@ -25,13 +46,19 @@ use super::ledger::{insert_planned_rows, OrderRow, TradeRow};
 pub(super) enum Fault {
     /// SQLite refused.
     Sql(rusqlite::Error),
-    /// The ledger already holds this (a trade id or client order id): the intent would
-    /// write a second copy, so it is refused before any order leaves, as the tables' keys
-    /// refuse a second row.
+    /// An intent file could not be created, written, read or removed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// The ledger already holds this (a trade id or client order id), or an intent of this
+    /// process does: a second copy is refused before any order leaves.
     Exists(String),
     /// A journaled intent whose body is not a trade and its orders.
     Unreadable {
-        /// The intent's trade id.
+        /// The intent's trade id (or where it is, for a line of a file).
         trade_id: String,
         /// Why.
         message: String,
@@ -44,7 +71,14 @@ impl From<rusqlite::Error> for Fault {
     }
 }
 
-/// A journaled intent not yet materialized, kept in memory by the process that wrote it.
+fn io(path: &Path, what: &str, e: std::io::Error) -> Fault {
+    Fault::Io {
+        path: path.to_path_buf(),
+        message: format!("{what}: {e}"),
+    }
+}
+
+/// A journaled intent: the rows its trade's journal writes.
 #[derive(Debug)]
 pub(super) struct Intent {
     pub(super) trade: TradeRow,
@@ -63,62 +97,340 @@ struct Body {
     orders: Vec<OrderRow>,
 }
 
-fn exists(tx: &Connection, sql: &str, key: &str) -> rusqlite::Result<bool> {
-    Ok(tx
-        .prepare_cached(sql)?
-        .query_row(params![key], |_| Ok(()))
-        .optional()?
-        .is_some())
+impl Body {
+    /// The intent, if its orders are its trade's.
+    fn into_intent(self, trade_id: Option<&str>) -> Result<Intent, String> {
+        if trade_id.is_some_and(|id| id != self.trade.id) {
+            return Err(format!("it holds trade {}", self.trade.id));
+        }
+        if let Some(o) = self.orders.iter().find(|o| o.trade_id != self.trade.id) {
+            return Err(format!(
+                "its order {} belongs to trade {}",
+                o.client_order_id, o.trade_id
+            ));
+        }
+        Ok(Intent {
+            trade: self.trade,
+            orders: self.orders,
+        })
+    }
 }
 
-/// Commits a trade's intent; the caller makes it durable (or not).
-pub(super) fn write(c: &mut Connection, t: &TradeRow, orders: &[OrderRow]) -> Result<(), Fault> {
-    let body =
-        serde_json::to_string(&BodyRef { trade: t, orders }).map_err(|e| Fault::Unreadable {
-            trade_id: t.id.clone(),
-            message: e.to_string(),
+/// This process's intent file, and its intents whose rows are not written yet.
+pub(super) struct IntentLog {
+    db: PathBuf,
+    /// Created and locked at the first intent.
+    file: Option<OwnFile>,
+    /// Journaled, not yet written out (shared, so writing them out copies no rows).
+    pending: Vec<Arc<Intent>>,
+    /// Counts the times intents were written out: the file is emptied only by a sync that
+    /// began after the last of them.
+    written_out: u64,
+}
+
+struct OwnFile {
+    path: PathBuf,
+    file: File,
+    /// Bytes in the file (every one a complete line).
+    len: u64,
+    /// A failed append could not be cut back off: no further line may follow it.
+    broken: bool,
+}
+
+fn file_prefix(db: &Path) -> String {
+    let name = db
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{name}-intents-")
+}
+
+fn dir_of(db: &Path) -> PathBuf {
+    match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl IntentLog {
+    /// The (not yet created) intent file of a process using the ledger at `db`.
+    pub(super) fn new(db: &Path) -> IntentLog {
+        IntentLog {
+            db: db.to_path_buf(),
+            file: None,
+            pending: Vec::new(),
+            written_out: 0,
+        }
+    }
+
+    /// Whether intents wait to be written out.
+    pub(super) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Refuses ids an intent not yet written out holds, then appends the intent as one line.
+    pub(super) fn append(&mut self, t: &TradeRow, orders: &[OrderRow]) -> Result<(), Fault> {
+        self.refuse_pending_ids(t, orders)?;
+        let mut line =
+            serde_json::to_vec(&BodyRef { trade: t, orders }).map_err(|e| Fault::Unreadable {
+                trade_id: t.id.clone(),
+                message: e.to_string(),
+            })?;
+        line.push(b'\n');
+        let own = self.own_file()?;
+        if own.broken {
+            return Err(Fault::Io {
+                path: own.path.clone(),
+                message: "an earlier write failed and could not be cut back off; no intent is journaled after it".into(),
+            });
+        }
+        if let Err(e) = own.file.write_all(&line) {
+            // Cut a partial line off, so the next intent starts a line of its own.
+            if own.file.set_len(own.len).is_err() {
+                own.broken = true;
+            }
+            return Err(io(&own.path, "cannot append the intent", e));
+        }
+        own.len += line.len() as u64;
+        self.pending.push(Arc::new(Intent {
+            trade: t.clone(),
+            orders: orders.to_vec(),
+        }));
+        Ok(())
+    }
+
+    /// Ids are unique by construction (trade ids come from sequence blocks reserved in the
+    /// ledger, `engine::trade_ids`; client order ids name their trade), so this is the cheap
+    /// half of a belt-and-braces check: against the intents in memory. An id the ledger's rows
+    /// hold is met when the intent is written out (`write_rows`), and stops the ledger in one
+    /// line: looking it up here cost ~40 µs on the way to the wire (the read connection's
+    /// cache is cold after every write).
+    fn refuse_pending_ids(&self, t: &TradeRow, orders: &[OrderRow]) -> Result<(), Fault> {
+        if self.pending.iter().any(|i| i.trade.id == t.id) {
+            return Err(Fault::Exists(format!("trade {}", t.id)));
+        }
+        for o in orders {
+            let taken = self.pending.iter().any(|i| {
+                i.orders
+                    .iter()
+                    .any(|p| p.client_order_id == o.client_order_id)
+            });
+            if taken {
+                return Err(Fault::Exists(format!("order {}", o.client_order_id)));
+            }
+        }
+        Ok(())
+    }
+
+    fn own_file(&mut self) -> Result<&mut OwnFile, Fault> {
+        if self.file.is_none() {
+            let path = dir_of(&self.db).join(format!(
+                "{}{:016x}",
+                file_prefix(&self.db),
+                rand::random::<u64>()
+            ));
+            let file = OpenOptions::new()
+                .append(true)
+                .create_new(true)
+                .open(&path)
+                .map_err(|e| io(&path, "cannot create the intent file", e))?;
+            // Held for as long as this process runs: an opener of the ledger leaves the file
+            // to it.
+            file.try_lock()
+                .map_err(|e| io(&path, "cannot lock the intent file", e.into()))?;
+            self.file = Some(OwnFile {
+                path,
+                file,
+                len: 0,
+                broken: false,
+            });
+        }
+        Ok(self.file.as_mut().expect("created above"))
+    }
+
+    /// Writes the rows of the pending intents in one transaction (the intents stay pending,
+    /// and their ids refused, until it commits). Called under the ledger's write lock.
+    pub(super) fn materialize(
+        this: &std::sync::Mutex<IntentLog>,
+        c: &mut Connection,
+    ) -> Result<(), Fault> {
+        let batch: Vec<Arc<Intent>> = lock(this).pending.clone();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for i in &batch {
+            write_rows(&tx, i, "this process's intent file", false)?;
+        }
+        tx.commit()?;
+        let mut log = lock(this);
+        // Only this function removes intents, under the write lock: the batch is still first.
+        log.pending.drain(..batch.len());
+        log.written_out += 1;
+        Ok(())
+    }
+
+    /// How many times intents were written out so far (read before a sync begins).
+    pub(super) fn written_out(&self) -> u64 {
+        self.written_out
+    }
+
+    /// After a sync of the ledger that began when [`Self::written_out`] was `synced`: empties
+    /// the file if every intent in it is written out and that sync covers them.
+    pub(super) fn clear_if_synced(&mut self, synced: u64) -> Result<(), Fault> {
+        if !self.pending.is_empty() || self.written_out != synced {
+            return Ok(());
+        }
+        if let Some(own) = self.file.as_mut().filter(|f| f.len > 0 && !f.broken) {
+            own.file
+                .set_len(0)
+                .map_err(|e| io(&own.path, "cannot empty the intent file", e))?;
+            own.len = 0;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for IntentLog {
+    /// An empty file is removed at a clean stop (one with intents in it is left for the next
+    /// open to write out).
+    fn drop(&mut self) {
+        if let Some(own) = self.file.as_ref().filter(|f| f.len == 0 && !f.broken) {
+            if self.pending.is_empty() {
+                let _ = std::fs::remove_file(&own.path);
+            }
+        }
+    }
+}
+
+fn lock(m: &std::sync::Mutex<IntentLog>) -> std::sync::MutexGuard<'_, IntentLog> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Writes an intent's rows. A trade the ledger holds already is refused, except, for an
+/// intent file a stopped process left (`rewrite`), one with the same fixed fields: that
+/// intent was written out before the stop came ahead of the file's removal.
+fn write_rows(tx: &Connection, i: &Intent, source: &str, rewrite: bool) -> Result<(), Fault> {
+    let t = &i.trade;
+    let held: Option<(String, i64, i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT pair_id, qty, limit_a, limit_b, created_ms FROM trades WHERE id = ?1",
+        )?
+        .query_row(params![t.id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?;
+    let same = |h: &(String, i64, i64, i64, i64)| {
+        *h == (
+            t.pair_id.clone(),
+            t.qty.0,
+            t.limit_a.0,
+            t.limit_b.0,
+            t.created_ms,
+        )
+    };
+    match held {
+        None => Ok(insert_planned_rows(tx, t, &i.orders)?),
+        Some(h) if rewrite && same(&h) => Ok(()),
+        Some(_) => Err(Fault::Exists(format!(
+            "trade {} (an intent of {source}; the ledger holds a trade of that id)",
+            t.id
+        ))),
+    }
+}
+
+/// Writes out the intents stopped processes left: rows of the `intents` table (earlier
+/// versions) and intent files whose lock is free. Returns how many. Writes nothing when there
+/// are none, so opening a ledger to read it takes no write lock.
+pub(super) fn materialize_left(c: &mut Connection, db: &Path) -> Result<usize, Fault> {
+    let mut n = materialize_table_left(c)?;
+    let dir = dir_of(db);
+    let prefix = file_prefix(db);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(n),
+        Err(e) => return Err(io(&dir, "cannot list the data directory", e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for path in files {
+        n += materialize_file(c, db, &path)?;
+    }
+    Ok(n)
+}
+
+/// One stopped process's intent file: written out and removed, unless its process still runs
+/// (its lock is held) or another opener removed it first.
+fn materialize_file(c: &mut Connection, db: &Path, path: &Path) -> Result<usize, Fault> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io(path, "cannot open the intent file", e)),
+    };
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(0),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(io(path, "cannot lock the intent file", e))
+        }
+    }
+    // Locked: still the file at this path, or removed by an opener that held the lock first?
+    let ours = f.metadata().map_err(|e| io(path, "cannot stat", e))?;
+    match std::fs::metadata(path) {
+        Ok(m) if m.ino() == ours.ino() && m.dev() == ours.dev() => {}
+        _ => return Ok(0),
+    }
+    let mut text = String::new();
+    f.read_to_string(&mut text)
+        .map_err(|e| io(path, "cannot read the intent file", e))?;
+    let mut intents = Vec::new();
+    for (no, line) in text.split_inclusive('\n').enumerate() {
+        let Some(line) = line.strip_suffix('\n') else {
+            // The process died inside this write: the trade's legs never left.
+            tracing::warn!(file = %path.display(), line = no + 1, "an intent whose write did not complete skipped (its orders were never sent)");
+            continue;
+        };
+        let body: Body = serde_json::from_str(line).map_err(|e| Fault::Io {
+            path: path.to_path_buf(),
+            message: format!("line {}: the journaled intent cannot be read: {e}", no + 1),
         })?;
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    // Reads only: the keys the rows will have are free, in the tables and among intents.
-    if exists(&tx, "SELECT 1 FROM trades WHERE id = ?1", &t.id)?
-        || exists(&tx, "SELECT 1 FROM intents WHERE trade_id = ?1", &t.id)?
-    {
-        return Err(Fault::Exists(format!("trade {}", t.id)));
+        let intent = body.into_intent(None).map_err(|message| Fault::Io {
+            path: path.to_path_buf(),
+            message: format!(
+                "line {}: the journaled intent cannot be read: {message}",
+                no + 1
+            ),
+        })?;
+        intents.push(intent);
     }
-    for o in orders {
-        if exists(
-            &tx,
-            "SELECT 1 FROM orders WHERE client_order_id = ?1",
-            &o.client_order_id,
-        )? {
-            return Err(Fault::Exists(format!("order {}", o.client_order_id)));
+    if !intents.is_empty() {
+        let source = path.display().to_string();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for i in &intents {
+            write_rows(&tx, i, &source, true)?;
         }
+        tx.commit()?;
+        // The rows are on disk before the intents are gone.
+        super::durability::sync_wal(db).map_err(|e| {
+            io(
+                &super::durability::wal_path(db),
+                "cannot sync the write-ahead log",
+                e,
+            )
+        })?;
     }
-    tx.prepare_cached("INSERT INTO intents (trade_id, body) VALUES (?1, ?2)")?
-        .execute(params![t.id, body])?;
-    tx.commit()?;
-    Ok(())
+    std::fs::remove_file(path)
+        .map_err(|e| io(path, "cannot remove the written-out intent file", e))?;
+    Ok(intents.len())
 }
 
-/// Writes the rows of these intents and deletes them, in one transaction. An intent already
-/// gone was materialized by another process on the same ledger: its rows are not written
-/// twice.
-pub(super) fn materialize(c: &mut Connection, intents: &[Intent]) -> rusqlite::Result<()> {
-    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    for i in intents {
-        let gone = tx
-            .prepare_cached("DELETE FROM intents WHERE trade_id = ?1")?
-            .execute(params![i.trade.id])?;
-        if gone > 0 {
-            insert_planned_rows(&tx, &i.trade, &i.orders)?;
-        }
-    }
-    tx.commit()
-}
-
-/// Materializes the intents a process left when it stopped (at open). Writes nothing when
-/// there are none, so opening a ledger to read it takes no write lock. Returns how many.
-pub(super) fn materialize_left(c: &mut Connection) -> Result<usize, Fault> {
+/// Writes out the rows of the `intents` table (ledgers of earlier versions) and deletes them,
+/// in one transaction. Returns how many.
+fn materialize_table_left(c: &mut Connection) -> Result<usize, Fault> {
     let rows: Vec<(String, String)> = c
         .prepare("SELECT trade_id, body FROM intents ORDER BY rowid")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -133,20 +445,17 @@ pub(super) fn materialize_left(c: &mut Connection) -> Result<usize, Fault> {
             message,
         };
         let b: Body = serde_json::from_str(&body).map_err(|e| unreadable(e.to_string()))?;
-        if b.trade.id != trade_id {
-            return Err(unreadable(format!("it holds trade {}", b.trade.id)));
-        }
-        if let Some(o) = b.orders.iter().find(|o| o.trade_id != trade_id) {
-            return Err(unreadable(format!(
-                "its order {} belongs to trade {}",
-                o.client_order_id, o.trade_id
-            )));
-        }
-        intents.push(Intent {
-            trade: b.trade,
-            orders: b.orders,
-        });
+        intents.push(b.into_intent(Some(&trade_id)).map_err(unreadable)?);
     }
-    materialize(c, &intents)?;
+    let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    for i in &intents {
+        let gone = tx
+            .prepare_cached("DELETE FROM intents WHERE trade_id = ?1")?
+            .execute(params![i.trade.id])?;
+        if gone > 0 {
+            insert_planned_rows(&tx, &i.trade, &i.orders)?;
+        }
+    }
+    tx.commit()?;
     Ok(intents.len())
 }

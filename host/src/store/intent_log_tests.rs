@@ -1,6 +1,7 @@
 //! A live trade's intent (`intent_log`): its rows are what `insert_planned` writes, read back
 //! by every reader, written out at open after a stop, never twice, and never for an id the
-//! ledger holds.
+//! ledger holds; its file is emptied only once a sync covers the rows, and a running process's
+//! file is left to it.
 
 use plugin_api::{Price, Qty, Usd};
 use rusqlite::Connection;
@@ -101,11 +102,37 @@ fn rows_on_disk(path: &Path, id: &str) -> Vec<String> {
     rows
 }
 
-fn intents_on_disk(path: &Path) -> i64 {
-    Connection::open(path)
+/// The intent files of the ledger at `db`, read with the file system alone.
+fn intent_files(db: &Path) -> Vec<PathBuf> {
+    let prefix = format!("{}-intents-", db.file_name().unwrap().to_string_lossy());
+    let mut v: Vec<PathBuf> = std::fs::read_dir(db.parent().unwrap())
         .unwrap()
-        .query_row("SELECT count(*) FROM intents", [], |r| r.get(0))
-        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&prefix)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Complete lines (journaled intents) in the intent files of the ledger at `db`.
+fn intents_on_disk(db: &Path) -> usize {
+    intent_files(db)
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap().matches('\n').count())
+        .sum()
+}
+
+/// The one intent file of the ledger at `db`, and its text.
+fn the_intent_file(db: &Path) -> (PathBuf, String) {
+    let files = intent_files(db);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    (files[0].clone(), text)
 }
 
 #[test]
@@ -118,16 +145,36 @@ fn an_intent_becomes_the_rows_insert_planned_writes() {
         .unwrap();
     let l = Ledger::open(&b).unwrap();
     l.journal_intent_unsynced(&t, &orders).unwrap();
-    assert_eq!(intents_on_disk(&b), 1, "one row before the legs leave");
+    assert_eq!(intents_on_disk(&b), 1, "one line before the legs leave");
     assert!(rows_on_disk(&b, "t-1").is_empty(), "rows written later");
     // Read through the read connection: the rows are written first.
     let read = l.orders_of("t-1").unwrap();
     assert_eq!(read.len(), 2);
     assert_eq!(read[0].order_id.as_deref(), Some("0xabc"));
-    assert_eq!(intents_on_disk(&b), 0);
     let want = rows_on_disk(&a, "t-1");
     assert_eq!(want.len(), 5, "trade, two orders, a transition, the day");
     assert_eq!(rows_on_disk(&b, "t-1"), want);
+    // The rows are not synced yet: the intent stays until a synced write covers them.
+    assert_eq!(intents_on_disk(&b), 1);
+    l.set_kv("after", "t-1").unwrap();
+    assert_eq!(intents_on_disk(&b), 0, "emptied by the synced write");
+    assert_eq!(
+        intent_files(&b).len(),
+        1,
+        "the file stays for the next intent"
+    );
+    // The next intent goes into the same file, as its first line.
+    let (t2, o2) = trade("t-1b");
+    l.journal_intent_unsynced(&t2, &o2).unwrap();
+    let (_, text) = the_intent_file(&b);
+    assert!(text.starts_with("{\"trade\":{\"id\":\"t-1b\""), "{text}");
+    l.trade("t-1b").unwrap().expect("written out");
+    l.set_kv("after", "t-1b").unwrap();
+    drop(l);
+    assert!(
+        intent_files(&b).is_empty(),
+        "an empty file goes at a clean stop"
+    );
 }
 
 #[test]
@@ -142,7 +189,7 @@ fn an_intent_a_stopped_run_left_is_written_at_open() {
     assert_eq!(intents_on_disk(&p), 1);
     assert!(rows_on_disk(&p, "t-2").is_empty());
     let l = Ledger::open(&p).unwrap();
-    assert_eq!(intents_on_disk(&p), 0);
+    assert!(intent_files(&p).is_empty(), "written out and removed");
     assert_eq!(rows_on_disk(&p, "t-2").len(), 5);
     let tr = l.trade("t-2").unwrap().expect("the trade");
     assert_eq!(tr.state, TradeState::Submitting);
@@ -150,15 +197,17 @@ fn an_intent_a_stopped_run_left_is_written_at_open() {
 }
 
 #[test]
-fn an_intent_another_process_wrote_out_is_not_written_twice() {
+fn a_running_process_intents_are_left_to_it() {
     let (t, orders) = trade("t-3");
     let p = tmp();
     let engine = Ledger::open(&p).unwrap();
     engine.journal_intent_unsynced(&t, &orders).unwrap();
-    // Another process opens the ledger meanwhile (`polymix state`): it writes the rows.
+    // Another process opens the ledger meanwhile (`polymix state`): the engine's file is
+    // locked, so it writes nothing from it (nor removes it).
     let other = Ledger::open(&p).unwrap();
-    assert_eq!(rows_on_disk(&p, "t-3").len(), 5);
-    // The engine's own next use finds the intent gone and writes nothing again.
+    assert!(rows_on_disk(&p, "t-3").is_empty());
+    assert_eq!(intents_on_disk(&p), 1);
+    // The engine's own next use writes the rows, once.
     let got = engine.trade("t-3").unwrap().expect("the trade");
     assert_eq!(got.id, "t-3");
     let transitions: i64 = other
@@ -175,7 +224,7 @@ fn an_intent_another_process_wrote_out_is_not_written_twice() {
 }
 
 #[test]
-fn an_id_the_ledger_holds_is_refused_before_anything_leaves() {
+fn an_id_an_intent_holds_is_refused_before_anything_leaves() {
     let (t, orders) = trade("t-4");
     let l = Ledger::open(&tmp()).unwrap();
     l.journal_intent_unsynced(&t, &orders).unwrap();
@@ -185,12 +234,6 @@ fn an_id_the_ledger_holds_is_refused_before_anything_leaves() {
         matches!(&again, LedgerError::Journaled { what, .. } if what == "trade t-4"),
         "{again}"
     );
-    // Written out: refused too.
-    l.trade("t-4").unwrap().expect("the trade");
-    assert!(matches!(
-        l.journal_intent_unsynced(&t, &orders),
-        Err(LedgerError::Journaled { .. })
-    ));
     // A new trade reusing an order's client id.
     let (t5, mut o5) = trade("t-5");
     o5[1].client_order_id = orders[1].client_order_id.clone();
@@ -200,6 +243,27 @@ fn an_id_the_ledger_holds_is_refused_before_anything_leaves() {
         "{e}"
     );
     assert!(l.trade("t-5").unwrap().is_none());
+    assert!(l.trade("t-4").unwrap().is_some(), "the first one written");
+}
+
+#[test]
+fn an_intent_whose_trade_id_the_ledger_holds_for_another_trade_stops_the_ledger() {
+    let (t, orders) = trade("t-11");
+    let l = Ledger::open(&tmp()).unwrap();
+    let (mut other, mut other_orders) = trade("t-11");
+    other.qty = Qty::shares(3);
+    for o in &mut other_orders {
+        o.qty = other.qty;
+    }
+    l.insert_planned(&other, &other_orders).unwrap();
+    // Ids are unique by construction; only a defect brings this one, and it is not hidden.
+    l.journal_intent_unsynced(&t, &orders).unwrap();
+    let e = l.trade("t-11").unwrap_err().to_string();
+    assert!(
+        e.contains("trade t-11 (an intent of this process's intent file") && !e.contains('\n'),
+        "{e}"
+    );
+    assert!(l.daily("2026-12-07").is_err(), "every later use fails too");
 }
 
 #[test]
@@ -210,16 +274,115 @@ fn an_unreadable_intent_stops_the_open_with_one_line() {
         .unwrap()
         .journal_intent_unsynced(&t, &orders)
         .unwrap();
-    Connection::open(&p)
-        .unwrap()
-        .execute("UPDATE intents SET body = '{\"trade\":7}'", [])
-        .unwrap();
+    let (file, _) = the_intent_file(&p);
+    std::fs::write(&file, "{\"trade\":7}\n").unwrap();
     let e = Ledger::open(&p).err().expect("refused");
     let line = e.to_string();
     assert!(
-        line.contains("the journaled intent of trade t-6 cannot be read")
-            && line.contains("live.sqlite")
+        line.contains("line 1: the journaled intent cannot be read")
+            && line.contains("live.sqlite-intents-")
             && !line.contains('\n'),
         "{line}"
     );
+    assert!(file.exists(), "kept for the operator to look at");
+}
+
+#[test]
+fn a_torn_last_line_is_skipped_and_the_lines_before_it_written() {
+    let (t, orders) = trade("t-7");
+    let (t2, o2) = trade("t-7b");
+    let p = tmp();
+    {
+        let l = Ledger::open(&p).unwrap();
+        l.journal_intent_unsynced(&t, &orders).unwrap();
+        l.journal_intent_unsynced(&t2, &o2).unwrap();
+    }
+    // The process died inside the second write: half a line, no newline.
+    let (file, text) = the_intent_file(&p);
+    let first = text.find('\n').unwrap() + 1;
+    std::fs::write(&file, &text[..first + (text.len() - first) / 2]).unwrap();
+    let l = Ledger::open(&p).unwrap();
+    assert_eq!(rows_on_disk(&p, "t-7").len(), 5);
+    assert!(l.trade("t-7b").unwrap().is_none(), "its legs never left");
+    assert!(intent_files(&p).is_empty());
+}
+
+#[test]
+fn an_intent_written_out_before_a_stop_is_not_written_twice() {
+    let (t, orders) = trade("t-8");
+    let p = tmp();
+    {
+        let l = Ledger::open(&p).unwrap();
+        l.journal_intent_unsynced(&t, &orders).unwrap();
+        // Written out by a read; the process stops before a sync empties the file.
+        l.trade("t-8").unwrap().expect("the trade");
+    }
+    assert_eq!(intents_on_disk(&p), 1);
+    let l = Ledger::open(&p).unwrap();
+    assert!(intent_files(&p).is_empty());
+    assert_eq!(rows_on_disk(&p, "t-8").len(), 5);
+    assert_eq!(l.daily("2026-12-07").unwrap().trades, 1, "counted once");
+}
+
+#[test]
+fn an_intent_whose_trade_id_the_ledger_holds_for_another_trade_stops_the_open() {
+    let (t, orders) = trade("t-9");
+    let (elsewhere, p) = (tmp(), tmp());
+    {
+        Ledger::open(&elsewhere)
+            .unwrap()
+            .journal_intent_unsynced(&t, &orders)
+            .unwrap();
+    }
+    let (file, text) = the_intent_file(&elsewhere);
+    // The ledger at `p` holds another trade t-9 (another quantity).
+    let (mut other, mut other_orders) = trade("t-9");
+    other.qty = Qty::shares(3);
+    for o in &mut other_orders {
+        o.qty = other.qty;
+    }
+    Ledger::open(&p)
+        .unwrap()
+        .insert_planned(&other, &other_orders)
+        .unwrap();
+    let name = file.file_name().unwrap().to_string_lossy().replace(
+        &elsewhere.file_name().unwrap().to_string_lossy().to_string(),
+        &p.file_name().unwrap().to_string_lossy(),
+    );
+    std::fs::write(p.parent().unwrap().join(name), text).unwrap();
+    let e = Ledger::open(&p).err().expect("refused");
+    let line = e.to_string();
+    assert!(
+        line.contains("trade t-9 (an intent of") && !line.contains('\n'),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_intent_row_an_earlier_version_left_is_written_at_open() {
+    let (t, orders) = trade("t-10");
+    let (scratch, p) = (tmp(), tmp());
+    {
+        Ledger::open(&scratch)
+            .unwrap()
+            .journal_intent_unsynced(&t, &orders)
+            .unwrap();
+    }
+    let (_, text) = the_intent_file(&scratch);
+    Ledger::open(&p).unwrap();
+    Connection::open(&p)
+        .unwrap()
+        .execute(
+            "INSERT INTO intents (trade_id, body) VALUES ('t-10', ?1)",
+            [text.trim_end()],
+        )
+        .unwrap();
+    let l = Ledger::open(&p).unwrap();
+    assert_eq!(rows_on_disk(&p, "t-10").len(), 5);
+    assert!(l.trade("t-10").unwrap().is_some());
+    let left: i64 = Connection::open(&p)
+        .unwrap()
+        .query_row("SELECT count(*) FROM intents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::durability;
-use super::intent_log::{self, Intent};
+use super::intent_log::{self, IntentLog};
 
 use super::lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 use super::schema::MIGRATIONS;
@@ -230,10 +230,11 @@ pub struct Ledger {
     path: PathBuf,
     /// Synced writes since the last checkpoint (`durability`).
     synced_writes: AtomicU32,
-    /// Intents this process journaled whose rows are not written yet (`intent_log`); taken
-    /// only under `conn`'s lock.
-    pending: Mutex<Vec<Intent>>,
-    /// Whether `pending` may hold any (read without a lock by every use of the ledger).
+    /// This process's intent file and the intents in it whose rows are not written yet
+    /// (`intent_log`). Lock order: `conn`, then `intents`.
+    intents: Mutex<IntentLog>,
+    /// Whether `intents` may hold any not written out (read without a lock by every use of
+    /// the ledger).
     has_pending: AtomicBool,
 }
 
@@ -353,6 +354,7 @@ fn intent_fault(path: &Path, f: intent_log::Fault) -> LedgerError {
     let path = path.to_path_buf();
     match f {
         intent_log::Fault::Sql(source) => LedgerError::Sql { path, source },
+        intent_log::Fault::Io { path, message } => LedgerError::Io { path, message },
         intent_log::Fault::Exists(what) => LedgerError::Journaled { path, what },
         intent_log::Fault::Unreadable { trade_id, message } => LedgerError::Intent {
             path,
@@ -454,7 +456,8 @@ impl Ledger {
         // A stop between a trade's intent and its rows: they are written before anything
         // reads the ledger (whatever stopped it, the intent was committed before its legs
         // left).
-        let left = intent_log::materialize_left(&mut conn).map_err(|f| intent_fault(path, f))?;
+        let left =
+            intent_log::materialize_left(&mut conn, path).map_err(|f| intent_fault(path, f))?;
         if left > 0 {
             tracing::info!(ledger = %path.display(), intents = left, "journaled trades of a stopped run written out");
         }
@@ -464,7 +467,7 @@ impl Ledger {
             reader: Mutex::new(reader),
             path: path.to_path_buf(),
             synced_writes: AtomicU32::new(0),
-            pending: Mutex::new(Vec::new()),
+            intents: Mutex::new(IntentLog::new(path)),
             has_pending: AtomicBool::new(false),
         })
     }
@@ -475,7 +478,13 @@ impl Ledger {
         let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         // The archive holds every trade this process journaled, rows and all.
         self.materialize_locked(&mut c)?;
-        let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        let written_out = self.intents().written_out();
+        if c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").is_ok() {
+            // The checkpoint synced the rows into the database: the intents may go.
+            self.intents()
+                .clear_if_synced(written_out)
+                .map_err(|f| intent_fault(&self.path, f))?;
+        }
         let target = archive(&self.path, stamp)?.ok_or_else(|| LedgerError::Io {
             path: self.path.clone(),
             message: "ledger file vanished".into(),
@@ -553,23 +562,29 @@ impl Ledger {
         if !self.has_pending.load(Ordering::Acquire) {
             return Ok(());
         }
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        intent_log::materialize(c, &pending).map_err(|source| LedgerError::Sql {
-            path: self.path.clone(),
-            source,
-        })?;
-        pending.clear();
-        self.has_pending.store(false, Ordering::Release);
+        IntentLog::materialize(&self.intents, c).map_err(|f| intent_fault(&self.path, f))?;
+        // Under the intents' lock, so an intent appended meanwhile is not hidden.
+        let log = self.intents();
+        self.has_pending.store(log.has_pending(), Ordering::Release);
         Ok(())
+    }
+
+    fn intents(&self) -> std::sync::MutexGuard<'_, IntentLog> {
+        self.intents.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Flushes the write-ahead log, and every [`durability::CHECKPOINT_EVERY`] synced writes
     /// folds it into the database (a failed checkpoint only leaves the log longer).
     fn make_durable(&self) -> Result<(), LedgerError> {
+        let written_out = self.intents().written_out();
         durability::sync_wal(&self.path).map_err(|e| LedgerError::Io {
             path: durability::wal_path(&self.path),
             message: format!("cannot sync the write-ahead log: {e}"),
         })?;
+        // Intents written out before this sync began are on disk as rows now.
+        self.intents()
+            .clear_if_synced(written_out)
+            .map_err(|f| intent_fault(&self.path, f))?;
         let n = self.synced_writes.fetch_add(1, Ordering::Relaxed) + 1;
         if n.is_multiple_of(durability::CHECKPOINT_EVERY) {
             if let Err(e) = durability::checkpoint(&self.path) {
@@ -584,27 +599,25 @@ impl Ledger {
         self.with(|c| insert_planned(c, t, orders))
     }
 
-    /// [`Self::insert_planned`] as one row, its intent (`intent_log`), and without waiting
-    /// for the disk: the commit is in the operating system when this returns, so it survives
-    /// the process dying (kill -9) but a power cut may take it back until the next synced
-    /// write of this ledger (every other write is one, and the legs' answers are recorded by
-    /// one). What a power cut takes back is adopted from the venues' records on restart
-    /// (`engine::adopt_orders`). The rows are written at the ledger's next use. Refuses a
-    /// trade or order id the ledger holds, as [`Self::insert_planned`] does.
+    /// [`Self::insert_planned`] as one line of this process's intent file (`intent_log`), and
+    /// without waiting for the disk: the line is in the operating system when this returns, so
+    /// it survives the process dying (kill -9) but a power cut may take it back until the next
+    /// synced write of this ledger (every other write is one, the legs' answers are recorded
+    /// by one, and each first writes the rows of the intents before it). What a power cut
+    /// takes back is adopted from the venues' records on restart (`engine::adopt_orders`).
+    /// Refuses a trade or order id an intent not yet written out holds; one the ledger's rows
+    /// hold stops the ledger (every later use fails in one line) when the intent's rows are
+    /// written, as ids are unique by construction (`intent_log`).
     pub fn journal_intent_unsynced(
         &self,
         t: &TradeRow,
         orders: &[OrderRow],
     ) -> Result<(), LedgerError> {
-        // Not `run`: an earlier trade's rows can wait for its own answers; this one is on its
-        // way to the wire.
-        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        intent_log::write(&mut c, t, orders).map_err(|f| intent_fault(&self.path, f))?;
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.push(Intent {
-            trade: t.clone(),
-            orders: orders.to_vec(),
-        });
+        // Not `run`, nor the write lock: an earlier trade's rows can wait for its own
+        // answers; this one is on its way to the wire.
+        let mut log = self.intents();
+        log.append(t, orders)
+            .map_err(|f| intent_fault(&self.path, f))?;
         self.has_pending.store(true, Ordering::Release);
         Ok(())
     }
@@ -1015,10 +1028,11 @@ mod tests {
         assert_eq!(synced(), 0, "a read is not synced");
         l.record_error(Some("t1"), "test", "a write", 2).unwrap();
         assert_eq!(synced(), 1, "a write is synced");
-        assert!(
-            l.journal_intent_unsynced(&t, &[]).is_err(),
-            "the same id again"
-        );
+        // The same id again: ids are unique by construction, so it is met when the rows
+        // are written, and stops the ledger in one line.
+        l.journal_intent_unsynced(&t, &[]).unwrap();
+        let e = l.trade("t1").unwrap_err().to_string();
+        assert!(e.contains("the ledger holds a trade of that id"), "{e}");
     }
 
     #[test]

@@ -160,7 +160,9 @@ CREATE INDEX orders_venue_order ON orders(venue, order_id);
 "#,
     // 6: a live trade's journal as one row before its legs leave (store/intent_log.rs). No
     // key or index: each is one page of the log, and it lives only until its rows are
-    // written (looked up by trade id in a table of a few rows at most).
+    // written (looked up by trade id in a table of a few rows at most). Since session 12 the
+    // intent is a line of an intent file instead; rows left here by earlier versions are
+    // still written out at open.
     r#"
 CREATE TABLE intents (
     trade_id TEXT NOT NULL,

@@ -386,3 +386,23 @@ fn an_intent_row_an_earlier_version_left_is_written_at_open() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[test]
+fn a_stopped_run_intents_are_archived_with_its_ledger() {
+    let (t, orders) = trade("t-12");
+    let p = tmp();
+    {
+        let l = Ledger::open(&p).unwrap();
+        l.journal_intent_unsynced(&t, &orders).unwrap();
+    }
+    let archived = super::registry_carry::reset_ledger(&p, "20261207T190000")
+        .unwrap()
+        .expect("archived");
+    assert!(intent_files(&p).is_empty());
+    assert_eq!(rows_on_disk(&archived, "t-12").len(), 5, "in the archive");
+    let fresh = Ledger::open(&p).unwrap();
+    assert!(
+        fresh.trade("t-12").unwrap().is_none(),
+        "not in the fresh ledger"
+    );
+}

@@ -912,6 +912,9 @@ pub fn archive(path: &Path, stamp: &str) -> Result<Option<PathBuf>, LedgerError>
         return Ok(None);
     }
     let target = path.with_extension(format!("sqlite.{stamp}.archived"));
+    // Intents a stopped process left beside it are this ledger's trades: written into it
+    // before it moves, or the fresh ledger at this path would take them at its first open.
+    drop(Ledger::open(path)?);
     // Fold the WAL into the main file first so the archive is one self-contained file.
     if let Ok(c) = Connection::open(path) {
         let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");

@@ -25,9 +25,6 @@ macro_rules! export_venue {
             extern "C" fn set_log_sink(sink: $crate::log::LogSink) {
                 $crate::log::install_sink(sink)
             }
-            extern "C" fn set_log_level(level: u8) {
-                $crate::log::set_max_level(level)
-            }
             extern "C" fn declaration() -> ::abi_stable::std_types::RString {
                 const DECLARATION: $crate::declare::Declaration = $decl;
                 $crate::ffi::declaration_json(&DECLARATION)
@@ -49,7 +46,6 @@ macro_rules! export_venue {
                 set_log_sink,
                 create,
                 declaration,
-                set_log_level,
             }
             .leak_into_prefix()
         }
@@ -70,9 +66,6 @@ macro_rules! export_strategy {
             extern "C" fn set_log_sink(sink: $crate::log::LogSink) {
                 $crate::log::install_sink(sink)
             }
-            extern "C" fn set_log_level(level: u8) {
-                $crate::log::set_max_level(level)
-            }
             extern "C" fn declaration() -> ::abi_stable::std_types::RString {
                 const DECLARATION: $crate::declare::Declaration = $decl;
                 $crate::ffi::declaration_json(&DECLARATION)
@@ -91,7 +84,6 @@ macro_rules! export_strategy {
                 set_log_sink,
                 create,
                 declaration,
-                set_log_level,
             }
             .leak_into_prefix()
         }
@@ -112,9 +104,6 @@ macro_rules! export_risk {
             extern "C" fn set_log_sink(sink: $crate::log::LogSink) {
                 $crate::log::install_sink(sink)
             }
-            extern "C" fn set_log_level(level: u8) {
-                $crate::log::set_max_level(level)
-            }
             extern "C" fn declaration() -> ::abi_stable::std_types::RString {
                 const DECLARATION: $crate::declare::Declaration = $decl;
                 $crate::ffi::declaration_json(&DECLARATION)
@@ -130,7 +119,6 @@ macro_rules! export_risk {
                 set_log_sink,
                 create,
                 declaration,
-                set_log_level,
             }
             .leak_into_prefix()
         }

@@ -157,10 +157,6 @@ pub struct VenueModule {
     /// What the plugin declares ([`crate::declare::Declaration`] as JSON). After the last
     /// prefix field: a plugin built before declarations existed has none, and declares nothing.
     pub declaration: extern "C" fn() -> RString,
-    /// Sets the most verbose level of events the plugin forwards to its log sink
-    /// ([`crate::log::set_max_level`]; a [`crate::log::level_code`], 0: none). After the last
-    /// prefix field: a plugin built before it existed forwards every event.
-    pub set_log_level: extern "C" fn(u8),
 }
 
 /// A declaration as the root module's `declaration` function returns it (the export macros call
@@ -512,10 +508,6 @@ pub struct StrategyModule {
     /// What the plugin declares ([`crate::declare::Declaration`] as JSON). After the last
     /// prefix field: a plugin built before declarations existed has none, and declares nothing.
     pub declaration: extern "C" fn() -> RString,
-    /// Sets the most verbose level of events the plugin forwards to its log sink
-    /// ([`crate::log::set_max_level`]; a [`crate::log::level_code`], 0: none). After the last
-    /// prefix field: a plugin built before it existed forwards every event.
-    pub set_log_level: extern "C" fn(u8),
 }
 
 impl RootModule for StrategyModuleRef {
@@ -693,10 +685,6 @@ pub struct RiskModule {
     /// What the plugin declares ([`crate::declare::Declaration`] as JSON). After the last
     /// prefix field: a plugin built before declarations existed has none, and declares nothing.
     pub declaration: extern "C" fn() -> RString,
-    /// Sets the most verbose level of events the plugin forwards to its log sink
-    /// ([`crate::log::set_max_level`]; a [`crate::log::level_code`], 0: none). After the last
-    /// prefix field: a plugin built before it existed forwards every event.
-    pub set_log_level: extern "C" fn(u8),
 }
 
 impl RootModule for RiskModuleRef {

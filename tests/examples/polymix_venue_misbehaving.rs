@@ -56,8 +56,6 @@ impl Venue for Misbehaving {
             }),
             VenueOp::Book { instrument } if instrument == "log" => {
                 tracing::warn!(marker = "misbehaving-log", "logged during a call");
-                // Forwarded only when the host keeps trace events (it tells the plugin).
-                tracing::trace!(marker = "misbehaving-trace", "a trace event");
                 Ok(Step::Done {
                     result: OpResult::Balance {
                         balance: plugin_api::Balance {

@@ -251,13 +251,6 @@ fn plugin_log_events_reach_the_host_subscriber_tagged_with_the_instance() {
         .unwrap_or_else(|| panic!("no plugin event in {lines:#?}"));
     assert!(hit.contains("plugin=bad"), "{hit}");
     assert!(hit.starts_with("WARN"), "{hit}");
-    // This process's subscriber keeps every level, and the plugin was told so at load.
-    assert_eq!(polymix_host::plugins::log_sink::host_level(), 5);
-    let trace = lines.iter().find(|l| l.contains("misbehaving-trace"));
-    assert!(
-        trace.is_some_and(|l| l.starts_with("TRACE")),
-        "no trace event in {lines:#?}"
-    );
 }
 
 /// The built risk-limits plugin, copied into a fresh directory under its own file name, and

@@ -249,24 +249,10 @@ fn load_checked(path: &Path, kind: PluginKind) -> Result<LoadedModule, LoadError
         ),
     };
     let sink = super::log_sink::sink();
-    let set_level = match module {
-        ModuleRef::Venue(m) => {
-            (m.set_log_sink())(sink);
-            m.set_log_level()
-        }
-        ModuleRef::Risk(m) => {
-            (m.set_log_sink())(sink);
-            m.set_log_level()
-        }
-        ModuleRef::Strategy(m) => {
-            (m.set_log_sink())(sink);
-            m.set_log_level()
-        }
-    };
-    // Events this host would drop are not even formatted in the plugin (a plugin built before
-    // this entry point existed still sends every event).
-    if let Some(set_level) = set_level {
-        set_level(super::log_sink::host_level());
+    match module {
+        ModuleRef::Venue(m) => (m.set_log_sink())(sink),
+        ModuleRef::Risk(m) => (m.set_log_sink())(sink),
+        ModuleRef::Strategy(m) => (m.set_log_sink())(sink),
     }
     tracing::info!(path = %path.display(), kind = kind.as_str(), api_version, "plugin loaded");
     Ok(LoadedModule {

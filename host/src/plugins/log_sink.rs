@@ -18,12 +18,6 @@ extern "C" fn emit(level: u8, instance: RStr<'_>, target: RStr<'_>, message: RSt
     });
 }
 
-/// The most verbose level this process's subscriber keeps, as a plugin is told it
-/// (`plugin_api::log::level_code`; 0: none).
-pub fn host_level() -> u8 {
-    plugin_api::log::filter_code(tracing::level_filters::LevelFilter::current())
-}
-
 /// The sink handed to every plugin.
 pub fn sink() -> LogSink {
     LogSink { emit }

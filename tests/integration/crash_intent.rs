@@ -28,16 +28,9 @@ fn rows(ledger: &Path, table: &str) -> i64 {
 
 /// Journaled intents (complete lines) in the intent files beside the ledger file.
 fn intents(ledger: &Path) -> usize {
-    let prefix = format!("{}-intents-", ledger.file_name().unwrap().to_string_lossy());
-    std::fs::read_dir(ledger.parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&prefix)
-        })
+    polymix_host::store::intent_files(ledger)
+        .expect("list the data directory")
+        .iter()
         .map(|p| {
             std::fs::read_to_string(p)
                 .unwrap_or_default()

@@ -344,12 +344,22 @@ fn write_rows(tx: &Connection, i: &Intent, source: &str, rewrite: bool) -> Resul
 /// are none, so opening a ledger to read it takes no write lock.
 pub(super) fn materialize_left(c: &mut Connection, db: &Path) -> Result<usize, Fault> {
     let mut n = materialize_table_left(c)?;
-    let dir = dir_of(db);
+    let files =
+        intent_files(db).map_err(|e| io(&dir_of(db), "cannot list the data directory", e))?;
+    for path in files {
+        n += materialize_file(c, db, &path)?;
+    }
+    Ok(n)
+}
+
+/// The intent files beside the ledger at `db` (`<ledger>-intents-<random>`: each process's that
+/// journaled a live trade and has not stopped cleanly), sorted by name.
+pub fn intent_files(db: &Path) -> std::io::Result<Vec<PathBuf>> {
     let prefix = file_prefix(db);
-    let entries = match std::fs::read_dir(&dir) {
+    let entries = match std::fs::read_dir(dir_of(db)) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(n),
-        Err(e) => return Err(io(&dir, "cannot list the data directory", e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
@@ -357,10 +367,7 @@ pub(super) fn materialize_left(c: &mut Connection, db: &Path) -> Result<usize, F
         .map(|e| e.path())
         .collect();
     files.sort();
-    for path in files {
-        n += materialize_file(c, db, &path)?;
-    }
-    Ok(n)
+    Ok(files)
 }
 
 /// One stopped process's intent file: written out and removed, unless its process still runs

@@ -102,21 +102,8 @@ fn rows_on_disk(path: &Path, id: &str) -> Vec<String> {
     rows
 }
 
-/// The intent files of the ledger at `db`, read with the file system alone.
 fn intent_files(db: &Path) -> Vec<PathBuf> {
-    let prefix = format!("{}-intents-", db.file_name().unwrap().to_string_lossy());
-    let mut v: Vec<PathBuf> = std::fs::read_dir(db.parent().unwrap())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(&prefix)
-        })
-        .collect();
-    v.sort();
-    v
+    super::intent_files(db).unwrap()
 }
 
 /// Complete lines (journaled intents) in the intent files of the ledger at `db`.

@@ -1,9 +1,9 @@
 //! The ledger: SQLite (WAL), one database per mode. Every trade transition is written here
 //! before it is acted on, and is on disk when the write returns; the fsync runs after the
 //! connection's lock is released (`durability`). One write is not synced: a live trade's
-//! journal before its legs leave, written as one row (`intent_log`,
-//! `Ledger::journal_intent_unsynced`; the next synced write carries it to disk, and restart
-//! adopts what a power cut took back).
+//! journal before its legs leave, written as one line of the process's intent file beside the
+//! ledger (`intent_log`, `Ledger::journal_intent_unsynced`; the next synced write carries its
+//! rows to disk, and restart adopts what a power cut took back).
 
 mod durability;
 mod fills;
@@ -20,6 +20,7 @@ mod replay_position;
 mod schema;
 
 pub use fills::{FillRow, FillSource};
+pub use intent_log::intent_files;
 pub use ledger::*;
 pub use lifecycle::{Leg, OrderState, Purpose, Side, Tif, TradeState};
 pub use pair_registry::{PairRegistryError, PairState, RegisteredPair};

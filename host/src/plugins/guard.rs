@@ -22,7 +22,12 @@
 //!   every later call moves its tasks first, and a plugin that hangs, however many of its
 //!   calls hang, costs the runtime at most one thread in the whole process (the product's
 //!   runtime has one spare for it, `crate::runtime`). A direct call that is slow but returns
-//!   only delays the tasks queued behind it on that thread; the others steal them.
+//!   delays the tasks queued behind it on that thread until other threads steal them, except,
+//!   most likely, one: the task the caller's task woke last sits in tokio's LIFO slot, which no
+//!   other thread may steal, and waits for the call to end (for good, if it never ends). Measured in session
+//!   12 with `admission_race` (a risk policy's first check sleeping 300 ms): in 3 of 8 runs the
+//!   other driver proposed nothing for those 300 ms; with every call moved off, in none.
+//!   Tokio's `disable_lifo_slot` would remove this, but it is unstable (`tokio_unstable`).
 //!   Calls whose caller must be answered whatever the plugin does go to the worker thread
 //!   ([`Guarded::call_async_on_worker`]): the venue driver reads the answer to a write (an
 //!   order that has left) that way, so a hung plugin leaves the order's fate unknown, to be

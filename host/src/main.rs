@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(cli::dispatch(args));
+    // Not a plain drop: a thread a hung plugin call holds would keep the process from exiting.
+    polymix_host::runtime::shutdown(rt, polymix_host::runtime::SHUTDOWN_WAIT);
     // The queued log lines go out before the last line below, which says why it failed.
     drop(log);
     match result {

@@ -312,11 +312,12 @@ impl<T: Send + Sync + 'static> Guarded<T> {
         f: impl FnOnce(&T) -> Result<R, PluginError>,
     ) -> Result<R, CallError> {
         self.enabled()?;
-        let running = self.watch.begin(what);
+        let permit = DirectPermit::take(self.direct);
+        let running = self.watch.begin(what, permit.is_some());
         // A panic is an error of kind `Panic` (which disables the instance), as it is when
         // the plugin's own side catches it.
         let call = || plugin_api::ffi::guard(what, || f(&self.inner));
-        let r = match DirectPermit::take(self.direct) {
+        let r = match permit {
             Some(_permit) => call(),
             None => tokio::task::block_in_place(call),
         };
@@ -551,6 +552,32 @@ mod tests {
             !permit.load(Ordering::Acquire),
             "returned when the call returned"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_direct_call_past_its_timeout_says_it_holds_a_runtime_thread() {
+        let permit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let timeout = Duration::from_millis(100);
+        let a = Arc::new(Guarded::new("a", (), timeout).with_direct_permit(permit));
+        let b = Arc::new(Guarded::new("b", (), timeout).with_direct_permit(permit));
+        let (first, started) = sleeping_call(&a, 700);
+        started.recv_timeout(Duration::from_secs(2)).unwrap();
+        assert!(
+            permit.load(Ordering::Acquire),
+            "the first call runs directly"
+        );
+        let (second, started) = sleeping_call(&b, 700);
+        started.recv_timeout(Duration::from_secs(2)).unwrap();
+        // Both outlive their timeout; the watchdog looks every 20 ms.
+        std::thread::sleep(Duration::from_millis(400));
+        let direct = a.failure().expect("a disabled at its timeout");
+        let moved = b.failure().expect("b disabled at its timeout");
+        assert!(
+            direct.contains("holds one of the runtime's threads"),
+            "{direct}"
+        );
+        assert!(!moved.contains("runtime's threads"), "{moved}");
+        assert!(first.await.unwrap().is_err() && second.await.unwrap().is_err());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

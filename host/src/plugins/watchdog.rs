@@ -25,6 +25,8 @@ struct Running {
     id: u64,
     what: String,
     started: Instant,
+    /// Runs directly on a runtime thread (`guard`'s direct-call permit).
+    direct: bool,
 }
 
 /// A call in progress; [`Call::end`] says whether it outlived the timeout.
@@ -64,7 +66,7 @@ impl Watch {
     }
 
     /// Registers a call about to run on the caller's thread.
-    pub(super) fn begin<'a>(self: &'a Arc<Self>, what: &str) -> Call<'a> {
+    pub(super) fn begin<'a>(self: &'a Arc<Self>, what: &str, direct: bool) -> Call<'a> {
         self.registered
             .get_or_init(|| watched(Arc::downgrade(self)));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -76,6 +78,7 @@ impl Watch {
                 id,
                 what: what.to_string(),
                 started,
+                direct,
             });
         Call {
             watch: self,
@@ -92,15 +95,23 @@ impl Watch {
             .unwrap_or_else(|p| p.into_inner())
             .iter()
             .find(|r| now.duration_since(r.started) > self.timeout)
-            .map(|r| r.what.clone());
-        if let Some(what) = late {
+            .map(|r| (r.what.clone(), r.direct));
+        if let Some((what, direct)) = late {
             if self.failure().is_none() {
                 crate::metrics::inc(
                     "polymix_plugin_call_failures_total",
                     &[("plugin", &self.instance), ("call", &what)],
                 );
+                // A direct call holds a runtime thread, and the task that thread would have
+                // run next (tokio's LIFO slot, which no other thread takes) waits with it:
+                // the operator must know the process may need a restart.
+                let held = if direct {
+                    "; it holds one of the runtime's threads, and work queued on that thread may wait for good: restart polymix (the ledger holds every trade; restart reconciles)"
+                } else {
+                    ""
+                };
                 self.disable(format!(
-                    "{}: call `{what}` did not return within {} ms; instance disabled",
+                    "{}: call `{what}` did not return within {} ms; instance disabled{held}",
                     self.instance,
                     self.timeout.as_millis()
                 ));

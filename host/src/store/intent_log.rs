@@ -137,12 +137,58 @@ struct OwnFile {
     broken: bool,
 }
 
-fn file_prefix(db: &Path) -> String {
-    let name = db
-        .file_name()
+fn ledger_name(db: &Path) -> String {
+    db.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    format!("{name}-intents-")
+        .unwrap_or_default()
+}
+
+fn file_prefix(db: &Path) -> String {
+    format!("{}-intents-", ledger_name(db))
+}
+
+/// Where an intent file is made before it is locked: a name no opener of the ledger looks at
+/// (`intent_files`), so none can take a fresh file for a dead process's, write out nothing
+/// and remove it while its owner goes on appending to an unlinked file.
+fn staging_prefix(db: &Path) -> String {
+    format!("{}-intent-staging-", ledger_name(db))
+}
+
+/// Creates this process's intent file, locked before it takes the name openers look for (the
+/// lock is the inode's, so the rename keeps it).
+fn create_locked(db: &Path) -> Result<OwnFile, Fault> {
+    let tag = format!("{:016x}", rand::random::<u64>());
+    let staging = dir_of(db).join(format!("{}{tag}", staging_prefix(db)));
+    let path = dir_of(db).join(format!("{}{tag}", file_prefix(db)));
+    let file = OpenOptions::new()
+        .append(true)
+        .create_new(true)
+        .open(&staging)
+        .map_err(|e| io(&staging, "cannot create the intent file", e))?;
+    // Held for as long as this process runs: an opener of the ledger leaves the file to it.
+    let locked = file
+        .try_lock()
+        .map_err(|e| io(&staging, "cannot lock the intent file", e.into()))
+        .and_then(|()| {
+            std::fs::rename(&staging, &path)
+                .map_err(|e| io(&path, "cannot name the intent file", e))
+        });
+    if let Err(f) = locked {
+        let _ = std::fs::remove_file(&staging);
+        return Err(f);
+    }
+    Ok(OwnFile {
+        path,
+        file,
+        len: 0,
+        broken: false,
+    })
+}
+
+/// A staging name for the ledger at `db` (tests).
+#[cfg(test)]
+pub(super) fn tests_staging_name(db: &Path) -> PathBuf {
+    dir_of(db).join(format!("{}0000000000000000", staging_prefix(db)))
 }
 
 fn dir_of(db: &Path) -> PathBuf {
@@ -224,26 +270,7 @@ impl IntentLog {
 
     fn own_file(&mut self) -> Result<&mut OwnFile, Fault> {
         if self.file.is_none() {
-            let path = dir_of(&self.db).join(format!(
-                "{}{:016x}",
-                file_prefix(&self.db),
-                rand::random::<u64>()
-            ));
-            let file = OpenOptions::new()
-                .append(true)
-                .create_new(true)
-                .open(&path)
-                .map_err(|e| io(&path, "cannot create the intent file", e))?;
-            // Held for as long as this process runs: an opener of the ledger leaves the file
-            // to it.
-            file.try_lock()
-                .map_err(|e| io(&path, "cannot lock the intent file", e.into()))?;
-            self.file = Some(OwnFile {
-                path,
-                file,
-                len: 0,
-                broken: false,
-            });
+            self.file = Some(create_locked(&self.db)?);
         }
         Ok(self.file.as_mut().expect("created above"))
     }

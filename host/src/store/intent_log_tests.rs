@@ -393,3 +393,25 @@ fn a_stopped_run_intents_are_archived_with_its_ledger() {
         "not in the fresh ledger"
     );
 }
+
+#[test]
+fn an_intent_file_is_locked_before_an_opener_can_see_it() {
+    let p = tmp();
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    // A file still being made is under a name openers do not list.
+    let staging = super::intent_log::tests_staging_name(&p);
+    std::fs::write(&staging, "").unwrap();
+    assert!(intent_files(&p).is_empty(), "{staging:?} is listed");
+    std::fs::remove_file(&staging).unwrap();
+    // Once named, it is locked: an opener leaves it (and its intent) alone.
+    let (t, orders) = trade("t-13");
+    let engine = Ledger::open(&p).unwrap();
+    engine.journal_intent_unsynced(&t, &orders).unwrap();
+    let (file, _) = the_intent_file(&p);
+    assert!(
+        std::fs::File::open(&file).unwrap().try_lock().is_err(),
+        "the named file is locked"
+    );
+    Ledger::open(&p).unwrap();
+    assert_eq!(intents_on_disk(&p), 1);
+}

@@ -26,6 +26,7 @@ mod paper_e2e;
 mod paper_live;
 mod paper_live_record;
 mod paper_resume;
+mod plugin_hang;
 mod plugin_loading;
 mod polymarket;
 mod risk_gate_race;

@@ -11,6 +11,9 @@ use super::decision_latency::Stamps;
 use super::setup::{Engine, EngineError};
 use crate::venue_io::wire_stamp::observe;
 
+/// How long a run stopped by a hung plugin call waits for its notifications to go out.
+const HUNG_FLUSH: Duration = Duration::from_secs(2);
+
 impl Engine {
     /// Live loop: polls books of every pair instrument, trades, checks fills and resolutions,
     /// until `stop` resolves. The drivers (REST loop, streams, preparer, trade runner) and
@@ -18,7 +21,9 @@ impl Engine {
     /// one trade waiting on a venue, unwinding or writing the ledger (SQLite blocks its thread
     /// for the fsync) stops neither the others nor the next decision (see `in_flight`); on
     /// stop the loop hands over no more trades and waits for the running ones to end. If one
-    /// task fails, the others are stopped and the error returned.
+    /// task fails, the others are stopped and the error returned. If a plugin call holds its
+    /// caller past the timeout (the registry's `HangAlarm`), the run stops at once with
+    /// [`EngineError::PluginHung`]: a restart reconciles what was in flight.
     pub async fn run_live(
         self: &Arc<Self>,
         stop: tokio::sync::watch::Receiver<bool>,
@@ -57,7 +62,24 @@ impl Engine {
             let e = self.clone();
             tasks.spawn(async move { e.run_trades(rx).await });
         }
-        while let Some(done) = tasks.join_next().await {
+        loop {
+            let done = tokio::select! {
+                done = tasks.join_next() => done,
+                reason = self.hang_alarm.wait() => {
+                    // Not waiting for the tasks: the held one never ends, and a trade waiting
+                    // behind it would not either. Dropping the set aborts the rest.
+                    self.notify(
+                        crate::notify::Kind::EngineStop,
+                        format!("engine stopped: {reason}"),
+                        None,
+                    );
+                    if let Some(n) = self.notifier() {
+                        let _ = tokio::time::timeout(HUNG_FLUSH, n.flush()).await;
+                    }
+                    return Err(EngineError::PluginHung(reason));
+                }
+            };
+            let Some(done) = done else { break };
             let failed = match done {
                 Ok(Ok(())) => continue,
                 Ok(Err(e)) => e,

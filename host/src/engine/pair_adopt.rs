@@ -47,6 +47,7 @@ pub(super) struct StrategyRecipe {
     pub(super) name: String,
     pub(super) settings: serde_json::Value,
     pub(super) timeout: std::time::Duration,
+    pub(super) alarm: crate::plugins::HangAlarm,
 }
 
 impl StrategyRecipe {
@@ -67,7 +68,7 @@ impl StrategyRecipe {
         .await
         .map_err(|e| EngineError::Setup(format!("strategy create: {e}")))?
         .map_err(|e| EngineError::Setup(format!("strategy `{}`: {e}", self.name)))?;
-        Ok(Guarded::new(&self.name, handle, self.timeout))
+        Ok(Guarded::new(&self.name, handle, self.timeout).with_alarm(self.alarm.clone()))
     }
 }
 

@@ -30,6 +30,10 @@ pub enum EngineError {
     /// One of the engine's tasks died (a panic): the run stops.
     #[error("engine task failed: {0}")]
     Task(String),
+    /// A plugin call holds the task that made it past the timeout: the run stops, so that a
+    /// restart reconciles (see `plugins::watchdog`).
+    #[error("the run stopped: {0}; restart polymix: the ledger holds every trade, and a restart reconciles them with the venues")]
+    PluginHung(String),
 }
 
 /// Run options from the CLI.
@@ -81,6 +85,8 @@ pub struct Engine {
     /// Replaced (never mutated) when pairs join.
     pub(super) strategy: RwLock<Arc<Guarded<StrategyHandle>>>,
     pub(super) strategy_recipe: super::pair_adopt::StrategyRecipe,
+    /// Raised when a plugin call holds its caller past the timeout: a live run stops on it.
+    pub(super) hang_alarm: crate::plugins::HangAlarm,
     pub(super) gate: RiskGate,
     pub(super) ledger: Arc<Ledger>,
     pub(super) clock: Arc<dyn Clock>,
@@ -193,6 +199,7 @@ impl Engine {
             name,
             settings,
             timeout: registry.timeout(),
+            alarm: registry.hang_alarm().clone(),
         };
         let strategy = RwLock::new(Arc::new(strategy_recipe.create(&pairs).await?));
 
@@ -216,6 +223,7 @@ impl Engine {
             pairs: super::pair_adopt::PairTable::new(pairs),
             strategy,
             strategy_recipe,
+            hang_alarm: registry.hang_alarm().clone(),
             gate,
             ledger,
             clock,

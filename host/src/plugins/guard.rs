@@ -28,6 +28,11 @@
 //!   12 with `admission_race` (a risk policy's first check sleeping 300 ms): in 3 of 8 runs the
 //!   other driver proposed nothing for those 300 ms; with every call moved off, in none.
 //!   Tokio's `disable_lifo_slot` would remove this, but it is unstable (`tokio_unstable`).
+//!   Emptying the slot before each direct call (spawning an empty task, which takes the
+//!   slot's place) was tried in session 13: it cost 35–50 µs of the decision's way to the
+//!   wire (each later wake then displaces the empty task and wakes a second thread), so
+//!   instead a call past its timeout raises the registry's `HangAlarm` (`watchdog`) and a
+//!   live run stops, for a restart to reconcile.
 //!   Calls whose caller must be answered whatever the plugin does go to the worker thread
 //!   ([`Guarded::call_async_on_worker`]): the venue driver reads the answer to a write (an
 //!   order that has left) that way, so a hung plugin leaves the order's fate unknown, to be
@@ -45,7 +50,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::watchdog::Watch;
+use super::watchdog::{HangAlarm, Watch};
 
 /// Why a guarded call did not produce a value.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -165,6 +170,13 @@ impl<T: Send + Sync + 'static> Guarded<T> {
     #[cfg(test)]
     fn with_direct_permit(mut self, permit: &'static AtomicBool) -> Self {
         self.direct = permit;
+        self
+    }
+
+    /// The same instance, raising `alarm` when a call on a caller's thread outlives the
+    /// timeout (see `watchdog`).
+    pub fn with_alarm(self, alarm: HangAlarm) -> Self {
+        self.watch.set_alarm(alarm);
         self
     }
 
@@ -578,6 +590,45 @@ mod tests {
         );
         assert!(!moved.contains("runtime's threads"), "{moved}");
         assert!(first.await.unwrap().is_err() && second.await.unwrap().is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_holding_its_caller_past_the_timeout_raises_the_alarm_and_one_on_the_worker_does_not(
+    ) {
+        let permit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let timeout = Duration::from_millis(100);
+        let alarm = HangAlarm::default();
+        let worker = Guarded::new("w", (), timeout).with_alarm(alarm.clone());
+        let e = worker
+            .call_async_on_worker("sleep", |_| {
+                std::thread::sleep(Duration::from_millis(400));
+                Ok(())
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, CallError::Timeout { .. }), "{e}");
+        assert!(worker.failure().is_some());
+        // The caller got its answer at the timeout: nothing is held.
+        assert_eq!(alarm.raised(), None);
+
+        let inline = Arc::new(
+            Guarded::new("i", (), timeout)
+                .with_direct_permit(permit)
+                .with_alarm(alarm.clone()),
+        );
+        let (held, started) = sleeping_call(&inline, 700);
+        started.recv_timeout(Duration::from_secs(2)).unwrap();
+        let reason = tokio::time::timeout(Duration::from_millis(600), alarm.wait())
+            .await
+            .expect("raised within the timeout and a watchdog tick");
+        assert!(!held.is_finished(), "raised while the call still runs");
+        assert!(
+            reason.starts_with("i: call `sleep` did not return within 100 ms")
+                && reason.contains("holds one of the runtime's threads and the task that made it"),
+            "{reason}"
+        );
+        assert!(held.await.unwrap().is_err());
+        assert_eq!(alarm.raised(), Some(reason));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

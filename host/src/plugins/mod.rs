@@ -13,3 +13,4 @@ mod watchdog;
 pub use guard::{CallError, Guarded};
 pub use load::{LoadError, LoadedModule, ModuleRef};
 pub use registry::{Registry, RegistryError};
+pub use watchdog::HangAlarm;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::discover::{locate, search_dirs};
 use super::guard::Guarded;
 use super::load::{load, LoadError, LoadedModule, ModuleRef};
+use super::watchdog::HangAlarm;
 use crate::config::{fill_declared_secrets, resolve_secret, Config, SecretRef};
 
 /// Why the registry could not be built.
@@ -101,6 +102,8 @@ pub struct Registry {
     /// Rows for listing.
     pub rows: Vec<PluginRow>,
     timeout: Duration,
+    /// Raised when a call of any of these instances on a caller's thread outlives the timeout.
+    alarm: HangAlarm,
 }
 
 /// Runs a plugin constructor on its own thread, so a hang in `create` is cut off too.
@@ -218,6 +221,7 @@ impl Registry {
             resolved: BTreeMap::new(),
             rows: Vec::new(),
             timeout,
+            alarm: HangAlarm::default(),
         };
         for v in &cfg.venues {
             let m = open(PluginKind::Venue, &v.plugin, v.path.as_deref())?;
@@ -261,7 +265,8 @@ impl Registry {
                 VenueHandle::create(module, &name, &settings, &secrets)
             })
             .map_err(create_err)?;
-            let guarded = Arc::new(Guarded::new(&v.name, handle, timeout));
+            let guarded =
+                Arc::new(Guarded::new(&v.name, handle, timeout).with_alarm(reg.alarm.clone()));
             let info = guarded
                 .call("info", |h| h.info())
                 .map_err(|e| create_err(e.to_string()))?;
@@ -307,7 +312,8 @@ impl Registry {
                 RiskHandle::create(module, &name, &settings)
             })
             .map_err(create_err)?;
-            let guarded = Arc::new(Guarded::new(&r.name, handle, timeout));
+            let guarded =
+                Arc::new(Guarded::new(&r.name, handle, timeout).with_alarm(reg.alarm.clone()));
             let info = guarded
                 .call("info", |h| h.info())
                 .map_err(|e| create_err(e.to_string()))?;
@@ -369,6 +375,12 @@ impl Registry {
     /// Host-side timeout applied to plugin calls.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// Raised when a call of one of these instances (or of a strategy made with it) holds
+    /// its caller past the timeout; a live run stops on it.
+    pub fn hang_alarm(&self) -> &HangAlarm {
+        &self.alarm
     }
 
     /// An instance's settings and secret sources as created (`section`: `venue`, `risk` or

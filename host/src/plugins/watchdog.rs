@@ -3,6 +3,13 @@
 //! instance whose call has outlived its timeout, as the worker path does when its wait ends.
 //! The caller cannot be given its thread back; what matters is that nothing new is sent into
 //! a plugin that hung, and that the operator is told at the timeout, not when (if) it returns.
+//!
+//! Such a call also holds the task that made it (a driver, a trade on its way out or
+//! unwinding) until it returns, and, run directly, the task its thread would have run next
+//! (tokio's LIFO slot, which no other thread may take). So the watchdog also raises the
+//! instance's [`HangAlarm`], on which a live run stops (`Engine::run_live`): a restart
+//! reconciles every trade from the ledger and the venues, where staying up could leave a
+//! trade's second leg or unwind waiting for a call that never ends.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -10,6 +17,46 @@ use std::time::{Duration, Instant};
 
 /// How often the watchdog looks; a hung call is reported at most this much after its timeout.
 const TICK: Duration = Duration::from_millis(20);
+
+/// Raised, with its reason, when a plugin call made on a caller's thread outlives its
+/// timeout: the call holds the task that made it, for good if it never returns. One per
+/// registry (every instance of one engine's config); a live run stops on it.
+#[derive(Clone, Debug)]
+pub struct HangAlarm(Arc<tokio::sync::watch::Sender<Option<String>>>);
+
+impl Default for HangAlarm {
+    fn default() -> Self {
+        HangAlarm(Arc::new(tokio::sync::watch::Sender::new(None)))
+    }
+}
+
+impl HangAlarm {
+    /// Why it was raised, if it was.
+    pub fn raised(&self) -> Option<String> {
+        self.0.borrow().clone()
+    }
+
+    /// Waits until it is raised; its reason (the first, if raised more than once).
+    pub async fn wait(&self) -> String {
+        let mut rx = self.0.subscribe();
+        let reason = match rx.wait_for(Option::is_some).await {
+            Ok(r) => r.clone().unwrap_or_default(),
+            // The sender lives in `self`: it cannot be gone while this waits.
+            Err(_) => std::future::pending().await,
+        };
+        reason
+    }
+
+    fn raise(&self, reason: &str) {
+        self.0.send_if_modified(|r| {
+            if r.is_some() {
+                return false;
+            }
+            *r = Some(reason.to_string());
+            true
+        });
+    }
+}
 
 /// One instance's health and its calls running on callers' threads.
 pub(super) struct Watch {
@@ -19,6 +66,7 @@ pub(super) struct Watch {
     running: Mutex<Vec<Running>>,
     next_id: AtomicU64,
     registered: OnceLock<()>,
+    alarm: OnceLock<HangAlarm>,
 }
 
 struct Running {
@@ -45,7 +93,13 @@ impl Watch {
             running: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             registered: OnceLock::new(),
+            alarm: OnceLock::new(),
         }
+    }
+
+    /// The alarm a late call raises (the first one set is kept).
+    pub(super) fn set_alarm(&self, alarm: HangAlarm) {
+        let _ = self.alarm.set(alarm);
     }
 
     /// Why the instance is disabled, if it is.
@@ -102,19 +156,21 @@ impl Watch {
                     "polymix_plugin_call_failures_total",
                     &[("plugin", &self.instance), ("call", &what)],
                 );
-                // A direct call holds a runtime thread, and the task that thread would have
-                // run next (tokio's LIFO slot, which no other thread takes) waits with it:
-                // the operator must know the process may need a restart.
+                // A direct call holds a runtime thread too (see the module's doc).
                 let held = if direct {
-                    "; it holds one of the runtime's threads, and work queued on that thread may wait for good: restart polymix (the ledger holds every trade; restart reconciles)"
+                    "one of the runtime's threads and "
                 } else {
                     ""
                 };
-                self.disable(format!(
-                    "{}: call `{what}` did not return within {} ms; instance disabled{held}",
+                let reason = format!(
+                    "{}: call `{what}` did not return within {} ms; instance disabled; it holds {held}the task that made it",
                     self.instance,
                     self.timeout.as_millis()
-                ));
+                );
+                self.disable(reason.clone());
+                if let Some(alarm) = self.alarm.get() {
+                    alarm.raise(&reason);
+                }
             }
         }
     }

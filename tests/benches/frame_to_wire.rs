@@ -20,6 +20,8 @@ mod live_e2e;
 #[path = "../integration/support.rs"]
 #[allow(dead_code, unused_imports)]
 mod support;
+#[path = "common/wire_tap.rs"]
+mod wire_tap;
 
 use live_e2e::{kalshi_venue_toml, pairs_toml, seed, ARB_TICKER, ARB_YES, PM_ADDR};
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
@@ -115,6 +117,23 @@ fn main() {
             ],
         );
         let engine = live_e2e::live_engine_at(&dir, &body).await;
+        // Each order request's first segment as it goes out, timed by the kernel.
+        let port = |url: &str| -> u16 {
+            let rest = url.split("://").nth(1).expect("a url");
+            let host = rest.split('/').next().expect("host:port");
+            host.rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .expect("a port")
+        };
+        let tap = match wire_tap::WireTap::start(port(&pm.base_url), port(&ks.base_url)) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                println!("note: no figure on the wire: {e}");
+                None
+            }
+        };
+        let anchor_before = wire_tap::realtime_offset();
         let ledger = engine.ledger().clone();
         let (tx, rx) = tokio::sync::watch::channel(false);
         let script = async {
@@ -160,10 +179,15 @@ fn main() {
         };
         let (r, ()) = tokio::join!(engine.run_live(rx), script);
         r.expect("engine ran");
+        let anchor_after = wire_tap::realtime_offset();
+        let samples = engine.decision_to_wire_stages();
         latency_report::print(
             "frame_to_wire",
             ledger.trades_in(&[]).map(|t| t.len()).unwrap_or(0),
-            &engine.decision_to_wire_stages(),
+            &samples,
         );
+        if let Some(tap) = tap {
+            wire_tap::print(&samples, &tap.finish(), [anchor_before, anchor_after]);
+        }
     });
 }

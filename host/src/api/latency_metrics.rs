@@ -78,6 +78,7 @@ mod tests {
         stages[Stage::Journaled as usize] = Some(Duration::from_micros(journaled_us));
         stages[Stage::Wire as usize] = Some(Duration::from_micros(total_us - journaled_us));
         Sample {
+            book: std::time::Instant::now(),
             total: Duration::from_micros(total_us),
             stages,
         }

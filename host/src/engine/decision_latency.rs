@@ -93,6 +93,9 @@ impl Stamps {
 /// One trade's decision-to-wire time and its stages (`None`: not passed on this path).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sample {
+    /// When the deciding book arrived (so a bench can line samples up with what it saw on
+    /// the wire).
+    pub book: Instant,
     /// Book arrival to the later write.
     pub total: Duration,
     /// Per stage, the span since the previous stamped stage (or the book).
@@ -134,7 +137,11 @@ impl DecisionLatency {
         if s.len() == KEEP {
             s.pop_front();
         }
-        s.push_back(Sample { total, stages });
+        s.push_back(Sample {
+            book: t0,
+            total,
+            stages,
+        });
         tracing::debug!(micros = total.as_micros() as u64, "decision to wire");
     }
 

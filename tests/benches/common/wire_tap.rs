@@ -255,6 +255,9 @@ impl WireTap {
             std::thread::Builder::new()
                 .name("wire-tap".into())
                 .spawn(move || {
+                    // The kernel stamps each segment as it goes out; when this thread reads
+                    // it does not matter.
+                    lowest_priority();
                     let mut buf = [0u8; 512];
                     while !stop.load(Ordering::Relaxed) {
                         let (n, outgoing, at) = match read_frame(&fd, &mut buf) {
@@ -288,6 +291,18 @@ impl WireTap {
             t.join().expect("wire tap thread");
         }
         std::mem::take(&mut *self.seen.lock().unwrap())
+    }
+}
+
+/// Gives the calling thread the lowest priority (nice 19): for the bench's own threads (the
+/// doubles, the tap), so they rarely take a core from the engine's. Not `SCHED_IDLE`: the
+/// doubles hold locks the bench's script (on the engine's runtime) takes, and a thread that
+/// waited for an idle core to let go of one stalled the engine for milliseconds.
+pub fn lowest_priority() {
+    // SAFETY: gettid has no preconditions; setpriority on this thread's id changes only it.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) };
+    if r != 0 {
+        eprintln!("note: nice 19 refused: {}", io::Error::last_os_error());
     }
 }
 

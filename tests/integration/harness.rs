@@ -39,6 +39,7 @@ pub fn venue_io(reg: &Registry, name: &str, timeout_ms: u64, retries: u32) -> Ve
             backoff: Duration::from_millis(20),
             market_data_only: false,
             tls: None,
+            order_connection: true,
         },
         Arc::new(SystemClock),
     )

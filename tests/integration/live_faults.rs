@@ -854,3 +854,82 @@ async fn an_unwind_sale_of_unknown_outcome_is_never_repeated() {
     let t = ledger.trade(&trades[0].id).unwrap().unwrap();
     assert!(t.unwind_loss > Usd::ZERO, "{t:#?}");
 }
+
+/// The first trade's orders name each venue's order server and go through the HTTP client;
+/// the second trade's go out on the connections kept for order writes
+/// (`polymix_host::venue_io::OrderLane`), where both venues process them and the answers are
+/// lost (Polymarket: connection dropped; Kalshi: 502). Both are looked up, not re-sent; the
+/// trade hedges, and every order is booked as the venues booked it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_lost_on_the_kept_order_connections_are_looked_up_not_resent() {
+    let (pm, ks) = seeded_doubles().await;
+    let engine = live_engine_with("lf-kept", &pm, &ks, &engine_section(5_000)).await;
+    let ledger = engine.ledger().clone();
+    let lanes = || {
+        engine
+            .venues()
+            .iter()
+            .map(|v| v.order_lane().expect("on by default"))
+            .collect::<Vec<_>>()
+    };
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let script = async {
+        let first = wait_for(&ledger, "the first trade", Duration::from_secs(30), |t| {
+            t.len() == 1 && t[0].state == state::HEDGED
+        })
+        .await
+        .remove(0);
+        let t = std::time::Instant::now();
+        while !lanes().iter().all(|l| l.has_idle()) {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "order connections not opened"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let before: Vec<u64> = lanes().iter().map(|l| l.writes()).collect();
+        pm.inject(FaultRule::once("POST", "/order", Fault::DropAfter));
+        ks.inject(FaultRule::once("POST", KS_ORDERS, Fault::StatusAfter(502)));
+        // The arb again (the first trade took its depth).
+        pm.set_book(
+            ARB_YES,
+            &[("0.37", "50")],
+            &[("0.40", "10"), ("0.70", "100")],
+        );
+        crate::live_e2e::kalshi_arb_book(&ks);
+        let trades = wait_for(&ledger, "the second trade", Duration::from_secs(30), |t| {
+            t.len() == 2 && t.iter().all(|x| FINAL.contains(&x.state))
+        })
+        .await;
+        // A few more polls: nothing new may be sent.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let _ = tx.send(true);
+        (first, trades, before)
+    };
+    let (r, (first, trades, before)) = tokio::join!(engine.run_live(rx), script);
+    r.expect("run_live ends cleanly");
+    assert_eq!(
+        before,
+        [0, 0],
+        "the first trade's orders went through the client"
+    );
+    let after: Vec<u64> = lanes().iter().map(|l| l.writes()).collect();
+    assert_eq!(
+        after,
+        [1, 1],
+        "the second trade's orders went on the kept connections"
+    );
+    assert_eq!(pm.order_posts(), 2, "each Polymarket order reached it once");
+    assert_eq!(ks.place_attempts(), 2, "each Kalshi order reached it once");
+    let second = trades.into_iter().find(|t| t.id != first.id).unwrap();
+    assert_eq!(second.state, state::HEDGED);
+    let mut orders = ledger.orders_of(&first.id).expect("orders");
+    orders.extend(ledger.orders_of(&second.id).expect("orders"));
+    let o = Outcome {
+        trade: second,
+        orders,
+        ledger: ledger.clone(),
+    };
+    check_kalshi(&o, &ks);
+    check_polymarket(&o, &pm);
+}

@@ -208,6 +208,7 @@ fn a_hang_reading_the_answer_to_a_write_is_cut_off_at_the_timeout() {
             backoff: std::time::Duration::from_millis(10),
             market_data_only: false,
             tls: None,
+            order_connection: true,
         };
         let io = polymix_host::venue_io::VenueIo::new(
             "bad",

@@ -305,6 +305,7 @@ async fn host_io_rides_out_a_429_storm_and_reconciles_a_timed_out_place() {
                 backoff: Duration::from_millis(20),
                 market_data_only: false,
                 tls: None,
+                order_connection: true,
             },
             std::sync::Arc::new(SystemClock),
         )

@@ -151,6 +151,11 @@ pub struct VenueEntry {
     /// The trust built from `tls_roots` when the config loads (not a config key).
     #[serde(skip)]
     pub tls: Option<crate::venue_io::TlsTrust>,
+    /// Keep one connection for this venue's order writes and write each order from its
+    /// trade's own task (`venue_io/order_lane.rs`); `false` sends them through the HTTP
+    /// client like every other request. On by default.
+    #[serde(default = "default_true")]
+    pub order_connection: bool,
 }
 
 fn default_request_timeout() -> u64 {

@@ -30,7 +30,8 @@ impl Preparer {
 
 impl Engine {
     /// Asks every live venue to prepare, every [`EVERY`] and after each trade's orders left,
-    /// until `stop`. A venue answering `Unsupported` is not asked again.
+    /// until `stop`, and keeps its order connection open. A venue answering `Unsupported` is
+    /// not asked to prepare again.
     pub(super) async fn drive_prepare(
         &self,
         mut stop: watch::Receiver<bool>,
@@ -43,8 +44,14 @@ impl Engine {
         }
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !preparing.is_empty() && !*stop.borrow() {
+        let live: Vec<usize> = preparing.clone();
+        while !*stop.borrow() {
             self.prepare_venues(&mut preparing).await;
+            // Each live venue's order connection open for the next order (see
+            // `venue_io::OrderLane`): reopened here when the server closed it.
+            for &vi in &live {
+                self.venues[vi].keep_order_connection();
+            }
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = self.preparer.due.notified() => {}

@@ -3,6 +3,7 @@
 
 mod clock;
 pub mod market_data;
+mod order_lane;
 mod rate_limit;
 mod retry_after;
 mod settings;
@@ -11,6 +12,7 @@ mod tls;
 pub mod wire_stamp;
 
 pub use clock::{Clock, SimClock, SystemClock};
+pub use order_lane::OrderLane;
 pub use rate_limit::RateLimiter;
 pub use settings::VenueIoSettings;
 pub use step_driver::{Begun, VenueError, VenueIo};

@@ -21,6 +21,8 @@ pub struct VenueIoSettings {
     pub market_data_only: bool,
     /// Extra TLS roots (`tls_roots`), for REST and streams; `None`: the web PKI roots.
     pub tls: Option<super::TlsTrust>,
+    /// Order writes on a kept connection of their own (`order_connection`).
+    pub order_connection: bool,
 }
 
 impl VenueIoSettings {
@@ -59,6 +61,7 @@ impl VenueIoSettings {
             backoff: Duration::from_millis(200),
             market_data_only: entry.role == crate::config::VenueRole::MarketData,
             tls: entry.tls.clone(),
+            order_connection: entry.order_connection,
         }
     }
 }

@@ -121,6 +121,8 @@ pub struct VenueIo {
     name: String,
     venue: Arc<Guarded<VenueHandle>>,
     client: reqwest::Client,
+    /// The kept connection for order writes (`order_connection`), if on.
+    lane: Option<Arc<super::OrderLane>>,
     limiter: RateLimiter,
     settings: VenueIoSettings,
     clock: Arc<dyn Clock>,
@@ -156,8 +158,16 @@ impl VenueIo {
             tracing::error!(venue = name, error = %e, "venue HTTP client not built as configured; using the web PKI roots only");
             builder().build().unwrap_or_default()
         });
+        let lane = settings.order_connection.then(|| {
+            Arc::new(super::OrderLane::new(
+                name,
+                settings.tls.as_ref(),
+                settings.timeout,
+            ))
+        });
         VenueIo {
             name: name.to_string(),
+            lane,
             limiter: RateLimiter::new(settings.rates.clone()),
             venue,
             client,
@@ -195,7 +205,42 @@ impl VenueIo {
         }
     }
 
+    /// The kept order connection, if `order_connection` is on (for tests and the API).
+    pub fn order_lane(&self) -> Option<&super::OrderLane> {
+        self.lane.as_deref()
+    }
+
+    /// Opens the kept order connection ahead of the next order if it is not open (the
+    /// preparer's tick; a no-op before the venue's first order write named its server).
+    pub fn keep_order_connection(&self) {
+        if let Some(lane) = &self.lane {
+            lane.keep_open();
+        }
+    }
+
     async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, String> {
+        if !req.idempotent {
+            if let Some(lane) = &self.lane {
+                if let Some(ready) = lane.take(req) {
+                    super::wire_stamp::write_sent();
+                    let r = lane.send(ready).await;
+                    if r.is_ok() {
+                        super::wire_stamp::response_read();
+                    }
+                    return r;
+                }
+            }
+        }
+        let r = self.send_by_client(req).await;
+        if !req.idempotent {
+            // This write went the slow way: have a connection ready for the next one.
+            self.keep_order_connection();
+        }
+        r
+    }
+
+    /// [`Self::send`] through the venue's `reqwest` client.
+    async fn send_by_client(&self, req: &HttpRequest) -> Result<HttpResponse, String> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| format!("bad method {:?}", req.method))?;
         let mut rb = self.client.request(method, &req.url);

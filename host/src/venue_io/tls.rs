@@ -64,6 +64,18 @@ impl fmt::Debug for TlsTrust {
     }
 }
 
+/// A rustls config trusting the web PKI roots alone, on the ring provider (as `TlsTrust`'s);
+/// `None` if the provider refuses the default protocol versions (not expected).
+pub(super) fn web_pki_config() -> Option<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .ok()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+}
+
 impl TlsTrust {
     /// Trusts the web PKI roots and every certificate of the PEM file at `path`.
     pub fn load(path: &Path) -> Result<Self, TlsRootsError> {

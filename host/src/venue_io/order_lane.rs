@@ -24,6 +24,12 @@ use plugin_api::{HttpRequest, HttpResponse};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
+/// How long a connection may sit unused before it is replaced rather than written to.
+/// Servers close idle keep-alive connections (commonly after 60 s or more), and a close that
+/// crosses an order's write leaves the order's fate unknown (looked up): a connection is
+/// retired well before that, off the path (the preparer's tick reopens it).
+const IDLE_MAX: Duration = Duration::from_secs(30);
+
 /// Largest response head and body this reader takes (a venue's order answer is < 10 KB).
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -122,9 +128,16 @@ impl AsyncWrite for Stream {
 pub(super) struct Conn {
     io: Stream,
     server: Server,
+    /// Opened, or last answered.
+    since: std::time::Instant,
 }
 
 impl Conn {
+    /// Alive and not idle past `idle_max`.
+    fn usable(&mut self, idle_max: Duration) -> bool {
+        self.since.elapsed() < idle_max && self.alive()
+    }
+
     /// Whether the server has neither closed it nor sent anything unasked, without waiting:
     /// one read polled with a waker that does nothing (the socket's readiness is the runtime
     /// driver's; a TLS session ticket the server sent after the handshake is taken in here).
@@ -156,6 +169,7 @@ pub struct OrderLane {
     opening: AtomicBool,
     /// Requests written on a kept connection.
     writes: AtomicU64,
+    idle_max: Duration,
 }
 
 impl OrderLane {
@@ -178,7 +192,15 @@ impl OrderLane {
             idle: Mutex::new(None),
             opening: AtomicBool::new(false),
             writes: AtomicU64::new(0),
+            idle_max: IDLE_MAX,
         }
+    }
+
+    /// The same lane retiring connections idle for `d` (tests).
+    #[cfg(test)]
+    pub(super) fn with_idle_max(mut self, d: Duration) -> Self {
+        self.idle_max = d;
+        self
     }
 
     /// The idle connection, alive, with `req` framed for it; `None` sends it the usual way.
@@ -201,8 +223,8 @@ impl OrderLane {
         }
         let bytes = frame(req, &server.authority, &target)?;
         let mut conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).take()?;
-        if !conn.alive() {
-            tracing::debug!(venue = %self.venue, "kept order connection closed by the server; reopening");
+        if !conn.usable(self.idle_max) {
+            tracing::debug!(venue = %self.venue, "kept order connection closed or idle too long; reopening");
             return None;
         }
         Some(Ready { conn, bytes })
@@ -221,6 +243,7 @@ impl OrderLane {
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok((resp, reusable))) => {
                 if reusable {
+                    conn.since = std::time::Instant::now();
                     *self.idle.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn);
                 }
                 Ok(resp)
@@ -250,7 +273,7 @@ impl OrderLane {
         {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(c) = idle.as_mut() {
-                if c.alive() {
+                if c.usable(self.idle_max) {
                     return;
                 }
                 *idle = None;
@@ -313,6 +336,7 @@ async fn open(server: &Server, tls: &Option<Arc<rustls::ClientConfig>>) -> io::R
     Ok(Conn {
         io,
         server: server.clone(),
+        since: std::time::Instant::now(),
     })
 }
 

@@ -382,3 +382,34 @@ async fn over_tls_orders_go_out_on_the_kept_connection() {
     assert!(!untrusted.has_idle());
     assert!(untrusted.take(&https("{}")).is_none());
 }
+
+#[tokio::test]
+async fn a_connection_idle_too_long_is_replaced_not_written_to() {
+    let s = server(vec![Answer::Bytes(CREATED)]).await;
+    let lane = open_lane_to(
+        OrderLane::new("v", None, Duration::from_secs(5)).with_idle_max(Duration::from_millis(100)),
+        order(s.port, "{}"),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        lane.take(&order(s.port, "{}")).is_none(),
+        "retired, not used"
+    );
+    lane.keep_open();
+    let t = std::time::Instant::now();
+    while !lane.has_idle() {
+        assert!(t.elapsed() < Duration::from_secs(2), "not reopened");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(s.accepted.load(Ordering::SeqCst), 2, "a fresh connection");
+    let r = lane
+        .send(lane.take(&order(s.port, "{}")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status, 201);
+    assert!(
+        s.seen.lock().unwrap().len() == 1,
+        "nothing was written to the old one"
+    );
+}

@@ -185,6 +185,17 @@ async fn open_lane_to(lane: OrderLane, first: HttpRequest) -> Arc<OrderLane> {
     panic!("the connection did not open");
 }
 
+/// A server giving `answer` to the first order on a lane opened to it; what that order got.
+async fn one_order(answer: Answer) -> (Server, Arc<OrderLane>, Result<HttpResponse, String>) {
+    let s = server(vec![answer]).await;
+    let lane = open_lane(s.port).await;
+    let ready = lane
+        .take(&order(s.port, "{}"))
+        .expect("the kept connection");
+    let r = lane.send(ready).await;
+    (s, lane, r)
+}
+
 const CREATED: &str = "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{\"id\":\"o1\"}";
 
 #[tokio::test]
@@ -231,15 +242,10 @@ async fn orders_go_out_on_one_kept_connection_byte_for_byte() {
 
 #[tokio::test]
 async fn a_chunked_answer_after_an_interim_one_is_read_whole() {
-    let s = server(vec![Answer::Bytes(
+    let (_, lane, r) = one_order(Answer::Bytes(
         "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4;ext=1\r\n{\"id\r\n7\r\n\":\"o2\"}\r\n0\r\nx-trailer: t\r\n\r\n",
-    )])
-    .await;
-    let lane = open_lane(s.port).await;
-    let r = lane
-        .send(lane.take(&order(s.port, "{}")).unwrap())
-        .await
-        .unwrap();
+    )).await;
+    let r = r.unwrap();
     assert_eq!(
         (r.status, r.body.as_slice()),
         (200, &b"{\"id\":\"o2\"}"[..])
@@ -249,15 +255,11 @@ async fn a_chunked_answer_after_an_interim_one_is_read_whole() {
 
 #[tokio::test]
 async fn a_connection_the_server_closes_is_not_kept_or_used() {
-    let s = server(vec![Answer::BytesThenClose(
+    let (_, lane, r) = one_order(Answer::BytesThenClose(
         "HTTP/1.1 201 Created\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}",
-    )])
+    ))
     .await;
-    let lane = open_lane(s.port).await;
-    let r = lane
-        .send(lane.take(&order(s.port, "{}")).unwrap())
-        .await
-        .unwrap();
+    let r = r.unwrap();
     assert_eq!(r.status, 201);
     assert!(!lane.has_idle(), "`connection: close`: not kept");
 
@@ -295,15 +297,11 @@ async fn an_answer_lost_after_the_write_is_an_error_and_the_connection_dropped()
     assert!(!lane.has_idle());
 
     // Bytes past the answer: read, but the connection is not trusted again.
-    let s = server(vec![Answer::Bytes(
+    let (_, lane, r) = one_order(Answer::Bytes(
         "HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\n",
-    )])
+    ))
     .await;
-    let lane = open_lane(s.port).await;
-    let r = lane
-        .send(lane.take(&order(s.port, "{}")).unwrap())
-        .await
-        .unwrap();
+    let r = r.unwrap();
     assert_eq!(r.status, 201);
     assert!(!lane.has_idle());
 }
@@ -331,12 +329,8 @@ async fn a_bad_answer_is_an_error() {
         "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
         "garbage\r\n\r\n",
     ] {
-        let s = server(vec![Answer::BytesThenClose(bytes)]).await;
-        let lane = open_lane(s.port).await;
-        let e = lane
-            .send(lane.take(&order(s.port, "{}")).unwrap())
-            .await
-            .unwrap_err();
+        let (_, lane, e) = one_order(Answer::BytesThenClose(bytes)).await;
+        let e = e.unwrap_err();
         assert!(e.starts_with("order connection to 127.0.0.1:"), "{e}");
         assert!(!lane.has_idle());
     }

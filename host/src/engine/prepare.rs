@@ -45,6 +45,9 @@ impl Engine {
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let live: Vec<usize> = preparing.clone();
+        if live.is_empty() {
+            return Ok(());
+        }
         while !*stop.borrow() {
             self.prepare_venues(&mut preparing).await;
             // Each live venue's order connection open for the next order (see

@@ -240,7 +240,13 @@ impl OrderLane {
             conn.io.flush().await?;
             read_response(&mut conn.io).await
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
+        let r = tokio::time::timeout(self.timeout, exchange).await;
+        // Counted after the exchange, off the way to the wire.
+        crate::metrics::inc(
+            "polymix_order_connection_writes_total",
+            &[("venue", &self.venue)],
+        );
+        match r {
             Ok(Ok((resp, reusable))) => {
                 if reusable {
                     conn.since = std::time::Instant::now();

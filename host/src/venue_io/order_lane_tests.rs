@@ -222,6 +222,14 @@ async fn orders_go_out_on_one_kept_connection_byte_for_byte() {
         assert!(lane.has_idle(), "kept for the next order");
     }
     assert_eq!(s.accepted.load(Ordering::SeqCst), 1, "one connection");
+    // Counted for `/metrics` (process-wide: other lanes named "v" may add to it).
+    let text = crate::metrics::render();
+    let counted = text
+        .lines()
+        .find_map(|l| l.strip_prefix("polymix_order_connection_writes_total{venue=\"v\"} "))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(counted >= 3, "{text}");
     let seen = s.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 3);
     assert!(

@@ -632,6 +632,31 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_still_held_after_its_instance_was_disabled_raises_the_alarm() {
+        let permit: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let alarm = HangAlarm::default();
+        let g = Arc::new(
+            Guarded::new("d", (), Duration::from_millis(100))
+                .with_direct_permit(permit)
+                .with_alarm(alarm.clone()),
+        );
+        let (held, started) = sleeping_call(&g, 600);
+        started.recv_timeout(Duration::from_secs(2)).unwrap();
+        // Disabled for another reason (say a panic in a call beside it) while this one runs.
+        g.disable("d: panicked".into());
+        let reason = tokio::time::timeout(Duration::from_millis(500), alarm.wait())
+            .await
+            .expect("raised all the same");
+        assert!(reason.contains("call `sleep` did not return"), "{reason}");
+        assert_eq!(
+            g.failure().as_deref(),
+            Some("d: panicked"),
+            "the first reason kept"
+        );
+        assert!(held.await.unwrap().is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_on_the_callers_thread_is_an_error_and_disables_the_instance() {
         let g = Guarded::new("boom", (), Duration::from_secs(5));
         let e = g

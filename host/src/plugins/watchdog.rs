@@ -141,7 +141,8 @@ impl Watch {
         }
     }
 
-    /// Disables the instance if one of its calls has outlived the timeout.
+    /// Disables the instance and raises its alarm if one of its calls has outlived the
+    /// timeout.
     fn look(&self, now: Instant) {
         let late = self
             .running
@@ -150,28 +151,31 @@ impl Watch {
             .iter()
             .find(|r| now.duration_since(r.started) > self.timeout)
             .map(|r| (r.what.clone(), r.direct));
-        if let Some((what, direct)) = late {
-            if self.failure().is_none() {
-                crate::metrics::inc(
-                    "polymix_plugin_call_failures_total",
-                    &[("plugin", &self.instance), ("call", &what)],
-                );
-                // A direct call holds a runtime thread too (see the module's doc).
-                let held = if direct {
-                    "one of the runtime's threads and "
-                } else {
-                    ""
-                };
-                let reason = format!(
-                    "{}: call `{what}` did not return within {} ms; instance disabled; it holds {held}the task that made it",
-                    self.instance,
-                    self.timeout.as_millis()
-                );
-                self.disable(reason.clone());
-                if let Some(alarm) = self.alarm.get() {
-                    alarm.raise(&reason);
-                }
-            }
+        let Some((what, direct)) = late else {
+            return;
+        };
+        // A direct call holds a runtime thread too (see the module's doc).
+        let held = if direct {
+            "one of the runtime's threads and "
+        } else {
+            ""
+        };
+        let reason = format!(
+            "{}: call `{what}` did not return within {} ms; instance disabled; it holds {held}the task that made it",
+            self.instance,
+            self.timeout.as_millis()
+        );
+        if self.failure().is_none() {
+            crate::metrics::inc(
+                "polymix_plugin_call_failures_total",
+                &[("plugin", &self.instance), ("call", &what)],
+            );
+            self.disable(reason.clone());
+        }
+        // Raised even if the instance was disabled before (a panic while this call ran):
+        // the call holds its caller either way. The alarm keeps its first reason.
+        if let Some(alarm) = self.alarm.get() {
+            alarm.raise(&reason);
         }
     }
 }

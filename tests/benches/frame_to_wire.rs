@@ -8,7 +8,9 @@
 //!
 //! `cargo bench -p polymix-tests --bench frame_to_wire [-- TRADES]` (default 1000 trades);
 //! with `--profile latency`, the build for live trading (whole-program optimization).
-//! Prints the totals and, per stage, where the time went (`decision_latency::Stage`).
+//! Prints the totals and, per stage, where the time went (`decision_latency::Stage`), then the
+//! same decisions timed to both order requests on the wire: kernel timestamps of their first
+//! segments on `lo` (`common/wire_tap.rs`; needs `CAP_NET_RAW`, else a note and no figure).
 //! After each trade the Kalshi book is set back to the arb (one `orderbook_delta` frame decides
 //! the next trade) and Polymarket's depth restored.
 

@@ -420,7 +420,7 @@ enum Framing {
 async fn read_response<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<(HttpResponse, bool)> {
     let mut buf = Vec::with_capacity(4096);
     loop {
-        let (status, headers, head_len) = loop {
+        let (status, http10, headers, head_len) = loop {
             let mut slots = [httparse::EMPTY_HEADER; 64];
             let mut r = httparse::Response::new(&mut slots);
             match r
@@ -439,7 +439,7 @@ async fn read_response<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<(HttpResp
                             )
                         })
                         .collect();
-                    break (status, headers, n);
+                    break (status, r.version == Some(0), headers, n);
                 }
                 httparse::Status::Partial if buf.len() > MAX_HEAD => {
                     return Err(bad("response head too large"))
@@ -459,9 +459,13 @@ async fn read_response<S: AsyncRead + Unpin>(io: &mut S) -> io::Result<(HttpResp
                 .map(|(_, v)| v.as_str())
                 .collect::<Vec<_>>()
         };
-        let close = header("connection")
-            .iter()
-            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")));
+        let token = |name: &str| {
+            header("connection")
+                .iter()
+                .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(name)))
+        };
+        // HTTP/1.0 closes after each answer unless it says `keep-alive`.
+        let close = token("close") || (http10 && !token("keep-alive"));
         let chunked = header("transfer-encoding").last().is_some_and(|v| {
             v.rsplit(',')
                 .next()

@@ -271,6 +271,14 @@ async fn a_connection_the_server_closes_is_not_kept_or_used() {
     assert_eq!(r.status, 201);
     assert!(!lane.has_idle(), "`connection: close`: not kept");
 
+    // An HTTP/1.0 answer without `keep-alive`: the server will close, so it is not kept.
+    let (_, lane, r) = one_order(Answer::Bytes(
+        "HTTP/1.0 201 Created\r\ncontent-length: 2\r\n\r\n{}",
+    ))
+    .await;
+    assert_eq!(r.unwrap().status, 201);
+    assert!(!lane.has_idle(), "HTTP/1.0: not kept");
+
     // Closed by the server while idle: the next order goes the usual way.
     let closing = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = closing.local_addr().unwrap().port();

@@ -154,6 +154,11 @@ impl Watch {
         let Some((what, direct)) = late else {
             return;
         };
+        // Said once: a call that stays late is seen again at every tick.
+        let raised = self.alarm.get().is_none_or(|a| a.raised().is_some());
+        if raised && self.failure().is_some() {
+            return;
+        }
         // A direct call holds a runtime thread too (see the module's doc).
         let held = if direct {
             "one of the runtime's threads and "

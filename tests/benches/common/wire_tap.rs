@@ -130,6 +130,24 @@ fn post_filter(pm_port: u16, ks_port: u16) -> Vec<libc::sock_filter> {
     ]
 }
 
+/// Sets the `SOL_SOCKET` option `name` of `fd` to `value`; `what` names it in the error.
+fn set_option<T>(fd: &OwnedFd, name: libc::c_int, value: &T, what: &str) -> io::Result<()> {
+    // SAFETY: `value` is a live `T` and its size is passed with it.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            name,
+            value as *const T as *const libc::c_void,
+            std::mem::size_of::<T>() as u32,
+        )
+    };
+    if r < 0 {
+        return Err(last_os_error(what));
+    }
+    Ok(())
+}
+
 /// A packet socket on `lo` with kernel receive timestamps and [`post_filter`], reads timing
 /// out every 100 ms.
 fn open_tap(pm_port: u16, ks_port: u16) -> io::Result<OwnedFd> {
@@ -159,45 +177,18 @@ fn open_tap(pm_port: u16, ks_port: u16) -> io::Result<OwnedFd> {
             return Err(last_os_error("bind to lo"));
         }
         let on: libc::c_int = 1;
-        let r = libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_TIMESTAMPNS,
-            &on as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as u32,
-        );
-        if r < 0 {
-            return Err(last_os_error("SO_TIMESTAMPNS"));
-        }
+        set_option(&fd, libc::SO_TIMESTAMPNS, &on, "SO_TIMESTAMPNS")?;
         let mut filter = post_filter(pm_port, ks_port);
         let prog = libc::sock_fprog {
             len: filter.len() as u16,
             filter: filter.as_mut_ptr(),
         };
-        let r = libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            &prog as *const libc::sock_fprog as *const libc::c_void,
-            std::mem::size_of::<libc::sock_fprog>() as u32,
-        );
-        if r < 0 {
-            return Err(last_os_error("SO_ATTACH_FILTER"));
-        }
+        set_option(&fd, libc::SO_ATTACH_FILTER, &prog, "SO_ATTACH_FILTER")?;
         let tv = libc::timeval {
             tv_sec: 0,
             tv_usec: 100_000,
         };
-        let r = libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            &tv as *const libc::timeval as *const libc::c_void,
-            std::mem::size_of::<libc::timeval>() as u32,
-        );
-        if r < 0 {
-            return Err(last_os_error("SO_RCVTIMEO"));
-        }
+        set_option(&fd, libc::SO_RCVTIMEO, &tv, "SO_RCVTIMEO")?;
         Ok(fd)
     }
 }

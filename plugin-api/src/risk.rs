@@ -146,5 +146,7 @@ pub trait RiskPolicy: Send + Sync + 'static {
     /// its lock, and if the engine's state moved meanwhile (another trade reserved or released
     /// cash, a balance was read, the day rolled) it asks again with the new snapshot. So one
     /// proposal may be checked more than once, and may be checked while other proposals are.
+    /// With `[engine] rehearse_every_us` set the host also checks a representative proposal
+    /// that is never traded, every few hundred microseconds, to keep this path warm.
     fn check(&self, snapshot: &RiskSnapshot, proposal: &RiskProposal) -> RiskDecision;
 }

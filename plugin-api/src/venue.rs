@@ -185,6 +185,28 @@ crate::tag_first::tag_first_enum! {
         /// does not cover the body). The host calls it periodically in live runs; a plugin with
         /// nothing to prepare answers [`crate::ErrorKind::Unsupported`] and is not asked again.
         Prepare,
+        /// Off the hot path, never sent: build what [`VenueOp::PlaceOrder`] with `order`
+        /// would send, so that the code and data of the path to the wire are in the CPU's
+        /// caches when a real order comes. Between two orders whatever else the machine runs
+        /// evicts them, and an order's build then costs several times its warm time
+        /// (BENCHMARKS.md, "Rehearsed orders"). The host asks only when configured to
+        /// (`[engine] rehearse_every_us`), as often as every few hundred microseconds.
+        ///
+        /// Answer with the step a `PlaceOrder` begins with (its [`Step::Http`]): the host reads
+        /// it and frames its request as for a real order, then drops it. The host never sends
+        /// a rehearsal (its step driver refuses to). Even so, nothing in it may be something a
+        /// venue would accept: sign with a throwaway key, or put a placeholder where a
+        /// signature goes. And a rehearsal must have no effect: nothing remembered or logged,
+        /// nothing prepared for the next real order used up (a prepared signature or nonce
+        /// stays where it is). Answer [`OpResult::Prepared`] when there is nothing to build
+        /// yet (e.g. the market's rules are not known: learning them would be a request). A
+        /// plugin that answers an error, e.g. [`crate::ErrorKind::Unsupported`] as a plugin
+        /// built before this operation does, is not asked again.
+        Rehearse {
+            /// A representative order (the size and price of a real one; its client order id
+            /// is not one the host will use).
+            order: OrderRequest,
+        },
         /// Markets described by their structure, for pair discovery (one page; capability
         /// `listings`). See [`crate::listing`].
         Listings {
@@ -221,6 +243,7 @@ impl VenueOp {
             VenueOp::CancelAll { .. } => "cancel_all",
             VenueOp::ExchangeStatus => "exchange_status",
             VenueOp::Prepare => "prepare",
+            VenueOp::Rehearse { .. } => "rehearse",
             VenueOp::Listings { .. } => "listings",
             VenueOp::Ingest { .. } => "ingest",
         }
@@ -308,7 +331,7 @@ crate::tag_first::tag_first_enum! {
             /// The venue's words on why not, or when it resumes, if it said.
             detail: Option<String>,
         },
-        /// Preparation done; nothing to report.
+        /// Preparation (or a rehearsal) done; nothing to report.
         Prepared,
         /// One page of structured listings.
         Listings {

@@ -56,8 +56,18 @@ min_roi = "0.01"
 slippage_bps = 10
 "#;
 
-/// REST book polls every ten minutes (the streams own the books); sweeps out of the way.
-const ENGINE: &str = "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 600000\nsettle_poll_ms = 600000\nreconcile_ms = 600000\norder_appear_window_ms = 2000\n\n[api]\nenabled = false\n";
+/// REST book polls every ten minutes (the streams own the books); sweeps out of the way;
+/// orders rehearsed every millisecond, as README's "Going live" recommends for latency.
+const ENGINE: &str = "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 600000\nsettle_poll_ms = 600000\nreconcile_ms = 600000\norder_appear_window_ms = 2000\nrehearse_every_us = REHEARSE\n\n[api]\nenabled = false\n";
+
+/// `rehearse_every_us` of the bench's engine: `F2W_REHEARSE_US` if set (0 turns rehearsals
+/// off, to measure without them), else 1000.
+fn rehearse_every_us() -> u64 {
+    std::env::var("F2W_REHEARSE_US")
+        .ok()
+        .map(|v| v.parse().expect("F2W_REHEARSE_US: microseconds"))
+        .unwrap_or(1000)
+}
 
 fn main() {
     let trades: usize = std::env::args()
@@ -120,7 +130,7 @@ fn main() {
                 &pm_venue,
                 &ks_venue,
                 BENCH_RISK_AND_STRATEGY,
-                ENGINE,
+                &ENGINE.replace("REHEARSE", &rehearse_every_us().to_string()),
                 &pairs_toml("pm", "ks"),
             ],
         );

@@ -14,6 +14,7 @@ mod kalshi;
 mod live_e2e;
 mod live_faults;
 mod live_market_status;
+mod live_rehearsal;
 mod live_stream;
 mod live_stream_adopt;
 mod live_tls;

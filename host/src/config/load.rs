@@ -277,6 +277,34 @@ mod tests {
     }
 
     #[test]
+    fn rehearse_every_us_is_off_or_at_least_100() {
+        let cfg = |v: &str| {
+            let c = parse(
+                Path::new("t.toml"),
+                &format!("[engine]\nrehearse_every_us = {v}\n"),
+            )?;
+            validate(&c).map(|()| c)
+        };
+        assert_eq!(cfg("0").unwrap().engine.rehearse_every_us, 0);
+        assert_eq!(cfg("1000").unwrap().engine.rehearse_every_us, 1000);
+        let e = cfg("50").unwrap_err().to_string();
+        assert!(
+            e.contains("engine.rehearse_every_us: 50 is out of range") && e.contains("0 for off"),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(cfg("-1").is_err());
+        assert_eq!(
+            parse(Path::new("t.toml"), "")
+                .unwrap()
+                .engine
+                .rehearse_every_us,
+            0,
+            "off unless configured"
+        );
+    }
+
+    #[test]
     fn bad_mode_is_named() {
         let e = err("mode = \"yolo\"\n");
         assert!(e.contains("mode"), "{e}");

@@ -224,6 +224,11 @@ pub struct EngineSection {
     /// Live mode: look up orders whose outcome is unknown every this many ms.
     #[serde(default = "default_reconcile_ms")]
     pub reconcile_ms: u64,
+    /// Live mode: every this many µs each live venue builds a representative order and drops
+    /// it (`VenueOp::Rehearse`, never sent), keeping the way to the wire in the CPU's caches
+    /// (`engine/rehearse.rs`). Costs CPU all the time; 0 (the default) turns it off.
+    #[serde(default)]
+    pub rehearse_every_us: u64,
 }
 
 impl Default for EngineSection {
@@ -236,6 +241,7 @@ impl Default for EngineSection {
             settle_poll_ms: default_settle_poll_ms(),
             order_appear_window_ms: default_order_appear_window_ms(),
             reconcile_ms: default_reconcile_ms(),
+            rehearse_every_us: 0,
         }
     }
 }

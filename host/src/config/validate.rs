@@ -11,6 +11,8 @@ use super::model::{Config, Mode};
 /// retry count with extra zeros), and refusing it beats waiting a year for an answer.
 const TIMEOUT_MS: RangeInclusive<u64> = 1..=600_000;
 const POLL_MS: RangeInclusive<u64> = 1..=3_600_000;
+/// `engine.rehearse_every_us` when on: below 100 µs it would take most of a core.
+const REHEARSE_EVERY_US: RangeInclusive<u64> = 100..=60_000_000;
 const MAX_RETRIES: u32 = 20;
 /// EIP-155 chain ids are positive; wallets cap them below 2^53 (JSON numbers stay exact).
 const CHAIN_ID: RangeInclusive<i64> = 1..=((1i64 << 53) - 1);
@@ -181,6 +183,17 @@ pub(super) fn check_values(cfg: &Config) -> Result<(), ConfigError> {
         e.unwind_time_cap_ms,
         0..=86_400_000,
     )?;
+    if e.rehearse_every_us != 0 && !REHEARSE_EVERY_US.contains(&e.rehearse_every_us) {
+        return Err(c.invalid(
+            "engine.rehearse_every_us",
+            format!(
+                "{} is out of range (0 for off, or {} to {})",
+                e.rehearse_every_us,
+                REHEARSE_EVERY_US.start(),
+                REHEARSE_EVERY_US.end()
+            ),
+        ));
+    }
     c.range_u64(
         "api.max_connections",
         cfg.api.max_connections as u64,

@@ -1,6 +1,6 @@
 //! The live driver: polls books, checks exchange status, trades, and on start reconciles what
 //! a crash left in flight; next to it run the stream driver, the preparer (venues precompute
-//! their next order) and the trades. It only orchestrates: the work is in `rest_poll`,
+//! their next order), the rehearsals (if configured) and the trades. It only orchestrates: the work is in `rest_poll`,
 //! `venue_events`, `executor`, `settlement`, `reconcile`, `stream_driver` and `prepare`.
 
 use std::collections::BTreeSet;
@@ -46,6 +46,10 @@ impl Engine {
         {
             let (e, stop) = (self.clone(), stop.clone());
             tasks.spawn(async move { e.drive_prepare(stop).await });
+        }
+        {
+            let (e, stop) = (self.clone(), stop.clone());
+            tasks.spawn(async move { e.drive_rehearse(stop).await });
         }
         {
             // Orders a venue books late (within the appear window) are looked for once more.

@@ -25,6 +25,7 @@ mod pair_audit;
 mod pair_gate;
 mod prepare;
 mod reconcile;
+mod rehearse;
 pub mod replay;
 pub mod replay_resume;
 mod rest_poll;

@@ -179,6 +179,18 @@ impl RiskGate {
         }
     }
 
+    /// Asks every policy about `proposal` against the current totals and drops the answers: a
+    /// rehearsal (`engine/rehearse.rs`) keeping the check's code and data warm. Nothing is
+    /// reserved, counted or logged; a policy's answer depends only on what it is given
+    /// (plugin-api's `RiskPolicy::check`), so an unused one changes nothing.
+    pub fn rehearse(&self, proposal: &RiskProposal) {
+        let seen = self.snapshot(&self.lock());
+        for p in &self.policies {
+            let (snap, prop) = (seen.clone(), proposal.clone());
+            let _ = p.call_here("check", move |h| h.check(&snap, &prop));
+        }
+    }
+
     /// Runs every policy; on approval reserves cash, counts the trade and journals it before
     /// returning. A policy that cannot be called rejects (fail closed).
     pub fn admit(&self, c: Candidate) -> Result<Admission, LedgerError> {

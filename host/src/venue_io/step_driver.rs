@@ -57,6 +57,12 @@ pub enum VenueError {
         /// Operation name.
         op: &'static str,
     },
+    /// A rehearsal ([`VenueOp::Rehearse`]) was handed to the step driver: it is never sent.
+    #[error("{venue}: a rehearsed order is never sent")]
+    Rehearsal {
+        /// Venue instance.
+        venue: String,
+    },
     /// The expected order id could not be journaled, so the order was not sent.
     #[error("{venue}: {op}: not sent: journaling the expected order id failed: {message}")]
     Journal {
@@ -75,7 +81,9 @@ impl VenueError {
         match self {
             VenueError::Transport { ambiguous, .. } => *ambiguous,
             VenueError::OutcomeUnknown { .. } => true,
-            VenueError::Journal { .. } | VenueError::MarketDataOnly { .. } => false,
+            VenueError::Journal { .. }
+            | VenueError::MarketDataOnly { .. }
+            | VenueError::Rehearsal { .. } => false,
             VenueError::Plugin(e) => matches!(e.kind(), Some(ErrorKind::Timeout)),
         }
     }
@@ -86,7 +94,7 @@ impl VenueError {
             VenueError::Plugin(e) => e.kind().cloned(),
             VenueError::Transport { .. } => Some(ErrorKind::Network),
             VenueError::OutcomeUnknown { .. } => Some(ErrorKind::Timeout),
-            VenueError::Journal { .. } => Some(ErrorKind::Internal),
+            VenueError::Journal { .. } | VenueError::Rehearsal { .. } => Some(ErrorKind::Internal),
             VenueError::MarketDataOnly { .. } => Some(ErrorKind::Unsupported),
         }
     }
@@ -126,6 +134,8 @@ pub struct VenueIo {
     limiter: RateLimiter,
     settings: VenueIoSettings,
     clock: Arc<dyn Clock>,
+    /// Orders rehearsed ([`Self::rehearse`]).
+    rehearsals: std::sync::atomic::AtomicU64,
 }
 
 fn random_bytes() -> [u8; 32] {
@@ -173,6 +183,7 @@ impl VenueIo {
             client,
             settings,
             clock,
+            rehearsals: Default::default(),
         }
     }
 
@@ -310,6 +321,28 @@ impl VenueIo {
         })
     }
 
+    /// Rehearses an order (`engine/rehearse.rs`): the plugin builds it as
+    /// [`VenueOp::PlaceOrder`] would, and its request is framed for the kept order connection
+    /// as a real one is, then dropped. Nothing is sent: this never calls the step driver.
+    pub async fn rehearse(&self, order: plugin_api::OrderRequest) -> Result<(), VenueError> {
+        let begun = self.begin(&VenueOp::Rehearse { order }).await?;
+        if let Step::Http { request, .. } = &begun.step {
+            if let Some(lane) = &self.lane {
+                lane.rehearse(request);
+            }
+            self.rehearsals
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            crate::metrics::inc("polymix_order_rehearsals_total", &[("venue", &self.name)]);
+        }
+        // (`Prepared`: the plugin had nothing to build yet, e.g. no market rules cached.)
+        Ok(())
+    }
+
+    /// How many orders [`Self::rehearse`] built (answers with nothing to build not counted).
+    pub fn rehearsals(&self) -> u64 {
+        self.rehearsals.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// [`Self::run_journaled`] from a step [`Self::begin`] built: that step is sent as built
     /// (the order id journaled from it is the one the venue gets).
     pub async fn run_begun(
@@ -364,6 +397,13 @@ impl VenueIo {
         if let Some(refused) = self.refusal(op) {
             tracing::error!(venue = %self.name, op = op.name(), "operation refused: market-data instance");
             return Err(refused);
+        }
+        if matches!(op, VenueOp::Rehearse { .. }) {
+            // Whatever the plugin built for it: a rehearsal only warms the way to the wire.
+            tracing::error!(venue = %self.name, "a rehearsed order reached the step driver; not sent");
+            return Err(VenueError::Rehearsal {
+                venue: self.name.clone(),
+            });
         }
         let started = std::time::Instant::now();
         let mut run = OpRun {

@@ -31,6 +31,7 @@ pub mod num;
 pub mod orders;
 pub mod portfolio;
 pub mod presign;
+mod rehearse;
 pub mod settings;
 pub mod ws_lifecycle;
 pub mod ws_stream;
@@ -291,29 +292,44 @@ impl KalshiVenue {
         rate_class: &str,
         ctx: &CallCtx,
     ) -> Result<HttpRequest, KalshiError> {
-        let url = format!("{}{path}{}", self.settings.base_url, query(q));
-        let mut req =
-            HttpRequest::new(method, url, rate_class).header("accept", "application/json");
-        if auth {
+        let headers = if auth {
             let signer = self.signer()?;
             let prepared = (method == "POST" && path == PLACE_PATH)
                 .then(|| self.presign.take(ctx.now_ms))
                 .flatten();
-            let headers = match prepared {
+            Some(match prepared {
                 Some(p) => signer.headers_with(p.ts_ms, p.signature),
                 None => {
                     let signed_path = format!("{}{path}", self.settings.path_prefix);
                     signer.headers(ctx.now_ms, method, &signed_path)?
                 }
-            };
-            for (k, v) in headers {
-                req = req.header(k, v);
-            }
+            })
+        } else {
+            None
+        };
+        Ok(self.assemble(method, path, q, body, headers, rate_class))
+    }
+
+    /// The request to `path` with the given authentication headers, if any.
+    fn assemble(
+        &self,
+        method: &str,
+        path: &str,
+        q: &[(&str, String)],
+        body: Option<Vec<u8>>,
+        auth: Option<[(&'static str, String); 3]>,
+        rate_class: &str,
+    ) -> HttpRequest {
+        let url = format!("{}{path}{}", self.settings.base_url, query(q));
+        let mut req =
+            HttpRequest::new(method, url, rate_class).header("accept", "application/json");
+        for (k, v) in auth.into_iter().flatten() {
+            req = req.header(k, v);
         }
         if let Some(b) = body {
             req = req.json_body(b);
         }
-        Ok(req)
+        req
     }
 
     fn http(&self, req: HttpRequest, p: &Pending) -> PluginResult<Step> {
@@ -1290,6 +1306,7 @@ impl Venue for KalshiVenue {
                 )
             }
             VenueOp::Prepare => self.prepare(&ctx),
+            VenueOp::Rehearse { order } => self.rehearse(&order, &ctx),
             VenueOp::ExchangeStatus => self.get(
                 "/exchange/status",
                 &[],

@@ -703,6 +703,74 @@ fn prepared_signature_is_used_once_by_the_next_order() {
 }
 
 #[test]
+fn a_rehearsal_is_the_order_with_a_placeholder_signature_and_leaves_the_prepared_one() {
+    let v = venue();
+    let t0 = ctx();
+    let rehearse = |instrument: &str| VenueOp::Rehearse {
+        order: order(instrument, Side::Buy),
+    };
+    let path = "/trade-api/v2/portfolio/events/orders";
+    // The place request as a real order's, but its signature is no signature (none is made:
+    // no RSA, no use of the key).
+    let (r, st) = http(v.begin(rehearse("T:yes"), t0).unwrap());
+    let (real, real_st) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            t0,
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        (r.method.as_str(), r.url.as_str()),
+        ("POST", real.url.as_str())
+    );
+    assert_eq!(r.body, real.body);
+    assert_eq!(st, real_st);
+    assert!(!r.idempotent);
+    let sig = hdr(&r, "KALSHI-ACCESS-SIGNATURE").unwrap();
+    assert_eq!(
+        sig.len(),
+        hdr(&real, "KALSHI-ACCESS-SIGNATURE").unwrap().len()
+    );
+    assert!(sig.bytes().all(|b| b == b'A' || b == b'='), "{sig}");
+    assert!(!auth::tests::verify("1764000000000", "POST", path, sig));
+    // A prepared signature stays for the next real order.
+    v.begin(VenueOp::Prepare, t0).unwrap();
+    let later = CallCtx {
+        now_ms: t0.now_ms + 300,
+        random: [9; 32],
+    };
+    for _ in 0..3 {
+        let (r, _) = http(v.begin(rehearse("T:no"), later).unwrap());
+        assert_eq!(hdr(&r, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000300"));
+    }
+    let (r, _) = http(
+        v.begin(
+            VenueOp::PlaceOrder {
+                order: order("T:yes", Side::Buy),
+            },
+            later,
+        )
+        .unwrap(),
+    );
+    assert_eq!(hdr(&r, "KALSHI-ACCESS-TIMESTAMP"), Some("1764000000000"));
+    // An order that cannot be built is refused as a real one would be.
+    assert!(v.begin(rehearse("not a ticker"), later).is_err());
+    let public = KalshiVenue::create(VenueConfig {
+        instance: "k".into(),
+        settings: json!({"environment": "demo"}),
+        secrets: Secrets::new(),
+    })
+    .unwrap();
+    assert_eq!(
+        public.begin(rehearse("T:yes"), t0).unwrap_err().kind,
+        ErrorKind::Unsupported
+    );
+}
+
+#[test]
 fn prepare_is_unsupported_without_keys_or_when_off() {
     let public = KalshiVenue::create(VenueConfig {
         instance: "k".into(),

@@ -33,6 +33,7 @@ pub mod nonce;
 mod open_orders;
 pub mod order_v1;
 pub mod order_v2;
+mod rehearse;
 pub mod settings;
 mod settlements;
 mod state;

@@ -412,6 +412,110 @@ fn a_prepared_nonce_signs_the_next_order_once() {
     assert_eq!(a, b);
 }
 
+fn prepared(step: Step) {
+    match step {
+        Step::Done {
+            result: OpResult::Prepared,
+        } => {}
+        other => panic!("expected Prepared, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_rehearsal_sends_nothing_remembers_nothing_and_leaves_the_prepared_nonce() {
+    use polymix_venue_polymarket::eth::{decode_hex, recover};
+    let v = venue(true);
+    let ctx = fixed_ctx();
+    let rehearsal = || VenueOp::Rehearse {
+        order: order("rehearsal-1", 560_000, 2104, TimeInForce::Ioc),
+    };
+    // Before any order the market's rules are unknown: nothing is fetched to rehearse.
+    prepared(v.begin(rehearsal(), ctx).unwrap());
+    let (plain, digest) = signed_post(&v, ctx);
+    prepared(v.begin(VenueOp::Prepare, ctx).unwrap());
+    let account = {
+        let sig = decode_hex(plain["order"]["signature"].as_str().unwrap()).unwrap();
+        let d: [u8; 32] = decode_hex(&digest).unwrap().try_into().unwrap();
+        recover(&d, &sig).unwrap()
+    };
+    for _ in 0..3 {
+        // The step a real order begins with, but unsigned (zeros where the signature goes):
+        // the venue would refuse it, and the key was not used.
+        let (post, _) = http(v.begin(rehearsal(), ctx).unwrap());
+        assert_eq!(post.method, "POST");
+        assert!(post.url.ends_with("/order"));
+        assert!(!post.idempotent);
+        let body: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+        let d: [u8; 32] = decode_hex(post.expected_order_id.as_deref().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let sig = decode_hex(body["order"]["signature"].as_str().unwrap()).unwrap();
+        assert_eq!(sig, vec![0u8; 65]);
+        assert!(recover(&d, &sig).is_err());
+        assert_eq!(
+            body["order"]["signer"]
+                .as_str()
+                .unwrap()
+                .to_ascii_lowercase(),
+            account.to_string().to_ascii_lowercase()
+        );
+    }
+    // The next real order still finds the prepared nonce (a rehearsal signs nothing), and it
+    // is the order it would have been.
+    let (real, digest2) = signed_post(&v, ctx);
+    assert_eq!(digest, digest2);
+    let sig =
+        |b: &serde_json::Value| decode_hex(b["order"]["signature"].as_str().unwrap()).unwrap();
+    let d: [u8; 32] = decode_hex(&digest).unwrap().try_into().unwrap();
+    assert_eq!(
+        recover(&d, &sig(&real)).unwrap(),
+        recover(&d, &sig(&plain)).unwrap()
+    );
+    assert_ne!(
+        sig(&real),
+        sig(&plain),
+        "a rehearsal used the prepared nonce"
+    );
+    // Nothing remembered: the rehearsal's client id is unknown to the instance.
+    let e = v
+        .begin(
+            VenueOp::GetOrder {
+                order_id: None,
+                client_order_id: Some("rehearsal-1".into()),
+                instrument: TOKEN.into(),
+            },
+            ctx,
+        )
+        .unwrap_err();
+    assert!(e.message.contains("unknown to this instance"), "{e}");
+    // An order the instance cannot build is an error, as for a real one (and the host stops
+    // asking).
+    let bad = VenueOp::Rehearse {
+        order: order("rehearsal-2", 561_000, 2104, TimeInForce::Ioc),
+    };
+    assert!(v.begin(bad, ctx).is_err());
+}
+
+#[test]
+fn a_public_instance_has_nothing_to_rehearse() {
+    let v = PolymarketVenue::create(VenueConfig {
+        instance: "pm".into(),
+        settings: json!({"clob_url": "http://clob.test", "gamma_url": "http://gamma.test"}),
+        secrets: Secrets::new(),
+    })
+    .unwrap();
+    let e = v
+        .begin(
+            VenueOp::Rehearse {
+                order: order("rehearsal-1", 560_000, 2104, TimeInForce::Ioc),
+            },
+            fixed_ctx(),
+        )
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+}
+
 #[test]
 fn without_a_key_there_is_nothing_to_prepare() {
     let v = PolymarketVenue::create(VenueConfig {

@@ -7,7 +7,9 @@
 //! TMPDIR to move it).
 //!
 //! `cargo bench -p polymix-tests --bench frame_to_wire [-- TRADES]` (default 1000 trades);
-//! with `--profile latency`, the build for live trading (whole-program optimization).
+//! with `--profile latency`, the build for live trading (whole-program optimization). Orders
+//! are rehearsed every millisecond (`[engine] rehearse_every_us`, as for live trading);
+//! `F2W_REHEARSE_US=0` measures without.
 //! Prints the totals and, per stage, where the time went (`decision_latency::Stage`), then the
 //! same decisions timed to both order requests on the wire: kernel timestamps of their first
 //! segments on `lo` (`common/wire_tap.rs`; needs `CAP_NET_RAW`, else a note and no figure).

@@ -90,8 +90,10 @@ fn draw(rng: &mut impl Rng) -> Point {
 /// Longer than any kill delay, so a held journal is never written before the kill.
 const JOURNAL_HOLD_MS: u64 = 60_000;
 
+/// Orders rehearsed all along (`rehearse_every_us`): the kills land among rehearsals too, which
+/// must leave nothing behind and send nothing.
 fn engine_section() -> String {
-    format!("\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 50\nsettle_poll_ms = 300\nreconcile_ms = 100\norder_appear_window_ms = {APPEAR_WINDOW_MS}\n\n[api]\nenabled = false\n")
+    format!("\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 50\nsettle_poll_ms = 300\nreconcile_ms = 100\norder_appear_window_ms = {APPEAR_WINDOW_MS}\nrehearse_every_us = 500\n\n[api]\nenabled = false\n")
 }
 
 fn config(dir: &Path, pm: &PolymarketDouble, ks: &KalshiDouble) -> std::path::PathBuf {

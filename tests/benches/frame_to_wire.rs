@@ -9,7 +9,8 @@
 //! `cargo bench -p polymix-tests --bench frame_to_wire [-- TRADES]` (default 1000 trades);
 //! with `--profile latency`, the build for live trading (whole-program optimization). Orders
 //! are rehearsed every millisecond (`[engine] rehearse_every_us`, as for live trading);
-//! `F2W_REHEARSE_US=0` measures without.
+//! `F2W_REHEARSE_US=0` measures without. `F2W_BACKGROUND_HZ=N` adds N book changes a second on
+//! the other pair, which never trades, as a live feed carries between trades.
 //! Prints the totals and, per stage, where the time went (`decision_latency::Stage`), then the
 //! same decisions timed to both order requests on the wire: kernel timestamps of their first
 //! segments on `lo` (`common/wire_tap.rs`; needs `CAP_NET_RAW`, else a note and no figure).
@@ -27,7 +28,9 @@ mod support;
 #[path = "common/wire_tap.rs"]
 mod wire_tap;
 
-use live_e2e::{kalshi_venue_toml, pairs_toml, seed, ARB_TICKER, ARB_YES, PM_ADDR};
+use live_e2e::{
+    kalshi_venue_toml, pairs_toml, seed, ARB_TICKER, ARB_YES, FLAT_TICKER, FLAT_YES, PM_ADDR,
+};
 use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
 use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
 use polymix_host::store::state;
@@ -61,6 +64,16 @@ slippage_bps = 10
 /// REST book polls every ten minutes (the streams own the books); sweeps out of the way;
 /// orders rehearsed every millisecond, as README's "Going live" recommends for latency.
 const ENGINE: &str = "\n[engine]\nleg_tif = \"ioc\"\nunwind_max_ticks = 10\nunwind_time_cap_ms = 5000\npoll_ms = 600000\nsettle_poll_ms = 600000\nreconcile_ms = 600000\norder_appear_window_ms = 2000\nrehearse_every_us = REHEARSE\n\n[api]\nenabled = false\n";
+
+/// Book changes per second on the other pair, which never trades (`F2W_BACKGROUND_HZ`, default
+/// 0): a live feed's traffic between two trades, which keeps the frame's way to a decision
+/// warm, as the bench's one frame per trade does not.
+fn background_hz() -> u64 {
+    std::env::var("F2W_BACKGROUND_HZ")
+        .ok()
+        .map(|v| v.parse().expect("F2W_BACKGROUND_HZ: changes per second"))
+        .unwrap_or(0)
+}
 
 /// `rehearse_every_us` of the bench's engine: `F2W_REHEARSE_US` if set (0 turns rehearsals
 /// off, to measure without them), else 1000.
@@ -197,7 +210,30 @@ fn main() {
             }
             let _ = tx.send(true);
         };
-        let (r, ()) = tokio::join!(engine.run_live(rx), script);
+        // Sizes alternate, prices stay: each change is one `orderbook_delta` (Kalshi) or
+        // `price_change` (Polymarket) frame that the engine parses, applies and evaluates, with
+        // no arb.
+        let mut done = tx.subscribe();
+        let background = async {
+            let hz = background_hz();
+            if hz == 0 {
+                return;
+            }
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / hz));
+            for n in 0u64.. {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = done.changed() => return,
+                }
+                let size = if n % 2 == 0 { "100.00" } else { "101.00" };
+                if n % 4 < 2 {
+                    ks.seed_book(FLAT_TICKER, &[("0.4900", size)], &[("0.5000", "100.00")]);
+                } else {
+                    pm.set_book(FLAT_YES, &[("0.45", "50")], &[("0.48", size)]);
+                }
+            }
+        };
+        let (r, (), ()) = tokio::join!(engine.run_live(rx), script, background);
         r.expect("engine ran");
         let anchor_after = wire_tap::realtime_offset();
         let samples = engine.decision_to_wire_stages();

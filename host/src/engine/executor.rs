@@ -192,7 +192,8 @@ impl Engine {
             // Belt and braces: Engine::new already refused, but no path may reach a live venue.
             return Ok(Sent::Refused("live venue in a non-live run".into()));
         }
-        let req = self.order_request(o);
+        // An order built ahead (`prepare`) carries its request: only the others are built here.
+        let to_send: Result<Begun, OrderRequest> = prepared.ok_or_else(|| self.order_request(o));
         let venue = self.venues[vi].clone();
         let ledger = &self.ledger;
         let clock = &self.clock;
@@ -217,11 +218,11 @@ impl Engine {
                 None => Ok(()),
             }
         };
-        let r = match prepared {
-            Some(b) => venue.run_begun(b, &mut journal).await,
-            None => {
+        let r = match to_send {
+            Ok(b) => venue.run_begun(b, &mut journal).await,
+            Err(order) => {
                 venue
-                    .run_journaled(&VenueOp::PlaceOrder { order: req }, &mut journal)
+                    .run_journaled(&VenueOp::PlaceOrder { order }, &mut journal)
                     .await
             }
         };

@@ -56,11 +56,17 @@ impl Server {
         if !u.username().is_empty() || u.password().is_some() {
             return None;
         }
-        let host = u.host_str()?.to_string();
+        // An IPv6 literal is bracketed in the URL and the `host` header, not when connecting.
+        let named = u.host_str()?;
+        let host = named
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(named)
+            .to_string();
         let port = u.port_or_known_default()?;
         let authority = match u.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
+            Some(p) => format!("{named}:{p}"),
+            None => named.to_string(),
         };
         let target = match u.query() {
             Some(q) => format!("{}?{q}", u.path()),

@@ -119,7 +119,15 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, answers: Vec<Answer
 }
 
 async fn serve(answers: Vec<Answer>, tls: Option<tokio_rustls::TlsAcceptor>) -> Server {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on("127.0.0.1:0", answers, tls).await
+}
+
+async fn serve_on(
+    addr: &str,
+    answers: Vec<Answer>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> Server {
+    let l = TcpListener::bind(addr).await.unwrap();
     let port = l.local_addr().unwrap().port();
     let accepted = Arc::new(AtomicUsize::new(0));
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -421,5 +429,33 @@ async fn a_connection_idle_too_long_is_replaced_not_written_to() {
     assert!(
         s.seen.lock().unwrap().len() == 1,
         "nothing was written to the old one"
+    );
+}
+
+/// An IPv6 literal server (`http://[::1]:PORT`): connected to without the brackets, named with
+/// them in the `host` header, as reqwest names it.
+#[tokio::test]
+async fn an_ipv6_literal_server_gets_the_kept_connection() {
+    let s = serve_on("[::1]:0", vec![Answer::Bytes(CREATED)], None).await;
+    let at = |port: u16| {
+        let mut r = HttpRequest::new("POST", format!("http://[::1]:{port}/order"), "write");
+        r.body = b"{}".to_vec();
+        r
+    };
+    let lane = open_lane_to(
+        OrderLane::new("v", None, Duration::from_secs(5)),
+        at(s.port),
+    )
+    .await;
+    let ready = lane.take(&at(s.port)).expect("the kept connection");
+    let r = lane.send(ready).await.expect("an answer");
+    assert_eq!(r.status, 201);
+    let seen = s.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[0].0,
+        format!(
+            "POST /order HTTP/1.1\r\nhost: [::1]:{}\r\naccept: */*\r\ncontent-length: 2\r\n\r\n",
+            s.port
+        )
     );
 }

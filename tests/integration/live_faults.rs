@@ -28,7 +28,7 @@ fn engine_section(window_ms: u64) -> String {
 }
 
 /// Both doubles, seeded with the arb and the flat pair (fills settle after 100 ms).
-async fn seeded_doubles() -> (PolymarketDouble, KalshiDouble) {
+pub(crate) async fn seeded_doubles() -> (PolymarketDouble, KalshiDouble) {
     let pm = pmd::spawn(PolymarketDoubleConfig {
         settle_delay: Duration::from_millis(100),
         ..Default::default()

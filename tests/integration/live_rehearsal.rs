@@ -2,26 +2,18 @@
 //! build orders all the time, and none of them ever reaches a venue.
 
 use plugin_api::{OrderRequest, Price, Qty, Side, TimeInForce, VenueOp};
-use polymix_doubles::kalshi::{self, KalshiDoubleConfig};
-use polymix_doubles::polymarket::{self as pmd, PolymarketDoubleConfig};
 use polymix_host::store::state;
 use polymix_host::venue_io::VenueError;
 use std::time::Duration;
 
-use crate::live_e2e::{live_engine_with, seed, wait_for, ARB_TICKER, ARB_YES};
+use crate::live_e2e::{live_engine_with, wait_for, ARB_TICKER, ARB_YES};
 
 /// With an order rehearsed on each venue every 200 µs, the live run trades as without, and
 /// the venues see exactly the trade's two orders: each once, each signed by the account (the
 /// doubles verify signatures). A rehearsal handed to the step driver is refused, unsent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rehearsed_orders_never_reach_the_venues() {
-    let pm = pmd::spawn(PolymarketDoubleConfig {
-        settle_delay: Duration::from_millis(100),
-        ..Default::default()
-    })
-    .await;
-    let ks = kalshi::spawn(KalshiDoubleConfig::default()).await;
-    seed(&pm, &ks);
+    let (pm, ks) = crate::live_faults::seeded_doubles().await;
     let engine_toml = "\n[engine]\nleg_tif = \"ioc\"\npoll_ms = 50\nsettle_poll_ms = 200\nreconcile_ms = 100\norder_appear_window_ms = 2000\nrehearse_every_us = 200\n\n[api]\nenabled = false\n";
     let engine = live_engine_with("rehearse", &pm, &ks, engine_toml).await;
     let ledger = engine.ledger().clone();

@@ -498,32 +498,18 @@ fn a_rehearsal_sends_nothing_remembers_nothing_and_leaves_the_prepared_nonce() {
 }
 
 #[test]
-fn a_public_instance_has_nothing_to_rehearse() {
+fn a_public_instance_has_nothing_to_prepare_or_rehearse() {
     let v = PolymarketVenue::create(VenueConfig {
         instance: "pm".into(),
         settings: json!({"clob_url": "http://clob.test", "gamma_url": "http://gamma.test"}),
         secrets: Secrets::new(),
     })
     .unwrap();
-    let e = v
-        .begin(
-            VenueOp::Rehearse {
-                order: order("rehearsal-1", 560_000, 2104, TimeInForce::Ioc),
-            },
-            fixed_ctx(),
-        )
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-}
-
-#[test]
-fn without_a_key_there_is_nothing_to_prepare() {
-    let v = PolymarketVenue::create(VenueConfig {
-        instance: "pm".into(),
-        settings: json!({"clob_url": "http://clob.test", "gamma_url": "http://gamma.test"}),
-        secrets: Secrets::new(),
-    })
-    .unwrap();
-    let e = v.begin(VenueOp::Prepare, fixed_ctx()).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::Unsupported);
+    let rehearsal = VenueOp::Rehearse {
+        order: order("rehearsal-1", 560_000, 2104, TimeInForce::Ioc),
+    };
+    for op in [VenueOp::Prepare, rehearsal] {
+        let e = v.begin(op, fixed_ctx()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unsupported);
+    }
 }

@@ -1,7 +1,8 @@
 //! The live driver: polls books, checks exchange status, trades, and on start reconciles what
 //! a crash left in flight; next to it run the stream driver, the preparer (venues precompute
-//! their next order), the rehearsals (if configured) and the trades. It only orchestrates: the work is in `rest_poll`,
-//! `venue_events`, `executor`, `settlement`, `reconcile`, `stream_driver` and `prepare`.
+//! their next order), the rehearsals (if configured) and the trades. It only orchestrates: the
+//! work is in `rest_poll`, `venue_events`, `executor`, `settlement`, `reconcile`,
+//! `stream_driver`, `prepare` and `rehearse`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -84,7 +84,8 @@ impl Engine {
     /// A proposal like the ones the policies judge: on the first pair, 10 shares, $9.50 for
     /// the two legs, $0.50 expected.
     fn rehearsal_proposal(&self) -> Option<RiskProposal> {
-        let pair = self.pairs.get().first()?.clone();
+        let table = self.pairs.get();
+        let pair = table.first()?;
         Some(RiskProposal {
             pair: pair.id.clone(),
             venue_a: pair.a.venue.clone(),

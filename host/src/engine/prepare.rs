@@ -48,6 +48,11 @@ impl Engine {
         if live.is_empty() {
             return Ok(());
         }
+        // The first live trade's journal finds its file made. On a failure that trade meets
+        // the error itself, in one line, and sends nothing.
+        if let Err(e) = self.ledger.ready_intent_file() {
+            tracing::warn!(error = %e, "could not make the intent file ahead");
+        }
         while !*stop.borrow() {
             self.prepare_venues(&mut preparing).await;
             // Each live venue's order connection open for the next order (see

@@ -114,12 +114,18 @@ fn intents_on_disk(db: &Path) -> usize {
         .sum()
 }
 
-/// The one intent file of the ledger at `db`, and its text.
+/// The one intent file of the ledger at `db`, and its text: its lines, without the zero
+/// bytes of room after them.
 fn the_intent_file(db: &Path) -> (PathBuf, String) {
     let files = intent_files(db);
     assert_eq!(files.len(), 1, "{files:?}");
-    let text = std::fs::read_to_string(&files[0]).unwrap();
-    (files[0].clone(), text)
+    let bytes = std::fs::read(&files[0]).unwrap();
+    let lines = super::intent_file::content(&bytes);
+    assert!(
+        bytes[lines.len()..].iter().all(|&b| b == 0),
+        "only zeros after the lines"
+    );
+    (files[0].clone(), String::from_utf8(lines.to_vec()).unwrap())
 }
 
 #[test]
@@ -276,21 +282,48 @@ fn an_unreadable_intent_stops_the_open_with_one_line() {
 
 #[test]
 fn a_torn_last_line_is_skipped_and_the_lines_before_it_written() {
-    let (t, orders) = trade("t-7");
-    let (t2, o2) = trade("t-7b");
+    // How a kill inside the second intent's copy can leave the file (the newline is stored
+    // last, `intent_file`): its first half then the room's zeros; or its start and its end
+    // (a copy routine may store a line's end first) with zeros between, and no newline.
+    for (case, gap) in [("first half", false), ("start and end", true)] {
+        let (t, orders) = trade("t-7");
+        let (t2, o2) = trade("t-7b");
+        let p = tmp();
+        {
+            let l = Ledger::open(&p).unwrap();
+            l.journal_intent_unsynced(&t, &orders).unwrap();
+            l.journal_intent_unsynced(&t2, &o2).unwrap();
+        }
+        let (file, text) = the_intent_file(&p);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let first = text.find('\n').unwrap() + 1;
+        let (half, newline) = (first + (text.len() - first) / 2, text.len() - 1);
+        bytes[half..if gap { half + 8 } else { newline + 1 }].fill(0);
+        bytes[newline] = 0;
+        std::fs::write(&file, &bytes).unwrap();
+        let l = Ledger::open(&p).unwrap();
+        assert_eq!(rows_on_disk(&p, "t-7").len(), 5, "{case}");
+        assert!(
+            l.trade("t-7b").unwrap().is_none(),
+            "{case}: its legs never left"
+        );
+        assert!(intent_files(&p).is_empty(), "{case}");
+    }
+    // A file an earlier version wrote (no room after the lines), torn the same way.
+    let (t, orders) = trade("t-7c");
+    let (t2, o2) = trade("t-7d");
     let p = tmp();
     {
         let l = Ledger::open(&p).unwrap();
         l.journal_intent_unsynced(&t, &orders).unwrap();
         l.journal_intent_unsynced(&t2, &o2).unwrap();
     }
-    // The process died inside the second write: half a line, no newline.
     let (file, text) = the_intent_file(&p);
     let first = text.find('\n').unwrap() + 1;
     std::fs::write(&file, &text[..first + (text.len() - first) / 2]).unwrap();
     let l = Ledger::open(&p).unwrap();
-    assert_eq!(rows_on_disk(&p, "t-7").len(), 5);
-    assert!(l.trade("t-7b").unwrap().is_none(), "its legs never left");
+    assert_eq!(rows_on_disk(&p, "t-7c").len(), 5);
+    assert!(l.trade("t-7d").unwrap().is_none(), "its legs never left");
     assert!(intent_files(&p).is_empty());
 }
 

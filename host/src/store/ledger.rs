@@ -481,9 +481,7 @@ impl Ledger {
         let written_out = self.intents().written_out();
         if c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").is_ok() {
             // The checkpoint synced the rows into the database: the intents may go.
-            self.intents()
-                .clear_if_synced(written_out)
-                .map_err(|f| intent_fault(&self.path, f))?;
+            self.intents().clear_if_synced(written_out);
         }
         let target = archive(&self.path, stamp)?.ok_or_else(|| LedgerError::Io {
             path: self.path.clone(),
@@ -582,9 +580,7 @@ impl Ledger {
             message: format!("cannot sync the write-ahead log: {e}"),
         })?;
         // Intents written out before this sync began are on disk as rows now.
-        self.intents()
-            .clear_if_synced(written_out)
-            .map_err(|f| intent_fault(&self.path, f))?;
+        self.intents().clear_if_synced(written_out);
         let n = self.synced_writes.fetch_add(1, Ordering::Relaxed) + 1;
         if n.is_multiple_of(durability::CHECKPOINT_EVERY) {
             if let Err(e) = durability::checkpoint(&self.path) {
@@ -620,6 +616,14 @@ impl Ledger {
             .map_err(|f| intent_fault(&self.path, f))?;
         self.has_pending.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Makes this process's intent file ahead of its first live trade, so that trade does not
+    /// pay for creating, allocating and mapping it on its way to the wire (~1 ms).
+    pub fn ready_intent_file(&self) -> Result<(), LedgerError> {
+        self.intents()
+            .ready()
+            .map_err(|f| intent_fault(&self.path, f))
     }
 
     /// Moves a trade to `to` with a note of why.

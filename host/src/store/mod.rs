@@ -7,6 +7,7 @@
 
 mod durability;
 mod fills;
+mod intent_file;
 mod intent_log;
 #[cfg(test)]
 mod intent_log_tests;

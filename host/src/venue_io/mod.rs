@@ -2,6 +2,7 @@
 //! per-venue timeout and rate limiter, and retries only where a retry cannot double an order.
 
 mod clock;
+mod http1_frame;
 pub mod market_data;
 mod order_lane;
 mod rate_limit;

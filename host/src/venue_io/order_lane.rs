@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::http1_frame::{frame, origin_of, plain_target};
 use plugin_api::{HttpRequest, HttpResponse};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
@@ -170,7 +171,9 @@ pub struct OrderLane {
     /// `None`: no TLS config could be built; https writes go through reqwest.
     tls: Option<Arc<rustls::ClientConfig>>,
     timeout: Duration,
-    server: Mutex<Option<Server>>,
+    /// The server the first order write named, and that URL's origin as written (a later
+    /// URL starting with it needs no parse, `http1_frame::plain_target`).
+    server: Mutex<Option<(Server, String)>>,
     idle: Mutex<Option<Conn>>,
     opening: AtomicBool,
     /// Requests written on a kept connection.
@@ -212,22 +215,29 @@ impl OrderLane {
     /// The idle connection, alive, with `req` framed for it; `None` sends it the usual way.
     /// The first request seen names the lane's server.
     pub(super) fn take(&self, req: &HttpRequest) -> Option<Ready> {
-        let (server, target) = Server::of(&req.url)?;
-        if server.tls && self.tls.is_none() {
-            return None;
-        }
-        {
+        let bytes = {
             let mut known = self.server.lock().unwrap_or_else(|p| p.into_inner());
-            match known.as_ref() {
-                Some(s) if *s != server => return None,
-                Some(_) => {}
+            let Some((server, origin)) = known.as_ref() else {
+                let (server, _) = Server::of(&req.url)?;
+                // (A URL without a path has no origin to match: later ones are parsed.)
+                let origin = origin_of(&req.url).unwrap_or_default().to_string();
+                *known = Some((server, origin));
+                return None;
+            };
+            if server.tls && self.tls.is_none() {
+                return None;
+            }
+            match plain_target(&req.url, origin) {
+                Some(target) => frame(req, &server.authority, target)?,
                 None => {
-                    *known = Some(server.clone());
-                    return None;
+                    let (other, target) = Server::of(&req.url)?;
+                    if other != *server {
+                        return None;
+                    }
+                    frame(req, &server.authority, &target)?
                 }
             }
-        }
-        let bytes = frame(req, &server.authority, &target)?;
+        };
         let mut conn = self.idle.lock().unwrap_or_else(|p| p.into_inner()).take()?;
         if !conn.usable(self.idle_max) {
             tracing::debug!(venue = %self.venue, "kept order connection closed or idle too long; reopening");
@@ -239,6 +249,19 @@ impl OrderLane {
     /// Frames `req` as [`Self::take`] would, and drops it: a rehearsal (`engine/rehearse.rs`)
     /// keeps this code warm. Touches neither the connection nor the server the lane learnt.
     pub(super) fn rehearse(&self, req: &HttpRequest) {
+        let known = self
+            .server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|(server, origin)| (server.authority.clone(), origin.clone()));
+        // Copied out: a trade's `take` never waits for a rehearsal's framing.
+        if let Some((authority, origin)) = known {
+            if let Some(target) = plain_target(&req.url, &origin) {
+                std::hint::black_box(frame(req, &authority, target));
+                return;
+            }
+        }
         if let Some((server, target)) = Server::of(&req.url) {
             std::hint::black_box(frame(req, &server.authority, &target));
         }
@@ -286,7 +309,8 @@ impl OrderLane {
             .server
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .as_ref()
+            .map(|(server, _)| server.clone())
         else {
             return;
         };
@@ -358,49 +382,6 @@ async fn open(server: &Server, tls: &Option<Arc<rustls::ClientConfig>>) -> io::R
         server: server.clone(),
         since: std::time::Instant::now(),
     })
-}
-
-/// The request's bytes, or `None` for one this writer does not frame (a method or header
-/// `http` would refuse, or framing headers of the plugin's own): `reqwest` then sends it or
-/// refuses it, as before.
-fn frame(req: &HttpRequest, authority: &str, target: &str) -> Option<Vec<u8>> {
-    let method = http::Method::from_bytes(req.method.as_bytes()).ok()?;
-    let mut out = Vec::with_capacity(256 + req.body.len());
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\nhost: ");
-    out.extend_from_slice(authority.as_bytes());
-    out.extend_from_slice(b"\r\n");
-    // What reqwest sends unless the request says otherwise, so a venue sees the same request
-    // either way.
-    if !req
-        .headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("accept"))
-    {
-        out.extend_from_slice(b"accept: */*\r\n");
-    }
-    for (k, v) in &req.headers {
-        let name = http::HeaderName::from_bytes(k.as_bytes()).ok()?;
-        http::HeaderValue::from_str(v).ok()?;
-        if matches!(
-            name.as_str(),
-            "host" | "content-length" | "transfer-encoding" | "connection"
-        ) {
-            return None;
-        }
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(v.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if !req.body.is_empty() || method == http::Method::POST || method == http::Method::PUT {
-        out.extend_from_slice(format!("content-length: {}\r\n", req.body.len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(&req.body);
-    Some(out)
 }
 
 fn bad(what: impl Into<String>) -> io::Error {

@@ -10,7 +10,9 @@
 //! with `--profile latency`, the build for live trading (whole-program optimization). Orders
 //! are rehearsed every millisecond (`[engine] rehearse_every_us`, as for live trading);
 //! `F2W_REHEARSE_US=0` measures without. `F2W_BACKGROUND_HZ=N` adds N book changes a second on
-//! the other pair, which never trades, as a live feed carries between trades.
+//! the other pair, which never trades, as a live feed carries between trades. `F2W_WIRE_TAP=0`
+//! runs without the packet socket: its filter and the wakeup of its reader run inside each
+//! order's `write`, so the engine's own figure is then measured without them.
 //! Prints the totals and, per stage, where the time went (`decision_latency::Stage`), then the
 //! same decisions timed to both order requests on the wire: kernel timestamps of their first
 //! segments on `lo` (`common/wire_tap.rs`; needs `CAP_NET_RAW`, else a note and no figure).
@@ -159,9 +161,13 @@ fn main() {
                 .and_then(|p| p.parse().ok())
                 .expect("a port")
         };
-        let tap = match wire_tap::WireTap::start(port(&pm.base_url), port(&ks.base_url)) {
-            Ok(t) => Some(t),
-            Err(e) => {
+        let tap_on = std::env::var("F2W_WIRE_TAP").map_or(true, |v| v != "0");
+        let tap = match tap_on
+            .then(|| wire_tap::WireTap::start(port(&pm.base_url), port(&ks.base_url)))
+        {
+            None => None,
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => {
                 println!("note: no figure on the wire: {e}");
                 None
             }

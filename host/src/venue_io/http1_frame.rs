@@ -49,7 +49,9 @@ fn is_token(name: &[u8]) -> bool {
 /// A header value the `http` crate's `HeaderValue::from_str` takes: no control byte but tab
 /// (no CR or LF: a value cannot end the header early).
 fn is_plain_value(value: &[u8]) -> bool {
-    value.iter().all(|&b| (b >= b' ' && b != 0x7f) || b == b'\t')
+    value
+        .iter()
+        .all(|&b| (b >= b' ' && b != 0x7f) || b == b'\t')
 }
 
 /// `req` as HTTP/1.1 bytes for `authority`'s connection; `None` for one this writer does not

@@ -148,8 +148,7 @@ fn set_option<T>(fd: &OwnedFd, name: libc::c_int, value: &T, what: &str) -> io::
     Ok(())
 }
 
-/// A packet socket on `lo` with kernel receive timestamps and [`post_filter`], reads timing
-/// out every 100 ms.
+/// A packet socket on `lo` with kernel receive timestamps and [`post_filter`].
 fn open_tap(pm_port: u16, ks_port: u16) -> io::Result<OwnedFd> {
     // SAFETY: plain libc calls on a descriptor this function owns; every pointer passed
     // points at a live local of the size given.
@@ -184,17 +183,12 @@ fn open_tap(pm_port: u16, ks_port: u16) -> io::Result<OwnedFd> {
             filter: filter.as_mut_ptr(),
         };
         set_option(&fd, libc::SO_ATTACH_FILTER, &prog, "SO_ATTACH_FILTER")?;
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 100_000,
-        };
-        set_option(&fd, libc::SO_RCVTIMEO, &tv, "SO_RCVTIMEO")?;
         Ok(fd)
     }
 }
 
 /// One frame off the tap: its bytes (the first `buf.len()`), whether it was going out, and
-/// the kernel's timestamp. `None` on a read timeout.
+/// the kernel's timestamp. `None` when none is queued (it never waits).
 fn read_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<(usize, bool, SystemTime)>> {
     // SAFETY: recvmsg into local buffers whose sizes are passed with them; the control
     // messages are walked with libc's CMSG macros within `control`.
@@ -212,7 +206,7 @@ fn read_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<(usize, bool, S
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
         msg.msg_controllen = std::mem::size_of_val(&control) as _;
-        let n = libc::recvmsg(fd.as_raw_fd(), &mut msg, 0);
+        let n = libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT);
         if n < 0 {
             let e = io::Error::last_os_error();
             return match e.kind() {
@@ -253,7 +247,15 @@ impl WireTap {
                     while !stop.load(Ordering::Relaxed) {
                         let (n, outgoing, at) = match read_frame(&fd, &mut buf) {
                             Ok(Some(f)) => f,
-                            Ok(None) => continue,
+                            // Nobody waits on the socket: a segment queued for it wakes no
+                            // thread inside the engine's `write`. Waiting there cost the
+                            // write of the first order ~20 µs p50, which the second order
+                            // waited behind (BENCHMARKS.md, session 15). The socket's buffer
+                            // holds far more than 2 ms of order segments.
+                            Ok(None) => {
+                                std::thread::sleep(Duration::from_millis(2));
+                                continue;
+                            }
                             Err(e) => panic!("wire tap: {e}"),
                         };
                         if !outgoing {

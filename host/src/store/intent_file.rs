@@ -24,6 +24,11 @@
 //!   inside a copy. When a line does not fit, the file grows (doubling) and is mapped again;
 //!   the intents in it are emptied after every sync, so a few pages do in practice.
 //! - **Page faults** are taken ahead too: every page is touched for writing when mapped.
+//! - **What a mapping adds**: a store the kernel cannot back (a page it must read back from a
+//!   failing disk, or a file some other program cut short) kills the process with `SIGBUS`,
+//!   where a `write` would have returned an error. A dead process is what the journal is built
+//!   to survive (a kill -9 at any point): the next start writes out what the file holds and
+//!   reconciles with the venues.
 
 use memmap2::MmapMut;
 use std::fs::File;

@@ -1,8 +1,10 @@
 //! Rehearsed orders (opt-in: `[engine] rehearse_every_us`). Every that many microseconds each
 //! live venue builds a representative order through the same calls a real order's build makes
 //! (`VenueOp::Rehearse`: unsigned, never sent, nothing prepared used up; see plugin-api), which
-//! the host frames for its kept connection and drops; and the risk policies judge a
-//! representative proposal whose answer is dropped (`RiskGate::rehearse`).
+//! the host frames for its kept connection and drops; the risk policies judge a
+//! representative proposal whose answer is dropped (`RiskGate::rehearse`); and a
+//! representative trade's rows and intent line are built and dropped
+//! (`Ledger::rehearse_intent`).
 //!
 //! Why: between two real orders the rest of the machine evicts the code and data of the way to
 //! the wire from the CPU's caches, and a cold build took several times its warm time. In
@@ -13,10 +15,11 @@
 
 use std::time::Duration;
 
-use plugin_api::{OrderRequest, Price, Qty, RiskProposal, Side, Usd};
+use plugin_api::{Direction, OrderRequest, Price, Proposal, Qty, RiskProposal, Side, Usd};
 use tokio::sync::watch;
 
 use super::setup::{Engine, EngineError};
+use crate::store::{OrderRow, TradeRow};
 
 /// The rehearsed order's client id: never one of the host's (those name their trade).
 const REHEARSAL_ID: &str = "rehearsal";
@@ -77,6 +80,11 @@ impl Engine {
             if let Some(proposal) = self.rehearsal_proposal() {
                 self.gate.rehearse(&proposal);
             }
+            // The trade's rows as an admission builds them, and its intent's line as the
+            // journal writes it: built and dropped (no id taken, nothing written).
+            if let Some((trade, orders)) = self.rehearsal_rows() {
+                self.ledger.rehearse_intent(&trade, &orders);
+            }
         }
         Ok(())
     }
@@ -96,6 +104,38 @@ impl Engine {
             profit: Usd::from_cents(50),
             roi_ppm: 52_631,
         })
+    }
+
+    /// A trade's rows like the ones an admission builds: on the first pair, 10 shares at 0.50
+    /// a leg, under the rehearsal's id.
+    fn rehearsal_rows(&self) -> Option<(TradeRow, Vec<OrderRow>)> {
+        let table = self.pairs.get();
+        let pair = table.first()?;
+        let half = Price(Price::ONE.0 / 2);
+        let p = Proposal {
+            pair: 0,
+            direction: Direction::YesANoB,
+            qty: Qty::shares(10),
+            limit_a: half,
+            limit_b: half,
+            cost_a: Usd::from_cents(500),
+            cost_b: Usd::from_cents(450),
+            fee_a: Usd::ZERO,
+            fee_b: Usd::ZERO,
+            profit: Usd::from_cents(50),
+            roi_ppm: 52_631,
+        };
+        let tif = self.leg_tif().ok()?;
+        let now = self.clock.now_ms();
+        Some(super::trade_plan::build(
+            REHEARSAL_ID,
+            pair,
+            &p,
+            p.qty,
+            tif,
+            now,
+            &super::utc_day(now),
+        ))
     }
 
     /// An order like the ones this venue gets: on the first pair's instrument there, at 0.50

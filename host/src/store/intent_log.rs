@@ -121,6 +121,14 @@ impl Body {
     }
 }
 
+/// The intent's line (without its newline).
+pub(super) fn line_of(t: &TradeRow, orders: &[OrderRow]) -> Result<Vec<u8>, Fault> {
+    serde_json::to_vec(&BodyRef { trade: t, orders }).map_err(|e| Fault::Unreadable {
+        trade_id: t.id.clone(),
+        message: e.to_string(),
+    })
+}
+
 /// This process's intent file, and its intents whose rows are not written yet.
 pub(super) struct IntentLog {
     db: PathBuf,
@@ -224,11 +232,7 @@ impl IntentLog {
     /// Refuses ids an intent not yet written out holds, then appends the intent as one line.
     pub(super) fn append(&mut self, t: &TradeRow, orders: &[OrderRow]) -> Result<(), Fault> {
         self.refuse_pending_ids(t, orders)?;
-        let line =
-            serde_json::to_vec(&BodyRef { trade: t, orders }).map_err(|e| Fault::Unreadable {
-                trade_id: t.id.clone(),
-                message: e.to_string(),
-            })?;
+        let line = line_of(t, orders)?;
         let own = self.own_file()?;
         own.file
             .append(&line)

@@ -448,3 +448,16 @@ fn an_intent_file_is_locked_before_an_opener_can_see_it() {
     Ledger::open(&p).unwrap();
     assert_eq!(intents_on_disk(&p), 1);
 }
+
+#[test]
+fn a_rehearsed_intent_writes_nothing_and_holds_no_id() {
+    let (t, orders) = trade("t-14");
+    let p = tmp();
+    let l = Ledger::open(&p).unwrap();
+    l.rehearse_intent(&t, &orders);
+    assert!(intent_files(&p).is_empty(), "no file made");
+    assert!(l.trade("t-14").unwrap().is_none(), "no rows");
+    // Its ids are not taken: the same trade journals as if never rehearsed.
+    l.journal_intent_unsynced(&t, &orders).unwrap();
+    assert_eq!(intents_on_disk(&p), 1);
+}

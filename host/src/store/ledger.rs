@@ -618,6 +618,13 @@ impl Ledger {
         Ok(())
     }
 
+    /// Builds the line [`Self::journal_intent_unsynced`] would append for this trade, and drops
+    /// it: a rehearsal (`engine/rehearse.rs`) keeps that code warm. Takes no lock and touches
+    /// neither the file nor the intents waiting to be written out.
+    pub fn rehearse_intent(&self, t: &TradeRow, orders: &[OrderRow]) {
+        std::hint::black_box(intent_log::line_of(t, orders).ok());
+    }
+
     /// Makes this process's intent file ahead of its first live trade, so that trade does not
     /// pay for creating, allocating and mapping it on its way to the wire (~1 ms).
     pub fn ready_intent_file(&self) -> Result<(), LedgerError> {

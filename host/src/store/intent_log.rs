@@ -9,10 +9,9 @@
 //! `<ledger>-intents-<random>`, mapped into memory: a copy, with no system call
 //! (`intent_file`; a `write` cost ~29 µs p50 there, session 15). It is in the operating
 //! system's page cache when the copy ends, before either leg leaves, so a kill -9 after it
-//! loses nothing. Nothing waits for
-//! the disk: the legs' answers are synced writes, and until one lands a power cut may take the
-//! intent back, as it could the unsynced row before (restart adopts such orders from the
-//! venues, `engine::adopt_orders`).
+//! loses nothing. Nothing waits for the disk: the legs' answers are synced writes, and until
+//! one lands a power cut may take the intent back, as it could the unsynced row before
+//! (restart adopts such orders from the venues, `engine::adopt_orders`).
 //!
 //! The rows are written from the intents ("materialized") by this process at its next use of
 //! the ledger (`Ledger::run`, `Ledger::read`); nothing reads or changes a trade in between.

@@ -626,7 +626,8 @@ impl Ledger {
     }
 
     /// Makes this process's intent file ahead of its first live trade, so that trade does not
-    /// pay for creating, allocating and mapping it on its way to the wire (~1 ms).
+    /// pay for creating it, writing its room (256 KiB of zeros) and mapping it on its way to
+    /// the wire.
     pub fn ready_intent_file(&self) -> Result<(), LedgerError> {
         self.intents()
             .ready()
